@@ -1,0 +1,89 @@
+"""Model configuration: one frozen dataclass, saved inside every checkpoint."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+__all__ = ["ModelConfig", "ARCHITECTURES", "PRIORS", "IMAGE_SIZES", "CONFIG_VERSION"]
+
+ARCHITECTURES = ("dcgan", "acgan", "gan")
+PRIORS = ("normal", "uniform")
+IMAGE_SIZES = (32, 64, 128)
+CONFIG_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    arch: str = "dcgan"          # "dcgan" (Radford 2015), "acgan" (Odena 2017) or "gan" (Goodfellow 2014 MLP)
+    nz: int = 100                # size of the latent vector z
+    ngf: int = 64                # generator width: channels of the last feature block (doubled per block towards z)
+    ndf: int = 64                # discriminator width: channels of the first conv (doubled per block)
+    channels: int = 3            # image channels (3 RGB, 1 grey)
+    image_size: int = 64         # 32, 64 or 128; the number of up/down blocks follows from it
+    prior: str = "normal"        # distribution of z: "normal" N(0, 1) or "uniform" U(-1, 1) (the paper's)
+    num_classes: int = 0         # AC-GAN only: number of classes
+    class_names: tuple = ()      # AC-GAN only: a name per class
+    embed_dim: int = 50          # AC-GAN only: size of the class embedding concatenated to z
+    hidden: int = 1024           # GAN (MLP) only: hidden units per layer
+    dataset: str = ""            # name of the training data, informational
+    version: int = CONFIG_VERSION
+
+    def __post_init__(self):
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"arch: expected one of {ARCHITECTURES}, got {self.arch!r}")
+        if self.prior not in PRIORS:
+            raise ValueError(f"prior: expected one of {PRIORS}, got {self.prior!r}")
+        if self.image_size not in IMAGE_SIZES:
+            raise ValueError(f"image_size: expected one of {IMAGE_SIZES}, got {self.image_size!r}")
+        for name in ("nz", "ngf", "ndf", "channels", "embed_dim", "hidden"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"{name}: expected a positive int, got {v!r}")
+        if self.arch == "acgan":
+            if not isinstance(self.num_classes, int) or self.num_classes < 2:
+                raise ValueError(f"num_classes: an AC-GAN needs >= 2 classes, got {self.num_classes!r}")
+        elif self.num_classes not in (0,):
+            raise ValueError(f"num_classes: only AC-GAN models take classes (arch={self.arch!r}), got {self.num_classes}")
+        object.__setattr__(self, "class_names", tuple(self.class_names))
+        if self.class_names and len(self.class_names) != self.num_classes:
+            raise ValueError(
+                f"class_names: expected {self.num_classes} names (num_classes), got {len(self.class_names)}"
+            )
+        if self.version > CONFIG_VERSION:
+            raise ValueError(
+                f"version: config version {self.version} is newer than this latentlab understands ({CONFIG_VERSION}); "
+                "upgrade latentlab"
+            )
+
+    @property
+    def n_blocks(self) -> int:
+        """Feature blocks between z and the output layer: 4x4 -> ... -> image_size / 2."""
+        return int(math.log2(self.image_size)) - 2
+
+    @property
+    def conditional(self) -> bool:
+        return self.arch == "acgan"
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["class_names"] = list(self.class_names)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        if not isinstance(d, dict):
+            raise ValueError(f"config: expected a JSON object, got {type(d).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        version = d.get("version", CONFIG_VERSION)
+        if isinstance(version, int) and version > CONFIG_VERSION:
+            raise ValueError(
+                f"config version {version} is newer than this latentlab understands ({CONFIG_VERSION}); upgrade latentlab"
+            )
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"config: unknown keys {unknown}; known keys are {sorted(known)}")
+        return cls(**d)
+
+    def replace(self, **kw) -> "ModelConfig":
+        return dataclasses.replace(self, **kw)

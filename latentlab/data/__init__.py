@@ -1,0 +1,34 @@
+"""Data: built-in procedural datasets with ground truth, Fashion-MNIST from local files, image folders.
+
+``get_dataset(name_or_path, image_size=...)`` accepts "rooms", "faces", "fashion-mnist" or a folder.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .folder import ImageFolderDataset
+
+__all__ = ["get_dataset", "DATASETS", "ImageFolderDataset"]
+
+DATASETS = ("rooms", "faces", "fashion-mnist")
+
+
+def get_dataset(name: str | os.PathLike, *, image_size: int | None = None, channels: int = 3, n: int | None = None,
+                seed: int = 0, split: str = "train", cache: str | os.PathLike | None = None, root=None):
+    """Return a dataset of ``(image in [-1, 1], class)`` by built-in name or folder path."""
+    key = str(name).lower().replace("_", "-")
+    if key == "rooms":
+        from .rooms import RoomsDataset
+        kw = {} if n is None else {"n": n}
+        return RoomsDataset(size=image_size or 64, seed=seed, cache=cache, **kw)
+    if key == "faces":
+        from .faces import FacesDataset
+        kw = {} if n is None else {"n": n}
+        return FacesDataset(size=image_size or 64, seed=seed, cache=cache, **kw)
+    if key in ("fashion-mnist", "fashion", "fashionmnist"):
+        from .fashion import FashionMNIST
+        return FashionMNIST(root=root, split=split, size=image_size or 32)
+    if Path(name).is_dir():
+        return ImageFolderDataset(name, image_size=image_size or 64, channels=channels)
+    raise ValueError(f"data: {str(name)!r} is neither a built-in dataset {DATASETS} nor an existing folder of images")

@@ -1,0 +1,245 @@
+"""A small CNN that reads the procedural faces' attributes: yaw, smile, glasses, presentation.
+
+It measures the DCGAN face experiments (Radford et al. 2015, §6.3.2): whether "smiling woman -
+neutral woman + neutral man" decodes to a smiling man, whether "man with glasses - man + woman"
+gives a woman with glasses, and how far the "turn" vector rotates the head. ``features`` (the
+penultimate layer) stands in for Inception in a Fréchet distance on faces.
+
+Trained on ``latentlab.data.faces`` by ``scripts/train_judge_faces.py``; see pretrained/JUDGES.md.
+
+Example::
+
+    >>> judge = FaceJudge.load("pretrained/judges/faces.safetensors")   # doctest: +SKIP
+    >>> out = judge.predict(images)     # images (N, 3, 64, 64) in [-1, 1]  # doctest: +SKIP
+    >>> out["yaw"].shape, out["smile"].shape                              # doctest: +SKIP
+    (torch.Size([N]), torch.Size([N]))
+
+Checkpoints are one safetensors file (never pickle) whose metadata holds
+``{"format": "latentlab-judge", "judge": "faces", "config": <json>, "sha256": <tensor digest>}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+import torch
+from torch import nn
+
+from latentlab.io import CheckpointError, load_safetensors, save_safetensors
+
+__all__ = ["FaceJudge", "FaceJudgeConfig", "FACE_JUDGE_OUTPUTS"]
+
+FORMAT = "latentlab-judge"
+JUDGE = "faces"
+_RESERVED = ("format", "judge", "config", "sha256")
+FACE_JUDGE_OUTPUTS = ("yaw", "smile", "glasses", "feminine")  # one output unit each, in this order
+
+
+@dataclass(frozen=True)
+class FaceJudgeConfig:
+    image_size: int = 64                        # input (N, 3, image_size, image_size) in [-1, 1]
+    widths: tuple[int, ...] = (32, 64, 96, 128)  # channels of block1..blockK; each halves H and W
+    feature_dim: int = 256                      # width of the penultimate layer (``features``)
+    dropout: float = 0.1                        # before the heads, only in training
+
+    def __post_init__(self):
+        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+        for name in ("image_size", "feature_dim"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not self.widths or min(self.widths) < 1:
+            raise ValueError(f"widths must be positive channel counts, got {self.widths!r}")
+        if self.image_size % 2 ** len(self.widths):
+            raise ValueError(f"image_size must be divisible by 2**len(widths) = {2 ** len(self.widths)}, "
+                             f"got {self.image_size}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "FaceJudgeConfig":
+        fields = json.loads(text)
+        if not isinstance(fields, dict):
+            raise ValueError(f"config must be a JSON object, got {type(fields).__name__}")
+        unknown = set(fields) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"config has unknown fields {sorted(unknown)}")
+        return cls(**fields)
+
+
+class ConvBlock(nn.Module):
+    """3x3 conv (no bias) -> BatchNorm -> ReLU -> 2x2 max-pool: (N, C_in, H, W) -> (N, C_out, H/2, W/2)."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(out_channels)
+        self.act = nn.ReLU()  # not in-place: hooks may keep the features
+        self.pool = nn.MaxPool2d(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.act(self.bn(self.conv(x))))
+
+
+class FaceJudge(nn.Module):
+    """CNN judge for (N, 3, 64, 64) face images in [-1, 1].
+
+    Layers (default config): block1 (32 @ 32x32) -> block2 (64 @ 16x16) -> block3 (96 @ 8x8)
+    -> block4 (128 @ 4x4) -> flatten (2048) -> fc + fc_act (256, the ``features``) -> dropout
+    -> head (4 units: yaw, smile logit, glasses logit, feminine logit).
+
+    ``forward`` returns raw outputs with gradients: ``{"yaw": (N,), "smile": (N,) logit,
+    "glasses": (N,) logit, "feminine": (N,) logit}``. ``predict`` and ``features`` are for
+    judging: eval mode, no_grad, batches of ``batch_size``, results on the input's device.
+    """
+
+    def __init__(self, config: FaceJudgeConfig | None = None):
+        super().__init__()
+        self.config = config = config or FaceJudgeConfig()
+        self.blocks = []
+        channels = 3
+        for i, width in enumerate(config.widths, start=1):
+            block = ConvBlock(channels, width)
+            self.add_module(f"block{i}", block)
+            self.blocks.append(block)
+            channels = width
+        side = config.image_size // 2 ** len(config.widths)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(channels * side * side, config.feature_dim)
+        self.fc_act = nn.ReLU()
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.feature_dim, len(FACE_JUDGE_OUTPUTS))
+
+    # -- shapes -------------------------------------------------------------------------------
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (3, self.config.image_size, self.config.image_size)
+
+    def _check_images(self, images) -> None:
+        if not isinstance(images, torch.Tensor):
+            raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
+        if not images.is_floating_point():
+            raise TypeError(f"images must be a floating tensor in [-1, 1], got dtype {images.dtype}")
+        if images.ndim != 4 or tuple(images.shape[1:]) != self.input_shape:
+            raise ValueError(f"images must have shape (N, {', '.join(map(str, self.input_shape))}), "
+                             f"got {tuple(images.shape)}")
+
+    # -- computation --------------------------------------------------------------------------
+    def _features(self, images: torch.Tensor) -> torch.Tensor:
+        param = self.fc.weight
+        x = images.to(param.device, param.dtype)
+        for block in self.blocks:
+            x = block(x)
+        return self.fc_act(self.fc(self.flatten(x)))  # (N, feature_dim)
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """(N, 3, 64, 64) -> raw outputs, each (N,): yaw (regression), smile/glasses/feminine logits."""
+        self._check_images(images)
+        out = self.head(self.dropout(self._features(images)))
+        return {name: out[:, i] for i, name in enumerate(FACE_JUDGE_OUTPUTS)}
+
+    @torch.no_grad()
+    def _batched(self, fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
+                 batch_size: int) -> list:
+        self._check_images(images)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        was_training = self.training
+        self.eval()
+        try:
+            return [fn(chunk) for chunk in images.split(batch_size)] or [fn(images)]
+        finally:
+            self.train(was_training)
+
+    def predict(self, images: torch.Tensor, batch_size: int = 256) -> dict[str, torch.Tensor]:
+        """Judgements, each float32 (N,) on the input's device: ``yaw`` in [-1, 1] (-1 looks left),
+        ``smile``, ``glasses``, ``feminine``: probabilities."""
+        def judge(chunk):
+            raw = self.forward(chunk)
+            return torch.stack([raw["yaw"].clamp(-1.0, 1.0), raw["smile"].sigmoid(),
+                                raw["glasses"].sigmoid(), raw["feminine"].sigmoid()], dim=1)
+
+        out = torch.cat(self._batched(judge, images, batch_size)).float().to(images.device)
+        return {name: out[:, i] for i, name in enumerate(FACE_JUDGE_OUTPUTS)}
+
+    def features(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """Penultimate features (N, feature_dim), after the ReLU, for Fréchet distances."""
+        return torch.cat(self._batched(self._features, images, batch_size)).float().to(images.device)
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike, dtype: torch.dtype | None = None,
+             metadata: Mapping[str, str] | None = None) -> None:
+        """Write one safetensors file atomically (``latentlab.io.save_safetensors``).
+
+        ``dtype`` (e.g. torch.float16) converts the floating tensors; None keeps them. ``metadata``:
+        extra str -> str entries (e.g. training provenance), not the reserved keys
+        format/judge/config/sha256. Loading converts back to float32.
+        """
+        if dtype is not None and not dtype.is_floating_point:
+            raise ValueError(f"dtype must be a floating dtype or None, got {dtype}")
+        extra = dict(metadata or {})
+        clash = set(extra) & set(_RESERVED)
+        if clash:
+            raise ValueError(f"metadata may not set the reserved keys {sorted(clash)}")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
+            raise TypeError("metadata must map str to str")
+        tensors = {}
+        for name, t in self.state_dict().items():
+            t = t.detach().to("cpu")
+            if dtype is not None and t.is_floating_point():
+                t = t.to(dtype)
+            tensors[name] = t.contiguous().clone()
+        meta = {**extra, "format": FORMAT, "judge": JUDGE, "config": self.config.to_json(),
+                "sha256": _digest(tensors)}
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        save_safetensors(path, tensors, meta)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu") -> "FaceJudge":
+        """Rebuild a saved judge in eval mode, float32. ValueError naming the file on any problem."""
+        try:
+            tensors, meta = load_safetensors(path)
+        except CheckpointError as e:
+            raise ValueError(f"{path}: {e}") from None
+        if meta.get("format") != FORMAT or meta.get("judge") != JUDGE:
+            raise ValueError(f"{path}: not a faces judge (metadata format={meta.get('format')!r}, "
+                             f"judge={meta.get('judge')!r}; expected {FORMAT!r}, {JUDGE!r})")
+        if meta.get("sha256") != _digest(tensors):
+            raise ValueError(f"{path}: tensor checksum does not match the metadata (corrupt file)")
+        try:
+            config = FaceJudgeConfig.from_json(meta.get("config", ""))
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{path}: bad config in metadata: {e}") from e
+        model = cls(config)
+        expected = model.state_dict()
+        missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
+        if missing or unexpected:
+            raise ValueError(f"{path}: tensors do not match the config: missing {missing}, unexpected {unexpected}")
+        for name, ref in expected.items():
+            t = tensors[name]
+            if t.shape != ref.shape or t.is_floating_point() != ref.is_floating_point():
+                raise ValueError(f"{path}: tensor {name!r} is {t.dtype} {tuple(t.shape)}, "
+                                 f"expected {ref.dtype} {tuple(ref.shape)}")
+            if t.is_floating_point() and not torch.isfinite(t).all():
+                raise ValueError(f"{path}: tensor {name!r} has non-finite values")
+        model.load_state_dict(tensors)  # copies into the float32 parameters
+        return model.to(map_location).eval()
+
+
+def _digest(tensors: Mapping[str, torch.Tensor]) -> str:
+    """sha256 over names, dtypes, shapes and bytes: safetensors itself has no checksum."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().to("cpu").contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()

@@ -1,0 +1,132 @@
+"""DCGAN (Radford, Metz, Chintala 2015, §3) generator and discriminator.
+
+For image_size 64 and ngf = ndf = 64 (pytorch/examples dcgan):
+    G: z (N, nz) -> block1 (N, 512, 4, 4) -> block2 (N, 256, 8, 8) -> block3 (N, 128, 16, 16)
+       -> block4 (N, 64, 32, 32) -> to_rgb (N, 3, 64, 64), tanh
+    D: x (N, 3, 64, 64) -> from_rgb (N, 64, 32, 32) -> block2 (N, 128, 16, 16) -> block3 (N, 256, 8, 8)
+       -> block4 (N, 512, 4, 4) -> head (N,) logits
+Blocks are named; activations are never in-place (retained features and attribution stay correct).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import ModelConfig
+from .base import BatchNorm2d, GeneratorBase, check_z, dcgan_init
+
+__all__ = ["UpBlock", "DownBlock", "DCGANGenerator", "DCGANDiscriminator"]
+
+
+class UpBlock(nn.Module):
+    """Fractionally-strided conv -> BatchNorm -> ReLU (DCGAN generator block)."""
+
+    def __init__(self, cin: int, cout: int, first: bool = False):
+        super().__init__()
+        # The first block maps the 1x1 latent to 4x4 (kernel 4, stride 1, pad 0); later ones double the size.
+        stride, pad = (1, 0) if first else (2, 1)
+        self.conv = nn.ConvTranspose2d(cin, cout, 4, stride, pad, bias=False)
+        self.bn = BatchNorm2d(cout)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.act(self.bn(self.conv(x)))
+
+
+class DownBlock(nn.Module):
+    """Strided conv -> [BatchNorm] -> LeakyReLU(0.2) (DCGAN discriminator block)."""
+
+    def __init__(self, cin: int, cout: int, bn: bool = True):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 4, 2, 1, bias=not bn)
+        self.bn = BatchNorm2d(cout) if bn else nn.Identity()
+        self.act = nn.LeakyReLU(0.2)
+
+    def forward(self, x):
+        return self.act(self.bn(self.conv(x)))
+
+
+class _ToRGB(nn.Module):
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.conv = nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)
+        self.act = nn.Tanh()
+
+    def forward(self, x):
+        return self.act(self.conv(x))
+
+
+class DCGANGenerator(GeneratorBase):
+    """DCGAN generator. ``forward(z)`` with z of shape (N, nz) or (N, nz, 1, 1) -> (N, C, S, S) in [-1, 1].
+
+    Example:
+        >>> G = DCGANGenerator(ModelConfig(nz=8, ngf=8, image_size=32))
+        >>> G(torch.randn(2, 8)).shape
+        torch.Size([2, 3, 32, 32])
+    """
+
+    def __init__(self, config: ModelConfig, in_features: int | None = None):
+        super().__init__()
+        self.config = config
+        nb = config.n_blocks
+        cin = in_features if in_features is not None else config.nz
+        self.block_names = []
+        for i in range(1, nb + 1):
+            cout = config.ngf * 2 ** (nb - i)
+            setattr(self, f"block{i}", UpBlock(cin, cout, first=(i == 1)))
+            self.block_names.append(f"block{i}")
+            cin = cout
+        self.to_rgb = _ToRGB(cin, config.channels)
+        dcgan_init(self)
+
+    def features_to_image(self, h: torch.Tensor) -> torch.Tensor:
+        for name in self.block_names:
+            h = getattr(self, name)(h)
+        return self.to_rgb(h)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        z = check_z(z, self.config.nz)
+        return self.features_to_image(z[:, :, None, None])
+
+
+class DCGANDiscriminator(nn.Module):
+    """DCGAN discriminator. ``forward(x)`` with x (N, C, S, S) -> logits (N,) (real > 0).
+
+    Outputs logits rather than probabilities so the loss can use the numerically stable
+    ``binary_cross_entropy_with_logits``; ``torch.sigmoid`` gives the paper's D(x).
+    """
+
+    def __init__(self, config: ModelConfig, n_outputs: int = 1):
+        super().__init__()
+        self.config = config
+        nb = config.n_blocks
+        self.from_rgb = DownBlock(config.channels, config.ndf, bn=False)  # no BN at D's input (§3)
+        self.block_names = ["from_rgb"]
+        c = config.ndf
+        for i in range(2, nb + 1):
+            setattr(self, f"block{i}", DownBlock(c, c * 2))
+            self.block_names.append(f"block{i}")
+            c *= 2
+        self.feature_channels = c
+        self.head = nn.Conv2d(c, n_outputs, 4, 1, 0, bias=False)  # (N, c, 4, 4) -> (N, n_outputs, 1, 1)
+        dcgan_init(self)
+
+    def check_images(self, x) -> torch.Tensor:
+        cfg = self.config
+        exp = (cfg.channels, cfg.image_size, cfg.image_size)
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"images: expected a torch.Tensor of shape (N, {exp[0]}, {exp[1]}, {exp[2]}), got {type(x).__name__}")
+        if x.dim() != 4 or tuple(x.shape[1:]) != exp:
+            raise ValueError(f"images: expected shape (N, {exp[0]}, {exp[1]}, {exp[2]}), got {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise TypeError(f"images: expected a float tensor in [-1, 1], got dtype {x.dtype}")
+        return x
+
+    def trunk(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.check_images(x)
+        for name in self.block_names:
+            h = getattr(self, name)(h)
+        return h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.trunk(x)).flatten()

@@ -1,0 +1,33 @@
+"""GAN losses as pure functions of discriminator logits (computed in float32)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["d_loss_dcgan", "g_loss_dcgan", "d_loss_acgan", "g_loss_acgan"]
+
+
+def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    logits = logits.float()
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+def d_loss_dcgan(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """-[log D(x) + log(1 - D(G(z)))], averaged (Goodfellow 2014, eq. 1)."""
+    return _bce(real_logits, 1.0) + _bce(fake_logits, 0.0)
+
+
+def g_loss_dcgan(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss: -log D(G(z))."""
+    return _bce(fake_logits, 1.0)
+
+
+def d_loss_acgan(real_src, real_cls, real_y, fake_src, fake_cls, fake_y) -> torch.Tensor:
+    """D maximises L_S + L_C (Odena 2017, eq. 2-3) -> minimise source BCE + class CE on real and fake."""
+    return (_bce(real_src, 1.0) + _bce(fake_src, 0.0)
+            + F.cross_entropy(real_cls.float(), real_y) + F.cross_entropy(fake_cls.float(), fake_y))
+
+
+def g_loss_acgan(fake_src, fake_cls, fake_y) -> torch.Tensor:
+    """G maximises L_C - L_S; the source term uses the non-saturating form, as in DCGAN."""
+    return _bce(fake_src, 1.0) + F.cross_entropy(fake_cls.float(), fake_y)

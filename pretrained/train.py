@@ -1,0 +1,83 @@
+"""Train a shipped model: one seeded command per model (see pretrained/README.md).
+
+    python pretrained/train.py rooms   [--steps N] [--run-dir runs/pretrained-rooms] [--resume]
+    python pretrained/train.py faces
+    python pretrained/train.py fashion
+
+The trajectory is a pure function of the seed (constant learning rate, data order and z derived
+from (seed, step)), so `--steps K` reproduces exactly the K-step checkpoint of a longer run.
+The final weights are exported in fp16 to pretrained/NAME.safetensors (generator + discriminator).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from latentlab import ModelConfig, load, save  # noqa: E402
+from latentlab.data import get_dataset  # noqa: E402
+from latentlab.train import TrainConfig, Trainer  # noqa: E402
+
+PRESETS = {
+    # 64x64 DCGAN on procedural bedrooms, z ~ N(0, 1), nz = 100 (DCGAN §4; width 32 to fit 2 CPU cores)
+    "rooms": dict(model=dict(arch="dcgan", nz=100, ngf=32, ndf=32, image_size=64, prior="normal", dataset="rooms"),
+                  data=dict(name="rooms", n=30000, seed=0), steps=1500, batch_size=64),
+    "faces": dict(model=dict(arch="dcgan", nz=100, ngf=32, ndf=32, image_size=64, prior="normal", dataset="faces"),
+                  data=dict(name="faces", n=30000, seed=0), steps=1200, batch_size=64),
+    "fashion": dict(model=dict(arch="acgan", nz=100, ngf=32, ndf=32, image_size=32, channels=1, prior="normal",
+                               num_classes=10, dataset="fashion-mnist"),
+                    data=dict(name="fashion-mnist"), steps=3000, batch_size=64),
+}
+
+
+def export(run_dir: Path, name: str, out: Path, step: int | None = None) -> Path:
+    """Export the final model (or the checkpoint at ``step``) as fp16 weights."""
+    if step is None:
+        gan = load(run_dir / "model.safetensors")
+    else:
+        gan = load(run_dir / "checkpoints" / f"step-{step:08d}.safetensors")
+    return save(gan, out, half=True, info={"preset": name, "trained_steps": gan.step})
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("name", choices=sorted(PRESETS))
+    ap.add_argument("--steps", type=int, default=None, help="override the preset's steps")
+    ap.add_argument("--run-dir", default=None, help="default: runs/pretrained-NAME")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--checkpoint-every", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=None, help="default: pretrained/NAME.safetensors")
+    ap.add_argument("--export-step", type=int, default=None, help="only export the checkpoint at this step")
+    a = ap.parse_args(argv)
+    p = PRESETS[a.name]
+    run_dir = Path(a.run_dir or ROOT / "runs" / f"pretrained-{a.name}")
+    out = Path(a.out or ROOT / "pretrained" / f"{a.name}.safetensors")
+    if a.export_step is not None:
+        print(export(run_dir, a.name, out, a.export_step))
+        return
+    d = dict(p["data"])
+    cache = ROOT / "runs" / "cache" if d["name"] != "fashion-mnist" else None
+    if cache:
+        cache.mkdir(parents=True, exist_ok=True)
+    ds = get_dataset(d.pop("name"), cache=cache, **d)
+    mc = ModelConfig(**p["model"])
+    tc = TrainConfig(steps=a.steps or p["steps"], batch_size=p["batch_size"], seed=a.seed,
+                     checkpoint_every=a.checkpoint_every, num_threads=a.threads, keep_checkpoints=50)
+    t0 = time.time()
+    Trainer(mc, tc, ds, run_dir, resume=a.resume, dataset_name=mc.dataset).fit()
+    path = export(run_dir, a.name, out)
+    print(json.dumps({"model": a.name, "steps": tc.steps, "wall_seconds": round(time.time() - t0, 1),
+                      "out": str(path)}))
+
+
+if __name__ == "__main__":
+    main()

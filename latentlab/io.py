@@ -25,6 +25,12 @@ class CheckpointError(ValueError):
     """A file could not be read as a latentlab checkpoint (corrupt, foreign, newer, mismatched)."""
 
 
+def _umask() -> int:
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file + fsync + ``os.replace``)."""
     path = Path(path)
@@ -37,6 +43,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644 & ~_umask())  # mkstemp creates 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
         # Never leave the temporary file behind; the target is untouched.
@@ -71,11 +78,20 @@ def _open_checked(path: Path):
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
     if path.is_dir():
         raise CheckpointError(f"checkpoint {str(path)!r} is a directory, expected a .safetensors file")
+    size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(8)
+        # A safetensors file starts with the u64 length of its JSON header, then "{"; test that first, since
+        # a header length such as 0x0280 also begins with the pickle protocol bytes b"\x80\x02".
+        n = int.from_bytes(head, "little") if len(head) == 8 else -1
+        if 0 < n and 8 + n <= size:
+            f.seek(8)
+            looks_safetensors = f.read(1) == b"{"
+        else:
+            looks_safetensors = False
     if len(head) < 8:
-        raise CheckpointError(f"checkpoint {str(path)!r} is truncated or empty ({path.stat().st_size} bytes)")
-    if head[:2] == b"\x80\x02" or head[:2] == b"\x80\x04" or head[:2] == b"PK":
+        raise CheckpointError(f"checkpoint {str(path)!r} is truncated or empty ({size} bytes)")
+    if not looks_safetensors and ((head[0] == 0x80 and 2 <= head[1] <= 5) or head[:2] == b"PK"):
         raise CheckpointError(
             f"checkpoint {str(path)!r} looks like a pickle / torch.save file; latentlab only reads safetensors "
             "and never unpickles (convert it with safetensors.torch.save_file in a trusted environment)"

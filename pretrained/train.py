@@ -52,7 +52,7 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=None, help="override the preset's steps")
     ap.add_argument("--run-dir", default=None, help="default: runs/pretrained-NAME")
     ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="1 keeps runs bit-reproducible and avoids OpenMP oversubscription")
     ap.add_argument("--checkpoint-every", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="default: pretrained/NAME.safetensors")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -175,6 +176,9 @@ def test_cache_is_built_once_and_rebuilt_on_mismatch(tmp_path):
     assert isinstance(ds._images, np.memmap)
     for i in range(5):
         assert np.array_equal(ds.image(i), render_face(i, 1, 32).image)
+    clone = pickle.loads(pickle.dumps(ds))  # what a DataLoader worker gets: no copy of the images
+    assert clone._images is None and len(pickle.dumps(ds)) < 1000
+    assert np.array_equal(clone.image(2), ds.image(2))
     mtime = path.stat().st_mtime_ns
     FacesDataset(n=5, size=32, seed=1, cache=path)
     assert path.stat().st_mtime_ns == mtime  # reused, not re-rendered

@@ -263,16 +263,16 @@ def test_corrupt_judge_file(tmp_path, damage):
         FashionClassifier.load(path)
 
 
-def test_training_script_smoke(fashion_root, tmp_path):
+def test_training_script_smoke(tiny_root, tmp_path):
     spec = importlib.util.spec_from_file_location("train_judge_fashion",
                                                   REPO / "scripts" / "train_judge_fashion.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     threads = torch.get_num_threads()
     try:
-        metrics = script.main(["--smoke", "--out", str(tmp_path / "j.safetensors")])
+        metrics = script.main(["--smoke", "--root", str(tiny_root), "--out", str(tmp_path / "j.safetensors")])
     finally:
         torch.set_num_threads(threads)
-    assert metrics["epochs"] == 1 and metrics["test_images"] == 500
+    assert metrics["epochs"] == 1 and metrics["train_images"] == 5 and metrics["test_images"] == 3
     assert json.loads((tmp_path / "j.json").read_text())["test_accuracy"] == metrics["test_accuracy"]
     FashionClassifier.load(tmp_path / "j.safetensors")

@@ -417,31 +417,58 @@ def render_face(index: int, seed: int = 0, size: int = 64, overrides: Mapping | 
     return _render(attrs, u, size)
 
 
+# Where the features sit on the head: longitude (radians) and height (in units of the half-height B).
+_EYE_PHI, _EYE_Y, _EAR_Y, _MOUTH_Y = 0.44, -0.07, 0.04, 0.5
+
+
 def _render(attrs: dict, u: list[float], size: int) -> FaceSample:
     fem = attrs["presentation"] == "feminine"
-    smile = attrs["smile"]
-    length = attrs["hair_length"]
     skin = np.asarray(attrs["skin_tone"], np.float64)
     hair = np.asarray(attrs["hair_color"], np.float64)
     cv = _Canvas(size, attrs["background"])
-    L = cv.line
 
     A = 0.47 + 0.05 * u[_U["head_w"]] + (0.0 if fem else 0.025)
     B = A * (1.22 + 0.1 * u[_U["head_ratio"]])
     jaw = (0.3 + 0.1 * u[_U["jaw"]]) if fem else (0.1 + 0.1 * u[_U["jaw"]])
     head = _Head(cx=0.06 * (u[_U["cx"]] - 0.5), cy=-0.07 + 0.06 * (u[_U["cy"]] - 0.5),
                  A=A, B=B, C=A * 1.08, jaw=jaw, yaw=attrs["yaw"])
-    sn = head.sin
-    back_shift = -0.3 * head.C * sn  # the back of the head shows on the side turned away from
 
-    # shoulders and neck
-    cloth = np.array(_hsv_to_rgb(u[_U["cloth_h"]], 0.3 + 0.5 * u[_U["cloth_s"]], 0.25 + 0.6 * u[_U["cloth_v"]]))
+    _draw_behind_head(cv, head, attrs, u, skin, hair)
+    # ears: the far one is drawn behind the head (and so hides), the near one on top of it;
+    # medium and long hair cover them
+    ears = [head.project(side * math.pi / 2, _EAR_Y * B, 0.02) for side in (-1.0, 1.0)]
+    show_ears = attrs["hair_length"] in ("buzz", "short")
+    for ear in ears:
+        if show_ears and ear[2] < 0.1:
+            _draw_ear(cv, head, ear, skin)
+    hairline, beard = _head_regions(head, attrs, u, skin, hair)
+    _paint_head(cv, head, skin, hair, hairline, beard)
+    for ear in ears:
+        if show_ears and ear[2] >= 0.1:
+            _draw_ear(cv, head, ear, skin)
+    eyes = _draw_eyes(cv, head, attrs, u, hair)
+    tip = _draw_nose(cv, head, skin)
+    _draw_mouth(cv, head, attrs, u, skin)
+    if attrs["glasses"]:
+        _draw_glasses(cv, head, attrs["glasses"], u)
+
+    landmarks = {
+        "face_center": cv.pix(head.cx, head.cy),
+        "nose": cv.pix(tip[0], tip[1]),
+        "left_eye": cv.pix(*eyes[0]),
+        "right_eye": cv.pix(*eyes[1]),
+        "mouth": cv.pix(*head.project(0.0, _MOUTH_Y * B, 0.0)[:2]),
+    }
+    return FaceSample(image=cv.img, attributes=attrs, landmarks=landmarks)
+
+
+def _draw_behind_head(cv: _Canvas, head: _Head, attrs: dict, u, skin, hair) -> None:
+    """Shoulders, the hair behind the head (volume on top; medium/long hair hanging down), neck."""
+    A, B, length = head.A, head.B, attrs["hair_length"]
+    cloth = _hsv_to_rgb(u[_U["cloth_h"]], 0.3 + 0.5 * u[_U["cloth_s"]], 0.25 + 0.6 * u[_U["cloth_v"]])
     cv.ellipse(head.cx, head.cy + B + 0.62, 0.95, 0.42, cloth)
-    neck_w = A * (0.5 if fem else 0.6)
-    neck = skin * 0.78
-
-    # hair behind the head: volume on top, and for medium/long hair the part hanging down
-    hx, hy = head.cx + back_shift, head.cy
+    # the back of the head shows on the side the face turns away from
+    hx, hy = head.cx - 0.3 * head.C * head.sin, head.cy
     if length in ("medium", "long"):
         down = 1.55 * B if length == "long" else 0.8 * B
         wide = A * (1.2 if length == "long" else 1.14)
@@ -451,29 +478,25 @@ def _render(attrs: dict, u: list[float], size: int) -> FaceSample:
     else:
         grow = 1.015 if length == "buzz" else 1.07
         cv.ellipse(hx, hy - 0.2 * B, A * grow, B * (0.82 if length == "buzz" else 0.88), hair * 0.9)
+    neck_w = A * (0.5 if attrs["presentation"] == "feminine" else 0.6)
     cv.poly([(head.cx - neck_w, head.cy + 0.5 * B), (head.cx - neck_w, head.cy + B + 0.4),
-             (head.cx + neck_w, head.cy + B + 0.4), (head.cx + neck_w, head.cy + 0.5 * B)], neck)
+             (head.cx + neck_w, head.cy + B + 0.4), (head.cx + neck_w, head.cy + 0.5 * B)], skin * 0.78)
 
-    # ears: the far one is drawn behind the head (and so hides), the near one on top of it
-    ears_visible = length in ("buzz", "short")
-    ear_y = 0.04 * B
-    ears = []
-    for side in (-1.0, 1.0):
-        eu, ev, enz = head.project(side * math.pi / 2, ear_y, 0.02)
-        ears.append((enz, eu, ev))
 
-    def draw_ear(eu, ev, enz):
-        w = 0.055 + 0.05 * min(1.0, abs(enz) + 0.2)
-        cv.ellipse(eu, ev, w, 0.13 * B, skin * 0.88)
-        cv.ellipse(eu, ev + 0.01, w * 0.45, 0.07 * B, skin * 0.66)
+def _draw_ear(cv: _Canvas, head: _Head, ear, skin) -> None:
+    eu, ev, enz = ear
+    w = 0.055 + 0.05 * min(1.0, abs(enz) + 0.2)
+    cv.ellipse(eu, ev, w, 0.13 * head.B, skin * 0.88)
+    cv.ellipse(eu, ev + 0.01, w * 0.45, 0.07 * head.B, skin * 0.66)
 
-    for enz, eu, ev in ears:
-        if ears_visible and enz < 0.1:
-            draw_ear(eu, ev, enz)
 
-    # the head: skin, hair, beard, shading
+def _head_regions(head: _Head, attrs: dict, u, skin, hair):
+    """(hairline(phi) -> y, opacity) and the beard (line(phi) -> y, opacity, colour) or None."""
+    B, length = head.B, attrs["hair_length"]
+    fem = attrs["presentation"] == "feminine"
     front = -0.5 * B + (0.17 * B if u[_U["bangs"]] < (0.35 if fem else 0.15) else 0.0)
     part = (u[_U["part"]] - 0.5) * 0.3 * B
+    # (face edge start, end) in longitude, hair bottom on the sides and at the back
     if length == "long":
         f0, f1, side_y, back_y = 0.8, 1.0, 1.6 * B, 1.6 * B
     elif length == "medium":
@@ -493,118 +516,123 @@ def _render(attrs: dict, u: list[float], size: int) -> FaceSample:
     beard = None
     if attrs["beard_style"] != "none":
         full = attrs["beard_style"] == "full"
-        bcolor = hair * 0.75 if full else hair * 0.45 + skin * 0.25
-        beard = (lambda phi: 0.29 * B - 0.4 * B * _smoothstep(0.9, 1.5, np.abs(phi)),
-                 0.95 if full else 0.55, bcolor)
-    _paint_head(cv, head, skin, hair, (hairline, 0.65 if length == "buzz" else 1.0), beard)
+        beard = (lambda phi: 0.29 * B - 0.4 * B * _smoothstep(0.9, 1.5, np.abs(phi)),  # sideburns rise
+                 0.95 if full else 0.55, hair * 0.75 if full else hair * 0.45 + skin * 0.25)
+    return (hairline, 0.65 if length == "buzz" else 1.0), beard
 
-    for enz, eu, ev in ears:
-        if ears_visible and enz >= 0.1:
-            draw_ear(eu, ev, enz)
 
-    # brows and eyes
-    eye_phi, eye_y = 0.44, -0.07 * B
+def _draw_eyes(cv: _Canvas, head: _Head, attrs: dict, u, hair) -> list[tuple[float, float]]:
+    """Brows and eyes; returns the eye centres (image left, image right) in normalised units."""
+    B, L = head.B, cv.line
+    fem = attrs["presentation"] == "feminine"
+    eye_y = _EYE_Y * B
     brow = hair * 0.55 if hair.mean() > 90 else hair * 0.8
     iris_color = _IRIS[int(u[_U["iris"]] * len(_IRIS)) % len(_IRIS)]
-    eyes = {}
+    lid = (25, 20, 20)
+    centres = []
     for side in (-1.0, 1.0):
-        eu, ev, enz = head.project(side * eye_phi, eye_y, 0.0)
-        eyes[side] = (eu, ev)
+        eu, ev, enz = head.project(side * _EYE_PHI, eye_y, 0.0)
+        centres.append((eu, ev))
         if enz < 0.3:
             continue  # the far eye hides behind the nose and the cheek
-        f = enz ** 0.8
+        f = enz ** 0.8  # foreshortening
         arch = (0.05 if fem else 0.015) * B
-        bpts = [head.project(side * (eye_phi + dp), eye_y - (0.21 * B + arch * a), 0.01)
+        bpts = [head.project(side * (_EYE_PHI + dp), eye_y - (0.21 * B + arch * a), 0.01)
                 for dp, a in ((-0.17, 0.3), (0.0, 1.0), (0.19, 0.0))]
         cv.lines([(p[0], p[1]) for p in bpts if p[2] > 0.25], brow, max(1, L - 1) if fem else L)
-        ew, eh = 0.115 * f, 0.07 * (1.0 - 0.3 * smile)
+        ew, eh = 0.115 * f, 0.07 * (1.0 - 0.3 * attrs["smile"])  # a smile narrows the eyes
         cv.ellipse(eu, ev, ew, eh, (245, 245, 240))
-        iu, iv, _ = head.project(side * eye_phi, eye_y, 0.06)
+        iu, iv, _ = head.project(side * _EYE_PHI, eye_y, 0.06)  # the iris looks where the head does
         cv.ellipse(iu, iv, 0.052 * f, min(eh, 0.052), iris_color)
-        lid = (25, 20, 20)
         cv.ellipse(eu, ev - 0.15 * eh, ew * 1.05, eh, lid, max(1, L - 1), start=190, end=350)
         if fem:  # lashes: a flick at the outer corner
-            ou, ov, _ = head.project(side * (eye_phi + 0.2), eye_y - 0.06 * B, 0.0)
+            ou, ov, _ = head.project(side * (_EYE_PHI + 0.2), eye_y - 0.06 * B, 0.0)
             cv.lines([(eu + side * ew * 0.8, ev - eh * 0.4), (ou, ov)], lid, L)
+    return centres
 
-    # nose: a shadowed wedge from the bridge to the tip that sticks out along the view direction
-    tip = head.project(0.0, 0.22 * B, 0.17 * A)
-    bridge = head.project(0.0, eye_y + 0.05 * B, 0.02)
+
+def _draw_nose(cv: _Canvas, head: _Head, skin):
+    """A shadowed wedge from the bridge to the tip, which sticks out along the view direction."""
+    B = head.B
+    tip = head.project(0.0, 0.22 * B, 0.17 * head.A)
+    bridge = head.project(0.0, _EYE_Y * B + 0.05 * B, 0.02)
     wings = [head.project(s * 0.2, 0.28 * B, 0.03) for s in (-1.0, 1.0)]
     base = head.project(0.0, 0.3 * B, 0.07)
     pts = np.array([cv.pt(p[0], p[1]) for p in (bridge, tip, *wings, base)], np.int32)
     cv2.fillConvexPoly(cv.img, cv2.convexHull(pts), _c(skin * 0.76), cv2.LINE_AA, cv.SHIFT)
-    cv.lines([(wings[0][0], wings[0][1]), (base[0], base[1]), (wings[1][0], wings[1][1])], skin * 0.45, L)
+    cv.lines([(wings[0][0], wings[0][1]), (base[0], base[1]), (wings[1][0], wings[1][1])], skin * 0.45, cv.line)
+    return tip
 
-    # mouth: corners lift with the smile; a smile opens to show teeth
-    mouth_y = 0.5 * B
+
+def _draw_mouth(cv: _Canvas, head: _Head, attrs: dict, u, skin) -> None:
+    """The corners lift and spread with the smile; a smile (> 0.35) opens on teeth."""
+    B, L, smile = head.B, cv.line, attrs["smile"]
+    mouth_y = _MOUTH_Y * B
     half = 0.27 + 0.19 * smile
     lift = 0.17 * B * smile
     opening = 0.24 * B * max(0.0, smile - 0.35) / 0.65
-    ts = _MOUTH_T
-    upper = [head.project(t * half, mouth_y - lift * t * t, 0.0) for t in ts]
-    lower = [head.project(t * half, mouth_y - lift * t * t + opening * (1 - t * t), 0.0) for t in ts]
-    vis = [p[2] > 0.25 for p in upper]
+    upper = [head.project(t * half, mouth_y - lift * t * t, 0.0) for t in _MOUTH_T]
+    lower = [head.project(t * half, mouth_y - lift * t * t + opening * (1 - t * t), 0.0) for t in _MOUTH_T]
+    vis = [p[2] > 0.25 for p in upper]  # the far corner turns away
     upper = [(p[0], p[1]) for p, ok in zip(upper, vis) if ok]
     lower = [(p[0], p[1]) for p, ok in zip(lower, vis) if ok]
-    ts = [t for t, ok in zip(ts, vis) if ok]
-    lip = (np.array(_LIPSTICK[int(u[_U["lipstick_color"]] * len(_LIPSTICK)) % len(_LIPSTICK)])
-           if attrs["lipstick"] else skin * np.array([0.78, 0.5, 0.5]) + (20 if fem else 0))
-    if len(upper) >= 2:
-        if opening > 0.01:
-            cv.poly(upper + lower[::-1], (80, 20, 30))
-            teeth = [(uu, vv + 0.45 * (lv - vv)) for (uu, vv), (_, lv) in zip(upper, lower)]
-            cv.poly(upper + teeth[::-1], (240, 238, 228))
-            cv.lines(upper + lower[::-1], lip, max(1, L - 1), closed=True)
+    ts = [t for t, ok in zip(_MOUTH_T, vis) if ok]
+    if len(upper) < 2:
+        return
+    if attrs["lipstick"]:
+        lip = _LIPSTICK[int(u[_U["lipstick_color"]] * len(_LIPSTICK)) % len(_LIPSTICK)]
+    else:
+        lip = skin * np.array([0.78, 0.5, 0.5]) + (20 if attrs["presentation"] == "feminine" else 0)
+    if opening > 0.01:
+        cv.poly(upper + lower[::-1], (80, 20, 30))
+        teeth = [(uu, vv + 0.45 * (lv - vv)) for (uu, vv), (_, lv) in zip(upper, lower)]
+        cv.poly(upper + teeth[::-1], (240, 238, 228))
+        cv.lines(upper + lower[::-1], lip, max(1, L - 1), closed=True)
+    else:
+        if attrs["lipstick"]:
+            top = [(uu, vv - 0.05 * B * (1 - t * t)) for (uu, vv), t in zip(upper, ts)]
+            bot = [(uu, vv + 0.07 * B * (1 - t * t)) for (uu, vv), t in zip(upper, ts)]
+            cv.poly(top + bot[::-1], lip)
+        cv.lines(upper, lip * 0.7 if attrs["lipstick"] else lip * 0.85, L)
+
+
+def _draw_glasses(cv: _Canvas, head: _Head, style: int, u) -> None:
+    """A rigid frame in front of the eyes, its lenses wrapping back by ``wrap``, turned with the head.
+
+    style 1: round frames; 2: thick rectangular frames; 3: dark lenses (sunglasses).
+    """
+    B, L, sn = head.B, cv.line, head.sin
+    frame = _FRAMES[int(u[_U["frame_color"]] * len(_FRAMES)) % len(_FRAMES)]
+    eye_y = _EYE_Y * B
+    a_eye, c_eye = head.section_at(eye_y)
+    ex = a_eye * math.sin(_EYE_PHI)
+    gz = c_eye * math.cos(_EYE_PHI) + 0.04
+    lw, lh = (0.15, 0.13) if style == 1 else (0.165, 0.115) if style == 2 else (0.17, 0.14)
+    gy = eye_y + 0.01
+    wrap = 0.25
+    cw, sw = math.cos(wrap), math.sin(wrap)
+
+    def lens_point(side, t, dy):  # t, dy in [-1, 1] across the lens; the outer edge bends back
+        return head.rigid(side * ex + t * lw * cw, gy + dy * lh, gz - side * t * lw * sw)
+
+    for side in sorted((-1.0, 1.0), key=lambda s: -s * sn):  # far lens first
+        cu, cvv = lens_point(side, 0.0, 0.0)
+        w = lw * abs(cw * head.cos - side * sw * sn)
+        if style == 2:
+            cv.lines([lens_point(side, t, dy) for t, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1))],
+                     frame, L + 1, closed=True)
         else:
-            if attrs["lipstick"]:
-                top = [(uu, vv - 0.05 * B * (1 - t * t)) for (uu, vv), t in zip(upper, ts)]
-                bot = [(uu, vv + 0.07 * B * (1 - t * t)) for (uu, vv), t in zip(upper, ts)]
-                cv.poly(top + bot[::-1], lip)
-            cv.lines(upper, lip * 0.7 if attrs["lipstick"] else lip * 0.85, L)
-
-    # glasses: a rigid frame in front of the eyes whose lenses wrap back by `wrap`, turned with the head
-    style = attrs["glasses"]
-    if style:
-        frame = _FRAMES[int(u[_U["frame_color"]] * len(_FRAMES)) % len(_FRAMES)]
-        a_eye, c_eye = head.section_at(eye_y)
-        ex = a_eye * math.sin(eye_phi)
-        gz = c_eye * math.cos(eye_phi) + 0.04
-        lw, lh = (0.15, 0.13) if style == 1 else (0.165, 0.115) if style == 2 else (0.17, 0.14)
-        gy = eye_y + 0.01
-        wrap = 0.25
-        cw, sw = math.cos(wrap), math.sin(wrap)
-
-        def lens_point(side, t, dy):  # t, dy in [-1, 1] across the lens; the outer edge bends back
-            return head.rigid(side * ex + t * lw * cw, gy + dy * lh, gz - side * t * lw * sw)
-
-        for side in sorted((-1.0, 1.0), key=lambda s: -s * sn):  # far lens first
-            cu, cvv = lens_point(side, 0.0, 0.0)
-            w = lw * abs(cw * head.cos - side * sw * sn)
-            if style == 2:
-                cv.lines([lens_point(side, t, dy) for t, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1))],
-                         frame, L + 1, closed=True)
-            else:
-                if style == 3:
-                    cv.ellipse(cu, cvv, w, lh, (22, 22, 28))
-                cv.ellipse(cu, cvv, w, lh, frame, L)
-            # a glint makes clear lenses readable on any skin tone
-            gu, gv = lens_point(side, -0.45, -0.4)
-            cv.lines([(gu, gv), (gu + 0.3 * w, gv - 0.02)], (250, 250, 250), max(1, L - 1))
-        cv.lines([lens_point(s, -s * 0.97, -0.3) for s in (-1.0, 1.0)], frame, L)  # bridge
-        for side in (-1.0, 1.0):  # the temple arm on the near side runs back to the ear
-            if side * sn < -0.15:
-                eu, ev, _ = head.project(side * math.pi / 2, ear_y - 0.08 * B, 0.03)
-                cv.lines([lens_point(side, side * 1.0, -0.3), (eu, ev)], frame, L)
-
-    landmarks = {
-        "face_center": cv.pix(head.cx, head.cy),
-        "nose": cv.pix(tip[0], tip[1]),
-        "left_eye": cv.pix(*eyes[-1.0]),
-        "right_eye": cv.pix(*eyes[1.0]),
-        "mouth": cv.pix(*head.project(0.0, mouth_y, 0.0)[:2]),
-    }
-    return FaceSample(image=cv.img, attributes=attrs, landmarks=landmarks)
+            if style == 3:
+                cv.ellipse(cu, cvv, w, lh, (22, 22, 28))
+            cv.ellipse(cu, cvv, w, lh, frame, L)
+        # a glint makes clear lenses readable on any skin tone
+        gu, gv = lens_point(side, -0.45, -0.4)
+        cv.lines([(gu, gv), (gu + 0.3 * w, gv - 0.02)], (250, 250, 250), max(1, L - 1))
+    cv.lines([lens_point(s, -s * 0.97, -0.3) for s in (-1.0, 1.0)], frame, L)  # bridge
+    for side in (-1.0, 1.0):  # the temple arm on the near side runs back to the ear
+        if side * sn < -0.15:
+            eu, ev, _ = head.project(side * math.pi / 2, _EAR_Y * B - 0.08 * B, 0.03)
+            cv.lines([lens_point(side, side * 1.0, -0.3), (eu, ev)], frame, L)
 
 
 # --------------------------------------------------------------------------------------------
@@ -637,6 +665,10 @@ class FacesDataset(torch.utils.data.Dataset):
         self.size = _check_size(size)
         self.seed = _check_int("seed", seed)
         self.cache = None if cache is None else Path(cache)
+        if self.cache is not None and (self.cache.is_dir() or self.cache.suffix != ".npy"):
+            # a directory: the file name carries what the cache depends on (like RoomsDataset)
+            self.cache.mkdir(parents=True, exist_ok=True)
+            self.cache = self.cache / f"faces_seed{self.seed}_n{self.n}_{self.size}px.npy"
         self._images = None
         if self.cache is not None:
             self._images = self._open_cache()
@@ -653,15 +685,21 @@ class FacesDataset(torch.utils.data.Dataset):
         except ValueError as e:
             raise _FaceIndexError(str(e)) from None
 
+    def __getstate__(self):
+        # DataLoader workers re-open the memory map instead of receiving a pickled copy of it
+        return {**self.__dict__, "_images": None}
+
     def image(self, i: int) -> np.ndarray:
-        """(size, size, 3) uint8 RGB."""
+        """(size, size, 3) uint8 RGB, a fresh writable array."""
         i = self._index(i)
-        if self._images is not None:
-            return np.asarray(self._images[i])
-        return render_face(i, self.seed, self.size).image
+        if self.cache is None:
+            return render_face(i, self.seed, self.size).image
+        if self._images is None:
+            self._images = np.load(self.cache, mmap_mode="r")
+        return np.array(self._images[i])
 
     def __getitem__(self, i):
-        x = torch.from_numpy(np.ascontiguousarray(self.image(i))).permute(2, 0, 1).to(torch.float32)
+        x = torch.from_numpy(self.image(i)).permute(2, 0, 1).to(torch.float32)
         return x.div_(127.5).sub_(1.0), 0
 
     def sample(self, i: int) -> FaceSample:

@@ -31,7 +31,7 @@ from typing import Callable, Mapping
 import torch
 from torch import nn
 
-from latentlab.io import CheckpointError, load_safetensors, save_safetensors
+from latentlab.io import load_safetensors, save_safetensors
 
 __all__ = ["FaceJudge", "FaceJudgeConfig", "FACE_JUDGE_OUTPUTS"]
 
@@ -206,10 +206,7 @@ class FaceJudge(nn.Module):
     @classmethod
     def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu") -> "FaceJudge":
         """Rebuild a saved judge in eval mode, float32. ValueError naming the file on any problem."""
-        try:
-            tensors, meta = load_safetensors(path)
-        except CheckpointError as e:
-            raise ValueError(f"{path}: {e}") from None
+        tensors, meta = load_safetensors(path)  # CheckpointError (a ValueError naming the file)
         if meta.get("format") != FORMAT or meta.get("judge") != JUDGE:
             raise ValueError(f"{path}: not a faces judge (metadata format={meta.get('format')!r}, "
                              f"judge={meta.get('judge')!r}; expected {FORMAT!r}, {JUDGE!r})")

@@ -156,7 +156,7 @@ class FashionClassifier(nn.Module):
             )
         if check_range and images.numel():
             lo, hi = torch.aminmax(images.detach())
-            if lo < -1.001 or hi > 1.001:  # catches [0, 255] input; [0, 1] needs x * 2 - 1
+            if not (lo >= -1.001 and hi <= 1.001):  # catches NaN and [0, 255]; [0, 1] needs x * 2 - 1
                 raise ValueError(f"images must be in [-1, 1], got values in [{lo:.3g}, {hi:.3g}]")
 
     # -- computation --------------------------------------------------------------------------

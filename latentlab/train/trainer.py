@@ -26,7 +26,7 @@ from torch import nn
 
 from ..checkpoint import FORMAT, FORMAT_VERSION, save as save_model, state_to_gan
 from ..config import ModelConfig
-from ..io import CheckpointError, load_safetensors, save_safetensors
+from ..io import CheckpointError, atomic_write_bytes, load_safetensors, save_safetensors
 from ..models import GAN, sample_prior
 from . import losses
 
@@ -58,6 +58,9 @@ class TrainConfig:
     grid_size: int = 64               # samples in the per-checkpoint grid (fixed z)
     progress: bool = True             # tqdm progress bar (rank 0)
     log_every: int = 1                # steps between JSONL log lines
+    skip_d_grads_in_g_step: bool = True  # G step: D's weights are frozen so backward computes only the input
+                                      # gradients G needs, not D's weight gradients (which the next D step would
+                                      # discard). Same G gradients to the bit, ~7% fewer FLOPs per step.
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "checkpoint_every", "keep_checkpoints", "grid_size", "log_every"):
@@ -74,6 +77,8 @@ class TrainConfig:
             raise ValueError(f"fast: expected True, False or 'auto', got {self.fast!r}")
         if self.num_threads < 0:
             raise ValueError(f"num_threads: expected >= 0, got {self.num_threads}")
+        if not isinstance(self.skip_d_grads_in_g_step, bool):
+            raise ValueError(f"skip_d_grads_in_g_step: expected a bool, got {self.skip_d_grads_in_g_step!r}")
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -236,14 +241,40 @@ class Trainer:
             if free < need:
                 raise OSError(f"run_dir: {str(rd)!r} has {free / 1e6:.1f} MB free, a checkpoint needs about "
                               f"{need / 1e6:.1f} MB: free some space before training")
+            # Temp files left by a process killed mid-write (atomic_write_bytes names them ".<name>.*.tmp").
+            for stale in [*(rd / "checkpoints").glob(".step-*.tmp"), *rd.glob(".model.safetensors.*.tmp"),
+                          *rd.glob(".run.json.*.tmp"), *rd.glob(".log.jsonl.*.tmp"),
+                          *(rd / "samples").glob(".step-*.tmp")]:
+                with contextlib.suppress(OSError):
+                    stale.unlink()
             if run_json.exists():
-                old = json.loads(run_json.read_text())
+                try:
+                    old = json.loads(run_json.read_text())
+                except (OSError, ValueError) as e:
+                    raise ValueError(f"resume: {str(run_json)!r} is unreadable ({e})") from None
                 if old.get("model") != self.mc.to_dict():
-                    raise ValueError(f"resume: the model config in {str(run_json)!r} differs from the requested one; "
-                                     "resume with the same architecture options")
+                    prev, now = old.get("model") or {}, self.mc.to_dict()
+                    diff = {k: (prev.get(k), now.get(k)) for k in sorted(set(prev) | set(now)) if prev.get(k) != now.get(k)}
+                    raise ValueError(f"resume: the model config in {str(run_json)!r} differs from the requested one "
+                                     f"(run.json vs requested: {diff}); resume with the same architecture options")
             else:
-                run_json.write_text(json.dumps({"model": self.mc.to_dict(), "train": self.tc.to_dict(),
-                                                "dataset": self.dataset_name}, indent=2))
+                atomic_write_bytes(run_json, json.dumps({"model": self.mc.to_dict(), "train": self.tc.to_dict(),
+                                                         "dataset": self.dataset_name}, indent=2).encode())
+
+    def _truncate_log(self, step: int):
+        """On resume, drop log records past the checkpoint's step (they are about to be recomputed)."""
+        path = self.run_dir / "log.jsonl"
+        if not path.exists():
+            return
+        keep = []
+        for line in path.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:  # a line cut short by a kill
+                continue
+            if isinstance(rec, dict) and isinstance(rec.get("step"), int) and rec["step"] <= step:
+                keep.append(line)
+        atomic_write_bytes(path, "".join(k + "\n" for k in keep).encode())
 
     # ---------------------------------------------------------------- data
     def _batch_indices(self, step: int, rank: int, world: int) -> list[int]:
@@ -288,6 +319,14 @@ class Trainer:
         td, gd = _optim_to_tensors(self.opt_d, "optim_d")
         tensors.update(tg)
         tensors.update(td)
+        bad = [k for k, t in tensors.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+        if bad:  # never replace a good checkpoint by one that cannot be loaded or resumed
+            ck = latest_checkpoint(self.run_dir)
+            raise TrainingDiverged(
+                f"training diverged by step {step}: {bad[:3]} contain NaN/inf, so no checkpoint was written; the last "
+                f"good checkpoint is kept ({ck if ck else 'none written yet'}). Try a lower learning rate "
+                f"(now lr={self.tc.lr}) and resume."
+            )
         meta = {
             "format": FORMAT, "format_version": str(FORMAT_VERSION), "kind": "training",
             "config": json.dumps(self.mc.to_dict()), "step": str(step), "dataset": self.dataset_name,
@@ -316,6 +355,11 @@ class Trainer:
         self.D.load_state_dict(gan.discriminator.state_dict())
         _optim_from_tensors(self.opt_g, tensors, json.loads(meta["optim_g_groups"]), "optim_g")
         _optim_from_tensors(self.opt_d, tensors, json.loads(meta["optim_d_groups"]), "optim_d")
+        # The optimizer hyper-parameters come from the current TrainConfig (e.g. a lower lr after a divergence);
+        # when unchanged this is a no-op and the resumed run stays bit-exact.
+        for opt in (self.opt_g, self.opt_d):
+            for group in opt.param_groups:
+                group["lr"], group["betas"] = self.tc.lr, (self.tc.beta1, self.tc.beta2)
         self.skipped_items = int(meta.get("skipped_items", "0"))
         return int(meta["step"])
 
@@ -334,9 +378,12 @@ class Trainer:
                     x = G(z)
         finally:
             G.train()
-        save_image(x.float().contiguous(), self.run_dir / "samples" / f"step-{step:08d}.png",
+        import io
+        buf = io.BytesIO()
+        save_image(x.float().contiguous(), buf, format="png",
                    nrow=int(math.ceil(math.sqrt(n))) if not self.mc.conditional else self.mc.num_classes,
                    normalize=True, value_range=(-1, 1))
+        atomic_write_bytes(self.run_dir / "samples" / f"step-{step:08d}.png", buf.getvalue())
 
     # ---------------------------------------------------------------- training
     def _on_signal(self, signum, frame):
@@ -351,17 +398,27 @@ class Trainer:
             )
 
     def fit(self) -> GAN:
-        """Run (or continue) training up to ``train_config.steps``; returns the trained GAN."""
+        """Run (or continue) training up to ``train_config.steps``; returns the trained GAN.
+
+        The caller's global torch RNG state is left untouched (all randomness is derived from the seed).
+        """
+        with torch.random.fork_rng(devices=[]):
+            dist = _Dist()
+            try:
+                return self._fit(dist)
+            finally:
+                dist.close()
+
+    def _fit(self, dist: "_Dist") -> GAN:
         from tqdm.auto import tqdm
 
         tc, mc = self.tc, self.mc
         fast = native_bf16() if tc.fast == "auto" else bool(tc.fast)
         self.fast = fast
-        dist = _Dist()
         rank0 = dist.rank == 0
         if tc.num_threads:
             torch.set_num_threads(tc.num_threads)
-        torch.manual_seed(_derive_seed(tc.seed, 0))  # initial weights only; everything else uses explicit generators
+        torch.manual_seed(_derive_seed(tc.seed, 0))  # initial weights (global RNG forked by fit())
         self.gan = GAN(mc)
         self.G, self.D = self.gan.generator, self.gan.discriminator
         if fast:
@@ -369,9 +426,16 @@ class Trainer:
             self.D.to(memory_format=torch.channels_last)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=tc.lr, betas=(tc.beta1, tc.beta2))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=tc.lr, betas=(tc.beta1, tc.beta2))
+        error = None
         if rank0:
-            self._prepare_run_dir(True)
-        dist.barrier()
+            try:
+                self._prepare_run_dir(True)
+            except Exception as e:  # noqa: BLE001 - re-raised below, after telling the other ranks
+                error = e
+        if dist.any_flag(error is not None):  # other ranks must not wait for rank 0 forever
+            if error is not None:
+                raise error
+            raise RuntimeError(f"run_dir: rank 0 could not prepare {str(self.run_dir)!r} (see its error)")
         start = 0
         if self.resume:
             ck = latest_checkpoint(self.run_dir)
@@ -379,12 +443,20 @@ class Trainer:
                 start = self._load_checkpoint(ck)
                 if rank0:
                     print(f"resuming from {ck} at step {start}", file=sys.stderr)
+            if rank0:
+                self._truncate_log(start)
         self.step = start
         G, D = self.G, self.D
         if dist.active:
             from torch.nn.parallel import DistributedDataParallel as DDP
             G, D = DDP(self.G), DDP(self.D)
-        log = open(self.run_dir / "log.jsonl", "a") if rank0 else None
+        # G step: the plain module (not the DDP wrapper) when D's weights are frozen, since DDP would wait for
+        # gradients of parameters that do not require any.
+        D_for_g = self.D if tc.skip_d_grads_in_g_step else D
+        d_params = [p for p in self.D.parameters() if p.requires_grad]
+        # Line-buffered: the log shows every finished step at once (tail -f), and after a kill its last line is
+        # the last step that completed.
+        log = open(self.run_dir / "log.jsonl", "a", buffering=1) if rank0 else None
         old_handlers = {}
         try:
             import threading
@@ -397,6 +469,9 @@ class Trainer:
             t0 = time.time()
             for step in range(start, tc.steps):
                 self.step = step
+                # Modules that draw from the global RNG (dropout in the MLP discriminator) get a stream that is a
+                # function of (seed, step, rank), so a resumed run draws the same masks as an uninterrupted one.
+                torch.default_generator.manual_seed(_derive_seed(tc.seed, 4, step, dist.rank))
                 real, y_real = self._load_batch(self._batch_indices(step, dist.rank, dist.world))
                 if fast:
                     real = real.contiguous(memory_format=torch.channels_last)
@@ -426,12 +501,19 @@ class Trainer:
                 self.opt_d.step()
                 # ---- G step (against the updated D, as in pytorch/examples)
                 self.opt_g.zero_grad(set_to_none=True)
-                with autocast():
-                    out_g = D(fake)
-                    loss_g = (losses.g_loss_acgan(out_g[0], out_g[1], y_fake) if mc.conditional
-                              else losses.g_loss_dcgan(out_g))
-                self._check_finite(dist, step, loss_g.detach(), "loss_g")
-                loss_g.backward()  # also fills D's grads; they are cleared before D's next update
+                if tc.skip_d_grads_in_g_step:
+                    for p in d_params:
+                        p.requires_grad_(False)
+                try:
+                    with autocast():
+                        out_g = D_for_g(fake)
+                        loss_g = (losses.g_loss_acgan(out_g[0], out_g[1], y_fake) if mc.conditional
+                                  else losses.g_loss_dcgan(out_g))
+                    self._check_finite(dist, step, loss_g.detach(), "loss_g")
+                    loss_g.backward()  # without the freeze this also fills D's grads; zero_grad clears them
+                finally:
+                    for p in d_params:
+                        p.requires_grad_(True)
                 self.opt_g.step()
                 done = step + 1
                 self.step = done
@@ -453,29 +535,43 @@ class Trainer:
                 if done % tc.checkpoint_every == 0 or done == tc.steps or stop:
                     if log is not None:
                         log.flush()
+                    error = None
                     if rank0:
-                        self._save_checkpoint(done)
-                    dist.barrier()
+                        try:
+                            self._save_checkpoint(done)
+                        except Exception as e:  # noqa: BLE001 - re-raised below, after telling the other ranks
+                            error = e
+                    if dist.any_flag(error is not None):
+                        if error is not None:
+                            raise error
+                        raise RuntimeError(f"rank 0 failed to write the checkpoint at step {done} (see its error)")
                 if stop:
                     if rank0:
                         print(f"stopped by signal at step {done}; checkpoint saved, resume with --resume",
                               file=sys.stderr)
                     raise KeyboardInterrupt(f"training stopped by signal at step {done} (checkpoint saved)")
             bar.close()
+            error = None
             if rank0:
-                if start >= tc.steps and not list_checkpoints(self.run_dir):
-                    self._save_checkpoint(tc.steps)
-                self.gan.step = self.step
-                self.gan.dataset = self.dataset_name
-                save_model(self.gan, self.run_dir / "model.safetensors", step=self.step, dataset=self.dataset_name,
-                           info={"train": tc.to_dict(), "skipped_items": self.skipped_items})
-            dist.barrier()
+                try:
+                    if start >= tc.steps and not list_checkpoints(self.run_dir):
+                        self._save_checkpoint(tc.steps)
+                    self.gan.step = self.step
+                    self.gan.dataset = self.dataset_name
+                    save_model(self.gan, self.run_dir / "model.safetensors", step=self.step,
+                               dataset=self.dataset_name,
+                               info={"train": tc.to_dict(), "skipped_items": self.skipped_items})
+                except Exception as e:  # noqa: BLE001
+                    error = e
+            if dist.any_flag(error is not None):
+                if error is not None:
+                    raise error
+                raise RuntimeError("rank 0 failed to write the final model (see its error)")
         finally:
             for s, h in old_handlers.items():
                 signal.signal(s, h)
             if log is not None:
                 log.close()
-            dist.close()
         self.gan.step = self.step
         self.G.to(memory_format=torch.contiguous_format)
         self.D.to(memory_format=torch.contiguous_format)

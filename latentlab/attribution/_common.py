@@ -1,0 +1,94 @@
+"""Argument checks and small helpers shared by the attribution modules."""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+from torch import nn
+
+from ..hooks import get_module, layer_names
+
+
+def resolve_layer(model: nn.Module, layer: str) -> nn.Module:
+    """``get_module`` whose error lists every valid dotted name (up to 60)."""
+    try:
+        return get_module(model, layer)
+    except ValueError:
+        names = layer_names(model)
+        shown = names if len(names) <= 60 else names[:60] + [f"... ({len(names) - 60} more)"]
+        raise ValueError(f"layer: unknown layer name {layer!r}; valid names are {shown}") from None
+
+
+def check_filter(index, n_filters: int, layer: str) -> int:
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise TypeError(f"filter: expected an int filter index, got {type(index).__name__}")
+    if not 0 <= index < n_filters:
+        raise ValueError(f"filter: expected 0 <= filter < {n_filters} (layer {layer!r} has {n_filters} filters), "
+                         f"got {index}")
+    return index
+
+
+def _first_conv(model: nn.Module):
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            return m
+    return None
+
+
+def check_images(model: nn.Module, images, name: str = "images") -> torch.Tensor:
+    """Images (N, C, H, W) float for ``model``: our models check size and channels themselves; for any
+    other model the channel count is checked against its first Conv2d."""
+    if isinstance(images, (tuple, list)) and len(images) == 1:
+        images = images[0]
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor (N, C, H, W), got {type(images).__name__}")
+    if hasattr(model, "check_images"):
+        return model.check_images(images)
+    if images.dim() != 4:
+        raise ValueError(f"{name}: expected shape (N, C, H, W), got {tuple(images.shape)}")
+    if not images.is_floating_point():
+        raise TypeError(f"{name}: expected a float tensor, got dtype {images.dtype}")
+    first = _first_conv(model)
+    if isinstance(first, nn.Conv2d) and images.shape[1] != first.in_channels:
+        raise ValueError(f"{name}: the model takes {first.in_channels} channels, got shape {tuple(images.shape)}")
+    return images
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module):
+    """Evaluate with BatchNorm running statistics; restore the previous mode afterwards."""
+    was = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was)
+
+
+def default_layer(model: nn.Module, images: torch.Tensor | None = None) -> str:
+    """D's last convolution block before the output.
+
+    Our discriminators name their blocks (``block_names[-1]``, e.g. ``block4`` at 64 px). For any
+    other model: the last module (in call order, on one image) with a 4-D output larger than 1x1.
+    """
+    names = getattr(model, "block_names", None)
+    if names:
+        return names[-1]
+    if images is None:
+        raise ValueError("layer: the model has no block_names; pass layer= (a dotted name, see latentlab.layer_names)")
+    found: list[tuple[str, tuple]] = []
+    handles = []
+    try:
+        for n, m in model.named_modules():
+            if n and not any(True for _ in m.children()):
+                handles.append(m.register_forward_hook(
+                    lambda mod, i, o, n=n: found.append((n, tuple(o.shape))) if isinstance(o, torch.Tensor) else None))
+        with torch.no_grad(), eval_mode(model):
+            model(images[:1])
+    finally:
+        for h in handles:
+            h.remove()
+    conv = [n for n, s in found if len(s) == 4 and s[2] * s[3] > 1]
+    if not conv:
+        raise ValueError("layer: found no layer with a spatial (N, C, H, W) output; pass layer=")
+    return conv[-1]

@@ -1,0 +1,438 @@
+"""The ``latentlab`` command line.
+
+    latentlab train --data rooms --arch dcgan --image-size 64 --out runs/rooms [--resume] [--steps 5000] ...
+    latentlab sample --model runs/rooms/model.safetensors --n 64 --seed 0 --out grid.png [--class K]
+    latentlab evaluate | forget | filters | report | walk ...   (see ``latentlab COMMAND --help``)
+
+Distributed (CPU, gloo): ``torchrun --standalone --nproc_per_node=2 -m latentlab.cli train ...``;
+data are sharded by rank, rank 0 writes checkpoints and logs.
+
+Exit codes: 0 success, 2 bad input (``error: ...`` on stderr, no traceback; ``LATENTLAB_DEBUG=1`` shows it),
+1 training failure (divergence), 130 interrupted (SIGINT/SIGTERM: a checkpoint is saved first).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import warnings
+from pathlib import Path
+
+__all__ = ["main", "build_parser", "EXTERNAL_COMMANDS"]
+
+# Sub-commands implemented in the analysis packages: ``<module>.add_arguments(parser)`` and ``<module>.run(args)``.
+# The one-line help is here so that ``latentlab --help`` does not import them.
+EXTERNAL_COMMANDS = {
+    "evaluate": ("latentlab.metrics.cli", "sample quality, diversity, memorisation and path-length metrics of a model"),
+    "forget": ("latentlab.dissect.cli", "DCGAN §6.3.1: find and drop the feature maps that draw an object (windows)"),
+    "filters": ("latentlab.attribution.cli", "DCGAN §6.2: guided-backprop views of the discriminator's filters"),
+    "report": ("latentlab.viz.cli", "build the HTML report of a model's analyses"),
+    "walk": ("latentlab.latent.cli", "DCGAN §6.1 / §6.3.2: latent walks, vector arithmetic and rotation axes"),
+}
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+_MODEL_DEFAULTS = dict(nz=100, ngf=64, ndf=64, prior="normal", hidden=1024, embed_dim=50)
+
+
+class UsageError(ValueError):
+    """Bad command-line input; reported as ``error: ...`` with exit code 2."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    import math
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (v > 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
+    return v
+
+
+# ------------------------------------------------------------------------------------------------ train
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    from .config import ARCHITECTURES, IMAGE_SIZES, PRIORS  # light: no torch
+
+    data = p.add_argument_group("data")
+    data.add_argument("--data", required=True, metavar="PATH_OR_NAME",
+                      help="a built-in dataset (rooms, faces, fashion-mnist) or a folder of images (flat, or one "
+                           "sub-folder per class); unreadable images are skipped with a warning")
+    data.add_argument("--n", type=_positive_int, default=None,
+                      help="procedural datasets (rooms, faces): number of images (default: the dataset's)")
+    data.add_argument("--data-seed", type=_non_negative_int, default=0,
+                      help="procedural datasets: the image family to render (default 0)")
+    data.add_argument("--cache", default=None, metavar="DIR",
+                      help="procedural datasets: render once into this directory and memory-map it afterwards")
+    model = p.add_argument_group("model (on --resume, defaults come from the run's run.json)")
+    model.add_argument("--arch", choices=ARCHITECTURES, default=None,
+                       help="dcgan (Radford 2015), acgan (Odena 2017; classes from the dataset) or gan (2014 MLP); "
+                            "default dcgan")
+    model.add_argument("--image-size", type=int, choices=IMAGE_SIZES, default=None,
+                       help="image side in pixels; images are resized and centre-cropped (default 64)")
+    model.add_argument("--channels", type=int, choices=(1, 3), default=None,
+                       help="image channels (default: the dataset's, 3 for folders)")
+    model.add_argument("--nz", type=_positive_int, default=None, help="size of z (default 100)")
+    model.add_argument("--ngf", type=_positive_int, default=None, help="generator width (default 64)")
+    model.add_argument("--ndf", type=_positive_int, default=None, help="discriminator width (default 64)")
+    model.add_argument("--prior", choices=PRIORS, default=None,
+                       help="distribution of z: normal N(0,1) (pytorch/examples) or uniform U(-1,1) (the paper); "
+                            "default normal")
+    model.add_argument("--hidden", type=_positive_int, default=None, help="gan (MLP) only: hidden units (default 1024)")
+    model.add_argument("--embed-dim", type=_positive_int, default=None,
+                       help="acgan only: size of the class embedding (default 50)")
+    tr = p.add_argument_group("training")
+    tr.add_argument("--out", required=True, metavar="RUN_DIR",
+                    help="run directory: checkpoints/, samples/, log.jsonl, run.json, model.safetensors")
+    tr.add_argument("--resume", action="store_true",
+                    help="continue the run in RUN_DIR from its newest good checkpoint (same step, optimizer and "
+                         "random streams: the result equals an uninterrupted run)")
+    tr.add_argument("--steps", type=_positive_int, default=None, help="total optimizer steps (default 5000)")
+    tr.add_argument("--batch-size", type=_positive_int, default=None, help="batch per process (default 64)")
+    tr.add_argument("--lr", type=_positive_float, default=None, help="Adam learning rate (default 2e-4, DCGAN §4)")
+    tr.add_argument("--beta1", type=float, default=None, help="Adam beta1 (default 0.5, DCGAN §4)")
+    tr.add_argument("--seed", type=_non_negative_int, default=None,
+                    help="seeds the initial weights, data order and every z (default 0)")
+    tr.add_argument("--checkpoint-every", type=_positive_int, default=None,
+                    help="steps between checkpoints (default 500; one is also written at the end and on SIGINT/SIGTERM)")
+    tr.add_argument("--keep-checkpoints", type=_positive_int, default=None,
+                    help="newest checkpoints kept (default 3)")
+    tr.add_argument("--fast", choices=("auto", "on", "off"), default=None,
+                    help="channels_last + bfloat16 autocast: auto = only on CPUs with native bf16 (AVX512-BF16/AMX); "
+                         "on an AVX2 CPU bf16 is emulated and much slower (default auto)")
+    tr.add_argument("--threads", type=_non_negative_int, default=None,
+                    help="torch intra-op threads (default 0 = torch's default)")
+    tr.add_argument("--grid-size", type=_positive_int, default=None, help="samples in each checkpoint's grid (default 64)")
+    tr.add_argument("--log-every", type=_positive_int, default=None, help="steps between log.jsonl lines (default 1)")
+    tr.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _rank() -> int:
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
+
+
+def _read_run_json(out: Path) -> dict:
+    import json
+    path = out / "run.json"
+    if not path.exists():
+        return {}
+    try:
+        d = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise UsageError(f"--resume: {str(path)!r} is unreadable ({e})") from None
+    return d if isinstance(d, dict) else {}
+
+
+def _classes_of(ds, name: str) -> tuple[str, ...]:
+    """Class names of a dataset for an AC-GAN, checked against the labels it actually returns."""
+    classes = tuple(str(c) for c in (getattr(ds, "classes", None) or ()))
+    if len(classes) < 2:
+        raise UsageError(f"--arch acgan: the dataset {name!r} has no image classes (an AC-GAN needs >= 2, from its "
+                         "`.classes`; for a folder use one sub-folder per class)")
+    targets = getattr(ds, "targets", None)
+    if targets is not None:
+        labels = [int(t) for t in targets]
+    else:  # check a few items: a `.classes` attribute may name something else (e.g. segmentation labels)
+        import torch
+        k = min(len(ds), 64)
+        idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[:k].tolist()
+        labels = [int(ds[i][1]) for i in idx]
+    if labels and (min(labels) < 0 or max(labels) >= len(classes)):
+        raise UsageError(f"--arch acgan: dataset {name!r} returns labels {min(labels)}..{max(labels)}, outside its "
+                         f"{len(classes)} classes")
+    if len(set(labels)) < 2:
+        raise UsageError(f"--arch acgan: dataset {name!r} lists classes {list(classes)[:5]}... but its items all "
+                         f"carry label {labels[0] if labels else '?'}: it has no per-image classes")
+    return classes
+
+
+def run_train(args) -> int:
+    from .config import IMAGE_SIZES, ModelConfig
+    from .data import get_dataset
+
+    out = Path(args.out)
+    if not args.resume and (out / "run.json").exists():  # fail before building the dataset
+        from .train import RunExistsError
+        raise RunExistsError(f"--out: {str(out)!r} already holds a run (run.json); pass --resume to continue it, "
+                             "or choose another directory")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {str(out)!r} is a file; expected a run directory")
+    prev = _read_run_json(out) if args.resume else {}
+    prev_model, prev_train = prev.get("model") or {}, prev.get("train") or {}
+
+    def pick(value, key, default, source):
+        if value is not None:
+            return value
+        return source.get(key, default)
+
+    arch = pick(args.arch, "arch", "dcgan", prev_model)
+    image_size = pick(args.image_size, "image_size", 64, prev_model)
+    if image_size not in IMAGE_SIZES:
+        raise UsageError(f"--image-size: expected one of {IMAGE_SIZES}, got {image_size!r}")
+    channels = pick(args.channels, "channels", None, prev_model)
+
+    # ---- data
+    key = str(args.data).lower().replace("_", "-")
+    builtin = key in ("rooms", "faces", "fashion-mnist", "fashion", "fashionmnist")
+    if not builtin and not Path(args.data).exists():
+        raise UsageError(f"--data: {args.data!r} is neither a built-in dataset (rooms, faces, fashion-mnist) nor "
+                         "an existing folder of images")
+    if not builtin and not Path(args.data).is_dir():
+        raise UsageError(f"--data: {args.data!r} is a file; expected a folder of images or a built-in dataset name")
+    if args.cache:
+        Path(args.cache).mkdir(parents=True, exist_ok=True)
+    try:
+        ds = get_dataset(args.data, image_size=image_size, channels=channels or 3, n=args.n, seed=args.data_seed,
+                         cache=args.cache)
+    except (ValueError, TypeError, FileNotFoundError) as e:
+        raise UsageError(f"--data {args.data!r}: {e}") from None
+    x0, _ = ds[0]
+    if channels is None:
+        channels = int(x0.shape[0])
+    if tuple(x0.shape) != (channels, image_size, image_size):
+        raise UsageError(f"--data {args.data!r}: items have shape {tuple(x0.shape)}, but --channels {channels} "
+                         f"--image-size {image_size} need ({channels}, {image_size}, {image_size})")
+    skipped = getattr(ds, "skipped", None)
+    if skipped and _rank() == 0:
+        names = ", ".join(str(s) for s in skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        print(f"warning: skipped {len(skipped)} unreadable image(s) in {args.data}: {names}", file=sys.stderr)
+    dataset_name = {"fashion": "fashion-mnist", "fashionmnist": "fashion-mnist"}.get(key, key) if builtin \
+        else (Path(args.data).resolve().name or str(args.data))
+
+    # ---- model
+    kw = {k: pick(getattr(args, k), k, d, prev_model) for k, d in _MODEL_DEFAULTS.items()}
+    if arch == "acgan":
+        classes = _classes_of(ds, str(args.data))
+        kw.update(num_classes=len(classes), class_names=classes)
+    mc = ModelConfig(arch=arch, image_size=image_size, channels=channels, dataset=dataset_name, **kw)
+
+    # ---- training
+    from .train import TrainConfig, Trainer
+    fast = pick(args.fast, "fast", "auto", prev_train)
+    fast = {"on": True, "off": False}.get(fast, fast)
+    tkw = dict(steps=5000, batch_size=64, lr=2e-4, beta1=0.5, seed=0, checkpoint_every=500, keep_checkpoints=3,
+               num_threads=0, grid_size=64, log_every=1)
+    names = dict(num_threads="threads")
+    tkw = {k: pick(getattr(args, names.get(k, k)), k, d, prev_train) for k, d in tkw.items()}
+    if tkw["batch_size"] < 2:
+        raise UsageError("--batch-size: BatchNorm needs at least 2 images per batch")
+    tc = TrainConfig(fast=fast, progress=not args.no_progress and sys.stderr.isatty(), **tkw)
+    if _rank() == 0:
+        print(f"training {mc.arch} {mc.image_size}px on {dataset_name} ({len(ds)} images) for {tc.steps} steps "
+              f"-> {out}", file=sys.stderr)
+    trainer = Trainer(mc, tc, ds, out, resume=args.resume, dataset_name=dataset_name)
+    gan = trainer.fit()
+    if _rank() == 0:
+        print(f"done: step {gan.step}; model written to {out / 'model.safetensors'}"
+              + (f" ({trainer.skipped_items} unreadable items skipped during training)" if trainer.skipped_items
+                 else ""))
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------------ sample
+
+def add_sample_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, metavar="FILE_OR_NAME",
+                   help="a latentlab .safetensors file (model or training checkpoint) or a shipped model "
+                        "(rooms, faces, fashion)")
+    p.add_argument("--n", type=_positive_int, default=64, help="number of samples (default 64)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed of z (default 0)")
+    p.add_argument("--out", default="grid.png", help="PNG file for the grid (default grid.png)")
+    p.add_argument("--class", dest="klass", default=None, metavar="K",
+                   help="AC-GAN: class index or name for every sample (default: cycle through the classes)")
+    p.add_argument("--nrow", type=_positive_int, default=None,
+                   help="images per grid row (default: sqrt(n), or the number of classes for an AC-GAN)")
+
+
+def _class_index(klass: str, names: tuple, k: int) -> int:
+    if klass in names:
+        return names.index(klass)
+    try:
+        c = int(klass)
+    except ValueError:
+        raise UsageError(f"--class: {klass!r} is neither an index 0..{k - 1} nor a class name {list(names)}") from None
+    if not 0 <= c < k:
+        raise UsageError(f"--class: expected 0..{k - 1} for this {k}-class model, got {c}")
+    return c
+
+
+def run_sample(args) -> int:
+    import math
+
+    import torch
+    from torchvision.utils import save_image
+
+    from .pretrained import load_pretrained
+
+    try:
+        gan = load_pretrained(args.model)
+    except (ValueError, FileNotFoundError) as e:
+        raise UsageError(f"--model: {e}") from None
+    cfg = gan.config
+    classes = None
+    if cfg.conditional:
+        if args.klass is None:
+            classes = torch.arange(args.n) % cfg.num_classes
+        else:
+            classes = torch.full((args.n,), _class_index(args.klass, cfg.class_names, cfg.num_classes))
+    elif args.klass is not None:
+        raise UsageError(f"--class: the model is a {cfg.arch!r} model without classes; only AC-GAN models take --class")
+    x = gan.sample(args.n, seed=args.seed, classes=classes)
+    nrow = args.nrow or (cfg.num_classes if cfg.conditional and args.klass is None else int(math.ceil(math.sqrt(args.n))))
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise UsageError(f"--out: directory {str(out.parent)!r} does not exist")
+    save_image(x.float(), out, nrow=nrow, normalize=True, value_range=(-1, 1))
+    print(f"wrote {args.n} samples of {cfg.arch} {cfg.image_size}px (seed {args.seed}) to {out}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------------ parser
+
+class _Unavailable(Exception):
+    pass
+
+
+def _load_external(command: str):
+    module_name, _ = EXTERNAL_COMMANDS[command]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name and (module_name == e.name or module_name.startswith(e.name + ".")):
+            raise _Unavailable(f"the '{command}' command is not available: {module_name} is not part of this "
+                               "installation yet") from None
+        raise _Unavailable(f"the '{command}' command is not available: it needs the Python package "
+                           f"{e.name!r} (pip install {e.name})") from None
+    if not (hasattr(module, "add_arguments") and hasattr(module, "run")):
+        raise _Unavailable(f"the '{command}' command is not available: {module_name} does not define "
+                           "add_arguments(parser) and run(args)")
+    return module
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser. Analysis sub-commands are only imported when ``command`` names them."""
+    parser = argparse.ArgumentParser(
+        prog="latentlab", description="latentlab: train DCGAN / AC-GAN / GAN models and open them up.",
+        epilog="Run `latentlab COMMAND --help` for a command's options. Distributed training: "
+               "torchrun --standalone --nproc_per_node=2 -m latentlab.cli train ...",
+    )
+    parser.add_argument("--version", action="version", version=f"latentlab {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("train", help="train a DCGAN / AC-GAN / GAN on a dataset or folder of images",
+                       description="Train a GAN. Checkpoints every --checkpoint-every steps (atomic safetensors), "
+                                   "a sample grid per checkpoint, log.jsonl of losses, D(x), D(G(z)). SIGINT/SIGTERM "
+                                   "save a checkpoint and exit with 130; --resume continues bit-exactly.")
+    add_train_arguments(p)
+    p.set_defaults(func=run_train)
+    p = sub.add_parser("sample", help="write a grid of samples from a trained model",
+                       description="Sample a grid of images from a model file or a shipped model (torchvision "
+                                   "save_image, values mapped from [-1, 1]).")
+    add_sample_arguments(p)
+    p.set_defaults(func=run_sample)
+    for name, (module_name, help_text) in EXTERNAL_COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == command:
+            try:
+                module = _load_external(name)
+            except _Unavailable as e:
+                p.set_defaults(func=None, unavailable=str(e))
+                continue
+            module.add_arguments(p)
+            p.set_defaults(func=module.run)
+        else:
+            p.set_defaults(func=None, unavailable=None)
+    return parser
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("latentlab")
+    except Exception:  # noqa: BLE001 - not installed: running from a checkout
+        return "unknown"
+
+
+def _find_command(argv: list[str]) -> str | None:
+    for a in argv:
+        if a == "--":
+            return None
+        if not a.startswith("-"):
+            return a
+    return None
+
+
+def _format_warning(message, category, filename, lineno, line=None):
+    return f"warning: {message}\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = _find_command(argv)
+    if command in EXTERNAL_COMMANDS and not any(a in ("-h", "--help") for a in argv):
+        try:
+            _load_external(command)
+        except _Unavailable as e:
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_USAGE
+    parser = build_parser(command)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse: --help (0) or a usage error (2, message already printed)
+        return int(e.code) if isinstance(e.code, int) else EXIT_USAGE
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    if args.func is None:
+        print(f"error: {args.unavailable or 'the ' + repr(args.command) + ' command is not available'}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    warnings.formatwarning = _format_warning
+    debug = os.environ.get("LATENTLAB_DEBUG", "") not in ("", "0")
+    from .io import CheckpointError
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt as e:
+        msg = str(e) or "interrupted"
+        print(f"interrupted: {msg}" + ("" if "checkpoint saved" in msg else " (no checkpoint written for this step)"),
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (CheckpointError, ValueError, TypeError, OSError) as e:  # incl. FileNotFoundError, RunExistsError
+        if debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except RuntimeError as e:
+        from .train import TrainingDiverged
+        if debug or not isinstance(e, TrainingDiverged):
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Dropping (or setting) feature maps of a generator layer during generation (DCGAN §6.3.1, GAN Dissection).
+
+Ablation is an edit function on a traced layer, not a modified copy of the model:
+
+    with ablate(G, "block2", maps=[3, 17]):
+        images = G(z)            # maps 3 and 17 of block2 are zero at every position
+
+    with ablate(G, "block2", maps=[3], value=5.0, region=(0, 0, 32, 32)):   # insertion in a region
+        images = G(z)
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from ..hooks import Trace
+
+__all__ = ["ablation_edit", "ablate", "check_maps", "layer_channels"]
+
+
+def check_maps(maps, n_maps: int, name: str = "maps") -> torch.Tensor:
+    """Validate channel indices -> unique sorted LongTensor."""
+    if isinstance(maps, torch.Tensor):
+        maps = maps.tolist()
+    try:
+        idx = [int(m) for m in maps]
+    except TypeError:
+        raise TypeError(f"{name}: expected a sequence of feature-map indices, got {type(maps).__name__}") from None
+    for m, orig in zip(idx, maps):
+        if isinstance(orig, float) and not float(orig).is_integer():
+            raise ValueError(f"{name}: indices must be integers, got {orig!r}")
+    bad = [m for m in idx if m < 0 or m >= n_maps]
+    if bad:
+        raise ValueError(f"{name}: indices {bad[:5]} out of range; the layer has {n_maps} maps (0..{n_maps - 1})")
+    return torch.tensor(sorted(set(idx)), dtype=torch.long)
+
+
+def ablation_edit(maps: Sequence[int] | torch.Tensor, value: float = 0.0,
+                  region: tuple[int, int, int, int] | None = None, image_size: int | None = None):
+    """Return ``edit(output) -> output`` that sets ``maps`` of a (N, C, H, W) output to ``value``.
+
+    ``region`` (x0, y0, x1, y1) in pixels of an ``image_size`` image restricts the edit to the feature
+    cells whose centres lie inside it (GAN-Dissection-style insertion); ``None`` means everywhere.
+    The edit is out-of-place, so features retained elsewhere are not corrupted.
+    """
+    idx = torch.as_tensor(maps, dtype=torch.long)
+    if region is not None and image_size is None:
+        raise ValueError("image_size: needed to map a pixel region onto the feature grid")
+
+    def edit(output: torch.Tensor) -> torch.Tensor:
+        if not isinstance(output, torch.Tensor) or output.dim() != 4:
+            raise ValueError(f"layer output: expected a (N, C, H, W) tensor to ablate, got "
+                             f"{tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__}")
+        if len(idx) and int(idx.max()) >= output.shape[1]:
+            raise ValueError(f"maps: index {int(idx.max())} out of range for a layer with {output.shape[1]} maps")
+        mask = torch.zeros(output.shape[1], *output.shape[2:], dtype=torch.bool, device=output.device)
+        if region is None:
+            mask[idx] = True
+        else:
+            from .boxes import box_to_grid
+            cells = torch.from_numpy(box_to_grid(region, image_size, tuple(output.shape[2:]))).to(output.device)
+            mask[idx] = cells
+        return torch.where(mask, torch.as_tensor(value, dtype=output.dtype, device=output.device), output)
+
+    return edit
+
+
+def layer_channels(model: nn.Module, layer: str, probe_input: torch.Tensor) -> int:
+    """Number of feature maps a layer outputs (runs one forward pass on ``probe_input``)."""
+    with Trace(model, layer, stop=True) as t:
+        model(probe_input)
+    return int(t.output.shape[1])
+
+
+@contextlib.contextmanager
+def ablate(model: nn.Module, layer: str, maps, value: float = 0.0, region=None, image_size: int | None = None):
+    """Context manager: while open, ``maps`` of ``layer`` are set to ``value`` (default: dropped to 0).
+
+    The hook is removed on exit, also when generation raises.
+    """
+    with Trace(model, layer, retain_output=False, edit_output=ablation_edit(maps, value, region, image_size)) as t:
+        yield t

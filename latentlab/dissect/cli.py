@@ -1,0 +1,150 @@
+"""`latentlab forget`: the DCGAN §6.3.1 experiment end to end, writing PNG, HTML and metrics.json."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = ["add_arguments", "run", "run_experiment", "StandInSegmenter"]
+
+
+class StandInSegmenter(torch.nn.Module):
+    """For smoke tests only: calls a pixel 'window' where its red channel is in the image's top ``share``."""
+
+    classes = ("wall", "window")
+
+    def __init__(self, share: float = 0.05):
+        super().__init__()
+        self.share = share
+
+    @torch.no_grad()
+    def predict(self, images):
+        r = images[:, 0].flatten(1)
+        thr = r.quantile(1 - self.share, dim=1)
+        return (images[:, 0] > thr[:, None, None]).long()
+
+
+def _write_html(figs: list, path: Path, title: str, intro: str) -> None:
+    """One standalone HTML file (plotly.js embedded once; works offline)."""
+    parts = [f"<html><head><meta charset='utf-8'><title>{title}</title></head><body style='font-family:sans-serif'>",
+             f"<h1>{title}</h1><p>{intro}</p>"]
+    for i, (heading, fig) in enumerate(figs):
+        parts.append(f"<h2>{heading}</h2>")
+        parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0)))
+    parts.append("</body></html>")
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text("\n".join(parts), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="window", n_probe=150, n_eval=1000,
+                   n_curve=200, seed=0, boxes_json=None, sweep=True, n_show=10, progress=True) -> dict:
+    """Run ``forget`` on ``gan`` and write ``out/forget_windows.png``, ``.html`` and ``metrics.json``."""
+    from torchvision.utils import save_image
+
+    from ..viz.forget_figures import forget_rows_figure, k_slider_figure, probe_weights_figure, removal_curve_figure
+    from .boxes import load_boxes_json
+    from .forget import default_layer, forget, generate, object_masks
+
+    t0 = time.time()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    G = gan.generator if hasattr(gan, "generator") else gan
+    layer = layer or default_layer(G)
+    boxes = None
+    if boxes_json:
+        boxes = load_boxes_json(boxes_json, n_probe, G.config.image_size)
+    blocks = [n for n in getattr(G, "block_names", [])]
+    m = forget(G, segmenter, layer=layer, obj=obj, n_probe=n_probe, n_eval=n_eval, n_curve=n_curve, seed=seed,
+               boxes=boxes, sweep_layers=blocks if sweep else None, progress=progress)
+    arr = m.pop("_arrays")
+    probe = arr["probe"]
+    # Samples to show: the first n_show eval samples that contain the object (paper Fig. 6 shows such rows).
+    fb = arr["fraction_before"]
+    show = np.flatnonzero(fb >= m["min_fraction"])[:n_show]
+    if len(show) == 0:
+        show = np.arange(min(n_show, len(fb)))
+    z = arr["z_eval"][torch.as_tensor(show)]
+    pos = np.array(m["dropped_maps"])
+    orig = arr["before"][torch.as_tensor(show)]
+    dropped = generate(G, z, layer=layer, maps=pos)
+    control = generate(G, z, layer=layer, maps=arr["random_maps"])
+    rows = {"original": orig, f"{obj}s dropped ({len(pos)} maps)": dropped, f"random control ({len(pos)} maps)": control}
+    grid = torch.cat([orig, dropped, control])
+    save_image(grid, out / f"forget_{obj}s.png.tmp.png", nrow=len(show), normalize=True, value_range=(-1, 1),
+               pad_value=1.0)
+    os.replace(out / f"forget_{obj}s.png.tmp.png", out / f"forget_{obj}s.png")
+    # Interactive: slider over k on the shown samples.
+    ks = sorted(int(k) for k in m["curve"])
+    grids, fracs = {}, {}
+    for k in ks:
+        x = generate(G, z, layer=layer, maps=pos[:k]) if k else orig
+        grids[k] = x
+        hw = x.shape[-1] * x.shape[-2]
+        fracs[k] = object_masks(segmenter, x, obj).flatten(1).sum(1).numpy() / hw
+    figs = [
+        (f"Original / {obj}s dropped / random control", forget_rows_figure(rows, nrow=len(show))),
+        ("Drop the top-k maps by probe weight", k_slider_figure(grids, fracs, title=f"{obj}s")),
+        ("Removal curve: probe ranking vs IoU ranking vs random", removal_curve_figure(m["curves"], m["n_maps"])),
+        ("Probe weight per feature map", probe_weights_figure(probe.weights, m.get("iou"))),
+    ]
+    intro = (f"DCGAN §6.3.1 (Fig. 6) reproduced on layer <code>{layer}</code>: a logistic-regression probe fitted on "
+             f"{m['n_boxes']} {obj} boxes in {n_probe} samples selects {len(pos)} of {m['n_maps']} feature maps; "
+             f"dropping them cuts {obj} pixels from {100 * m['window_fraction_before']:.2f}% to "
+             f"{100 * m['window_fraction_after']:.2f}% of the image over {n_eval} samples "
+             f"(random control: {100 * m['window_fraction_after_random']:.2f}%).")
+    _write_html(figs, out / f"forget_{obj}s.html", f"Forgetting to draw {obj}s", intro)
+    m["seconds"] = round(time.time() - t0, 2)
+    tmp = out / "metrics.json.tmp"
+    tmp.write_text(json.dumps(m, indent=2))
+    os.replace(tmp, out / "metrics.json")
+    return m
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="pretrained name (rooms) or path to a .safetensors model")
+    p.add_argument("--object", default="window", help="segmenter class to remove (window, bed, ...)")
+    p.add_argument("--layer", default=None, help="generator layer (default block2, the paper's 'second highest')")
+    p.add_argument("--n-probe", type=int, default=150, help="samples for the probe (paper: 150)")
+    p.add_argument("--n-eval", type=int, default=1000, help="fresh samples to measure on")
+    p.add_argument("--n-curve", type=int, default=200, help="samples per point of the removal curves")
+    p.add_argument("--boxes", default=None, help="JSON of hand-drawn boxes, one list per probe sample")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-sweep", action="store_true", help="skip the layer sweep")
+    p.add_argument("--out", default="out/forget", help="output directory")
+
+
+def run(args) -> int:
+    from ..judges import load_judge
+    from ..pretrained import load_pretrained
+    gan = load_pretrained(args.model)
+    if gan.config.dataset not in ("rooms", "") and args.object in ("window", "bed"):
+        print(f"warning: model was trained on {gan.config.dataset!r}; the rooms segmenter may not apply")
+    seg = load_judge("rooms")
+    m = run_experiment(gan, seg, args.out, layer=args.layer, obj=args.object, n_probe=args.n_probe,
+                       n_eval=args.n_eval, n_curve=args.n_curve, seed=args.seed, boxes_json=args.boxes,
+                       sweep=not args.no_sweep)
+    print(summary(m))
+    return 0
+
+
+def summary(m: dict) -> str:
+    o = m["object"]
+    return "\n".join([
+        f"layer {m['layer']}: {m['maps_dropped']} of {m['n_maps']} maps have positive probe weight "
+        f"(probe AUC {m['probe_auc']:.3f} on held-out images, {m['n_boxes']} boxes in {m['n_probe_samples']} samples)",
+        f"{o} pixels: {100 * m['window_fraction_before']:.3f}% -> {100 * m['window_fraction_after']:.3f}% "
+        f"(reduction {100 * m['reduction']:.1f}%); random control {100 * m['window_fraction_after_random']:.3f}% "
+        f"(reduction {100 * m['reduction_random']:.1f}%)",
+        f"samples with {o}s losing >= 90% of their {o} pixels: {100 * m['share_samples_windows_removed']:.1f}% "
+        f"of {m['n_window_bearing']} (random control {100 * m['share_samples_windows_removed_random']:.1f}%)",
+        f"change outside the original {o}s: {m['outside_change']:.4f} (random control {m['outside_change_random']:.4f})",
+        f"{o} pixels became: {m['replaced_by']}",
+        f"fewest maps for >= 90% removal: {m['min_k_90']} (a quarter of the layer = {m['quarter_of_maps']})",
+        f"seconds: {m['seconds']}",
+    ])

@@ -1,0 +1,31 @@
+"""The latent space: walks (DCGAN §6.1), vector arithmetic and the turn vector (§6.3.2), and directions
+beyond the paper (InterFaceGAN boundaries, SeFa). Works on any generator module mapping z to images.
+
+    >>> from latentlab import Walk, Arithmetic, RotationAxis, slerp, lerp     # doctest: +SKIP
+    >>> Walk(gan).between(z0, z1, steps=8)                 # (8, C, H, W)     # doctest: +SKIP
+    >>> Walk(my_netG, prior="normal").random(seed=0)       # a user's module  # doctest: +SKIP
+
+Computation lives in functions (``interpolate``, ``walk_smoothness``, ``result_latents``, ``rotation_axis``,
+``boundary``, ``sefa`` ...); the classes hold state (model, pool, concepts) and call them. Figures are in
+``latentlab.viz.latent_figures``.
+"""
+from __future__ import annotations
+
+from .arithmetic import (Arithmetic, ArithmeticResult, Concept, combine_vectors, concept_vector, parse_expression,
+                         result_latents)
+from .directions import Direction, boundary, conditional, edit, sefa
+from .interpolate import interpolate, lerp, slerp
+from .labels import ImageStatsJudge, label_images, match
+from .model import LatentModel
+from .pool import LatentPool, sample_pool
+from .ppl import PathLength, path_length
+from .rotation import RotationAxis, along_axis, rotation_axis
+from .walk import JUMP_FACTOR, Smoothness, Walk, walk_smoothness
+
+__all__ = [
+    "Walk", "Arithmetic", "RotationAxis", "slerp", "lerp", "interpolate", "walk_smoothness", "Smoothness",
+    "JUMP_FACTOR", "LatentModel", "Concept", "ArithmeticResult", "concept_vector", "combine_vectors",
+    "parse_expression", "result_latents", "rotation_axis", "along_axis", "Direction", "boundary", "conditional",
+    "sefa", "edit", "LatentPool", "sample_pool", "label_images", "match", "ImageStatsJudge", "path_length",
+    "PathLength",
+]

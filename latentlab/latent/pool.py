@@ -1,0 +1,77 @@
+"""A seeded pool of latent vectors with judge labels: where exemplars for concepts come from.
+
+DCGAN §6.3.2 picked exemplars by eye among generated samples; here a pool of ``n`` samples is drawn
+from the prior (seeded), labelled by a judge, and ``k`` exemplars matching a query are picked from it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from .labels import describe_query, label_images, match
+from .model import LatentModel
+
+__all__ = ["LatentPool", "sample_pool", "PICKS"]
+
+PICKS = ("random", "confident")
+
+
+@dataclass
+class LatentPool:
+    """``z`` (N, nz) and ``labels`` {name: (N,)}; ``seed`` records where the pool came from."""
+
+    z: torch.Tensor
+    labels: dict = field(default_factory=dict)
+    seed: int | None = None
+
+    def __len__(self) -> int:
+        return self.z.shape[0]
+
+    def matching(self, margin: float = 0.0, **query) -> torch.Tensor:
+        """Indices (M,) of the pool samples that satisfy the query (see ``latentlab.latent.labels``)."""
+        return match(self.labels, margin, **query).nonzero().flatten()
+
+    def select(self, k: int, *, margin: float = 0.0, pick: str = "random",
+               generator: torch.Generator | None = None, **query) -> torch.Tensor:
+        """Indices (k,) of k samples matching the query; ValueError saying how many matched out of how many.
+
+        ``pick="random"``: a random choice among the matches (with ``generator``), as a person picking
+        exemplars by eye would; ``"confident"``: the matches whose 0/1-queried labels lie farthest from 0.5.
+        """
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k: expected a positive int (number of exemplars), got {k!r}")
+        if pick not in PICKS:
+            raise ValueError(f"pick: expected one of {PICKS}, got {pick!r}")
+        idx = self.matching(margin, **query)
+        if len(idx) < k:
+            raise ValueError(f"query {describe_query(query)}: {len(idx)} of {len(self)} pool samples match, "
+                             f"fewer than the k={k} exemplars asked for; use a larger pool (pool_size), a smaller "
+                             f"margin (now {margin}) or a looser query")
+        if pick == "random":
+            order = torch.randperm(len(idx), generator=generator)
+        else:
+            from .labels import _normalise_query
+            score = torch.zeros(len(idx))
+            for name, v in _normalise_query(query).items():
+                if isinstance(v, (bool, int, float)) and v in (0, 1):
+                    score += (self.labels[name][idx] - 0.5).abs()
+            order = torch.argsort(score, descending=True, stable=True)
+        return idx[order[:k]]
+
+
+def sample_pool(model: LatentModel, judge, n: int, *, seed: int | None = 0, generator: torch.Generator | None = None,
+                c=None) -> LatentPool:
+    """Draw n z's from the prior (``seed`` or ``generator``), generate and label them (N images at a time
+    in batches; images are not kept)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"pool_size: expected a positive int, got {n!r}")
+    z = model.sample_z(n, seed=seed if generator is None else None, generator=generator)
+    chunks: dict[str, list] = {}
+    bs = max(model.batch_size, 256)
+    for i in range(0, n, bs):
+        ci = c if c is None or isinstance(c, int) else c[i:i + bs]
+        labels = label_images(judge, model.generate(z[i:i + bs], ci))
+        for k, v in labels.items():
+            chunks.setdefault(k, []).append(v)
+    return LatentPool(z, {k: torch.cat(v) for k, v in chunks.items()}, seed)

@@ -1,0 +1,151 @@
+"""The "turn" vector (DCGAN §6.3.2): mean z of right-looking minus mean z of left-looking faces.
+
+"A turn vector from the average of four left-looking and four right-looking faces' z's: adding
+interpolations along this axis to random z's reliably turns the pose." Here the axis points from left
+to right (``mean(right) - mean(left)``), so a positive coefficient turns the head to the right
+(towards the judge's yaw = +1).
+
+Example::
+
+    >>> rot = RotationAxis(gan).fit()             # 4 + 4 exemplars chosen by the judge's yaw  # doctest: +SKIP
+    >>> z = gan.generator.sample_z(5, seed=1)                                                # doctest: +SKIP
+    >>> images = rot.apply(z, torch.linspace(-1, 1, 7))       # (5, 7, C, H, W)             # doctest: +SKIP
+    >>> rot.figure(images)                                   # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import torch
+
+from .labels import load_default_judge
+from .model import as_latent_model
+from .pool import LatentPool, sample_pool
+
+__all__ = ["RotationAxis", "rotation_axis", "along_axis", "DEFAULT_COEFFICIENTS"]
+
+DEFAULT_COEFFICIENTS = (-1.0, -0.667, -0.333, 0.0, 0.333, 0.667, 1.0)
+
+
+def rotation_axis(left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+    """mean(right) - mean(left): (k_l, nz), (k_r, nz) -> (nz,)."""
+    for name, z in (("left", left), ("right", right)):
+        if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[0] < 1:
+            got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+            raise ValueError(f"{name}: expected exemplars (k, nz), got {got}")
+    if left.shape[1] != right.shape[1]:
+        raise ValueError(f"right: expected nz={left.shape[1]} like left, got {tuple(right.shape)}")
+    return right.double().mean(0).sub(left.double().mean(0)).float()
+
+
+def along_axis(z: torch.Tensor, axis: torch.Tensor, coefficients) -> torch.Tensor:
+    """z (N, nz) + coefficient * axis for each coefficient -> (N, K, nz)."""
+    coef = torch.as_tensor(coefficients, dtype=torch.float32).reshape(-1)
+    if coef.numel() == 0:
+        raise ValueError("coefficients: expected at least one coefficient, got none")
+    if axis.dim() != 1 or axis.shape[0] != z.shape[1]:
+        raise ValueError(f"axis: expected shape ({z.shape[1]},), got {tuple(axis.shape)}")
+    return z.float()[:, None, :] + coef[None, :, None] * axis.float()[None, None, :]
+
+
+class RotationAxis:
+    """The turn vector of any generator, from exemplars chosen by a judge's yaw or given.
+
+    Args:
+        generator, prior, nz: as in ``Walk``.
+        judge: gives ``yaw`` in [-1, 1] (-1 looks left); default the shipped faces judge.
+        k: exemplars per side (the paper's 4; given exemplars must number at least k).
+        pool_size, seed: the labelled pool exemplars come from.
+        yaw_threshold: left-looking means yaw <= -threshold, right-looking yaw >= threshold.
+        pick: "random" among the matches (seeded) or "extreme" (the k largest |yaw|).
+        clip: for the uniform prior, clip edited z's to [-1, 1]^nz (off by default: the paper did not).
+        pool: a labelled ``LatentPool`` to reuse instead of sampling one.
+    """
+
+    def __init__(self, generator, prior: str | None = None, judge=None, *, nz: int | None = None, k: int = 4,
+                 pool_size: int = 1000, seed: int = 0, yaw_threshold: float = 0.5, pick: str = "random",
+                 clip: bool = False, c=None, batch_size: int = 64, pool: LatentPool | None = None):
+        self.model = as_latent_model(generator, prior, nz=nz, batch_size=batch_size)
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k: expected a positive int (exemplars per side), got {k!r}")
+        if pick not in ("random", "extreme"):
+            raise ValueError(f"pick: expected 'random' or 'extreme', got {pick!r}")
+        self._judge = judge
+        self.k, self.pool_size, self.seed = k, pool_size, seed
+        self.yaw_threshold, self.pick, self.clip, self.c = yaw_threshold, pick, clip, c
+        if pool is not None and (not isinstance(pool, LatentPool) or pool.z.shape[1] != self.model.nz):
+            raise ValueError(f"pool: expected a LatentPool with nz={self.model.nz}, got {pool!r:.80}")
+        self._pool: LatentPool | None = pool
+        self.left: torch.Tensor | None = None
+        self.right: torch.Tensor | None = None
+        self.axis: torch.Tensor | None = None
+        self.coefficients: torch.Tensor | None = None
+
+    @property
+    def judge(self):
+        if self._judge is None:
+            self._judge = load_default_judge(self.model.dataset or "faces")
+        return self._judge
+
+    @property
+    def pool(self) -> LatentPool:
+        if self._pool is None:
+            self._pool = sample_pool(self.model, self.judge, self.pool_size, seed=self.seed, c=self.c)
+        return self._pool
+
+    def _side(self, name: str, z, query: dict) -> torch.Tensor:
+        if z is not None:
+            zz = self.model.check_z(z, name).float().cpu()
+            if zz.shape[0] < self.k:
+                raise ValueError(f"{name}: expected at least k={self.k} {name}-looking exemplars, got {zz.shape[0]}")
+            return zz
+        pool = self.pool
+        if self.pick == "random":
+            gen = torch.Generator().manual_seed(int(self.seed) + (0 if name == "left" else 1))
+            idx = pool.select(self.k, pick="random", generator=gen, **query)
+        else:
+            idx = pool.matching(**query)
+            if len(idx) < self.k:
+                pool.select(self.k, **query)  # raises the error saying how many matched
+            idx = idx[torch.argsort(pool.labels["yaw"][idx].abs(), descending=True, stable=True)[:self.k]]
+        return pool.z[idx]
+
+    def fit(self, left=None, right=None, *, axis=None) -> "RotationAxis":
+        """Set the axis from ``left``/``right`` exemplars (each (>= k, nz)), from the judge's yaw on the pool
+        (when not given), or directly from ``axis`` (a vector or a ``Direction``)."""
+        if axis is not None:
+            a = self.model.check_z(torch.as_tensor(getattr(axis, "vector", axis)), "axis")
+            if a.shape[0] != 1:
+                raise ValueError(f"axis: expected one vector ({self.model.nz},), got {tuple(a.shape)}")
+            self.axis, self.left, self.right = a[0].float().cpu(), None, None
+            return self
+        t = self.yaw_threshold
+        self.left = self._side("left", left, {"yaw": (None, -t)})
+        self.right = self._side("right", right, {"yaw": (t, None)})
+        self.axis = rotation_axis(self.left, self.right)
+        return self
+
+    def latents(self, z, coefficients=DEFAULT_COEFFICIENTS) -> torch.Tensor:
+        """(N, K, nz): every z moved by every coefficient along the axis."""
+        if self.axis is None:
+            self.fit()
+        zz = self.model.check_z(z).float().cpu()
+        out = along_axis(zz, self.axis, coefficients)
+        return self.model.clip(out) if self.clip else out
+
+    def apply(self, z, coefficients=DEFAULT_COEFFICIENTS) -> torch.Tensor:
+        """Images (N, K, C, H, W): one row per z, one column per coefficient along the axis."""
+        lat = self.latents(z, coefficients)
+        n, k, nz = lat.shape
+        c = self.c
+        if self.model.conditional and isinstance(c, int):
+            c = torch.full((n * k,), c, dtype=torch.long)
+        elif isinstance(c, torch.Tensor) and c.shape == (n,):
+            c = c.repeat_interleave(k)
+        images = self.model.generate(lat.reshape(n * k, nz), c)
+        self.coefficients = torch.as_tensor(coefficients, dtype=torch.float32).reshape(-1)
+        return images.reshape(n, k, *images.shape[1:])
+
+    def figure(self, images: torch.Tensor, coefficients=None, title: str | None = None):
+        """Plotly figure: one row per z, columns along the axis (coefficients as column titles)."""
+        from ..viz.latent_figures import axis_figure
+        coef = self.coefficients if coefficients is None else torch.as_tensor(coefficients).reshape(-1)
+        return axis_figure(images, coef, title=title or "Turn vector: mean(right) - mean(left)")

@@ -1,0 +1,184 @@
+"""Diversity: mean MS-SSIM of random pairs (Odena et al. 2017, §4.2) and a mode-collapse flag.
+
+MS-SSIM (Wang, Simoncelli, Bovik 2003) compares two images at several scales; averaged over
+random pairs of samples it measures how alike a model's samples are (higher = less diverse).
+AC-GAN computes it within each class and compares it with the highest class value of the
+training data (0.25 on ImageNet): classes above it are less diverse than any real class.
+
+Small images: the paper's setting (5 scales, 11x11 Gaussian window) needs images of at least
+161 pixels; ours are 32 or 64. ``msssim`` therefore defaults to a 7x7 window (sigma 1.5, the
+standard sigma) and as many scales as keep the coarsest scale at least one window wide: 4 scales
+(64, 32, 16, 8) for 64x64 images, 3 (32, 16, 8) for 32x32. The weights are the first of Wang's
+five (0.0448, 0.2856, 0.3001, 0.2363, 0.1333), renormalised to sum to 1. Both are parameters.
+
+The per-scale SSIM and contrast-structure terms come from ``pytorch_msssim`` (its ``_ssim`` core,
+the function its own ``ms_ssim`` loops over); we run the scale loop ourselves because
+``pytorch_msssim.ms_ssim`` (1.0.0) asserts ``side > (win_size - 1) * 16`` whatever the number of
+scales (VainF/pytorch-msssim#28, #40), which rules out any window wider than 1 pixel on 32x32
+images. The loop is the package's (2x2 average pooling between scales, ReLU on each term,
+product of term ** weight); the tests check it against ``pytorch_msssim.ms_ssim`` where the
+package's check allows.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from pytorch_msssim.ssim import _fspecial_gauss_1d, _ssim
+
+__all__ = ["msssim", "msssim_pairs", "msssim_per_class", "mode_collapse", "msssim_settings",
+           "WANG_WEIGHTS"]
+
+WANG_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang et al. 2003, finest scale first
+
+
+def msssim_settings(image_size: int, win_size: int = 7, weights=None) -> tuple[float, ...]:
+    """The per-scale weights ``msssim`` uses for ``image_size`` (finest scale first).
+
+    Default: as many scales (at most 5) as keep the coarsest scale >= ``win_size`` pixels, with
+    Wang's weights renormalised. Raises ValueError when the given weights need more scales than fit.
+    """
+    if isinstance(win_size, bool) or not isinstance(win_size, int) or win_size < 1 or win_size % 2 == 0:
+        raise ValueError(f"win_size: expected an odd positive int, got {win_size!r}")
+    if image_size < win_size:
+        raise ValueError(f"images: MS-SSIM with win_size={win_size} needs images of at least {win_size} pixels, "
+                         f"got {image_size}")
+    if weights is None:
+        levels = 1
+        while levels < len(WANG_WEIGHTS) and image_size // 2 ** levels >= win_size:
+            levels += 1
+        w = WANG_WEIGHTS[:levels]
+        return tuple(x / sum(w) for x in w)
+    weights = tuple(float(x) for x in weights)
+    if not weights or min(weights) < 0:
+        raise ValueError(f"weights: expected non-negative per-scale weights, got {weights!r}")
+    coarsest = image_size // 2 ** (len(weights) - 1)
+    if coarsest < win_size:
+        raise ValueError(f"weights: {len(weights)} scales shrink {image_size}-pixel images to {coarsest} pixels, "
+                         f"smaller than win_size={win_size}; use fewer scales or a smaller window")
+    return weights
+
+
+def _check_images(images, name: str) -> torch.Tensor:
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"{name}: expected a tensor (N, C, H, W), got {type(images).__name__}")
+    if images.ndim != 4 or not images.is_floating_point():
+        raise ValueError(f"{name}: expected a float tensor (N, C, H, W) in [-1, 1], got {images.dtype} "
+                         f"{tuple(images.shape)}")
+    return images
+
+
+def msssim(x: torch.Tensor, y: torch.Tensor, *, win_size: int = 7, win_sigma: float = 1.5, weights=None,
+           data_range: float = 2.0) -> torch.Tensor:
+    """MS-SSIM of image pairs: x, y (N, C, H, W) in [-1, 1] -> (N,) in [0, 1]; identical images give 1.
+
+    Args:
+        win_size, win_sigma: the Gaussian window (odd size); see the module docstring for the default.
+        weights: per-scale exponents, finest first; default from ``msssim_settings``.
+        data_range: max - min of the pixel values (2 for [-1, 1]).
+    """
+    x, y = _check_images(x, "x"), _check_images(y, "y")
+    if x.shape != y.shape:
+        raise ValueError(f"y: expected the shape of x {tuple(x.shape)}, got {tuple(y.shape)}")
+    w = x.new_tensor(msssim_settings(min(x.shape[-2:]), win_size, weights), dtype=torch.float32)
+    x, y = x.float(), y.float()
+    win = _fspecial_gauss_1d(win_size, win_sigma).repeat([x.shape[1], 1, 1, 1])  # (C, 1, 1, win) separable
+    terms = []
+    for level in range(len(w)):
+        ssim_c, cs_c = _ssim(x, y, data_range=data_range, win=win, size_average=False)  # each (N, C)
+        if level < len(w) - 1:
+            terms.append(torch.relu(cs_c))
+            pad = [s % 2 for s in x.shape[2:]]
+            x, y = F.avg_pool2d(x, 2, padding=pad), F.avg_pool2d(y, 2, padding=pad)
+    terms.append(torch.relu(ssim_c))  # luminance enters at the coarsest scale only
+    return torch.prod(torch.stack(terms) ** w.view(-1, 1, 1), dim=0).mean(dim=1)
+
+
+def _rng(generator: torch.Generator | None, seed: int | None) -> torch.Generator:
+    if generator is not None and seed is not None:
+        raise ValueError("seed: give either seed= or generator=, not both")
+    if generator is None:
+        generator = torch.Generator().manual_seed(0 if seed is None else int(seed))
+    return generator
+
+
+def _check_pairs(n_pairs) -> int:
+    if isinstance(n_pairs, bool) or not isinstance(n_pairs, int) or n_pairs < 1:
+        raise ValueError(f"n_pairs: expected a positive int, got {n_pairs!r}")
+    return n_pairs
+
+
+@torch.no_grad()
+def msssim_pairs(images: torch.Tensor, n_pairs: int = 100, *, generator: torch.Generator | None = None,
+                 seed: int | None = None, batch_size: int = 256, **msssim_kw) -> float:
+    """Mean MS-SSIM over ``n_pairs`` random pairs of distinct samples of ``images`` (N >= 2, C, H, W).
+
+    Pairs are drawn with replacement (i != j within a pair) from ``generator`` (or ``seed``,
+    default 0). Keyword arguments go to ``msssim``. Identical images give 1.0.
+    """
+    images = _check_images(images, "images")
+    n = images.shape[0]
+    if n < 2:
+        raise ValueError(f"images: MS-SSIM of pairs needs at least 2 images, got {n}")
+    n_pairs = _check_pairs(n_pairs)
+    g = _rng(generator, seed)
+    i = torch.randint(0, n, (n_pairs,), generator=g)
+    j = (i + torch.randint(1, n, (n_pairs,), generator=g)) % n  # never equal to i
+    vals = [msssim(images[i[k:k + batch_size]], images[j[k:k + batch_size]], **msssim_kw)
+            for k in range(0, n_pairs, batch_size)]
+    return float(torch.cat(vals).double().mean())
+
+
+def msssim_per_class(images: torch.Tensor, labels, n_pairs: int = 100, *, class_names=None,
+                     generator: torch.Generator | None = None, seed: int | None = None,
+                     **msssim_kw) -> dict[str, float]:
+    """Mean MS-SSIM of ``n_pairs`` random pairs within each class (AC-GAN's diversity measure).
+
+    Args:
+        images: (N, C, H, W) in [-1, 1].
+        labels: (N,) int classes, or None for one group ("all").
+        class_names: a name per class index (default the index as a string).
+
+    Returns:
+        {class name: mean MS-SSIM}, classes in index order; every class present needs >= 2 images.
+    """
+    images = _check_images(images, "images")
+    g = _rng(generator, seed)
+    if labels is None:
+        return {"all": msssim_pairs(images, n_pairs, generator=g, **msssim_kw)}
+    labels = torch.as_tensor(labels).long().reshape(-1)
+    if labels.shape[0] != images.shape[0]:
+        raise ValueError(f"labels: expected {images.shape[0]} labels (one per image), got {labels.shape[0]}")
+    out = {}
+    for c in torch.unique(labels).tolist():
+        name = str(class_names[c]) if class_names else str(c)
+        members = images[labels == c]
+        if members.shape[0] < 2:
+            raise ValueError(f"labels: class {name!r} has {members.shape[0]} image(s); MS-SSIM needs >= 2 per class")
+        out[name] = msssim_pairs(members, n_pairs, generator=g, **msssim_kw)
+    return out
+
+
+def mode_collapse(msssim_by_class: dict, gen_feats=None, real_feats=None, *, msssim_threshold: float = 0.9,
+                  variance_ratio_threshold: float = 0.01) -> dict:
+    """Flag mode collapse (Goodfellow et al. 2014: G produces few distinct outputs).
+
+    A class is collapsed when its mean pair MS-SSIM is >= ``msssim_threshold`` (near-identical
+    samples; real classes of our datasets stay far below). Independently, the whole model is
+    flagged when the total variance of its judge features (trace of the covariance, gen_feats
+    (N, D)) is below ``variance_ratio_threshold`` times that of real images (real_feats (M, D)).
+
+    Returns:
+        {"collapsed": bool, "collapsed_classes": [names], "feature_variance_ratio": float | None,
+         "msssim_threshold": ..., "variance_ratio_threshold": ...}
+    """
+    classes = [k for k, v in msssim_by_class.items() if v >= msssim_threshold]
+    ratio = None
+    if gen_feats is not None and real_feats is not None:
+        g = np.asarray(torch.as_tensor(gen_feats, dtype=torch.float64))
+        r = np.asarray(torch.as_tensor(real_feats, dtype=torch.float64))
+        real_var = float(r.var(axis=0).sum())
+        ratio = float(g.var(axis=0).sum()) / real_var if real_var > 0 else float("nan")
+    collapsed = bool(classes) or (ratio is not None and ratio < variance_ratio_threshold)
+    return {"collapsed": collapsed, "collapsed_classes": classes, "feature_variance_ratio": ratio,
+            "msssim_threshold": msssim_threshold, "variance_ratio_threshold": variance_ratio_threshold}

@@ -1,0 +1,200 @@
+"""Box probes, ablation and the forgetting experiment (DCGAN §6.3.1)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from latentlab.dissect import (Probe, ablate, ablation_edit, box_to_grid, boxes_to_grid, check_maps, collect_features,
+                               fit_probe, load_boxes_json, rank_by_iou, validate_boxes)
+from latentlab.dissect.forget import forget, generate
+from latentlab.dissect.cli import StandInSegmenter
+from latentlab.hooks import Trace, count_hooks
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ---------------------------------------------------------------- boxes
+def test_box_to_grid_exact_cases():
+    # 64 px image, 8x8 grid: cell centres at 4, 12, 20, ...
+    m = box_to_grid((8, 16, 24, 32), 64, (8, 8))
+    expected = np.zeros((8, 8), bool)
+    expected[2:4, 1:3] = True  # rows with centres 20, 28; columns with centres 12, 20
+    assert (m == expected).all()
+    # a box containing no cell centre marks the cell holding its centre
+    m = box_to_grid((5, 5, 7, 7), 64, (8, 8))
+    assert m.sum() == 1 and m[0, 0]
+    # the whole image covers every cell
+    assert box_to_grid((0, 0, 64, 64), 64, (4, 4)).all()
+    # union over several boxes per sample
+    g = boxes_to_grid([[(0, 0, 8, 8), (56, 56, 64, 64)], []], 64, (8, 8))
+    assert g.shape == (2, 8, 8) and g[0].sum() == 2 and g[0, 0, 0] and g[0, 7, 7] and not g[1].any()
+
+
+@pytest.mark.parametrize("box,msg", [
+    ((10, 10, 5, 20), "inverted"), ((10, 10, 10, 20), "empty"), ((-1, 0, 5, 5), "outside"),
+    ((0, 0, 65, 5), "outside"), ((0, 0, 5), "expected a box"), ((0, 0, float("nan"), 5), "finite"),
+    ((0.5, 0, 5, 5), "whole pixels"),
+])
+def test_bad_boxes(box, msg):
+    with pytest.raises(ValueError, match=msg):
+        validate_boxes([[box]], 1, 64)
+
+
+def test_boxes_count_mismatch_and_json(tmp_path):
+    with pytest.raises(ValueError, match="one entry per sample"):
+        validate_boxes([[]], 2, 64)
+    p = tmp_path / "b.json"
+    p.write_text(json.dumps({"boxes": [[[1, 2, 10, 12]], []]}))
+    assert load_boxes_json(p, 2, 64) == [[(1, 2, 10, 12)], []]
+    p.write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        load_boxes_json(p, 2, 64)
+    with pytest.raises(FileNotFoundError):
+        load_boxes_json(tmp_path / "missing.json", 2, 64)
+
+
+# ---------------------------------------------------------------- probe
+def test_probe_selects_the_marking_channel():
+    """Synthetic features where only channel 3 is high inside the boxes: the probe must pick channel 3."""
+    g = torch.Generator().manual_seed(0)
+    n, c, h, w = 40, 8, 8, 8
+    feats = torch.randn(n, c, h, w, generator=g)
+    boxes = []
+    for i in range(n):
+        r = torch.randint(0, 6, (2,), generator=g).tolist()
+        box = (r[1] * 8, r[0] * 8, r[1] * 8 + 16, r[0] * 8 + 16)
+        boxes.append([box])
+        feats[i, 3][boxes_to_grid([[box]], 64, (h, w))[0]] += 4.0
+    res = fit_probe(feats, boxes, 64, seed=0)
+    assert res.ranking[0] == 3
+    assert res.weights[3] > 5 * np.abs(np.delete(res.weights, 3)).max()
+    assert res.auc > 0.95
+    assert 3 in res.positive_maps
+    assert res.n_positives == 4 * n and res.n_boxes == n
+    with pytest.raises(ValueError, match="larger than the number of positive"):
+        res.top(len(res.positive_maps) + 1)
+
+
+def test_probe_no_boxes_says_how_many_searched():
+    with pytest.raises(ValueError, match="no object boxes were found in the 5 samples"):
+        fit_probe(torch.randn(5, 4, 8, 8), [[] for _ in range(5)], 64)
+
+
+def test_probe_unknown_layer_lists_names(tiny_rooms_gan):
+    with pytest.raises(ValueError, match="unknown layer name 'nope'.*block2"):
+        Probe(tiny_rooms_gan.generator, "nope")
+
+
+# ---------------------------------------------------------------- ablation
+def test_ablation_zeroes_chosen_maps_and_nothing_else(tiny_rooms_gan):
+    G = tiny_rooms_gan.generator
+    z = torch.randn(4, 8, generator=torch.Generator().manual_seed(1))
+    with Trace(G, "block2") as t0:
+        G(z)
+    maps = [1, 5, 6]
+    # a second hook on the consumer of block2 sees what block2 passed on
+    with ablate(G, "block2", maps):
+        with Trace(G, "block3.conv") as seen:
+            with Trace(G, "block2") as t1:
+                G(z)
+    assert count_hooks(G) == 0
+    out = t1.output
+    assert (out[:, maps] == 0).all()
+    keep = [i for i in range(out.shape[1]) if i not in maps]
+    assert torch.equal(out[:, keep], t0.output[:, keep])
+    assert t0.output[:, maps].abs().sum() > 0  # they were not zero before
+    # block3 received the edited tensor: recompute block3.conv on it
+    assert torch.allclose(seen.output, G.block3.conv(out), atol=1e-6)
+
+
+def test_insertion_in_region(tiny_rooms_gan):
+    G = tiny_rooms_gan.generator
+    z = torch.randn(2, 8, generator=torch.Generator().manual_seed(2))
+    edit = ablation_edit([0], value=7.0, region=(0, 0, 32, 32), image_size=64)
+    with Trace(G, "block2", edit_output=edit) as t:
+        G(z)
+    o = t.output
+    assert (o[:, 0, :4, :4] == 7).all()
+    assert not (o[:, 0, 4:, :] == 7).any() and not (o[:, 1] == 7).any()
+
+
+def test_hooks_removed_when_generation_raises(tiny_rooms_gan):
+    G = tiny_rooms_gan.generator
+    with pytest.raises(ValueError, match="z: expected shape"):
+        with ablate(G, "block2", [0]):
+            G(torch.randn(2, 3))
+    assert count_hooks(G) == 0
+    with pytest.raises(RuntimeError, match="boom"):
+        with ablate(G, "block2", [0]):
+            raise RuntimeError("boom")
+    assert count_hooks(G) == 0
+
+
+def test_map_index_errors():
+    with pytest.raises(ValueError, match="out of range; the layer has 4 maps"):
+        check_maps([0, 4], 4)
+    with pytest.raises(ValueError, match="out of range"):
+        check_maps([-1], 4)
+
+
+def test_generate_with_drop_is_deterministic_and_changes_images(tiny_rooms_gan):
+    G = tiny_rooms_gan.generator
+    z = torch.randn(3, 8, generator=torch.Generator().manual_seed(3))
+    a = generate(G, z, layer="block2", maps=[0, 1, 2])
+    b = generate(G, z, layer="block2", maps=[0, 1, 2])
+    c = generate(G, z)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_collect_features_foreign_generator(foreign_generator):
+    z = torch.randn(5, 8)
+    f, x = collect_features(foreign_generator, "main.3", z)  # the second ConvTranspose2d: (N, 8, 8, 8)
+    assert f.shape == (5, 8, 8, 8) and x.shape == (5, 3, 16, 16)
+    assert count_hooks(foreign_generator) == 0
+
+
+# ---------------------------------------------------------------- IoU ranking
+def test_rank_by_iou_finds_the_mask_channel():
+    masks = torch.zeros(6, 64, 64, dtype=torch.bool)
+    masks[:, 8:24, 8:24] = True
+    feats = torch.rand(6, 4, 8, 8, generator=torch.Generator().manual_seed(0)) * 0.1
+    feats[:, 2, 1:3, 1:3] = 5.0
+    order, iou = rank_by_iou(feats, masks, quantile=0.0625)
+    assert order[0] == 2 and iou[2] > 0.5 and iou[2] > 3 * np.delete(iou, 2).max()
+
+
+# ---------------------------------------------------------------- the whole experiment
+def test_forget_end_to_end_tiny(tiny_rooms_gan):
+    m = forget(tiny_rooms_gan.generator, StandInSegmenter(), n_probe=12, n_eval=10, n_curve=6, seed=0,
+               sweep_layers=["block1", "block2"], progress=False)
+    for key in ("layer", "n_maps", "maps_dropped", "n_probe_samples", "n_boxes", "probe_auc", "n_eval_samples",
+                "window_fraction_before", "window_fraction_after", "window_fraction_after_random",
+                "share_samples_windows_removed", "outside_change", "outside_change_random", "curve", "seconds"):
+        assert key in m
+    assert m["layer"] == "block2" and m["n_maps"] == 32 and 0 < m["maps_dropped"] <= 32
+    assert set(m["layer_sweep"]) == {"block1", "block2"}
+    m2 = forget(tiny_rooms_gan.generator, StandInSegmenter(), n_probe=12, n_eval=10, n_curve=6, seed=0,
+                progress=False)
+    assert m2["dropped_maps"] == m["dropped_maps"]  # determinism under a seed
+    with pytest.raises(ValueError, match="n_probe"):
+        forget(tiny_rooms_gan.generator, StandInSegmenter(), n_probe=0, progress=False)
+    with pytest.raises(ValueError, match="'door' is not a class"):
+        forget(tiny_rooms_gan.generator, StandInSegmenter(), obj="door", n_probe=4, n_eval=2, progress=False)
+
+
+def test_example_smoke_writes_all_files(tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT / "examples" / "forget_windows.py"), "--smoke", "--threads", "1",
+                        "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for f in ("forget_windows.png", "forget_windows.html", "metrics.json"):
+        assert (tmp_path / f).stat().st_size > 0
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["n_probe_samples"] == 20 and "curve" in m
+    html = (tmp_path / "forget_windows.html").read_text()
+    assert "plotly" in html.lower() and "https://cdn" not in html  # plotly.js embedded, offline

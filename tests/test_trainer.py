@@ -1,0 +1,240 @@
+"""Trainer: learning on a toy set, exact resume, run-dir safety, NaN guard, data faults, G-step freeze."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from latentlab import ModelConfig, load
+from latentlab.train import (RunExistsError, TrainConfig, Trainer, TrainingDiverged, d_loss_dcgan, g_loss_dcgan,
+                             latest_checkpoint)
+from latentlab.train.trainer import list_checkpoints
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+class Toy(torch.utils.data.Dataset):
+    """Seeded random images (two classes); optionally poisoned with NaN or missing items."""
+
+    def __init__(self, n=24, size=32, channels=3, classes=2):
+        self.n, self.size, self.channels = n, size, channels
+        self.classes = [f"c{i}" for i in range(classes)]
+        self.poison = False
+        self.missing = set()
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        if i in self.missing:
+            raise OSError(f"image {i} vanished")
+        g = torch.Generator().manual_seed(i)
+        x = torch.rand(self.channels, self.size, self.size, generator=g) * 2 - 1
+        if self.poison:
+            x[:] = float("nan")
+        return x, i % len(self.classes)
+
+
+def cfg(arch="dcgan", **kw):
+    base = dict(arch=arch, nz=8, ngf=4, ndf=4, image_size=32, hidden=16)
+    if arch == "acgan":
+        base.update(num_classes=2, embed_dim=4)
+    base.update(kw)
+    return ModelConfig(**base)
+
+
+def tcfg(**kw):
+    base = dict(steps=6, batch_size=6, checkpoint_every=2, progress=False, grid_size=4)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _losses(run_dir):
+    return [(r["step"], r["loss_d"], r["loss_g"], r["d_x"], r["d_g_z"])
+            for r in map(json.loads, (run_dir / "log.jsonl").read_text().splitlines())]
+
+
+def _assert_same_weights(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert torch.equal(sa[k], sb[k]), k
+
+
+def test_losses_are_pure_functions():
+    real, fake = torch.tensor([10.0, 10.0]), torch.tensor([-10.0, -10.0])
+    assert d_loss_dcgan(real, fake) < 1e-4 and g_loss_dcgan(fake) > 9  # D wins; G's non-saturating loss is large
+    assert torch.isclose(d_loss_dcgan(torch.zeros(3), torch.zeros(3)), torch.tensor(2 * 0.6931), atol=1e-4)
+
+
+def test_d_loss_falls_on_a_separable_toy_set(tmp_path):
+    class Constant(Toy):
+        def __getitem__(self, i):
+            return torch.full((3, 32, 32), 0.8), 0  # real = a flat bright image; G starts near 0
+
+    Trainer(cfg(), tcfg(steps=12, batch_size=8, checkpoint_every=12), Constant(), tmp_path / "run").fit()
+    d = [r[1] for r in _losses(tmp_path / "run")]
+    assert len(d) == 12
+    assert sum(d[-3:]) / 3 < 0.8 * d[0], d
+    rec = _losses(tmp_path / "run")[-1]
+    assert rec[3] > 0.5  # D(x) on real images rises above chance
+
+
+def test_run_directory_layout(tmp_path):
+    run = tmp_path / "run"
+    gan = Trainer(cfg(), tcfg(), Toy(), run, dataset_name="toy").fit()
+    assert [p.name for p in list_checkpoints(run)] == ["step-00000006.safetensors", "step-00000004.safetensors",
+                                                      "step-00000002.safetensors"]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [f"step-0000000{i}.png" for i in (2, 4, 6)]
+    assert len(_losses(run)) == 6
+    final = load(run / "model.safetensors")
+    assert final.step == 6 and final.dataset == "toy"
+    _assert_same_weights(final, gan)
+    ck = load(latest_checkpoint(run))  # a training checkpoint is a loadable model file too
+    _assert_same_weights(ck, gan)
+    assert json.loads((run / "run.json").read_text())["model"] == cfg().to_dict()
+    assert not [p for p in run.rglob("*.tmp")]
+
+
+def test_keep_checkpoints(tmp_path):
+    Trainer(cfg(), tcfg(steps=8, checkpoint_every=1, keep_checkpoints=2), Toy(), tmp_path / "r").fit()
+    assert [p.name for p in list_checkpoints(tmp_path / "r")] == ["step-00000008.safetensors",
+                                                                  "step-00000007.safetensors"]
+
+
+class StopAt:
+    """Callback that interrupts training after ``step`` (as a crash would, without a final checkpoint)."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_step(self, trainer, step, record):
+        if step == self.step:
+            raise KeyboardInterrupt("simulated crash")
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "acgan", "gan"])
+def test_resume_equals_uninterrupted(tmp_path, arch):
+    full = Trainer(cfg(arch), tcfg(), Toy(), tmp_path / "full").fit()
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(cfg(arch), tcfg(), Toy(), tmp_path / "cut", callbacks=[StopAt(3)]).fit()
+    assert [p.name for p in list_checkpoints(tmp_path / "cut")] == ["step-00000002.safetensors"]
+    resumed = Trainer(cfg(arch), tcfg(), Toy(), tmp_path / "cut", resume=True).fit()
+    _assert_same_weights(full, resumed)  # bit-exact, incl. BatchNorm buffers (and dropout masks for "gan")
+    assert _losses(tmp_path / "full") == _losses(tmp_path / "cut")  # the log is rewound to the checkpoint
+    a, b = load(tmp_path / "full" / "checkpoints" / "step-00000006.safetensors"), \
+        load(tmp_path / "cut" / "checkpoints" / "step-00000006.safetensors")
+    _assert_same_weights(a, b)
+
+
+def test_resume_can_extend_a_finished_run(tmp_path):
+    full = Trainer(cfg(), tcfg(steps=6), Toy(), tmp_path / "full").fit()
+    Trainer(cfg(), tcfg(steps=4), Toy(), tmp_path / "ext").fit()
+    extended = Trainer(cfg(), tcfg(steps=6), Toy(), tmp_path / "ext", resume=True).fit()
+    _assert_same_weights(full, extended)
+
+
+def test_fit_leaves_the_global_rng_alone(tmp_path):
+    state = torch.get_rng_state()
+    Trainer(cfg("gan"), tcfg(steps=2), Toy(), tmp_path / "r").fit()
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_skip_d_grads_in_g_step_is_bit_identical(tmp_path):
+    a = Trainer(cfg("acgan"), tcfg(steps=3, skip_d_grads_in_g_step=True), Toy(), tmp_path / "a").fit()
+    b = Trainer(cfg("acgan"), tcfg(steps=3, skip_d_grads_in_g_step=False), Toy(), tmp_path / "b").fit()
+    _assert_same_weights(a, b)
+    assert all(p.requires_grad for p in a.discriminator.parameters())
+
+
+def test_existing_run_without_resume(tmp_path):
+    Trainer(cfg(), tcfg(steps=2), Toy(), tmp_path / "r").fit()
+    before = {p.name: p.read_bytes() for p in (tmp_path / "r" / "checkpoints").iterdir()}
+    with pytest.raises(RunExistsError, match=r"^run_dir: .* already holds a run .* resume"):
+        Trainer(cfg(), tcfg(steps=2), Toy(), tmp_path / "r").fit()
+    assert {p.name: p.read_bytes() for p in (tmp_path / "r" / "checkpoints").iterdir()} == before
+    with pytest.raises(ValueError, match=r"^resume: the model config .* differs .*'ngf': \(4, 8\)"):
+        Trainer(cfg(ngf=8), tcfg(steps=2), Toy(), tmp_path / "r", resume=True).fit()
+
+
+def test_resume_on_an_empty_directory_starts_fresh(tmp_path):
+    a = Trainer(cfg(), tcfg(steps=2), Toy(), tmp_path / "a").fit()
+    b = Trainer(cfg(), tcfg(steps=2), Toy(), tmp_path / "b", resume=True).fit()
+    _assert_same_weights(a, b)
+
+
+def test_unwritable_run_dir_fails_before_training(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(OSError, match=r"^run_dir: .* is not writable"):
+        Trainer(cfg(), tcfg(), Toy(), blocker / "run").fit()
+
+
+def test_nan_data_stops_with_the_step_and_keeps_the_last_checkpoint(tmp_path):
+    ds = Toy()
+
+    class PoisonAfter:
+        def on_step(self, trainer, step, record):
+            if step == 3:
+                ds.poison = True
+
+    run = tmp_path / "r"
+    with pytest.raises(TrainingDiverged, match=r"loss_d became NaN/inf at step 3 .*lower learning rate"):
+        Trainer(cfg(), tcfg(steps=10, checkpoint_every=1), ds, run, callbacks=[PoisonAfter()]).fit()
+    assert [p.name for p in list_checkpoints(run)][0] == "step-00000003.safetensors"
+    assert load(latest_checkpoint(run)).step == 3
+
+
+def test_huge_lr_diverges_and_the_good_checkpoint_survives(tmp_path):
+    run = tmp_path / "r"
+    Trainer(cfg(), tcfg(steps=2), Toy(), run).fit()
+    good = (run / "checkpoints" / "step-00000002.safetensors").read_bytes()
+    with pytest.raises(TrainingDiverged) as e:
+        Trainer(cfg(), tcfg(steps=6, lr=1e30), Toy(), run, resume=True).fit()
+    msg = str(e.value)
+    assert "at step" in msg and "lower learning rate" in msg and "lr=1e+30" in msg and "step-00000002" in msg
+    assert latest_checkpoint(run).name == "step-00000002.safetensors"
+    assert (run / "checkpoints" / "step-00000002.safetensors").read_bytes() == good
+    assert load(run / "checkpoints" / "step-00000002.safetensors").step == 2
+    # ... and resuming with a lower learning rate continues from it (the new lr is used, not the stored one)
+    gan = Trainer(cfg(), tcfg(steps=3, lr=1e-4), Toy(), run, resume=True).fit()
+    assert gan.step == 3
+
+
+def test_vanished_items_are_skipped_and_counted(tmp_path):
+    ds = Toy()
+    ds.missing = {0, 5}
+    ds_ok = ds[1]  # item 0 is only checked for shape; make it readable for the constructor
+    ds.missing = {5, 7}
+    with pytest.warns(UserWarning, match=r"skipping dataset item (5|7): image \d vanished"):
+        tr = Trainer(cfg(), tcfg(steps=4, batch_size=8), ds, tmp_path / "r")
+        tr.fit()
+    assert tr.skipped_items >= 2 and ds_ok[0].shape == (3, 32, 32)
+    assert load(tmp_path / "r" / "model.safetensors").info["skipped_items"] == tr.skipped_items
+
+
+def test_dataset_shape_mismatch():
+    with pytest.raises(ValueError, match=r"^dataset: items have shape \(3, 16, 16\), the model expects \(3, 32, 32\)"):
+        Trainer(cfg(), tcfg(), Toy(size=16), "unused")
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(steps=0), r"^steps: expected a positive int"),
+    (dict(batch_size=-1), r"^batch_size:"),
+    (dict(lr=float("nan")), r"^lr:"),
+    (dict(lr=-1.0), r"^lr:"),
+    (dict(beta1=1.0), r"^beta1:"),
+    (dict(fast="yes"), r"^fast:"),
+    (dict(num_threads=-1), r"^num_threads:"),
+    (dict(skip_d_grads_in_g_step="no"), r"^skip_d_grads_in_g_step:"),
+])
+def test_bad_train_config(kw, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kw)

@@ -243,6 +243,10 @@ def run_train(args) -> int:
         raise UsageError("--batch-size: BatchNorm needs at least 2 images per batch")
     tc = TrainConfig(fast=fast, progress=not args.no_progress and sys.stderr.isatty(), **tkw)
     if _rank() == 0:
+        from .train.trainer import native_bf16
+        if fast is True and not native_bf16():
+            print("warning: --fast on: this CPU has no native bfloat16 (AVX512-BF16/AMX), so bf16 is emulated and "
+                  "training is many times slower than --fast off", file=sys.stderr)
         print(f"training {mc.arch} {mc.image_size}px on {dataset_name} ({len(ds)} images) for {tc.steps} steps "
               f"-> {out}", file=sys.stderr)
     trainer = Trainer(mc, tc, ds, out, resume=args.resume, dataset_name=dataset_name)

@@ -189,7 +189,7 @@ def test_analysis_command_is_dispatched(monkeypatch, capsys, tmp_path):
     assert code == 2 and "the following arguments are required: model" in err
 
 
-def _wait_for_steps(log: Path, n: int, proc, timeout=120):
+def _wait_for_steps(log: Path, n: int, proc, timeout=400):
     t0 = time.time()
     while time.time() - t0 < timeout:
         if proc.poll() is not None:

@@ -119,6 +119,19 @@ def test_bad_images(tiny, images, error, match):
         tiny(images)
 
 
+def test_min_prob_only_removes_pixels(tiny):
+    x = _images(2)
+    plain = tiny.class_mask(x, "wall")
+    assert torch.equal(tiny.class_mask(x, "wall", min_prob=0.0), plain)
+    strict = tiny.class_mask(x, "wall", min_prob=0.5)
+    assert not (strict & ~plain).any()
+    p = tiny(x).softmax(1)[:, 0]
+    assert torch.equal(strict, plain & (p >= 0.5))
+    assert not tiny.class_mask(x, "wall", min_prob=1.0).any() or p.max() >= 1.0
+    with pytest.raises(ValueError, match="min_prob"):
+        tiny.class_mask(x, "wall", min_prob=1.5)
+
+
 def test_unknown_class_lists_the_classes(tiny):
     with pytest.raises(ValueError, match="unknown class 'sofa'.*window"):
         tiny.class_mask(_images(1), "sofa")

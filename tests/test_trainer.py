@@ -210,13 +210,11 @@ def test_huge_lr_diverges_and_the_good_checkpoint_survives(tmp_path):
 
 def test_vanished_items_are_skipped_and_counted(tmp_path):
     ds = Toy()
-    ds.missing = {0, 5}
-    ds_ok = ds[1]  # item 0 is only checked for shape; make it readable for the constructor
-    ds.missing = {5, 7}
+    ds.missing = {5, 7}  # e.g. files deleted while training runs
+    tr = Trainer(cfg(), tcfg(steps=4, batch_size=8), ds, tmp_path / "r")
     with pytest.warns(UserWarning, match=r"skipping dataset item (5|7): image \d vanished"):
-        tr = Trainer(cfg(), tcfg(steps=4, batch_size=8), ds, tmp_path / "r")
         tr.fit()
-    assert tr.skipped_items >= 2 and ds_ok[0].shape == (3, 32, 32)
+    assert tr.skipped_items >= 2  # 4 steps x 8 items cover the 24 items at least once
     assert load(tmp_path / "r" / "model.safetensors").info["skipped_items"] == tr.skipped_items
 
 

@@ -97,7 +97,7 @@ def filter_grid_figure(panels: Sequence[GridPanel], *, title: str = "Discriminat
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_layout(title=dict(text=title, y=0.995, yanchor="top"), height=110 + rows * tile_px,
-                      width=70 + int(sum(widths) * tile_px), margin=dict(l=60, r=10, t=100, b=10),
+                      width=max(640, 70 + int(sum(widths) * tile_px)), margin=dict(l=60, r=10, t=100, b=10),
                       plot_bgcolor="white")
     return fig
 

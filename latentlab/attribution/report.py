@@ -251,7 +251,7 @@ def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = Non
     """
     timings: dict[str, float] = {}
     cpu: dict[str, float] = {}
-    t, c = time.perf_counter(), time.process_time()
+    tw, tc = time.perf_counter(), time.process_time()
     info: dict = {}
     gen = None
     if hasattr(model, "discriminator") and hasattr(model, "generator"):
@@ -282,21 +282,21 @@ def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = Non
     for c in semantic_classes:
         if c not in classes:
             raise ValueError(f"semantic_classes: unknown class {c!r}; the data's classes are {list(classes)}")
-    timings["data"], cpu["data"] = time.perf_counter() - t, time.process_time() - c
+    timings["data"], cpu["data"] = time.perf_counter() - tw, time.process_time() - tc
 
-    t, c = time.perf_counter(), time.process_time()
+    tw, tc = time.perf_counter(), time.process_time()
     layer = default_layer(D, images) if layer is None else layer
     R = random_like(D, seed=random_seed)
     acts_t = layer_activations(D, images, layer, batch_size=batch_size)
     acts_r = layer_activations(R, images, layer, batch_size=batch_size)
-    timings["activations"], cpu["activations"] = time.perf_counter() - t, time.process_time() - c
+    timings["activations"], cpu["activations"] = time.perf_counter() - tw, time.process_time() - tc
 
-    t, c = time.perf_counter(), time.process_time()
+    tw, tc = time.perf_counter(), time.process_time()
     s_t = filter_iou(acts_t, labels, classes, quantile=quantile)
     s_r = filter_iou(acts_r, labels, classes, quantile=quantile)
-    timings["iou"], cpu["iou"] = time.perf_counter() - t, time.process_time() - c
+    timings["iou"], cpu["iou"] = time.perf_counter() - tw, time.process_time() - tc
 
-    t, c = time.perf_counter(), time.process_time()
+    tw, tc = time.perf_counter(), time.process_time()
     if views_from == "samples":
         view_images = gen.sample(n, seed=sample_seed)
         va_t = layer_activations(D, view_images, layer, batch_size=batch_size)
@@ -311,7 +311,7 @@ def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = Non
                        activations=va_r)
     top_t = top_images(va_t, 1)[1][:, 0].numpy()
     top_r = top_images(va_r, 1)[1][:, 0].numpy()
-    timings["views"], cpu["views"] = time.perf_counter() - t, time.process_time() - c
+    timings["views"], cpu["views"] = time.perf_counter() - tw, time.process_time() - tc
     info.update({"data": data if isinstance(data, str) else type(data).__name__, "data_seed": data_seed,
                  "random_seed": random_seed, "views_from": views_from, "torch_threads": torch.get_num_threads()})
     return FilterReport(layer=layer, trained=s_t, random=s_r, trained_views=v_t, random_views=v_r,

@@ -22,9 +22,11 @@ def pretrained_dir() -> Path:
 
 def load_pretrained(name: str) -> GAN:
     """Load a shipped model by name ("rooms", "faces", "fashion") or by path to a .safetensors file."""
+    if not isinstance(name, (str, os.PathLike)):
+        raise TypeError(f"name: expected a model name or path, got {type(name).__name__}")
     p = Path(name)
-    if p.suffix == ".safetensors" or p.exists():
-        return load(p)
+    if str(name) not in PRETRAINED and (p.suffix == ".safetensors" or p.is_file()):
+        return load(p)  # a shipped name wins over a same-named folder in the working directory
     if name not in PRETRAINED:
         raise ValueError(f"name: unknown pretrained model {name!r}; shipped models are {PRETRAINED} (or give a path)")
     path = pretrained_dir() / f"{name}.safetensors"

@@ -402,12 +402,14 @@ class Trainer:
 
         The caller's global torch RNG state is left untouched (all randomness is derived from the seed).
         """
+        threads = torch.get_num_threads()
         with torch.random.fork_rng(devices=[]):
             dist = _Dist()
             try:
                 return self._fit(dist)
             finally:
                 dist.close()
+                torch.set_num_threads(threads)  # num_threads applies to this run only
 
     def _fit(self, dist: "_Dist") -> GAN:
         from tqdm.auto import tqdm

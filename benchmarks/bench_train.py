@@ -1,7 +1,12 @@
 """Training throughput: latentlab's Trainer vs the pytorch/examples DCGAN loop, side by side in one process.
 
     python benchmarks/bench_train.py --image-size 64 --ngf 64 --batch 64 --steps 5 --warmup 1 --json bench.json
-    python benchmarks/bench_train.py --steps 3 --skip-d-grads both      # also time the Trainer without the freeze
+    python benchmarks/bench_train.py --steps 3 --variants default,channels_last,no_skip --threads 1
+
+Variants of latentlab's Trainer (each run in lockstep with its own reference loop): ``default`` (TrainConfig
+defaults: fp32 NCHW, D frozen in the G step), ``channels_last`` (TrainConfig(channels_last=True)), ``no_skip``
+(skip_d_grads_in_g_step=False: D's weight gradients computed in the G step, as the reference does). The JSON keys
+``ours_img_s`` / ``ratio`` refer to the first variant; every variant's figures are under ``runs``.
 
 Both loops train the same architecture (DCGAN, nz=100, ngf=ndf, 4x4 kernels) with the same batch size and
 optimizer (Adam 2e-4, betas (0.5, 0.999)) on the same in-memory images (uniform noise in [-1, 1]; the data do
@@ -183,11 +188,14 @@ class _Lockstep:
         self.mark = (time.perf_counter(), time.process_time())
 
 
-def lockstep(images, *, nz, ngf, ndf, batch, total_steps, fast, threads, skip_d_grads, seed=0):
+VARIANTS = {"default": {}, "channels_last": {"channels_last": True}, "no_skip": {"skip_d_grads_in_g_step": False}}
+
+
+def lockstep(images, *, nz, ngf, ndf, batch, total_steps, fast, threads, variant="default", seed=0):
     """Train latentlab's Trainer and the reference in alternation, step by step, so load changes hit both."""
     mc = ModelConfig(arch="dcgan", nz=nz, ngf=ngf, ndf=ndf, image_size=images.shape[2], channels=images.shape[1])
     tc = TrainConfig(steps=total_steps, batch_size=batch, checkpoint_every=total_steps + 1, progress=False,
-                     fast=fast, num_threads=threads, grid_size=4, seed=seed, skip_d_grads_in_g_step=skip_d_grads)
+                     fast=fast, num_threads=threads, grid_size=4, seed=seed, **VARIANTS[variant])
     cb = _Lockstep(ReferenceDCGAN(images, nz=nz, ngf=ngf, ndf=ndf, batch=batch, seed=seed))
     with tempfile.TemporaryDirectory(prefix="latentlab-bench-") as d:
         # the first step includes building the models (warm-up); checkpoints are outside the timed steps
@@ -225,8 +233,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=1, help="repetitions of the lockstep run (default 1)")
     ap.add_argument("--fast", choices=("auto", "on", "off"), default="auto",
                     help="latentlab's channels_last + bf16 path (auto: only with native bf16)")
-    ap.add_argument("--skip-d-grads", choices=("on", "off", "both"), default="on",
-                    help="latentlab's TrainConfig.skip_d_grads_in_g_step (both: time each)")
+    ap.add_argument("--variants", default="default,channels_last",
+                    help=f"comma-separated Trainer variants from {sorted(VARIANTS)} (default: default,channels_last)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads for both loops (0: torch's default)")
     ap.add_argument("--json", default=None, metavar="PATH", help="write the results as JSON")
     a = ap.parse_args(argv)
@@ -240,7 +248,10 @@ def main(argv=None) -> int:
     info = machine_info(threads)
     images = torch.rand(a.batch * 4, 3, a.image_size, a.image_size, generator=torch.Generator().manual_seed(0)) * 2 - 1
     total = a.warmup + a.steps
-    variants = {"on": [True], "off": [False], "both": [True, False]}[a.skip_d_grads]
+    variants = [v.strip() for v in a.variants.split(",") if v.strip()]
+    bad = [v for v in variants if v not in VARIANTS]
+    if bad or not variants:
+        ap.error(f"--variants: unknown {bad}; choose from {sorted(VARIANTS)}")
     print(f"{info['cpu_model']} ({info['cpu_capability']}, native bf16: {info['native_bf16']}), {threads} threads, "
           f"torch {info['torch']}; load average {info['load_average_start']}", flush=True)
     print(f"DCGAN {a.image_size}x{a.image_size}, nz={a.nz}, ngf={a.ngf}, ndf={ndf}, batch {a.batch}: "
@@ -250,9 +261,9 @@ def main(argv=None) -> int:
     paired: dict[str, list] = {}
     for r in range(a.rounds):
         for v in variants:
-            key = f"ours_skip_d_grads_{'on' if v else 'off'}"
+            key = f"ours_{v}"
             ours, ref = lockstep(images, nz=a.nz, ngf=a.ngf, ndf=ndf, batch=a.batch, total_steps=total, fast=fast,
-                                 threads=threads, skip_d_grads=v)
+                                 threads=threads, variant=v)
             ours, ref = ours[a.warmup:], ref[a.warmup:]
             times.setdefault(key, []).extend(ours)
             times.setdefault("reference", []).extend(ref)
@@ -268,7 +279,7 @@ def main(argv=None) -> int:
                     "step_s_all": [round(x, 3) for x in ws], "cpu_s_all": [round(x, 3) for x in cs]}
         if key in paired:
             res[key]["paired_ratio_median"] = statistics.median(paired[key])
-    main_key = "ours_skip_d_grads_on" if "ours_skip_d_grads_on" in res else "ours_skip_d_grads_off"
+    main_key = f"ours_{variants[0]}"
     out = {
         "ours_img_s": res[main_key]["img_s"], "reference_img_s": res["reference"]["img_s"],
         "ratio": res[main_key]["img_s"] / res["reference"]["img_s"],
@@ -277,15 +288,20 @@ def main(argv=None) -> int:
         "target_ratio": 2.0,
         "settings": {"image_size": a.image_size, "nz": a.nz, "ngf": a.ngf, "ndf": ndf, "batch": a.batch,
                      "steps": a.steps, "warmup": a.warmup, "rounds": a.rounds, "fast": a.fast,
-                     "fast_active": native_bf16() if fast == "auto" else bool(fast), "skip_d_grads": a.skip_d_grads},
+                     "fast_active": native_bf16() if fast == "auto" else bool(fast), "variants": variants,
+                     "main_variant": variants[0]},
         "machine": {**info, "load_average_end": [round(x, 2) for x in os.getloadavg()]},
         "runs": res,
     }
     print()
-    print(f"{'loop':28s} {'img/s (median)':>15s} {'img/s (mean)':>13s} {'CPU img/s':>10s}")
+    print(f"{'loop':22s} {'img/s (median)':>15s} {'img/s (mean)':>13s} {'CPU img/s':>10s} {'paired ratio':>13s}")
     for key, v in res.items():
-        print(f"{key:28s} {v['img_s']:15.2f} {v['img_s_mean']:13.2f} {v['cpu_img_s']:10.2f}")
-    print(f"ratio ours/reference: {out['ratio']:.3f} (wall, medians), {out['paired_ratio_median']:.3f} (median of "
+        pr = f"{v['paired_ratio_median']:13.3f}" if "paired_ratio_median" in v else f"{'':13s}"
+        print(f"{key:22s} {v['img_s']:15.2f} {v['img_s_mean']:13.2f} {v['cpu_img_s']:10.2f} {pr}")
+    for key in res:
+        if key != "reference":
+            res[key]["ratio"] = res[key]["img_s"] / res["reference"]["img_s"]
+    print(f"ratio ours ({variants[0]})/reference: {out['ratio']:.3f} (wall, medians), {out['paired_ratio_median']:.3f} (median of "
           f"step-by-step ratios), {out['cpu_ratio']:.3f} (CPU time); "
           f"target 2.0 {'met' if out['ratio'] >= 2.0 else 'NOT met'}")
     if a.json:

@@ -122,6 +122,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     tr.add_argument("--fast", choices=("auto", "on", "off"), default=None,
                     help="channels_last + bfloat16 autocast: auto = only on CPUs with native bf16 (AVX512-BF16/AMX); "
                          "on an AVX2 CPU bf16 is emulated and much slower (default auto)")
+    tr.add_argument("--channels-last", choices=("on", "off"), default=None,
+                    help="fp32 channels_last (NHWC) memory format: 7-17%% faster per step on an AVX2 CPU, results "
+                         "differ from NCHW in the last bits; keep one setting per run (default off; --fast on "
+                         "implies it)")
     tr.add_argument("--threads", type=_non_negative_int, default=None,
                     help="torch intra-op threads (default 0 = torch's default)")
     tr.add_argument("--grid-size", type=_positive_int, default=None, help="samples in each checkpoint's grid (default 64)")
@@ -235,13 +239,15 @@ def run_train(args) -> int:
     from .train import TrainConfig, Trainer
     fast = pick(args.fast, "fast", "auto", prev_train)
     fast = {"on": True, "off": False}.get(fast, fast)
+    channels_last = pick(args.channels_last, "channels_last", False, prev_train)
+    channels_last = {"on": True, "off": False}.get(channels_last, channels_last)
     tkw = dict(steps=5000, batch_size=64, lr=2e-4, beta1=0.5, seed=0, checkpoint_every=500, keep_checkpoints=3,
                num_threads=0, grid_size=64, log_every=1)
     names = dict(num_threads="threads")
     tkw = {k: pick(getattr(args, names.get(k, k)), k, d, prev_train) for k, d in tkw.items()}
     if tkw["batch_size"] < 2:
         raise UsageError("--batch-size: BatchNorm needs at least 2 images per batch")
-    tc = TrainConfig(fast=fast, progress=not args.no_progress and sys.stderr.isatty(), **tkw)
+    tc = TrainConfig(fast=fast, channels_last=channels_last, progress=not args.no_progress and sys.stderr.isatty(), **tkw)
     if _rank() == 0:
         from .train.trainer import native_bf16
         if fast is True and not native_bf16():

@@ -134,6 +134,20 @@ def test_resume_equals_uninterrupted(tmp_path, arch):
     _assert_same_weights(a, b)
 
 
+@pytest.mark.parametrize("arch", ["dcgan", "acgan"])
+def test_channels_last_resume_is_exact_and_close_to_nchw(tmp_path, arch):
+    full = Trainer(cfg(arch), tcfg(channels_last=True), Toy(), tmp_path / "full").fit()
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(cfg(arch), tcfg(channels_last=True), Toy(), tmp_path / "cut", callbacks=[StopAt(3)]).fit()
+    resumed = Trainer(cfg(arch), tcfg(channels_last=True), Toy(), tmp_path / "cut", resume=True).fit()
+    _assert_same_weights(full, resumed)
+    nchw = Trainer(cfg(arch), tcfg(), Toy(), tmp_path / "nchw").fit()
+    for (k, a), b in zip(full.state_dict().items(), nchw.state_dict().values()):
+        if a.is_floating_point():  # the same maths, summed in another order: equal up to rounding
+            torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4, msg=k)
+    assert all(p.is_contiguous() for p in full.parameters())  # handed back in the default layout
+
+
 def test_resume_can_extend_a_finished_run(tmp_path):
     full = Trainer(cfg(), tcfg(steps=6), Toy(), tmp_path / "full").fit()
     Trainer(cfg(), tcfg(steps=4), Toy(), tmp_path / "ext").fit()
@@ -232,6 +246,7 @@ def test_dataset_shape_mismatch():
     (dict(fast="yes"), r"^fast:"),
     (dict(num_threads=-1), r"^num_threads:"),
     (dict(skip_d_grads_in_g_step="no"), r"^skip_d_grads_in_g_step:"),
+    (dict(channels_last=1), r"^channels_last: expected a bool"),
 ])
 def test_bad_train_config(kw, match):
     with pytest.raises(ValueError, match=match):

@@ -58,6 +58,10 @@ class TrainConfig:
     grid_size: int = 64               # samples in the per-checkpoint grid (fixed z)
     progress: bool = True             # tqdm progress bar (rank 0)
     log_every: int = 1                # steps between JSONL log lines
+    channels_last: bool = False       # keep G, D and batches in channels_last (NHWC) memory format in fp32 as well
+                                      # (`fast` implies it). Measured 7-17% faster per step on this AVX2 CPU
+                                      # (oneDNN); sums in another order, so results differ from NCHW in the last
+                                      # bits: keep one setting for a run (resume stays bit-exact either way)
     skip_d_grads_in_g_step: bool = True  # G step: D's weights are frozen so backward computes only the input
                                       # gradients G needs, not D's weight gradients (which the next D step would
                                       # discard). Same G gradients to the bit, ~7% fewer FLOPs per step.
@@ -77,6 +81,8 @@ class TrainConfig:
             raise ValueError(f"fast: expected True, False or 'auto', got {self.fast!r}")
         if self.num_threads < 0:
             raise ValueError(f"num_threads: expected >= 0, got {self.num_threads}")
+        if not isinstance(self.channels_last, bool):
+            raise ValueError(f"channels_last: expected a bool, got {self.channels_last!r}")
         if not isinstance(self.skip_d_grads_in_g_step, bool):
             raise ValueError(f"skip_d_grads_in_g_step: expected a bool, got {self.skip_d_grads_in_g_step!r}")
 
@@ -423,7 +429,8 @@ class Trainer:
         torch.manual_seed(_derive_seed(tc.seed, 0))  # initial weights (global RNG forked by fit())
         self.gan = GAN(mc)
         self.G, self.D = self.gan.generator, self.gan.discriminator
-        if fast:
+        channels_last = fast or tc.channels_last
+        if channels_last:
             self.G.to(memory_format=torch.channels_last)
             self.D.to(memory_format=torch.channels_last)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=tc.lr, betas=(tc.beta1, tc.beta2))
@@ -475,7 +482,7 @@ class Trainer:
                 # function of (seed, step, rank), so a resumed run draws the same masks as an uninterrupted one.
                 torch.default_generator.manual_seed(_derive_seed(tc.seed, 4, step, dist.rank))
                 real, y_real = self._load_batch(self._batch_indices(step, dist.rank, dist.world))
-                if fast:
+                if channels_last:
                     real = real.contiguous(memory_format=torch.channels_last)
                 g = _rng(tc.seed, 2, step, dist.rank)
                 b = real.shape[0]

@@ -18,24 +18,21 @@ Checkpoints are one safetensors file (never pickle); its metadata holds
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentlab.io import load_safetensors, save_safetensors
+from latentlab.judges._files import load_checked, read_judge, save_judge
+from latentlab.judges._files import digest as _digest  # noqa: F401 (tests build files with it)
 
 __all__ = ["FashionClassifier", "FashionClassifierConfig"]
 
-FORMAT = "latentlab-judge"
 JUDGE = "fashion"
-_RESERVED = ("format", "judge", "config", "sha256")
 
 
 @dataclass(frozen=True)
@@ -212,63 +209,15 @@ class FashionClassifier(nn.Module):
         ``metadata``: extra str -> str entries (e.g. training provenance); may not override
         format/judge/config/sha256. Loading converts back to float32.
         """
-        if dtype is not None and not dtype.is_floating_point:
-            raise ValueError(f"dtype must be a floating dtype or None, got {dtype}")
-        extra = dict(metadata or {})
-        clash = set(extra) & set(_RESERVED)
-        if clash:
-            raise ValueError(f"metadata may not set the reserved keys {sorted(clash)}")
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
-            raise TypeError("metadata must map str to str")
-        tensors = {}
-        for name, t in self.state_dict().items():
-            t = t.detach().to("cpu")
-            if dtype is not None and t.is_floating_point():
-                t = t.to(dtype)
-            tensors[name] = t.contiguous().clone()
-        meta = {**extra, "format": FORMAT, "judge": JUDGE, "config": self.config.to_json(),
-                "sha256": _digest(tensors)}
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        save_safetensors(path, tensors, meta)
+        save_judge(self, path, JUDGE, self.config.to_json(), dtype, metadata)
 
     @classmethod
     def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu") -> "FashionClassifier":
         """Rebuild a saved judge in eval mode, float32. ValueError naming the file on any problem
         (latentlab.io.CheckpointError, a ValueError, for unreadable files); FileNotFoundError if absent."""
-        tensors, meta = load_safetensors(path)
-        if meta.get("format") != FORMAT or meta.get("judge") != JUDGE:
-            raise ValueError(
-                f"{path}: not a Fashion-MNIST judge (metadata format={meta.get('format')!r}, "
-                f"judge={meta.get('judge')!r}; expected {FORMAT!r}, {JUDGE!r})"
-            )
-        if meta.get("sha256") != _digest(tensors):
-            raise ValueError(f"{path}: tensor checksum does not match the metadata (corrupt file)")
-        try:
-            config = FashionClassifierConfig.from_json(meta.get("config", ""))
-        except (ValueError, TypeError) as e:
-            raise ValueError(f"{path}: bad config in metadata: {e}") from e
+        tensors, config = read_judge(path, JUDGE, 'Fashion-MNIST', FashionClassifierConfig.from_json, ValueError)
         model = cls(config)
-        expected = model.state_dict()
-        missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-        if missing or unexpected:
-            raise ValueError(f"{path}: tensors do not match the config: missing {missing}, "
-                             f"unexpected {unexpected}")
-        for name, ref in expected.items():
-            t = tensors[name]
-            if t.shape != ref.shape or t.is_floating_point() != ref.is_floating_point():
-                raise ValueError(f"{path}: tensor {name!r} is {t.dtype} {tuple(t.shape)}, "
-                                 f"expected {ref.dtype} {tuple(ref.shape)}")
-            if t.is_floating_point() and not torch.isfinite(t).all():
-                raise ValueError(f"{path}: tensor {name!r} has non-finite values")
-        model.load_state_dict(tensors)  # copies into the float32 parameters
+        load_checked(model, tensors, path, ValueError)
         return model.to(map_location).eval()
 
 
-def _digest(tensors: dict[str, torch.Tensor]) -> str:
-    """sha256 over names, dtypes, shapes and bytes: safetensors itself has no checksum."""
-    h = hashlib.sha256()
-    for name in sorted(tensors):
-        t = tensors[name].detach().to("cpu").contiguous()
-        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()

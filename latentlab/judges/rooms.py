@@ -24,11 +24,9 @@ Checkpoints are one safetensors file (never pickle) whose metadata holds
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Mapping
 
 import cv2
@@ -38,13 +36,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from latentlab.data.rooms import ROOM_CLASSES
-from latentlab.io import CheckpointError, load_safetensors, save_safetensors
+from latentlab.io import CheckpointError
+from latentlab.judges._files import load_checked, read_judge, save_judge
+from latentlab.judges._files import digest as _digest  # noqa: F401 (tests build files with it)
 
 __all__ = ["RoomSegmenter", "RoomSegmenterConfig", "mask_to_boxes", "window_boxes"]
 
-FORMAT = "latentlab-judge"
 JUDGE = "rooms"
-_RESERVED = ("format", "judge", "config", "sha256")
 
 Box = tuple[int, int, int, int]
 
@@ -250,24 +248,7 @@ class RoomSegmenter(nn.Module):
         extra str -> str entries (e.g. training provenance), not the reserved keys
         format/judge/config/sha256. Loading converts back to float32.
         """
-        if dtype is not None and not dtype.is_floating_point:
-            raise ValueError(f"dtype must be a floating dtype or None, got {dtype}")
-        extra = dict(metadata or {})
-        clash = set(extra) & set(_RESERVED)
-        if clash:
-            raise ValueError(f"metadata may not set the reserved keys {sorted(clash)}")
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
-            raise TypeError("metadata must map str to str")
-        tensors = {}
-        for name, t in self.state_dict().items():
-            t = t.detach().to("cpu")
-            if dtype is not None and t.is_floating_point():
-                t = t.to(dtype)
-            tensors[name] = t.contiguous().clone()
-        meta = {**extra, "format": FORMAT, "judge": JUDGE, "config": self.config.to_json(),
-                "sha256": _digest(tensors)}
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        save_safetensors(path, tensors, meta)
+        save_judge(self, path, JUDGE, self.config.to_json(), dtype, metadata)
 
     @classmethod
     def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu") -> "RoomSegmenter":
@@ -277,44 +258,13 @@ class RoomSegmenter(nn.Module):
         truncated file, a foreign checkpoint, a bad config or mismatched tensors;
         FileNotFoundError if the file is absent.
         """
-        tensors, meta = load_safetensors(path)  # CheckpointError for unreadable files
-        if meta.get("format") != FORMAT or meta.get("judge") != JUDGE:
-            raise CheckpointError(f"{path}: not a rooms judge (metadata format={meta.get('format')!r}, "
-                                  f"judge={meta.get('judge')!r}; expected {FORMAT!r}, {JUDGE!r})")
-        if meta.get("sha256") != _digest(tensors):
-            raise CheckpointError(f"{path}: tensor checksum does not match the metadata (corrupt file)")
-        try:
-            config = RoomSegmenterConfig.from_json(meta.get("config", ""))
-        except (ValueError, TypeError) as e:
-            raise CheckpointError(f"{path}: bad config in metadata: {e}") from e
+        tensors, config = read_judge(path, JUDGE, 'rooms', RoomSegmenterConfig.from_json, CheckpointError)
         if config.classes != ROOM_CLASSES:
             raise CheckpointError(f"{path}: trained for classes {list(config.classes)}, but the rooms "
                                   f"renderer now has {list(ROOM_CLASSES)}; retrain the judge")
         model = cls(config)
-        expected = model.state_dict()
-        missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-        if missing or unexpected:
-            raise CheckpointError(f"{path}: tensors do not match the config: missing {missing}, "
-                                  f"unexpected {unexpected}")
-        for name, ref in expected.items():
-            t = tensors[name]
-            if t.shape != ref.shape or t.is_floating_point() != ref.is_floating_point():
-                raise CheckpointError(f"{path}: tensor {name!r} is {t.dtype} {tuple(t.shape)}, "
-                                      f"expected {ref.dtype} {tuple(ref.shape)}")
-            if t.is_floating_point() and not torch.isfinite(t).all():
-                raise CheckpointError(f"{path}: tensor {name!r} has non-finite values")
-        model.load_state_dict(tensors)  # copies into the float32 parameters
+        load_checked(model, tensors, path, CheckpointError)
         return model.to(map_location).eval()
-
-
-def _digest(tensors: Mapping[str, torch.Tensor]) -> str:
-    """sha256 over names, dtypes, shapes and bytes: safetensors itself has no checksum."""
-    h = hashlib.sha256()
-    for name in sorted(tensors):
-        t = tensors[name].detach().to("cpu").contiguous()
-        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,0 +1,78 @@
+"""Judge files, shared by every judge: safetensors + JSON config + a tensor checksum, never pickle."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Callable, Mapping
+
+import torch
+from torch import nn
+
+from latentlab.io import load_safetensors, save_safetensors
+
+FORMAT = "latentlab-judge"
+RESERVED = ("format", "judge", "config", "sha256")
+
+
+def digest(tensors: Mapping[str, torch.Tensor]) -> str:
+    """sha256 over names, dtypes, shapes and bytes: safetensors itself has no checksum."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().to("cpu").contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def save_judge(module: nn.Module, path: str | os.PathLike, judge: str, config_json: str,
+               dtype: torch.dtype | None = None, metadata: Mapping[str, str] | None = None) -> None:
+    """Write ``module``'s state atomically. ``dtype`` converts floating tensors; ``metadata`` adds str entries."""
+    if dtype is not None and not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating dtype or None, got {dtype}")
+    extra = dict(metadata or {})
+    clash = set(extra) & set(RESERVED)
+    if clash:
+        raise ValueError(f"metadata may not set the reserved keys {sorted(clash)}")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
+        raise TypeError("metadata must map str to str")
+    tensors = {}
+    for name, t in module.state_dict().items():
+        t = t.detach().to("cpu")
+        if dtype is not None and t.is_floating_point():
+            t = t.to(dtype)
+        tensors[name] = t.contiguous().clone()
+    meta = {**extra, "format": FORMAT, "judge": judge, "config": config_json, "sha256": digest(tensors)}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    save_safetensors(path, tensors, meta)
+
+
+def read_judge(path, judge: str, label: str, config_from_json: Callable, error: type = ValueError):
+    """Read and check a judge file -> (tensors, config). ``error`` (a ValueError type) names the file."""
+    tensors, meta = load_safetensors(path)  # CheckpointError (a ValueError) for unreadable files
+    if meta.get("format") != FORMAT or meta.get("judge") != judge:
+        raise error(f"{path}: not a {label} judge (metadata format={meta.get('format')!r}, "
+                    f"judge={meta.get('judge')!r}; expected {FORMAT!r}, {judge!r})")
+    if meta.get("sha256") != digest(tensors):
+        raise error(f"{path}: tensor checksum does not match the metadata (corrupt file)")
+    try:
+        config = config_from_json(meta.get("config", ""))
+    except (ValueError, TypeError) as e:
+        raise error(f"{path}: bad config in metadata: {e}") from e
+    return tensors, config
+
+
+def load_checked(model: nn.Module, tensors: Mapping[str, torch.Tensor], path, error: type = ValueError) -> None:
+    """Copy ``tensors`` into ``model`` after checking names, shapes, kinds and finiteness."""
+    expected = model.state_dict()
+    missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        raise error(f"{path}: tensors do not match the config: missing {missing}, unexpected {unexpected}")
+    for name, ref in expected.items():
+        t = tensors[name]
+        if t.shape != ref.shape or t.is_floating_point() != ref.is_floating_point():
+            raise error(f"{path}: tensor {name!r} is {t.dtype} {tuple(t.shape)}, "
+                        f"expected {ref.dtype} {tuple(ref.shape)}")
+        if t.is_floating_point() and not torch.isfinite(t).all():
+            raise error(f"{path}: tensor {name!r} has non-finite values")
+    model.load_state_dict(tensors)  # copies into the float32 parameters

@@ -46,6 +46,28 @@ def export(run_dir: Path, name: str, out: Path, step: int | None = None) -> Path
     return save(gan, out, half=True, info={"preset": name, "trained_steps": gan.step})
 
 
+def export_log(run_dir: Path, name: str, upto: int | None = None, max_lines: int = 600) -> Path | None:
+    """Copy every k-th per-step record of the run's log to pretrained/logs/NAME.jsonl (the report's curves)."""
+    src = run_dir / "log.jsonl"
+    if not src.is_file():
+        return None
+    rows = {}
+    for line in src.read_text().splitlines():
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(r, dict) and "step" in r and "loss_d" in r and (upto is None or r["step"] <= upto):
+            rows[int(r["step"])] = r          # a resumed run repeats steps: keep the last
+    stride = max(1, -(-len(rows) // max_lines))
+    keep = [rows[s] for s in sorted(rows)][::stride]
+    out = ROOT / "pretrained" / "logs" / f"{name}.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps({k: (round(v, 5) if isinstance(v, float) else v) for k, v in r.items()}) + "\n"
+                           for r in keep))
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("name", choices=sorted(PRESETS))
@@ -63,6 +85,7 @@ def main(argv=None):
     out = Path(a.out or ROOT / "pretrained" / f"{a.name}.safetensors")
     if a.export_step is not None:
         print(export(run_dir, a.name, out, a.export_step))
+        export_log(run_dir, a.name, upto=a.export_step)
         return
     d = dict(p["data"])
     cache = ROOT / "runs" / "cache" if d["name"] != "fashion-mnist" else None
@@ -75,6 +98,7 @@ def main(argv=None):
     t0 = time.time()
     Trainer(mc, tc, ds, run_dir, resume=a.resume, dataset_name=mc.dataset).fit()
     path = export(run_dir, a.name, out)
+    export_log(run_dir, a.name)
     print(json.dumps({"model": a.name, "steps": tc.steps, "wall_seconds": round(time.time() - t0, 1),
                       "out": str(path)}))
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["add_arguments", "run", "run_experiment", "StandInSegmenter"]
+__all__ = ["add_arguments", "run", "run_experiment", "experiment_figures", "intro_sentence", "StandInSegmenter"]
 
 
 class StandInSegmenter(torch.nn.Module):
@@ -47,9 +47,8 @@ def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="w
     """Run ``forget`` on ``gan`` and write ``out/forget_windows.png``, ``.html`` and ``metrics.json``."""
     from torchvision.utils import save_image
 
-    from ..viz.forget_figures import forget_rows_figure, k_slider_figure, probe_weights_figure, removal_curve_figure
     from .boxes import load_boxes_json
-    from .forget import default_layer, forget, generate, object_masks
+    from .forget import default_layer, forget
 
     t0 = time.time()
     out = Path(out)
@@ -63,8 +62,41 @@ def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="w
     m = forget(G, segmenter, layer=layer, obj=obj, n_probe=n_probe, n_eval=n_eval, n_curve=n_curve, seed=seed,
                boxes=boxes, sweep_layers=blocks if sweep else None, progress=progress)
     arr = m.pop("_arrays")
+    figs, grid, nrow = experiment_figures(G, segmenter, m, arr, obj=obj, n_show=n_show)
+    save_image(grid, out / f"forget_{obj}s.png.tmp.png", nrow=nrow, normalize=True, value_range=(-1, 1),
+               pad_value=1.0)
+    os.replace(out / f"forget_{obj}s.png.tmp.png", out / f"forget_{obj}s.png")
+    intro = intro_sentence(m, n_probe=n_probe, n_eval=n_eval)
+    _write_html(figs, out / f"forget_{obj}s.html", f"Forgetting to draw {obj}s", intro)
+    m["seconds"] = round(time.time() - t0, 2)
+    tmp = out / "metrics.json.tmp"
+    tmp.write_text(json.dumps(m, indent=2))
+    os.replace(tmp, out / "metrics.json")
+    return m
+
+
+def intro_sentence(m: dict, *, n_probe: int, n_eval: int) -> str:
+    """One HTML sentence stating what the forget experiment did and found."""
+    obj = m["object"]
+    return (f"DCGAN §6.3.1 (Fig. 6) reproduced on layer <code>{m['layer']}</code>: a logistic-regression probe "
+            f"fitted on {m['n_boxes']} {obj} boxes in {n_probe} samples selects {m['maps_dropped']} of "
+            f"{m['n_maps']} feature maps; dropping them cuts {obj} pixels from "
+            f"{100 * m['window_fraction_before']:.2f}% to {100 * m['window_fraction_after']:.2f}% of the image "
+            f"over {n_eval} samples (random control: {100 * m['window_fraction_after_random']:.2f}%).")
+
+
+def experiment_figures(G, segmenter, m: dict, arr: dict, *, obj: str = "window", n_show: int = 10):
+    """Figures of a finished ``forget`` run: ([(heading, figure)], static grid tensor, samples per row).
+
+    The static grid has three rows (original / objects dropped / random control) of the first ``n_show``
+    evaluation samples that contain the object, as the paper's Fig. 6; the interactive figures are the
+    same samples under a slider over k, the removal curves and the probe's weight ranking.
+    """
+    from ..viz.forget_figures import forget_rows_figure, k_slider_figure, probe_weights_figure, removal_curve_figure
+    from .forget import generate, object_masks
+
+    layer = m["layer"]
     probe = arr["probe"]
-    # Samples to show: the first n_show eval samples that contain the object (paper Fig. 6 shows such rows).
     fb = arr["fraction_before"]
     show = np.flatnonzero(fb >= m["min_fraction"])[:n_show]
     if len(show) == 0:
@@ -76,10 +108,6 @@ def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="w
     control = generate(G, z, layer=layer, maps=arr["random_maps"])
     rows = {"original": orig, f"{obj}s dropped ({len(pos)} maps)": dropped, f"random control ({len(pos)} maps)": control}
     grid = torch.cat([orig, dropped, control])
-    save_image(grid, out / f"forget_{obj}s.png.tmp.png", nrow=len(show), normalize=True, value_range=(-1, 1),
-               pad_value=1.0)
-    os.replace(out / f"forget_{obj}s.png.tmp.png", out / f"forget_{obj}s.png")
-    # Interactive: slider over k on the shown samples.
     ks = sorted(int(k) for k in m["curve"])
     grids, fracs = {}, {}
     for k in ks:
@@ -93,17 +121,7 @@ def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="w
         ("Removal curve: probe ranking vs IoU ranking vs random", removal_curve_figure(m["curves"], m["n_maps"])),
         ("Probe weight per feature map", probe_weights_figure(probe.weights, m.get("iou"))),
     ]
-    intro = (f"DCGAN §6.3.1 (Fig. 6) reproduced on layer <code>{layer}</code>: a logistic-regression probe fitted on "
-             f"{m['n_boxes']} {obj} boxes in {n_probe} samples selects {len(pos)} of {m['n_maps']} feature maps; "
-             f"dropping them cuts {obj} pixels from {100 * m['window_fraction_before']:.2f}% to "
-             f"{100 * m['window_fraction_after']:.2f}% of the image over {n_eval} samples "
-             f"(random control: {100 * m['window_fraction_after_random']:.2f}%).")
-    _write_html(figs, out / f"forget_{obj}s.html", f"Forgetting to draw {obj}s", intro)
-    m["seconds"] = round(time.time() - t0, 2)
-    tmp = out / "metrics.json.tmp"
-    tmp.write_text(json.dumps(m, indent=2))
-    os.replace(tmp, out / "metrics.json")
-    return m
+    return figs, grid, len(show)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-__all__ = ["add_arguments", "run", "format_table", "main"]
+__all__ = ["add_arguments", "run", "format_table", "table_rows", "main"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -39,8 +39,8 @@ def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
-def format_table(r: dict) -> str:
-    """A readable summary of an ``evaluate`` result."""
+def table_rows(r: dict) -> tuple[str, list[tuple[str, str, str, str]]]:
+    """(heading, rows of (metric, model, real, note)) summarising an ``evaluate`` result."""
     m = r["model"]
     rows: list[tuple[str, str, str, str]] = []
     add = rows.append
@@ -78,9 +78,15 @@ def format_table(r: dict) -> str:
     add(("median pixel distance to train", _f(mem["median_pixel_distance"]["generated"]),
          _f(mem["median_pixel_distance"]["heldout"]), ""))
     add(("perceptual path length", _f(r["ppl"]), "", f"random-weight generator {_f(r['ppl_random_generator'])}"))
-    w = [max(len(row[i]) for row in rows + [("metric", "model", "real", "")]) for i in range(3)]
     head = (f"{m['arch']} {m['image_size']}x{m['image_size']}, dataset {m['dataset']!r}, step {m['step']}; "
             f"judge {r['judge']}; n = {r['n']}; {r['seconds']:.1f} s")
+    return head, rows
+
+
+def format_table(r: dict) -> str:
+    """A readable summary of an ``evaluate`` result."""
+    head, rows = table_rows(r)
+    w = [max(len(row[i]) for row in rows + [("metric", "model", "real", "")]) for i in range(3)]
     lines = [head, f"{'metric':<{w[0]}}  {'model':>{w[1]}}  {'real':>{w[2]}}  note"]
     lines.append("-" * len(lines[-1]))
     lines += [f"{a:<{w[0]}}  {b:>{w[1]}}  {c_:>{w[2]}}  {d}".rstrip() for a, b, c_, d in rows]

@@ -31,7 +31,6 @@ def k_slider_figure(grids: dict, fractions: dict, title: str = "") -> go.Figure:
     n = len(grids[ks[0]])
     for j, k in enumerate(ks):
         fr = np.asarray(fractions[k])
-        w = fig.data[j]
         # invisible markers over each sample carry its window fraction on hover
         tile = (grids[k].shape[-1] + 2) * 3
         fig.add_trace(go.Scatter(x=[(i + 0.5) * tile for i in range(n)], y=[tile / 2] * n, mode="markers",

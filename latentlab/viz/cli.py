@@ -1,0 +1,40 @@
+"""``latentlab report MODEL --out DIR [--quick] [--png] [--sections ...]``: the model's interactive HTML report."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    from .report import SECTIONS
+    p.add_argument("model", help="shipped model name (rooms, faces, fashion) or a .safetensors file")
+    p.add_argument("--out", required=True, help="output folder; the page is OUT/index.html")
+    p.add_argument("--sections", nargs="+", choices=SECTIONS, default=None,
+                   help="sections to build (default: all that apply to the model)")
+    p.add_argument("--quick", action="store_true", help="tiny sample counts: a smoke run in seconds")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--log", default=None, help="training JSONL log (default: the run's log.jsonl when found)")
+    p.add_argument("--metrics", default=None, help="JSON of a finished `latentlab evaluate --json` to reuse")
+    p.add_argument("--png", action="store_true", help="also export every figure as PNG to OUT/png (kaleido)")
+    p.add_argument("--json", default=None, help="write the build summary (sections, timings, size) here")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from .report import build_report
+    r = build_report(args.model, args.out, sections=args.sections, quick=args.quick, seed=args.seed, log=args.log,
+                     metrics=args.metrics, png=args.png, progress=not args.no_progress)
+    for k, reason in r["failed"].items():
+        print(f"warning: section {k!r} could not be built: {reason}", file=sys.stderr)
+    print(f"wrote {r['html']} ({r['bytes'] / 1e6:.1f} MB; sections {', '.join(r['sections'])}; "
+          f"{r['total_seconds']:.0f} s)")
+    if r["png"]:
+        print(f"wrote {len(r['png'])} PNGs to {args.out}/png")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(r, f, indent=1)
+    return 0

@@ -43,7 +43,8 @@ def _write_html(figs: list, path: Path, title: str, intro: str) -> None:
 
 
 def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="window", n_probe=150, n_eval=1000,
-                   n_curve=200, seed=0, boxes_json=None, sweep=True, n_show=10, progress=True) -> dict:
+                   n_curve=200, seed=0, boxes_json=None, sweep=True, n_show=10, progress=True,
+                   causal_steps=0) -> dict:
     """Run ``forget`` on ``gan`` and write ``out/forget_windows.png``, ``.html`` and ``metrics.json``."""
     from torchvision.utils import save_image
 
@@ -60,7 +61,7 @@ def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="w
         boxes = load_boxes_json(boxes_json, n_probe, G.config.image_size)
     blocks = [n for n in getattr(G, "block_names", [])]
     m = forget(G, segmenter, layer=layer, obj=obj, n_probe=n_probe, n_eval=n_eval, n_curve=n_curve, seed=seed,
-               boxes=boxes, sweep_layers=blocks if sweep else None, progress=progress)
+               boxes=boxes, sweep_layers=blocks if sweep else None, progress=progress, causal_steps=causal_steps)
     arr = m.pop("_arrays")
     figs, grid, nrow = experiment_figures(G, segmenter, m, arr, obj=obj, n_show=n_show)
     save_image(grid, out / f"forget_{obj}s.png.tmp.png", nrow=nrow, normalize=True, value_range=(-1, 1),
@@ -134,6 +135,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--boxes", default=None, help="JSON of hand-drawn boxes, one list per probe sample")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-sweep", action="store_true", help="skip the layer sweep")
+    p.add_argument("--causal-steps", type=int, default=0,
+                   help="also rank maps by an ablation mask optimised for causal effect (GAN Dissection), "
+                        "this many Adam steps (e.g. 150; 0 = off)")
     p.add_argument("--out", default="out/forget", help="output directory")
 
 
@@ -146,7 +150,7 @@ def run(args) -> int:
     seg = load_judge("rooms")
     m = run_experiment(gan, seg, args.out, layer=args.layer, obj=args.object, n_probe=args.n_probe,
                        n_eval=args.n_eval, n_curve=args.n_curve, seed=args.seed, boxes_json=args.boxes,
-                       sweep=not args.no_sweep)
+                       sweep=not args.no_sweep, causal_steps=args.causal_steps)
     print(summary(m))
     return 0
 
@@ -164,5 +168,11 @@ def summary(m: dict) -> str:
         f"change outside the original {o}s: {m['outside_change']:.4f} (random control {m['outside_change_random']:.4f})",
         f"{o} pixels became: {m['replaced_by']}",
         f"fewest maps for >= 90% removal: {m['min_k_90']} (a quarter of the layer = {m['quarter_of_maps']})",
+    ] + ([] if not m.get("causal") else [
+        f"causal selection (mask optimised {m['causal']['steps']} steps), top quarter = {m['quarter_of_maps']} maps: "
+        f"{o} pixels -{100 * m['causal']['quarter_reduction']:.1f}%, "
+        f"{100 * m['causal']['quarter_share_samples_removed']:.1f}% of samples lose >= 90%, "
+        f"outside change {m['causal']['quarter_outside_change']:.4f}",
+    ]) + [
         f"seconds: {m['seconds']}",
     ])

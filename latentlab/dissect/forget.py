@@ -209,10 +209,13 @@ def forget(generator: nn.Module, segmenter, *, layer: str | None = None, obj: st
            n_probe: int = 150, n_eval: int = 1000, n_curve: int = 200, seed: int = 0, prior: str | None = None,
            nz: int | None = None, boxes=None, C: float = 1.0, min_area: int = 4, min_fraction: float = 0.004,
            sweep_layers=None, iou_selection: bool = True, n_random: int = 1, progress: bool = True,
-           **gen_kwargs) -> dict:
+           causal_steps: int = 0, **gen_kwargs) -> dict:
     """Run the whole DCGAN §6.3.1 experiment and return every number (JSON-serialisable) plus arrays.
 
     Randomness: probe z from seed, eval z from seed + 1, random controls from seed + 2 (+ draw).
+    ``causal_steps > 0`` adds a third ranking, a soft ablation mask optimised for causal effect
+    (:func:`latentlab.dissect.causal.causal_ranking`, z from seed + 3), to the curves, and measures its
+    top quarter of the maps on all eval samples (``causal_quarter``). It needs a differentiable segmenter.
     """
     from tqdm.auto import tqdm
 
@@ -292,6 +295,12 @@ def forget(generator: nn.Module, segmenter, *, layer: str | None = None, obj: st
     zc, bc, mc = z_eval[:nc], before[:nc], masks_before[:nc]
     ckw = {k: (v[:nc] if isinstance(v, torch.Tensor) else v) for k, v in gen_kwargs.items()}
     ks = _curve_ks(len(pos), n_maps)
+    causal_rank = causal = None
+    if causal_steps:
+        from .causal import causal_ranking
+        causal_rank, causal_mask = causal_ranking(generator, layer, segmenter, obj, nz=nz, prior=prior,
+                                                  steps=causal_steps, seed=seed + 3, **gen_kwargs)
+        ks = sorted(set(ks) | {n_maps // 4})
     curve = removal_curve(generator, layer, pos, ks, zc, segmenter, obj, before=bc, masks_before=mc, **ckw)
     curves = {"probe": curve}
     iou = None
@@ -299,6 +308,16 @@ def forget(generator: nn.Module, segmenter, *, layer: str | None = None, obj: st
         iou_rank, iou = rank_by_iou(feats_all[layer], probe_masks)
         curves["iou"] = removal_curve(generator, layer, iou_rank, ks, zc, segmenter, obj, before=bc,
                                       masks_before=mc, **ckw)
+    if causal_rank is not None:
+        curves["causal"] = removal_curve(generator, layer, causal_rank, ks, zc, segmenter, obj, before=bc,
+                                         masks_before=mc, **ckw)
+        q = causal_rank[:n_maps // 4]
+        cq = measure_removal(generator, layer, q, z_eval, segmenter, obj, before=before, masks_before=masks_before,
+                             **gen_kwargs).summary(min_fraction)
+        causal = {"steps": causal_steps, "ranking": causal_rank.tolist(), "mask": causal_mask.round(4).tolist(),
+                  "quarter_maps": sorted(q.tolist()), "quarter_reduction": cq["reduction"],
+                  "quarter_share_samples_removed": cq["share_removed_90"],
+                  "quarter_outside_change": cq["outside_change"]}
     curves["random"] = removal_curve(generator, layer, random_maps(n_maps, n_maps, seed + 2), ks, zc, segmenter,
                                      obj, before=bc, masks_before=mc, **ckw)
     steps.update(1)
@@ -337,7 +356,7 @@ def forget(generator: nn.Module, segmenter, *, layer: str | None = None, obj: st
         "n_curve_samples": nc, "min_k_90": best, "quarter_of_maps": quarter,
         "selection_within_quarter": {name: (k is not None and k <= quarter) for name, k in best.items()},
         "layer_sweep": sweep_out, "probe_weights": probe.weights.tolist(),
-        "iou": None if iou is None else iou.tolist(),
+        "iou": None if iou is None else iou.tolist(), "causal": causal,
         "min_fraction": min_fraction, "seed": seed,
         "seconds": round(time.time() - t0, 2),
     }

@@ -32,5 +32,5 @@ def load_pretrained(name: str) -> GAN:
     path = pretrained_dir() / f"{name}.safetensors"
     if not path.exists():
         raise FileNotFoundError(f"pretrained model {name!r} not found at {str(path)!r}; train it with "
-                                f"`python pretrained/train_{name}.py` (see pretrained/README.md)")
+                                f"`python pretrained/train.py {name}` (see pretrained/README.md)")
     return load(path)

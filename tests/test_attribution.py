@@ -376,10 +376,12 @@ def test_report_and_figures(small_report, tmp_path):
     assert s["trained_semantic_filters"] == sum(max(d["window_iou"], d["bed_iou"]) >= 0.2 for d in s["per_filter"])
     grid, bars = rep.figures()
     assert isinstance(grid, go.Figure) and isinstance(bars, go.Figure)
-    assert len(grid.data) == 2 * 3 * 2   # 2 panels x 3 filters x 2 images
+    # per panel: one image trace (the whole grid as a PNG) + one invisible hover layer with a point per tile
+    assert [type(t).__name__ for t in grid.data] == ["Image", "Scatter"] * 2
+    assert grid.data[0].source.startswith("data:image/png;base64,") and len(grid.data[1].x) == 3 * 2
     f0 = rep.trained_views.filters[0].item()
-    assert f"filter {f0}<br>image {rep.trained_views.top_indices[0, 0].item()}" in grid.data[0].hovertemplate
-    assert "IoU" in grid.data[0].hovertemplate
+    assert f"filter {f0}<br>image {rep.trained_views.top_indices[0, 0].item()}" in grid.data[1].text[0]
+    assert "IoU" in grid.data[1].text[0]
     assert all("customdata[2]" in t.hovertemplate for t in bars.data)
     paths = rep.write(tmp_path, png="grid")
     assert json.loads(Path(paths["json"]).read_text())["png"]["method"] == "torchvision"

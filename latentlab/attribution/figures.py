@@ -64,41 +64,47 @@ class BarPanel:
 
 def filter_grid_figure(panels: Sequence[GridPanel], *, title: str = "Discriminator filters: top images with guided backprop",
                        tile_px: int = 84) -> go.Figure:
-    """Grid of filters (rows) x top images (columns), panels side by side."""
+    """Grid of filters (rows) x top images (columns), panels side by side.
+
+    Each panel is ONE image trace (a PNG data URI of its whole grid), which keeps the page small and
+    fast to draw; an invisible marker over every tile carries its hover text (filter, image, class, IoU).
+    """
+    from ..viz.images import png_data_uri
+
     if not panels:
         raise ValueError("panels: expected at least one GridPanel, got none")
-    rows = max(len(p.filters) for p in panels)
     k = panels[0].tiles.shape[1]
     if any(p.tiles.ndim != 5 or p.tiles.shape[1] != k or p.tiles.shape[-1] != 3 for p in panels):
         raise ValueError(f"panels: expected tiles (F', {k}, H, W, 3) in every panel, got "
                          f"{[tuple(p.tiles.shape) for p in panels]}")
-    gap = 1 if len(panels) > 1 else 0
-    cols = len(panels) * k + gap * (len(panels) - 1)
-    widths = []
-    for i in range(len(panels)):
-        widths += [1.0] * k + ([0.7] if gap and i < len(panels) - 1 else [])
-    col_titles = []
-    for i, p in enumerate(panels):
-        col_titles += [f"<b>{p.title}</b><br>#{j + 1}" if j == 0 else f"<br>#{j + 1}" for j in range(k)]
-        if gap and i < len(panels) - 1:
-            col_titles.append("")
-    fig = make_subplots(rows=rows, cols=cols, column_widths=widths, column_titles=col_titles,
-                        horizontal_spacing=0.005, vertical_spacing=0.008)
-    for i, p in enumerate(panels):
-        c0 = i * (k + gap)
-        for r, f in enumerate(p.filters):
+    rows = max(len(p.filters) for p in panels)
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[f"<b>{p.title}</b>" for p in panels],
+                        horizontal_spacing=0.08)
+    pad = 2
+    for i, p in enumerate(panels, 1):
+        n, _, h, w, _ = p.tiles.shape
+        grid = np.full((rows * (h + pad) + pad, k * (w + pad) + pad, 3), 255, np.uint8)
+        xs, ys, hover = [], [], []
+        for r in range(n):
             for j in range(k):
-                hover = (f"{p.title}<br>filter {int(f)}<br>image {int(p.image_indices[r][j])} (rank {j + 1})"
-                         f"<br>best class {p.best_class[r]}<br>IoU {float(p.best_iou[r]):.3f}<extra></extra>")
-                fig.add_trace(go.Image(z=p.tiles[r, j], hovertemplate=hover), row=r + 1, col=c0 + j + 1)
-            fig.add_annotation(text=f"f{int(f)}<br>{p.best_class[r]}<br>{float(p.best_iou[r]):.3f}", showarrow=False,
-                               xref="x domain", yref="y domain", x=-0.06, y=0.5, xanchor="right", yanchor="middle",
-                               font_size=9, row=r + 1, col=c0 + 1)
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_layout(title=dict(text=title, y=0.995, yanchor="top"), height=110 + rows * tile_px,
-                      width=max(640, 70 + int(sum(widths) * tile_px)), margin=dict(l=60, r=10, t=100, b=10),
-                      plot_bgcolor="white")
+                y0, x0 = pad + r * (h + pad), pad + j * (w + pad)
+                grid[y0:y0 + h, x0:x0 + w] = p.tiles[r, j]
+                xs.append(x0 + w / 2)
+                ys.append(y0 + h / 2)
+                hover.append(f"{p.title}<br>filter {int(p.filters[r])}<br>image {int(p.image_indices[r][j])} "
+                             f"(rank {j + 1})<br>best class {p.best_class[r]}<br>IoU {float(p.best_iou[r]):.3f}")
+        fig.add_trace(go.Image(source=png_data_uri(grid), hoverinfo="skip", name=p.title), row=1, col=i)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", marker=dict(size=tile_px * 0.7, opacity=0),
+                                 text=hover, hovertemplate="%{text}<extra></extra>", showlegend=False),
+                      row=1, col=i)
+        centres = [pad + r * (h + pad) + h / 2 for r in range(n)]
+        labels = [f"f{int(f)} {p.best_class[r]} {float(p.best_iou[r]):.2f}" for r, f in enumerate(p.filters)]
+        fig.update_yaxes(tickmode="array", tickvals=centres, ticktext=labels, autorange="reversed", row=1, col=i,
+                         showgrid=False, zeroline=False, tickfont_size=9)
+        fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=1, col=i)
+    fig.update_layout(title=dict(text=title, y=0.995, yanchor="top"), height=int(120 + rows * tile_px),
+                      width=max(640, int(len(panels) * (k * tile_px + 170))), margin=dict(l=10, r=10, t=100, b=10),
+                      plot_bgcolor="white", hovermode="closest")
     return fig
 
 

@@ -46,16 +46,21 @@ def ablation_edit(maps: Sequence[int] | torch.Tensor, value: float = 0.0,
     cells whose centres lie inside it (GAN-Dissection-style insertion); ``None`` means everywhere.
     The edit is out-of-place, so features retained elsewhere are not corrupted.
     """
-    idx = torch.as_tensor(maps, dtype=torch.long)
     if region is not None and image_size is None:
         raise ValueError("image_size: needed to map a pixel region onto the feature grid")
+    if region is not None:
+        from .boxes import _check_box
+        region = _check_box(region, image_size, "region")
+    checked: dict[int, torch.Tensor] = {}  # number of maps of the layer -> validated indices
 
     def edit(output: torch.Tensor) -> torch.Tensor:
         if not isinstance(output, torch.Tensor) or output.dim() != 4:
             raise ValueError(f"layer output: expected a (N, C, H, W) tensor to ablate, got "
                              f"{tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__}")
-        if len(idx) and int(idx.max()) >= output.shape[1]:
-            raise ValueError(f"maps: index {int(idx.max())} out of range for a layer with {output.shape[1]} maps")
+        n_maps = output.shape[1]
+        if n_maps not in checked:  # negative indices would silently wrap around to the last maps
+            checked[n_maps] = check_maps(maps, n_maps)
+        idx = checked[n_maps].to(output.device)
         mask = torch.zeros(output.shape[1], *output.shape[2:], dtype=torch.bool, device=output.device)
         if region is None:
             mask[idx] = True

@@ -74,8 +74,9 @@ def box_to_grid(box: Box, image_size: int, grid: tuple[int, int]) -> np.ndarray:
     A cell is inside when its centre lies inside the box; a box too small to contain any cell
     centre marks the one cell containing the box's centre, so every box gives >= 1 positive.
     """
+    # an inverted or outside box would mark a wrong cell (negative indices wrap around) instead of failing
+    x0, y0, x1, y1 = _check_box(box, image_size, "box")
     h, w = grid
-    x0, y0, x1, y1 = box
     cy = (np.arange(h) + 0.5) * image_size / h
     cx = (np.arange(w) + 0.5) * image_size / w
     m = ((cy >= y0) & (cy < y1))[:, None] & ((cx >= x0) & (cx < x1))[None, :]

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..hooks import Trace
 from ..models.base import check_z
-from .boxes import boxes_to_grid
+from .boxes import boxes_to_grid, validate_boxes
 
 __all__ = ["collect_features", "fit_probe", "Probe", "ProbeResult"]
 
@@ -127,6 +127,7 @@ def fit_probe(features: torch.Tensor, boxes, image_size: int, *, layer: str = ""
     n, c, h, w = features.shape
     if len(boxes) != n:
         raise ValueError(f"boxes: expected one list per sample ({n}), got {len(boxes)}")
+    boxes = validate_boxes(boxes, n, image_size)  # names the bad box (boxes[i][j]) before any fitting
     n_boxes = sum(len(b) for b in boxes)
     if n_boxes == 0:
         raise ValueError(f"boxes: no object boxes were found in the {n} samples searched; generate more samples "

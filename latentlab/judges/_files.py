@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from latentlab.io import load_safetensors, save_safetensors
+from latentlab.models.base import check_device
 
 FORMAT = "latentlab-judge"
 RESERVED = ("format", "judge", "config", "sha256")
@@ -76,3 +77,9 @@ def load_checked(model: nn.Module, tensors: Mapping[str, torch.Tensor], path, er
         if t.is_floating_point() and not torch.isfinite(t).all():
             raise error(f"{path}: tensor {name!r} has non-finite values")
     model.load_state_dict(tensors)  # copies into the float32 parameters
+
+
+def to_device(model: nn.Module, map_location) -> nn.Module:
+    """``model.to(map_location)``, with a ValueError naming ``map_location`` for an unknown or absent device
+    (torch raises a RuntimeError such as "Found no NVIDIA driver on your system")."""
+    return model.to(check_device(map_location, "map_location"))

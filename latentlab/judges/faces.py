@@ -29,7 +29,7 @@ from typing import Callable, Mapping
 import torch
 from torch import nn
 
-from latentlab.judges._files import load_checked, read_judge, save_judge
+from latentlab.judges._files import load_checked, read_judge, save_judge, to_device
 
 __all__ = ["FaceJudge", "FaceJudgeConfig", "FACE_JUDGE_OUTPUTS"]
 
@@ -188,6 +188,6 @@ class FaceJudge(nn.Module):
         tensors, config = read_judge(path, JUDGE, 'faces', FaceJudgeConfig.from_json, ValueError)
         model = cls(config)
         load_checked(model, tensors, path, ValueError)
-        return model.to(map_location).eval()
+        return to_device(model, map_location).eval()
 
 

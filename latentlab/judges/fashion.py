@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentlab.judges._files import load_checked, read_judge, save_judge
+from latentlab.judges._files import load_checked, read_judge, save_judge, to_device
 from latentlab.judges._files import digest as _digest  # noqa: F401 (tests build files with it)
 
 __all__ = ["FashionClassifier", "FashionClassifierConfig"]
@@ -218,6 +218,6 @@ class FashionClassifier(nn.Module):
         tensors, config = read_judge(path, JUDGE, 'Fashion-MNIST', FashionClassifierConfig.from_json, ValueError)
         model = cls(config)
         load_checked(model, tensors, path, ValueError)
-        return model.to(map_location).eval()
+        return to_device(model, map_location).eval()
 
 

@@ -37,7 +37,7 @@ from torch import nn
 
 from latentlab.data.rooms import ROOM_CLASSES
 from latentlab.io import CheckpointError
-from latentlab.judges._files import load_checked, read_judge, save_judge
+from latentlab.judges._files import load_checked, read_judge, save_judge, to_device
 from latentlab.judges._files import digest as _digest  # noqa: F401 (tests build files with it)
 
 __all__ = ["RoomSegmenter", "RoomSegmenterConfig", "mask_to_boxes", "window_boxes"]
@@ -264,7 +264,7 @@ class RoomSegmenter(nn.Module):
                                   f"renderer now has {list(ROOM_CLASSES)}; retrain the judge")
         model = cls(config)
         load_checked(model, tensors, path, CheckpointError)
-        return model.to(map_location).eval()
+        return to_device(model, map_location).eval()
 
 
 # ------------------------------------------------------------------------------------------------

@@ -36,6 +36,8 @@ def _check_pair(z0, z1):
             raise TypeError(f"{name}: expected a floating point tensor, got dtype {z.dtype}")
         if z.dim() == 0:
             raise ValueError(f"{name}: expected a vector (..., D), got a scalar")
+        if not torch.isfinite(z).all():
+            raise ValueError(f"{name}: contains NaN or inf values")
     if z0.shape[-1] != z1.shape[-1]:
         raise ValueError(f"z1: expected the same size as z0 in the last dimension ({z0.shape[-1]}), "
                          f"got shape {tuple(z1.shape)}")

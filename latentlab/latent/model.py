@@ -162,6 +162,9 @@ class LatentModel:
         """
         z = self.check_z(z)
         n = z.shape[0]
+        if not self.conditional and (c is not None or embedding is not None):
+            raise ValueError(f"c: this generator ({type(self.module).__name__}) is not class-conditional; "
+                             f"do not pass classes, got c={c!r:.40}")
         if self.conditional and embedding is None:
             if c is None:
                 raise ValueError(f"c: this AC-GAN needs a class (int or LongTensor of shape ({n},), "
@@ -173,9 +176,11 @@ class LatentModel:
         module.eval()
         try:
             dev = self.device
+            # z may come in float64 (slerp paths, numpy): feed the generator its weights' dtype
+            dtype = next((p.dtype for p in module.parameters() if p.is_floating_point()), z.dtype)
             outs = []
             for i in range(0, n, bs):
-                zi = z[i:i + bs].to(dev)
+                zi = z[i:i + bs].to(dev, dtype)
                 ci = None if c is None or embedding is not None else c[i:i + bs].to(dev)
                 ei = None if embedding is None else embedding[i:i + bs].to(dev)
                 out = self._forward(zi, ci, ei)

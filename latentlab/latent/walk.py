@@ -114,6 +114,12 @@ class Walk:
     def __init__(self, generator, prior: str | None = None, *, nz: int | None = None, features="auto",
                  factor: float = JUMP_FACTOR, clip: bool = True, c=None, batch_size: int = 64):
         self.model = as_latent_model(generator, prior, nz=nz, batch_size=batch_size)
+        try:
+            ok = not isinstance(factor, bool) and float(factor) > 1
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:  # checked here, not only when smoothness() is first called
+            raise ValueError(f"factor: expected a number > 1 (max step / median step), got {factor!r}")
         self.features = features
         self.factor = factor
         self.clip = clip

@@ -6,14 +6,14 @@ from torch import nn
 
 from ..config import ModelConfig
 from .acgan import ACGANDiscriminator, ACGANGenerator
-from .base import GeneratorBase, check_z, sample_prior
+from .base import GeneratorBase, check_device, check_dtype, check_z, sample_prior
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .gan import MLPDiscriminator, MLPGenerator
 
 __all__ = [
     "GAN", "build_generator", "build_discriminator", "DCGANGenerator", "DCGANDiscriminator",
     "ACGANGenerator", "ACGANDiscriminator", "MLPGenerator", "MLPDiscriminator", "sample_prior", "check_z",
-    "GeneratorBase",
+    "check_device", "check_dtype", "GeneratorBase",
 ]
 
 _G = {"dcgan": DCGANGenerator, "acgan": ACGANGenerator, "gan": MLPGenerator}
@@ -54,6 +54,9 @@ class GAN(nn.Module):
     def sample(self, n: int, *, seed: int | None = None, generator: torch.Generator | None = None,
                classes=None, batch_size: int = 256) -> torch.Tensor:
         """Generate n images (n, C, S, S) in [-1, 1] in eval mode; classes required for AC-GAN."""
+        for name, v in (("n", n), ("batch_size", batch_size)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name}: expected a positive int, got {v!r}")
         G = self.generator
         was_training = G.training
         G.eval()

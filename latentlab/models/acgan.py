@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from .base import check_z, dcgan_init
+from .base import check_dtype, check_z, dcgan_init
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 
 __all__ = ["ACGANGenerator", "ACGANDiscriminator"]
@@ -24,7 +24,7 @@ class ACGANGenerator(DCGANGenerator):
         dcgan_init(self.embed)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | int | None = None, *, embedding: torch.Tensor | None = None):
-        z = check_z(z, self.config.nz)
+        z = check_dtype(check_z(z, self.config.nz), self, "z", "generator")
         if embedding is None:
             embedding = self.embed(self.check_classes(c, z.shape[0]).to(z.device))
         elif embedding.shape != (z.shape[0], self.config.embed_dim):

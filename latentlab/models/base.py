@@ -6,7 +6,39 @@ from torch import nn
 
 from ..config import ModelConfig
 
-__all__ = ["GeneratorBase", "sample_prior", "check_z", "dcgan_init", "BatchNorm2d"]
+__all__ = ["GeneratorBase", "sample_prior", "check_z", "check_device", "check_dtype", "dcgan_init", "BatchNorm2d"]
+
+
+def check_device(device, name: str = "device") -> torch.device | None:
+    """``None`` or a ``torch.device`` that exists on this machine; ValueError naming ``name`` otherwise.
+
+    Torch itself fails later and deeper (RuntimeError "Invalid device string" / "Found no NVIDIA driver").
+    """
+    if device is None:
+        return None
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{name}: unknown device {device!r}; expected e.g. 'cpu' or 'cuda'") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{name}: {str(device)!r} was asked for, but CUDA is not available on this machine; "
+                         "use 'cpu'")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"{name}: {str(device)!r} was asked for, but this machine has "
+                         f"{torch.cuda.device_count()} CUDA device(s)")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name}: {str(device)!r} was asked for, but MPS is not available on this machine; use 'cpu'")
+    return dev
+
+
+def check_dtype(x: torch.Tensor, module: nn.Module, name: str, what: str) -> torch.Tensor:
+    """A floating input must match the module's weights (outside autocast): TypeError instead of torch's
+    "expected scalar type Double but found Float" from inside a layer."""
+    p = next((q for q in module.parameters() if q.is_floating_point()), None)
+    if p is None or x.dtype == p.dtype or torch.is_autocast_enabled(x.device.type):
+        return x
+    raise TypeError(f"{name}: expected dtype {p.dtype} (the {what}'s weights), got {x.dtype}; "
+                    f"convert it with .to({p.dtype})")
 
 
 def sample_prior(n: int, nz: int, prior: str = "normal", *, generator: torch.Generator | None = None,
@@ -14,6 +46,7 @@ def sample_prior(n: int, nz: int, prior: str = "normal", *, generator: torch.Gen
     """Draw ``n`` latent vectors (n, nz) from the prior ("normal" N(0,1) or "uniform" U(-1,1))."""
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
         raise ValueError(f"n: expected a non-negative int, got {n!r}")
+    device = check_device(device)
     if prior == "normal":
         return torch.randn(n, nz, generator=generator, device=device)
     if prior == "uniform":

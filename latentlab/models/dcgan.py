@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from .base import BatchNorm2d, GeneratorBase, check_z, dcgan_init
+from .base import BatchNorm2d, GeneratorBase, check_dtype, check_z, dcgan_init
 
 __all__ = ["UpBlock", "DownBlock", "DCGANGenerator", "DCGANDiscriminator"]
 
@@ -85,7 +85,7 @@ class DCGANGenerator(GeneratorBase):
         return self.to_rgb(h)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        z = check_z(z, self.config.nz)
+        z = check_dtype(check_z(z, self.config.nz), self, "z", "generator")
         return self.features_to_image(z[:, :, None, None])
 
 
@@ -120,7 +120,7 @@ class DCGANDiscriminator(nn.Module):
             raise ValueError(f"images: expected shape (N, {exp[0]}, {exp[1]}, {exp[2]}), got {tuple(x.shape)}")
         if not x.is_floating_point():
             raise TypeError(f"images: expected a float tensor in [-1, 1], got dtype {x.dtype}")
-        return x
+        return check_dtype(x, self, "images", "discriminator")
 
     def trunk(self, x: torch.Tensor) -> torch.Tensor:
         h = self.check_images(x)

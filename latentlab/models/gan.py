@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from .base import GeneratorBase, check_z, dcgan_init
+from .base import GeneratorBase, check_dtype, check_z, dcgan_init
 
 __all__ = ["MLPGenerator", "MLPDiscriminator"]
 
@@ -36,7 +36,7 @@ class MLPGenerator(GeneratorBase):
         dcgan_init(self)
 
     def forward(self, z):
-        z = check_z(z, self.config.nz)
+        z = check_dtype(check_z(z, self.config.nz), self, "z", "generator")
         s, c = self.config.image_size, self.config.channels
         return self.to_rgb(self.fc2(self.fc1(z))).view(-1, c, s, s)
 
@@ -59,6 +59,9 @@ class MLPDiscriminator(nn.Module):
         if not isinstance(x, torch.Tensor) or x.dim() != 4 or tuple(x.shape[1:]) != exp:
             got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise ValueError(f"images: expected shape (N, {exp[0]}, {exp[1]}, {exp[2]}), got {got}")
+        if not x.is_floating_point():
+            raise TypeError(f"images: expected a float tensor in [-1, 1], got dtype {x.dtype}")
+        x = check_dtype(x, self, "images", "discriminator")
         h = self.drop1(self.fc1(x.flatten(1)))
         h = self.drop2(self.fc2(h))
         return self.head(h).flatten()

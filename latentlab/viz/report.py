@@ -180,9 +180,10 @@ def _samples(gan, b: Budget, seed: int) -> Section:
     fig.update_xaxes(visible=False).update_yaxes(visible=False)
     fig.update_layout(width=arr.shape[1] + 40, height=arr.shape[0] + 60, margin=dict(l=20, r=20, t=30, b=20),
                       title=f"seed {seed}")
+    paper = "AC-GAN Fig. 1 (samples per class)" if cfg.conditional else "DCGAN Fig. 3 (generated bedrooms)"
     return Section("samples", "Samples",
-                   f"Random samples G(z), z drawn from the prior ({cfg.prior}): {what} — compare DCGAN Fig. 3 "
-                   "and AC-GAN Fig. 1.", [("", fig)])
+                   f"Random samples G(z), z drawn from the prior ({cfg.prior}): {what} — compare {paper}.",
+                   [("", fig)])
 
 
 def _training(log_path: Path) -> Section:

@@ -42,15 +42,9 @@ from latentlab.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "docs" / "BAD_INPUTS.md"
-pytestmark = pytest.mark.filterwarnings("ignore:skipping unreadable image")  # the rows about them check it
+pytestmark = [pytest.mark.filterwarnings("ignore:skipping unreadable image"),  # the rows about them check it
+              pytest.mark.usefixtures("one_thread")]
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 # --------------------------------------------------------------------------------------------------

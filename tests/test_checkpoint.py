@@ -14,12 +14,7 @@ from latentlab import GAN, CheckpointError, ModelConfig, load, save
 from latentlab.io import atomic_write_bytes, read_metadata
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _cfg(arch):

@@ -12,18 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from latentlab import cli, load
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 TINY = ["--image-size", "32", "--nz", "8", "--ngf", "4", "--ndf", "4", "--batch-size", "4", "--grid-size", "4",

@@ -24,12 +24,7 @@ from latentlab.latent import Arithmetic, ImageStatsJudge, RotationAxis, Walk
 from latentlab.metrics import RealData, evaluate
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def scramble(k: int) -> None:

@@ -9,13 +9,7 @@ from latentlab import GAN, ModelConfig, layer_names, sample_prior
 from latentlab.models import build_discriminator, build_generator
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny ops pay a thread hand-off per call on a shared 2-core machine; one thread is ~10x faster here.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(arch="dcgan", size=32, channels=3, **kw):

@@ -12,12 +12,7 @@ from latentlab.train import (RunExistsError, TrainConfig, Trainer, TrainingDiver
 from latentlab.train.trainer import list_checkpoints
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class Toy(torch.utils.data.Dataset):

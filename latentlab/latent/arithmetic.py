@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .labels import label_images, load_default_judge, match
+from .labels import label_images, match
 from .model import as_latent_model
-from .pool import LatentPool, sample_pool
+from .pool import JudgedPool, LatentPool
 
 __all__ = ["Arithmetic", "Concept", "ArithmeticResult", "concept_vector", "combine_vectors", "parse_expression",
            "result_latents", "NOISE_KINDS", "GRID_CENTER"]
@@ -157,7 +157,7 @@ class ArithmeticResult:
         return self.images[GRID_CENTER]
 
 
-class Arithmetic:
+class Arithmetic(JudgedPool):
     """Concept vectors and their arithmetic on any generator (DCGAN §6.3.2).
 
     Args:
@@ -183,28 +183,10 @@ class Arithmetic:
             raise ValueError(f"k: expected a positive int (exemplars per concept), got {k!r}")
         if noise not in NOISE_KINDS:
             raise ValueError(f"noise: expected one of {NOISE_KINDS}, got {noise!r}")
-        self._judge = judge
-        self.k, self.pool_size, self.seed = k, pool_size, seed
-        self.margin, self.pick, self.scale, self.noise, self.c = margin, pick, scale, noise, c
-        if pool is not None and (not isinstance(pool, LatentPool) or pool.z.shape[1] != self.model.nz):
-            raise ValueError(f"pool: expected a LatentPool with nz={self.model.nz}, got {pool!r:.80}")
-        self._pool: LatentPool | None = pool
+        self._init_pool(judge, pool, pool_size, seed, c)
+        self.k, self.margin, self.pick, self.scale, self.noise = k, margin, pick, scale, noise
         self._pick_gen = torch.Generator().manual_seed(int(seed))
         self.concepts: dict[str, Concept] = {}
-
-    # -- judge and pool ------------------------------------------------------------------------
-    @property
-    def judge(self):
-        if self._judge is None:
-            self._judge = load_default_judge(self.model.dataset or "faces")
-        return self._judge
-
-    @property
-    def pool(self) -> LatentPool:
-        """The labelled pool (sampled with ``seed`` on first use)."""
-        if self._pool is None:
-            self._pool = sample_pool(self.model, self.judge, self.pool_size, seed=self.seed, c=self.c)
-        return self._pool
 
     @property
     def noise_kind(self) -> str:

@@ -12,7 +12,7 @@ import torch
 from .labels import describe_query, label_images, match
 from .model import LatentModel
 
-__all__ = ["LatentPool", "sample_pool", "PICKS"]
+__all__ = ["LatentPool", "sample_pool", "PICKS", "JudgedPool"]
 
 PICKS = ("random", "confident")
 
@@ -75,3 +75,32 @@ def sample_pool(model: LatentModel, judge, n: int, *, seed: int | None = 0, gene
         for k, v in labels.items():
             chunks.setdefault(k, []).append(v)
     return LatentPool(z, {k: torch.cat(v) for k, v in chunks.items()}, seed)
+
+
+class JudgedPool:
+    """Mixin for analyses that pick exemplars from a judged pool (``Arithmetic``, ``RotationAxis``).
+
+    Needs ``self.model`` (a LatentModel); :meth:`_init_pool` stores the judge (loaded on first use when
+    None) and the pool (sampled on first use from ``pool_size`` and ``seed``, with classes ``c``).
+    """
+
+    def _init_pool(self, judge, pool, pool_size: int, seed: int, c) -> None:
+        if pool is not None and (not isinstance(pool, LatentPool) or pool.z.shape[1] != self.model.nz):
+            raise ValueError(f"pool: expected a LatentPool with nz={self.model.nz}, got {pool!r:.80}")
+        self._judge = judge
+        self._pool: LatentPool | None = pool
+        self.pool_size, self.seed, self.c = pool_size, seed, c
+
+    @property
+    def judge(self):
+        if self._judge is None:
+            from .labels import load_default_judge
+            self._judge = load_default_judge(self.model.dataset or "faces")
+        return self._judge
+
+    @property
+    def pool(self) -> LatentPool:
+        """The labelled pool (sampled with ``seed`` on first use)."""
+        if self._pool is None:
+            self._pool = sample_pool(self.model, self.judge, self.pool_size, seed=self.seed, c=self.c)
+        return self._pool

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import torch
 
-from .labels import load_default_judge
 from .model import as_latent_model
-from .pool import LatentPool, sample_pool
+from .pool import JudgedPool, LatentPool
 
 __all__ = ["RotationAxis", "rotation_axis", "along_axis", "DEFAULT_COEFFICIENTS"]
 
@@ -46,7 +45,7 @@ def along_axis(z: torch.Tensor, axis: torch.Tensor, coefficients) -> torch.Tenso
     return z.float()[:, None, :] + coef[None, :, None] * axis.float()[None, None, :]
 
 
-class RotationAxis:
+class RotationAxis(JudgedPool):
     """The turn vector of any generator, from exemplars chosen by a judge's yaw or given.
 
     Args:
@@ -68,28 +67,12 @@ class RotationAxis:
             raise ValueError(f"k: expected a positive int (exemplars per side), got {k!r}")
         if pick not in ("random", "extreme"):
             raise ValueError(f"pick: expected 'random' or 'extreme', got {pick!r}")
-        self._judge = judge
-        self.k, self.pool_size, self.seed = k, pool_size, seed
-        self.yaw_threshold, self.pick, self.clip, self.c = yaw_threshold, pick, clip, c
-        if pool is not None and (not isinstance(pool, LatentPool) or pool.z.shape[1] != self.model.nz):
-            raise ValueError(f"pool: expected a LatentPool with nz={self.model.nz}, got {pool!r:.80}")
-        self._pool: LatentPool | None = pool
+        self._init_pool(judge, pool, pool_size, seed, c)
+        self.k, self.yaw_threshold, self.pick, self.clip = k, yaw_threshold, pick, clip
         self.left: torch.Tensor | None = None
         self.right: torch.Tensor | None = None
         self.axis: torch.Tensor | None = None
         self.coefficients: torch.Tensor | None = None
-
-    @property
-    def judge(self):
-        if self._judge is None:
-            self._judge = load_default_judge(self.model.dataset or "faces")
-        return self._judge
-
-    @property
-    def pool(self) -> LatentPool:
-        if self._pool is None:
-            self._pool = sample_pool(self.model, self.judge, self.pool_size, seed=self.seed, c=self.c)
-        return self._pool
 
     def _side(self, name: str, z, query: dict) -> torch.Tensor:
         if z is not None:

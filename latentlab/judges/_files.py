@@ -1,7 +1,10 @@
-"""Judge files, shared by every judge: safetensors + JSON config + a tensor checksum, never pickle."""
+"""Shared by every judge: files (safetensors + JSON config + a tensor checksum, never pickle), the config's
+JSON round trip and the conv unit of the convolutional judges."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Callable, Mapping
@@ -11,6 +14,38 @@ from torch import nn
 
 from latentlab.io import load_safetensors, save_safetensors
 from latentlab.models.base import check_device
+
+
+
+class JsonConfig:
+    """Mixin for a judge's frozen config dataclass: ``to_json`` and a strict ``from_json``."""
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str):
+        fields = json.loads(text)
+        if not isinstance(fields, dict):
+            raise ValueError(f"config must be a JSON object, got {type(fields).__name__}")
+        unknown = set(fields) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"config has unknown fields {sorted(unknown)}")
+        return cls(**fields)
+
+
+class ConvUnit(nn.Module):
+    """3x3 conv (no bias: BatchNorm follows) -> BatchNorm -> ReLU; keeps H and W."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(out_channels)
+        self.act = nn.ReLU()  # not in-place: hooks may keep the features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.bn(self.conv(x)))
+
 
 FORMAT = "latentlab-judge"
 RESERVED = ("format", "judge", "config", "sha256")

@@ -20,8 +20,6 @@ Checkpoints are one safetensors file (never pickle) whose metadata holds
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -29,7 +27,7 @@ from typing import Callable, Mapping
 import torch
 from torch import nn
 
-from latentlab.judges._files import load_checked, read_judge, save_judge, to_device
+from latentlab.judges._files import JsonConfig, load_checked, read_judge, save_judge, to_device
 
 __all__ = ["FaceJudge", "FaceJudgeConfig", "FACE_JUDGE_OUTPUTS"]
 
@@ -38,7 +36,7 @@ FACE_JUDGE_OUTPUTS = ("yaw", "smile", "glasses", "feminine")  # one output unit 
 
 
 @dataclass(frozen=True)
-class FaceJudgeConfig:
+class FaceJudgeConfig(JsonConfig):
     image_size: int = 64                        # input (N, 3, image_size, image_size) in [-1, 1]
     widths: tuple[int, ...] = (32, 64, 96, 128)  # channels of block1..blockK; each halves H and W
     feature_dim: int = 256                      # width of the penultimate layer (``features``)
@@ -57,19 +55,6 @@ class FaceJudgeConfig:
                              f"got {self.image_size}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> "FaceJudgeConfig":
-        fields = json.loads(text)
-        if not isinstance(fields, dict):
-            raise ValueError(f"config must be a JSON object, got {type(fields).__name__}")
-        unknown = set(fields) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"config has unknown fields {sorted(unknown)}")
-        return cls(**fields)
 
 
 class ConvBlock(nn.Module):

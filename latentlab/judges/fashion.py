@@ -17,8 +17,6 @@ Checkpoints are one safetensors file (never pickle); its metadata holds
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 from dataclasses import dataclass
 from typing import Callable
@@ -27,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentlab.judges._files import load_checked, read_judge, save_judge, to_device
+from latentlab.judges._files import ConvUnit, JsonConfig, load_checked, read_judge, save_judge, to_device
 from latentlab.judges._files import digest as _digest  # noqa: F401 (tests build files with it)
 
 __all__ = ["FashionClassifier", "FashionClassifierConfig"]
@@ -36,7 +34,7 @@ JUDGE = "fashion"
 
 
 @dataclass(frozen=True)
-class FashionClassifierConfig:
+class FashionClassifierConfig(JsonConfig):
     in_channels: int = 1                 # grayscale
     image_size: int = 32                 # Fashion-MNIST padded 28 -> 32 (latentlab.data.fashion)
     num_classes: int = 10                # FASHION_CLASSES
@@ -62,31 +60,6 @@ class FashionClassifierConfig:
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
 
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> "FashionClassifierConfig":
-        fields = json.loads(text)
-        if not isinstance(fields, dict):
-            raise ValueError(f"config must be a JSON object, got {type(fields).__name__}")
-        unknown = set(fields) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"config has unknown fields {sorted(unknown)}")
-        return cls(**fields)
-
-
-class ConvUnit(nn.Module):
-    """3x3 conv (no bias: BatchNorm follows) -> BatchNorm -> ReLU; keeps H and W."""
-
-    def __init__(self, in_channels: int, out_channels: int):
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(out_channels)
-        self.act = nn.ReLU()  # not in-place: hooks may keep the features
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.bn(self.conv(x)))
 
 
 class ConvBlock(nn.Module):

@@ -23,8 +23,6 @@ Checkpoints are one safetensors file (never pickle) whose metadata holds
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -37,7 +35,7 @@ from torch import nn
 
 from latentlab.data.rooms import ROOM_CLASSES
 from latentlab.io import CheckpointError
-from latentlab.judges._files import load_checked, read_judge, save_judge, to_device
+from latentlab.judges._files import ConvUnit, JsonConfig, load_checked, read_judge, save_judge, to_device
 from latentlab.judges._files import digest as _digest  # noqa: F401 (tests build files with it)
 
 __all__ = ["RoomSegmenter", "RoomSegmenterConfig", "mask_to_boxes", "window_boxes"]
@@ -48,7 +46,7 @@ Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
-class RoomSegmenterConfig:
+class RoomSegmenterConfig(JsonConfig):
     image_size: int = 64                         # input (N, 3, image_size, image_size) in [-1, 1]
     widths: tuple[int, ...] = (16, 24, 40, 56)   # channels of enc1..encK; enc1 is full resolution,
     #                                              each later stage halves H and W (64 -> 8 for 4)
@@ -67,31 +65,6 @@ class RoomSegmenterConfig:
         if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
             raise ValueError(f"classes must be >= 2 distinct names, got {self.classes!r}")
 
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> "RoomSegmenterConfig":
-        fields = json.loads(text)
-        if not isinstance(fields, dict):
-            raise ValueError(f"config must be a JSON object, got {type(fields).__name__}")
-        unknown = set(fields) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"config has unknown fields {sorted(unknown)}")
-        return cls(**fields)
-
-
-class ConvUnit(nn.Module):
-    """3x3 conv (no bias: BatchNorm follows) -> BatchNorm -> ReLU; keeps H and W."""
-
-    def __init__(self, in_channels: int, out_channels: int):
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(out_channels)
-        self.act = nn.ReLU()  # not in-place: hooks may keep the features
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.bn(self.conv(x)))
 
 
 class EncoderStage(nn.Module):

@@ -224,26 +224,23 @@ def _metrics(gan, b: Budget, seed: int, metrics, progress: bool) -> Section:
                    [("", fig)], numbers=html.escape(head))
 
 
-def _walk(gan, b: Budget, seed: int, features) -> Section:
+def _walk(gan, b: Budget, seed: int) -> Section:
     from ..latent.walk import Walk
     from .latent_figures import axis_figure, walk_figure
     cfg = gan.config
-    figs, notes = [], []
-    walks = []
+    figs, notes, images = [], [], []
+    w = Walk(gan, c=0 if cfg.conditional else None)   # one Walk: its judge features are resolved once
     for i in range(b.walks):
-        w = Walk(gan, c=0 if cfg.conditional else None, features=features)
-        w.random(2, b.walk_steps, "slerp", seed=seed + i)
-        walks.append(w)
+        images.append(w.random(2, b.walk_steps, "slerp", seed=seed + i))
         s = w.smoothness()
         notes.append(f"walk {i}: largest step / median = {s.ratio:.2f}" + (" (possible jump)" if s.jump else ""))
-    frames = torch.cat([w.images for w in walks], dim=-1)      # walks side by side in every frame
+    frames = torch.cat(images, dim=-1)                          # walks side by side in every frame
     scale = 4 if cfg.image_size <= 32 else 2
     figs.append(("Slider over the interpolation steps (Play animates)",
-                 walk_figure(frames, walks[0].frame_labels, title="slerp walks between random z", scale=scale)))
-    strip = torch.stack([w.images for w in walks])              # (walks, T, C, H, W)
+                 walk_figure(frames, w.frame_labels, title="slerp walks between random z", scale=scale)))
+    strip = torch.stack(images)                                 # (walks, T, C, H, W)
     figs.append(("All frames at once (DCGAN Fig. 4 layout)", axis_figure(strip, None, title="", scale=1)))
     if cfg.conditional:
-        w = Walk(gan, c=0, features=features)
         z = w.model.sample_z(1, seed=seed)
         w.classes(z, 0, cfg.num_classes - 1, steps=b.walk_steps)
         figs.append((f"Class embedding walk, z fixed: class 0 to class {cfg.num_classes - 1}",
@@ -410,7 +407,7 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
             elif k == "metrics":
                 s = _metrics(gan, budget, seed, metrics, progress)
             elif k == "walk":
-                s = _walk(gan, budget, seed, "auto")
+                s = _walk(gan, budget, seed)
             elif k == "arithmetic":
                 s, pool = _arithmetic(gan, budget, seed, face_judge)
             elif k == "rotation":

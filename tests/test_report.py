@@ -103,6 +103,8 @@ def test_bad_input(tmp_path):
         Budget(walks=0)
     with pytest.raises(FileNotFoundError, match="log: training log"):
         build_report(path, tmp_path / "o", log=tmp_path / "missing.jsonl", quick=True)
+    with pytest.raises(FileNotFoundError, match="metrics: evaluate result"):
+        build_report(path, tmp_path / "o", metrics=tmp_path / "missing.json", quick=True)
     (tmp_path / "file").write_text("x")
     with pytest.raises(NotADirectoryError, match="out:"):
         build_report(path, tmp_path / "file", quick=True)

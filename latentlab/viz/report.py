@@ -375,6 +375,8 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
     log_path = Path(log) if log is not None else find_training_log(model)
     if log is not None and not log_path.is_file():
         raise FileNotFoundError(f"log: training log {str(log_path)!r} does not exist")
+    if isinstance(metrics, (str, os.PathLike)) and not Path(metrics).is_file():
+        raise FileNotFoundError(f"metrics: evaluate result {str(metrics)!r} does not exist")
     possible = applicable_sections(gan, has_log=log_path is not None)
     if sections is None:
         keys = possible

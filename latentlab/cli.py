@@ -101,8 +101,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                        help="distribution of z: normal N(0,1) (pytorch/examples) or uniform U(-1,1) (the paper); "
                             "default normal")
     model.add_argument("--hidden", type=_positive_int, default=None, help="gan (MLP) only: hidden units (default 1024)")
+    model.add_argument("--class-input", choices=("onehot", "embedding"), default=None,
+                       help="acgan only: how G sees the class: a fixed one-hot vector appended to z (the AC-GAN "
+                            "paper; default) or a learned embedding (collapsed within classes on Fashion-MNIST)")
     model.add_argument("--embed-dim", type=_positive_int, default=None,
-                       help="acgan only: size of the class embedding (default 50)")
+                       help="acgan only: size of the learned class embedding (--class-input embedding; default 50)")
     tr = p.add_argument_group("training")
     tr.add_argument("--out", required=True, metavar="RUN_DIR",
                     help="run directory: checkpoints/, samples/, log.jsonl, run.json, model.safetensors")
@@ -231,6 +234,8 @@ def run_train(args) -> int:
     # ---- model
     kw = {k: pick(getattr(args, k), k, d, prev_model) for k, d in _MODEL_DEFAULTS.items()}
     if arch == "acgan":
+        # a run resumed from before --class-input existed used a learned embedding
+        kw["class_input"] = pick(args.class_input, "class_input", "embedding" if prev_model else "onehot", prev_model)
         classes = _classes_of(ds, str(args.data))
         kw.update(num_classes=len(classes), class_names=classes)
     mc = ModelConfig(arch=arch, image_size=image_size, channels=channels, dataset=dataset_name, **kw)

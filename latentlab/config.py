@@ -5,9 +5,10 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["ModelConfig", "ARCHITECTURES", "PRIORS", "IMAGE_SIZES", "CONFIG_VERSION"]
+__all__ = ["ModelConfig", "ARCHITECTURES", "CLASS_INPUTS", "PRIORS", "IMAGE_SIZES", "CONFIG_VERSION"]
 
 ARCHITECTURES = ("dcgan", "acgan", "gan")
+CLASS_INPUTS = ("onehot", "embedding")
 PRIORS = ("normal", "uniform")
 IMAGE_SIZES = (32, 64, 128)
 CONFIG_VERSION = 1
@@ -24,7 +25,10 @@ class ModelConfig:
     prior: str = "normal"        # distribution of z: "normal" N(0, 1) or "uniform" U(-1, 1) (the paper's)
     num_classes: int = 0         # AC-GAN only: number of classes
     class_names: tuple = ()      # AC-GAN only: a name per class
-    embed_dim: int = 50          # AC-GAN only: size of the class embedding concatenated to z
+    embed_dim: int = 50          # AC-GAN only: size of the learned class embedding (class_input="embedding")
+    class_input: str = "onehot"  # AC-GAN only: how G sees the class: "onehot" (fixed one-hot vector appended to
+                                 # z, as in the AC-GAN paper) or "embedding" (learned nn.Embedding(num_classes,
+                                 # embed_dim), N(0, 1) init; collapses within classes, see pretrained/README.md)
     hidden: int = 1024           # GAN (MLP) only: hidden units per layer
     dataset: str = ""            # name of the training data, informational
     version: int = CONFIG_VERSION
@@ -40,6 +44,8 @@ class ModelConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"{name}: expected a positive int, got {v!r}")
+        if self.class_input not in CLASS_INPUTS:
+            raise ValueError(f"class_input: expected one of {CLASS_INPUTS}, got {self.class_input!r}")
         if self.arch == "acgan":
             if not isinstance(self.num_classes, int) or self.num_classes < 2:
                 raise ValueError(f"num_classes: an AC-GAN needs >= 2 classes, got {self.num_classes!r}")
@@ -65,6 +71,13 @@ class ModelConfig:
     def conditional(self) -> bool:
         return self.arch == "acgan"
 
+    @property
+    def class_dim(self) -> int:
+        """Size of the class vector G receives next to z: num_classes (one-hot) or embed_dim (learned)."""
+        if not self.conditional:
+            return 0
+        return self.num_classes if self.class_input == "onehot" else self.embed_dim
+
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["class_names"] = list(self.class_names)
@@ -83,6 +96,9 @@ class ModelConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"config: unknown keys {unknown}; known keys are {sorted(known)}")
+        if d.get("arch") == "acgan" and "class_input" not in d:
+            # Files written before class_input existed all used a learned embedding.
+            d = {**d, "class_input": "embedding"}
         return cls(**d)
 
     def replace(self, **kw) -> "ModelConfig":

@@ -148,6 +148,7 @@ def test_acgan_bad_classes(c, exc, match):
     (dict(arch="dcgan", num_classes=3), r"^num_classes: only AC-GAN"),
     (dict(arch="acgan", num_classes=3, class_names=("a",)), r"^class_names: expected 3 names"),
     (dict(version=99), r"^version: config version 99 is newer"),
+    (dict(arch="acgan", num_classes=3, class_input="film"), r"^class_input: expected one of \('onehot', 'embedding'\)"),
 ])
 def test_bad_config(kw, match):
     with pytest.raises(ValueError, match=match):
@@ -169,3 +170,41 @@ def test_bad_sample_counts():
         sample_prior(-1, 8)
     with pytest.raises(ValueError, match=r"^prior:"):
         sample_prior(2, 8, "cauchy")
+
+
+def test_acgan_onehot_class_input_is_a_fixed_identity():
+    """Default AC-GAN conditioning: the one-hot class vector (the paper's), a buffer no optimiser can move."""
+    cfg = tiny("acgan")
+    assert cfg.class_input == "onehot" and cfg.class_dim == 3
+    gan = GAN(cfg)
+    G = gan.generator
+    assert torch.equal(G.embed.weight, torch.eye(3))
+    assert "embed.weight" not in dict(G.named_parameters()) and "embed.weight" in G.state_dict()
+    assert G.block1.conv.in_channels == 8 + 3
+    z, c = torch.randn(4, 8), torch.tensor([0, 1, 2, 1])
+    assert torch.equal(G(z, c), G(z, embedding=nn.functional.one_hot(c, 3).float()))
+    opt = torch.optim.Adam(G.parameters(), lr=0.1)
+    G(z, c).sum().backward()
+    opt.step()
+    assert torch.equal(G.embed.weight, torch.eye(3))
+    with pytest.raises(ValueError, match=r"^embedding: expected shape \(4, 3\) \(class_input='onehot'\), got \(4, 4\)"):
+        G(z, embedding=torch.zeros(4, 4))
+
+
+def test_acgan_learned_embedding_still_available_and_old_configs_load_as_embedding(tmp_path):
+    cfg = tiny("acgan", class_input="embedding")
+    assert cfg.class_dim == 4
+    G = GAN(cfg).generator
+    assert "embed.weight" in dict(G.named_parameters()) and G.block1.conv.in_channels == 8 + 4
+    old = {k: v for k, v in tiny("acgan").to_dict().items() if k != "class_input"}   # a file from before the field
+    assert ModelConfig.from_dict(old).class_input == "embedding"
+    assert ModelConfig.from_dict(tiny("acgan").to_dict()).class_input == "onehot"
+    assert ModelConfig.from_dict(tiny("dcgan").to_dict()).class_input == "onehot"   # ignored for unconditional
+    from latentlab import load, save
+    gan = GAN(tiny("acgan"))
+    save(gan, tmp_path / "m.safetensors")
+    back = load(tmp_path / "m.safetensors")
+    assert back.config.class_input == "onehot"
+    z = torch.randn(2, 8)
+    gan.eval(); back.eval()
+    assert torch.equal(back.generator(z, torch.tensor([0, 2])), gan.generator(z, torch.tensor([0, 2])))

@@ -11,25 +11,48 @@ from .dcgan import DCGANDiscriminator, DCGANGenerator
 __all__ = ["ACGANGenerator", "ACGANDiscriminator"]
 
 
-class ACGANGenerator(DCGANGenerator):
-    """G(z, c): the class embedding (N, embed_dim) is concatenated to z (N, nz), then a DCGAN generator.
+class OneHot(nn.Module):
+    """The fixed class table of ``class_input="onehot"``: class c -> the c-th row of the identity.
 
-    ``forward(z, c)`` takes integer classes (N,); ``forward(z, embedding=e)`` takes embeddings directly,
-    which lets walks interpolate between classes with z fixed.
+    A buffer, not a parameter, so no optimiser or ``requires_grad_`` loop can change it; it is called
+    ``weight`` like ``nn.Embedding``'s, so code reading ``G.embed.weight`` (class walks) works for both.
+    """
+
+    def __init__(self, num_classes: int):
+        super().__init__()
+        self.register_buffer("weight", torch.eye(num_classes))
+
+    def forward(self, c: torch.Tensor) -> torch.Tensor:
+        return nn.functional.embedding(c, self.weight)
+
+
+class ACGANGenerator(DCGANGenerator):
+    """G(z, c): a class vector (N, class_dim) is concatenated to z (N, nz), then a DCGAN generator.
+
+    The class vector is one-hot (``class_input="onehot"``, the AC-GAN paper's choice and the default) or a
+    learned embedding (``"embedding"``). With a learned N(0, 1) embedding the generator drew its variety from
+    the ten class codes and ignored z (see pretrained/README.md, "fashion"), so one-hot is the default.
+
+    ``forward(z, c)`` takes integer classes (N,); ``forward(z, embedding=e)`` takes class vectors (N, class_dim)
+    directly, which lets walks interpolate between classes with z fixed.
     """
 
     def __init__(self, config: ModelConfig):
-        super().__init__(config, in_features=config.nz + config.embed_dim)
-        self.embed = nn.Embedding(config.num_classes, config.embed_dim)
-        dcgan_init(self.embed)
+        super().__init__(config, in_features=config.nz + config.class_dim)
+        if config.class_input == "onehot":
+            self.embed = OneHot(config.num_classes)
+        else:
+            self.embed = nn.Embedding(config.num_classes, config.embed_dim)
+            dcgan_init(self.embed)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | int | None = None, *, embedding: torch.Tensor | None = None):
         z = check_dtype(check_z(z, self.config.nz), self, "z", "generator")
         if embedding is None:
             embedding = self.embed(self.check_classes(c, z.shape[0]).to(z.device))
-        elif embedding.shape != (z.shape[0], self.config.embed_dim):
+        elif embedding.shape != (z.shape[0], self.config.class_dim):
             raise ValueError(
-                f"embedding: expected shape ({z.shape[0]}, {self.config.embed_dim}), got {tuple(embedding.shape)}"
+                f"embedding: expected shape ({z.shape[0]}, {self.config.class_dim}) (class_input="
+                f"{self.config.class_input!r}), got {tuple(embedding.shape)}"
             )
         h = torch.cat([z, embedding.to(z.dtype)], 1)
         return self.features_to_image(h[:, :, None, None])

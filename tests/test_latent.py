@@ -425,5 +425,5 @@ def test_example_smoke(tmp_path):
     saved = json.loads(out.read_text())
     for key in ("arithmetic_success_k3", "arithmetic_success_k1", "glasses_success_k3", "rotation_spearman_median",
                 "rotation_sign_change_share", "ppl_lerp", "ppl_slerp", "boundary_success",
-                "conditional_other_change"):
+                "conditional_other_change", "conditional_boundary_success"):
         assert key in saved and math.isfinite(saved[key]) and saved[key] == m[key]

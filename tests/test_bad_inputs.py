@@ -368,6 +368,13 @@ CASES: list[Case] = [
     cli_case("`latentlab filters`", "--layer block9", ["filters", "{tmp}/m64.safetensors", "--out", "{tmp}/fi",
                                                        "--layer", "block9", "--n", "4"],
              r"layer: unknown layer name 'block9'; valid names are"),
+    Case("`ModelConfig(...)`", "class_input='film' (AC-GAN)", ValueError,
+         r"class_input: expected one of \('onehot', 'embedding'\), got 'film'",
+         lambda c: ModelConfig(arch="acgan", num_classes=3, class_input="film")),
+    Case("`G(z, embedding=e)` (AC-GAN)", "e of the wrong width", ValueError,
+         r"embedding: expected shape \(2, 3\) \(class_input='onehot'\), got \(2, 50\)",
+         lambda c: GAN(ModelConfig(arch="acgan", num_classes=3, nz=8, ngf=4, ndf=4, image_size=32)).generator(
+             torch.zeros(2, 8), embedding=torch.zeros(2, 50))),
 ]
 IDS = [str(i) for i in range(1, len(CASES) + 1)]
 

@@ -27,7 +27,7 @@ from typing import Callable, Mapping
 import torch
 from torch import nn
 
-from latentlab.judges._files import JsonConfig, load_checked, read_judge, save_judge, to_device
+from latentlab.judges._files import ConvUnit, JsonConfig, load_checked, read_judge, save_judge, to_device
 
 __all__ = ["FaceJudge", "FaceJudgeConfig", "FACE_JUDGE_OUTPUTS"]
 
@@ -57,18 +57,15 @@ class FaceJudgeConfig(JsonConfig):
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
 
 
-class ConvBlock(nn.Module):
-    """3x3 conv (no bias) -> BatchNorm -> ReLU -> 2x2 max-pool: (N, C_in, H, W) -> (N, C_out, H/2, W/2)."""
+class ConvBlock(ConvUnit):
+    """ConvUnit (3x3 conv, BatchNorm, ReLU) then 2x2 max-pool: (N, C_in, H, W) -> (N, C_out, H/2, W/2)."""
 
     def __init__(self, in_channels: int, out_channels: int):
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(out_channels)
-        self.act = nn.ReLU()  # not in-place: hooks may keep the features
+        super().__init__(in_channels, out_channels)
         self.pool = nn.MaxPool2d(2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pool(self.act(self.bn(self.conv(x))))
+        return self.pool(super().forward(x))
 
 
 class FaceJudge(nn.Module):

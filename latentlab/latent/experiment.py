@@ -104,16 +104,14 @@ def run_faces_experiment(generator, judge, *, prior: str | None = None, repeats:
         labels = {n: pool.labels[n] > 0.5 for n in ("smile", "feminine", "glasses")}
         normals = {n: boundary(pool.z, v, name=n, seed=r) for n, v in labels.items()}
         step = float((ar3.concepts["smiling_woman"].vector - ar3.concepts["neutral_woman"].vector).norm())
-        y = ar3.concepts["neutral_man"].vector + step * normals["smile"].vector
-        gen = torch.Generator().manual_seed(pool.seed)
-        grid = lm.generate(result_latents(y, scale=ar3.scale, noise=ar3.noise_kind, generator=gen))
-        row["boundary"] = float(match(label_images(judge, grid), 0.0, **SMILING_MAN).float().mean())
-        row["boundary_accuracy"] = {n: d.accuracy for n, d in normals.items()}
         cond = conditional(normals["smile"], normals["feminine"], normals["glasses"])
-        y = ar3.concepts["neutral_man"].vector + step * cond.vector
-        gen = torch.Generator().manual_seed(pool.seed)
-        grid = lm.generate(result_latents(y, scale=ar3.scale, noise=ar3.noise_kind, generator=gen))
-        row["conditional_boundary"] = float(match(label_images(judge, grid), 0.0, **SMILING_MAN).float().mean())
+        for key, d in (("boundary", normals["smile"]), ("conditional_boundary", cond)):
+            # neutral man moved by the arithmetic's step along the direction, scored like the arithmetic
+            y = ar3.concepts["neutral_man"].vector + step * d.vector
+            gen = torch.Generator().manual_seed(pool.seed)
+            grid = lm.generate(result_latents(y, scale=ar3.scale, noise=ar3.noise_kind, generator=gen))
+            row[key] = float(match(label_images(judge, grid), 0.0, **SMILING_MAN).float().mean())
+        row["boundary_accuracy"] = {n: d.accuracy for n, d in normals.items()}
         z = lm.sample_z(n_conditional, seed=pool.seed + 11)
         base = label_images(judge, lm.generate(z))
         for key, d in (("unconditional", normals["smile"]), ("conditional", cond)):

@@ -190,7 +190,7 @@ def run_train(args) -> int:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out: {str(out)!r} is a file; expected a run directory")
     prev = _read_run_json(out) if args.resume else {}
-    prev_model, prev_train = prev.get("model") or {}, prev.get("train") or {}
+    prev_model, prev_train = ModelConfig.upgrade(prev.get("model") or {}), prev.get("train") or {}
 
     def pick(value, key, default, source):
         if value is not None:
@@ -234,8 +234,7 @@ def run_train(args) -> int:
     # ---- model
     kw = {k: pick(getattr(args, k), k, d, prev_model) for k, d in _MODEL_DEFAULTS.items()}
     if arch == "acgan":
-        # a run resumed from before --class-input existed used a learned embedding
-        kw["class_input"] = pick(args.class_input, "class_input", "embedding" if prev_model else "onehot", prev_model)
+        kw["class_input"] = pick(args.class_input, "class_input", "onehot", prev_model)
         classes = _classes_of(ds, str(args.data))
         kw.update(num_classes=len(classes), class_names=classes)
     mc = ModelConfig(arch=arch, image_size=image_size, channels=channels, dataset=dataset_name, **kw)

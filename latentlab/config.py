@@ -96,10 +96,17 @@ class ModelConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"config: unknown keys {unknown}; known keys are {sorted(known)}")
+        return cls(**cls.upgrade(d))
+
+    @staticmethod
+    def upgrade(d: dict) -> dict:
+        """A config dict written by an older latentlab, with the defaults it was trained under made explicit.
+
+        Files written before ``class_input`` existed all used a learned embedding.
+        """
         if d.get("arch") == "acgan" and "class_input" not in d:
-            # Files written before class_input existed all used a learned embedding.
-            d = {**d, "class_input": "embedding"}
-        return cls(**d)
+            return {**d, "class_input": "embedding"}
+        return d
 
     def replace(self, **kw) -> "ModelConfig":
         return dataclasses.replace(self, **kw)

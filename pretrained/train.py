@@ -79,6 +79,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="default: pretrained/NAME.safetensors")
     ap.add_argument("--export-step", type=int, default=None, help="only export the checkpoint at this step")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a TrainConfig field of the preset, e.g. --set r1_gamma=0.2 (experiments)")
     a = ap.parse_args(argv)
     p = PRESETS[a.name]
     run_dir = Path(a.run_dir or ROOT / "runs" / f"pretrained-{a.name}")
@@ -93,8 +95,14 @@ def main(argv=None):
         cache.mkdir(parents=True, exist_ok=True)
     ds = get_dataset(d.pop("name"), cache=cache, **d)
     mc = ModelConfig(**p["model"])
+    extra = dict(p.get("train", {}))
+    for kv in a.set:
+        key, sep, value = kv.partition("=")
+        if not sep:
+            ap.error(f"--set: expected KEY=VALUE, got {kv!r}")
+        extra[key] = json.loads(value)
     tc = TrainConfig(steps=a.steps or p["steps"], batch_size=p["batch_size"], seed=a.seed,
-                     checkpoint_every=a.checkpoint_every, num_threads=a.threads, keep_checkpoints=50)
+                     checkpoint_every=a.checkpoint_every, num_threads=a.threads, keep_checkpoints=50, **extra)
     t0 = time.time()
     Trainer(mc, tc, ds, run_dir, resume=a.resume, dataset_name=mc.dataset).fit()
     path = export(run_dir, a.name, out)

@@ -8,7 +8,7 @@ import torch
 
 from latentlab import ModelConfig, load
 from latentlab.train import (RunExistsError, TrainConfig, Trainer, TrainingDiverged, d_loss_dcgan, g_loss_dcgan,
-                             latest_checkpoint)
+                             latest_checkpoint, r1_penalty)
 from latentlab.train.trainer import list_checkpoints
 
 
@@ -150,6 +150,46 @@ def test_resume_can_extend_a_finished_run(tmp_path):
     _assert_same_weights(full, extended)
 
 
+def test_r1_penalty_is_the_squared_input_gradient():
+    w = torch.tensor([[1.0, -2.0], [0.5, 3.0]])
+    x = torch.randn(5, 1, 2, 2, requires_grad=True)
+    logits = (x[:, 0] * w).sum((1, 2)) + (x[:, 0] ** 2).sum((1, 2))   # grad = w + 2x
+    want = (w + 2 * x.detach()[:, 0]).pow(2).sum((1, 2)).mean()
+    r1 = r1_penalty(logits, x)
+    assert torch.allclose(r1, want)
+    r1.backward()  # the graph is kept: the penalty itself can be back-propagated
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+def _d_after_one_step(tmp_path, name, **kw):
+    Trainer(cfg(), tcfg(steps=1, checkpoint_every=1, **kw), Toy(), tmp_path / name).fit()
+    return load(tmp_path / name / "model.safetensors").discriminator
+
+
+def test_r1_and_label_smoothing_change_only_the_d_step(tmp_path):
+    plain = _d_after_one_step(tmp_path, "plain")
+    r1 = _d_after_one_step(tmp_path, "r1", r1_gamma=10.0, r1_every=1)
+    ls = _d_after_one_step(tmp_path, "ls", label_smoothing=0.2)
+    for other in (r1, ls):
+        assert not torch.equal(plain.head.weight, other.head.weight)
+    rows = _losses(tmp_path / "plain"), _losses(tmp_path / "r1")
+    # logged loss_d is the GAN loss without the penalty (loss_g differs: G steps against the updated D)
+    assert rows[0][0][1] == rows[1][0][1] and rows[0][0][2] != rows[1][0][2]
+    rec = json.loads((tmp_path / "r1" / "log.jsonl").read_text().splitlines()[0])
+    assert rec["r1"] > 0
+
+
+def test_lazy_r1_runs_on_every_kth_step_and_resumes_exactly(tmp_path):
+    kw = dict(r1_gamma=1.0, r1_every=3, label_smoothing=0.1)
+    full = Trainer(cfg(), tcfg(**kw), Toy(), tmp_path / "full").fit()
+    recs = [json.loads(line) for line in (tmp_path / "full" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in recs if "r1" in r] == [1, 4]  # steps 0 and 3 (0-based) carry the penalty
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(cfg(), tcfg(**kw), Toy(), tmp_path / "cut", callbacks=[StopAt(3)]).fit()
+    resumed = Trainer(cfg(), tcfg(**kw), Toy(), tmp_path / "cut", resume=True).fit()
+    _assert_same_weights(full, resumed)
+
+
 def test_fit_leaves_the_global_rng_alone(tmp_path):
     state = torch.get_rng_state()
     Trainer(cfg("gan"), tcfg(steps=2), Toy(), tmp_path / "r").fit()
@@ -242,6 +282,10 @@ def test_dataset_shape_mismatch():
     (dict(num_threads=-1), r"^num_threads:"),
     (dict(skip_d_grads_in_g_step="no"), r"^skip_d_grads_in_g_step:"),
     (dict(channels_last=1), r"^channels_last: expected a bool"),
+    (dict(label_smoothing=0.5), r"^label_smoothing: expected a float in \[0, 0.5\)"),
+    (dict(r1_gamma=-1.0), r"^r1_gamma:"),
+    (dict(r1_gamma=float("inf")), r"^r1_gamma:"),
+    (dict(r1_every=0), r"^r1_every: expected a positive int"),
 ])
 def test_bad_train_config(kw, match):
     with pytest.raises(ValueError, match=match):

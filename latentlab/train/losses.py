@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["d_loss_dcgan", "g_loss_dcgan", "d_loss_acgan", "g_loss_acgan"]
+__all__ = ["d_loss_dcgan", "g_loss_dcgan", "d_loss_acgan", "g_loss_acgan", "r1_penalty"]
 
 
 def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
@@ -31,3 +31,13 @@ def d_loss_acgan(real_src, real_cls, real_y, fake_src, fake_cls, fake_y) -> torc
 def g_loss_acgan(fake_src, fake_cls, fake_y) -> torch.Tensor:
     """G maximises L_C - L_S; the source term uses the non-saturating form, as in DCGAN."""
     return _bce(fake_src, 1.0) + F.cross_entropy(fake_cls.float(), fake_y)
+
+
+def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): mean over the batch of |d D(x) / d x|^2 at real images ``x``.
+
+    ``real`` must require grad and ``real_logits`` must come from it. The graph is kept, so the penalty can be
+    added to D's loss and back-propagated into D's weights.
+    """
+    (grad,) = torch.autograd.grad(real_logits.float().sum(), real, create_graph=True)
+    return grad.float().pow(2).flatten(1).sum(1).mean()

@@ -65,9 +65,15 @@ class TrainConfig:
     skip_d_grads_in_g_step: bool = True  # G step: D's weights are frozen so backward computes only the input
                                       # gradients G needs, not D's weight gradients (which the next D step would
                                       # discard). Same G gradients to the bit, ~7% fewer FLOPs per step.
+    label_smoothing: float = 0.0      # one-sided label smoothing (Salimans et al. 2016): D's target for real images
+                                      # is 1 - label_smoothing; fakes keep 0. 0 = the DCGAN paper's loss
+    r1_gamma: float = 0.0             # R1 penalty (Mescheder et al. 2018): gamma/2 * E|grad_x D(x)|^2 on real images,
+                                      # a brake on a discriminator that outruns G. 0 = off (the DCGAN paper)
+    r1_every: int = 16                # lazy R1 (Karras et al. 2020): the penalty, scaled by r1_every, every k-th step
 
     def __post_init__(self):
-        for name in ("steps", "batch_size", "checkpoint_every", "keep_checkpoints", "grid_size", "log_every"):
+        for name in ("steps", "batch_size", "checkpoint_every", "keep_checkpoints", "grid_size", "log_every",
+                     "r1_every"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"{name}: expected a positive int, got {v!r}")
@@ -79,6 +85,10 @@ class TrainConfig:
                 raise ValueError(f"{name}: expected a value in [0, 1), got {v!r}")
         if self.fast not in (True, False, "auto"):
             raise ValueError(f"fast: expected True, False or 'auto', got {self.fast!r}")
+        if not (isinstance(self.label_smoothing, (int, float)) and 0 <= self.label_smoothing < 0.5):
+            raise ValueError(f"label_smoothing: expected a float in [0, 0.5), got {self.label_smoothing!r}")
+        if not (isinstance(self.r1_gamma, (int, float)) and self.r1_gamma >= 0 and math.isfinite(self.r1_gamma)):
+            raise ValueError(f"r1_gamma: expected a finite float >= 0, got {self.r1_gamma!r}")
         if self.num_threads < 0:
             raise ValueError(f"num_threads: expected >= 0, got {self.num_threads}")
         if not isinstance(self.channels_last, bool):
@@ -490,13 +500,23 @@ class Trainer:
                 y_fake = torch.randint(0, max(mc.num_classes, 1), (b,), generator=g)
                 # ---- D step (real and fake batches separately, as pytorch/examples does)
                 self.opt_d.zero_grad(set_to_none=True)
+                r1_step = tc.r1_gamma > 0 and step % tc.r1_every == 0
+                if r1_step:
+                    real.requires_grad_(True)
+                real_target = 1.0 - tc.label_smoothing
                 with autocast():
                     fake = G(z, y_fake) if mc.conditional else G(z)
                     out_real = D(real)
                     if mc.conditional:
-                        l_real = losses._bce(out_real[0], 1.0) + nn.functional.cross_entropy(out_real[1].float(), y_real)
+                        l_real = (losses._bce(out_real[0], real_target)
+                                  + nn.functional.cross_entropy(out_real[1].float(), y_real))
                     else:
-                        l_real = losses._bce(out_real, 1.0)
+                        l_real = losses._bce(out_real, real_target)
+                loss_d_real = l_real.detach()  # the GAN loss, logged without the penalty
+                r1 = None
+                if r1_step:
+                    r1 = losses.r1_penalty(out_real[0] if mc.conditional else out_real, real)
+                    l_real = l_real + (0.5 * tc.r1_gamma * tc.r1_every) * r1
                 l_real.backward()
                 with autocast():
                     out_fake = D(fake.detach())
@@ -505,7 +525,7 @@ class Trainer:
                     else:
                         l_fake = losses._bce(out_fake, 0.0)
                 l_fake.backward()
-                loss_d = l_real.detach() + l_fake.detach()
+                loss_d = loss_d_real + l_fake.detach()
                 self._check_finite(dist, step, loss_d, "loss_d")
                 self.opt_d.step()
                 # ---- G step (against the updated D, as in pytorch/examples)
@@ -532,6 +552,8 @@ class Trainer:
                        "d_x": float(torch.sigmoid(src_real.detach().float()).mean()),
                        "d_g_z": float(torch.sigmoid(src_fake.detach().float()).mean()),
                        "time": round(time.time() - t0, 3)}
+                if r1 is not None:
+                    rec["r1"] = float(r1.detach())
                 if log is not None and (done % tc.log_every == 0 or done == tc.steps):
                     log.write(json.dumps(rec) + "\n")
                 for cb in self.callbacks:

@@ -43,11 +43,29 @@ def export(run_dir: Path, name: str, out: Path, step: int | None = None) -> Path
         gan = load(run_dir / "model.safetensors")
     else:
         gan = load(run_dir / "checkpoints" / f"step-{step:08d}.safetensors")
-    return save(gan, out, half=True, info={"preset": name, "trained_steps": gan.step})
+    info = {"preset": name, "trained_steps": gan.step}
+    try:  # the recipe and what fast="auto" resolved to travel with the weights (the model card quotes them)
+        run = json.loads((run_dir / "run.json").read_text())
+        info.update({k: run[k] for k in ("train", "runtime") if k in run})
+    except (OSError, ValueError):
+        pass
+    return save(gan, out, half=True, info=info)
 
 
-def export_log(run_dir: Path, name: str, upto: int | None = None, max_lines: int = 600) -> Path | None:
-    """Copy every k-th per-step record of the run's log to pretrained/logs/NAME.jsonl (the report's curves)."""
+def log_path_for(name: str, out: Path) -> Path:
+    """Where the exported log goes: pretrained/logs/NAME.jsonl for the shipped file, else beside ``out``.
+
+    An experiment exported elsewhere (``--out runs/x.safetensors``) must not overwrite the shipped
+    model's log, which the report draws its curves from.
+    """
+    shipped = ROOT / "pretrained" / f"{name}.safetensors"
+    if Path(out).resolve() == shipped.resolve():
+        return ROOT / "pretrained" / "logs" / f"{name}.jsonl"
+    return Path(out).with_suffix(".log.jsonl")
+
+
+def export_log(run_dir: Path, dest: Path, upto: int | None = None, max_lines: int = 600) -> Path | None:
+    """Copy every k-th per-step record of the run's log to ``dest`` (the report's curves)."""
     src = run_dir / "log.jsonl"
     if not src.is_file():
         return None
@@ -61,7 +79,7 @@ def export_log(run_dir: Path, name: str, upto: int | None = None, max_lines: int
             rows[int(r["step"])] = r          # a resumed run repeats steps: keep the last
     stride = max(1, -(-len(rows) // max_lines))
     keep = [rows[s] for s in sorted(rows)][::stride]
-    out = ROOT / "pretrained" / "logs" / f"{name}.jsonl"
+    out = Path(dest)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps({k: (round(v, 5) if isinstance(v, float) else v) for k, v in r.items()}) + "\n"
                            for r in keep))
@@ -87,7 +105,7 @@ def main(argv=None):
     out = Path(a.out or ROOT / "pretrained" / f"{a.name}.safetensors")
     if a.export_step is not None:
         print(export(run_dir, a.name, out, a.export_step))
-        export_log(run_dir, a.name, upto=a.export_step)
+        export_log(run_dir, log_path_for(a.name, out), upto=a.export_step)
         return
     d = dict(p["data"])
     cache = ROOT / "runs" / "cache" if d["name"] != "fashion-mnist" else None
@@ -106,7 +124,7 @@ def main(argv=None):
     t0 = time.time()
     Trainer(mc, tc, ds, run_dir, resume=a.resume, dataset_name=mc.dataset).fit()
     path = export(run_dir, a.name, out)
-    export_log(run_dir, a.name)
+    export_log(run_dir, log_path_for(a.name, out))
     print(json.dumps({"model": a.name, "steps": tc.steps, "wall_seconds": round(time.time() - t0, 1),
                       "out": str(path)}))
 

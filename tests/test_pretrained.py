@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,18 @@ def test_shipped_fashion_uses_z_within_each_class():
     with torch.no_grad():
         stds = [float(G(z, torch.full((64,), c)).std(0).mean()) for c in range(gan.config.num_classes)]
     assert min(stds) > 0.1, stds
+
+
+def test_experiment_export_does_not_overwrite_the_shipped_log(tmp_path):
+    """`--out runs/x.safetensors` once overwrote pretrained/logs/rooms.jsonl with an experiment's log."""
+    spec = importlib.util.spec_from_file_location("pretrained_train", ROOT / "pretrained" / "train.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.log_path_for("rooms", ROOT / "pretrained" / "rooms.safetensors") == ROOT / "pretrained" / "logs" / "rooms.jsonl"
+    assert mod.log_path_for("rooms", tmp_path / "exp.safetensors") == tmp_path / "exp.log.jsonl"
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "log.jsonl").write_text("".join(f'{{"step": {s}, "loss_d": 0.5, "loss_g": 1.0}}\n' for s in (1, 2, 3, 2)))
+    dest = mod.export_log(run, tmp_path / "exp.log.jsonl", upto=2)
+    rows = [line for line in dest.read_text().splitlines()]
+    assert [json.loads(r)["step"] for r in rows] == [1, 2]           # resumed duplicate step kept once, upto honoured

@@ -46,7 +46,8 @@ def cfg(arch="dcgan", **kw):
 
 
 def tcfg(**kw):
-    base = dict(steps=6, batch_size=6, checkpoint_every=2, progress=False, grid_size=4)
+    # fp32 unless a test asks for the fast path: fast="auto" would pick bf16 on some CPUs and not on others
+    base = dict(steps=6, batch_size=6, checkpoint_every=2, progress=False, grid_size=4, fast=False)
     base.update(kw)
     return TrainConfig(**base)
 
@@ -141,6 +142,27 @@ def test_channels_last_resume_is_exact_and_close_to_nchw(tmp_path, arch):
         if a.is_floating_point():  # the same maths, summed in another order: equal up to rounding
             torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4, msg=k)
     assert all(p.is_contiguous() for p in full.parameters())  # handed back in the default layout
+
+
+def test_fast_path_resumes_exactly_and_records_its_precision(tmp_path):
+    """bf16 autocast (fast=True): resume stays bit-exact, and run.json says what precision was used."""
+    full = Trainer(cfg(), tcfg(fast=True), Toy(), tmp_path / "full").fit()
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(cfg(), tcfg(fast=True), Toy(), tmp_path / "cut", callbacks=[StopAt(3)]).fit()
+    resumed = Trainer(cfg(), tcfg(fast=True), Toy(), tmp_path / "cut", resume=True).fit()
+    _assert_same_weights(full, resumed)
+    runtime = json.loads((tmp_path / "full" / "run.json").read_text())["runtime"]
+    assert runtime["bf16_autocast"] is True and runtime["channels_last"] is True
+    fp32 = Trainer(cfg(), tcfg(), Toy(), tmp_path / "fp32").fit()
+    assert json.loads((tmp_path / "fp32" / "run.json").read_text())["runtime"]["bf16_autocast"] is False
+    assert any(not torch.equal(a, b) for a, b in zip(full.parameters(), fp32.parameters()))
+
+
+def test_resume_warns_when_the_precision_changes(tmp_path):
+    """A bf16 run resumed where fast="auto" resolves to fp32 (another CPU) must say so."""
+    Trainer(cfg(), tcfg(steps=4, fast=True), Toy(), tmp_path / "r").fit()
+    with pytest.warns(RuntimeWarning, match=r"bf16_autocast=True .* continues with False"):
+        Trainer(cfg(), tcfg(steps=6, fast=False), Toy(), tmp_path / "r", resume=True).fit()
 
 
 def test_resume_can_extend_a_finished_run(tmp_path):

@@ -268,6 +268,12 @@ class Trainer:
                     old = json.loads(run_json.read_text())
                 except (OSError, ValueError) as e:
                     raise ValueError(f"resume: {str(run_json)!r} is unreadable ({e})") from None
+                before, now_rt = old.get("runtime") or {}, self._runtime()
+                if "bf16_autocast" in before and before["bf16_autocast"] != now_rt["bf16_autocast"]:
+                    warnings.warn(f"resume: this run was trained with bf16_autocast={before['bf16_autocast']} and "
+                                  f"continues with {now_rt['bf16_autocast']} (fast={self.tc.fast!r} on this CPU); the "
+                                  "continuation is not the trajectory an uninterrupted run would take. Pass fast="
+                                  f"{before['bf16_autocast']} to keep the precision", RuntimeWarning, stacklevel=2)
                 if old.get("model") != self.mc.to_dict():
                     prev, now = old.get("model") or {}, self.mc.to_dict()
                     diff = {k: (prev.get(k), now.get(k)) for k in sorted(set(prev) | set(now)) if prev.get(k) != now.get(k)}
@@ -275,7 +281,13 @@ class Trainer:
                                      f"(run.json vs requested: {diff}); resume with the same architecture options")
             else:
                 atomic_write_bytes(run_json, json.dumps({"model": self.mc.to_dict(), "train": self.tc.to_dict(),
-                                                         "dataset": self.dataset_name}, indent=2).encode())
+                                                         "dataset": self.dataset_name, "runtime": self._runtime()},
+                                                        indent=2).encode())
+
+    def _runtime(self) -> dict:
+        """What ``fast="auto"`` resolved to on this machine: the trajectory depends on it."""
+        return {"bf16_autocast": bool(self.fast), "channels_last": bool(self.fast or self.tc.channels_last),
+                "torch": torch.__version__}
 
     def _truncate_log(self, step: int):
         """On resume, drop log records past the checkpoint's step (they are about to be recomputed)."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = ["ModelConfig", "ARCHITECTURES", "CLASS_INPUTS", "PRIORS", "IMAGE_SIZES", "CONFIG_VERSION"]
 

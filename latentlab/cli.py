@@ -257,7 +257,14 @@ def run_train(args) -> int:
     tkw = {k: pick(getattr(args, names.get(k, k)), k, d, prev_train) for k, d in tkw.items()}
     if tkw["batch_size"] < 2:
         raise UsageError("--batch-size: BatchNorm needs at least 2 images per batch")
-    tc = TrainConfig(fast=fast, channels_last=channels_last, progress=not args.no_progress and sys.stderr.isatty(), **tkw)
+    try:
+        tc = TrainConfig(fast=fast, channels_last=channels_last, progress=not args.no_progress and sys.stderr.isatty(),
+                         **tkw)
+    except ValueError as e:  # TrainConfig names its field ("r1_gamma: ..."); the user typed a flag (--r1-gamma)
+        field, sep, rest = str(e).partition(":")
+        if sep and field.isidentifier():
+            raise UsageError(f"--{names.get(field, field).replace('_', '-')}:{rest}") from None
+        raise
     if _rank() == 0:
         from .train.trainer import native_bf16
         if fast is True and not native_bf16():

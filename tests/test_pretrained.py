@@ -15,11 +15,16 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _presets():
+def _train_script():
+    """pretrained/train.py as a module (it is a script, not part of the package)."""
     spec = importlib.util.spec_from_file_location("pretrained_train", ROOT / "pretrained" / "train.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod.PRESETS
+    return mod
+
+
+def _presets():
+    return _train_script().PRESETS
 
 
 @pytest.mark.parametrize("name", ["rooms", "faces", "fashion"])
@@ -48,14 +53,11 @@ def test_shipped_fashion_uses_z_within_each_class():
 
 def test_experiment_export_does_not_overwrite_the_shipped_log(tmp_path):
     """`--out runs/x.safetensors` once overwrote pretrained/logs/rooms.jsonl with an experiment's log."""
-    spec = importlib.util.spec_from_file_location("pretrained_train", ROOT / "pretrained" / "train.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _train_script()
     assert mod.log_path_for("rooms", ROOT / "pretrained" / "rooms.safetensors") == ROOT / "pretrained" / "logs" / "rooms.jsonl"
     assert mod.log_path_for("rooms", tmp_path / "exp.safetensors") == tmp_path / "exp.log.jsonl"
     run = tmp_path / "run"
     run.mkdir()
     (run / "log.jsonl").write_text("".join(f'{{"step": {s}, "loss_d": 0.5, "loss_g": 1.0}}\n' for s in (1, 2, 3, 2)))
     dest = mod.export_log(run, tmp_path / "exp.log.jsonl", upto=2)
-    rows = [line for line in dest.read_text().splitlines()]
-    assert [json.loads(r)["step"] for r in rows] == [1, 2]           # resumed duplicate step kept once, upto honoured
+    assert [json.loads(r)["step"] for r in dest.read_text().splitlines()] == [1, 2]           # resumed duplicate step kept once, upto honoured

@@ -286,7 +286,7 @@ class Trainer:
 
     def _runtime(self) -> dict:
         """What ``fast="auto"`` resolved to on this machine: the trajectory depends on it."""
-        return {"bf16_autocast": bool(self.fast), "channels_last": bool(self.fast or self.tc.channels_last),
+        return {"bf16_autocast": bool(self.fast), "channels_last": bool(self.channels_last),
                 "torch": torch.__version__}
 
     def _truncate_log(self, step: int):
@@ -451,7 +451,7 @@ class Trainer:
         torch.manual_seed(_derive_seed(tc.seed, 0))  # initial weights (global RNG forked by fit())
         self.gan = GAN(mc)
         self.G, self.D = self.gan.generator, self.gan.discriminator
-        channels_last = fast or tc.channels_last
+        channels_last = self.channels_last = fast or tc.channels_last
         if channels_last:
             self.G.to(memory_format=torch.channels_last)
             self.D.to(memory_format=torch.channels_last)

@@ -118,3 +118,45 @@ def to_device(model: nn.Module, map_location) -> nn.Module:
     """``model.to(map_location)``, with a ValueError naming ``map_location`` for an unknown or absent device
     (torch raises a RuntimeError such as "Found no NVIDIA driver on your system")."""
     return model.to(check_device(map_location, "map_location"))
+
+
+class JudgeFile:
+    """``save`` / ``load`` for a judge module, shared by the three judges.
+
+    A subclass (also an ``nn.Module`` with a ``config``) sets ``judge`` (the metadata tag), ``label`` (for
+    messages), ``config_class`` (a :class:`JsonConfig`) and ``load_error`` (a ValueError type naming the
+    file), and may override ``check_config`` to reject a config the current code cannot serve.
+    """
+
+    judge: str
+    label: str
+    config_class: type
+    load_error: type = ValueError
+
+    def save(self, path: str | os.PathLike, dtype: torch.dtype | None = None,
+             metadata: Mapping[str, str] | None = None) -> None:
+        """Write one safetensors file atomically (``latentlab.io.save_safetensors``).
+
+        ``dtype`` (e.g. torch.float16) converts the floating tensors; None keeps them. ``metadata``:
+        extra str -> str entries (e.g. training provenance), not the reserved keys
+        format/judge/config/sha256. Loading converts back to float32.
+        """
+        save_judge(self, path, self.judge, self.config.to_json(), dtype, metadata)
+
+    @classmethod
+    def check_config(cls, config, path) -> None:
+        """Raise ``load_error`` naming ``path`` for a config this code cannot rebuild (default: accept)."""
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu"):
+        """Rebuild a saved judge in eval mode, float32.
+
+        Raises ``load_error`` (a ValueError; ``latentlab.io.CheckpointError`` for unreadable files) naming
+        the file for a corrupt or truncated file, a foreign checkpoint, a bad config or mismatched
+        tensors; FileNotFoundError if the file is absent.
+        """
+        tensors, config = read_judge(path, cls.judge, cls.label, cls.config_class.from_json, cls.load_error)
+        cls.check_config(config, path)
+        model = cls(config)
+        load_checked(model, tensors, path, cls.load_error)
+        return to_device(model, map_location).eval()

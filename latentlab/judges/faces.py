@@ -20,14 +20,13 @@ Checkpoints are one safetensors file (never pickle) whose metadata holds
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable
 
 import torch
 from torch import nn
 
-from latentlab.judges._files import ConvUnit, JsonConfig, load_checked, read_judge, save_judge, to_device
+from latentlab.judges._files import ConvUnit, JsonConfig, JudgeFile
 
 __all__ = ["FaceJudge", "FaceJudgeConfig", "FACE_JUDGE_OUTPUTS"]
 
@@ -68,7 +67,7 @@ class ConvBlock(ConvUnit):
         return self.pool(super().forward(x))
 
 
-class FaceJudge(nn.Module):
+class FaceJudge(JudgeFile, nn.Module):
     """CNN judge for (N, 3, 64, 64) face images in [-1, 1].
 
     Layers (default config): block1 (32 @ 32x32) -> block2 (64 @ 16x16) -> block3 (96 @ 8x8)
@@ -79,6 +78,8 @@ class FaceJudge(nn.Module):
     "glasses": (N,) logit, "feminine": (N,) logit}``. ``predict`` and ``features`` are for
     judging: eval mode, no_grad, batches of ``batch_size``, results on the input's device.
     """
+
+    judge, label, config_class, load_error = JUDGE, 'faces', FaceJudgeConfig, ValueError
 
     def __init__(self, config: FaceJudgeConfig | None = None):
         super().__init__()
@@ -152,24 +153,5 @@ class FaceJudge(nn.Module):
     def features(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         """Penultimate features (N, feature_dim), after the ReLU, for Fréchet distances."""
         return torch.cat(self._batched(self._features, images, batch_size)).float().to(images.device)
-
-    # -- checkpoints --------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike, dtype: torch.dtype | None = None,
-             metadata: Mapping[str, str] | None = None) -> None:
-        """Write one safetensors file atomically (``latentlab.io.save_safetensors``).
-
-        ``dtype`` (e.g. torch.float16) converts the floating tensors; None keeps them. ``metadata``:
-        extra str -> str entries (e.g. training provenance), not the reserved keys
-        format/judge/config/sha256. Loading converts back to float32.
-        """
-        save_judge(self, path, JUDGE, self.config.to_json(), dtype, metadata)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu") -> "FaceJudge":
-        """Rebuild a saved judge in eval mode, float32. ValueError naming the file on any problem."""
-        tensors, config = read_judge(path, JUDGE, 'faces', FaceJudgeConfig.from_json, ValueError)
-        model = cls(config)
-        load_checked(model, tensors, path, ValueError)
-        return to_device(model, map_location).eval()
 
 

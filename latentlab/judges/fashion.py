@@ -17,7 +17,6 @@ Checkpoints are one safetensors file (never pickle); its metadata holds
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Callable
 
@@ -25,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentlab.judges._files import ConvUnit, JsonConfig, load_checked, read_judge, save_judge, to_device
+from latentlab.judges._files import ConvUnit, JsonConfig, JudgeFile
 from latentlab.judges._files import digest as _digest  # noqa: F401 (tests build files with it)
 
 __all__ = ["FashionClassifier", "FashionClassifierConfig"]
@@ -80,7 +79,7 @@ class ConvBlock(nn.Module):
         return self.pool(x)
 
 
-class FashionClassifier(nn.Module):
+class FashionClassifier(JudgeFile, nn.Module):
     """CNN classifier for (N, 1, 32, 32) images in [-1, 1] (background -1).
 
     Layers (default config): block1 (16 @ 16x16) -> block2 (32 @ 8x8) -> block3 (64 @ 4x4)
@@ -90,6 +89,8 @@ class FashionClassifier(nn.Module):
     ``predict_proba`` and ``features`` are for judging: they run in eval mode under no_grad, in
     batches of ``batch_size``, on the model's device, and return tensors on the input's device.
     """
+
+    judge, label, config_class, load_error = JUDGE, 'Fashion-MNIST', FashionClassifierConfig, ValueError
 
     def __init__(self, config: FashionClassifierConfig | None = None):
         super().__init__()
@@ -172,25 +173,5 @@ class FashionClassifier(nn.Module):
     def features(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         """Penultimate features (N, feature_dim), after the ReLU, for Fréchet / nearest-neighbour use."""
         return self._batched(self._features, images, batch_size)
-
-    # -- checkpoints --------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike, dtype: torch.dtype | None = None,
-             metadata: dict[str, str] | None = None) -> None:
-        """Write one safetensors file atomically (``latentlab.io.save_safetensors``).
-
-        ``dtype`` (e.g. torch.float16) converts the floating tensors; None keeps them as they are.
-        ``metadata``: extra str -> str entries (e.g. training provenance); may not override
-        format/judge/config/sha256. Loading converts back to float32.
-        """
-        save_judge(self, path, JUDGE, self.config.to_json(), dtype, metadata)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu") -> "FashionClassifier":
-        """Rebuild a saved judge in eval mode, float32. ValueError naming the file on any problem
-        (latentlab.io.CheckpointError, a ValueError, for unreadable files); FileNotFoundError if absent."""
-        tensors, config = read_judge(path, JUDGE, 'Fashion-MNIST', FashionClassifierConfig.from_json, ValueError)
-        model = cls(config)
-        load_checked(model, tensors, path, ValueError)
-        return to_device(model, map_location).eval()
 
 

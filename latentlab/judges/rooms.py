@@ -23,9 +23,8 @@ Checkpoints are one safetensors file (never pickle) whose metadata holds
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -35,7 +34,7 @@ from torch import nn
 
 from latentlab.data.rooms import ROOM_CLASSES
 from latentlab.io import CheckpointError
-from latentlab.judges._files import ConvUnit, JsonConfig, load_checked, read_judge, save_judge, to_device
+from latentlab.judges._files import ConvUnit, JsonConfig, JudgeFile
 from latentlab.judges._files import digest as _digest  # noqa: F401 (tests build files with it)
 
 __all__ = ["RoomSegmenter", "RoomSegmenterConfig", "mask_to_boxes", "window_boxes"]
@@ -97,7 +96,7 @@ class DecoderStage(nn.Module):
         return self.conv(x + skip)
 
 
-class RoomSegmenter(nn.Module):
+class RoomSegmenter(JudgeFile, nn.Module):
     """U-Net-style segmenter for (N, 3, 64, 64) room images in [-1, 1].
 
     Layers (default config): enc1 (16 @ 64x64) -> enc2 (24 @ 32x32) -> enc3 (40 @ 16x16)
@@ -108,6 +107,8 @@ class RoomSegmenter(nn.Module):
     ``forward`` returns logits with gradients; ``predict``, ``class_mask`` and ``features`` are for
     judging: eval mode, no_grad, batches of ``batch_size``, results on the input's device.
     """
+
+    judge, label, config_class, load_error = JUDGE, 'rooms', RoomSegmenterConfig, CheckpointError
 
     def __init__(self, config: RoomSegmenterConfig | None = None):
         super().__init__()
@@ -215,32 +216,12 @@ class RoomSegmenter(nn.Module):
         and nearest neighbours."""
         return self._batched(lambda x: self._encode(x)[-1].mean(dim=(2, 3)).float(), images, batch_size)
 
-    # -- checkpoints --------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike, dtype: torch.dtype | None = None,
-             metadata: Mapping[str, str] | None = None) -> None:
-        """Write one safetensors file atomically (``latentlab.io.save_safetensors``).
-
-        ``dtype`` (e.g. torch.float16) converts the floating tensors; None keeps them. ``metadata``:
-        extra str -> str entries (e.g. training provenance), not the reserved keys
-        format/judge/config/sha256. Loading converts back to float32.
-        """
-        save_judge(self, path, JUDGE, self.config.to_json(), dtype, metadata)
-
+    # -- checkpoints (save / load from JudgeFile) ----------------------------------------------
     @classmethod
-    def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu") -> "RoomSegmenter":
-        """Rebuild a saved segmenter in eval mode, float32.
-
-        Raises ``latentlab.io.CheckpointError`` (a ValueError) naming the file for a corrupt or
-        truncated file, a foreign checkpoint, a bad config or mismatched tensors;
-        FileNotFoundError if the file is absent.
-        """
-        tensors, config = read_judge(path, JUDGE, 'rooms', RoomSegmenterConfig.from_json, CheckpointError)
+    def check_config(cls, config, path) -> None:
         if config.classes != ROOM_CLASSES:
             raise CheckpointError(f"{path}: trained for classes {list(config.classes)}, but the rooms "
                                   f"renderer now has {list(ROOM_CLASSES)}; retrain the judge")
-        model = cls(config)
-        load_checked(model, tensors, path, CheckpointError)
-        return to_device(model, map_location).eval()
 
 
 # ------------------------------------------------------------------------------------------------

@@ -91,34 +91,3 @@ def test_forget_with_causal_curve_beats_random_on_the_toy():
     assert "1" in m["curves"]["causal"]                                              # the quarter is on the curve
     assert m["causal"]["quarter_reduction"] > 0.9
     assert m["curves"]["causal"]["1"] < m["curves"]["random"]["1"]
-
-
-def test_causal_budget_tunes_the_hard_top_k_ablation():
-    """With ``budget``, the second half of the steps generates with exactly ``budget`` maps hard-zeroed."""
-    G, seg = ToyGenerator(), RedIsWindow()
-    zeroed = []
-
-    def count_zero_maps(module, args):
-        x = args[0]
-        zeroed.append(int((x.flatten(2).abs().amax(2) == 0).all(0).sum()))   # Softplus maps are never 0 unless dropped
-
-    h = G.to_rgb.register_forward_pre_hook(count_zero_maps)
-    try:
-        ranking, mask = causal_ranking(G, "feat", seg, nz=6, prior="normal", steps=40, seed=0, budget=2)
-    finally:
-        h.remove()
-    assert ranking[0] == 3
-    # calls: 1 probe pass, then per step an unedited and an edited pass; edited passes are the odd ones after the probe
-    edited = zeroed[2::2]
-    assert len(edited) == 40
-    assert all(n == 0 for n in edited[:20])       # soft phase: maps are scaled, none exactly zero
-    assert all(n == 2 for n in edited[20:])       # hard phase: exactly the budget
-    assert count_hooks(G) == 0
-
-
-def test_causal_budget_bad_input():
-    G, seg = ToyGenerator(), RedIsWindow()
-    with pytest.raises(ValueError, match="budget: expected a positive int"):
-        causal_ranking(G, "feat", seg, nz=6, prior="normal", steps=2, budget=0)
-    with pytest.raises(ValueError, match="budget: 7 maps asked for, but 'feat' has 6"):
-        causal_ranking(G, "feat", seg, nz=6, prior="normal", steps=2, budget=7)

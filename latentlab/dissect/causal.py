@@ -28,8 +28,7 @@ def _obj_index(segmenter, obj: str) -> int:
 
 def causal_ranking(generator: nn.Module, layer: str, segmenter, obj: str = "window", *, nz: int, prior: str,
                    steps: int = 150, batch_size: int = 16, lr: float = 0.1, sparsity: float = 4e-4,
-                   preserve: float = 0.05, seed: int = 0, budget: int | None = None,
-                   **gen_kwargs) -> tuple[np.ndarray, np.ndarray]:
+                   preserve: float = 0.05, seed: int = 0, **gen_kwargs) -> tuple[np.ndarray, np.ndarray]:
     """Optimise a soft ablation mask over the maps of ``layer``; returns (ranking, mask values).
 
     Args:
@@ -37,11 +36,6 @@ def causal_ranking(generator: nn.Module, layer: str, segmenter, obj: str = "wind
         steps, batch_size, lr: Adam steps on fresh prior samples (z from ``seed``) of ``batch_size`` each.
         sparsity: L1 price per unit of mask (keeps the selection small).
         preserve: weight of the mean absolute pixel change outside the object in the unablated image.
-        budget: optimise for dropping exactly this many maps. The first half of the steps is the soft
-            mask above; in the second half the generator sees the hard top-``budget`` maps zeroed, and the
-            gradient reaches the soft mask straight through (``hard - soft.detach() + soft``), so the mask
-            is tuned for the hard ablation that is measured afterwards, not for partial scaling.
-            No L1 price in that phase (the budget is the price).
     Returns:
         ranking: map indices, most causal first; mask: the optimised m (C,) in [0, 1].
     """
@@ -52,8 +46,6 @@ def causal_ranking(generator: nn.Module, layer: str, segmenter, obj: str = "wind
         raise TypeError("segmenter: expected a differentiable module returning per-pixel class logits, "
                         "with a `classes` attribute (e.g. the rooms judge)")
     idx = _obj_index(segmenter, obj)
-    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1):
-        raise ValueError(f"budget: expected a positive int (number of maps) or None, got {budget!r}")
     g = torch.Generator().manual_seed(seed)
     was_g, was_s = generator.training, getattr(segmenter, "training", False)
     generator.eval()
@@ -69,29 +61,19 @@ def causal_ranking(generator: nn.Module, layer: str, segmenter, obj: str = "wind
         with torch.no_grad(), Trace(generator, layer) as t:
             generator(sample_prior(1, nz, prior, generator=g), **gen_kwargs)
         n_maps = int(t.output.shape[1])
-        if budget is not None and budget > n_maps:
-            raise ValueError(f"budget: {budget} maps asked for, but {layer!r} has {n_maps}")
         logits = torch.full((n_maps,), -4.0, requires_grad=True)
         opt = torch.optim.Adam([logits], lr=lr)
-        for step in range(steps):
-            hard_phase = budget is not None and step >= steps // 2
+        for _ in range(steps):
             z = sample_prior(batch_size, nz, prior, generator=g)
             with torch.no_grad():
                 x0 = generator(z, **gen_kwargs).float()
                 outside = (segmenter(x0).argmax(1) != idx).float()[:, None]
-            soft = torch.sigmoid(logits)
-            if hard_phase:
-                hard = torch.zeros_like(soft)
-                hard[torch.topk(soft.detach(), budget).indices] = 1.0
-                mask_box["m"] = hard - soft.detach() + soft
-            else:
-                mask_box["m"] = soft
+            mask_box["m"] = torch.sigmoid(logits)
             with Trace(generator, layer, retain_output=False, edit_output=edit):
                 x = generator(z, **gen_kwargs).float()
             p = segmenter(x).float().softmax(1)[:, idx]
-            loss = p.mean() + preserve * ((x - x0).abs() * outside).mean()
-            if not hard_phase:
-                loss = loss + sparsity * soft.sum()
+            loss = (p.mean() + preserve * ((x - x0).abs() * outside).mean()
+                    + sparsity * mask_box["m"].sum())
             (grad,) = torch.autograd.grad(loss, [logits])
             logits.grad = grad
             opt.step()

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from latentlab import load  # noqa: E402
-from latentlab.metrics.evaluate import evaluate, load_real  # noqa: E402
+from latentlab.metrics.evaluate import RealData, evaluate, load_real  # noqa: E402
 
 VALIDATION_SEED = 1
 
@@ -39,6 +39,31 @@ def meets_non_fd_targets(r: dict) -> bool:
     if r["class_accuracy"] is not None:
         return r["class_accuracy"] >= 0.85 and r["share_classes_below_real_max"] >= 0.9
     return r["content"]["max_abs_difference"] <= 0.10 and r["near_copies"] == 0
+
+
+def validation_split(real: RealData) -> RealData:
+    """The reference swapped: the validation draw compares with ``heldout2``, evaluate's reports with ``heldout``."""
+    return dataclasses.replace(real, heldout=real.heldout2, heldout2=real.heldout, heldout_truth=None)
+
+
+def select(candidates, real: RealData, *, n: int, progress: bool = True, **evaluate_kw) -> tuple[list[dict], dict | None]:
+    """Score (name, GAN) candidates on the validation draw; return the rows and the pick (None if no candidate
+    meets the non-FD targets). ``evaluate_kw`` go to ``evaluate`` (e.g. a judge)."""
+    validation = validation_split(real)
+    rows = []
+    for name, gan in candidates:
+        t0 = time.time()
+        r = evaluate(gan, n=n, seed=VALIDATION_SEED, real=validation, progress=False, **evaluate_kw)
+        row = {"file": str(name), "step": gan.step, "fd_ratio": r["fd_ratio"], "meets_non_fd_targets": meets_non_fd_targets(r),
+               "content_max_gap": r["content"]["max_abs_difference"] if r["content"] else None,
+               "near_copies": r["near_copies"], "class_accuracy": r["class_accuracy"],
+               "share_classes_below_real_max": r["share_classes_below_real_max"],
+               "seconds": round(time.time() - t0, 1)}
+        rows.append(row)
+        if progress:
+            print(json.dumps(row), flush=True)
+    ok = [r for r in rows if r["meets_non_fd_targets"]]
+    return rows, (min(ok, key=lambda r: r["fd_ratio"]) if ok else None)
 
 
 def main(argv=None):
@@ -54,20 +79,7 @@ def main(argv=None):
     if len(datasets) != 1:
         ap.error(f"checkpoints: expected one run's checkpoints, got datasets {sorted(map(str, datasets))}")
     real = load_real(datasets.pop(), n_heldout=a.n)
-    validation = dataclasses.replace(real, heldout=real.heldout2, heldout2=real.heldout, heldout_truth=None)
-    rows = []
-    for path, gan in zip(a.checkpoints, gans):
-        t0 = time.time()
-        r = evaluate(gan, n=a.n, seed=VALIDATION_SEED, real=validation, progress=False)
-        row = {"file": path, "step": gan.step, "fd_ratio": r["fd_ratio"], "meets_non_fd_targets": meets_non_fd_targets(r),
-               "content_max_gap": r["content"]["max_abs_difference"] if r["content"] else None,
-               "near_copies": r["near_copies"], "class_accuracy": r["class_accuracy"],
-               "share_classes_below_real_max": r["share_classes_below_real_max"],
-               "seconds": round(time.time() - t0, 1)}
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-    ok = [r for r in rows if r["meets_non_fd_targets"]]
-    pick = min(ok, key=lambda r: r["fd_ratio"]) if ok else None
+    rows, pick = select(zip(a.checkpoints, gans), real, n=a.n)
     print("pick:", pick["file"] if pick else "none (no candidate meets the non-FD targets on the validation draw)")
     if a.json:
         Path(a.json).write_text(json.dumps({"validation_seed": VALIDATION_SEED, "n": a.n, "rows": rows,

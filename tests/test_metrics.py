@@ -392,3 +392,42 @@ def test_cli_reports_errors(tmp_path, capsys, tiny_gan):
     assert "has no judge" in capsys.readouterr().err
     args = parser.parse_args([str(path), "--json", str(tmp_path / "no" / "out.json")])
     assert cli.run(args) == 2 and "--json" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------------
+# scripts/select_checkpoint.py: checkpoint choice on a validation draw
+
+
+def _select_script():
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location("select_checkpoint",
+                                                  Path(__file__).resolve().parent.parent / "scripts" / "select_checkpoint.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_select_checkpoint_scores_on_the_validation_draw_and_applies_the_rule(tiny_rooms_gan):
+    sel = _select_script()
+    torch.manual_seed(1)
+    other = GAN(tiny_rooms_gan.config).eval()
+    real = stand_in_real(64, 3, 64)
+    kw = dict(judge=PoolJudge(), pairs_per_class=20, ppl_samples=16)
+    rows, pick = sel.select([("a", tiny_rooms_gan), ("b", other)], real, n=64, progress=False, **kw)
+    # each row is evaluate() at seed 1 against the second held-out set, not the reported seed-0 / heldout draw
+    swapped = RealData(train=real.train, heldout=real.heldout2, heldout2=real.heldout, description="swapped")
+    for row, gan in zip(rows, (tiny_rooms_gan, other)):
+        assert row["fd_ratio"] == evaluate(gan, n=64, seed=1, real=swapped, progress=False, **kw)["fd_ratio"]
+        assert row["fd_ratio"] != evaluate(gan, n=64, seed=0, real=real, progress=False, **kw)["fd_ratio"]
+    ok = [r for r in rows if r["meets_non_fd_targets"]]
+    assert pick == (min(ok, key=lambda r: r["fd_ratio"]) if ok else None)
+    # the rule itself: the non-FD targets of the issue, per model kind
+    gan_result = {"class_accuracy": None, "content": {"max_abs_difference": 0.1}, "near_copies": 0}
+    assert sel.meets_non_fd_targets(gan_result)
+    assert not sel.meets_non_fd_targets(dict(gan_result, near_copies=1))
+    assert not sel.meets_non_fd_targets(dict(gan_result, content={"max_abs_difference": 0.11}))
+    acgan_result = {"class_accuracy": 0.85, "share_classes_below_real_max": 0.9}
+    assert sel.meets_non_fd_targets(acgan_result)
+    assert not sel.meets_non_fd_targets(dict(acgan_result, class_accuracy=0.849))
+    assert not sel.meets_non_fd_targets(dict(acgan_result, share_classes_below_real_max=0.8))

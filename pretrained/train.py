@@ -45,6 +45,8 @@ PRESETS = {
 # Experiment (2026-12-01, not shipped): "rooms" with a generator twice as wide (256 maps at 8x8, as in the issue's
 # feasibility run and pytorch/examples' ngf=64); D, data, seed, steps and recipe are those of "rooms".
 PRESETS["rooms-wide"] = dict(PRESETS["rooms"], model=dict(PRESETS["rooms"]["model"], ngf=64))
+# Experiment (2026-12-01): "fashion" with a generator twice as wide, for within-class diversity and class accuracy.
+PRESETS["fashion-wide"] = dict(PRESETS["fashion"], model=dict(PRESETS["fashion"]["model"], ngf=64))
 
 
 def export(run_dir: Path, name: str, out: Path, step: int | None = None) -> Path:

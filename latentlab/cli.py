@@ -122,6 +122,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     tr.add_argument("--r1-every", type=_positive_int, default=None, help="steps between R1 penalties (default 16)")
     tr.add_argument("--label-smoothing", type=float, default=None,
                     help="one-sided label smoothing: D's target for real images is 1 - this (default 0)")
+    tr.add_argument("--g-class-weight", type=float, default=None,
+                    help="AC-GAN: weight of the class term in G's loss (default 1, the paper); below 1 trades class "
+                         "accuracy for within-class diversity")
     tr.add_argument("--seed", type=_non_negative_int, default=None,
                     help="seeds the initial weights, data order and every z (default 0)")
     tr.add_argument("--checkpoint-every", type=_positive_int, default=None,
@@ -252,7 +255,8 @@ def run_train(args) -> int:
     channels_last = pick(args.channels_last, "channels_last", False, prev_train)
     channels_last = {"on": True, "off": False}.get(channels_last, channels_last)
     tkw = dict(steps=5000, batch_size=64, lr=2e-4, beta1=0.5, seed=0, checkpoint_every=500, keep_checkpoints=3,
-               num_threads=0, grid_size=64, log_every=1, r1_gamma=0.0, r1_every=16, label_smoothing=0.0)
+               num_threads=0, grid_size=64, log_every=1, r1_gamma=0.0, r1_every=16, label_smoothing=0.0,
+               g_class_weight=1.0)
     names = dict(num_threads="threads")
     tkw = {k: pick(getattr(args, names.get(k, k)), k, d, prev_train) for k, d in tkw.items()}
     if tkw["batch_size"] < 2:

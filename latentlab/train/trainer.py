@@ -70,6 +70,8 @@ class TrainConfig:
     r1_gamma: float = 0.0             # R1 penalty (Mescheder et al. 2018): gamma/2 * E|grad_x D(x)|^2 on real images,
                                       # a brake on a discriminator that outruns G. 0 = off (the DCGAN paper)
     r1_every: int = 16                # lazy R1 (Karras et al. 2020): the penalty, scaled by r1_every, every k-th step
+    g_class_weight: float = 1.0       # AC-GAN: weight of the class term in G's loss (1 = the paper); below 1 trades
+                                      # class accuracy for within-class diversity. D's class loss is unchanged
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "checkpoint_every", "keep_checkpoints", "grid_size", "log_every",
@@ -89,6 +91,9 @@ class TrainConfig:
             raise ValueError(f"label_smoothing: expected a float in [0, 0.5), got {self.label_smoothing!r}")
         if not (isinstance(self.r1_gamma, (int, float)) and self.r1_gamma >= 0 and math.isfinite(self.r1_gamma)):
             raise ValueError(f"r1_gamma: expected a finite float >= 0, got {self.r1_gamma!r}")
+        if (isinstance(self.g_class_weight, bool) or not isinstance(self.g_class_weight, (int, float))
+                or not (self.g_class_weight >= 0 and math.isfinite(self.g_class_weight))):
+            raise ValueError(f"g_class_weight: expected a finite float >= 0, got {self.g_class_weight!r}")
         if self.num_threads < 0:
             raise ValueError(f"num_threads: expected >= 0, got {self.num_threads}")
         if not isinstance(self.channels_last, bool):
@@ -548,7 +553,7 @@ class Trainer:
                 try:
                     with autocast():
                         out_g = D_for_g(fake)
-                        loss_g = (losses.g_loss_acgan(out_g[0], out_g[1], y_fake) if mc.conditional
+                        loss_g = (losses.g_loss_acgan(out_g[0], out_g[1], y_fake, tc.g_class_weight) if mc.conditional
                                   else losses.g_loss_dcgan(out_g))
                     self._check_finite(dist, step, loss_g.detach(), "loss_g")
                     loss_g.backward()  # without the freeze this also fills D's grads; zero_grad clears them

@@ -101,6 +101,8 @@ def test_train_dcgan_on_a_flat_folder(tmp_path, capsys):
     (["train", "--out", "{tmp}/r"], r"the following arguments are required: --data"),
     (["train", "--data", "rooms", "--out", "{tmp}/r", "--fast", "maybe"], r"argument --fast: invalid choice"),
     (["train", "--data", "rooms", "--out", "{tmp}/r", "--r1-gamma", "-1"], r"error: --r1-gamma: expected a finite"),
+    (["train", "--data", "rooms", "--out", "{tmp}/r", "--g-class-weight", "-1"],
+     r"error: --g-class-weight: expected a finite"),
     (["train", "--data", "rooms", "--out", "{tmp}/r", "--label-smoothing", "0.7"], r"error: --label-smoothing: "),
     (["sample", "--model", "{tmp}/none.safetensors"], r"error: --model: checkpoint '.*none\.safetensors' does not"),
     (["sample", "--model", "{tmp}/junk.safetensors"], r"error: --model: checkpoint '.*junk\.safetensors' is not a"),

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from latentlab import ModelConfig, load
-from latentlab.train import (RunExistsError, TrainConfig, Trainer, TrainingDiverged, d_loss_dcgan, g_loss_dcgan,
-                             latest_checkpoint, r1_penalty)
+from latentlab.train import (RunExistsError, TrainConfig, Trainer, TrainingDiverged, d_loss_dcgan, g_loss_acgan,
+                             g_loss_dcgan, latest_checkpoint, r1_penalty)
 from latentlab.train.trainer import list_checkpoints
 
 
@@ -183,6 +183,25 @@ def test_r1_penalty_is_the_squared_input_gradient():
     assert x.grad is not None and torch.isfinite(x.grad).all()
 
 
+def test_g_class_weight_scales_only_the_class_term_of_g_loss():
+    src, cls, y = torch.randn(6), torch.randn(6, 4), torch.randint(0, 4, (6,))
+    source_only = g_loss_acgan(src, cls, y, class_weight=0.0)
+    ce = torch.nn.functional.cross_entropy(cls, y)
+    assert torch.allclose(source_only, torch.nn.functional.binary_cross_entropy_with_logits(src, torch.ones(6)))
+    assert torch.allclose(g_loss_acgan(src, cls, y), source_only + ce)  # default 1: the paper's loss
+    assert torch.allclose(g_loss_acgan(src, cls, y, class_weight=0.25), source_only + 0.25 * ce)
+
+
+def test_g_class_weight_changes_only_the_g_step(tmp_path):
+    runs = {}
+    for name, w in (("w1", 1.0), ("w0", 0.0)):
+        runs[name] = Trainer(cfg("acgan"), tcfg(steps=1, checkpoint_every=1, g_class_weight=w), Toy(),
+                             tmp_path / name).fit()
+    assert torch.equal(runs["w1"].discriminator.head.weight, runs["w0"].discriminator.head.weight)
+    g1, g0 = (dict(runs[k].generator.named_parameters()) for k in ("w1", "w0"))
+    assert any(not torch.equal(g1[k], g0[k]) for k in g1)
+
+
 def _d_after_one_step(tmp_path, name, **kw):
     Trainer(cfg(), tcfg(steps=1, checkpoint_every=1, **kw), Toy(), tmp_path / name).fit()
     return load(tmp_path / name / "model.safetensors").discriminator
@@ -308,6 +327,9 @@ def test_dataset_shape_mismatch():
     (dict(r1_gamma=-1.0), r"^r1_gamma:"),
     (dict(r1_gamma=float("inf")), r"^r1_gamma:"),
     (dict(r1_every=0), r"^r1_every: expected a positive int"),
+    (dict(g_class_weight=-0.1), r"^g_class_weight: expected a finite float >= 0"),
+    (dict(g_class_weight=float("nan")), r"^g_class_weight:"),
+    (dict(g_class_weight=True), r"^g_class_weight:"),
 ])
 def test_bad_train_config(kw, match):
     with pytest.raises(ValueError, match=match):

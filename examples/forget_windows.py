@@ -10,7 +10,6 @@ generator with a stand-in segmenter in seconds (used by the tests).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 from typing import Callable, Iterable
 
-import torch
 from torch import nn
 
 __all__ = ["Trace", "TraceDict", "get_module", "layer_names", "count_hooks"]

@@ -27,7 +27,6 @@ map's values, so only images whose map maximum exceeds T_f can have pixels above
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np

@@ -629,7 +629,6 @@ def render_room(index: int, seed: int = 0, size: int = 64) -> RoomSample:
     cv.quad3(((xl, 0, zn), (xr, 0, zn), (xr, 0, D), (xl, 0, D)), floor_pid)
     cv.quad3(((xl, 0, zn), (xl, H, zn), (xl, H, D), (xl, 0, D)), cv.part(i_wall, _shade(wall_c, side_l)))
     cv.quad3(((xr, 0, zn), (xr, H, zn), (xr, H, D), (xr, 0, D)), cv.part(i_wall, _shade(wall_c, side_r)))
-    th = max(1, S // 64)
     if floor_kind == "wood":  # planks: lines converging to the vanishing point
         seam = cv.part(i_floor, _shade(floor_c, 0.8))
         pw = R.u(0.25, 0.45)

@@ -20,8 +20,8 @@ from torch import nn
 
 from ..hooks import Trace, TraceDict, get_module
 from ..models.base import sample_prior
-from .ablate import ablation_edit, check_maps
-from .probe import ProbeResult, collect_features, fit_probe
+from .ablate import ablation_edit
+from .probe import fit_probe
 
 __all__ = ["generate", "object_masks", "object_boxes", "measure_removal", "rank_by_iou", "removal_curve",
            "random_maps", "forget", "default_layer", "paper_layer_note"]

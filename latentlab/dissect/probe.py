@@ -8,14 +8,13 @@ maps (the paper dropped those, about 200 of 512 for windows).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..hooks import Trace
-from ..models.base import check_z
 from .boxes import boxes_to_grid, validate_boxes
 
 __all__ = ["collect_features", "fit_probe", "Probe", "ProbeResult"]

@@ -34,7 +34,7 @@ PRESETS = {
                   data=dict(name="rooms", n=30000, seed=0), steps=16000, batch_size=64,
                   train=dict(r1_gamma=0.1, channels_last=True, fast=True)),
     "faces": dict(model=dict(arch="dcgan", nz=100, ngf=32, ndf=32, image_size=64, prior="normal", dataset="faces"),
-                  data=dict(name="faces", n=30000, seed=0), steps=48000, batch_size=64,
+                  data=dict(name="faces", n=30000, seed=0), steps=54000, batch_size=64,
                   train=dict(r1_gamma=0.1, channels_last=True, fast=True)),
     "fashion": dict(model=dict(arch="acgan", nz=100, ngf=32, ndf=32, image_size=32, channels=1, prior="normal",
                                num_classes=10, class_input="onehot", dataset="fashion-mnist"),

@@ -32,8 +32,8 @@ def g_loss_acgan(fake_src, fake_cls, fake_y, class_weight: float = 1.0) -> torch
     """G maximises L_C - L_S; the source term uses the non-saturating form, as in DCGAN.
 
     ``class_weight`` scales G's class term (1 = the paper). The class term pulls each class towards the
-    samples D's classifier is surest of, at the cost of within-class diversity (Odena 2017, §4.4); a
-    weight below 1 trades class accuracy for diversity.
+    samples D's classifier is surest of; a weight below 1 trades class accuracy for within-class diversity
+    (on Fashion-MNIST, 0.25 brought Trouser and Sneaker to the real data's MS-SSIM: pretrained/README.md).
     """
     return _bce(fake_src, 1.0) + class_weight * F.cross_entropy(fake_cls.float(), fake_y)
 

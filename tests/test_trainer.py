@@ -326,6 +326,7 @@ def test_dataset_shape_mismatch():
     (dict(label_smoothing=0.5), r"^label_smoothing: expected a float in \[0, 0.5\)"),
     (dict(r1_gamma=-1.0), r"^r1_gamma:"),
     (dict(r1_gamma=float("inf")), r"^r1_gamma:"),
+    (dict(r1_gamma=True), r"^r1_gamma:"),
     (dict(r1_every=0), r"^r1_every: expected a positive int"),
     (dict(g_class_weight=-0.1), r"^g_class_weight: expected a finite float >= 0"),
     (dict(g_class_weight=float("nan")), r"^g_class_weight:"),

@@ -89,11 +89,10 @@ class TrainConfig:
             raise ValueError(f"fast: expected True, False or 'auto', got {self.fast!r}")
         if not (isinstance(self.label_smoothing, (int, float)) and 0 <= self.label_smoothing < 0.5):
             raise ValueError(f"label_smoothing: expected a float in [0, 0.5), got {self.label_smoothing!r}")
-        if not (isinstance(self.r1_gamma, (int, float)) and self.r1_gamma >= 0 and math.isfinite(self.r1_gamma)):
-            raise ValueError(f"r1_gamma: expected a finite float >= 0, got {self.r1_gamma!r}")
-        if (isinstance(self.g_class_weight, bool) or not isinstance(self.g_class_weight, (int, float))
-                or not (self.g_class_weight >= 0 and math.isfinite(self.g_class_weight))):
-            raise ValueError(f"g_class_weight: expected a finite float >= 0, got {self.g_class_weight!r}")
+        for name in ("r1_gamma", "g_class_weight"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
+                raise ValueError(f"{name}: expected a finite float >= 0, got {v!r}")
         if self.num_threads < 0:
             raise ValueError(f"num_threads: expected >= 0, got {self.num_threads}")
         if not isinstance(self.channels_last, bool):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from latentlab.attribution.semantic import upsample
 from latentlab.attribution.guided import GUIDED_ACTIVATIONS
 from latentlab.hooks import count_hooks
 
-ROOT = Path(__file__).resolve().parent.parent
+from _scripts import load_script
 
 
 # ------------------------------------------------------------------------------------------------
@@ -409,9 +408,7 @@ def test_cli_run(tmp_path):
 
 
 def test_example_smoke(tmp_path):
-    spec = importlib.util.spec_from_file_location("discriminator_filters", ROOT / "examples" / "discriminator_filters.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("examples/discriminator_filters.py")
     assert mod.main(["--smoke", "--out", str(tmp_path)]) == 0
     for name in ("filters.json", "filters.html", "filters_trained.png", "filters_random.png"):
         assert (tmp_path / name).stat().st_size > 0

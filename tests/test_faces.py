@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import pickle
 from pathlib import Path
@@ -13,6 +12,8 @@ import torch
 
 from latentlab.data.faces import FACE_SIZES, FacesDataset, face_attributes, render_face
 from latentlab.judges.faces import FaceJudge, FaceJudgeConfig
+
+from _scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "pretrained" / "judges" / "faces.safetensors"
@@ -275,9 +276,7 @@ def test_judge_rejects_corrupt_and_foreign_files(tmp_path):
 
 
 def test_training_script_smoke(tmp_path):
-    spec = importlib.util.spec_from_file_location("train_judge_faces", ROOT / "scripts" / "train_judge_faces.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("scripts/train_judge_faces.py")
     threads = torch.get_num_threads()
     out = tmp_path / "judge.safetensors"
     try:

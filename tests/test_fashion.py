@@ -5,7 +5,6 @@ the parser, error and checkpoint tests run everywhere on small files written to 
 """
 
 import gzip
-import importlib.util
 import json
 from pathlib import Path
 
@@ -17,6 +16,8 @@ from safetensors.torch import save_file
 
 from latentlab.data.fashion import FASHION_CLASSES, FashionMNIST, read_idx, resolve_root
 from latentlab.judges.fashion import FashionClassifier, FashionClassifierConfig
+
+from _scripts import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "pretrained" / "judges" / "fashion.safetensors"
@@ -264,10 +265,7 @@ def test_corrupt_judge_file(tmp_path, damage):
 
 
 def test_training_script_smoke(tiny_root, tmp_path):
-    spec = importlib.util.spec_from_file_location("train_judge_fashion",
-                                                  REPO / "scripts" / "train_judge_fashion.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("scripts/train_judge_fashion.py")
     threads = torch.get_num_threads()
     try:
         metrics = script.main(["--smoke", "--root", str(tiny_root), "--out", str(tmp_path / "j.safetensors")])

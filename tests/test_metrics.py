@@ -18,6 +18,8 @@ from latentlab.metrics import (RealData, class_accuracy, evaluate, flag_near_cop
 from latentlab.metrics import cli
 from latentlab.models import GeneratorBase
 
+from _scripts import load_script
+
 
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
@@ -398,18 +400,8 @@ def test_cli_reports_errors(tmp_path, capsys, tiny_gan):
 # scripts/select_checkpoint.py: checkpoint choice on a validation draw
 
 
-def _select_script():
-    import importlib.util
-    from pathlib import Path
-    spec = importlib.util.spec_from_file_location("select_checkpoint",
-                                                  Path(__file__).resolve().parent.parent / "scripts" / "select_checkpoint.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_select_checkpoint_scores_on_the_validation_draw_and_applies_the_rule(tiny_rooms_gan):
-    sel = _select_script()
+    sel = load_script("scripts/select_checkpoint.py")
     torch.manual_seed(1)
     other = GAN(tiny_rooms_gan.config).eval()
     real = stand_in_real(64, 3, 64)

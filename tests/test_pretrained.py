@@ -1,7 +1,6 @@
 """The shipped weights: they load (no pickle), match their training preset, and are not collapsed."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -10,6 +9,8 @@ import torch
 
 from latentlab import load_pretrained
 
+from _scripts import load_script
+
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,10 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _train_script():
     """pretrained/train.py as a module (it is a script, not part of the package)."""
-    spec = importlib.util.spec_from_file_location("pretrained_train", ROOT / "pretrained" / "train.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("pretrained/train.py")
 
 
 def _presets():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -13,6 +12,8 @@ import torch
 from latentlab.data.rooms import ROOM_CLASSES, render_room
 from latentlab.io import CheckpointError
 from latentlab.judges.rooms import RoomSegmenter, RoomSegmenterConfig, mask_to_boxes, window_boxes
+
+from _scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "pretrained" / "judges" / "rooms.safetensors"
@@ -229,9 +230,7 @@ def test_shipped_judge_segments_fresh_rooms():
 
 
 def test_training_script_smoke(tmp_path):
-    spec = importlib.util.spec_from_file_location("train_judge_rooms", ROOT / "scripts" / "train_judge_rooms.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("scripts/train_judge_rooms.py")
     threads = torch.get_num_threads()
     try:
         report = script.main(["--smoke", "--out", str(tmp_path / "rooms.safetensors")])

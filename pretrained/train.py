@@ -51,6 +51,11 @@ PRESETS["fashion-32"] = dict(PRESETS["fashion"], model=dict(PRESETS["fashion"]["
 # feasibility run and pytorch/examples' ngf=64); D, data, seed, steps and recipe are those of "rooms".
 PRESETS["rooms-wide"] = dict(PRESETS["rooms"], model=dict(PRESETS["rooms"]["model"], ngf=64))
 
+# Experiment (2026-12-01, not shipped): the issue's feasibility setting for forgetting windows - pytorch/examples'
+# DCGAN widths (ngf = ndf = 64, 256 maps at 8x8), no R1, short (the issue: "trained 20 minutes").
+PRESETS["rooms-dcgan64"] = dict(PRESETS["rooms"], model=dict(PRESETS["rooms"]["model"], ngf=64, ndf=64), steps=4000,
+                                train=dict(PRESETS["rooms"]["train"], r1_gamma=0.0))
+
 
 def export(run_dir: Path, name: str, out: Path, step: int | None = None) -> Path:
     """Export the final model (or the checkpoint at ``step``) as fp16 weights."""

@@ -13,6 +13,7 @@ Exit codes: 0 success, 2 bad input (``error: ...`` on stderr, no traceback; ``LA
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import os
 import sys
@@ -33,7 +34,15 @@ EXTERNAL_COMMANDS = {
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-_MODEL_DEFAULTS = dict(nz=100, ngf=64, ndf=64, prior="normal", hidden=1024, embed_dim=50)
+# The ModelConfig / TrainConfig fields `latentlab train` exposes as flags; their defaults are the dataclasses' own.
+_MODEL_FLAGS = ("nz", "ngf", "ndf", "prior", "hidden", "embed_dim")
+_TRAIN_FLAGS = ("steps", "batch_size", "lr", "beta1", "seed", "checkpoint_every", "keep_checkpoints", "num_threads",
+                "grid_size", "log_every", "r1_gamma", "r1_every", "label_smoothing", "g_class_weight")
+
+
+def _defaults(cls) -> dict:
+    """{field name: default} of a config dataclass."""
+    return {f.name: f.default for f in dataclasses.fields(cls)}
 
 
 class UsageError(ValueError):
@@ -241,24 +250,23 @@ def run_train(args) -> int:
         else (Path(args.data).resolve().name or str(args.data))
 
     # ---- model
-    kw = {k: pick(getattr(args, k), k, d, prev_model) for k, d in _MODEL_DEFAULTS.items()}
+    model_defaults = _defaults(ModelConfig)
+    kw = {k: pick(getattr(args, k), k, model_defaults[k], prev_model) for k in _MODEL_FLAGS}
     if arch == "acgan":
-        kw["class_input"] = pick(args.class_input, "class_input", "onehot", prev_model)
+        kw["class_input"] = pick(args.class_input, "class_input", model_defaults["class_input"], prev_model)
         classes = _classes_of(ds, str(args.data))
         kw.update(num_classes=len(classes), class_names=classes)
     mc = ModelConfig(arch=arch, image_size=image_size, channels=channels, dataset=dataset_name, **kw)
 
     # ---- training
     from .train import TrainConfig, Trainer
-    fast = pick(args.fast, "fast", "auto", prev_train)
+    train_defaults = _defaults(TrainConfig)
+    fast = pick(args.fast, "fast", train_defaults["fast"], prev_train)
     fast = {"on": True, "off": False}.get(fast, fast)
-    channels_last = pick(args.channels_last, "channels_last", False, prev_train)
+    channels_last = pick(args.channels_last, "channels_last", train_defaults["channels_last"], prev_train)
     channels_last = {"on": True, "off": False}.get(channels_last, channels_last)
-    tkw = dict(steps=5000, batch_size=64, lr=2e-4, beta1=0.5, seed=0, checkpoint_every=500, keep_checkpoints=3,
-               num_threads=0, grid_size=64, log_every=1, r1_gamma=0.0, r1_every=16, label_smoothing=0.0,
-               g_class_weight=1.0)
     names = dict(num_threads="threads")
-    tkw = {k: pick(getattr(args, names.get(k, k)), k, d, prev_train) for k, d in tkw.items()}
+    tkw = {k: pick(getattr(args, names.get(k, k)), k, train_defaults[k], prev_train) for k in _TRAIN_FLAGS}
     if tkw["batch_size"] < 2:
         raise UsageError("--batch-size: BatchNorm needs at least 2 images per batch")
     try:

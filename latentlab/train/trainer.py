@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..checkpoint import FORMAT, FORMAT_VERSION, save as save_model, state_to_gan
+from ..checkpoint import FORMAT, FORMAT_VERSION, load as load_model, load_part, save as save_model, state_to_gan
 from ..config import ModelConfig
 from ..io import CheckpointError, atomic_write_bytes, load_safetensors, save_safetensors
 from ..models import GAN, sample_prior
@@ -72,6 +72,10 @@ class TrainConfig:
     r1_every: int = 16                # lazy R1 (Karras et al. 2020): the penalty, scaled by r1_every, every k-th step
     g_class_weight: float = 1.0       # AC-GAN: weight of the class term in G's loss (1 = the paper); below 1 trades
                                       # class accuracy for within-class diversity. D's class loss is unchanged
+    ema_decay: float = 0.0            # exponential moving average of G's weights (Karras et al. 2018; Yazici et al.
+                                      # 2019), updated after every G step with decay min(ema_decay, (1+t)/(10+t));
+                                      # BatchNorm buffers are averaged too. The exported model's generator is the
+                                      # average. 0 = off (the DCGAN paper); 0.999 averages over ~1,000 steps
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "checkpoint_every", "keep_checkpoints", "grid_size", "log_every",
@@ -93,6 +97,9 @@ class TrainConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
                 raise ValueError(f"{name}: expected a finite float >= 0, got {v!r}")
+        if isinstance(self.ema_decay, bool) or not isinstance(self.ema_decay, (int, float)) \
+                or not 0 <= self.ema_decay < 1:
+            raise ValueError(f"ema_decay: expected a float in [0, 1) (0 = off), got {self.ema_decay!r}")
         if self.num_threads < 0:
             raise ValueError(f"num_threads: expected >= 0, got {self.num_threads}")
         if not isinstance(self.channels_last, bool):
@@ -217,12 +224,18 @@ class Trainer:
         dataset: a ``torch.utils.data.Dataset`` returning (image (C, S, S), class int).
         run_dir: where ``checkpoints/``, ``samples/``, ``log.jsonl`` and ``model.safetensors`` go.
         resume: continue from the newest good checkpoint in ``run_dir``.
+        init: a model file (``latentlab.save`` / a shipped model) whose G and D weights the run starts from,
+            with fresh optimizer state (fine-tuning). Ignored when ``resume`` finds a checkpoint.
         callbacks: objects with optional ``on_step(trainer, step, record)`` / ``on_checkpoint(trainer, path)``.
     """
 
     def __init__(self, model_config: ModelConfig, train_config: TrainConfig, dataset, run_dir: str | os.PathLike,
-                 *, resume: bool = False, callbacks: Sequence[object] = (), dataset_name: str = ""):
+                 *, resume: bool = False, callbacks: Sequence[object] = (), dataset_name: str = "",
+                 init: str | os.PathLike | None = None):
         self.mc, self.tc = model_config, train_config
+        self.init = None if init is None else Path(init)
+        if self.init is not None and not self.init.is_file():
+            raise FileNotFoundError(f"init: {str(self.init)!r} is not a file (expected a latentlab model file)")
         self.dataset = dataset
         self.run_dir = Path(run_dir)
         self.resume = resume
@@ -344,7 +357,10 @@ class Trainer:
     # ---------------------------------------------------------------- checkpoints
     def _save_checkpoint(self, step: int) -> Path:
         tensors = {}
-        for prefix, m in (("generator", self.G), ("discriminator", self.D)):
+        parts = [("generator", self.G), ("discriminator", self.D)]
+        if self.G_ema is not None:
+            parts.append(("generator_ema", self.G_ema))
+        for prefix, m in parts:
             for k, v in m.state_dict().items():
                 tensors[f"{prefix}.{k}"] = v.contiguous(memory_format=torch.contiguous_format)
         tg, gg = _optim_to_tensors(self.opt_g, "optim_g")
@@ -380,11 +396,16 @@ class Trainer:
 
     def _load_checkpoint(self, path: Path):
         tensors, meta = load_safetensors(path)
-        gan = state_to_gan(tensors, meta, path)
+        gan = state_to_gan(tensors, meta, path, ema=False)
         if gan.config != self.mc:
             raise ValueError(f"resume: checkpoint {str(path)!r} has config {gan.config}, expected {self.mc}")
         self.G.load_state_dict(gan.generator.state_dict())
         self.D.load_state_dict(gan.discriminator.state_dict())
+        if self.G_ema is not None:
+            if any(k.startswith("generator_ema.") for k in tensors):
+                load_part(self.G_ema, tensors, "generator_ema", path)
+            else:  # a checkpoint written without EMA: the average starts from the current weights
+                self.G_ema.load_state_dict(self.G.state_dict())
         _optim_from_tensors(self.opt_g, tensors, json.loads(meta["optim_g_groups"]), "optim_g")
         _optim_from_tensors(self.opt_d, tensors, json.loads(meta["optim_d_groups"]), "optim_d")
         # The optimizer hyper-parameters come from the current TrainConfig (e.g. a lower lr after a divergence);
@@ -395,10 +416,22 @@ class Trainer:
         self.skipped_items = int(meta.get("skipped_items", "0"))
         return int(meta["step"])
 
+    @torch.no_grad()
+    def _update_ema(self, step: int):
+        """G_ema <- d * G_ema + (1 - d) * G for weights and float buffers, d = min(ema_decay, (1+t)/(10+t))."""
+        d = min(self.tc.ema_decay, (1 + step) / (10 + step))
+        for pe, p in zip(self.G_ema.parameters(), self.G.parameters()):
+            pe.lerp_(p.detach(), 1 - d)
+        for be, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            if be.is_floating_point():
+                be.lerp_(b, 1 - d)
+            else:
+                be.copy_(b)
+
     def _save_grid(self, step: int):
         from torchvision.utils import save_image
         n = self.tc.grid_size
-        G = self.G
+        G = self.G_ema if self.G_ema is not None else self.G
         G.eval()
         try:
             with torch.no_grad():
@@ -459,6 +492,19 @@ class Trainer:
         if channels_last:
             self.G.to(memory_format=torch.channels_last)
             self.D.to(memory_format=torch.channels_last)
+        if self.init is not None:
+            src = load_model(self.init, ema=False)
+            if src.config != mc:
+                diff = {k: (v, mc.to_dict().get(k)) for k, v in src.config.to_dict().items() if mc.to_dict().get(k) != v}
+                raise ValueError(f"init: {str(self.init)!r} has another architecture (file vs requested: {diff})")
+            if src.discriminator is None:
+                raise ValueError(f"init: {str(self.init)!r} holds no discriminator; training needs both networks")
+            self.G.load_state_dict(src.generator.state_dict())
+            self.D.load_state_dict(src.discriminator.state_dict())
+        self.G_ema = None
+        if tc.ema_decay > 0:
+            import copy
+            self.G_ema = copy.deepcopy(self.G).requires_grad_(False)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=tc.lr, betas=(tc.beta1, tc.beta2))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=tc.lr, betas=(tc.beta1, tc.beta2))
         error = None
@@ -560,6 +606,8 @@ class Trainer:
                     for p in d_params:
                         p.requires_grad_(True)
                 self.opt_g.step()
+                if self.G_ema is not None:
+                    self._update_ema(step)
                 done = step + 1
                 self.step = done
                 src_real = out_real[0] if mc.conditional else out_real
@@ -605,9 +653,11 @@ class Trainer:
                         self._save_checkpoint(tc.steps)
                     self.gan.step = self.step
                     self.gan.dataset = self.dataset_name
+                    info = {"train": tc.to_dict(), "skipped_items": self.skipped_items}
+                    if self.G_ema is not None:
+                        info["generator"] = f"ema {tc.ema_decay}"
                     save_model(self.gan, self.run_dir / "model.safetensors", step=self.step,
-                               dataset=self.dataset_name,
-                               info={"train": tc.to_dict(), "skipped_items": self.skipped_items})
+                               dataset=self.dataset_name, info=info, generator=self.G_ema)
                 except Exception as e:  # noqa: BLE001
                     error = e
             if dist.any_flag(error is not None):
@@ -622,6 +672,8 @@ class Trainer:
         self.gan.step = self.step
         self.G.to(memory_format=torch.contiguous_format)
         self.D.to(memory_format=torch.contiguous_format)
+        if self.G_ema is not None:  # the returned GAN samples from the average, as the saved model does
+            self.gan.generator.load_state_dict(self.G_ema.state_dict())
         return self.gan.eval()
 
 

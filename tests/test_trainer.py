@@ -331,7 +331,85 @@ def test_dataset_shape_mismatch():
     (dict(g_class_weight=-0.1), r"^g_class_weight: expected a finite float >= 0"),
     (dict(g_class_weight=float("nan")), r"^g_class_weight:"),
     (dict(g_class_weight=True), r"^g_class_weight:"),
+    (dict(ema_decay=1.0), r"^ema_decay: expected a float in \[0, 1\)"),
+    (dict(ema_decay=-0.1), r"^ema_decay:"),
+    (dict(ema_decay=True), r"^ema_decay:"),
 ])
 def test_bad_train_config(kw, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**kw)
+
+
+class Snapshots:
+    """Callback: G's and G_ema's weights after every step."""
+
+    def __init__(self):
+        self.g, self.ema = [], []
+
+    def on_step(self, trainer, step, record):
+        self.g.append({k: v.clone() for k, v in trainer.G.state_dict().items()})
+        self.ema.append({k: v.clone() for k, v in trainer.G_ema.state_dict().items()})
+
+
+def test_ema_follows_its_recursion_and_is_what_the_model_file_holds(tmp_path):
+    snap = Snapshots()
+    gan = Trainer(cfg(), tcfg(ema_decay=0.5), Toy(), tmp_path / "r", callbacks=[snap]).fit()
+    for t in range(1, 6):  # after G step t: ema_t = d ema_{t-1} + (1 - d) G_t, d = min(0.5, (1+t)/(10+t))
+        d = min(0.5, (1 + t) / (10 + t))
+        for k, e in snap.ema[t].items():
+            if e.is_floating_point():  # weights and BatchNorm running statistics
+                torch.testing.assert_close(e, d * snap.ema[t - 1][k] + (1 - d) * snap.g[t][k], msg=k)
+            else:
+                assert torch.equal(e, snap.g[t][k]), k
+    w = "block1.conv.weight"
+    assert not torch.equal(snap.ema[-1][w], snap.g[-1][w])
+    ck = tmp_path / "r" / "checkpoints" / "step-00000006.safetensors"
+    assert torch.equal(load(ck).generator.state_dict()[w], snap.ema[-1][w])          # load() samples from the average
+    assert torch.equal(load(ck, ema=False).generator.state_dict()[w], snap.g[-1][w])  # the raw training weights
+    assert load(ck).info["generator"] == "ema"
+    model = load(tmp_path / "r" / "model.safetensors")
+    assert torch.equal(model.generator.state_dict()[w], snap.ema[-1][w])
+    assert model.info["generator"] == "ema 0.5"
+    assert torch.equal(gan.generator.state_dict()[w], snap.ema[-1][w])               # so does the returned GAN
+
+
+def test_ema_resumes_exactly(tmp_path):
+    full = Trainer(cfg(), tcfg(ema_decay=0.9), Toy(), tmp_path / "full").fit()
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(cfg(), tcfg(ema_decay=0.9), Toy(), tmp_path / "cut", callbacks=[StopAt(3)]).fit()
+    resumed = Trainer(cfg(), tcfg(ema_decay=0.9), Toy(), tmp_path / "cut", resume=True).fit()
+    _assert_same_weights(full, resumed)  # generator = the average, discriminator = D
+    last = "checkpoints/step-00000006.safetensors"
+    _assert_same_weights(load(tmp_path / "full" / last, ema=False), load(tmp_path / "cut" / last, ema=False))
+
+
+def test_ema_off_writes_no_average(tmp_path):
+    Trainer(cfg(), tcfg(), Toy(), tmp_path / "r").fit()
+    from latentlab.io import load_safetensors
+    tensors, _ = load_safetensors(tmp_path / "r" / "checkpoints" / "step-00000006.safetensors")
+    assert not any(k.startswith("generator_ema.") for k in tensors)
+    assert "generator" not in load(tmp_path / "r" / "model.safetensors").info
+
+
+def test_init_starts_from_a_model_file(tmp_path):
+    src = Trainer(cfg(), tcfg(), Toy(), tmp_path / "src").fit()
+    # a learning rate too small to move anything: after one step the weights are still the file's
+    tuned = Trainer(cfg(), tcfg(steps=1, lr=1e-20), Toy(), tmp_path / "tuned",
+                    init=tmp_path / "src" / "model.safetensors").fit()
+    fresh = Trainer(cfg(), tcfg(steps=1, lr=1e-20), Toy(), tmp_path / "fresh").fit()
+    for (k, a), b, c in zip(tuned.generator.state_dict().items(), src.generator.state_dict().values(),
+                            fresh.generator.state_dict().values()):
+        if k.endswith("weight") and a.dim() > 1:
+            torch.testing.assert_close(a, b, msg=k)
+            assert not torch.allclose(a, c), k
+    for a, b in zip(tuned.discriminator.parameters(), src.discriminator.parameters()):
+        torch.testing.assert_close(a, b)
+
+
+def test_init_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"^init: .* is not a file"):
+        Trainer(cfg(), tcfg(), Toy(), tmp_path / "x", init=tmp_path / "missing.safetensors")
+    Trainer(cfg(), tcfg(steps=2), Toy(), tmp_path / "src").fit()
+    with pytest.raises(ValueError, match=r"^init: .* has another architecture .*'ngf': \(4, 8\)"):
+        Trainer(cfg(ngf=8), tcfg(), Toy(), tmp_path / "y", init=tmp_path / "src" / "model.safetensors").fit()
+    assert not (tmp_path / "y" / "run.json").exists()  # nothing written for a run that could not start

@@ -37,7 +37,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # The ModelConfig / TrainConfig fields `latentlab train` exposes as flags; their defaults are the dataclasses' own.
 _MODEL_FLAGS = ("nz", "ngf", "ndf", "prior", "hidden", "embed_dim")
 _TRAIN_FLAGS = ("steps", "batch_size", "lr", "beta1", "seed", "checkpoint_every", "keep_checkpoints", "num_threads",
-                "grid_size", "log_every", "r1_gamma", "r1_every", "label_smoothing", "g_class_weight")
+                "grid_size", "log_every", "r1_gamma", "r1_every", "label_smoothing", "g_class_weight", "ema_decay")
 
 
 def _defaults(cls) -> dict:
@@ -134,6 +134,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     tr.add_argument("--g-class-weight", type=float, default=None,
                     help="AC-GAN: weight of the class term in G's loss (default 1, the paper); below 1 trades class "
                          "accuracy for within-class diversity")
+    tr.add_argument("--ema-decay", type=float, default=None,
+                    help="keep a moving average of G's weights with this decay (e.g. 0.999) and export it as the "
+                         "model's generator; steadies a generator that oscillates between checkpoints (default 0 = off)")
+    tr.add_argument("--init", default=None, metavar="FILE",
+                    help="start from the G and D weights of this model file (fine-tuning; fresh optimizer state); "
+                         "ignored when --resume finds a checkpoint")
     tr.add_argument("--seed", type=_non_negative_int, default=None,
                     help="seeds the initial weights, data order and every z (default 0)")
     tr.add_argument("--checkpoint-every", type=_positive_int, default=None,
@@ -284,8 +290,16 @@ def run_train(args) -> int:
                   "training is many times slower than --fast off", file=sys.stderr)
         print(f"training {mc.arch} {mc.image_size}px on {dataset_name} ({len(ds)} images) for {tc.steps} steps "
               f"-> {out}", file=sys.stderr)
-    trainer = Trainer(mc, tc, ds, out, resume=args.resume, dataset_name=dataset_name)
-    gan = trainer.fit()
+    try:
+        trainer = Trainer(mc, tc, ds, out, resume=args.resume, dataset_name=dataset_name, init=args.init)
+    except FileNotFoundError as e:
+        raise UsageError(f"--{e}") from None
+    try:
+        gan = trainer.fit()
+    except ValueError as e:
+        if str(e).startswith("init:"):
+            raise UsageError(f"--{e}") from None
+        raise
     if _rank() == 0:
         print(f"done: step {gan.step}; model written to {out / 'model.safetensors'}"
               + (f" ({trainer.skipped_items} unreadable items skipped during training)" if trainer.skipped_items

@@ -104,6 +104,11 @@ def test_train_dcgan_on_a_flat_folder(tmp_path, capsys):
     (["train", "--data", "rooms", "--out", "{tmp}/r", "--g-class-weight", "-1"],
      r"error: --g-class-weight: expected a finite"),
     (["train", "--data", "rooms", "--out", "{tmp}/r", "--label-smoothing", "0.7"], r"error: --label-smoothing: "),
+    (["train", "--data", "rooms", "--out", "{tmp}/r", "--ema-decay", "1"], r"error: --ema-decay: expected a float in"),
+    (["train", "--data", "rooms", "--n", "8", "--out", "{tmp}/r", "--init", "{tmp}/none.safetensors"],
+     r"error: --init: '.*none\.safetensors' is not a file"),
+    (["train", "--data", "rooms", "--n", "8", "--out", "{tmp}/r", "--init", "{tmp}/m.safetensors"],
+     r"error: --init: '.*m\.safetensors' has another architecture"),
     (["sample", "--model", "{tmp}/none.safetensors"], r"error: --model: checkpoint '.*none\.safetensors' does not"),
     (["sample", "--model", "{tmp}/junk.safetensors"], r"error: --model: checkpoint '.*junk\.safetensors' is not a"),
     (["sample", "--model", "no-such-model"], r"error: --model: name: unknown pretrained model 'no-such-model'"),
@@ -122,6 +127,20 @@ def test_bad_input_exits_2_without_traceback(tmp_path, capsys, args, match):
     assert code == 2
     assert "Traceback" not in err
     assert re.search(match, err), err
+
+
+def test_train_with_ema_from_a_model_file(tmp_path, capsys):
+    root = tmp_path / "flat"
+    root.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((32, 32, 3), 40 * i, dtype=np.uint8)).save(root / f"{i}.png")
+    code, _, err = run(["train", "--data", root, "--out", tmp_path / "a", "--steps", "2", *TINY], capsys)
+    assert code == 0, err
+    code, _, err = run(["train", "--data", root, "--out", tmp_path / "b", "--steps", "2", "--ema-decay", "0.9",
+                        "--init", tmp_path / "a" / "model.safetensors", *TINY], capsys)
+    assert code == 0, err
+    m = load(tmp_path / "b" / "model.safetensors")
+    assert m.info["generator"] == "ema 0.9" and m.info["train"]["ema_decay"] == 0.9
 
 
 def test_run_exists_and_acgan_class_out_of_range(tmp_path, folder, capsys):

@@ -38,7 +38,7 @@ from latentlab.judges.rooms import RoomSegmenter
 from latentlab.latent import Arithmetic, ImageStatsJudge, RotationAxis, Walk, slerp
 from latentlab.metrics import RealData, evaluate, load_real
 from latentlab.models import sample_prior
-from latentlab.train import TrainConfig
+from latentlab.train import TrainConfig, Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "docs" / "BAD_INPUTS.md"
@@ -375,6 +375,20 @@ CASES: list[Case] = [
          r"embedding: expected shape \(2, 3\) \(class_input='onehot'\), got \(2, 50\)",
          lambda c: GAN(ModelConfig(arch="acgan", num_classes=3, nz=8, ngf=4, ndf=4, image_size=32)).generator(
              torch.zeros(2, 8), embedding=torch.zeros(2, 50))),
+    Case("`TrainConfig(...)`", "ema_decay=1.0", ValueError, r"ema_decay: expected a float in \[0, 1\) \(0 = off\), got 1.0",
+         lambda c: TrainConfig(ema_decay=1.0)),
+    Case("`Trainer(..., init=)`", "a file that does not exist", FileNotFoundError,
+         r"init: '.*none\.safetensors' is not a file \(expected a latentlab model file\)",
+         lambda c: Trainer(ModelConfig(nz=8, ngf=8, ndf=8, image_size=32), TrainConfig(steps=1, batch_size=2),
+                           get_dataset("rooms", n=4, image_size=32), c.tmp / "r0", init=c.tmp / "none.safetensors")),
+    Case("`Trainer(..., init=).fit()`", "a model of another architecture (ngf 8 vs 4)", ValueError,
+         r"init: '.*m32\.safetensors' has another architecture \(file vs requested: \{'ngf': \(8, 4\)",
+         lambda c: Trainer(ModelConfig(nz=8, ngf=4, ndf=8, image_size=32), TrainConfig(steps=1, batch_size=2,
+                                                                                    progress=False),
+                           get_dataset("rooms", n=4, image_size=32), c.tmp / "r1", init=c.tmp / "m32.safetensors").fit()),
+    Case("`save(gan, path, generator=)`", "a generator of another architecture", ValueError,
+         r"generator: its tensors do not match gan.generator's",
+         lambda c: save(c.g32, c.tmp / "x.safetensors", generator=c.ac.generator)),
 ]
 IDS = [str(i) for i in range(1, len(CASES) + 1)]
 

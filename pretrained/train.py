@@ -65,10 +65,37 @@ PRESETS["rooms-dcgan64"] = dict(PRESETS["rooms"], model=dict(PRESETS["rooms"]["m
 # average of the weights over ~1,000 steps is the standard remedy. They start from the fp16 file of the preset
 # named in "init" (pretrained/NAME.safetensors, as shipped on 2026-12-01: faces at 54,000 steps, rooms at 16,000)
 # with fresh Adam state; --init PATH points elsewhere.
-PRESETS["faces-ema"] = dict(PRESETS["faces"], steps=12000, init="faces",
+# "init" names the file and the commit that holds the version started from, so the run stays reproducible after
+# pretrained/NAME.safetensors is replaced (base_weights() takes it out of git history).
+PRESETS["faces-ema"] = dict(PRESETS["faces"], steps=12000,
+                            init=("pretrained/faces.safetensors", "4e959e5dced140f79e83740962e205084f418b0c"),
                             train=dict(PRESETS["faces"]["train"], ema_decay=0.999))
-PRESETS["rooms-ema"] = dict(PRESETS["rooms"], steps=12000, init="rooms",
+PRESETS["rooms-ema"] = dict(PRESETS["rooms"], steps=12000,
+                            init=("pretrained/rooms.safetensors", "2e823ddafe2a0452eb72951e4074fa9f85405327"),
                             train=dict(PRESETS["rooms"]["train"], ema_decay=0.999))
+
+
+def base_weights(path: str, commit: str) -> Path:
+    """The model file ``path`` as committed in ``commit``: the working copy if it is unchanged since, else a copy
+    taken out of git history into runs/base/."""
+    import subprocess
+
+    def git(*args) -> bytes:
+        return subprocess.run(["git", "-C", str(ROOT), *args], check=True, capture_output=True).stdout
+
+    try:
+        want = git("rev-parse", f"{commit}:{path}").strip()
+        here = git("hash-object", str(ROOT / path)).strip() if (ROOT / path).is_file() else b""
+        if want == here:
+            return ROOT / path
+        out = ROOT / "runs" / "base" / f"{Path(path).stem}-{commit[:7]}.safetensors"
+        if not out.is_file():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(git("show", f"{commit}:{path}"))
+        return out
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise SystemExit(f"init: cannot take {path} at commit {commit[:10]} out of git ({e}); run from a git clone "
+                         f"of latentlab, or pass --init with that file") from None
 
 
 def export(run_dir: Path, name: str, out: Path, step: int | None = None) -> Path:
@@ -157,7 +184,7 @@ def main(argv=None):
         extra[key] = json.loads(value)
     tc = TrainConfig(steps=a.steps or p["steps"], batch_size=p["batch_size"], seed=a.seed,
                      checkpoint_every=a.checkpoint_every, num_threads=a.threads, keep_checkpoints=50, **extra)
-    init = a.init or (ROOT / "pretrained" / f"{p['init']}.safetensors" if p.get("init") else None)
+    init = a.init or (base_weights(*p["init"]) if p.get("init") else None)
     t0 = time.time()
     Trainer(mc, tc, ds, run_dir, resume=a.resume, dataset_name=mc.dataset, init=init).fit()
     path = export(run_dir, a.name, out)

@@ -59,3 +59,31 @@ def test_experiment_export_does_not_overwrite_the_shipped_log(tmp_path):
     (run / "log.jsonl").write_text("".join(f'{{"step": {s}, "loss_d": 0.5, "loss_g": 1.0}}\n' for s in (1, 2, 3, 2)))
     dest = mod.export_log(run, tmp_path / "exp.log.jsonl", upto=2)
     assert [json.loads(r)["step"] for r in dest.read_text().splitlines()] == [1, 2]           # resumed duplicate step kept once, upto honoured
+
+
+def test_continuation_presets_start_from_the_committed_version(tmp_path, monkeypatch):
+    """faces-ema / rooms-ema start from pretrained/NAME.safetensors *as committed then*, also once it is replaced."""
+    import shutil
+    import subprocess
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    mod = _train_script()
+    for name in ("faces-ema", "rooms-ema"):
+        path, commit = mod.PRESETS[name]["init"]
+        assert path == f"pretrained/{name.split('-')[0]}.safetensors" and len(commit) == 40
+    repo = tmp_path / "repo"
+    (repo / "pretrained").mkdir(parents=True)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    f = repo / "pretrained" / "m.safetensors"
+    f.write_bytes(b"version 1")
+    subprocess.run(git + ["add", "."], check=True)
+    subprocess.run(git + ["commit", "-qm", "v1"], check=True)
+    v1 = subprocess.run(git + ["rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    monkeypatch.setattr(mod, "ROOT", repo)
+    assert mod.base_weights("pretrained/m.safetensors", v1) == f          # unchanged: the working copy
+    f.write_bytes(b"version 2")                                            # the shipped file replaced
+    got = mod.base_weights("pretrained/m.safetensors", v1)
+    assert got != f and got.read_bytes() == b"version 1" and f.read_bytes() == b"version 2"
+    with pytest.raises(SystemExit, match=r"^init: cannot take pretrained/m.safetensors at commit 0000000000"):
+        mod.base_weights("pretrained/m.safetensors", "0" * 40)

@@ -98,13 +98,32 @@ def base_weights(path: str, commit: str) -> Path:
                          f"of latentlab, or pass --init with that file") from None
 
 
-def export(run_dir: Path, name: str, out: Path, step: int | None = None) -> Path:
-    """Export the final model (or the checkpoint at ``step``) as fp16 weights."""
+def init_info(name: str, init: str | None = None) -> dict | None:
+    """What a continuation run started from, for the exported file's info: the model file (and the commit that
+    holds the version used, for a preset's own), and how many steps that file had been trained."""
+    p = PRESETS[name]
+    if init is None and not p.get("init"):
+        return None
+    path, commit = (init, None) if init is not None else p["init"]
+    src = ROOT / path if init is None else Path(path)
+    try:
+        src = base_weights(path, commit) if commit else src
+        steps = load(src).step
+    except (OSError, ValueError, SystemExit):
+        steps = None
+    return {"file": str(path), "commit": commit, "trained_steps": steps}
+
+
+def export(run_dir: Path, name: str, out: Path, step: int | None = None, init: dict | None = None) -> Path:
+    """Export the final model (or the checkpoint at ``step``) as fp16 weights. ``init`` (``init_info``) records
+    what a continuation started from; ``trained_steps`` then counts the continuation only."""
     if step is None:
         gan = load(run_dir / "model.safetensors")
     else:
         gan = load(run_dir / "checkpoints" / f"step-{step:08d}.safetensors")
     info = {"preset": name, "trained_steps": gan.step}
+    if init is not None:
+        info["init"] = init
     try:  # the recipe and what fast="auto" resolved to travel with the weights (the model card quotes them)
         run = json.loads((run_dir / "run.json").read_text())
         info.update({k: run[k] for k in ("train", "runtime") if k in run})
@@ -114,15 +133,16 @@ def export(run_dir: Path, name: str, out: Path, step: int | None = None) -> Path
 
 
 def log_path_for(name: str, out: Path) -> Path:
-    """Where the exported log goes: pretrained/logs/NAME.jsonl for the shipped file, else beside ``out``.
+    """Where the exported log goes: pretrained/logs/STEM.jsonl for a file shipped as pretrained/STEM.safetensors
+    (also when a continuation preset such as rooms-ema replaces rooms), else beside ``out``.
 
     An experiment exported elsewhere (``--out runs/x.safetensors``) must not overwrite the shipped
     model's log, which the report draws its curves from.
     """
-    shipped = ROOT / "pretrained" / f"{name}.safetensors"
-    if Path(out).resolve() == shipped.resolve():
-        return ROOT / "pretrained" / "logs" / f"{name}.jsonl"
-    return Path(out).with_suffix(".log.jsonl")
+    out = Path(out)
+    if out.resolve().parent == (ROOT / "pretrained").resolve():
+        return ROOT / "pretrained" / "logs" / f"{out.stem}.jsonl"
+    return out.with_suffix(".log.jsonl")
 
 
 def export_log(run_dir: Path, dest: Path, upto: int | None = None, max_lines: int = 600) -> Path | None:
@@ -167,7 +187,7 @@ def main(argv=None):
     run_dir = Path(a.run_dir or ROOT / "runs" / f"pretrained-{a.name}")
     out = Path(a.out or ROOT / "pretrained" / f"{a.name}.safetensors")
     if a.export_step is not None:
-        print(export(run_dir, a.name, out, a.export_step))
+        print(export(run_dir, a.name, out, a.export_step, init=init_info(a.name, a.init)))
         export_log(run_dir, log_path_for(a.name, out), upto=a.export_step)
         return
     d = dict(p["data"])
@@ -187,7 +207,7 @@ def main(argv=None):
     init = a.init or (base_weights(*p["init"]) if p.get("init") else None)
     t0 = time.time()
     Trainer(mc, tc, ds, run_dir, resume=a.resume, dataset_name=mc.dataset, init=init).fit()
-    path = export(run_dir, a.name, out)
+    path = export(run_dir, a.name, out, init=init_info(a.name, a.init))
     export_log(run_dir, log_path_for(a.name, out))
     print(json.dumps({"model": a.name, "steps": tc.steps, "wall_seconds": round(time.time() - t0, 1),
                       "out": str(path)}))

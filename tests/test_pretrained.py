@@ -54,6 +54,9 @@ def test_experiment_export_does_not_overwrite_the_shipped_log(tmp_path):
     mod = _train_script()
     assert mod.log_path_for("rooms", ROOT / "pretrained" / "rooms.safetensors") == ROOT / "pretrained" / "logs" / "rooms.jsonl"
     assert mod.log_path_for("rooms", tmp_path / "exp.safetensors") == tmp_path / "exp.log.jsonl"
+    # a continuation preset exported as the shipped file writes the shipped file's log
+    assert mod.log_path_for("rooms-ema", ROOT / "pretrained" / "rooms.safetensors") == ROOT / "pretrained" / "logs" / "rooms.jsonl"
+    assert mod.log_path_for("rooms-ema", tmp_path / "rooms.safetensors") == tmp_path / "rooms.log.jsonl"
     run = tmp_path / "run"
     run.mkdir()
     (run / "log.jsonl").write_text("".join(f'{{"step": {s}, "loss_d": 0.5, "loss_g": 1.0}}\n' for s in (1, 2, 3, 2)))
@@ -87,3 +90,17 @@ def test_continuation_presets_start_from_the_committed_version(tmp_path, monkeyp
     assert got != f and got.read_bytes() == b"version 1" and f.read_bytes() == b"version 2"
     with pytest.raises(SystemExit, match=r"^init: cannot take pretrained/m.safetensors at commit 0000000000"):
         mod.base_weights("pretrained/m.safetensors", "0" * 40)
+
+
+def test_continuation_export_records_what_it_started_from(tmp_path, tiny_gan):
+    """A continuation's exported file counts only its own steps; its info names the file it started from."""
+    from latentlab import save
+    mod = _train_script()
+    assert mod.init_info("rooms") is None                                  # trained from scratch: nothing to record
+    tiny_gan.step = 1234
+    src = save(tiny_gan, tmp_path / "base.safetensors")
+    got = mod.init_info("rooms", str(src))
+    assert got == {"file": str(src), "commit": None, "trained_steps": 1234}
+    path, commit = mod.PRESETS["rooms-ema"]["init"]
+    got = mod.init_info("rooms-ema")
+    assert got["file"] == path and got["commit"] == commit                  # trained_steps needs git; None without it

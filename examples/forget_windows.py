@@ -1,6 +1,7 @@
 """Forgetting to draw windows (DCGAN §6.3.1) on the shipped `rooms` model.
 
-    python examples/forget_windows.py [--out DIR] [--n-probe 150] [--n-eval 1000] [--layer block2] [--smoke]
+    python examples/forget_windows.py [--out DIR] [--n-probe 150] [--n-eval 1000] [--layer block2]
+                                      [--joint-layers block1] [--causal-steps 150] [--smoke]
 
 Writes DIR/forget_windows.png (rows: original / windows dropped / random control, like the paper's
 Fig. 6), DIR/forget_windows.html (interactive: slider over k, per-sample window fractions on hover,
@@ -18,7 +19,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from latentlab import GAN, ModelConfig, load_pretrained  # noqa: E402
-from latentlab.dissect.cli import StandInSegmenter, run_experiment, summary  # noqa: E402
+from latentlab.dissect.cli import StandInSegmenter, add_joint_argument, run_experiment, summary  # noqa: E402
 
 
 def main(argv=None):
@@ -34,6 +35,7 @@ def main(argv=None):
     ap.add_argument("--causal-steps", type=int, default=0,
                     help="beyond the paper: also rank maps by a soft ablation mask optimised for causal effect "
                          "(GAN Dissection), this many Adam steps, e.g. 150 (about a minute); 0 = off")
+    add_joint_argument(ap)
     ap.add_argument("--smoke", action="store_true", help="tiny random model + stand-in segmenter, seconds")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -48,7 +50,8 @@ def main(argv=None):
         seg = load_judge("rooms")
         n_probe, n_eval, n_curve = a.n_probe, a.n_eval, a.n_curve
     m = run_experiment(gan, seg, a.out, layer=a.layer, n_probe=n_probe, n_eval=n_eval, n_curve=n_curve,
-                       seed=a.seed, progress=not a.smoke, causal_steps=0 if a.smoke else a.causal_steps)
+                       seed=a.seed, progress=not a.smoke, causal_steps=0 if a.smoke else a.causal_steps,
+                       joint_layers=a.joint_layers)
     print(summary(m))
     print(f"wrote {a.out}/forget_windows.png, forget_windows.html, metrics.json")
     return m

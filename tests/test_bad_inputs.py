@@ -27,7 +27,7 @@ from PIL import Image
 from latentlab import GAN, CheckpointError, ModelConfig, Trace, cli, load, load_pretrained, save
 from latentlab.attribution import FilterGuidedBackprop, filter_report, layer_activations, top_images
 from latentlab.data import ImageFolderDataset, get_dataset
-from latentlab.dissect import (Probe, ablate, box_to_grid, collect_features, fit_probe, forget, load_boxes_json,
+from latentlab.dissect import (Probe, ablate, ablate_layers, box_to_grid, generate, collect_features, fit_probe, forget, load_boxes_json,
                                validate_boxes)
 from latentlab.dissect.cli import StandInSegmenter
 from latentlab.io import load_safetensors, save_safetensors
@@ -389,6 +389,14 @@ CASES: list[Case] = [
     Case("`save(gan, path, generator=)`", "a generator of another architecture", ValueError,
          r"generator: its tensors do not match gan.generator's",
          lambda c: save(c.g32, c.tmp / "x.safetensors", generator=c.ac.generator)),
+    Case("`ablate_layers(G, drops)`", "a list instead of {layer: maps}", TypeError,
+         r"drops: expected a mapping \{layer name: map indices\}, got list",
+         lambda c: ablate_layers(c.g64.generator, ["block1"]).__enter__()),
+    Case("`ablate_layers(G, drops)`", "{'block1': [0], 'nope': [1]}", ValueError, r"layer: unknown layer name 'nope'",
+         lambda c: ablate_layers(c.g64.generator, {"block1": [0], "nope": [1]}).__enter__()),
+    Case("`generate(G, z, layer=, maps=, drops=)`", "the same layer in layer= and drops", ValueError,
+         r"drops: layer 'block2' is given both as layer= and in drops",
+         lambda c: generate(c.g64.generator, Z8, layer="block2", maps=[0], drops={"block2": [1]})),
 ]
 IDS = [str(i) for i in range(1, len(CASES) + 1)]
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from latentlab.dissect import (Probe, ablate, ablation_edit, box_to_grid, boxes_to_grid, check_maps, collect_features,
+from latentlab.dissect import (Probe, ablate, ablate_layers, ablation_edit, box_to_grid, boxes_to_grid, check_maps, collect_features,
                                fit_probe, load_boxes_json, rank_by_iou, validate_boxes)
 from latentlab.dissect.forget import forget, generate
 from latentlab.dissect.cli import StandInSegmenter
@@ -113,6 +113,46 @@ def test_ablation_zeroes_chosen_maps_and_nothing_else(tiny_rooms_gan):
     assert torch.allclose(seen.output, G.block3.conv(out), atol=1e-6)
 
 
+def test_ablate_layers_zeroes_maps_of_each_layer_and_nothing_else(tiny_rooms_gan):
+    G = tiny_rooms_gan.generator
+    z = torch.randn(3, 8, generator=torch.Generator().manual_seed(4))
+    drops = {"block1": [0, 7], "block3": [2]}
+    with Trace(G, "block1") as b1, Trace(G, "block3") as b3:
+        G(z)
+    with ablate_layers(G, drops):
+        with Trace(G, "block1") as a1, Trace(G, "block3") as a3, Trace(G, "block2") as a2:
+            x = G(z)
+    assert count_hooks(G) == 0
+    assert (a1.output[:, [0, 7]] == 0).all() and b1.output[:, [0, 7]].abs().sum() > 0
+    keep = [i for i in range(a1.output.shape[1]) if i not in (0, 7)]
+    assert torch.equal(a1.output[:, keep], b1.output[:, keep])
+    assert (a3.output[:, 2] == 0).all() and b3.output[:, 2].abs().sum() > 0
+    # block3 saw block2's output computed from the edited block1, and the drop at block3 came on top of it
+    assert not torch.equal(a3.output[:, 3], b3.output[:, 3])
+    # the same as nesting single-layer ablations, and as generate(drops=...)
+    with ablate(G, "block1", [0, 7]), ablate(G, "block3", [2]):
+        y = G(z)
+    assert torch.equal(x, y) and torch.equal(generate(G, z, drops=drops), y)
+    assert torch.equal(generate(G, z, layer="block1", maps=[0, 7], drops={"block3": [2]}), y)
+
+
+def test_ablate_layers_removes_hooks_on_errors(tiny_rooms_gan):
+    G = tiny_rooms_gan.generator
+    with pytest.raises(ValueError, match="unknown layer name 'nope'"):
+        with ablate_layers(G, {"block1": [0], "nope": [1]}):
+            pass
+    assert count_hooks(G) == 0
+    with pytest.raises(ValueError, match="out of range"):
+        with ablate_layers(G, {"block1": [0], "block2": [10_000]}):
+            G(torch.randn(2, 8))
+    assert count_hooks(G) == 0
+    with pytest.raises(TypeError, match="drops: expected a mapping"):
+        with ablate_layers(G, ["block1"]):
+            pass
+    with pytest.raises(ValueError, match="given both as layer= and in drops"):
+        generate(G, torch.randn(2, 8), layer="block1", maps=[0], drops={"block1": [1]})
+
+
 def test_insertion_in_region(tiny_rooms_gan):
     G = tiny_rooms_gan.generator
     z = torch.randn(2, 8, generator=torch.Generator().manual_seed(2))
@@ -186,6 +226,29 @@ def test_forget_end_to_end_tiny(tiny_rooms_gan):
         forget(tiny_rooms_gan.generator, StandInSegmenter(), n_probe=0, progress=False)
     with pytest.raises(ValueError, match="'door' is not a class"):
         forget(tiny_rooms_gan.generator, StandInSegmenter(), obj="door", n_probe=4, n_eval=2, progress=False)
+
+
+def test_forget_joint_layers_drops_each_layers_positive_maps(tiny_rooms_gan):
+    G = tiny_rooms_gan.generator
+    kw = dict(n_probe=12, n_eval=10, n_curve=6, seed=0, progress=False)
+    m = forget(G, StandInSegmenter(), sweep_layers=["block1", "block2"], joint_layers=["block1"], **kw)
+    j = m["joint"]
+    assert j["layers"] == ["block2", "block1"] and j["n_maps"] == {"block2": 32, "block1": 64}
+    # the main layer's selection and the sweep's probe at block1 are the ones dropped jointly
+    assert j["dropped_maps"]["block2"] == m["dropped_maps"]
+    assert j["maps_dropped"]["block1"] == m["layer_sweep"]["block1"]["maps_dropped"] == len(j["dropped_maps"]["block1"])
+    # the joint numbers are those of dropping both sets at once on the eval z (seed + 1)
+    from latentlab.dissect.forget import measure_removal
+    from latentlab.models.base import sample_prior
+    z = sample_prior(10, 8, "normal", generator=torch.Generator().manual_seed(1))
+    r = measure_removal(G, None, None, z, StandInSegmenter(), drops=j["dropped_maps"]).summary(m["min_fraction"])
+    assert r["fraction_after"] == pytest.approx(j["window_fraction_after"])
+    assert r["outside_change"] == pytest.approx(j["outside_change"])
+    assert forget(G, StandInSegmenter(), **kw)["joint"] is None
+    assert forget(G, StandInSegmenter(), joint_layers="block1", **kw)["joint"] == j  # a name alone; deterministic
+    with pytest.raises(ValueError, match="unknown layer name 'block9'"):
+        forget(G, StandInSegmenter(), joint_layers=["block9"], **kw)
+    assert count_hooks(G) == 0
 
 
 def test_example_smoke_writes_all_files(tmp_path):

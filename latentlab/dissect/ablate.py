@@ -7,6 +7,9 @@ Ablation is an edit function on a traced layer, not a modified copy of the model
 
     with ablate(G, "block2", maps=[3], value=5.0, region=(0, 0, 32, 32)):   # insertion in a region
         images = G(z)
+
+    with ablate_layers(G, {"block1": [0, 9], "block2": [3, 17]}):            # several layers at once
+        images = G(z)
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from torch import nn
 
 from ..hooks import Trace
 
-__all__ = ["ablation_edit", "ablate", "check_maps", "layer_channels"]
+__all__ = ["ablation_edit", "ablate", "ablate_layers", "check_maps", "layer_channels"]
 
 
 def check_maps(maps, n_maps: int, name: str = "maps") -> torch.Tensor:
@@ -88,3 +91,18 @@ def ablate(model: nn.Module, layer: str, maps, value: float = 0.0, region=None, 
     """
     with Trace(model, layer, retain_output=False, edit_output=ablation_edit(maps, value, region, image_size)) as t:
         yield t
+
+
+@contextlib.contextmanager
+def ablate_layers(model: nn.Module, drops, value: float = 0.0):
+    """Context manager: ``drops`` maps layer names to feature-map indices; while open, those maps of every
+    named layer are set to ``value`` (default: dropped to 0). Yields ``{layer: Trace}``.
+
+    Every hook is removed on exit, also when generation raises or a later layer name is unknown.
+    """
+    if not hasattr(drops, "items"):
+        raise TypeError(f"drops: expected a mapping {{layer name: map indices}}, got {type(drops).__name__}")
+    with contextlib.ExitStack() as stack:
+        yield {name: stack.enter_context(Trace(model, name, retain_output=False,
+                                               edit_output=ablation_edit(maps, value)))
+               for name, maps in drops.items()}

@@ -44,7 +44,7 @@ def _write_html(figs: list, path: Path, title: str, intro: str) -> None:
 
 def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="window", n_probe=150, n_eval=1000,
                    n_curve=200, seed=0, boxes_json=None, sweep=True, n_show=10, progress=True,
-                   causal_steps=0) -> dict:
+                   causal_steps=0, joint_layers=None) -> dict:
     """Run ``forget`` on ``gan`` and write ``out/forget_windows.png``, ``.html`` and ``metrics.json``."""
     from torchvision.utils import save_image
 
@@ -61,7 +61,8 @@ def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="w
         boxes = load_boxes_json(boxes_json, n_probe, G.config.image_size)
     blocks = [n for n in getattr(G, "block_names", [])]
     m = forget(G, segmenter, layer=layer, obj=obj, n_probe=n_probe, n_eval=n_eval, n_curve=n_curve, seed=seed,
-               boxes=boxes, sweep_layers=blocks if sweep else None, progress=progress, causal_steps=causal_steps)
+               boxes=boxes, sweep_layers=blocks if sweep else None, progress=progress, causal_steps=causal_steps,
+               joint_layers=joint_layers)
     arr = m.pop("_arrays")
     figs, grid, nrow = experiment_figures(G, segmenter, m, arr, obj=obj, n_show=n_show)
     save_image(grid, out / f"forget_{obj}s.png.tmp.png", nrow=nrow, normalize=True, value_range=(-1, 1),
@@ -138,7 +139,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--causal-steps", type=int, default=0,
                    help="also rank maps by an ablation mask optimised for causal effect (GAN Dissection), "
                         "this many Adam steps (e.g. 150; 0 = off)")
+    add_joint_argument(p)
     p.add_argument("--out", default="out/forget", help="output directory")
+
+
+def add_joint_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--joint-layers", type=lambda v: [x for x in v.split(",") if x], default=None,
+                   metavar="NAMES", help="beyond the paper: also drop the probe-positive maps of these layers "
+                                         "(comma-separated, e.g. block1) together with --layer's")
 
 
 def run(args) -> int:
@@ -150,7 +158,7 @@ def run(args) -> int:
     seg = load_judge("rooms")
     m = run_experiment(gan, seg, args.out, layer=args.layer, obj=args.object, n_probe=args.n_probe,
                        n_eval=args.n_eval, n_curve=args.n_curve, seed=args.seed, boxes_json=args.boxes,
-                       sweep=not args.no_sweep, causal_steps=args.causal_steps)
+                       sweep=not args.no_sweep, causal_steps=args.causal_steps, joint_layers=args.joint_layers)
     print(summary(m))
     return 0
 
@@ -173,6 +181,13 @@ def summary(m: dict) -> str:
         f"{o} pixels -{100 * m['causal']['quarter_reduction']:.1f}%, "
         f"{100 * m['causal']['quarter_share_samples_removed']:.1f}% of samples lose >= 90%, "
         f"outside change {m['causal']['quarter_outside_change']:.4f}",
+    ]) + ([] if not m.get("joint") else [
+        f"joint drop at {' + '.join(m['joint']['layers'])} "
+        f"({' + '.join(str(n) for n in m['joint']['maps_dropped'].values())} maps): {o} pixels "
+        f"-{100 * m['joint']['reduction']:.1f}% (random control {-100 * m['joint']['reduction_random']:+.1f}%), "
+        f"{100 * m['joint']['share_samples_windows_removed']:.1f}% of samples lose >= 90% "
+        f"(random {100 * m['joint']['share_samples_windows_removed_random']:.1f}%), outside change "
+        f"{m['joint']['outside_change']:.4f} (random {m['joint']['outside_change_random']:.4f})",
     ]) + [
         f"seconds: {m['seconds']}",
     ])

@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hooks import Trace, TraceDict, get_module
+from ..hooks import TraceDict, get_module
 from ..models.base import sample_prior
-from .ablate import ablation_edit
+from .ablate import ablate_layers
 from .probe import fit_probe
 
 __all__ = ["generate", "object_masks", "object_boxes", "measure_removal", "rank_by_iou", "removal_curve",
@@ -45,8 +45,12 @@ def default_layer(generator: nn.Module) -> str:
 
 @torch.no_grad()
 def generate(generator: nn.Module, z: torch.Tensor, *, layer: str | None = None, maps=None, value: float = 0.0,
-             batch_size: int = 200, **gen_kwargs) -> torch.Tensor:
-    """Images for z (eval mode), optionally with ``maps`` of ``layer`` set to ``value`` -> (N, C, S, S)."""
+             drops: dict | None = None, batch_size: int = 200, **gen_kwargs) -> torch.Tensor:
+    """Images for z (eval mode), optionally with ``maps`` of ``layer`` set to ``value`` -> (N, C, S, S).
+
+    ``drops`` ({layer: maps}) sets maps of several layers at once (together with ``layer``/``maps``).
+    """
+    drops = _drops(layer, maps, drops)
     was = generator.training
     generator.eval()
     out = []
@@ -54,10 +58,7 @@ def generate(generator: nn.Module, z: torch.Tensor, *, layer: str | None = None,
         for i in range(0, z.shape[0], batch_size):
             zb = z[i:i + batch_size]
             kw = {k: (v[i:i + batch_size] if isinstance(v, torch.Tensor) else v) for k, v in gen_kwargs.items()}
-            if layer is not None and maps is not None and len(maps):
-                with Trace(generator, layer, retain_output=False, edit_output=ablation_edit(maps, value)):
-                    x = generator(zb, **kw)
-            else:
+            with ablate_layers(generator, drops, value):
                 x = generator(zb, **kw)
             if not isinstance(x, torch.Tensor) or x.dim() != 4:
                 raise TypeError(f"generator: expected images (N, C, H, W), got {type(x).__name__}")
@@ -65,6 +66,20 @@ def generate(generator: nn.Module, z: torch.Tensor, *, layer: str | None = None,
     finally:
         generator.train(was)
     return torch.cat(out)
+
+
+def _drops(layer, maps, drops) -> dict:
+    """{layer: maps} from a single (layer, maps) and/or a ``drops`` mapping; layers with no maps are left out."""
+    out = {}
+    if drops is not None:
+        if not hasattr(drops, "items"):
+            raise TypeError(f"drops: expected a mapping {{layer name: map indices}}, got {type(drops).__name__}")
+        out.update(drops)
+    if layer is not None and maps is not None:
+        if layer in out:
+            raise ValueError(f"drops: layer {layer!r} is given both as layer= and in drops")
+        out[layer] = maps
+    return {name: m for name, m in out.items() if len(m)}
 
 
 def _class_index(segmenter, obj: str) -> int:
@@ -119,13 +134,16 @@ class Removal:
 
 @torch.no_grad()
 def measure_removal(generator, layer, maps, z, segmenter, obj="window", *, before=None, masks_before=None,
-                    batch_size=200, **gen_kwargs) -> Removal:
-    """Compare generations with and without dropping ``maps`` of ``layer`` on the same z."""
+                    drops=None, batch_size=200, **gen_kwargs) -> Removal:
+    """Compare generations with and without dropping ``maps`` of ``layer`` on the same z.
+
+    ``drops`` ({layer: maps}, with ``layer=maps=None``) drops maps of several layers at once.
+    """
     if before is None:
         before = generate(generator, z, batch_size=batch_size, **gen_kwargs)
     if masks_before is None:
         masks_before = object_masks(segmenter, before, obj)
-    after = generate(generator, z, layer=layer, maps=maps, batch_size=batch_size, **gen_kwargs)
+    after = generate(generator, z, layer=layer, maps=maps, drops=drops, batch_size=batch_size, **gen_kwargs)
     labels_after = torch.cat([segmenter.predict(after[i:i + 250]) for i in range(0, len(after), 250)])
     k = _class_index(segmenter, obj)
     masks_after = labels_after == k
@@ -209,13 +227,16 @@ def forget(generator: nn.Module, segmenter, *, layer: str | None = None, obj: st
            n_probe: int = 150, n_eval: int = 1000, n_curve: int = 200, seed: int = 0, prior: str | None = None,
            nz: int | None = None, boxes=None, C: float = 1.0, min_area: int = 4, min_fraction: float = 0.004,
            sweep_layers=None, iou_selection: bool = True, n_random: int = 1, progress: bool = True,
-           causal_steps: int = 0, **gen_kwargs) -> dict:
+           causal_steps: int = 0, joint_layers=None, **gen_kwargs) -> dict:
     """Run the whole DCGAN §6.3.1 experiment and return every number (JSON-serialisable) plus arrays.
 
     Randomness: probe z from seed, eval z from seed + 1, random controls from seed + 2 (+ draw).
     ``causal_steps > 0`` adds a third ranking, a soft ablation mask optimised for causal effect
     (:func:`latentlab.dissect.causal.causal_ranking`, z from seed + 3), to the curves, and measures its
     top quarter of the maps on all eval samples (``causal_quarter``). It needs a differentiable segmenter.
+    ``joint_layers`` (beyond the paper) names more layers: each gets its own probe on the same samples and
+    boxes, and the positive maps of ``layer`` and of every joint layer are dropped *together*, against a
+    random control with as many random maps per layer (``metrics["joint"]``).
     """
     from tqdm.auto import tqdm
 
@@ -235,7 +256,10 @@ def forget(generator: nn.Module, segmenter, *, layer: str | None = None, obj: st
     # 1) probe samples and boxes
     z_probe = sample_prior(n_probe, nz, prior, generator=torch.Generator().manual_seed(seed))
     sweep = list(sweep_layers) if sweep_layers else []
-    layers = [layer] + [l for l in sweep if l != layer]
+    if isinstance(joint_layers, str):
+        joint_layers = [joint_layers]
+    joint = [l for l in dict.fromkeys(joint_layers or []) if l != layer]
+    layers = list(dict.fromkeys([layer, *sweep, *joint]))
     for l in layers:
         get_module(generator, l)
     feats_all, imgs = {}, []
@@ -270,8 +294,15 @@ def forget(generator: nn.Module, segmenter, *, layer: str | None = None, obj: st
                          "the model / segmenter")
     steps.update(1)
 
-    # 2) probe
-    probe = fit_probe(feats_all[layer], boxes, image_size, layer=layer, C=C, seed=seed)
+    # 2) probe (one per layer, fitted once: the sweep and the joint drop reuse them)
+    probes = {}
+
+    def probe_of(l):
+        if l not in probes:
+            probes[l] = fit_probe(feats_all[l], boxes, image_size, layer=l, C=C, seed=seed)
+        return probes[l]
+
+    probe = probe_of(layer)
     n_maps = int(feats_all[layer].shape[1])
     pos = probe.positive_maps
     if len(pos) == 0:
@@ -325,7 +356,7 @@ def forget(generator: nn.Module, segmenter, *, layer: str | None = None, obj: st
     # 5) layer sweep: probe each layer on the same samples, drop its positive maps
     sweep_out = {}
     for l in sweep:
-        p_l = fit_probe(feats_all[l], boxes, image_size, layer=l, C=C, seed=seed)
+        p_l = probe_of(l)
         if len(p_l.positive_maps) == 0:
             sweep_out[l] = {"n_maps": int(feats_all[l].shape[1]), "maps_dropped": 0}
             continue
@@ -334,6 +365,23 @@ def forget(generator: nn.Module, segmenter, *, layer: str | None = None, obj: st
         sweep_out[l] = {"n_maps": int(feats_all[l].shape[1]), "maps_dropped": int(len(p_l.positive_maps)),
                         "probe_auc": p_l.auc, "reduction": r_l["reduction"],
                         "share_samples_removed": r_l["share_removed_90"]}
+    joint_out = None
+    if joint:
+        jl = [layer, *joint]
+        drop = {l: probe_of(l).positive_maps for l in jl}
+        rnd = {l: random_maps(int(feats_all[l].shape[1]), len(drop[l]), seed + 2) for l in jl}
+        rj, rr = (measure_removal(generator, None, None, z_eval, segmenter, obj, before=before,
+                                  masks_before=masks_before, drops=d, **gen_kwargs).summary(min_fraction)
+                  for d in (drop, rnd))
+        joint_out = {"layers": jl, "n_maps": {l: int(feats_all[l].shape[1]) for l in jl},
+                     "maps_dropped": {l: int(len(drop[l])) for l in jl},
+                     "dropped_maps": {l: drop[l].tolist() for l in jl},
+                     "probe_auc": {l: probes[l].auc for l in jl},
+                     "window_fraction_after": rj["fraction_after"], "reduction": rj["reduction"],
+                     "share_samples_windows_removed": rj["share_removed_90"], "outside_change": rj["outside_change"],
+                     "window_fraction_after_random": rr["fraction_after"], "reduction_random": rr["reduction"],
+                     "share_samples_windows_removed_random": rr["share_removed_90"],
+                     "outside_change_random": rr["outside_change"], "replaced_by": rj["replaced_by"]}
     steps.update(1)
     steps.close()
 
@@ -356,7 +404,7 @@ def forget(generator: nn.Module, segmenter, *, layer: str | None = None, obj: st
         "n_curve_samples": nc, "min_k_90": best, "quarter_of_maps": quarter,
         "selection_within_quarter": {name: (k is not None and k <= quarter) for name, k in best.items()},
         "layer_sweep": sweep_out, "probe_weights": probe.weights.tolist(),
-        "iou": None if iou is None else iou.tolist(), "causal": causal,
+        "iou": None if iou is None else iou.tolist(), "causal": causal, "joint": joint_out,
         "min_fraction": min_fraction, "seed": seed,
         "seconds": round(time.time() - t0, 2),
     }

@@ -244,6 +244,9 @@ def test_forget_joint_layers_drops_each_layers_positive_maps(tiny_rooms_gan):
     r = measure_removal(G, None, None, z, StandInSegmenter(), drops=j["dropped_maps"]).summary(m["min_fraction"])
     assert r["fraction_after"] == pytest.approx(j["window_fraction_after"])
     assert r["outside_change"] == pytest.approx(j["outside_change"])
+    from latentlab.dissect.cli import summary
+    line = next(l for l in summary(m).splitlines() if l.startswith("joint drop at block2 + block1"))
+    assert f"{-100 * j['reduction']:+.1f}%" in line
     assert forget(G, StandInSegmenter(), **kw)["joint"] is None
     assert forget(G, StandInSegmenter(), joint_layers="block1", **kw)["joint"] == j  # a name alone; deterministic
     with pytest.raises(ValueError, match="unknown layer name 'block9'"):

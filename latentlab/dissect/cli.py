@@ -184,7 +184,7 @@ def summary(m: dict) -> str:
     ]) + ([] if not m.get("joint") else [
         f"joint drop at {' + '.join(m['joint']['layers'])} "
         f"({' + '.join(str(n) for n in m['joint']['maps_dropped'].values())} maps): {o} pixels "
-        f"-{100 * m['joint']['reduction']:.1f}% (random control {-100 * m['joint']['reduction_random']:+.1f}%), "
+        f"{-100 * m['joint']['reduction']:+.1f}% (random control {-100 * m['joint']['reduction_random']:+.1f}%), "
         f"{100 * m['joint']['share_samples_windows_removed']:.1f}% of samples lose >= 90% "
         f"(random {100 * m['joint']['share_samples_windows_removed_random']:.1f}%), outside change "
         f"{m['joint']['outside_change']:.4f} (random {m['joint']['outside_change_random']:.4f})",

@@ -27,8 +27,8 @@ from PIL import Image
 from latentlab import GAN, CheckpointError, ModelConfig, Trace, cli, load, load_pretrained, save
 from latentlab.attribution import FilterGuidedBackprop, filter_report, layer_activations, top_images
 from latentlab.data import ImageFolderDataset, get_dataset
-from latentlab.dissect import (Probe, ablate, ablate_layers, box_to_grid, generate, collect_features, fit_probe, forget, load_boxes_json,
-                               validate_boxes)
+from latentlab.dissect import (Probe, ablate, ablate_layers, box_to_grid, collect_features, fit_probe, forget, generate,
+                               load_boxes_json, validate_boxes)
 from latentlab.dissect.cli import StandInSegmenter
 from latentlab.io import load_safetensors, save_safetensors
 from latentlab.judges import load_judge

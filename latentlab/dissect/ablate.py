@@ -21,7 +21,7 @@ from torch import nn
 
 from ..hooks import Trace
 
-__all__ = ["ablation_edit", "ablate", "ablate_layers", "check_maps", "layer_channels"]
+__all__ = ["ablation_edit", "ablate", "ablate_layers", "check_drops", "check_maps", "layer_channels"]
 
 
 def check_maps(maps, n_maps: int, name: str = "maps") -> torch.Tensor:
@@ -93,6 +93,13 @@ def ablate(model: nn.Module, layer: str, maps, value: float = 0.0, region=None, 
         yield t
 
 
+def check_drops(drops) -> dict:
+    """Validate a ``{layer name: map indices}`` mapping -> a plain dict of it."""
+    if not hasattr(drops, "items"):
+        raise TypeError(f"drops: expected a mapping {{layer name: map indices}}, got {type(drops).__name__}")
+    return dict(drops.items())
+
+
 @contextlib.contextmanager
 def ablate_layers(model: nn.Module, drops, value: float = 0.0):
     """Context manager: ``drops`` maps layer names to feature-map indices; while open, those maps of every
@@ -100,8 +107,7 @@ def ablate_layers(model: nn.Module, drops, value: float = 0.0):
 
     Every hook is removed on exit, also when generation raises or a later layer name is unknown.
     """
-    if not hasattr(drops, "items"):
-        raise TypeError(f"drops: expected a mapping {{layer name: map indices}}, got {type(drops).__name__}")
+    drops = check_drops(drops)
     with contextlib.ExitStack() as stack:
         yield {name: stack.enter_context(Trace(model, name, retain_output=False,
                                                edit_output=ablation_edit(maps, value)))

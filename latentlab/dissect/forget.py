@@ -20,7 +20,7 @@ from torch import nn
 
 from ..hooks import TraceDict, get_module
 from ..models.base import sample_prior
-from .ablate import ablate_layers
+from .ablate import ablate_layers, check_drops
 from .probe import fit_probe
 
 __all__ = ["generate", "object_masks", "object_boxes", "measure_removal", "rank_by_iou", "removal_curve",
@@ -70,11 +70,7 @@ def generate(generator: nn.Module, z: torch.Tensor, *, layer: str | None = None,
 
 def _drops(layer, maps, drops) -> dict:
     """{layer: maps} from a single (layer, maps) and/or a ``drops`` mapping; layers with no maps are left out."""
-    out = {}
-    if drops is not None:
-        if not hasattr(drops, "items"):
-            raise TypeError(f"drops: expected a mapping {{layer name: map indices}}, got {type(drops).__name__}")
-        out.update(drops)
+    out = {} if drops is None else check_drops(drops)
     if layer is not None and maps is not None:
         if layer in out:
             raise ValueError(f"drops: layer {layer!r} is given both as layer= and in drops")

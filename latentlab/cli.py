@@ -1,7 +1,7 @@
 """The ``latentlab`` command line.
 
     latentlab train --data rooms --arch dcgan --image-size 64 --out runs/rooms [--resume] [--steps 5000] ...
-    latentlab sample --model runs/rooms/model.safetensors --n 64 --seed 0 --out grid.png [--class K]
+    latentlab sample --model runs/rooms --n 64 --seed 0 --out grid.png [--class K|NAME]
     latentlab evaluate | forget | filters | report | walk ...   (see ``latentlab COMMAND --help``)
 
 Distributed (CPU, gloo): ``torchrun --standalone --nproc_per_node=2 -m latentlab.cli train ...``;
@@ -310,28 +310,56 @@ def run_train(args) -> int:
 # ------------------------------------------------------------------------------------------------ sample
 
 def add_sample_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, metavar="FILE_OR_NAME",
-                   help="a latentlab .safetensors file (model or training checkpoint) or a shipped model "
-                        "(rooms, faces, fashion)")
+    p.add_argument("--model", required=True, metavar="FILE_DIR_OR_NAME",
+                   help="a latentlab .safetensors file (model or training checkpoint), a run folder written by "
+                        "`latentlab train` (its model.safetensors) or a shipped model (rooms, faces, fashion)")
     p.add_argument("--n", type=_positive_int, default=64, help="number of samples (default 64)")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="seed of z (default 0)")
-    p.add_argument("--out", default="grid.png", help="PNG file for the grid (default grid.png)")
+    p.add_argument("--out", default="grid.png",
+                   help="PNG file for the grid; missing folders are created (default grid.png)")
     p.add_argument("--class", dest="klass", default=None, metavar="K",
-                   help="AC-GAN: class index or name for every sample (default: cycle through the classes)")
+                   help="AC-GAN: class index or name for every sample, e.g. 7 or Sneaker for the shipped fashion "
+                        "model (names are matched ignoring case; default: cycle through the classes)")
     p.add_argument("--nrow", type=_positive_int, default=None,
                    help="images per grid row (default: sqrt(n), or the number of classes for an AC-GAN)")
 
 
 def _class_index(klass: str, names: tuple, k: int) -> int:
+    """Index of ``--class``: an index 0..k-1 or one of the model's class names (exact, else ignoring case)."""
     if klass in names:
         return names.index(klass)
+    folded = [i for i, n in enumerate(names) if n.casefold() == klass.strip().casefold()]
+    if len(folded) == 1:
+        return folded[0]
     try:
         c = int(klass)
     except ValueError:
-        raise UsageError(f"--class: {klass!r} is neither an index 0..{k - 1} nor a class name {list(names)}") from None
+        known = f"a class name {list(names)}" if names else "a class name (this model's file stores no class names)"
+        raise UsageError(f"--class: {klass!r} is neither an index 0..{k - 1} nor {known}") from None
     if not 0 <= c < k:
         raise UsageError(f"--class: expected 0..{k - 1} for this {k}-class model, got {c}")
     return c
+
+
+def _model_file(model: str) -> str:
+    """``--model``: a run folder stands for its ``model.safetensors``; anything else is passed on unchanged."""
+    from .pretrained import PRETRAINED
+
+    p = Path(model)
+    if model in PRETRAINED or not p.is_dir():
+        return model
+    if (p / "model.safetensors").is_file():
+        return str(p / "model.safetensors")
+    checkpoints = sorted((p / "checkpoints").glob("step-*.safetensors")) if (p / "checkpoints").is_dir() else []
+    if checkpoints:
+        raise UsageError(f"--model: {model!r} is a run folder without model.safetensors (training has not finished); "
+                         f"pass a checkpoint file, e.g. --model {checkpoints[-1]}")
+    files = sorted(p.glob("*.safetensors"))
+    if len(files) == 1:
+        return str(files[0])
+    hint = f"; pass one of {[str(f) for f in files[:5]]}" if files else ""
+    raise UsageError(f"--model: {model!r} is a folder without model.safetensors (expected a run folder written by "
+                     f"`latentlab train`, a .safetensors file or one of {list(PRETRAINED)}){hint}")
 
 
 def run_sample(args) -> int:
@@ -343,7 +371,7 @@ def run_sample(args) -> int:
     from .pretrained import load_pretrained
 
     try:
-        gan = load_pretrained(args.model)
+        gan = load_pretrained(_model_file(args.model))
     except (ValueError, FileNotFoundError) as e:
         raise UsageError(f"--model: {e}") from None
     cfg = gan.config
@@ -355,13 +383,19 @@ def run_sample(args) -> int:
             classes = torch.full((args.n,), _class_index(args.klass, cfg.class_names, cfg.num_classes))
     elif args.klass is not None:
         raise UsageError(f"--class: the model is a {cfg.arch!r} model without classes; only AC-GAN models take --class")
+    out = Path(args.out)
+    if out.exists() and out.is_dir():
+        raise UsageError(f"--out: {str(out)!r} is a directory, expected a PNG file name such as {str(out / 'grid.png')!r}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--out: cannot create the folder {str(out.parent)!r} ({e.strerror or e})") from None
     x = gan.sample(args.n, seed=args.seed, classes=classes)
     nrow = args.nrow or (cfg.num_classes if cfg.conditional and args.klass is None else int(math.ceil(math.sqrt(args.n))))
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise UsageError(f"--out: directory {str(out.parent)!r} does not exist")
     save_image(x.float(), out, nrow=nrow, normalize=True, value_range=(-1, 1))
-    print(f"wrote {args.n} samples of {cfg.arch} {cfg.image_size}px (seed {args.seed}) to {out}")
+    what = f", class {cfg.class_names[int(classes[0])] if cfg.class_names else int(classes[0])}" \
+        if args.klass is not None else ""
+    print(f"wrote {args.n} samples of {cfg.arch} {cfg.image_size}px (seed {args.seed}{what}) to {out}")
     return EXIT_OK
 
 

@@ -1,0 +1,217 @@
+"""Docs that run: every code block of README.md and docs/*.md is executed here, so the docs cannot rot.
+
+- ```python blocks are exec'd in a fresh namespace, with the repository root as working directory.
+- ```bash blocks run in a fresh temporary folder that links the repository's examples/, scripts/, benchmarks/,
+  pretrained/ and docs/ (so relative outputs such as out/ and runs/ land there, not in the checkout).
+  Consecutive `latentlab ...` commands run in ONE subprocess through `latentlab.cli.main` (torch is imported
+  once, which keeps the whole file well under two minutes); other commands run with `bash -e`. Every command
+  must exit with 0.
+- ```text / ```json blocks show output or file contents and are not run.
+- An HTML comment on the line before a block changes what happens to it:
+  `<!-- docs-test: pending REASON -->`  the block uses a command or module that is not merged yet: skipped,
+                                        with REASON in the skip message (switch it on by deleting the comment);
+  `<!-- docs-test: skip REASON -->`     a long run (minutes) that the docs give in full: skipped with REASON;
+  `<!-- docs-test: quickstart-main -->` / `<!-- docs-test: quickstart-tests -->`  the two install commands of
+                                        the quickstart: not run (they build a venv), but checked against the test
+                                        command that `.ci/run` runs verbatim.
+
+`python tests/test_docs.py` lists the blocks and what happens to each.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+RUN_LANGS = {"python", "bash"}
+SHOW_LANGS = {"text", "json"}
+LINKED = ("examples", "scripts", "benchmarks", "pretrained", "docs")
+MARKER = re.compile(r"<!--\s*docs-test:\s*(pending|skip|quickstart-main|quickstart-tests)\b\s*(.*?)\s*-->")
+
+
+@dataclass
+class Block:
+    file: Path
+    line: int          # 1-based line of the opening fence
+    lang: str
+    code: str
+    marker: str | None = None
+    reason: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.file.relative_to(ROOT)}:{self.line}"
+
+
+def blocks_of(path: Path) -> list[Block]:
+    lines = path.read_text().splitlines()
+    out, i = [], 0
+    while i < len(lines):
+        m = re.match(r"^(\s*)```(\S*)\s*$", lines[i])
+        if not m:
+            i += 1
+            continue
+        indent, lang = len(m.group(1)), m.group(2)
+        start = i
+        i += 1
+        body = []
+        while i < len(lines) and not re.match(r"^\s*```\s*$", lines[i]):
+            body.append(lines[i][indent:] if lines[i][:indent].strip() == "" else lines[i])
+            i += 1
+        if i == len(lines):
+            raise AssertionError(f"{path.relative_to(ROOT)}:{start + 1}: code block is not closed")
+        i += 1
+        prev = next((lines[j] for j in range(start - 1, -1, -1) if lines[j].strip()), "")
+        mk = MARKER.search(prev)
+        out.append(Block(path, start + 1, lang, "\n".join(body) + "\n", mk.group(1) if mk else None,
+                         mk.group(2) if mk else ""))
+    return out
+
+
+BLOCKS = [b for f in FILES for b in blocks_of(f)]
+
+
+def ci_test_command() -> str:
+    """The README's test command as .ci/run runs it (its last command line)."""
+    lines = [ln for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    return lines[-1].strip()
+
+
+def shell_commands(code: str) -> list[str]:
+    """The commands of a bash block: comment lines dropped, backslash continuations joined."""
+    cmds, cur = [], ""
+    for raw in code.splitlines():
+        line = raw.strip()
+        if not cur and (not line or line.startswith("#")):
+            continue
+        if line.endswith("\\"):
+            cur += line[:-1] + " "
+            continue
+        cur += line
+        cmds.append(cur.strip())
+        cur = ""
+    if cur:
+        cmds.append(cur.strip())
+    return cmds
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    return env
+
+
+_CLI_RUNNER = r"""
+import shlex, sys, time
+from latentlab.cli import main
+for cmd in sys.argv[1:]:
+    t0 = time.time()
+    print(f"$ {cmd}", flush=True)
+    rc = main(shlex.split(cmd)[1:])
+    print(f"[{time.time() - t0:.1f} s, exit {rc}]", flush=True)
+    if rc != 0:
+        sys.exit(f"command failed with exit code {rc}: {cmd}")
+"""
+
+
+def run_shell(code: str, cwd: Path) -> None:
+    for name in LINKED:
+        if not (cwd / name).exists():
+            (cwd / name).symlink_to(ROOT / name)
+    cmds = shell_commands(code)
+    assert cmds, "empty bash block"
+    groups: list[list[str]] = []
+    for cmd in cmds:
+        is_cli = cmd.startswith("latentlab ")
+        if is_cli and groups and groups[-1][0].startswith("latentlab "):
+            groups[-1].append(cmd)
+        else:
+            groups.append([cmd])
+    for group in groups:
+        if group[0].startswith("latentlab "):
+            argv = [sys.executable, "-c", _CLI_RUNNER, *group]
+        else:
+            argv = ["bash", "-euo", "pipefail", "-c", group[0]]
+        proc = subprocess.run(argv, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, (f"{group} exited with {proc.returncode}\n--- stdout\n{proc.stdout[-3000:]}"
+                                      f"\n--- stderr\n{proc.stderr[-3000:]}")
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
+def test_code_block_runs(block, tmp_path, monkeypatch):
+    if block.lang in SHOW_LANGS:
+        pytest.skip(f"{block.lang} block: output or file contents, not run")
+    assert block.lang in RUN_LANGS, (f"{block.id}: code block language {block.lang!r}; use one of "
+                                     f"{sorted(RUN_LANGS | SHOW_LANGS)} so that the runner knows what to do")
+    if block.marker == "pending":
+        pytest.skip(f"pending: {block.reason or 'needs work that is not merged yet'}")
+    if block.marker == "skip":
+        pytest.skip(f"long run, not executed here: {block.reason}")
+    if block.marker in ("quickstart-main", "quickstart-tests"):
+        check_quickstart(block)
+        return
+    t0 = time.time()
+    if block.lang == "python":
+        monkeypatch.chdir(ROOT)
+        import torch
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            exec(compile(block.code, block.id, "exec"), {"__name__": "__docs__"})
+        finally:
+            torch.set_num_threads(threads)
+    else:
+        run_shell(block.code, tmp_path)
+    print(f"{block.id}: {time.time() - t0:.1f} s")
+
+
+def check_quickstart(block: Block) -> None:
+    cmds = shell_commands(block.code)
+    assert len(cmds) == 1, f"{block.id}: the quickstart is one command line, got {cmds}"
+    ci = ci_test_command()
+    if block.marker == "quickstart-tests":
+        assert cmds[0] == ci, f"README's test command and .ci/run differ:\n  README: {cmds[0]}\n  .ci/run: {ci}"
+        return
+    pins = re.search(r"pip install -q (.*?) -e ", ci)
+    assert pins, f".ci/run's command has no `pip install -q PINS -e`: {ci}"
+    expected = (f"python3 -m venv .venv && .venv/bin/pip install {pins.group(1)} -e . && "
+                ".venv/bin/python examples/forget_windows.py")
+    assert cmds[0] == expected, f"README's main job: {cmds[0]}\nexpected (same pins as .ci/run): {expected}"
+
+
+def test_both_quickstart_commands_are_checked():
+    markers = [b.marker for b in BLOCKS if b.file.name == "README.md"]
+    assert markers.count("quickstart-main") == 1 and markers.count("quickstart-tests") == 1
+
+
+def test_readme_is_short():
+    n = len((ROOT / "README.md").read_text().splitlines())
+    assert n <= 150, f"README.md has {n} lines; at most 150 (details go to docs/)"
+
+
+def test_relative_links_resolve():
+    missing = []
+    for f in FILES + sorted((ROOT / "pretrained").glob("*.md")) + sorted((ROOT / "pretrained" / "cards").glob("*.md")):
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", f.read_text()):
+            if re.match(r"[a-z]+:", target):
+                continue
+            if not (f.parent / target).exists():
+                missing.append(f"{f.relative_to(ROOT)} -> {target}")
+    assert not missing, "broken relative links:\n" + "\n".join(missing)
+
+
+if __name__ == "__main__":
+    for b in BLOCKS:
+        what = ("shown" if b.lang in SHOW_LANGS else b.marker and f"{b.marker} {b.reason}".strip() or "run")
+        print(f"{b.id:32s} {b.lang:7s} {what}")

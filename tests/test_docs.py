@@ -3,9 +3,9 @@
 - ```python blocks are exec'd in a fresh namespace, with the repository root as working directory.
 - ```bash blocks run in a fresh temporary folder that links the repository's examples/, scripts/, benchmarks/,
   pretrained/ and docs/ (so relative outputs such as out/ and runs/ land there, not in the checkout).
-  Consecutive `latentlab ...` commands run in ONE subprocess through `latentlab.cli.main` (torch is imported
-  once, which keeps the whole file well under two minutes); other commands run with `bash -e`. Every command
-  must exit with 0.
+  `latentlab ...` commands run in one long-lived subprocess through `latentlab.cli.main` (torch is imported
+  once for the whole file, which keeps it well under two minutes); other commands run with `bash -e`. Every
+  command must exit with 0.
 - ```text / ```json blocks show output or file contents and are not run.
 - An HTML comment on the line before a block changes what happens to it:
   `<!-- docs-test: pending REASON -->`  the block uses a command or module that is not merged yet: skipped,
@@ -19,9 +19,9 @@
 """
 from __future__ import annotations
 
+import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 import time
@@ -112,44 +112,82 @@ def _env() -> dict:
     return env
 
 
-_CLI_RUNNER = r"""
-import shlex, sys, time
+# One long-lived subprocess runs every `latentlab ...` command of every block through `latentlab.cli.main`, so
+# torch is imported once for the whole file instead of once per block. Protocol: one JSON line in
+# ({"cwd", "cmd"}), one line out, prefixed with MARK, holding the exit code and the captured stdout/stderr.
+_MARK = "@@docs-test@@"
+_WORKER = r"""
+import contextlib, io, json, os, shlex, sys, time, traceback
 from latentlab.cli import main
-for cmd in sys.argv[1:]:
+reply = sys.__stdout__
+for line in sys.stdin:
+    job = json.loads(line)
+    out, err = io.StringIO(), io.StringIO()
     t0 = time.time()
-    print(f"$ {cmd}", flush=True)
-    rc = main(shlex.split(cmd)[1:])
-    print(f"[{time.time() - t0:.1f} s, exit {rc}]", flush=True)
-    if rc != 0:
-        sys.exit(f"command failed with exit code {rc}: {cmd}")
-"""
+    os.chdir(job["cwd"])
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = main(shlex.split(job["cmd"])[1:])
+        except SystemExit as e:
+            rc = e.code if isinstance(e.code, int) else 1
+        except BaseException:
+            traceback.print_exc()
+            rc = 1
+    reply.write("%s" + json.dumps({"rc": rc, "out": out.getvalue(), "err": err.getvalue(),
+                                   "seconds": round(time.time() - t0, 1)}) + "\n")
+    reply.flush()
+""" % _MARK
 
 
-def run_shell(code: str, cwd: Path) -> None:
+class CliWorker:
+    def __init__(self):
+        self.proc = None
+
+    def run(self, cmd: str, cwd: Path) -> dict:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen([sys.executable, "-c", _WORKER], cwd=ROOT, env=_env(), text=True,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc.stdin.write(json.dumps({"cwd": str(cwd), "cmd": cmd}) + "\n")
+        self.proc.stdin.flush()
+        noise = []
+        for line in self.proc.stdout:
+            if line.startswith(_MARK):
+                return json.loads(line[len(_MARK):])
+            noise.append(line)  # written to the real stdout by a library, outside the redirection
+        raise AssertionError(f"the latentlab worker died while running {cmd!r}:\n{''.join(noise)[-3000:]}")
+
+    def close(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def cli_worker():
+    worker = CliWorker()
+    yield worker
+    worker.close()
+
+
+def run_shell(code: str, cwd: Path, worker: CliWorker) -> None:
     for name in LINKED:
         if not (cwd / name).exists():
             (cwd / name).symlink_to(ROOT / name)
     cmds = shell_commands(code)
     assert cmds, "empty bash block"
-    groups: list[list[str]] = []
     for cmd in cmds:
-        is_cli = cmd.startswith("latentlab ")
-        if is_cli and groups and groups[-1][0].startswith("latentlab "):
-            groups[-1].append(cmd)
-        else:
-            groups.append([cmd])
-    for group in groups:
-        if group[0].startswith("latentlab "):
-            argv = [sys.executable, "-c", _CLI_RUNNER, *group]
-        else:
-            argv = ["bash", "-euo", "pipefail", "-c", group[0]]
-        proc = subprocess.run(argv, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, (f"{group} exited with {proc.returncode}\n--- stdout\n{proc.stdout[-3000:]}"
+        if cmd.startswith("latentlab "):
+            r = worker.run(cmd, cwd)
+            assert r["rc"] == 0, f"{cmd}\nexited with {r['rc']}\n--- stdout\n{r['out'][-3000:]}\n--- stderr\n{r['err'][-3000:]}"
+            continue
+        proc = subprocess.run(["bash", "-euo", "pipefail", "-c", cmd], cwd=cwd, env=_env(), capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, (f"{cmd}\nexited with {proc.returncode}\n--- stdout\n{proc.stdout[-3000:]}"
                                       f"\n--- stderr\n{proc.stderr[-3000:]}")
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
-def test_code_block_runs(block, tmp_path, monkeypatch):
+def test_code_block_runs(block, tmp_path, monkeypatch, cli_worker):
     if block.lang in SHOW_LANGS:
         pytest.skip(f"{block.lang} block: output or file contents, not run")
     assert block.lang in RUN_LANGS, (f"{block.id}: code block language {block.lang!r}; use one of "
@@ -172,7 +210,7 @@ def test_code_block_runs(block, tmp_path, monkeypatch):
         finally:
             torch.set_num_threads(threads)
     else:
-        run_shell(block.code, tmp_path)
+        run_shell(block.code, tmp_path, cli_worker)
     print(f"{block.id}: {time.time() - t0:.1f} s")
 
 

@@ -29,6 +29,9 @@ CASES = {
     "latentlab --help": (["--help"], 0),
     "latentlab sample (usage error: --model missing)": (["sample", "--n", "4"], 2),
     "latentlab train --bogus (usage error: unknown option)": (["train", "--data", "rooms", "--out", "x", "--bogus"], 2),
+    # An analysis command: its module (latentlab/app/<command>.py) is imported to build its parser, so this is
+    # fast only when that module keeps torch out of its top-level imports.
+    "latentlab walk --bogus (usage error, analysis command)": (["walk", "faces", "--out", "x", "--bogus"], 2),
 }
 
 

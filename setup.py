@@ -17,8 +17,9 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-# what is shipped: the weights, their JSON side files and the model cards (not logs, not the training script)
-WEIGHT_FILES = ("*.safetensors", "*.md", "judges/*.safetensors", "judges/*.json")
+# what is shipped: the weights, their JSON side files, the model cards and the training logs the report plots
+# (not the training script)
+WEIGHT_FILES = ("*.safetensors", "*.md", "judges/*.safetensors", "judges/*.json", "logs/*.jsonl")
 
 
 class BuildPyWithWeights(build_py):

@@ -31,7 +31,7 @@ def wheel_target(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wheel")
     src = tmp / "src"  # a copy, as a fresh clone: the build writes build/ and *.egg-info next to the sources
     src.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "logs", "*.egg-info", "_pretrained")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "_pretrained")
     for name in SOURCES:
         p = ROOT / name
         if p.is_dir():
@@ -57,7 +57,9 @@ def test_wheel_holds_the_weights(wheel_target):
     names = set(zipfile.ZipFile(wheel).namelist())
     for f in sorted((ROOT / "pretrained").glob("*.safetensors")) + sorted((ROOT / "pretrained/judges").glob("*.safetensors")):
         assert f"latentlab/_pretrained/{f.relative_to(ROOT / 'pretrained').as_posix()}" in names, f
-    assert "latentlab/_pretrained/train.py" not in names and not any("/logs/" in n for n in names)
+    for f in sorted((ROOT / "pretrained/logs").glob("*.jsonl")):  # the training curves of the report
+        assert f"latentlab/_pretrained/logs/{f.name}" in names, f
+    assert "latentlab/_pretrained/train.py" not in names
 
 
 @pytest.mark.slow
@@ -75,8 +77,9 @@ def test_installed_wheel_loads_rooms_from_anywhere(wheel_target):
             "g = latentlab.load_pretrained('rooms')\n"
             "seg = load_judge('rooms')\n"
             "x = g.sample(2, seed=0)\n"
+            "from latentlab.viz.report import find_training_log\n"
             "print(latentlab.__file__); print(pretrained_dir()); print(tuple(x.shape), type(seg).__name__, "
-            "g.config.image_size)\n")
+            "g.config.image_size, find_training_log('rooms').name)\n")
     # -S: no site module, so no .pth file (e.g. an editable install of the repository) can put it back on the path
     r = subprocess.run([sys.executable, "-S", "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True,
                        timeout=600)
@@ -84,7 +87,7 @@ def test_installed_wheel_loads_rooms_from_anywhere(wheel_target):
     module_file, weights, shapes = r.stdout.strip().splitlines()
     assert Path(module_file).resolve().is_relative_to(target.resolve())
     assert Path(weights).resolve() == (target / "latentlab" / "_pretrained").resolve()
-    assert shapes == "(2, 3, 64, 64) RoomSegmenter 64"
+    assert shapes == "(2, 3, 64, 64) RoomSegmenter 64 rooms.jsonl"
 
 
 def test_source_tree_is_used_without_package_data(monkeypatch):

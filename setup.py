@@ -19,7 +19,7 @@ from setuptools.command.build_py import build_py
 ROOT = Path(__file__).resolve().parent
 # what is shipped: the weights, their JSON side files, the model cards and the training logs the report plots
 # (not the training script)
-WEIGHT_FILES = ("*.safetensors", "*.md", "judges/*.safetensors", "judges/*.json", "logs/*.jsonl")
+WEIGHT_FILES = ("**/*.safetensors", "**/*.json", "**/*.md", "**/*.jsonl")  # also in sub-folders added later
 
 
 class BuildPyWithWeights(build_py):

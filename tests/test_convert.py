@@ -203,3 +203,22 @@ def test_a_latentlab_file_is_not_converted(source, tmp_path):
     with pytest.raises(ValueError, match=r"netG: this is already a latentlab model file"):
         map_state_dict(tensors, LAYOUTS["pytorch-examples"].generator, load(tmp_path / "m.safetensors").generator,
                        layout="pytorch-examples")
+
+
+def test_analyses_that_take_the_raw_module_give_the_same_numbers_on_the_converted_file(source, tmp_path):
+    """Walk and ablation work on the unmodified source module today: the converted file gives the same images
+    (the source's layer main.5, the ReLU after its second BatchNorm, is latentlab's block2)."""
+    from latentlab.dissect import ablate
+    from latentlab.latent import Walk
+    G, _, _ = source
+    gan = convert(G.state_dict(), nz=NZ, ngf=NGF, out=tmp_path / "m.safetensors").gan
+    raw = Walk(G, prior="normal", nz=NZ, features="pixels").random(keyframes=3, steps=4, seed=5)
+    ours = Walk(gan, features="pixels").random(keyframes=3, steps=4, seed=5)
+    assert raw.shape == (7, 3, 64, 64) and torch.equal(raw, ours)  # (K - 1)(steps - 1) + 1 frames
+    z = torch.randn(4, NZ, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        with ablate(G, "main.5", maps=[0, 3, 7]):
+            x_raw = G(z[:, :, None, None])
+        with ablate(gan.generator, "block2", maps=[0, 3, 7]):
+            x = gan.generator(z)
+        assert torch.equal(x, x_raw) and not torch.equal(x, gan.generator(z))

@@ -171,6 +171,10 @@ _TO_SCREEN = """([x, y]) => { const gd = document.getElementById('annotate'); co
   return [r.left + fl.xaxis._offset + fl.xaxis.l2p(x), r.top + fl.yaxis._offset + fl.yaxis.l2p(y)]; }"""
 
 
+_SHOWN = """() => { const im = document.querySelector('#annotate g.imagelayer image');
+  return im.getAttribute('href') || im.getAttribute('xlink:href'); }"""
+
+
 def test_drawing_boxes_in_headless_chromium(model_file, tmp_path, capsys):
     exe = _chromium_or_skip()
     from playwright.sync_api import sync_playwright
@@ -199,7 +203,10 @@ def test_drawing_boxes_in_headless_chromium(model_file, tmp_path, capsys):
 
             drag((10, 12), (30, 40))                       # sample 0: one box
             assert page.evaluate("() => document.getElementById('annotate').layout.shapes.length") == 1
+            shown = [page.evaluate(_SHOWN)]
             page.click("#next")
+            page.wait_for_timeout(200)
+            shown.append(page.evaluate(_SHOWN))
             drag((40, 30), (63.9, 50))                     # sample 1: two boxes, drawn right to left too
             drag((20, 20), (5, 5))
             page.keyboard.press("ArrowRight")              # sample 2: the box of the earlier file is shown
@@ -216,6 +223,9 @@ def test_drawing_boxes_in_headless_chromium(model_file, tmp_path, capsys):
         finally:
             browser.close()
     assert errors == []
+    images = json.loads(re.search(r'id="annotate-images">(.*?)</script>', (tmp_path / "boxes.html").read_text(),
+                                  re.S).group(1))
+    assert shown == images[:2]  # Next shows the next sample's image
     assert status == "sample 3 of 3 · 2 box(es) here · 5 boxes on 3 samples"
     f = load_boxes(saved, model=str(model_file), seed=0, n=3, image_size=64)
     assert f.boxes == [[(10, 12, 30, 40)], [(40, 30, 64, 50), (5, 5, 20, 20)], [(2, 3, 9, 9), (50, 50, 64, 64)]]

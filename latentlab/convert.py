@@ -154,7 +154,7 @@ LAYOUTS: dict[str, Layout] = {
         # pytorch/examples' first D conv has bias=False; latentlab's (no BatchNorm after it) has a bias: zero is the
         # same function.
         zero_fill={"discriminator": ("from_rgb.conv.bias",)},
-        reference=lambda nz, ngf, ndf, nc: pytorch_examples_dcgan(nz, ngf, ndf, nc),
+        reference=pytorch_examples_dcgan,
     ),
 }
 

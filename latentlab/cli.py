@@ -30,6 +30,8 @@ EXTERNAL_COMMANDS = {
     "filters": ("latentlab.attribution.cli", "DCGAN §6.2: guided-backprop views of the discriminator's filters"),
     "report": ("latentlab.viz.cli", "build the HTML report of a model's analyses"),
     "walk": ("latentlab.latent.cli", "DCGAN §6.1 / §6.3.2: latent walks, vector arithmetic and rotation axes"),
+    "convert": ("latentlab.app.convert", "import a pytorch/examples DCGAN .pth state dict as a latentlab .safetensors file"),
+    "annotate": ("latentlab.app.annotate", "write an offline HTML page to draw object boxes on samples (for forget --boxes)"),
 }
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

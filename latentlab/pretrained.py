@@ -1,6 +1,7 @@
-"""Shipped weights in ``pretrained/`` (no downloads, ever)."""
+"""Shipped weights in ``pretrained/`` (no downloads, ever), installed with the package as package data."""
 from __future__ import annotations
 
+import importlib.resources
 import os
 from pathlib import Path
 
@@ -13,11 +14,25 @@ PRETRAINED = ("rooms", "faces", "fashion")
 
 
 def pretrained_dir() -> Path:
-    """``$LATENTLAB_PRETRAINED`` or the repository's ``pretrained/`` folder."""
+    """Where the shipped weights are: ``$LATENTLAB_PRETRAINED``, else the package data ``latentlab/_pretrained``
+    (a wheel or ``pip install .``; copied there from ``pretrained/`` by setup.py), else the repository's
+    ``pretrained/`` folder next to the package (a checkout on ``PYTHONPATH`` or an editable install)."""
     env = os.environ.get("LATENTLAB_PRETRAINED")
     if env:
         return Path(env)
+    data = _package_data()
+    if data is not None:
+        return data
     return Path(__file__).resolve().parent.parent / "pretrained"
+
+
+def _package_data() -> Path | None:
+    try:
+        d = importlib.resources.files("latentlab") / "_pretrained"
+    except (ModuleNotFoundError, TypeError):
+        return None
+    # an installed package is a directory on disk (wheels are unpacked), so the Traversable is a real path
+    return Path(str(d)) if isinstance(d, Path) and d.is_dir() else None
 
 
 def load_pretrained(name: str) -> GAN:

@@ -1,0 +1,84 @@
+"""``latentlab annotate``: an offline page to draw object boxes on a model's samples (DCGAN §6.3.1 drew 52 window
+boxes on 150 samples by hand); it saves the JSON that ``latentlab forget --boxes`` reads.
+
+The samples are exactly forget's probe samples for the same ``--n`` (forget's ``--n-probe``) and ``--seed``:
+z = sample_prior(n, nz, prior, generator=torch.Generator().manual_seed(seed)), generated in eval mode.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("model", help="shipped model name (rooms, faces, fashion) or path to a .safetensors model")
+    p.add_argument("--n", type=int, default=150, help="number of samples to annotate = forget's --n-probe "
+                                                      "(default 150, as the paper)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the samples' z = forget's --seed (default 0)")
+    p.add_argument("--out", default="boxes.json",
+                   help="name of the JSON file the page's Save button downloads (default boxes.json)")
+    p.add_argument("--html", default=None,
+                   help="the page to write (default: --out with .html instead of .json, e.g. boxes.html)")
+    p.add_argument("--boxes", default=None,
+                   help="a boxes JSON saved earlier for the same model, --n and --seed, to continue (default: none)")
+    p.add_argument("--size", type=int, default=512, help="size of the drawing area in screen pixels (default 512)")
+    return p
+
+
+def sample_uint8(gan, n: int, seed: int, batch_size: int = 200):
+    """forget's probe samples as (n, S, S, 3) uint8 (grey images repeated to RGB)."""
+    import numpy as np
+    import torch
+
+    from ..models import sample_prior
+    G = gan.generator
+    cfg = gan.config
+    z = sample_prior(n, cfg.nz, cfg.prior, generator=torch.Generator().manual_seed(seed))
+    was = G.training
+    G.eval()
+    try:
+        with torch.no_grad():
+            x = torch.cat([G(z[i:i + batch_size]).float() for i in range(0, n, batch_size)])
+    finally:
+        G.train(was)
+    if x.shape[1] == 1:
+        x = x.repeat(1, 3, 1, 1)
+    arr = ((x.clamp(-1, 1) + 1) / 2 * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    return np.ascontiguousarray(arr)
+
+
+def run(args) -> int:
+    from ..dissect.boxes_json import load_boxes
+    from ..io import atomic_write_bytes
+    from ..pretrained import load_pretrained
+    from ..viz.annotate import annotate_page
+
+    for name, v, lo in (("--n", args.n, 1), ("--seed", args.seed, 0), ("--size", args.size, 64)):
+        if v < lo:
+            raise ValueError(f"{name}: expected an int >= {lo}, got {v}")
+    out = Path(args.out)
+    if out.suffix != ".json":
+        raise ValueError(f"--out: expected a file name ending in .json, got {str(out)!r}")
+    page = Path(args.html) if args.html else out.with_suffix(".html")
+    if not page.parent.is_dir():
+        raise ValueError(f"--html: directory {str(page.parent)!r} does not exist")
+    try:
+        gan = load_pretrained(args.model)
+    except (ValueError, FileNotFoundError) as e:
+        raise ValueError(f"model: {e}") from None
+    if gan.config.conditional:
+        raise ValueError(f"model: {args.model!r} is an AC-GAN; annotate (like forget) takes an unconditional model")
+    size = gan.config.image_size
+    prior = None
+    if args.boxes:
+        prior = load_boxes(args.boxes, model=str(args.model), seed=args.seed, n=args.n, image_size=size).boxes
+    images = sample_uint8(gan, args.n, args.seed)
+    html = annotate_page(images, model=str(args.model), seed=args.seed, filename=out.name, boxes=prior,
+                         size_px=args.size,
+                         note=f"Then: latentlab forget {args.model} --boxes {out.name} --n-probe {args.n} "
+                              f"--seed {args.seed}")
+    atomic_write_bytes(page, html.encode("utf-8"))
+    print(f"wrote {page} ({args.n} samples of {args.model}, {size} px, seed {args.seed}). Open it in a browser, "
+          f"draw boxes, press Save (downloads {out.name}), then:\n"
+          f"  latentlab forget {args.model} --boxes {out.name} --n-probe {args.n} --seed {args.seed}")
+    return 0

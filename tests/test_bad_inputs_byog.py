@@ -1,0 +1,203 @@
+"""Bad inputs of convert / annotate (docs/BAD_INPUTS.md, rows 320-349, the section "Bringing your own GAN").
+
+Same scheme as tests/test_bad_inputs.py: every row is one case here, run and checked (exception type, a
+distinctive regex, and every piece of the catalogue's abbreviated message, split at "…", occurs in the real
+one). ``python tests/test_bad_inputs_byog.py`` prints the rows from the live messages.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Callable
+
+import pytest
+import torch
+
+from latentlab import GAN, ModelConfig, cli, save
+from latentlab.convert import convert, pytorch_examples_dcgan
+from latentlab.dissect.boxes_json import load_boxes, save_boxes
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUE = ROOT / "docs" / "BAD_INPUTS.md"
+FIRST, LAST = 320, 349
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@dataclass
+class Case:
+    number: int
+    where: str
+    bad: str
+    exc: type
+    match: str
+    run: Callable | list       # fn(ctx) for the API; an argument list (format keys of ctx) for the CLI
+    cli: bool = False
+
+    @property
+    def exc_label(self) -> str:
+        return f"exit 2, {self.exc.__name__}" if self.cli else self.exc.__name__
+
+
+CASES = [
+    Case(320, "`convert(netG, ...)`", "a state dict of another layout (the discriminator's as netG)", ValueError,
+         r"netG: the state dict does not have the 'pytorch-examples' layout: missing keys",
+         lambda c: convert(c.tmp / "netD.pth", nz=8, ngf=8)),
+    Case(321, "`convert(netG, nz=)`", "nz=16 for a generator of nz=8", ValueError,
+         r"netG: tensor shapes do not match nz=16, ngf=8, nc=3 at 64 px \(the file's tensors suggest nz=8",
+         lambda c: convert(c.tmp / "netG.pth", nz=16, ngf=8)),
+    Case(322, "`convert(netG, ...)`", "a pickled module (torch.save(net), not its state dict)", ValueError,
+         r"netG: .* is not a state dict of tensors \(it holds the Python object",
+         lambda c: convert(c.tmp / "module.pth", nz=8, ngf=8)),
+    Case(323, "`convert(netG, ...)`", "a training checkpoint {'netG': state dict, 'epoch': 3}", ValueError,
+         r"it looks like a training checkpoint",
+         lambda c: convert(c.tmp / "ckpt.pth", nz=8, ngf=8)),
+    Case(324, "`convert(netG, ...)`", "bytes that torch.load cannot read", ValueError,
+         r"netG: .* is not a file torch.load can read",
+         lambda c: convert(c.tmp / "junk.pth", nz=8, ngf=8)),
+    Case(325, "`convert(netG, source=)`", "an unknown layout 'keras'", ValueError,
+         r"source: unknown checkpoint layout 'keras'",
+         lambda c: convert(c.tmp / "netG.pth", source="keras", nz=8, ngf=8)),
+    Case(326, "`latentlab convert`", "--nz 16 for a generator of nz=8", ValueError,
+         r"netG: tensor shapes do not match nz=16",
+         ["convert", "{tmp}/netG.pth", "--nz", "16", "--ngf", "8", "--out", "{tmp}/m.safetensors"], cli=True),
+    Case(327, "`latentlab convert`", "--out names an existing file, no --force", ValueError,
+         r"--out: .* exists; pass --force to overwrite it",
+         ["convert", "{tmp}/netG.pth", "--nz", "8", "--ngf", "8", "--out", "{tmp}/exists.safetensors"], cli=True),
+    Case(328, "`load_boxes(path)`", "a JSON list of boxes instead of the annotate object", ValueError,
+         r"boxes: expected a JSON object with the keys",
+         lambda c: load_boxes(c.tmp / "list.json")),
+    Case(329, "`load_boxes(path)`", "2 lists of boxes in a file of n=3 samples", ValueError,
+         r"boxes: expected one entry per sample \(3\), got 2",
+         lambda c: load_boxes(c.tmp / "short.json")),
+    Case(330, "`load_boxes(path)`", "a box outside the 64x64 image", ValueError,
+         r"boxes\[0\]\[0\]: box \(60, 10, 70, 20\) lies outside the 64x64 image",
+         lambda c: load_boxes(c.tmp / "outside.json")),
+    Case(331, "`load_boxes(path, n=)`", "boxes drawn on n=3 samples, n=150 asked", ValueError,
+         r"n: the boxes in .* were drawn on samples with n=3, but n=150 was asked for",
+         lambda c: load_boxes(c.tmp / "good.json", n=150)),
+    Case(332, "`latentlab annotate`", "--out boxes.txt", ValueError, r"--out: expected a file name ending in .json",
+         ["annotate", "{tmp}/tiny.safetensors", "--n", "3", "--out", "{tmp}/boxes.txt"], cli=True),
+    Case(333, "`latentlab annotate`", "--boxes of a file drawn on n=3 samples, --n 5", ValueError,
+         r"n: the boxes in .* were drawn on samples with n=3, but n=5 was asked for",
+         ["annotate", "{tmp}/tiny.safetensors", "--n", "5", "--boxes", "{tmp}/good.json", "--out", "{tmp}/b.json"],
+         cli=True),
+]
+
+
+def build_context(tmp: Path) -> SimpleNamespace:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        G, D = pytorch_examples_dcgan(8, 8, 8, 3)
+        tiny = GAN(ModelConfig(arch="dcgan", nz=8, ngf=8, ndf=8, image_size=64))
+    torch.save(G.state_dict(), tmp / "netG.pth")
+    torch.save(D.state_dict(), tmp / "netD.pth")
+    torch.save(G.main, tmp / "module.pth")
+    torch.save({"netG": G.state_dict(), "epoch": 3}, tmp / "ckpt.pth")
+    (tmp / "junk.pth").write_bytes(b"this is not a checkpoint")
+    (tmp / "exists.safetensors").write_bytes(b"")
+    save(tiny, tmp / "tiny.safetensors")
+    model = str(tmp / "tiny.safetensors")
+    head = {"format": "latentlab-boxes", "version": 1, "model": model, "seed": 0, "image_size": 64}
+    (tmp / "list.json").write_text(json.dumps([[[0, 0, 4, 4]], [], []]))
+    (tmp / "short.json").write_text(json.dumps({**head, "n": 3, "boxes": [[], []]}))
+    (tmp / "outside.json").write_text(json.dumps({**head, "n": 1, "boxes": [[[60, 10, 70, 20]]]}))
+    save_boxes(tmp / "good.json", [[(1, 1, 5, 5)], [], []], model=model, seed=0, image_size=64)
+    return SimpleNamespace(tmp=tmp)
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory):
+    return build_context(tmp_path_factory.mktemp("bad_inputs_byog"))
+
+
+def _error_line(err: str) -> str:
+    lines = [ln for ln in err.splitlines() if "error: " in ln]
+    assert lines, f"no error line on stderr: {err[-500:]}"
+    return lines[-1].split("error: ", 1)[1]
+
+
+def run_case(case: Case, ctx, capsys=None, monkeypatch=None) -> str:
+    if case.cli:
+        args = [a.format(tmp=ctx.tmp) for a in case.run]
+        code = cli.main(args)
+        err = capsys.readouterr().err
+        assert code == 2 and "Traceback" not in err, err[-1000:]
+        message = _error_line(err)
+        assert re.search(case.match, message), message
+        monkeypatch.setenv("LATENTLAB_DEBUG", "1")  # the exception behind the exit code
+        with pytest.raises(case.exc, match=case.match):
+            cli.main(args)
+        monkeypatch.delenv("LATENTLAB_DEBUG")
+        capsys.readouterr()
+        return message
+    with pytest.raises(case.exc, match=case.match) as info:
+        case.run(ctx)
+    return str(info.value)
+
+
+def read_rows() -> dict[int, list[str]]:
+    """{row number: [#, where, bad input, exception type, message]} for the rows FIRST..LAST of the catalogue."""
+    rows = {}
+    for line in CATALOGUE.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"\|\s*(\d+)\s*\|", line)
+        if m and FIRST <= int(m.group(1)) <= LAST:
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            assert len(cells) == 5, line
+            rows[int(m.group(1))] = cells
+    return rows
+
+
+def _uncell(cell: str) -> str:
+    m = re.match(r"``\s(.*?)\s``|`([^`]*)`", cell.strip())
+    assert m, f"message cell is not a code span: {cell}"
+    return (m.group(1) if m.group(1) is not None else m.group(2)).replace("\\|", "|")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[str(c.number) for c in CASES])
+def test_bad_input(case, ctx, capsys, monkeypatch):
+    message = run_case(case, ctx, capsys, monkeypatch)
+    row = read_rows().get(case.number)
+    assert row is not None, f"row {case.number} is missing from {CATALOGUE.name}"
+    for piece in _uncell(row[4]).split("…"):
+        assert piece.strip() in message.replace("\n", " "), (piece, message)
+
+
+def test_rows_match_the_cases():
+    rows = read_rows()
+    assert sorted(rows) == [c.number for c in CASES]
+    for c in CASES:
+        assert rows[c.number][1:4] == [c.where, c.bad, c.exc_label], (c.number, rows[c.number])
+
+
+if __name__ == "__main__":  # print the rows from the live messages
+    import contextlib
+    import io
+    import os
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        c = build_context(Path(d))
+        for case in CASES:
+            if case.cli:
+                err = io.StringIO()
+                os.environ.pop("LATENTLAB_DEBUG", None)
+                with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+                    cli.main([a.format(tmp=c.tmp) for a in case.run])
+                msg = _error_line(err.getvalue())
+            else:
+                try:
+                    case.run(c)
+                    msg = "(no error)"
+                except Exception as e:  # noqa: BLE001
+                    msg = str(e)
+            msg = msg.replace(d, "…")
+            if len(msg) > 110:
+                cut = msg.rfind(" ", 0, 110)
+                msg = msg[: cut if cut > 55 else 110] + " …"
+            msg = msg.replace("|", "\\|")
+            cell = f"`` {msg} ``" if "`" in msg else f"`{msg}`"
+            print(f"| {case.number} | {case.where} | {case.bad} | {case.exc_label} | {cell} |")
+    sys.exit(0)

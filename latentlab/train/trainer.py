@@ -365,7 +365,7 @@ class Trainer:
     def _runtime(self) -> dict:
         """What ``fast="auto"`` resolved to on this machine: the trajectory depends on it."""
         return {"bf16_autocast": bool(self.fast), "channels_last": bool(self.channels_last),
-                "torch": torch.__version__}
+                "torch": torch.__version__, "device": str(self.device)}
 
 
     # ---------------------------------------------------------------- data

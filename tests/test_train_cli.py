@@ -65,3 +65,17 @@ def test_run_json_records_the_device(tmp_path, capsys):
                      "--device", "cpu"]) == 0
     assert json.loads((tmp_path / "r" / "run.json").read_text())["runtime"]["device"] == "cpu"
     assert "on cpu ->" in capsys.readouterr().err
+
+
+def test_progress_lines_in_a_subprocess_with_stderr_piped(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run([sys.executable, "-m", "latentlab.cli", "train", *TINY, "--out", str(tmp_path / "r"),
+                           "--steps", "4", "--progress-every", "2"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("step ")]
+    assert [line.split()[1] for line in lines] == ["2/4", "4/4"], proc.stderr

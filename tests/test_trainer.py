@@ -559,3 +559,14 @@ def test_progress_bar_on_a_terminal(tmp_path):
     from latentlab.train.callbacks import ProgressBar, ProgressLines, default_callbacks
     assert isinstance(default_callbacks(tcfg(progress=True), tty=True)[1], ProgressBar)
     assert isinstance(default_callbacks(tcfg(progress=True), tty=False)[1], ProgressLines)
+
+
+def test_the_trainer_docstring_example_runs(capsys):
+    import re
+    import textwrap
+
+    doc = Trainer.__doc__
+    code = textwrap.dedent(doc[doc.index("Example (runnable"):].split("::", 1)[1])
+    exec(compile(code, "Trainer.__doc__", "exec"), {})
+    printed = capsys.readouterr().out.split()
+    assert printed[0::3] == ["2", "4"] and all(re.fullmatch(r"\d+\.\d+", v) for v in printed[1::3] + printed[2::3])

@@ -29,8 +29,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["msssim", "msssim_pairs", "msssim_per_class", "mode_collapse", "msssim_settings", "ssim_terms", "gaussian_window",
-           "WANG_WEIGHTS"]
+__all__ = ["msssim", "msssim_pairs", "msssim_per_class", "mode_collapse", "msssim_settings", "ssim_terms",
+           "gaussian_window", "WANG_WEIGHTS"]
 
 WANG_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang et al. 2003, finest scale first
 

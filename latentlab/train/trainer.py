@@ -264,24 +264,25 @@ class Trainer:
 
     Example (runnable; a few seconds on a CPU)::
 
+        import tempfile
         import torch
         from latentlab import ModelConfig
         from latentlab.train import TrainConfig, Trainer
-        from latentlab.train.callbacks import JsonlLog, default_callbacks
+        from latentlab.train.callbacks import SampleGrid, default_callbacks
 
         data = torch.utils.data.TensorDataset(torch.rand(32, 3, 32, 32) * 2 - 1, torch.zeros(32, dtype=torch.long))
 
-        class PrintEvery:                       # a callback: only the events it needs
+        class PrintLosses:                      # a callback: only the events it needs
             def on_step(self, trainer, step, record):
                 if step % 2 == 0:
                     print(step, round(record["loss_d"], 3), round(record["loss_g"], 3))
 
         mc = ModelConfig(nz=8, ngf=8, ndf=8, image_size=32)
         tc = TrainConfig(steps=4, batch_size=8, checkpoint_every=2, grid_size=4, progress=False)
-        # keep the log and the checkpoints, drop the sample grids, add our printer
-        keep = [c for c in default_callbacks(tc) if not type(c).__name__ == "SampleGrid"]
-        gan = Trainer(mc, tc, data, "/tmp/latentlab-example-run", default_callbacks=keep,
-                      callbacks=[PrintEvery()], device="cpu").fit()
+        # keep the JSONL log and the checkpoints, drop the sample grids, add the printer
+        keep = [c for c in default_callbacks(tc) if not isinstance(c, SampleGrid)]
+        gan = Trainer(mc, tc, data, tempfile.mkdtemp(), default_callbacks=keep, callbacks=[PrintLosses()],
+                      device="cpu").fit()
     """
 
     def __init__(self, model_config: ModelConfig, train_config: TrainConfig, dataset, run_dir: str | os.PathLike,

@@ -464,7 +464,6 @@ class Trainer:
         self.skipped_items = int(meta.get("skipped_items", "0"))
         return int(meta["step"])
 
-
     # ---------------------------------------------------------------- setup
     def _build(self, dist: "_Dist") -> None:
         """G and D (seeded initial weights, or ``init``), the moving average of G, both Adam optimizers."""

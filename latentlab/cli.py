@@ -39,7 +39,8 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # The ModelConfig / TrainConfig fields `latentlab train` exposes as flags; their defaults are the dataclasses' own.
 _MODEL_FLAGS = ("nz", "ngf", "ndf", "prior", "hidden", "embed_dim")
 _TRAIN_FLAGS = ("steps", "batch_size", "lr", "beta1", "seed", "checkpoint_every", "keep_checkpoints", "num_threads",
-                "grid_size", "log_every", "r1_gamma", "r1_every", "label_smoothing", "g_class_weight", "ema_decay")
+                "grid_size", "log_every", "r1_gamma", "r1_every", "label_smoothing", "g_class_weight", "ema_decay",
+                "progress_every")
 
 
 def _defaults(cls) -> dict:
@@ -84,9 +85,17 @@ def _positive_float(text: str) -> float:
 
 # ------------------------------------------------------------------------------------------------ train
 
-def add_train_arguments(p: argparse.ArgumentParser) -> None:
-    from .config import ARCHITECTURES, IMAGE_SIZES, PRIORS  # light: no torch
+# `latentlab train --quick`: a small model and fewer steps, for a first run on a laptop CPU.
+QUICK_PRESET = {"image_size": 32, "ngf": 32, "ndf": 32, "batch_size": 32, "steps": 1500}
+_QUICK_TEXT = "32 px, ngf=ndf=32, batch 32, 1500 steps"
+# Measured on CPUs (no GPU was available): benchmarks/RESULTS.md for the defaults (2 quiet cores), and 1 thread on a
+# loaded 2-core AVX512-BF16 machine for --quick (0.161 s/step; the defaults took 4.8 s/step there).
+_DEFAULT_DURATION = ("about 40 min on 2 quiet cores with native bf16 (AVX512-BF16/AMX: 0.47 s/step) and about 2 h in "
+                     "fp32 on an AVX2 CPU (1.2-1.4 s/step); several times longer on a busy machine")
+_QUICK_DURATION = "about 4 min on one core with native bf16 (0.16 s/step)"
 
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
     data = p.add_argument_group("data")
     data.add_argument("--data", required=True, metavar="PATH_OR_NAME",
                       help="a built-in dataset (rooms, faces, fashion-mnist) or a folder of images (flat, or one "
@@ -97,7 +106,15 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                       help="procedural datasets: the image family to render (default 0)")
     data.add_argument("--cache", default=None, metavar="DIR",
                       help="procedural datasets: render once into this directory and memory-map it afterwards")
-    model = p.add_argument_group("model (on --resume, defaults come from the run's run.json)")
+    _add_model_arguments(p.add_argument_group("model (on --resume, defaults come from the run's run.json)"))
+    _add_training_arguments(p.add_argument_group("training"))
+    p.epilog = (f"How long: the defaults (64 px, ngf=ndf=64, batch 64, 5000 steps) take {_DEFAULT_DURATION}. "
+                f"--quick ({_QUICK_TEXT}) takes {_QUICK_DURATION}.")
+
+
+def _add_model_arguments(model) -> None:
+    from .config import ARCHITECTURES, IMAGE_SIZES, PRIORS  # light: no torch
+
     model.add_argument("--arch", choices=ARCHITECTURES, default=None,
                        help="dcgan (Radford 2015), acgan (Odena 2017; classes from the dataset) or gan (2014 MLP); "
                             "default dcgan")
@@ -117,7 +134,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                             "paper; default) or a learned embedding (collapsed within classes on Fashion-MNIST)")
     model.add_argument("--embed-dim", type=_positive_int, default=None,
                        help="acgan only: size of the learned class embedding (--class-input embedding; default 50)")
-    tr = p.add_argument_group("training")
+
+
+def _add_training_arguments(tr) -> None:
     tr.add_argument("--out", required=True, metavar="RUN_DIR",
                     help="run directory: checkpoints/, samples/, log.jsonl, run.json, model.safetensors")
     tr.add_argument("--resume", action="store_true",
@@ -159,7 +178,16 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                     help="torch intra-op threads (default 0 = torch's default)")
     tr.add_argument("--grid-size", type=_positive_int, default=None, help="samples in each checkpoint's grid (default 64)")
     tr.add_argument("--log-every", type=_positive_int, default=None, help="steps between log.jsonl lines (default 1)")
-    tr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tr.add_argument("--no-progress", action="store_true",
+                    help="no progress output (default: a progress bar on a terminal, plain lines otherwise)")
+    tr.add_argument("--progress-every", type=_positive_int, default=None,
+                    help="when stderr is not a terminal (a log file, nohup, CI): steps between plain progress lines "
+                         "with losses, s/step and ETA (default 100)")
+    tr.add_argument("--device", default="auto", metavar="{auto,cpu,cuda,cuda:N}",
+                    help="where to train: auto = CUDA when present, else the CPU; under torchrun each process takes "
+                         "cuda:LOCAL_RANK (default auto)")
+    tr.add_argument("--quick", action="store_true",
+                    help=f"a small CPU preset for a first run: {_QUICK_TEXT}; flags given explicitly still win")
 
 
 def _rank() -> int:
@@ -204,32 +232,21 @@ def _classes_of(ds, name: str) -> tuple[str, ...]:
     return classes
 
 
-def run_train(args) -> int:
-    from .config import IMAGE_SIZES, ModelConfig
-    from .data import get_dataset
-
-    out = Path(args.out)
-    if not args.resume and (out / "run.json").exists():  # fail before building the dataset
-        from .train import RunExistsError
-        raise RunExistsError(f"--out: {str(out)!r} already holds a run (run.json); pass --resume to continue it, "
-                             "or choose another directory")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out: {str(out)!r} is a file; expected a run directory")
-    prev = _read_run_json(out) if args.resume else {}
-    prev_model, prev_train = ModelConfig.upgrade(prev.get("model") or {}), prev.get("train") or {}
-
-    def pick(value, key, default, source):
+def _pick(args, prev: dict):
+    """value of a flag: given on the command line > the run's run.json (--resume) > --quick > ``default``."""
+    def pick(value, key, default):
         if value is not None:
             return value
-        return source.get(key, default)
+        if key in prev:
+            return prev[key]
+        return QUICK_PRESET.get(key, default) if getattr(args, "quick", False) else default
+    return pick
 
-    arch = pick(args.arch, "arch", "dcgan", prev_model)
-    image_size = pick(args.image_size, "image_size", 64, prev_model)
-    if image_size not in IMAGE_SIZES:
-        raise UsageError(f"--image-size: expected one of {IMAGE_SIZES}, got {image_size!r}")
-    channels = pick(args.channels, "channels", None, prev_model)
 
-    # ---- data
+def _train_data(args, image_size: int, channels):
+    """The dataset of ``--data``, its channel count and the name recorded in the model file."""
+    from .data import get_dataset
+
     key = str(args.data).lower().replace("_", "-")
     builtin = key in ("rooms", "faces", "fashion-mnist", "fashion", "fashionmnist")
     if not builtin and not Path(args.data).exists():
@@ -254,46 +271,78 @@ def run_train(args) -> int:
     if skipped and _rank() == 0:
         names = ", ".join(str(s) for s in skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
         print(f"warning: skipped {len(skipped)} unreadable image(s) in {args.data}: {names}", file=sys.stderr)
-    dataset_name = {"fashion": "fashion-mnist", "fashionmnist": "fashion-mnist"}.get(key, key) if builtin \
+    name = {"fashion": "fashion-mnist", "fashionmnist": "fashion-mnist"}.get(key, key) if builtin \
         else (Path(args.data).resolve().name or str(args.data))
+    return ds, channels, name
 
-    # ---- model
-    model_defaults = _defaults(ModelConfig)
-    kw = {k: pick(getattr(args, k), k, model_defaults[k], prev_model) for k in _MODEL_FLAGS}
-    if arch == "acgan":
-        kw["class_input"] = pick(args.class_input, "class_input", model_defaults["class_input"], prev_model)
-        classes = _classes_of(ds, str(args.data))
-        kw.update(num_classes=len(classes), class_names=classes)
-    mc = ModelConfig(arch=arch, image_size=image_size, channels=channels, dataset=dataset_name, **kw)
 
-    # ---- training
-    from .train import TrainConfig, Trainer
-    train_defaults = _defaults(TrainConfig)
-    fast = pick(args.fast, "fast", train_defaults["fast"], prev_train)
-    fast = {"on": True, "off": False}.get(fast, fast)
-    channels_last = pick(args.channels_last, "channels_last", train_defaults["channels_last"], prev_train)
-    channels_last = {"on": True, "off": False}.get(channels_last, channels_last)
+def _train_config(args, prev_train: dict):
+    """TrainConfig from the flags (run.json's values on --resume, --quick's, then the dataclass defaults)."""
+    from .train import TrainConfig
+    pick, defaults = _pick(args, prev_train), _defaults(TrainConfig)
+    on_off = {"on": True, "off": False}
+    fast = pick(args.fast, "fast", defaults["fast"])
+    channels_last = pick(args.channels_last, "channels_last", defaults["channels_last"])
     names = dict(num_threads="threads")
-    tkw = {k: pick(getattr(args, names.get(k, k)), k, train_defaults[k], prev_train) for k in _TRAIN_FLAGS}
+    tkw = {k: pick(getattr(args, names.get(k, k)), k, defaults[k]) for k in _TRAIN_FLAGS}
     if tkw["batch_size"] < 2:
         raise UsageError("--batch-size: BatchNorm needs at least 2 images per batch")
     try:
-        tc = TrainConfig(fast=fast, channels_last=channels_last, progress=not args.no_progress and sys.stderr.isatty(),
-                         **tkw)
+        return TrainConfig(fast=on_off.get(fast, fast), channels_last=on_off.get(channels_last, channels_last),
+                           progress=not args.no_progress, **tkw)
     except ValueError as e:  # TrainConfig names its field ("r1_gamma: ..."); the user typed a flag (--r1-gamma)
         field, sep, rest = str(e).partition(":")
         if sep and field.isidentifier():
             raise UsageError(f"--{names.get(field, field).replace('_', '-')}:{rest}") from None
         raise
+
+
+def _train_device(args):
+    from .train.devices import local_rank, resolve_device
+    try:
+        return resolve_device(args.device, local_rank=local_rank(), world_size=int(os.environ.get("WORLD_SIZE", "1")))
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"--{e}") from None
+
+
+def run_train(args) -> int:
+    from .config import IMAGE_SIZES, ModelConfig
+
+    out = Path(args.out)
+    if not args.resume and (out / "run.json").exists():  # fail before building the dataset
+        from .train import RunExistsError
+        raise RunExistsError(f"--out: {str(out)!r} already holds a run (run.json); pass --resume to continue it, "
+                             "or choose another directory")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {str(out)!r} is a file; expected a run directory")
+    device = _train_device(args)
+    prev = _read_run_json(out) if args.resume else {}
+    prev_model, prev_train = ModelConfig.upgrade(prev.get("model") or {}), prev.get("train") or {}
+    pick = _pick(args, prev_model)
+    arch = pick(args.arch, "arch", "dcgan")
+    image_size = pick(args.image_size, "image_size", 64)
+    if image_size not in IMAGE_SIZES:
+        raise UsageError(f"--image-size: expected one of {IMAGE_SIZES}, got {image_size!r}")
+    ds, channels, dataset_name = _train_data(args, image_size, pick(args.channels, "channels", None))
+    model_defaults = _defaults(ModelConfig)
+    kw = {k: pick(getattr(args, k), k, model_defaults[k]) for k in _MODEL_FLAGS}
+    if arch == "acgan":
+        kw["class_input"] = pick(args.class_input, "class_input", model_defaults["class_input"])
+        classes = _classes_of(ds, str(args.data))
+        kw.update(num_classes=len(classes), class_names=classes)
+    mc = ModelConfig(arch=arch, image_size=image_size, channels=channels, dataset=dataset_name, **kw)
+    tc = _train_config(args, prev_train)
     if _rank() == 0:
-        from .train.trainer import native_bf16
-        if fast is True and not native_bf16():
+        from .train.devices import native_bf16
+        if tc.fast is True and device.type == "cpu" and not native_bf16():
             print("warning: --fast on: this CPU has no native bfloat16 (AVX512-BF16/AMX), so bf16 is emulated and "
                   "training is many times slower than --fast off", file=sys.stderr)
         print(f"training {mc.arch} {mc.image_size}px on {dataset_name} ({len(ds)} images) for {tc.steps} steps "
-              f"-> {out}", file=sys.stderr)
+              f"on {device} -> {out}", file=sys.stderr)
+    from .train import Trainer
     try:
-        trainer = Trainer(mc, tc, ds, out, resume=args.resume, dataset_name=dataset_name, init=args.init)
+        trainer = Trainer(mc, tc, ds, out, resume=args.resume, dataset_name=dataset_name, init=args.init,
+                          device=device)
     except FileNotFoundError as e:
         raise UsageError(f"--{e}") from None
     try:

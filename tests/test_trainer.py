@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from latentlab import ModelConfig, load
-from latentlab.train import (RunExistsError, TrainConfig, Trainer, TrainingDiverged, d_loss_dcgan, g_loss_acgan,
-                             g_loss_dcgan, latest_checkpoint, r1_penalty)
+from latentlab.train import (RunExistsError, TrainConfig, Trainer, TrainingDiverged, d_loss_acgan, d_loss_dcgan,
+                             g_loss_acgan, g_loss_dcgan, latest_checkpoint, r1_penalty)
 from latentlab.train.trainer import list_checkpoints
 
 
@@ -413,3 +413,160 @@ def test_init_errors(tmp_path):
     with pytest.raises(ValueError, match=r"^init: .* has another architecture .*'ngf': \(4, 8\)"):
         Trainer(cfg(ngf=8), tcfg(), Toy(), tmp_path / "y", init=tmp_path / "src" / "model.safetensors").fit()
     assert not (tmp_path / "y" / "run.json").exists()  # nothing written for a run that could not start
+
+
+# ------------------------------------------------------------------------------------------------ issue 23
+
+def _reference_dcgan_run(mc, tc, ds):
+    """pytorch/examples' DCGAN loop written out by hand, with the Trainer's documented random streams (initial
+    weights from seed (s, 0); epoch e's permutation from (s, 1, e); z from (s, 2, step, rank)), one-sided label
+    smoothing, lazy R1 and the moving average G_ema <- d G_ema + (1 - d) G, d = min(decay, (1+t)/(10+t))."""
+    import copy
+
+    import torch.nn.functional as F
+
+    from latentlab import GAN
+    from latentlab.models import sample_prior
+    from latentlab.train.trainer import _derive_seed, _rng
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(_derive_seed(tc.seed, 0))
+        gan = GAN(mc)
+    G, D = gan.generator, gan.discriminator
+    ema = copy.deepcopy(G).requires_grad_(False)
+    opt_g = torch.optim.Adam(G.parameters(), lr=tc.lr, betas=(tc.beta1, tc.beta2))
+    opt_d = torch.optim.Adam(D.parameters(), lr=tc.lr, betas=(tc.beta1, tc.beta2))
+    order = torch.cat([torch.randperm(len(ds), generator=_rng(tc.seed, 1, e)) for e in range(tc.steps)]).tolist()
+
+    def bce(logits, target):
+        return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+    for step in range(tc.steps):
+        items = [ds[i] for i in order[step * tc.batch_size:(step + 1) * tc.batch_size]]
+        real = torch.stack([x for x, _ in items])
+        z = sample_prior(len(items), mc.nz, mc.prior, generator=_rng(tc.seed, 2, step, 0))
+        r1_step = tc.r1_gamma > 0 and step % tc.r1_every == 0
+        real.requires_grad_(r1_step)
+        opt_d.zero_grad(set_to_none=True)
+        fake = G(z)
+        out_real = D(real)
+        l_real = bce(out_real, 1.0 - tc.label_smoothing)
+        if r1_step:
+            (grad,) = torch.autograd.grad(out_real.sum(), real, create_graph=True)
+            l_real = l_real + (0.5 * tc.r1_gamma * tc.r1_every) * grad.pow(2).flatten(1).sum(1).mean()
+        l_real.backward()
+        bce(D(fake.detach()), 0.0).backward()
+        opt_d.step()
+        opt_g.zero_grad(set_to_none=True)
+        D.requires_grad_(False)
+        bce(D(fake), 1.0).backward()
+        D.requires_grad_(True)
+        opt_g.step()
+        d = min(tc.ema_decay, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for e, p in zip([*ema.parameters(), *ema.buffers()], [*G.parameters(), *G.buffers()]):
+                e.lerp_(p, 1 - d) if e.is_floating_point() else e.copy_(p)
+    return G, D, ema
+
+
+def test_trainer_equals_the_hand_written_loop_bit_for_bit(tmp_path):
+    """The trajectory did not move when the loop became d_step/g_step + callbacks + AveragedModel (issue 23): the
+    Trainer's weights, D and the moving average equal a plain pytorch/examples loop to the last bit."""
+    mc, tc = cfg(), tcfg(steps=7, ema_decay=0.9, r1_gamma=0.5, r1_every=3, label_smoothing=0.1)
+    ds = Toy()
+    gan = Trainer(mc, tc, ds, tmp_path / "r").fit()
+    G, D, ema = _reference_dcgan_run(mc, tc, ds)
+    raw = load(tmp_path / "r" / "checkpoints" / "step-00000007.safetensors", ema=False)
+    _assert_same_weights(raw.generator, G)
+    _assert_same_weights(gan.discriminator, D)
+    _assert_same_weights(gan.generator, ema)
+
+
+def test_d_loss_halves_sum_to_the_full_loss():
+    g = torch.Generator().manual_seed(0)
+    r, f = torch.randn(5, generator=g), torch.randn(5, generator=g)
+    assert torch.equal(d_loss_dcgan(r, f), d_loss_dcgan(r, None) + d_loss_dcgan(None, f))
+    assert torch.equal(d_loss_dcgan(r, None, real_target=0.9),
+                       torch.nn.functional.binary_cross_entropy_with_logits(r, torch.full_like(r, 0.9)))
+    rc, fc, ry, fy = torch.randn(5, 3, generator=g), torch.randn(5, 3, generator=g), torch.arange(5) % 3, torch.zeros(5).long()
+    full = d_loss_acgan(r, rc, ry, f, fc, fy)
+    assert torch.equal(full, d_loss_acgan(r, rc, ry, None, None, None) + d_loss_acgan(None, None, None, f, fc, fy))
+    ce = torch.nn.functional.cross_entropy
+    torch.testing.assert_close(full, d_loss_dcgan(r, f) + ce(rc, ry) + ce(fc, fy))
+    with pytest.raises(ValueError, match="real_logits/fake_logits"):
+        d_loss_dcgan(None, None)
+
+
+class Events:
+    """Callback recording every event it sees."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_train_start(self, trainer):
+        self.seen.append(("start", trainer.start_step))
+
+    def on_step(self, trainer, step, record):
+        self.seen.append(("step", step))
+
+    def on_save(self, trainer, step):
+        self.seen.append(("save", step))
+
+    def on_checkpoint(self, trainer, path):
+        self.seen.append(("checkpoint", path.name))
+
+    def on_train_end(self, trainer):
+        self.seen.append(("end",))
+
+
+def test_callbacks_see_every_event_in_order(tmp_path):
+    ev = Events()
+    Trainer(cfg(), tcfg(steps=3, checkpoint_every=2), Toy(), tmp_path / "r", callbacks=[ev]).fit()
+    assert ev.seen == [("start", 0), ("step", 1), ("step", 2), ("save", 2), ("checkpoint", "step-00000002.safetensors"),
+                       ("step", 3), ("save", 3), ("checkpoint", "step-00000003.safetensors"), ("end",)]
+    ev2 = Events()
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(cfg(), tcfg(steps=3), Toy(), tmp_path / "cut", callbacks=[StopAt(1), ev2]).fit()
+    assert ev2.seen == [("start", 0), ("end",)]  # on_train_end also runs when training raises
+
+
+def test_default_callbacks_can_be_replaced(tmp_path):
+    from latentlab.train.callbacks import Checkpointer, JsonlLog, SampleGrid, default_callbacks
+    kinds = [type(c) for c in default_callbacks(tcfg())]
+    assert kinds == [JsonlLog, Checkpointer, SampleGrid]  # progress=False: no bar, no lines
+    keep = [c for c in default_callbacks(tcfg()) if not isinstance(c, SampleGrid)]
+    a = Trainer(cfg(), tcfg(steps=4), Toy(), tmp_path / "nogrid", default_callbacks=keep).fit()
+    assert list((tmp_path / "nogrid" / "samples").iterdir()) == []
+    assert [p.name for p in list_checkpoints(tmp_path / "nogrid")] == ["step-00000004.safetensors",
+                                                                      "step-00000002.safetensors"]
+    b = Trainer(cfg(), tcfg(steps=4), Toy(), tmp_path / "bare", default_callbacks=[]).fit()
+    assert list_checkpoints(tmp_path / "bare") == [] and not (tmp_path / "bare" / "log.jsonl").exists()
+    assert (tmp_path / "bare" / "model.safetensors").exists()  # the product is written regardless
+    _assert_same_weights(a, b)  # bookkeeping never touches the trajectory
+
+
+def test_progress_lines_when_stderr_is_not_a_terminal(tmp_path, capsys):
+    """Issue 24 item 5: with stderr piped (a log file, nohup, CI) training printed nothing until the end."""
+    Trainer(cfg(), tcfg(steps=5, progress=True, progress_every=2), Toy(), tmp_path / "r").fit()
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("step ")]
+    assert [line.split()[1] for line in lines] == ["2/5", "4/5", "5/5"]
+    assert all("loss_d" in line and "loss_g" in line and "s/step" in line and "ETA" in line for line in lines)
+    assert lines[-1].endswith("ETA 0m00s")
+
+
+def test_progress_bar_on_a_terminal(tmp_path):
+    from latentlab.train.callbacks import ProgressBar, ProgressLines, default_callbacks
+    assert isinstance(default_callbacks(tcfg(progress=True), tty=True)[1], ProgressBar)
+    assert isinstance(default_callbacks(tcfg(progress=True), tty=False)[1], ProgressLines)
+
+
+def test_the_trainer_docstring_example_runs(capsys):
+    import re
+    import textwrap
+
+    doc = Trainer.__doc__
+    code = textwrap.dedent(doc[doc.index("Example (runnable"):].split("::", 1)[1])
+    exec(compile(code, "Trainer.__doc__", "exec"), {})
+    printed = capsys.readouterr().out.split()
+    assert printed[0::3] == ["2", "4"] and all(re.fullmatch(r"\d+\.\d+", v) for v in printed[1::3] + printed[2::3])

@@ -590,73 +590,104 @@ def render_room(index: int, seed: int = 0, size: int = 64) -> RoomSample:
     Deterministic: the scene depends only on (seed, index) (randomness from
     ``np.random.default_rng([seed, index])``); the same scene at another size has the same layout.
     Raises ValueError naming the argument for a negative index or seed, or size not in (32, 64, 128).
+
+    The steps below draw from one random stream in a fixed order (layout first, then drawing, lighting and sky),
+    so their order is part of the dataset's definition.
     """
     index = _check_index(index)
     seed = _check_seed(seed)
     size = _check_size(size)
     R = _Rand(np.random.default_rng([seed, index]))
-    S = size
+    sc = _room_and_camera(R, size)
+    _draw_shell(sc, R)
+    _place_bed(sc, R)
+    _place_nightstands_and_lamp(sc, R)
+    _place_door(sc, R)
+    _place_windows(sc, R)
+    _place_picture(sc, R)
+    _place_rug(sc, R)
+    windows, glow_at = _draw_objects(sc, R)
+    image, labels, inst, lighting = _light_and_sky(sc, R, glow_at)
+    boxes = _visible_boxes(sc.cv, inst)
+    return RoomSample(image=image, labels=labels, boxes=boxes,
+                      params=_scene_params(sc, index, seed, windows, boxes, lighting))
 
-    # ---- room and camera (metres). A lens shift (cy above the centre) shows more floor and bed.
-    W, H, D = R.u(3.2, 4.8), R.u(2.4, 2.9), R.u(3.8, 5.6)
-    xl, xr = -W / 2, W / 2
-    cam_x = R.u(-0.22, 0.22) * W
-    eye = R.u(1.25, 1.7)
+
+class _Scene:
+    """The state the drawing steps of ``render_room`` share (room geometry in metres, camera, canvas, layout)."""
+
+
+def _room_and_camera(R: _Rand, S: int) -> _Scene:
+    """Room size, camera and canvas, the sky outside and the room's colours. A lens shift (cy above the centre)
+    shows more floor and bed."""
+    sc = _Scene()
+    sc.S = S
+    sc.W, sc.H, sc.D = R.u(3.2, 4.8), R.u(2.4, 2.9), R.u(3.8, 5.6)
+    sc.xl, sc.xr = -sc.W / 2, sc.W / 2
+    sc.cam_x = R.u(-0.22, 0.22) * sc.W
+    sc.eye = R.u(1.25, 1.7)
     wfrac = R.u(0.5, 0.7)  # share of the image width taken by the back wall
-    f = wfrac * S * D / W
-    cx = S * (0.5 + R.u(-0.04, 0.04))
-    cy = S * R.u(0.36, 0.46)
-    cam = _Camera(f, cx, cy, cam_x, eye)
-    cv = _Canvas(S, cam)
-
-    kind = _SKY_KINDS[R.weighted(_SKY_P)]
-    wall_c = _hsv(R.r(), R.u(0.05, 0.45), R.u(0.6, 0.92))
+    sc.f = wfrac * S * sc.D / sc.W
+    sc.cx = S * (0.5 + R.u(-0.04, 0.04))
+    sc.cy = S * R.u(0.36, 0.46)
+    sc.cam = _Camera(sc.f, sc.cx, sc.cy, sc.cam_x, sc.eye)
+    sc.cv = _Canvas(S, sc.cam)
+    sc.kind = _SKY_KINDS[R.weighted(_SKY_P)]
+    sc.wall_c = _hsv(R.r(), R.u(0.05, 0.45), R.u(0.6, 0.92))
     if R.coin(0.65):  # wooden floor
-        floor_kind = "wood"
-        floor_c = _hsv(R.u(0.05, 0.11), R.u(0.4, 0.7), R.u(0.35, 0.72))
+        sc.floor_kind = "wood"
+        sc.floor_c = _hsv(R.u(0.05, 0.11), R.u(0.4, 0.7), R.u(0.35, 0.72))
     else:
-        floor_kind = "carpet"
-        floor_c = _hsv(R.r(), R.u(0.05, 0.35), R.u(0.3, 0.7))
-    ceil_c = _hsv(R.u(0.08, 0.15), R.u(0.0, 0.08), R.u(0.86, 1.0))
-    side_l, side_r = (R.u(0.72, 0.85), R.u(0.85, 0.95)) if R.coin(0.5) else (R.u(0.85, 0.95), R.u(0.72, 0.85))
+        sc.floor_kind = "carpet"
+        sc.floor_c = _hsv(R.r(), R.u(0.05, 0.35), R.u(0.3, 0.7))
+    sc.ceil_c = _hsv(R.u(0.08, 0.15), R.u(0.0, 0.08), R.u(0.86, 1.0))
+    sc.side_l, sc.side_r = ((R.u(0.72, 0.85), R.u(0.85, 0.95)) if R.coin(0.5)
+                            else (R.u(0.85, 0.95), R.u(0.72, 0.85)))
+    return sc
 
-    # ---- walls, ceiling, floor. Part 0 (the initial value of the map) is the back wall.
+
+def _draw_shell(sc: _Scene, R: _Rand) -> None:
+    """Walls, ceiling, floor (planks), skirting boards; then the visible stretch of each wall (``sc.walls``).
+    Part 0 (the initial value of the map) is the back wall."""
+    cv, cam, xl, xr, H, D = sc.cv, sc.cam, sc.xl, sc.xr, sc.H, sc.D
     i_wall, i_floor, i_ceil = cv.obj("wall"), cv.obj("floor"), cv.obj("ceiling")
-    cv.part(i_wall, wall_c)
+    cv.part(i_wall, sc.wall_c)
     zn = 0.08  # near end of the side planes: far outside the image, fillConvexPoly clips
-    cv.quad3(((xl, H, zn), (xr, H, zn), (xr, H, D), (xl, H, D)), cv.part(i_ceil, _shade(ceil_c, 0.93)))
-    floor_pid = cv.part(i_floor, floor_c)
+    cv.quad3(((xl, H, zn), (xr, H, zn), (xr, H, D), (xl, H, D)), cv.part(i_ceil, _shade(sc.ceil_c, 0.93)))
+    floor_pid = cv.part(i_floor, sc.floor_c)
     cv.quad3(((xl, 0, zn), (xr, 0, zn), (xr, 0, D), (xl, 0, D)), floor_pid)
-    cv.quad3(((xl, 0, zn), (xl, H, zn), (xl, H, D), (xl, 0, D)), cv.part(i_wall, _shade(wall_c, side_l)))
-    cv.quad3(((xr, 0, zn), (xr, H, zn), (xr, H, D), (xr, 0, D)), cv.part(i_wall, _shade(wall_c, side_r)))
-    if floor_kind == "wood":  # planks: lines converging to the vanishing point
-        seam = cv.part(i_floor, _shade(floor_c, 0.8))
+    cv.quad3(((xl, 0, zn), (xl, H, zn), (xl, H, D), (xl, 0, D)), cv.part(i_wall, _shade(sc.wall_c, sc.side_l)))
+    cv.quad3(((xr, 0, zn), (xr, H, zn), (xr, H, D), (xr, 0, D)), cv.part(i_wall, _shade(sc.wall_c, sc.side_r)))
+    if sc.floor_kind == "wood":  # planks: lines converging to the vanishing point
+        seam = cv.part(i_floor, _shade(sc.floor_c, 0.8))
         pw = R.u(0.25, 0.45)
         x = xl + pw * R.r()
         while x < xr:
             cv.line(cam.p(x, 0, D), cam.p(x, 0, 0.3), seam, 1)
             x += pw
     # skirting boards along the bottom of the walls
-    skirt = _shade(wall_c, 0.75) if R.coin(0.5) else _hsv(0.1, 0.03, 0.95)
+    skirt = _shade(sc.wall_c, 0.75) if R.coin(0.5) else _hsv(0.1, 0.03, 0.95)
     sk = cv.part(i_wall, skirt)
     sk_h = max(0.08, 1.0 / cam.ppm(D))
     cv.quad3(((xl, 0, D), (xr, 0, D), (xr, sk_h, D), (xl, sk_h, D)), sk)
     cv.quad3(((xl, 0, zn), (xl, 0, D), (xl, sk_h, D), (xl, sk_h, zn)), sk)
     cv.quad3(((xr, 0, zn), (xr, 0, D), (xr, sk_h, D), (xr, sk_h, zn)), sk)
-
     # visible stretch of the side walls (z from where they enter the image to the back wall)
-    z_vis_l = max(f * (cam_x - xl) / max(cx, 1.0), 0.3)
-    z_vis_r = max(f * (xr - cam_x) / max(S - cx, 1.0), 0.3)
-    walls = {"back": _Wall("back", xl, xr, D), "left": _Wall("left", z_vis_l, D, xl),
-             "right": _Wall("right", z_vis_r, D, xr)}
+    z_vis_l = max(sc.f * (sc.cam_x - xl) / max(sc.cx, 1.0), 0.3)
+    z_vis_r = max(sc.f * (xr - sc.cam_x) / max(sc.S - sc.cx, 1.0), 0.3)
+    sc.walls = {"back": _Wall("back", xl, xr, D), "left": _Wall("left", z_vis_l, D, xl),
+                "right": _Wall("right", z_vis_r, D, xr)}
 
-    # ---- bed (placed first: everything else avoids it)
+
+def _place_bed(sc: _Scene, R: _Rand) -> None:
+    """The bed, placed first (everything else avoids it): its head against the back wall or a side wall."""
+    walls, xl, xr, D, W = sc.walls, sc.xl, sc.xr, sc.D, sc.W
     head = R.pick(("back", "back", "back", "left", "right"))
-    double = R.coin(0.7)
-    bw = R.u(1.35, 1.8) if double else R.u(0.9, 1.1)
+    sc.double = R.coin(0.7)
+    bw = R.u(1.35, 1.8) if sc.double else R.u(0.9, 1.1)
     bl = R.u(1.95, 2.15)
     bed = {"head": head, "headboard_h": R.u(0.75, 1.2), "base_h": R.u(0.25, 0.38), "mattress_h": R.u(0.16, 0.24),
-           "sheet_frac": R.u(0.3, 0.4), "n_pillows": 2 if double else 1}
+           "sheet_frac": R.u(0.3, 0.4), "n_pillows": 2 if sc.double else 1}
     if head != "back" and D - walls[head].lo < bw + 0.3:
         head = bed["head"] = "back"
     if head == "back":
@@ -665,8 +696,8 @@ def render_room(index: int, seed: int = 0, size: int = 64) -> RoomSample:
         s = min(max(prefer - bw / 2, lo), hi) if hi > lo else xl + (W - bw) / 2
         walls["back"].floor_used.append((s - 0.55, s + bw + 0.55))
         bed.update(x0=s, x1=s + bw, z0=D - bl, z1=D)
-        bed_wall = walls["back"]
-        bed_span = (s, s + bw)
+        sc.bed_wall = walls["back"]
+        sc.bed_span = (s, s + bw)
     else:
         wall = walls[head]
         z1 = D - R.u(0.5, max(0.55, min(1.2, D - wall.lo - bw - 0.1)))
@@ -676,9 +707,9 @@ def render_room(index: int, seed: int = 0, size: int = 64) -> RoomSample:
             bed.update(x0=xl, x1=xl + bl, z0=z0, z1=z1)
         else:
             bed.update(x0=xr - bl, x1=xr, z0=z0, z1=z1)
-        bed_wall = wall
-        bed_span = (z0, z1)
-    blanket = _hsv(R.r(), R.u(0.3, 0.8), R.u(0.45, 0.9))
+        sc.bed_wall = wall
+        sc.bed_span = (z0, z1)
+    sc.blanket = blanket = _hsv(R.r(), R.u(0.3, 0.8), R.u(0.45, 0.9))
     bed.update(
         wood=_hsv(R.u(0.05, 0.1), R.u(0.35, 0.7), R.u(0.25, 0.6)) if R.coin(0.7) else _hsv(R.r(), R.u(0.1, 0.4),
                                                                                              R.u(0.3, 0.8)),
@@ -686,9 +717,13 @@ def render_room(index: int, seed: int = 0, size: int = 64) -> RoomSample:
         blanket=blanket,
         pillow=_hsv(R.u(0.1, 0.6), R.u(0.0, 0.1), R.u(0.92, 1.0)) if R.coin(0.7) else _shade(blanket, 1.25),
     )
-    floor_items: list[dict] = [dict(bed, type="bed")]
+    sc.head, sc.bed = head, bed
+    sc.floor_items = [dict(bed, type="bed")]
 
-    # ---- nightstands beside the head of the bed (same wall), maybe a lamp on one of them
+
+def _place_nightstands_and_lamp(sc: _Scene, R: _Rand) -> None:
+    """Nightstands beside the head of the bed (same wall), maybe a lamp on one of them or a floor lamp."""
+    bed, head, walls, xl, xr, D = sc.bed, sc.head, sc.walls, sc.xl, sc.xr, sc.D
     ns_c = _hsv(R.u(0.05, 0.1), R.u(0.35, 0.65), R.u(0.3, 0.65)) if R.coin(0.6) else _hsv(0.1, 0.04, R.u(0.85, 0.97))
     n_ns = R.weighted((0.25, 0.45, 0.30))
     sides = [-1, 1] if n_ns == 2 else ([R.pick((-1, 1))] if n_ns == 1 else [])
@@ -708,9 +743,10 @@ def render_room(index: int, seed: int = 0, size: int = 64) -> RoomSample:
                                                                                          z1=a + nsw)
         ns.update(type="nightstand", h=nsh, color=ns_c)
         nightstands.append(ns)
-    floor_items += nightstands
+    sc.floor_items += nightstands
+    sc.nightstands = nightstands
 
-    lamp_on = kind != "day" or R.coin(0.3)
+    lamp_on = sc.kind != "day" or R.coin(0.3)
     lamp_shade = _hsv(R.u(0.08, 0.15), R.u(0.1, 0.35), R.u(0.85, 1.0)) if lamp_on or R.coin(0.6) else \
         _hsv(R.r(), R.u(0.3, 0.6), R.u(0.5, 0.8))
     lamp = None
@@ -723,84 +759,99 @@ def render_room(index: int, seed: int = 0, size: int = 64) -> RoomSample:
         x = xl + 0.3 if R.coin(0.5) else xr - 0.3
         item = dict(type="floor_lamp", x0=x - 0.2, x1=x + 0.2, z0=D - 0.5, z1=D - 0.1)
         if not any(not (item["x1"] <= b["x0"] or b["x1"] <= item["x0"] or item["z1"] <= b["z0"]
-                        or b["z1"] <= item["z0"]) for b in floor_items):
+                        or b["z1"] <= item["z0"]) for b in sc.floor_items):
             lamp = dict(kind="floor", x=x, z=D - 0.3, y0=0.0, y1=R.u(1.25, 1.5), shade_h=R.u(0.25, 0.35),
                         shade_r=R.u(0.15, 0.2))
             item["lamp"] = lamp
-            floor_items.append(item)
+            sc.floor_items.append(item)
     if lamp is not None:
         lamp.update(on=lamp_on, shade=lamp_shade, base=R.pick(((40, 40, 45), (180, 150, 80), (220, 220, 215))))
+    sc.lamp = lamp
 
-    # ---- door (floor + upper layers): back wall or a side wall
-    door_wall = None
+
+def _place_door(sc: _Scene, R: _Rand) -> None:
+    """A door (floor + upper layers) on the back wall or a side wall, if there is room: ``sc.door_wall``."""
+    sc.door_wall = None
     if R.coin(0.45):
         dw = R.u(0.8, 0.95)
         for name in (R.pick(("back", "left", "right")), "back"):
-            s = walls[name].place(R, dw, "both", margin=0.25)
+            s = sc.walls[name].place(R, dw, "both", margin=0.25)
             if s is not None:
-                door_wall = (name, s, s + dw)
+                sc.door_wall = (name, s, s + dw)
                 break
 
-    # ---- windows (upper layer): the count is drawn first, then each is placed if there is room
+
+def _place_windows(sc: _Scene, R: _Rand) -> None:
+    """Windows (upper layer): the count is drawn first, then each is placed if there is room (``sc.win_specs``)."""
     n_req = R.weighted(_N_WINDOWS_P)
-    frame = _frame_color(R)
-    curtains_c = _hsv(R.r(), R.u(0.25, 0.7), R.u(0.35, 0.85)) if R.coin(0.5) else None
-    win_specs = []
+    sc.frame = _frame_color(R)
+    sc.curtains_c = _hsv(R.r(), R.u(0.25, 0.7), R.u(0.35, 0.85)) if R.coin(0.5) else None
+    sc.win_specs = []
     for _ in range(n_req):
         name = R.pick(("back", "back", "back", "left", "right"))
-        wall = walls[name]
+        wall = sc.walls[name]
         width = R.u(1.2, 2.2) if name == "back" else R.u(0.9, 1.5)
         y0 = R.u(0.6, 0.95)
-        y1 = min(H - 0.1, y0 + R.u(1.3, 1.8))
-        pad = 0.35 if curtains_c is not None else 0.1
+        y1 = min(sc.H - 0.1, y0 + R.u(1.3, 1.8))
+        pad = 0.35 if sc.curtains_c is not None else 0.1
         s = wall.place(R, width + 2 * pad, "upper", margin=0.1)
         if s is None and name != "back":
-            wall = walls["back"]
+            wall = sc.walls["back"]
             s = wall.place(R, width + 2 * pad, "upper", margin=0.1)
         if s is None:
             continue
         n_vert = 2 if width > 1.45 and R.coin(0.6) else (1 if R.coin(0.85) else 0)
         style = {"n_vert": n_vert, "transom": n_vert == 0 or R.coin(0.75), "transom_at": R.u(0.45, 0.7)}
-        win_specs.append((wall, s + pad, s + pad + width, y0, y1, style))
+        sc.win_specs.append((wall, s + pad, s + pad + width, y0, y1, style))
 
-    # ---- picture (upper layer): above the bed if there is room, else anywhere
-    picture = None
+
+def _place_picture(sc: _Scene, R: _Rand) -> None:
+    """A picture (upper layer): above the bed if there is room, else anywhere (``sc.picture``)."""
+    sc.picture = None
     if R.coin(0.55):
         pw_, ph_ = R.u(0.45, 1.0), R.u(0.35, 0.7)
-        prefer = (bed_span[0] + bed_span[1]) / 2
-        s = bed_wall.place(R, pw_, "upper", margin=0.1, prefer=prefer)
-        pwall = bed_wall
+        prefer = (sc.bed_span[0] + sc.bed_span[1]) / 2
+        s = sc.bed_wall.place(R, pw_, "upper", margin=0.1, prefer=prefer)
+        pwall = sc.bed_wall
         if s is None:
-            pwall = walls[R.pick(("back", "left", "right"))]
+            pwall = sc.walls[R.pick(("back", "left", "right"))]
             s = pwall.place(R, pw_, "upper", margin=0.1)
         if s is not None:
-            y0 = max(bed["headboard_h"] + 0.15, R.u(1.2, 1.45)) if pwall is bed_wall else R.u(1.2, 1.5)
-            picture = (pwall, s, s + pw_, y0, min(y0 + ph_, H - 0.1))
+            y0 = max(sc.bed["headboard_h"] + 0.15, R.u(1.2, 1.45)) if pwall is sc.bed_wall else R.u(1.2, 1.5)
+            sc.picture = (pwall, s, s + pw_, y0, min(y0 + ph_, sc.H - 0.1))
 
-    # ---- rug on the floor in front of / beside the bed
-    rug = None
+
+def _place_rug(sc: _Scene, R: _Rand) -> None:
+    """A rug on the floor in front of / beside the bed (``sc.rug``)."""
+    sc.rug = None
+    bed = sc.bed
     if R.coin(0.45):
         rw, rl = R.u(1.2, 2.2), R.u(0.8, 1.6)
         cx_r = (bed["x0"] + bed["x1"]) / 2 + R.u(-0.3, 0.3)
-        cz_r = bed["z0"] + R.u(-0.2, 0.4) if head == "back" else (bed["z0"] + bed["z1"]) / 2 + R.u(-0.3, 0.3)
-        rug = dict(x0=max(xl + 0.05, cx_r - rw / 2), x1=min(xr - 0.05, cx_r + rw / 2), z0=max(0.5, cz_r - rl / 2),
-                   z1=min(D - 0.05, cz_r + rl / 2), color=_hsv(R.r(), R.u(0.3, 0.7), R.u(0.3, 0.75)),
-                   border=_hsv(R.r(), R.u(0.2, 0.6), R.u(0.2, 0.8)), border_w=R.u(0.06, 0.14))
+        cz_r = bed["z0"] + R.u(-0.2, 0.4) if sc.head == "back" else (bed["z0"] + bed["z1"]) / 2 + R.u(-0.3, 0.3)
+        sc.rug = dict(x0=max(sc.xl + 0.05, cx_r - rw / 2), x1=min(sc.xr - 0.05, cx_r + rw / 2),
+                      z0=max(0.5, cz_r - rl / 2), z1=min(sc.D - 0.05, cz_r + rl / 2),
+                      color=_hsv(R.r(), R.u(0.3, 0.7), R.u(0.3, 0.75)),
+                      border=_hsv(R.r(), R.u(0.2, 0.6), R.u(0.2, 0.8)), border_w=R.u(0.06, 0.14))
 
-    # ---- draw, back to front: wall objects, rug, furniture
+
+def _draw_objects(sc: _Scene, R: _Rand) -> tuple[list[dict], tuple[float, float] | None]:
+    """Draw back to front: door, windows, picture, rug, then the furniture by depth. Returns the windows' parameters
+    and the image position of a lit lamp (None without one)."""
+    cv = sc.cv
     door_c = _hsv(R.u(0.05, 0.1), R.u(0.35, 0.65), R.u(0.3, 0.6)) if R.coin(0.6) else _hsv(0.1, 0.03, R.u(0.85, 0.97))
-    if door_wall is not None:
-        name, s0, s1 = door_wall
-        _draw_door(cv, R, walls[name], s0, s1, R.u(1.95, 2.1), door_c, _shade(door_c, 0.82))
+    if sc.door_wall is not None:
+        name, s0, s1 = sc.door_wall
+        _draw_door(cv, R, sc.walls[name], s0, s1, R.u(1.95, 2.1), door_c, _shade(door_c, 0.82))
     windows = []
-    for wall, s0, s1, y0, y1, style in win_specs:
-        windows.append(_draw_window(cv, R, wall, s0, s1, y0, y1, frame, curtains_c, style, H))
-    if picture is not None:
-        _draw_picture(cv, R, *picture)
-    if rug is not None:
-        _draw_rug(cv, rug)
+    for wall, s0, s1, y0, y1, style in sc.win_specs:
+        windows.append(_draw_window(cv, R, wall, s0, s1, y0, y1, sc.frame, sc.curtains_c, style, sc.H))
+    if sc.picture is not None:
+        _draw_picture(cv, R, *sc.picture)
+    if sc.rug is not None:
+        _draw_rug(cv, sc.rug)
     glow_at = None
-    for item in _back_to_front(floor_items, cam_x):
+    for item in _back_to_front(sc.floor_items, sc.cam_x):
         if item["type"] == "bed":
             _draw_bed(cv, R, item)
         elif item["type"] == "nightstand":
@@ -809,15 +860,18 @@ def render_room(index: int, seed: int = 0, size: int = 64) -> RoomSample:
             c = _draw_lamp(cv, item["lamp"])
             if item["lamp"]["on"]:
                 glow_at = c
+    return windows, glow_at
 
-    # ---- look-ups: part map -> labels, instances, flat colours
+
+def _light_and_sky(sc: _Scene, R: _Rand, glow_at) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """Part map -> labels, instances and flat colours; lighting (ambient x tint x (gradient, vignette) + warm lamp
+    glow; emissive parts unlit); the sky through the visible panes. Returns (image, labels, instances, lighting)."""
+    cv, S, kind = sc.cv, sc.S, sc.kind
     parts = cv.parts
     lut = cv.luts()
     labels = cv2.LUT(parts, lut[3])
     inst = cv2.LUT(parts, lut[4])
     base = cv2.merge((cv2.LUT(parts, lut[0]), cv2.LUT(parts, lut[1]), cv2.LUT(parts, lut[2])))
-
-    # ---- lighting: ambient x tint x (gradient, vignette) + warm lamp glow; emissive parts unlit
     g = _grids(S)
     if kind == "day":
         amb, tint = R.u(0.95, 1.12), (1.0, 1.0, 1.0)
@@ -838,14 +892,17 @@ def render_room(index: int, seed: int = 0, size: int = 64) -> RoomSample:
     image = cv2.multiply(base, cv2.merge(chans), dtype=cv2.CV_8U)  # saturates at 255
     if cv.has_emissive:  # lamp shades glow: keep their own colour
         np.copyto(image, base, where=cv2.LUT(parts, lut[5]).view(bool)[:, :, None])
-
-    # ---- sky through the visible panes
     if cv.has_pane:
         pane = cv2.LUT(parts, lut[6])
         if cv2.countNonZero(pane):
-            np.copyto(image, _outdoor(R, kind, S, cy), where=pane.view(bool)[:, :, None])
+            np.copyto(image, _outdoor(R, kind, S, sc.cy), where=pane.view(bool)[:, :, None])
+    lighting = {"ambient": round(amb, 4), "gradient": [round(gx, 4), round(gy, 4)],
+                "lamp_glow": round(glow_strength, 4)}
+    return image, labels, inst, lighting
 
-    # ---- boxes: tight box of each object's visible pixels
+
+def _visible_boxes(cv: _Canvas, inst: np.ndarray) -> list[dict]:
+    """The tight box of each object's visible pixels (objects fully hidden are left out; not wall/floor/ceiling)."""
     boxes = []
     for k, cls in enumerate(cv.objects):
         if cls in _STUFF:
@@ -853,29 +910,32 @@ def render_room(index: int, seed: int = 0, size: int = 64) -> RoomSample:
         x, y, w, h = cv2.boundingRect((inst == k).view(np.uint8))
         if w > 0:
             boxes.append({"class": cls, "box": (x, y, x + w, y + h)})
+    return boxes
 
-    params = {
-        "index": index, "seed": seed, "size": S, "version": RENDER_VERSION,
-        "room": {"width": round(W, 4), "height": round(H, 4), "depth": round(D, 4)},
-        "camera": {"x": round(cam_x, 4), "eye_height": round(eye, 4), "focal_px": round(f, 4),
-                   "principal_point": [round(cx, 3), round(cy, 3)]},
-        "sky": kind,
+
+def _scene_params(sc: _Scene, index: int, seed: int, windows: list, boxes: list, lighting: dict) -> dict:
+    """JSON-serialisable parameters of the scene (RoomSample.params)."""
+    return {
+        "index": index, "seed": seed, "size": sc.S, "version": RENDER_VERSION,
+        "room": {"width": round(sc.W, 4), "height": round(sc.H, 4), "depth": round(sc.D, 4)},
+        "camera": {"x": round(sc.cam_x, 4), "eye_height": round(sc.eye, 4), "focal_px": round(sc.f, 4),
+                   "principal_point": [round(sc.cx, 3), round(sc.cy, 3)]},
+        "sky": sc.kind,
         "n_windows": len(windows),
         "n_visible_windows": sum(b["class"] == "window" for b in boxes),
         "windows": windows,
-        "bed": {"head_wall": head, "double": double, "n_pillows": bed["n_pillows"]},
-        "n_nightstands": len(nightstands),
-        "lamp": None if lamp is None else {"kind": lamp["kind"], "on": lamp["on"]},
-        "door": None if door_wall is None else door_wall[0],
-        "picture": None if picture is None else picture[0].name,
-        "rug": rug is not None,
-        "floor": floor_kind,
-        "colors": {"wall": list(wall_c), "floor": list(floor_c), "ceiling": list(ceil_c), "blanket": list(blanket),
-                   "window_frame": list(frame), "curtains": None if curtains_c is None else list(curtains_c)},
-        "lighting": {"ambient": round(amb, 4), "gradient": [round(gx, 4), round(gy, 4)],
-                     "lamp_glow": round(glow_strength, 4)},
+        "bed": {"head_wall": sc.head, "double": sc.double, "n_pillows": sc.bed["n_pillows"]},
+        "n_nightstands": len(sc.nightstands),
+        "lamp": None if sc.lamp is None else {"kind": sc.lamp["kind"], "on": sc.lamp["on"]},
+        "door": None if sc.door_wall is None else sc.door_wall[0],
+        "picture": None if sc.picture is None else sc.picture[0].name,
+        "rug": sc.rug is not None,
+        "floor": sc.floor_kind,
+        "colors": {"wall": list(sc.wall_c), "floor": list(sc.floor_c), "ceiling": list(sc.ceil_c),
+                   "blanket": list(sc.blanket), "window_frame": list(sc.frame),
+                   "curtains": None if sc.curtains_c is None else list(sc.curtains_c)},
+        "lighting": lighting,
     }
-    return RoomSample(image=image, labels=labels, boxes=boxes, params=params)
 
 
 # --------------------------------------------------------------------------------------------------

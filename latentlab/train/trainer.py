@@ -22,15 +22,17 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
 from ..checkpoint import FORMAT, FORMAT_VERSION, load as load_model, load_part, save as save_model, state_to_gan
 from ..config import ModelConfig
 from ..io import CheckpointError, atomic_write_bytes, load_safetensors, save_safetensors
 from ..models import GAN, sample_prior
-from . import losses
+from . import callbacks as _callbacks, losses
+from .devices import autocast_dtype, dist_backend, local_rank, native_bf16, resolve_device
 
-__all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "RunExistsError", "train", "latest_checkpoint"]
+__all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "RunExistsError", "train", "latest_checkpoint",
+           "native_bf16"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -56,7 +58,8 @@ class TrainConfig:
                                       # it bf16 is emulated and ~20x slower (measured on this AVX2 machine)
     num_threads: int = 0              # torch intra-op threads; 0 = leave torch's default
     grid_size: int = 64               # samples in the per-checkpoint grid (fixed z)
-    progress: bool = True             # tqdm progress bar (rank 0)
+    progress: bool = True             # progress on rank 0: a tqdm bar when stderr is a terminal, else plain lines
+    progress_every: int = 100         # steps between plain progress lines (stderr not a terminal, e.g. a log file)
     log_every: int = 1                # steps between JSONL log lines
     channels_last: bool = False       # keep G, D and batches in channels_last (NHWC) memory format in fp32 as well
                                       # (`fast` implies it). Measured 7-17% faster per step on this AVX2 CPU
@@ -79,7 +82,7 @@ class TrainConfig:
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "checkpoint_every", "keep_checkpoints", "grid_size", "log_every",
-                     "r1_every"):
+                     "r1_every", "progress_every"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"{name}: expected a positive int, got {v!r}")
@@ -115,14 +118,6 @@ class TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 
-
-def native_bf16() -> bool:
-    """True where the CPU computes bfloat16 natively (AVX512-BF16 or AMX); False where torch would emulate it."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return any(f in flags for f in ("avx512_bf16", "amx_bf16"))
 
 
 def _derive_seed(*parts: int) -> int:
@@ -165,7 +160,7 @@ def _optim_to_tensors(opt: torch.optim.Optimizer, prefix: str) -> tuple[dict, li
     for pid, st in sd["state"].items():
         for k, v in st.items():
             t = v if isinstance(v, torch.Tensor) else torch.tensor(v)
-            tensors[f"{prefix}.{pid}.{k}"] = t
+            tensors[f"{prefix}.{pid}.{k}"] = t.cpu()
     return tensors, sd["param_groups"]
 
 
@@ -181,20 +176,30 @@ def _optim_from_tensors(opt: torch.optim.Optimizer, tensors: dict, groups: list,
 
 # --------------------------------------------------------------------------------------------------
 
-class _Dist:
-    """torch.distributed wrapper: inactive in a single process."""
 
-    def __init__(self):
+class _Dist:
+    """torch.distributed wrapper: inactive in a single process.
+
+    The backend follows the device (``dist_backend``): NCCL for CUDA tensors, gloo otherwise, and the flags it
+    reduces live on that device (NCCL cannot reduce CPU tensors).
+    """
+
+    def __init__(self, device: torch.device | None = None):
         import torch.distributed as dist
         self.dist = dist
         self.active = False
         self.rank, self.world = 0, 1
         self.owned = False
+        self.device = torch.device("cpu") if device is None else torch.device(device)
         if dist.is_available() and dist.is_initialized():
             self.active = True
+            if dist.get_backend() == "nccl" and self.device.type != "cuda":
+                raise ValueError(f"device: the process group uses NCCL, which needs CUDA tensors, but training runs "
+                                 f"on {str(self.device)!r}; pass device='cuda' or initialise the group with gloo")
         elif int(os.environ.get("WORLD_SIZE", "1")) > 1:
-            backend = "nccl" if torch.cuda.is_available() else "gloo"
-            dist.init_process_group(backend)
+            if self.device.type == "cuda":
+                torch.cuda.set_device(self.device)
+            dist.init_process_group(dist_backend(self.device))
             self.active, self.owned = True, True
         if self.active:
             self.rank, self.world = dist.get_rank(), dist.get_world_size()
@@ -206,7 +211,7 @@ class _Dist:
     def any_flag(self, flag: bool) -> bool:
         if not self.active:
             return flag
-        t = torch.tensor([1.0 if flag else 0.0])
+        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
         self.dist.all_reduce(t)
         return bool(t.item() > 0)
 
@@ -215,8 +220,29 @@ class _Dist:
             self.dist.destroy_process_group()
 
 
+def _ema_average(decay: float):
+    """``avg_fn`` for AveragedModel: G_ema <- d * G_ema + (1 - d) * G, d = min(decay, (1+t)/(10+t)) at step t.
+
+    AveragedModel counts updates in ``n_averaged``; the Trainer starts it at 1 (the copy of G's initial weights is
+    the first average) so that t = n_averaged - 1 is the 0-based step. Integer buffers (BatchNorm's
+    num_batches_tracked) are copied.
+    """
+    def avg(averaged: torch.Tensor, current: torch.Tensor, n_averaged: torch.Tensor) -> torch.Tensor:
+        if not averaged.is_floating_point():
+            return current
+        t = int(n_averaged) - 1
+        d = min(decay, (1 + t) / (10 + t))
+        return torch.lerp(averaged, current, 1 - d)
+    return avg
+
+
 class Trainer:
     """Train a GAN on a dataset of ``(image in [-1, 1], class)`` items.
+
+    Each step is ``d_step`` (D on a real and a fake batch, the exported ``losses.d_loss_dcgan`` / ``d_loss_acgan``,
+    optional lazy R1) then ``g_step`` (G against the updated D, ``losses.g_loss_dcgan`` / ``g_loss_acgan``), then the
+    moving average of G (``torch.optim.swa_utils.AveragedModel``) when ``ema_decay > 0``. Everything else (the JSONL
+    log, progress, sample grids, checkpoints) is a callback (``latentlab.train.callbacks``), so it can be replaced.
 
     Args:
         model_config: architecture (see ModelConfig).
@@ -226,23 +252,59 @@ class Trainer:
         resume: continue from the newest good checkpoint in ``run_dir``.
         init: a model file (``latentlab.save`` / a shipped model) whose G and D weights the run starts from,
             with fresh optimizer state (fine-tuning). Ignored when ``resume`` finds a checkpoint.
-        callbacks: objects with optional ``on_step(trainer, step, record)`` / ``on_checkpoint(trainer, path)``.
+        callbacks: extra callbacks, run after the default ones. A callback is any object with some of
+            ``on_train_start(trainer)``, ``on_step(trainer, step, record)``, ``on_save(trainer, step)`` (rank 0, at
+            each save point), ``on_checkpoint(trainer, path)``, ``on_train_end(trainer)`` (see
+            ``latentlab.train.callbacks``).
+        default_callbacks: replaces ``callbacks.default_callbacks(train_config)`` (JSONL log, progress, checkpoints,
+            sample grids) when given; ``[]`` trains without any bookkeeping (and without resumable checkpoints).
+        device: "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:N" or a torch.device. Under torchrun,
+            LOCAL_RANK picks each process's GPU. Data order and every z are drawn on the CPU, so they do not
+            depend on the device.
+
+    Example (runnable; a few seconds on a CPU)::
+
+        import tempfile
+        import torch
+        from latentlab import ModelConfig
+        from latentlab.train import TrainConfig, Trainer
+        from latentlab.train.callbacks import SampleGrid, default_callbacks
+
+        data = torch.utils.data.TensorDataset(torch.rand(32, 3, 32, 32) * 2 - 1, torch.zeros(32, dtype=torch.long))
+
+        class PrintLosses:                      # a callback: only the events it needs
+            def on_step(self, trainer, step, record):
+                if step % 2 == 0:
+                    print(step, round(record["loss_d"], 3), round(record["loss_g"], 3))
+
+        mc = ModelConfig(nz=8, ngf=8, ndf=8, image_size=32)
+        tc = TrainConfig(steps=4, batch_size=8, checkpoint_every=2, grid_size=4, progress=False)
+        # keep the JSONL log and the checkpoints, drop the sample grids, add the printer
+        keep = [c for c in default_callbacks(tc) if not isinstance(c, SampleGrid)]
+        gan = Trainer(mc, tc, data, tempfile.mkdtemp(), default_callbacks=keep, callbacks=[PrintLosses()],
+                      device="cpu").fit()
     """
 
     def __init__(self, model_config: ModelConfig, train_config: TrainConfig, dataset, run_dir: str | os.PathLike,
                  *, resume: bool = False, callbacks: Sequence[object] = (), dataset_name: str = "",
-                 init: str | os.PathLike | None = None):
+                 init: str | os.PathLike | None = None, default_callbacks: Sequence[object] | None = None,
+                 device="auto"):
         self.mc, self.tc = model_config, train_config
         self.init = None if init is None else Path(init)
         if self.init is not None and not self.init.is_file():
             raise FileNotFoundError(f"init: {str(self.init)!r} is not a file (expected a latentlab model file)")
+        self.device = resolve_device(device, local_rank=local_rank(), world_size=int(os.environ.get("WORLD_SIZE", "1")))
         self.dataset = dataset
         self.run_dir = Path(run_dir)
         self.resume = resume
         self.callbacks = list(callbacks)
+        self.default_callbacks = (_callbacks.default_callbacks(train_config) if default_callbacks is None
+                                  else list(default_callbacks))
         self.dataset_name = dataset_name or model_config.dataset or getattr(dataset, "name", "")
-        self.step = 0
+        self.step = self.start_step = 0
         self.skipped_items = 0
+        self.is_rank0 = True
+        self.last_checkpoint: Path | None = None
         self._stop_signal = None
         if len(dataset) == 0:
             raise ValueError("dataset: is empty")
@@ -304,22 +366,8 @@ class Trainer:
     def _runtime(self) -> dict:
         """What ``fast="auto"`` resolved to on this machine: the trajectory depends on it."""
         return {"bf16_autocast": bool(self.fast), "channels_last": bool(self.channels_last),
-                "torch": torch.__version__}
+                "torch": torch.__version__, "device": str(self.device)}
 
-    def _truncate_log(self, step: int):
-        """On resume, drop log records past the checkpoint's step (they are about to be recomputed)."""
-        path = self.run_dir / "log.jsonl"
-        if not path.exists():
-            return
-        keep = []
-        for line in path.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-            except ValueError:  # a line cut short by a kill
-                continue
-            if isinstance(rec, dict) and isinstance(rec.get("step"), int) and rec["step"] <= step:
-                keep.append(line)
-        atomic_write_bytes(path, "".join(k + "\n" for k in keep).encode())
 
     # ---------------------------------------------------------------- data
     def _batch_indices(self, step: int, rank: int, world: int) -> list[int]:
@@ -355,14 +403,16 @@ class Trainer:
         return torch.stack(imgs), torch.tensor(ys, dtype=torch.long)
 
     # ---------------------------------------------------------------- checkpoints
-    def _save_checkpoint(self, step: int) -> Path:
+    def save_checkpoint(self, step: int) -> Path:
+        """Write ``checkpoints/step-XXXXXXXX.safetensors`` (G, D, moving average, Adam state; bit-exact resume) and
+        prune the oldest beyond ``keep_checkpoints``. Called by the ``Checkpointer`` callback."""
         tensors = {}
         parts = [("generator", self.G), ("discriminator", self.D)]
         if self.G_ema is not None:
             parts.append(("generator_ema", self.G_ema))
         for prefix, m in parts:
             for k, v in m.state_dict().items():
-                tensors[f"{prefix}.{k}"] = v.contiguous(memory_format=torch.contiguous_format)
+                tensors[f"{prefix}.{k}"] = v.detach().cpu().contiguous(memory_format=torch.contiguous_format)
         tg, gg = _optim_to_tensors(self.opt_g, "optim_g")
         td, gd = _optim_to_tensors(self.opt_d, "optim_d")
         tensors.update(tg)
@@ -388,10 +438,7 @@ class Trainer:
         for old in list_checkpoints(self.run_dir)[self.tc.keep_checkpoints:]:
             with contextlib.suppress(OSError):
                 old.unlink()
-        self._save_grid(step)
-        for cb in self.callbacks:
-            if hasattr(cb, "on_checkpoint"):
-                cb.on_checkpoint(self, path)
+        self.last_checkpoint = self._written = path
         return path
 
     def _load_checkpoint(self, path: Path):
@@ -406,6 +453,7 @@ class Trainer:
                 load_part(self.G_ema, tensors, "generator_ema", path)
             else:  # a checkpoint written without EMA: the average starts from the current weights
                 self.G_ema.load_state_dict(self.G.state_dict())
+            self.ema.n_averaged.fill_(int(meta["step"]) + 1)  # the next update is step t = meta["step"]
         _optim_from_tensors(self.opt_g, tensors, json.loads(meta["optim_g_groups"]), "optim_g")
         _optim_from_tensors(self.opt_d, tensors, json.loads(meta["optim_d_groups"]), "optim_d")
         # The optimizer hyper-parameters come from the current TrainConfig (e.g. a lower lr after a divergence);
@@ -416,39 +464,184 @@ class Trainer:
         self.skipped_items = int(meta.get("skipped_items", "0"))
         return int(meta["step"])
 
-    @torch.no_grad()
-    def _update_ema(self, step: int):
-        """G_ema <- d * G_ema + (1 - d) * G for weights and float buffers, d = min(ema_decay, (1+t)/(10+t))."""
-        d = min(self.tc.ema_decay, (1 + step) / (10 + step))
-        for pe, p in zip(self.G_ema.parameters(), self.G.parameters()):
-            pe.lerp_(p.detach(), 1 - d)
-        for be, b in zip(self.G_ema.buffers(), self.G.buffers()):
-            if be.is_floating_point():
-                be.lerp_(b, 1 - d)
-            else:
-                be.copy_(b)
+    # ---------------------------------------------------------------- setup
+    def _build(self, dist: "_Dist") -> None:
+        """G and D (seeded initial weights, or ``init``), the moving average of G, both Adam optimizers."""
+        tc, mc = self.tc, self.mc
+        self.autocast_dtype = autocast_dtype(self.device, tc.fast)
+        self.fast = self.autocast_dtype is not None
+        self.is_rank0 = dist.rank == 0
+        if tc.num_threads:
+            torch.set_num_threads(tc.num_threads)
+        torch.manual_seed(_derive_seed(tc.seed, 0))  # initial weights (global RNG forked by fit()), on the CPU
+        self.gan = GAN(mc)
+        self.G, self.D = self.gan.generator.to(self.device), self.gan.discriminator.to(self.device)
+        self.channels_last = self.fast or tc.channels_last
+        if self.channels_last:
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
+        if self.init is not None:
+            src = load_model(self.init, ema=False)
+            if src.config != mc:
+                diff = {k: (v, mc.to_dict().get(k)) for k, v in src.config.to_dict().items() if mc.to_dict().get(k) != v}
+                raise ValueError(f"init: {str(self.init)!r} has another architecture (file vs requested: {diff})")
+            if src.discriminator is None:
+                raise ValueError(f"init: {str(self.init)!r} holds no discriminator; training needs both networks")
+            self.G.load_state_dict(src.generator.state_dict())
+            self.D.load_state_dict(src.discriminator.state_dict())
+        self.ema = self.G_ema = None
+        if tc.ema_decay > 0:
+            self.ema = AveragedModel(self.G, avg_fn=_ema_average(tc.ema_decay), use_buffers=True)
+            self.ema.n_averaged.fill_(1)  # the copy of G's initial weights is the first average (see _ema_average)
+            self.G_ema = self.ema.module.requires_grad_(False)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=tc.lr, betas=(tc.beta1, tc.beta2))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=tc.lr, betas=(tc.beta1, tc.beta2))
 
-    def _save_grid(self, step: int):
-        from torchvision.utils import save_image
-        n = self.tc.grid_size
+    def _start(self, dist: "_Dist") -> int:
+        """Prepare the run directory (rank 0) and load the newest checkpoint on resume; returns the first step."""
+        error = None
+        if self.is_rank0:
+            try:
+                self._prepare_run_dir(True)
+            except Exception as e:  # noqa: BLE001 - re-raised below, after telling the other ranks
+                error = e
+        _raise_if_any(dist, error, f"run_dir: rank 0 could not prepare {str(self.run_dir)!r} (see its error)")
+        start = 0
+        if self.resume:
+            ck = latest_checkpoint(self.run_dir)
+            if ck is not None:
+                start = self._load_checkpoint(ck)
+                if self.is_rank0:
+                    print(f"resuming from {ck} at step {start}", file=sys.stderr)
+        self.step = self.start_step = start
+        return start
+
+    def _wrap(self, dist: "_Dist") -> None:
+        """The modules each step calls: DDP wrappers under torch.distributed, the plain modules otherwise."""
+        self._G_run, self._D_run = self.G, self.D
+        if dist.active:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self._G_run, self._D_run = DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
+        # G step: the plain module (not the DDP wrapper) when D's weights are frozen, since DDP would wait for
+        # gradients of parameters that do not require any.
+        self._D_for_g = self.D if self.tc.skip_d_grads_in_g_step else self._D_run
+        self._d_params = [p for p in self.D.parameters() if p.requires_grad]
+
+    def _autocast(self):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    # ---------------------------------------------------------------- one step
+    def _inputs(self, step: int) -> tuple:
+        """(real, y_real, z, y_fake) of this rank at ``step``: pure functions of (seed, step, rank), on the device."""
+        tc, mc, rank = self.tc, self.mc, self._dist.rank
+        # Modules that draw from the global RNG (dropout in the MLP discriminator) get a stream that is a function of
+        # (seed, step, rank), so a resumed run draws the same masks as an uninterrupted one.
+        seed = _derive_seed(tc.seed, 4, step, rank)
+        torch.default_generator.manual_seed(seed)
+        if self.device.type == "cuda":
+            torch.cuda.manual_seed(seed)
+        real, y_real = self._load_batch(self._batch_indices(step, rank, self._dist.world))
+        real, y_real = real.to(self.device), y_real.to(self.device)
+        if self.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
+        g = _rng(tc.seed, 2, step, rank)
+        z = sample_prior(real.shape[0], mc.nz, mc.prior, generator=g)
+        y_fake = torch.randint(0, max(mc.num_classes, 1), (real.shape[0],), generator=g)
+        return real, y_real, z.to(self.device), y_fake.to(self.device)
+
+    def d_step(self, real, y_real, z, y_fake, step: int) -> dict:
+        """One update of D: real and fake batches back-propagated separately (as pytorch/examples does), the loss
+        from ``losses.d_loss_dcgan`` / ``d_loss_acgan`` (real target 1 - label_smoothing), plus the lazy R1
+        penalty on every ``r1_every``-th step.
+
+        Returns {"fake": G(z) with its graph (for ``g_step``), "loss_d" (the GAN loss, without the penalty),
+        "real_src" / "fake_src" (D's source logits, detached), "r1" (the penalty, None off penalty steps)}.
+        """
+        tc, mc = self.tc, self.mc
+        self.opt_d.zero_grad(set_to_none=True)
+        r1_step = tc.r1_gamma > 0 and step % tc.r1_every == 0
+        if r1_step:
+            real.requires_grad_(True)
+        target = 1.0 - tc.label_smoothing
+        with self._autocast():
+            fake = self._G_run(z, y_fake) if mc.conditional else self._G_run(z)
+            out_real = self._D_run(real)
+            l_real = (losses.d_loss_acgan(*out_real, y_real, None, None, None, real_target=target) if mc.conditional
+                      else losses.d_loss_dcgan(out_real, None, real_target=target))
+        loss_d_real = l_real.detach()
+        real_src = out_real[0] if mc.conditional else out_real
+        r1 = None
+        if r1_step:
+            r1 = losses.r1_penalty(real_src, real)
+            l_real = l_real + (0.5 * tc.r1_gamma * tc.r1_every) * r1
+        l_real.backward()
+        with self._autocast():
+            out_fake = self._D_run(fake.detach())
+            l_fake = (losses.d_loss_acgan(None, None, None, *out_fake, y_fake) if mc.conditional
+                      else losses.d_loss_dcgan(None, out_fake))
+        l_fake.backward()
+        loss_d = loss_d_real + l_fake.detach()
+        self._check_finite(self._dist, step, loss_d, "loss_d")
+        self.opt_d.step()
+        return {"fake": fake, "loss_d": loss_d, "real_src": real_src.detach(),
+                "fake_src": (out_fake[0] if mc.conditional else out_fake).detach(),
+                "r1": None if r1 is None else r1.detach()}
+
+    def g_step(self, fake, y_fake, step: int) -> torch.Tensor:
+        """One update of G against the updated D (as in pytorch/examples), ``losses.g_loss_dcgan`` /
+        ``g_loss_acgan``. With ``skip_d_grads_in_g_step`` D's weights are frozen meanwhile, so backward computes only
+        the input gradients G needs. Returns the loss (detached)."""
+        tc, mc = self.tc, self.mc
+        self.opt_g.zero_grad(set_to_none=True)
+        if tc.skip_d_grads_in_g_step:
+            for p in self._d_params:
+                p.requires_grad_(False)
+        try:
+            with self._autocast():
+                out = self._D_for_g(fake)
+                loss_g = (losses.g_loss_acgan(out[0], out[1], y_fake, tc.g_class_weight) if mc.conditional
+                          else losses.g_loss_dcgan(out))
+            self._check_finite(self._dist, step, loss_g.detach(), "loss_g")
+            loss_g.backward()  # without the freeze this also fills D's grads; the next zero_grad clears them
+        finally:
+            for p in self._d_params:
+                p.requires_grad_(True)
+        self.opt_g.step()
+        return loss_g.detach()
+
+    def train_step(self, step: int) -> dict:
+        """Step ``step`` (0-based): D, then G, then the moving average; returns the log record of step + 1."""
+        real, y_real, z, y_fake = self._inputs(step)
+        self.step = step
+        d = self.d_step(real, y_real, z, y_fake, step)
+        loss_g = self.g_step(d["fake"], y_fake, step)
+        if self.ema is not None:
+            self.ema.update_parameters(self.G)
+        self.step = step + 1
+        rec = {"step": step + 1, "loss_d": float(d["loss_d"]), "loss_g": float(loss_g),
+               "d_x": float(torch.sigmoid(d["real_src"].float()).mean()),
+               "d_g_z": float(torch.sigmoid(d["fake_src"].float()).mean()),
+               "time": round(time.time() - self._t0, 3)}
+        if d["r1"] is not None:
+            rec["r1"] = float(d["r1"])
+        return rec
+
+    @torch.no_grad()
+    def grid_samples(self, n: int) -> torch.Tensor:
+        """(n, C, S, S) samples from fixed z (the same at every save point) of the moving average, else of G; for an
+        AC-GAN, class i % num_classes."""
         G = self.G_ema if self.G_ema is not None else self.G
         G.eval()
         try:
-            with torch.no_grad():
-                z = sample_prior(n, self.mc.nz, self.mc.prior, generator=_rng(self.tc.seed, 3))
-                if self.mc.conditional:
-                    c = torch.arange(n) % self.mc.num_classes
-                    x = G(z, c)
-                else:
-                    x = G(z)
+            z = sample_prior(n, self.mc.nz, self.mc.prior, generator=_rng(self.tc.seed, 3)).to(self.device)
+            if self.mc.conditional:
+                return G(z, (torch.arange(n) % self.mc.num_classes).to(self.device))
+            return G(z)
         finally:
             G.train()
-        import io
-        buf = io.BytesIO()
-        save_image(x.float().contiguous(), buf, format="png",
-                   nrow=int(math.ceil(math.sqrt(n))) if not self.mc.conditional else self.mc.num_classes,
-                   normalize=True, value_range=(-1, 1))
-        atomic_write_bytes(self.run_dir / "samples" / f"step-{step:08d}.png", buf.getvalue())
 
     # ---------------------------------------------------------------- training
     def _on_signal(self, signum, frame):
@@ -462,14 +655,38 @@ class Trainer:
                 f"({ck if ck else 'none written yet'}). Try a lower learning rate (now lr={self.tc.lr}) and resume."
             )
 
+    def _emit(self, event: str, *args) -> None:
+        for cb in self._all_callbacks:
+            fn = getattr(cb, event, None)
+            if fn is not None:
+                fn(self, *args)
+
+    def _save_here(self, step: int) -> None:
+        self._written = None
+        self._emit("on_save", step)
+        if self._written is not None:
+            self._emit("on_checkpoint", self._written)
+
+    def _save_point(self, step: int) -> None:
+        """``on_save`` on rank 0 (checkpoint, grid, ...), then ``on_checkpoint`` if a checkpoint was written; an
+        error on rank 0 stops every rank."""
+        error = None
+        if self.is_rank0:
+            try:
+                self._save_here(step)
+            except Exception as e:  # noqa: BLE001 - re-raised below, after telling the other ranks
+                error = e
+        _raise_if_any(self._dist, error, f"rank 0 failed to write the checkpoint at step {step} (see its error)")
+
     def fit(self) -> GAN:
         """Run (or continue) training up to ``train_config.steps``; returns the trained GAN.
 
         The caller's global torch RNG state is left untouched (all randomness is derived from the seed).
         """
         threads = torch.get_num_threads()
-        with torch.random.fork_rng(devices=[]):
-            dist = _Dist()
+        devices = [self.device.index] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            dist = _Dist(self.device)
             try:
                 return self._fit(dist)
             finally:
@@ -477,198 +694,57 @@ class Trainer:
                 torch.set_num_threads(threads)  # num_threads applies to this run only
 
     def _fit(self, dist: "_Dist") -> GAN:
-        from tqdm.auto import tqdm
-
-        tc, mc = self.tc, self.mc
-        fast = native_bf16() if tc.fast == "auto" else bool(tc.fast)
-        self.fast = fast
-        rank0 = dist.rank == 0
-        if tc.num_threads:
-            torch.set_num_threads(tc.num_threads)
-        torch.manual_seed(_derive_seed(tc.seed, 0))  # initial weights (global RNG forked by fit())
-        self.gan = GAN(mc)
-        self.G, self.D = self.gan.generator, self.gan.discriminator
-        channels_last = self.channels_last = fast or tc.channels_last
-        if channels_last:
-            self.G.to(memory_format=torch.channels_last)
-            self.D.to(memory_format=torch.channels_last)
-        if self.init is not None:
-            src = load_model(self.init, ema=False)
-            if src.config != mc:
-                diff = {k: (v, mc.to_dict().get(k)) for k, v in src.config.to_dict().items() if mc.to_dict().get(k) != v}
-                raise ValueError(f"init: {str(self.init)!r} has another architecture (file vs requested: {diff})")
-            if src.discriminator is None:
-                raise ValueError(f"init: {str(self.init)!r} holds no discriminator; training needs both networks")
-            self.G.load_state_dict(src.generator.state_dict())
-            self.D.load_state_dict(src.discriminator.state_dict())
-        self.G_ema = None
-        if tc.ema_decay > 0:
-            import copy
-            self.G_ema = copy.deepcopy(self.G).requires_grad_(False)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=tc.lr, betas=(tc.beta1, tc.beta2))
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=tc.lr, betas=(tc.beta1, tc.beta2))
-        error = None
-        if rank0:
-            try:
-                self._prepare_run_dir(True)
-            except Exception as e:  # noqa: BLE001 - re-raised below, after telling the other ranks
-                error = e
-        if dist.any_flag(error is not None):  # other ranks must not wait for rank 0 forever
-            if error is not None:
-                raise error
-            raise RuntimeError(f"run_dir: rank 0 could not prepare {str(self.run_dir)!r} (see its error)")
-        start = 0
-        if self.resume:
-            ck = latest_checkpoint(self.run_dir)
-            if ck is not None:
-                start = self._load_checkpoint(ck)
-                if rank0:
-                    print(f"resuming from {ck} at step {start}", file=sys.stderr)
-            if rank0:
-                self._truncate_log(start)
-        self.step = start
-        G, D = self.G, self.D
-        if dist.active:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-            G, D = DDP(self.G), DDP(self.D)
-        # G step: the plain module (not the DDP wrapper) when D's weights are frozen, since DDP would wait for
-        # gradients of parameters that do not require any.
-        D_for_g = self.D if tc.skip_d_grads_in_g_step else D
-        d_params = [p for p in self.D.parameters() if p.requires_grad]
-        # Line-buffered: the log shows every finished step at once (tail -f), and after a kill its last line is
-        # the last step that completed.
-        log = open(self.run_dir / "log.jsonl", "a", buffering=1) if rank0 else None
+        self._dist = dist
+        self._all_callbacks = [*self.default_callbacks, *self.callbacks]
+        self._build(dist)
+        start = self._start(dist)
+        self._wrap(dist)
         old_handlers = {}
         try:
             import threading
             if threading.current_thread() is threading.main_thread():
                 for s in (signal.SIGINT, signal.SIGTERM):
                     old_handlers[s] = signal.signal(s, self._on_signal)
-            bar = tqdm(total=tc.steps, initial=start, disable=not (rank0 and tc.progress), desc="train",
-                       dynamic_ncols=True)
-            autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if fast else contextlib.nullcontext
-            t0 = time.time()
-            for step in range(start, tc.steps):
-                self.step = step
-                # Modules that draw from the global RNG (dropout in the MLP discriminator) get a stream that is a
-                # function of (seed, step, rank), so a resumed run draws the same masks as an uninterrupted one.
-                torch.default_generator.manual_seed(_derive_seed(tc.seed, 4, step, dist.rank))
-                real, y_real = self._load_batch(self._batch_indices(step, dist.rank, dist.world))
-                if channels_last:
-                    real = real.contiguous(memory_format=torch.channels_last)
-                g = _rng(tc.seed, 2, step, dist.rank)
-                b = real.shape[0]
-                z = sample_prior(b, mc.nz, mc.prior, generator=g)
-                y_fake = torch.randint(0, max(mc.num_classes, 1), (b,), generator=g)
-                # ---- D step (real and fake batches separately, as pytorch/examples does)
-                self.opt_d.zero_grad(set_to_none=True)
-                r1_step = tc.r1_gamma > 0 and step % tc.r1_every == 0
-                if r1_step:
-                    real.requires_grad_(True)
-                real_target = 1.0 - tc.label_smoothing
-                with autocast():
-                    fake = G(z, y_fake) if mc.conditional else G(z)
-                    out_real = D(real)
-                    if mc.conditional:
-                        l_real = (losses._bce(out_real[0], real_target)
-                                  + nn.functional.cross_entropy(out_real[1].float(), y_real))
-                    else:
-                        l_real = losses._bce(out_real, real_target)
-                loss_d_real = l_real.detach()  # the GAN loss, logged without the penalty
-                r1 = None
-                if r1_step:
-                    r1 = losses.r1_penalty(out_real[0] if mc.conditional else out_real, real)
-                    l_real = l_real + (0.5 * tc.r1_gamma * tc.r1_every) * r1
-                l_real.backward()
-                with autocast():
-                    out_fake = D(fake.detach())
-                    if mc.conditional:
-                        l_fake = losses._bce(out_fake[0], 0.0) + nn.functional.cross_entropy(out_fake[1].float(), y_fake)
-                    else:
-                        l_fake = losses._bce(out_fake, 0.0)
-                l_fake.backward()
-                loss_d = loss_d_real + l_fake.detach()
-                self._check_finite(dist, step, loss_d, "loss_d")
-                self.opt_d.step()
-                # ---- G step (against the updated D, as in pytorch/examples)
-                self.opt_g.zero_grad(set_to_none=True)
-                if tc.skip_d_grads_in_g_step:
-                    for p in d_params:
-                        p.requires_grad_(False)
-                try:
-                    with autocast():
-                        out_g = D_for_g(fake)
-                        loss_g = (losses.g_loss_acgan(out_g[0], out_g[1], y_fake, tc.g_class_weight) if mc.conditional
-                                  else losses.g_loss_dcgan(out_g))
-                    self._check_finite(dist, step, loss_g.detach(), "loss_g")
-                    loss_g.backward()  # without the freeze this also fills D's grads; zero_grad clears them
-                finally:
-                    for p in d_params:
-                        p.requires_grad_(True)
-                self.opt_g.step()
-                if self.G_ema is not None:
-                    self._update_ema(step)
+            self._emit("on_train_start")
+            self._t0 = time.time()
+            for step in range(start, self.tc.steps):
+                rec = self.train_step(step)
                 done = step + 1
-                self.step = done
-                src_real = out_real[0] if mc.conditional else out_real
-                src_fake = out_fake[0] if mc.conditional else out_fake
-                rec = {"step": done, "loss_d": float(loss_d), "loss_g": float(loss_g.detach()),
-                       "d_x": float(torch.sigmoid(src_real.detach().float()).mean()),
-                       "d_g_z": float(torch.sigmoid(src_fake.detach().float()).mean()),
-                       "time": round(time.time() - t0, 3)}
-                if r1 is not None:
-                    rec["r1"] = float(r1.detach())
-                if log is not None and (done % tc.log_every == 0 or done == tc.steps):
-                    log.write(json.dumps(rec) + "\n")
-                for cb in self.callbacks:
-                    if hasattr(cb, "on_step"):
-                        cb.on_step(self, done, rec)
-                bar.update(1)
-                if rank0 and done % 10 == 0:
-                    bar.set_postfix(loss_d=f"{rec['loss_d']:.3f}", loss_g=f"{rec['loss_g']:.3f}")
+                self._emit("on_step", done, rec)
                 stop = dist.any_flag(self._stop_signal is not None)
-                if done % tc.checkpoint_every == 0 or done == tc.steps or stop:
-                    if log is not None:
-                        log.flush()
-                    error = None
-                    if rank0:
-                        try:
-                            self._save_checkpoint(done)
-                        except Exception as e:  # noqa: BLE001 - re-raised below, after telling the other ranks
-                            error = e
-                    if dist.any_flag(error is not None):
-                        if error is not None:
-                            raise error
-                        raise RuntimeError(f"rank 0 failed to write the checkpoint at step {done} (see its error)")
+                if done % self.tc.checkpoint_every == 0 or done == self.tc.steps or stop:
+                    self._save_point(done)
                 if stop:
-                    if rank0:
+                    if self.is_rank0:
                         print(f"stopped by signal at step {done}; checkpoint saved, resume with --resume",
                               file=sys.stderr)
                     raise KeyboardInterrupt(f"training stopped by signal at step {done} (checkpoint saved)")
-            bar.close()
-            error = None
-            if rank0:
-                try:
-                    if start >= tc.steps and not list_checkpoints(self.run_dir):
-                        self._save_checkpoint(tc.steps)
-                    self.gan.step = self.step
-                    self.gan.dataset = self.dataset_name
-                    info = {"train": tc.to_dict(), "skipped_items": self.skipped_items}
-                    if self.G_ema is not None:
-                        info["generator"] = f"ema {tc.ema_decay}"
-                    save_model(self.gan, self.run_dir / "model.safetensors", step=self.step,
-                               dataset=self.dataset_name, info=info, generator=self.G_ema)
-                except Exception as e:  # noqa: BLE001
-                    error = e
-            if dist.any_flag(error is not None):
-                if error is not None:
-                    raise error
-                raise RuntimeError("rank 0 failed to write the final model (see its error)")
+            self._export()
         finally:
             for s, h in old_handlers.items():
                 signal.signal(s, h)
-            if log is not None:
-                log.close()
+            self._emit("on_train_end")
+        return self._result()
+
+    def _export(self) -> None:
+        """Rank 0 writes ``model.safetensors`` (the moving average as its generator when there is one)."""
+        tc, error = self.tc, None
+        if self.is_rank0:
+            try:
+                if self.start_step >= tc.steps and not list_checkpoints(self.run_dir):
+                    self._save_here(tc.steps)
+                self.gan.step = self.step
+                self.gan.dataset = self.dataset_name
+                info = {"train": tc.to_dict(), "skipped_items": self.skipped_items}
+                if self.G_ema is not None:
+                    info["generator"] = f"ema {tc.ema_decay}"
+                save_model(self.gan, self.run_dir / "model.safetensors", step=self.step,
+                           dataset=self.dataset_name, info=info, generator=self.G_ema)
+            except Exception as e:  # noqa: BLE001
+                error = e
+        _raise_if_any(self._dist, error, "rank 0 failed to write the final model (see its error)")
+
+    def _result(self) -> GAN:
         self.gan.step = self.step
         self.G.to(memory_format=torch.contiguous_format)
         self.D.to(memory_format=torch.contiguous_format)
@@ -677,10 +753,19 @@ class Trainer:
         return self.gan.eval()
 
 
+def _raise_if_any(dist: "_Dist", error: Exception | None, message: str) -> None:
+    """Every rank learns whether any rank failed: the failing rank re-raises its error, the others ``message``."""
+    if dist.any_flag(error is not None):
+        if error is not None:
+            raise error
+        raise RuntimeError(message)
+
+
 def train(model_config: ModelConfig, dataset, run_dir, **kw) -> GAN:
-    """Convenience: ``train(ModelConfig(...), dataset, "runs/x", steps=1000, resume=False)``."""
+    """Convenience: ``train(ModelConfig(...), dataset, "runs/x", steps=1000, resume=False, device="auto")``."""
     resume = kw.pop("resume", False)
     callbacks = kw.pop("callbacks", ())
     name = kw.pop("dataset_name", "")
+    device = kw.pop("device", "auto")
     return Trainer(model_config, TrainConfig(**kw), dataset, run_dir, resume=resume, callbacks=callbacks,
-                   dataset_name=name).fit()
+                   dataset_name=name, device=device).fit()

@@ -144,7 +144,7 @@ ROWS = {  # row: (kind, exception, callable or CLI args); the message is the cat
 def _catalogue_rows() -> dict[int, list[str]]:
     rows = {}
     for line in CATALOGUE.read_text(encoding="utf-8").splitlines():
-        m = re.match(r"\|\s*(3\d\d)\s*\|", line)
+        m = re.match(r"\|\s*(3[01]\d)\s*\|", line)
         if m:
             rows[int(m.group(1))] = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
     return rows

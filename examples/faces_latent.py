@@ -4,7 +4,7 @@
 
 Prints and writes (``--json``) arithmetic_success_k3, arithmetic_success_k1, glasses_success_k3,
 rotation_spearman_median, rotation_sign_change_share, ppl_lerp, ppl_slerp, boundary_success,
-conditional_other_change (definitions: ``latentlab.latent.experiment``). Exemplars are drawn
+conditional_other_change (definitions: ``latentlab.app.faces_experiment``). Exemplars are drawn
 ``--repeats`` times from fresh seeded pools. ``--out DIR`` also writes the figures (HTML): a walk,
 its smoothness, the arithmetic and the turn vector. ``--smoke`` runs everything on a tiny random model
 with a stand-in judge (image statistics) in seconds; its numbers mean nothing.
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from latentlab import GAN, ModelConfig, load_pretrained  # noqa: E402
 from latentlab.latent import Arithmetic, ImageStatsJudge, LatentModel, RotationAxis, Walk  # noqa: E402
-from latentlab.latent.experiment import format_summary, run_faces_experiment  # noqa: E402
+from latentlab.app.faces_experiment import format_summary, run_faces_experiment  # noqa: E402
 
 
 def write_figures(gan, judge, out: Path, seed: int = 0) -> None:

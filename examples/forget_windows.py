@@ -19,7 +19,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from latentlab import GAN, ModelConfig, load_pretrained  # noqa: E402
-from latentlab.dissect.cli import StandInSegmenter, add_joint_argument, run_experiment, summary  # noqa: E402
+from latentlab.app.forget import StandInSegmenter, add_joint_argument, run_experiment, summary  # noqa: E402
 
 
 def main(argv=None):

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from latentlab import GAN, ModelConfig
 from latentlab.attribution import filter_report
 from latentlab.dissect import forget
-from latentlab.dissect.cli import StandInSegmenter
+from latentlab.app.forget import StandInSegmenter
 from latentlab.latent import Arithmetic, ImageStatsJudge, RotationAxis, Walk
 from latentlab.metrics import RealData, evaluate
 

@@ -13,7 +13,7 @@ import torch
 from latentlab.dissect import (Probe, ablate, ablate_layers, ablation_edit, box_to_grid, boxes_to_grid, check_maps,
                                collect_features, fit_probe, load_boxes_json, rank_by_iou, validate_boxes)
 from latentlab.dissect.forget import forget, generate
-from latentlab.dissect.cli import StandInSegmenter
+from latentlab.app.forget import StandInSegmenter
 from latentlab.hooks import Trace, count_hooks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -244,7 +244,7 @@ def test_forget_joint_layers_drops_each_layers_positive_maps(tiny_rooms_gan):
     r = measure_removal(G, None, None, z, StandInSegmenter(), drops=j["dropped_maps"]).summary(m["min_fraction"])
     assert r["fraction_after"] == pytest.approx(j["window_fraction_after"])
     assert r["outside_change"] == pytest.approx(j["outside_change"])
-    from latentlab.dissect.cli import summary
+    from latentlab.app.forget import summary
     line = next(l for l in summary(m).splitlines() if l.startswith("joint drop at block2 + block1"))
     assert f"{-100 * j['reduction']:+.1f}%" in line
     assert forget(G, StandInSegmenter(), **kw)["joint"] is None

@@ -399,7 +399,7 @@ def test_path_length(gen):
 
 def test_cli_walk_writes_offline_html(tmp_path, tiny_gan):
     import argparse
-    from latentlab.latent import cli
+    from latentlab.app import walk as cli
     path = save(tiny_gan, tmp_path / "tiny.safetensors")
     args = cli.add_arguments(argparse.ArgumentParser()).parse_args(
         [str(path), "--out", str(tmp_path / "walk"), "--steps", "4", "--seed", "1"])

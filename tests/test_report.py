@@ -11,9 +11,9 @@ import torch
 
 from latentlab import GAN, ModelConfig, save
 from latentlab.cli import main as cli_main
-from latentlab.dissect.cli import StandInSegmenter
+from latentlab.app.forget import StandInSegmenter
 from latentlab.latent.labels import ImageStatsJudge
-from latentlab.viz.report import QUICK, Budget, build_report, find_training_log, read_training_log
+from latentlab.app.report import QUICK, Budget, build_report, find_training_log, read_training_log
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -194,7 +194,7 @@ def test_report_of_a_shipped_model_in_chromium(tmp_path):
 def test_png_export(tmp_path):
     _browser_or_skip()
     pytest.importorskip("kaleido", reason="kaleido is not installed")
-    from latentlab.viz.report import Section, export_pngs
+    from latentlab.app.report import Section, export_pngs
     import plotly.graph_objects as go
     figs = [("", go.Figure(go.Bar(y=[1, 3, 2]))), ("", go.Figure(go.Scatter(y=[0, 1])))]
     paths = export_pngs([Section("walk", "Walk", "", figs)], tmp_path / "png")

@@ -48,8 +48,8 @@ def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="w
     """Run ``forget`` on ``gan`` and write ``out/forget_windows.png``, ``.html`` and ``metrics.json``."""
     from torchvision.utils import save_image
 
-    from .boxes import load_boxes_json
-    from .forget import default_layer, forget
+    from ..dissect.boxes import load_boxes_json
+    from ..dissect.forget import default_layer, forget
 
     t0 = time.time()
     out = Path(out)
@@ -95,7 +95,7 @@ def experiment_figures(G, segmenter, m: dict, arr: dict, *, obj: str = "window",
     same samples under a slider over k, the removal curves and the probe's weight ranking.
     """
     from ..viz.forget_figures import forget_rows_figure, k_slider_figure, probe_weights_figure, removal_curve_figure
-    from .forget import generate, object_masks
+    from ..dissect.forget import generate, object_masks
 
     layer = m["layer"]
     probe = arr["probe"]

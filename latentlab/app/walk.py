@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from ..pretrained import load_pretrained
-    from .walk import Walk
+    from ..latent.walk import Walk
 
     gan = load_pretrained(args.model)
     out = Path(args.out)
@@ -50,11 +50,3 @@ def run(args: argparse.Namespace) -> int:
     print(s)
     print(f"wrote {out / 'walk.html'}, {out / 'walk_smoothness.html'}, {out / 'walk.json'}")
     return 0
-
-
-def main(argv=None) -> int:  # for `python -m latentlab.latent.cli` until the CLI lead wires it
-    return run(add_arguments(argparse.ArgumentParser(prog="latentlab walk", description=__doc__)).parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -29,13 +29,13 @@ import time
 import numpy as np
 import torch
 
-from .arithmetic import Arithmetic, result_latents
-from .directions import boundary, conditional, edit
-from .labels import label_images, match
-from .model import LatentModel
-from .pool import sample_pool
-from .ppl import path_length
-from .rotation import RotationAxis
+from ..latent.arithmetic import Arithmetic, result_latents
+from ..latent.directions import boundary, conditional, edit
+from ..latent.labels import label_images, match
+from ..latent.model import LatentModel
+from ..latent.pool import sample_pool
+from ..latent.ppl import path_length
+from ..latent.rotation import RotationAxis
 
 __all__ = ["run_faces_experiment", "format_summary", "KEYS", "metrics_ppl"]
 

@@ -163,7 +163,7 @@ def applicable_sections(gan, *, has_log: bool = False) -> list[str]:
 # ------------------------------------------------------------------------------------------ sections
 
 def _samples(gan, b: Budget, seed: int) -> Section:
-    from .images import png_data_uri, to_uint8_grid
+    from ..viz.images import png_data_uri, to_uint8_grid
     import plotly.graph_objects as go
     cfg = gan.config
     if cfg.conditional:
@@ -204,7 +204,7 @@ def _training(log_path: Path) -> Section:
 
 def _metrics(gan, b: Budget, seed: int, metrics, progress: bool) -> Section:
     import plotly.graph_objects as go
-    from ..metrics.cli import table_rows
+    from .evaluate import table_rows
     if metrics is None:
         from ..metrics.evaluate import evaluate
         metrics = evaluate(gan, n=b.n_metrics, seed=seed, n_train=b.n_train, progress=progress)
@@ -226,7 +226,7 @@ def _metrics(gan, b: Budget, seed: int, metrics, progress: bool) -> Section:
 
 def _walk(gan, b: Budget, seed: int) -> Section:
     from ..latent.walk import Walk
-    from .latent_figures import axis_figure, walk_figure
+    from ..viz.latent_figures import axis_figure, walk_figure
     cfg = gan.config
     figs, notes, images = [], [], []
     w = Walk(gan, c=0 if cfg.conditional else None)   # one Walk: its judge features are resolved once
@@ -292,7 +292,7 @@ def _filters(gan, b: Budget, seed: int) -> Section:
 
 
 def _forget(gan, b: Budget, seed: int, segmenter, progress: bool) -> Section:
-    from ..dissect.cli import experiment_figures, intro_sentence
+    from .forget import experiment_figures, intro_sentence
     from ..dissect.forget import forget
     G = gan.generator
     m = forget(G, segmenter, n_probe=b.n_probe, n_eval=b.n_forget_eval, n_curve=b.n_curve, seed=seed,
@@ -365,7 +365,7 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
     if budget is None:
         budget = QUICK if quick else Budget()
     elif not isinstance(budget, Budget):
-        raise TypeError(f"budget: expected a latentlab.viz.report.Budget, got {type(budget).__name__}")
+        raise TypeError(f"budget: expected a latentlab.app.report.Budget, got {type(budget).__name__}")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed: expected an int, got {seed!r}")
     gan = resolve_model(model)

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..pretrained import load_pretrained
-    from .report import filter_report
+    from ..attribution.report import filter_report
 
     t0 = time.perf_counter()
     threads = torch.get_num_threads()
@@ -75,12 +75,3 @@ def run(args: argparse.Namespace) -> int:
     for kind, p in paths.items():
         print(f"  {kind}: {p}")
     return 0
-
-
-def main(argv=None) -> int:  # python -m latentlab.attribution.cli (until the main CLI wires it in)
-    p = add_arguments(argparse.ArgumentParser(prog="latentlab filters", description=__doc__.splitlines()[0]))
-    return run(p.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

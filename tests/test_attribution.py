@@ -20,6 +20,7 @@ from latentlab.attribution import (FilterGuidedBackprop, GuidedBackprop, NeuronG
 from latentlab.attribution._common import default_layer
 from latentlab.attribution.semantic import upsample
 from latentlab.attribution.guided import GUIDED_ACTIVATIONS
+from latentlab.app.filters import filter_figures, write_filter_report
 from latentlab.hooks import count_hooks
 
 from _scripts import load_script
@@ -373,7 +374,7 @@ def test_report_and_figures(small_report, tmp_path):
     assert s["n_filters"] == 64 and s["layer"] == "block4" and s["n_images"] == 12
     assert len(s["per_filter"]) == 64 and {"best_class", "iou", "window_iou", "bed_iou"} <= set(s["per_filter"][0])
     assert s["trained_semantic_filters"] == sum(max(d["window_iou"], d["bed_iou"]) >= 0.2 for d in s["per_filter"])
-    grid, bars = rep.figures()
+    grid, bars = filter_figures(rep)
     assert isinstance(grid, go.Figure) and isinstance(bars, go.Figure)
     # per panel: one image trace (the whole grid as a PNG) + one invisible hover layer with a point per tile
     assert [type(t).__name__ for t in grid.data] == ["Image", "Scatter"] * 2
@@ -382,7 +383,7 @@ def test_report_and_figures(small_report, tmp_path):
     assert f"filter {f0}<br>image {rep.trained_views.top_indices[0, 0].item()}" in grid.data[1].text[0]
     assert "IoU" in grid.data[1].text[0]
     assert all("customdata[2]" in t.hovertemplate for t in bars.data)
-    paths = rep.write(tmp_path, png="grid")
+    paths = write_filter_report(rep, tmp_path, png="grid")
     assert json.loads(Path(paths["json"]).read_text())["png"]["method"] == "torchvision"
     assert Path(paths["png_trained"]).stat().st_size > 0
     html = Path(paths["html"]).read_text()
@@ -394,7 +395,7 @@ def test_cli_run(tmp_path):
     torch.manual_seed(0)
     gan = latentlab.GAN(latentlab.ModelConfig(arch="dcgan", nz=8, ngf=8, ndf=8, image_size=64, dataset="rooms"))
     path = latentlab.save(gan, tmp_path / "tiny.safetensors")
-    from latentlab.attribution import cli
+    from latentlab.app import filters as cli
     p = cli.add_arguments(argparse.ArgumentParser())
     out = tmp_path / "out"
     assert cli.run(p.parse_args([str(path), "--out", str(out), "--n", "8", "--show", "2", "--top-k", "2",

@@ -15,7 +15,7 @@ from latentlab.metrics import (RealData, class_accuracy, evaluate, flag_near_cop
                                mode_collapse, msssim, msssim_pairs, msssim_per_class, msssim_settings,
                                near_copy_thresholds, nearest_distances, perceptual_path_length, random_generator,
                                room_content, slerp)
-from latentlab.metrics import cli
+from latentlab.app import evaluate as cli
 from latentlab.models import GeneratorBase
 
 from _scripts import load_script
@@ -253,14 +253,27 @@ def test_nearest_distances_and_flags():
 # perceptual path length
 
 
-def test_slerp_lerp():
-    a, b = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])
-    torch.testing.assert_close(slerp(a, b, 0.0), a)
-    torch.testing.assert_close(slerp(a, b, 1.0), b)
-    mid = slerp(a, b, 0.5)
-    assert mid.norm().item() == pytest.approx(1.0)  # stays on the circle; lerp would shrink it
-    assert lerp(a, b, 0.5).norm().item() == pytest.approx(0.5 ** 0.5)
-    torch.testing.assert_close(slerp(a, a, torch.tensor([0.3])), a)  # zero angle: no NaN
+def test_one_slerp_and_lerp():
+    # one implementation (tested in test_latent.py), the same object under every name
+    import importlib
+    import latentlab
+    interp = importlib.import_module("latentlab.latent.interpolate")  # latentlab.latent.interpolate is also a function
+    assert latentlab.slerp is latentlab.metrics.slerp is interp.slerp is slerp
+    assert latentlab.lerp is latentlab.metrics.lerp is interp.lerp is lerp
+
+
+def test_ppl_method_features_and_a_foreign_generator(foreign_generator):
+    # a pytorch/examples-style module (4-D z), pixels as features, both interpolations, seeded
+    a = perceptual_path_length(foreign_generator, None, 16, prior="normal", method="slerp", seed=0, batch_size=5)
+    b = perceptual_path_length(foreign_generator, None, 16, prior="normal", method="slerp", seed=0, batch_size=5)
+    lin = perceptual_path_length(foreign_generator, None, 16, prior="normal", method="linear", seed=0)
+    assert a == b and a["interpolation"] == "slerp" and lin["interpolation"] == "lerp"
+    assert a["ppl"] > 0 and lin["ppl"] > 0 and a["ppl"] != lin["ppl"] and a["n_kept"] == 14
+    # a callable gives the same number as a judge with the same features()
+    c = perceptual_path_length(foreign_generator, lambda x: x.flatten(1), 16, prior="normal", seed=0, batch_size=5)
+    assert c["ppl"] == pytest.approx(a["ppl"], rel=1e-9)
+    with pytest.raises(ValueError, match="method: expected one of"):
+        perceptual_path_length(foreign_generator, None, 16, prior="normal", method="cubic")
 
 
 def test_ppl_constant_generator_is_zero():

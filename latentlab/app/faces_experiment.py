@@ -34,35 +34,16 @@ from ..latent.directions import boundary, conditional, edit
 from ..latent.labels import label_images, match
 from ..latent.model import LatentModel
 from ..latent.pool import sample_pool
-from ..latent.ppl import path_length
 from ..latent.rotation import RotationAxis
+from ..metrics.ppl import perceptual_path_length
 
-__all__ = ["run_faces_experiment", "format_summary", "KEYS", "metrics_ppl"]
+__all__ = ["run_faces_experiment", "format_summary", "KEYS"]
 
 KEYS = ("arithmetic_success_k3", "arithmetic_success_k1", "glasses_success_k3", "rotation_spearman_median",
         "rotation_sign_change_share", "ppl_lerp", "ppl_slerp", "boundary_success", "conditional_other_change")
 
 SMILING_MAN = dict(smile=1, presentation="masculine")
 WOMAN_WITH_GLASSES = dict(glasses=1, presentation="feminine")
-
-
-def metrics_ppl(lm: LatentModel, judge, n: int, seed: int) -> dict | None:
-    """Cross-check with ``latentlab.metrics.perceptual_path_length`` (the evaluate issue's PPL). It fixes the
-    interpolation by the prior (slerp for normal, lerp for uniform), so the lerp-vs-slerp comparison uses
-    the local ``path_length``, which takes the method as a parameter; otherwise the two are the same
-    procedure (judge features, eps = 1e-4, 1st..99th percentile filter)."""
-    try:
-        from ..metrics import perceptual_path_length
-    except ImportError:
-        return None
-    if getattr(judge, "features", None) is None or lm.conditional or lm.z_dims != 2:
-        return None
-    was_training = lm.module.training
-    lm.module.eval()
-    try:
-        return perceptual_path_length(lm.module, judge, max(n, 3), nz=lm.nz, prior=lm.prior, seed=seed)
-    finally:
-        lm.module.train(was_training)
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> float:
@@ -132,10 +113,9 @@ def run_faces_experiment(generator, judge, *, prior: str | None = None, repeats:
             f"glasses {row['glasses_k3']:.2f} boundary {row['boundary']:.2f} conditional "
             f"{row['conditional_boundary']:.2f} rotation rho "
             f"{row['rotation_spearman_median']:.2f} ({time.time() - t0:.0f}s)")
-    feats = getattr(judge, "features", None)
-    ppl_lerp = path_length(lm, n=ppl_n, method="linear", features=feats, seed=seed)
-    ppl_slerp = path_length(lm, n=ppl_n, method="slerp", features=feats, seed=seed)
-    ppl_check = metrics_ppl(lm, judge, ppl_n, seed)
+    feats = judge if getattr(judge, "features", None) is not None else None     # else pixels
+    ppl_lerp, ppl_slerp = (perceptual_path_length(lm, feats, ppl_n, method=m, c=0 if lm.conditional else None,
+                                                  seed=seed)["ppl"] for m in ("linear", "slerp"))
 
     def mean(key):
         return float(np.mean([row[key] for row in rows]))
@@ -157,9 +137,8 @@ def run_faces_experiment(generator, judge, *, prior: str | None = None, repeats:
         "settings": {"repeats": repeats, "pool_size": pool_size, "n_rotation": n_rotation,
                      "coefficients": [round(float(c), 4) for c in coefficients], "n_conditional": n_conditional,
                      "ppl_n": ppl_n, "margin": margin, "seed": seed, "prior": lm.prior,
-                     "ppl": "latentlab.latent.ppl.path_length",
+                     "ppl": "latentlab.metrics.perceptual_path_length",
                      "ppl_features": "judge features" if feats is not None else "pixels"},
-        "ppl_metrics_check": ppl_check,
         "repeats": rows,
         "seconds": round(time.time() - t0, 1),
     }

@@ -2,15 +2,20 @@
 
 Wired into ``latentlab/cli.py`` as a sub-command: ``add_arguments(subparser)`` then ``run(args) -> int``.
 Writes DIR/filters.json (n_filters, trained/random_semantic_filters, per_filter, seconds, ...),
-DIR/filters.html (standalone, works offline) and PNGs.
+DIR/filters.html (standalone, works offline) and PNGs. ``write_filter_report(rep, out_dir)`` does the same
+for a :class:`~latentlab.attribution.FilterReport` computed in Python.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from pathlib import Path
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "run", "filter_panels", "filter_figures", "write_filter_report", "PNG_MODES"]
+
+PNG_MODES = ("auto", "kaleido", "grid", "none")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -29,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="top images from the data or from generated samples (default: data)")
     parser.add_argument("--data-seed", type=int, default=1, help="rooms scene family (default 1: held out)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random discriminator (default: 0)")
-    parser.add_argument("--png", choices=("auto", "kaleido", "grid", "none"), default="auto",
+    parser.add_argument("--png", choices=PNG_MODES, default="auto",
                         help="PNG export: kaleido (needs chromium), torchvision grids, auto (default) or none")
     parser.add_argument("--cache", default=None, help="directory caching the rendered rooms scenes (e.g. runs/cache)")
     parser.add_argument("--batch-size", type=int, default=250)
@@ -61,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         rep.info["model"] = str(args.model)
         rep.timings = {"load": t_load, **rep.timings}
         rep.cpu_timings = {"load": c_load, **rep.cpu_timings}
-        paths = rep.write(args.out, png=args.png)
+        paths = write_filter_report(rep, args.out, png=args.png)
     except (ValueError, TypeError, FileNotFoundError, RuntimeError) as e:
         print(f"latentlab filters: error: {e}", file=sys.stderr)
         return 2
@@ -75,3 +80,97 @@ def run(args: argparse.Namespace) -> int:
     for kind, p in paths.items():
         print(f"  {kind}: {p}")
     return 0
+
+
+def filter_panels(rep) -> tuple[list, list]:
+    """The data the two filter figures draw: (grid panels, bar panels), trained D then random D."""
+    import numpy as np
+
+    from ..attribution.filters import guided_overlay
+    from ..viz.filter_figures import BarPanel, GridPanel
+    grids, bars = [], []
+    for title, s, v, top in (("trained D", rep.trained, rep.trained_views, rep.trained_top),
+                             ("random D", rep.random, rep.random_views, rep.random_top)):
+        f = v.filters.numpy()
+        grids.append(GridPanel(title=title, tiles=guided_overlay(v.images, v.guided), filters=f.tolist(),
+                               image_indices=v.top_indices.numpy(),
+                               best_class=[s.class_names[c] for c in s.best_class[f]],
+                               best_iou=s.best_iou[f].tolist()))
+        order = np.argsort(-s.best_iou, kind="stable")
+        bars.append(BarPanel(title=f"{title}: layer {rep.layer}", filters=order.tolist(),
+                             best_class=[s.class_names[c] for c in s.best_class[order]],
+                             best_iou=s.best_iou[order].tolist(), top_image=top[order].tolist()))
+    return grids, bars
+
+
+def filter_figures(rep):
+    """(grid figure, bar figure) of a :class:`~latentlab.attribution.FilterReport` as ``go.Figure``."""
+    from ..viz.filter_figures import filter_grid_figure, iou_bar_figure
+    grids, bars = filter_panels(rep)
+    return filter_grid_figure(grids), iou_bar_figure(bars, rep.trained.class_names, threshold=rep.min_iou)
+
+
+def _kaleido_pngs(figs: dict, out: Path, png: str) -> dict:
+    """{key: path} of PNGs written by plotly's kaleido; {} when it cannot start (unless png == "kaleido")."""
+    import plotly.io as pio
+    targets = {k: out / f"filters_{k[4:]}.png" for k in figs}
+    try:
+        pio.write_images(list(figs.values()), list(targets.values()), width=[f.layout.width for f in figs.values()],
+                         height=[f.layout.height for f in figs.values()])
+    except Exception as e:  # no browser / kaleido: fall back (or fail if kaleido was asked for)
+        if png == "kaleido":
+            raise RuntimeError(f"png: kaleido could not export PNGs ({type(e).__name__}: {e})") from e
+        return {}
+    return targets
+
+
+def _grid_pngs(rep, out: Path) -> dict:
+    """{key: path} of torchvision grids: per shown filter its k top images, then their guided overlays."""
+    import torch
+    from torchvision.utils import save_image
+
+    from ..attribution.filters import guided_overlay
+    res = {}
+    for name, v in (("trained", rep.trained_views), ("random", rep.random_views)):
+        tiles = torch.from_numpy(guided_overlay(v.images, v.guided))          # (F', k, H, W, 3)
+        F_, k = tiles.shape[:2]
+        imgs = (v.images.float().clamp(-1, 1) + 1) / 2                         # (F', k, C, H, W)
+        if imgs.shape[2] == 1:
+            imgs = imgs.expand(-1, -1, 3, -1, -1)
+        over = tiles.permute(0, 1, 4, 2, 3).float() / 255
+        rows = torch.cat([imgs, over], 1).reshape(F_ * 2 * k, *over.shape[2:])
+        res[f"png_{name}"] = out / f"filters_{name}.png"
+        save_image(rows, res[f"png_{name}"], nrow=2 * k, padding=2, pad_value=1.0)
+    return res
+
+
+def write_filter_report(rep, out_dir, *, png: str = "auto") -> dict:
+    """Write filters.json, filters.html and PNGs of ``rep`` to ``out_dir``; returns {kind: path}.
+
+    Args:
+        rep: a :class:`~latentlab.attribution.FilterReport` (``latentlab.attribution.filter_report``).
+        png: "auto" (kaleido if it can start a browser, else torchvision grids), "kaleido",
+            "grid" (torchvision ``save_image`` grids of the tiles, no browser needed) or "none".
+    """
+    from ..io import atomic_write_bytes
+    from ..viz.page import page, write_page
+    if png not in PNG_MODES:
+        raise ValueError(f"png: expected one of {PNG_MODES}, got {png!r}")
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    grid, bars = filter_figures(rep)
+    paths = {"html": write_page(out / "filters.html", page(f"Discriminator filters ({rep.layer})", [bars, grid]))}
+    png_paths, method = {}, None
+    if png in ("auto", "kaleido"):
+        png_paths = _kaleido_pngs({"png_iou": bars, "png_grid": grid}, out, png)
+        method = "kaleido" if png_paths else None
+    if png == "grid" or (png == "auto" and method is None):
+        png_paths, method = _grid_pngs(rep, out), "torchvision"
+    paths.update(png_paths)
+    rep.timings["write"], rep.cpu_timings["write"] = time.perf_counter() - t0, time.process_time() - c0
+    summary = rep.summary()
+    summary["png"] = {"method": method, "files": sorted(p.name for p in png_paths.values())}
+    paths["json"] = out / "filters.json"
+    atomic_write_bytes(paths["json"], json.dumps(summary, indent=1).encode("utf-8"))
+    return {k: str(v) for k, v in paths.items()}

@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..viz.page import figure_html, page, write_page
+
 __all__ = ["Budget", "QUICK", "SECTIONS", "Section", "build_report", "applicable_sections", "read_training_log",
            "find_training_log"]
 
@@ -253,6 +255,7 @@ def _walk(gan, b: Budget, seed: int) -> Section:
 
 def _arithmetic(gan, b: Budget, seed: int, judge) -> tuple[Section, object]:
     from ..latent.arithmetic import Arithmetic
+    from ..viz.latent_figures import arithmetic_figure
     ar = Arithmetic(gan, judge=judge, seed=seed, pool_size=b.pool_size)
     ar.concept("smiling_woman", smile=1, presentation="feminine", glasses=0)
     ar.concept("neutral_woman", smile=0, presentation="feminine", glasses=0)
@@ -262,25 +265,29 @@ def _arithmetic(gan, b: Budget, seed: int, judge) -> tuple[Section, object]:
     sec = Section("arithmetic", "Vector arithmetic",
                   "Concept vectors are means of k = 3 judge-chosen z's; smiling woman − neutral woman + neutral "
                   "man gives Y, shown as G(Y) in the centre of 3x3 samples of Y + uniform noise of scale 0.25 "
-                  "(DCGAN §6.3.2, Fig. 7).", [("", ar.figure(res))],
+                  "(DCGAN §6.3.2, Fig. 7).",
+                  [("", arithmetic_figure(ar.term_images(res), res.images, title=res.expression))],
                   numbers=f"{100 * ok:.0f}% of the 9 result images are judged smiling men.")
     return sec, ar.pool
 
 
 def _rotation(gan, b: Budget, seed: int, judge, pool) -> Section:
     from ..latent.rotation import RotationAxis
+    from ..viz.latent_figures import ROTATION_TITLE, axis_figure
     rot = RotationAxis(gan, judge=judge, seed=seed, pool=pool, pool_size=b.pool_size).fit()
     z = rot.model.sample_z(b.n_rotation, seed=seed + 1)
     images = rot.apply(z)
     return Section("rotation", "Turn vector",
                    "The turn axis is mean(z of >= 4 right-looking faces) − mean(z of >= 4 left-looking faces); "
-                   "each row adds multiples of it to one z (DCGAN §6.3.2, Fig. 8).", [("", rot.figure(images))])
+                   "each row adds multiples of it to one z (DCGAN §6.3.2, Fig. 8).",
+                   [("", axis_figure(images, rot.coefficients, title=ROTATION_TITLE))])
 
 
 def _filters(gan, b: Budget, seed: int) -> Section:
     from ..attribution.report import filter_report
+    from .filters import filter_figures
     rep = filter_report(gan, "rooms", n=b.n_filters)
-    grid, bars = rep.figures()
+    grid, bars = filter_figures(rep)
     s = rep.summary()
     return Section("filters", "Discriminator filters",
                    f"Guided backpropagation views of the discriminator's last-layer filters ({html.escape(rep.layer)}) "
@@ -308,36 +315,23 @@ def _forget(gan, b: Budget, seed: int, segmenter, progress: bool) -> Section:
 
 # ------------------------------------------------------------------------------------------ page
 
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:0 16px;color:#222}
-section{border-top:1px solid #ddd;margin-top:24px;padding-top:8px}
-p.caption{max-width:900px} p.numbers{background:#f4f6fa;padding:6px 10px;max-width:900px}
-p.error{background:#fdecea;padding:6px 10px} nav a{margin-right:12px} .meta{color:#666}
-"""
+def _section_html(s: Section) -> str:
+    parts = [f"<section id='{s.key}' data-section='{s.key}'><h2>{html.escape(s.title)}</h2>"
+             f"<p class='caption'>{s.caption}</p>"]
+    if s.error is not None:
+        parts.append(f"<p class='error'>This section could not be built for this model: {html.escape(s.error)}</p>")
+    if s.numbers:
+        parts.append(f"<p class='numbers'>{s.numbers}</p>")
+    for i, (heading, fig) in enumerate(s.figures):
+        if heading:
+            parts.append(f"<h3>{html.escape(heading)}</h3>")
+        parts.append(figure_html(fig, div_id=f"{s.key}-{i}"))
+    parts.append("</section>")
+    return "\n".join(parts)
 
 
 def _page(title: str, meta: str, sections: list[Section]) -> str:
-    from plotly.offline import get_plotlyjs
-    nav = " ".join(f"<a href='#{s.key}'>{html.escape(s.title)}</a>" for s in sections)
-    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'>",
-             f"<title>{html.escape(title)}</title><style>{_CSS}</style>",
-             f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>",
-             f"<h1>{html.escape(title)}</h1><p class='meta'>{meta}</p><nav>{nav}</nav>"]
-    for s in sections:
-        parts.append(f"<section id='{s.key}' data-section='{s.key}'><h2>{html.escape(s.title)}</h2>"
-                     f"<p class='caption'>{s.caption}</p>")
-        if s.error is not None:
-            parts.append(f"<p class='error'>This section could not be built for this model: {html.escape(s.error)}</p>")
-        if s.numbers:
-            parts.append(f"<p class='numbers'>{s.numbers}</p>")
-        for i, (heading, fig) in enumerate(s.figures):
-            if heading:
-                parts.append(f"<h3>{html.escape(heading)}</h3>")
-            parts.append(fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"{s.key}-{i}",
-                                     config={"displaylogo": False}, auto_play=False))
-        parts.append("</section>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return page(title, [_section_html(s) for s in sections], meta=meta, nav=[(s.key, s.title) for s in sections])
 
 
 def build_report(model, out, *, sections=None, quick: bool = False, budget: Budget | None = None, seed: int = 0,
@@ -429,12 +423,9 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
     meta = html.escape(f"{cfg.arch.upper()} {cfg.image_size}x{cfg.image_size}x{cfg.channels}, nz={cfg.nz}, "
                        f"z ~ {cfg.prior}, dataset {cfg.dataset!r}, trained {int(gan.step)} steps; seed {seed}; "
                        f"built {time.strftime('%Y-%m-%d %H:%M')}")
-    page = _page(name, meta, built)
+    html_text = _page(name, meta, built)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "index.html"
-    tmp = out / f".index.html.tmp-{os.getpid()}"
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)
+    path = write_page(out / "index.html", html_text)
     pngs = export_pngs(built, out / "png") if png else []
     return {"html": str(path), "sections": [s.key for s in built],
             "failed": {s.key: s.error for s in built if s.error is not None},

@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..pretrained import load_pretrained
     from ..latent.walk import Walk
+    from ..viz.latent_figures import smoothness_figure, walk_figure
 
     gan = load_pretrained(args.model)
     out = Path(args.out)
@@ -40,8 +41,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         walk.random(args.keyframes, args.steps, args.method, seed=args.seed)
     s = walk.smoothness()
-    walk.figure().write_html(out / "walk.html", include_plotlyjs=True, auto_play=False)
-    walk.smoothness_figure().write_html(out / "walk_smoothness.html", include_plotlyjs=True)
+    walk_figure(walk.images, walk.frame_labels, title=walk.title).write_html(
+        out / "walk.html", include_plotlyjs=True, auto_play=False)
+    smoothness_figure(s.distances, factor=s.factor, feature_name=s.features, title=f"Smoothness: {walk.title}"
+                      ).write_html(out / "walk_smoothness.html", include_plotlyjs=True)
     summary = {"model": str(args.model), "step": int(getattr(gan, "step", 0)), "method": args.method,
                "steps": args.steps, "keyframes": args.keyframes, "seed": args.seed, "frames": len(walk.images),
                "features": s.features, "distances": [round(float(d), 6) for d in s.distances],

@@ -7,34 +7,27 @@ randomly initialised one of the same architecture (seeded):
 2. per-filter IoU with every class (:func:`~latentlab.attribution.semantic.filter_iou`);
 3. views of the most window/bed-like filters: top images, activation maps, guided-backprop maps.
 
-``report.write(out_dir)`` writes ``filters.json``, ``filters.html`` (standalone, plotly.js embedded)
-and PNGs. Example::
+The result holds arrays and numbers; its figures and files (``filters.json``, ``filters.html``, PNGs) are
+written by the application layer, ``latentlab.app.filters.write_filter_report``. Example::
 
     >>> gan = latentlab.load_pretrained("rooms")
     >>> rep = filter_report(gan, "rooms", n=2000, quantile=0.005)
     >>> rep.summary()["trained_semantic_filters"], rep.summary()["random_semantic_filters"]
-    >>> rep.write("out/filters")
 """
 from __future__ import annotations
 
-import json
-import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from ._common import check_images, default_layer, resolve_layer
-from .figures import BarPanel, GridPanel, filter_grid_figure, iou_bar_figure
-from .filters import FilterViews, filter_views, guided_overlay, layer_activations, random_like, top_images
+from .filters import FilterViews, filter_views, layer_activations, random_like, top_images
 from .semantic import SemanticScores, filter_iou
 
-__all__ = ["FilterReport", "filter_report", "load_labelled_images", "PNG_MODES"]
-
-PNG_MODES = ("auto", "kaleido", "grid", "none")
+__all__ = ["FilterReport", "filter_report", "load_labelled_images"]
 
 
 def load_labelled_images(data, n: int, *, size: int = 64, seed: int = 1, cache=None):
@@ -130,98 +123,6 @@ class FilterReport:
             "seconds": round(sum(self.timings.values()), 3),
             "cpu_seconds": round(sum(self.cpu_timings.values()), 3),
         }
-
-    # -- figures (the data is prepared here; the figure functions only draw)
-    def grid_panels(self) -> list[GridPanel]:
-        out = []
-        for title, s, v in (("trained D", self.trained, self.trained_views), ("random D", self.random, self.random_views)):
-            f = v.filters.numpy()
-            out.append(GridPanel(title=title, tiles=guided_overlay(v.images, v.guided), filters=f.tolist(),
-                                 image_indices=v.top_indices.numpy(),
-                                 best_class=[s.class_names[c] for c in s.best_class[f]],
-                                 best_iou=s.best_iou[f].tolist()))
-        return out
-
-    def bar_panels(self) -> list[BarPanel]:
-        out = []
-        for title, s, top in (("trained D", self.trained, self.trained_top), ("random D", self.random, self.random_top)):
-            order = np.argsort(-s.best_iou, kind="stable")
-            out.append(BarPanel(title=f"{title}: layer {self.layer}", filters=order.tolist(),
-                                best_class=[s.class_names[c] for c in s.best_class[order]],
-                                best_iou=s.best_iou[order].tolist(), top_image=top[order].tolist()))
-        return out
-
-    def figures(self):
-        """(grid figure, bar figure) as ``go.Figure``."""
-        return (filter_grid_figure(self.grid_panels()),
-                iou_bar_figure(self.bar_panels(), self.trained.class_names, threshold=self.min_iou))
-
-    def write(self, out_dir, *, png: str = "auto") -> dict:
-        """Write filters.json, filters.html and PNGs to ``out_dir``; returns {kind: path}.
-
-        Args:
-            png: "auto" (kaleido if it can start a browser, else torchvision grids), "kaleido",
-                "grid" (torchvision ``save_image`` grids of the tiles, no browser needed) or "none".
-        """
-        if png not in PNG_MODES:
-            raise ValueError(f"png: expected one of {PNG_MODES}, got {png!r}")
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        grid, bars = self.figures()
-        paths = {"html": out / "filters.html"}
-        _write_html(paths["html"], [bars, grid], title=f"Discriminator filters ({self.layer})")
-        png_paths, method = {}, None
-        if png in ("auto", "kaleido"):
-            try:
-                import plotly.io as pio
-                targets = [out / "filters_iou.png", out / "filters_grid.png"]
-                figs = [bars, grid]
-                pio.write_images(figs, targets, width=[f.layout.width for f in figs],
-                                 height=[f.layout.height for f in figs])
-                png_paths = {"png_iou": targets[0], "png_grid": targets[1]}
-                method = "kaleido"
-            except Exception as e:  # no browser / kaleido: fall back (or fail if kaleido was asked for)
-                if png == "kaleido":
-                    raise RuntimeError(f"png: kaleido could not export PNGs ({type(e).__name__}: {e})") from e
-        if png == "grid" or (png == "auto" and method is None):
-            png_paths = self._grid_pngs(out)
-            method = "torchvision"
-        paths.update(png_paths)
-        self.timings["write"], self.cpu_timings["write"] = time.perf_counter() - t0, time.process_time() - c0
-        summary = self.summary()
-        summary["png"] = {"method": method, "files": sorted(p.name for p in png_paths.values())}
-        paths["json"] = out / "filters.json"
-        tmp = paths["json"].with_name(paths["json"].name + f".tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(summary, indent=1))
-        os.replace(tmp, paths["json"])
-        return {k: str(v) for k, v in paths.items()}
-
-    def _grid_pngs(self, out: Path) -> dict:
-        from torchvision.utils import save_image
-        res = {}
-        for name, v in (("trained", self.trained_views), ("random", self.random_views)):
-            tiles = torch.from_numpy(guided_overlay(v.images, v.guided))          # (F', k, H, W, 3)
-            F_, k = tiles.shape[:2]
-            imgs = (v.images.float().clamp(-1, 1) + 1) / 2                         # (F', k, C, H, W)
-            if imgs.shape[2] == 1:
-                imgs = imgs.expand(-1, -1, 3, -1, -1)
-            over = tiles.permute(0, 1, 4, 2, 3).float() / 255
-            rows = torch.cat([imgs, over], 1).reshape(F_ * 2 * k, *over.shape[2:])  # per filter: k images, k overlays
-            p = out / f"filters_{name}.png"
-            save_image(rows, p, nrow=2 * k, padding=2, pad_value=1.0)
-            res[f"png_{name}"] = p
-        return res
-
-
-def _write_html(path: Path, figs, *, title: str) -> None:
-    """One standalone page: plotly.js embedded once (works offline)."""
-    parts = [fig.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, fig in enumerate(figs)]
-    html = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head>"
-            f"<body style='font-family:sans-serif'>{''.join(parts)}</body></html>")
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _rank(s: SemanticScores, classes) -> np.ndarray:

@@ -268,14 +268,13 @@ class Arithmetic(JudgedPool):
         labels = label_images(self.judge, result.images)
         return float(match(labels, 0.0, **query).float().mean())
 
-    # -- figure --------------------------------------------------------------------------------
-    def figure(self, result: ArithmeticResult, title: str | None = None):
-        """Plotly figure: per term its exemplars and G(mean), then the 3x3 result grid."""
-        from ..viz.latent_figures import arithmetic_figure
+    def term_images(self, result: ArithmeticResult) -> list[tuple]:
+        """Per term of ``result``: (name, coefficient, exemplar images (k, C, H, W), G(mean z) (C, H, W)); the
+        two images are None for a concept given as a vector. What ``viz.latent_figures.arithmetic_figure`` draws."""
         terms = []
         for c in result.terms:
             coef = result.coefficients[c.name]
             ex = self.model.generate(c.z, self._classes(c.k)) if c.z is not None else None
             mean = self.model.generate(c.vector[None], self._classes(1))[0] if c.z is not None else None
             terms.append((c.name, coef, ex, mean))
-        return arithmetic_figure(terms, result.images, title=title or result.expression)
+        return terms

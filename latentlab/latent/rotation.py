@@ -10,7 +10,7 @@ Example::
     >>> rot = RotationAxis(gan).fit()             # 4 + 4 exemplars chosen by the judge's yaw  # doctest: +SKIP
     >>> z = gan.generator.sample_z(5, seed=1)                                                # doctest: +SKIP
     >>> images = rot.apply(z, torch.linspace(-1, 1, 7))       # (5, 7, C, H, W)             # doctest: +SKIP
-    >>> rot.figure(images)                                   # doctest: +SKIP
+    >>> latentlab.viz.latent_figures.axis_figure(images, rot.coefficients)              # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -126,9 +126,3 @@ class RotationAxis(JudgedPool):
         images = self.model.generate(lat.reshape(n * k, nz), c)
         self.coefficients = torch.as_tensor(coefficients, dtype=torch.float32).reshape(-1)
         return images.reshape(n, k, *images.shape[1:])
-
-    def figure(self, images: torch.Tensor, coefficients=None, title: str | None = None):
-        """Plotly figure: one row per z, columns along the axis (coefficients as column titles)."""
-        from ..viz.latent_figures import axis_figure
-        coef = self.coefficients if coefficients is None else torch.as_tensor(coefficients).reshape(-1)
-        return axis_figure(images, coef, title=title or "Turn vector: mean(right) - mean(left)")

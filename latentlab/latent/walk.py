@@ -8,7 +8,8 @@ Example::
 
     >>> walk = Walk(gan)                                     # prior read from the GAN's config  # doctest: +SKIP
     >>> images = walk.between(z0, z1, steps=10)              # (10, C, H, W), slerp  # doctest: +SKIP
-    >>> walk.smoothness().jump, walk.figure()                # doctest: +SKIP
+    >>> walk.smoothness().jump                               # doctest: +SKIP
+    >>> latentlab.viz.latent_figures.walk_figure(walk.images, walk.frame_labels)   # the figure  # doctest: +SKIP
     >>> Walk(my_netG, prior="normal").random(keyframes=3, steps=8, seed=0)  # (15, C, H, W)  # doctest: +SKIP
 """
 from __future__ import annotations
@@ -204,7 +205,7 @@ class Walk:
         self._smooth = None
         return self.images
 
-    # -- analysis and figures ------------------------------------------------------------------
+    # -- analysis (figures: latentlab.viz.latent_figures.walk_figure / smoothness_figure) --------
     def _need(self):
         if self.images is None:
             raise ValueError("walk: no walk yet; call between(), path(), random() or classes() first")
@@ -219,16 +220,3 @@ class Walk:
             fn, name = self._resolved[shape]
             self._smooth = walk_smoothness(self.images, fn, factor=self.factor, name=name)
         return self._smooth
-
-    def figure(self, title: str | None = None, scale: int = 4):
-        """Plotly figure of the last walk: one image per frame, a slider over steps and a play button."""
-        from ..viz.latent_figures import walk_figure
-        self._need()
-        return walk_figure(self.images, self.frame_labels, title=title or self.title, scale=scale)
-
-    def smoothness_figure(self, title: str | None = None):
-        """Plotly bar chart of the step distances, with the median and the jump threshold."""
-        from ..viz.latent_figures import smoothness_figure
-        s = self.smoothness()
-        return smoothness_figure(s.distances, factor=s.factor, feature_name=s.features,
-                                 title=title or f"Smoothness: {self.title}")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -43,87 +42,109 @@ def _write_html(figs: list, path: Path, title: str, intro: str) -> None:
 
 
 def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="window", n_probe=150, n_eval=1000,
-                   n_curve=200, seed=0, boxes_json=None, sweep=True, n_show=10, progress=True,
-                   causal_steps=0, joint_layers=None) -> dict:
-    """Run ``forget`` on ``gan`` and write ``out/forget_windows.png``, ``.html`` and ``metrics.json``."""
+                   n_curve=200, seed=0, boxes=None, boxes_json=None, sweep=True, n_show=10, progress=True,
+                   causal_steps=0, joint_layers=None, prior=None, nz=None, device=None):
+    """Run ``forget`` on ``gan`` (a GAN, a generator or any module with ``prior=``/``nz=``) and write
+    ``out/forget_<obj>s.png``, ``.html`` and ``metrics.json``; returns the ForgetResult.
+
+    ``segmenter`` None: ``boxes`` (or ``boxes_json``) are required; the probe and the before/after images
+    are written, nothing is measured.
+    """
     from torchvision.utils import save_image
 
-    from ..dissect.boxes import load_boxes_json
-    from ..dissect.forget import default_layer, forget
+    from ..dissect.forget import forget
 
     t0 = time.time()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     G = gan.generator if hasattr(gan, "generator") else gan
-    layer = layer or default_layer(G)
-    boxes = None
     if boxes_json:
-        boxes = load_boxes_json(boxes_json, n_probe, G.config.image_size)
-    blocks = [n for n in getattr(G, "block_names", [])]
-    m = forget(G, segmenter, layer=layer, obj=obj, n_probe=n_probe, n_eval=n_eval, n_curve=n_curve, seed=seed,
+        boxes = _read_boxes(boxes_json, G, n_probe, seed, prior=prior, nz=nz)
+    blocks = list(getattr(G, "block_names", []))
+    r = forget(G, segmenter, layer=layer, obj=obj, n_probe=n_probe, n_eval=n_eval, n_curve=n_curve, seed=seed,
                boxes=boxes, sweep_layers=blocks if sweep else None, progress=progress, causal_steps=causal_steps,
-               joint_layers=joint_layers)
-    arr = m.pop("_arrays")
-    figs, grid, nrow = experiment_figures(G, segmenter, m, arr, obj=obj, n_show=n_show)
-    save_image(grid, out / f"forget_{obj}s.png.tmp.png", nrow=nrow, normalize=True, value_range=(-1, 1),
-               pad_value=1.0)
-    os.replace(out / f"forget_{obj}s.png.tmp.png", out / f"forget_{obj}s.png")
-    intro = intro_sentence(m, n_probe=n_probe, n_eval=n_eval)
-    _write_html(figs, out / f"forget_{obj}s.html", f"Forgetting to draw {obj}s", intro)
-    m["seconds"] = round(time.time() - t0, 2)
+               joint_layers=joint_layers, prior=prior, nz=nz, device=device)
+    figs, grid, nrow = experiment_figures(G, segmenter, r, n_show=n_show)
+    png = out / f"forget_{obj}s.png"
+    save_image(grid, png.with_suffix(".tmp.png"), nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
+    os.replace(png.with_suffix(".tmp.png"), png)
+    _write_html(figs, out / f"forget_{obj}s.html", f"Forgetting to draw {obj}s", intro_sentence(r))
+    r.seconds = round(time.time() - t0, 2)
     tmp = out / "metrics.json.tmp"
-    tmp.write_text(json.dumps(m, indent=2))
+    r.to_json(tmp)
     os.replace(tmp, out / "metrics.json")
-    return m
+    return r
 
 
-def intro_sentence(m: dict, *, n_probe: int, n_eval: int) -> str:
-    """One HTML sentence stating what the forget experiment did and found."""
+def _read_boxes(path, G, n_probe: int, seed: int, *, prior=None, nz=None):
+    """Boxes drawn on the probe samples (JSON), checked against their number and the images' size."""
+    from ..dissect.boxes import load_boxes_json
+    from ..dissect.removal import adapter
+    lm = adapter(G, prior=prior, nz=nz, need_prior=True)
+    size = lm.generate(lm.sample_z(1, seed=seed)).shape[-1]
+    return load_boxes_json(path, n_probe, size)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+def _change(before: float, after: float) -> str:
+    """The relative change of the object pixels in words, with its sign: "down 64.6%" / "up 54.3%"."""
+    if not before:
+        return "no object pixels before"
+    rel = after / before - 1
+    return f"{'down' if rel < 0 else 'up' if rel > 0 else 'unchanged,'} {100 * abs(rel):.1f}%"
+
+
+def intro_sentence(r, *, n_probe: int | None = None, n_eval: int | None = None) -> str:
+    """One HTML sentence stating what the forget experiment did and found (``r``: ForgetResult or its dict)."""
+    m = r.to_dict() if hasattr(r, "to_dict") else r
     obj = m["object"]
-    return (f"DCGAN §6.3.1 (Fig. 6) reproduced on layer <code>{m['layer']}</code>: a logistic-regression probe "
-            f"fitted on {m['n_boxes']} {obj} boxes in {n_probe} samples selects {m['maps_dropped']} of "
-            f"{m['n_maps']} feature maps; dropping them cuts {obj} pixels from "
-            f"{100 * m['window_fraction_before']:.2f}% to {100 * m['window_fraction_after']:.2f}% of the image "
-            f"over {n_eval} samples (random control: {100 * m['window_fraction_after_random']:.2f}%).")
+    head = (f"DCGAN §6.3.1 (Fig. 6) reproduced on layer <code>{m['layer']}</code>: a logistic-regression probe "
+            f"fitted on {m['n_boxes']} {obj} boxes ({m['box_source']}) in {m['n_probe_samples']} samples selects "
+            f"{m['maps_dropped']} of {m['n_maps']} feature maps")
+    if not m["measured"]:
+        return head + " (no segmenter: removal was not measured)."
+    return (head + f"; dropping them takes {obj} pixels from {_pct(m['fraction_before'])} to "
+            f"{_pct(m['fraction_after'])} of the image over {m['n_eval_samples']} samples "
+            f"(random control: {_pct(m['fraction_after_random'])}).")
 
 
-def experiment_figures(G, segmenter, m: dict, arr: dict, *, obj: str = "window", n_show: int = 10):
-    """Figures of a finished ``forget`` run: ([(heading, figure)], static grid tensor, samples per row).
+def experiment_figures(G, segmenter, r, *, n_show: int = 10):
+    """Figures of a finished ``forget`` run ``r`` (a ForgetResult): ([(heading, figure)], grid tensor, per row).
 
     The static grid has three rows (original / objects dropped / random control) of the first ``n_show``
-    evaluation samples that contain the object, as the paper's Fig. 6; the interactive figures are the
-    same samples under a slider over k, the removal curves and the probe's weight ranking.
+    evaluation samples that contain the object (any samples without a segmenter), as the paper's Fig. 6; the
+    interactive figures are the same samples under a slider over k, the removal curves and the probe's weight
+    ranking (the slider and curves only with a segmenter).
     """
+    from ..dissect.removal import generate, object_masks
     from ..viz.forget_figures import forget_rows_figure, k_slider_figure, probe_weights_figure, removal_curve_figure
-    from ..dissect.forget import generate, object_masks
 
-    layer = m["layer"]
-    probe = arr["probe"]
-    fb = arr["fraction_before"]
-    show = np.flatnonzero(fb >= m["min_fraction"])[:n_show]
+    obj, layer = r.object, r.layer
+    fb = r.fraction_before_per_sample
+    show = np.arange(0) if fb is None else np.flatnonzero(fb >= r.min_fraction)[:n_show]
     if len(show) == 0:
-        show = np.arange(min(n_show, len(fb)))
-    z = arr["z_eval"][torch.as_tensor(show)]
-    pos = np.array(m["dropped_maps"])
-    orig = arr["before"][torch.as_tensor(show)]
+        show = np.arange(min(n_show, r.n_eval_samples))
+    z = r.z_eval[torch.as_tensor(show)]
+    pos = np.array(r.dropped_maps)
+    orig = r.before[torch.as_tensor(show)]
     dropped = generate(G, z, layer=layer, maps=pos)
-    control = generate(G, z, layer=layer, maps=arr["random_maps"])
-    rows = {"original": orig, f"{obj}s dropped ({len(pos)} maps)": dropped, f"random control ({len(pos)} maps)": control}
-    grid = torch.cat([orig, dropped, control])
-    ks = sorted(int(k) for k in m["curve"])
-    grids, fracs = {}, {}
-    for k in ks:
-        x = generate(G, z, layer=layer, maps=pos[:k]) if k else orig
-        grids[k] = x
-        hw = x.shape[-1] * x.shape[-2]
-        fracs[k] = object_masks(segmenter, x, obj).flatten(1).sum(1).numpy() / hw
-    figs = [
-        (f"Original / {obj}s dropped / random control", forget_rows_figure(rows, nrow=len(show))),
-        ("Drop the top-k maps by probe weight", k_slider_figure(grids, fracs, title=f"{obj}s")),
-        ("Removal curve: probe ranking vs IoU ranking vs random", removal_curve_figure(m["curves"], m["n_maps"])),
-        ("Probe weight per feature map", probe_weights_figure(probe.weights, m.get("iou"))),
-    ]
-    return figs, grid, len(show)
+    control = generate(G, z, layer=layer, maps=r.random_maps)
+    rows = {"original": orig, f"{obj}s dropped ({len(pos)} maps)": dropped,
+            f"random control ({len(pos)} maps)": control}
+    figs = [(f"Original / {obj}s dropped / random control", forget_rows_figure(rows, nrow=len(show)))]
+    if r.measured:
+        grids, fracs = {}, {}
+        for k in sorted(int(k) for k in r.curves["probe"]):
+            x = generate(G, z, layer=layer, maps=pos[:k]) if k else orig
+            grids[k] = x
+            fracs[k] = object_masks(segmenter, x, obj).flatten(1).sum(1).numpy() / (x.shape[-1] * x.shape[-2])
+        figs += [("Drop the top-k maps by probe weight", k_slider_figure(grids, fracs, title=f"{obj}s")),
+                 ("Removal curve: probe ranking vs IoU ranking vs random", removal_curve_figure(r.curves, r.n_maps))]
+    figs.append(("Probe weight per feature map", probe_weights_figure(r.probe.weights, r.iou)))
+    return figs, torch.cat([orig, dropped, control]), len(show)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -156,38 +177,69 @@ def run(args) -> int:
     if gan.config.dataset not in ("rooms", "") and args.object in ("window", "bed"):
         print(f"warning: model was trained on {gan.config.dataset!r}; the rooms segmenter may not apply")
     seg = load_judge("rooms")
-    m = run_experiment(gan, seg, args.out, layer=args.layer, obj=args.object, n_probe=args.n_probe,
+    r = run_experiment(gan, seg, args.out, layer=args.layer, obj=args.object, n_probe=args.n_probe,
                        n_eval=args.n_eval, n_curve=args.n_curve, seed=args.seed, boxes_json=args.boxes,
                        sweep=not args.no_sweep, causal_steps=args.causal_steps, joint_layers=args.joint_layers)
-    print(summary(m))
+    print(summary(r))
     return 0
 
 
-def summary(m: dict) -> str:
+def _vs(m: dict, key: str, fmt: str = "{:.4f}") -> str:
+    return f"{fmt.format(m[key])} (random control {fmt.format(m[key + '_random'])})"
+
+
+def summary(r) -> str:
+    """The forget run in plain lines (``r``: ForgetResult or its dict); changes are signed, in words."""
+    m = r.to_dict() if hasattr(r, "to_dict") else r
     o = m["object"]
-    return "\n".join([
-        f"layer {m['layer']}: {m['maps_dropped']} of {m['n_maps']} maps have positive probe weight "
-        f"(probe AUC {m['probe_auc']:.3f} on held-out images, {m['n_boxes']} boxes in {m['n_probe_samples']} samples)",
-        f"{o} pixels: {100 * m['window_fraction_before']:.3f}% -> {100 * m['window_fraction_after']:.3f}% "
-        f"(reduction {100 * m['reduction']:.1f}%); random control {100 * m['window_fraction_after_random']:.3f}% "
-        f"(reduction {100 * m['reduction_random']:.1f}%)",
-        f"samples with {o}s losing >= 90% of their {o} pixels: {100 * m['share_samples_windows_removed']:.1f}% "
-        f"of {m['n_window_bearing']} (random control {100 * m['share_samples_windows_removed_random']:.1f}%)",
-        f"change outside the original {o}s: {m['outside_change']:.4f} (random control {m['outside_change_random']:.4f})",
-        f"{o} pixels became: {m['replaced_by']}",
-        f"fewest maps for >= 90% removal: {m['min_k_90']} (a quarter of the layer = {m['quarter_of_maps']})",
-    ] + ([] if not m.get("causal") else [
-        f"causal selection (mask optimised {m['causal']['steps']} steps), top quarter = {m['quarter_of_maps']} maps: "
-        f"{o} pixels -{100 * m['causal']['quarter_reduction']:.1f}%, "
-        f"{100 * m['causal']['quarter_share_samples_removed']:.1f}% of samples lose >= 90%, "
-        f"outside change {m['causal']['quarter_outside_change']:.4f}",
-    ]) + ([] if not m.get("joint") else [
-        f"joint drop at {' + '.join(m['joint']['layers'])} "
-        f"({' + '.join(str(n) for n in m['joint']['maps_dropped'].values())} maps): {o} pixels "
-        f"{-100 * m['joint']['reduction']:+.1f}% (random control {-100 * m['joint']['reduction_random']:+.1f}%), "
-        f"{100 * m['joint']['share_samples_windows_removed']:.1f}% of samples lose >= 90% "
-        f"(random {100 * m['joint']['share_samples_windows_removed_random']:.1f}%), outside change "
-        f"{m['joint']['outside_change']:.4f} (random {m['joint']['outside_change_random']:.4f})",
-    ]) + [
-        f"seconds: {m['seconds']}",
-    ])
+    lines = [f"layer {m['layer']}: {m['maps_dropped']} of {m['n_maps']} maps have positive probe weight "
+             f"(probe AUC {m['probe_auc']:.3f} on held-out images, {m['n_boxes']} {m['box_source']} boxes in "
+             f"{m['n_probe_samples']} samples)"]
+    if not m["measured"]:
+        return "\n".join(lines + ["no segmenter: removal not measured (see the before/after images)",
+                                   f"seconds: {m['seconds']}"])
+    pct = "{:.1%}"
+    lines += [
+        f"{o} pixels: {100 * m['fraction_before']:.3f}% -> {100 * m['fraction_after']:.3f}% "
+        f"({_change(m['fraction_before'], m['fraction_after'])}); random control "
+        f"{100 * m['fraction_after_random']:.3f}% ({_change(m['fraction_before'], m['fraction_after_random'])})",
+        f"samples with {o}s losing >= 90% of their {o} pixels: {_vs(m, 'share_samples_removed', pct)} "
+        f"of {m['n_bearing']}",
+        f"change outside the original {o}s: {_vs(m, 'outside_change')}",
+        f"former {o} pixels became: {_shares(m['replaced_by'])}",
+        f"fewest maps for >= 90% removal (a quarter of the layer = {m['quarter_of_maps']}): "
+        + "; ".join(f"{RANKINGS.get(name, name)} {_min_k_words(k)}" for name, k in m["min_k_90"].items()),
+    ]
+    if m.get("causal"):
+        c = m["causal"]
+        lines.append(f"causal selection (mask optimised {c['steps']} steps), top quarter = {m['quarter_of_maps']} "
+                     f"maps: {o} pixels {_signed(c['quarter_reduction'])}, "
+                     f"{100 * c['quarter_share_samples_removed']:.1f}% of samples lose >= 90%, "
+                     f"outside change {c['quarter_outside_change']:.4f}")
+    if m.get("joint") and "reduction" in m["joint"]:
+        j = m["joint"]
+        lines.append(f"joint drop at {' + '.join(j['layers'])} "
+                     f"({' + '.join(str(n) for n in j['maps_dropped'].values())} maps): {o} pixels "
+                     f"{_signed(j['reduction'])} (random control {_signed(j['reduction_random'])}), "
+                     f"{_vs(j, 'share_samples_removed', pct)} of samples lose >= 90%, outside change "
+                     f"{_vs(j, 'outside_change')}")
+    return "\n".join(lines + [f"seconds: {m['seconds']}"])
+
+
+RANKINGS = {"probe": "probe ranking", "iou": "IoU ranking", "causal": "causal ranking", "random": "random order"}
+
+
+def _min_k_words(k) -> str:
+    return "not reached on the curve" if k is None else f"{k} maps"
+
+
+def _shares(shares: dict) -> str:
+    """{"wall": 0.52, "floor": 0.2} -> "wall 52.0%, floor 20.0%" (largest first)."""
+    if not shares:
+        return "(none)"
+    return ", ".join(f"{k} {100 * v:.1f}%" for k, v in sorted(shares.items(), key=lambda kv: -kv[1]))
+
+
+def _signed(reduction: float) -> str:
+    """A reduction as the signed change of the pixels: 0.646 -> "-64.6%", -0.543 -> "+54.3%"."""
+    return f"{-100 * reduction:+.1f}%"

@@ -380,8 +380,12 @@ def test_evaluate_bad_inputs(tiny_gan, tiny_acgan, tmp_path):
         evaluate(str(junk), **kw)
     with pytest.raises(FileNotFoundError, match="model"):
         evaluate(str(tmp_path / "missing.safetensors"), **kw)
-    with pytest.raises(TypeError, match="model"):
+    with pytest.raises(TypeError, match="model: expected a latentlab GAN, a generator module"):
+        evaluate(object(), **kw)
+    with pytest.raises(ValueError, match=r"prior: required for a generator that is not a latentlab model \(Linear\)"):
         evaluate(torch.nn.Linear(2, 2), **kw)
+    with pytest.raises(TypeError, match=r"generator: expected a module returning images \(N, C, H, W\)"):
+        evaluate(torch.nn.Linear(2, 2), prior="normal", **kw)
     with pytest.raises(ValueError, match=r"n: 1 is too small for fd_judge \(needs >= 2.*ppl \(needs >= 3"):
         evaluate(tiny_gan, n=1, **kw)
     with pytest.raises(ValueError, match=r"n: 12 is too small for msssim_per_class \(needs >= 20"):

@@ -9,36 +9,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["add_arguments", "run", "run_experiment", "experiment_figures", "intro_sentence", "StandInSegmenter"]
-
-
-class StandInSegmenter(torch.nn.Module):
-    """For smoke tests only: calls a pixel 'window' where its red channel is in the image's top ``share``."""
-
-    classes = ("wall", "window")
-
-    def __init__(self, share: float = 0.05):
-        super().__init__()
-        self.share = share
-
-    @torch.no_grad()
-    def predict(self, images):
-        r = images[:, 0].flatten(1)
-        thr = r.quantile(1 - self.share, dim=1)
-        return (images[:, 0] > thr[:, None, None]).long()
+__all__ = ["add_arguments", "run", "run_experiment", "experiment_figures", "intro_sentence", "summary"]
 
 
 def _write_html(figs: list, path: Path, title: str, intro: str) -> None:
-    """One standalone HTML file (plotly.js embedded once; works offline)."""
-    parts = [f"<html><head><meta charset='utf-8'><title>{title}</title></head><body style='font-family:sans-serif'>",
-             f"<h1>{title}</h1><p>{intro}</p>"]
-    for i, (heading, fig) in enumerate(figs):
-        parts.append(f"<h2>{heading}</h2>")
-        parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0)))
-    parts.append("</body></html>")
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text("\n".join(parts), encoding="utf-8")
-    os.replace(tmp, path)
+    """One standalone HTML file (the shared page shell; plotly.js embedded once, works offline)."""
+    from ..viz.page import page, write_page
+    write_page(path, page(title, [f"<p>{intro}</p>"] + [x for h, fig in figs for x in (f"<h2>{h}</h2>", fig)]))
 
 
 def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="window", n_probe=150, n_eval=1000,

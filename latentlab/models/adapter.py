@@ -31,6 +31,10 @@ FeatureFn = Callable[[torch.Tensor], torch.Tensor]
 _LAYERS = (nn.ConvTranspose2d, nn.Conv2d, nn.Linear)
 
 
+def _first(module: nn.Module) -> nn.Module | None:
+    return next((m for m in module.modules() if isinstance(m, _LAYERS)), None)
+
+
 def first_layer(module: nn.Module, layer: str | None = None) -> tuple[str, nn.Module]:
     """The first ConvTranspose2d / Conv2d / Linear sub-module in registration order (or the named one)."""
     if layer is not None:
@@ -117,12 +121,12 @@ class LatentModel:
             if nz is not None and nz != self.config.nz:
                 raise ValueError(f"nz: the model's config has nz={self.config.nz}, got nz={nz}")
             return self.config.nz
+        layer = _first(self.module)
         if nz is None:
-            _, layer = first_layer(self.module)
+            _, layer = first_layer(self.module)  # names the problem when there is no such layer
             nz = _in_features(layer)
         nz = _positive_int("nz", nz)
-        _, layer = first_layer(self.module)
-        if isinstance(layer, _LAYERS) and _in_features(layer) != nz:
+        if layer is not None and _in_features(layer) != nz:
             raise ValueError(f"nz: the generator's first layer ({type(layer).__name__}) takes "
                              f"{_in_features(layer)} inputs, got nz={nz}")
         return nz
@@ -132,8 +136,7 @@ class LatentModel:
             if self.ours:
                 z_dims = 2
             else:
-                _, layer = first_layer(self.module)
-                z_dims = 4 if isinstance(layer, (nn.ConvTranspose2d, nn.Conv2d)) else 2
+                z_dims = 4 if isinstance(_first(self.module), (nn.ConvTranspose2d, nn.Conv2d)) else 2
         if z_dims not in (2, 4):
             raise ValueError(f"z_dims: expected 2 or 4, got {z_dims!r}")
         return z_dims

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 from pathlib import Path
 
@@ -253,6 +254,81 @@ def test_any_discriminator():
     R = random_like(D, seed=3)
     assert not torch.equal(R.main[0].weight, D.main[0].weight)
     assert count_hooks(D) == 0 and count_hooks(R) == 0
+
+
+class ExamplesNetD(nn.Module):
+    """pytorch/examples dcgan/main.py's Discriminator, unmodified (in-place LeakyReLU, opaque indices), ndf=8."""
+
+    def __init__(self, ngpu=1, nc=3, ndf=8):
+        super().__init__()
+        self.ngpu = ngpu
+        self.main = nn.Sequential(
+            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False), nn.Sigmoid())
+
+    def forward(self, input):
+        output = self.main(input)
+        return output.view(-1, 1).squeeze(1)
+
+
+@pytest.fixture(scope="module")
+def examples_netd():
+    """(netD with in-place activations, the same weights with out-of-place activations)."""
+    torch.manual_seed(0)
+    D = ExamplesNetD().eval()
+    for m in D.modules():   # non-trivial BatchNorm statistics, so that eval mode matters
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    D2 = copy.deepcopy(D)
+    for m in D2.modules():
+        if isinstance(m, nn.LeakyReLU):
+            m.inplace = False
+    return D, D2
+
+
+@pytest.mark.parametrize("layer, shape", [("main.10", (64, 4, 4)), ("main.9", (64, 4, 4)), ("main.7", (32, 8, 8))])
+def test_examples_netd_by_layer_name_with_in_place_activations(examples_netd, layer, shape):
+    # issue 21: attribution on any discriminator module plus a layer name; an in-place LeakyReLU after the
+    # layer (main.9 is the BatchNorm that main.10 overwrites) must not change activations or guided maps
+    D, D2 = examples_netd
+    x = torch.rand(6, 3, 64, 64, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    acts = layer_activations(D, x, layer, batch_size=4)
+    assert acts.shape == (6, *shape) and torch.equal(acts, layer_activations(D2, x, layer))
+    g = FilterGuidedBackprop(D, layer).attribute(x, filter=5)
+    assert g.shape == x.shape and g.abs().sum() > 0
+    assert torch.equal(g, FilterGuidedBackprop(D2, layer).attribute(x, filter=5))
+    v = filter_views(D, x, layer, filters=[2, 5], k=2, activations=acts, device="cpu")
+    assert torch.equal(v.guided, filter_views(D2, x, layer, filters=[2, 5], k=2).guided)
+    assert torch.equal(GuidedBackprop(D).attribute(x), GuidedBackprop(D2).attribute(x))
+    assert count_hooks(D) == 0 and not D.training
+
+
+def test_examples_netd_filter_report_and_default_layer(examples_netd):
+    D, D2 = examples_netd
+    rep = filter_report(D, "rooms", n=8, k=2, n_show=2, quantile=0.05, device="cpu")
+    assert rep.layer == "main.10"                   # the last spatial block's output, before the final conv
+    s = rep.summary()
+    assert s["n_filters"] == 64 and s["n_images"] == 8
+    s2 = filter_report(D2, "rooms", n=8, k=2, n_show=2, quantile=0.05, layer="main.10").summary()
+    assert s["per_filter"] == s2["per_filter"] and s["shown_filters"] == s2["shown_filters"]
+    assert count_hooks(D) == 0
+
+
+def test_device_argument(examples_netd):
+    D, _ = examples_netd
+    x = torch.rand(3, 3, 64, 64, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    assert torch.equal(layer_activations(D, x, "main.7", device="cpu"), layer_activations(D, x, "main.7"))
+    assert torch.equal(layer_activations(D, x, "main.7", device=torch.device("cpu")), layer_activations(D, x, "main.7"))
+    with pytest.raises(ValueError, match="device: unknown device 'gpu7'"):
+        layer_activations(D, x, "main.7", device="gpu7")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device: 'cuda' was asked for, but CUDA is not available"):
+            filter_report(D, "rooms", n=2, k=1, n_show=1, device="cuda")
+    assert next(D.parameters()).device.type == "cpu"
 
 
 # ------------------------------------------------------------------------------------------------

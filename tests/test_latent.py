@@ -393,6 +393,20 @@ def test_sefa_eigenvectors(tiny_gan, foreign_generator, tiny_acgan):
         sefa(tiny_gan, k=9)
 
 
+def test_device_argument(tiny_gan):
+    # the analyses run the generator where device= says (moved in place) and return CPU tensors
+    z = LatentModel(tiny_gan).sample_z(2, seed=0)
+    ref = Walk(tiny_gan, features="pixels").between(z[0], z[1], steps=3)
+    for dev in ("cpu", torch.device("cpu")):
+        assert torch.equal(Walk(tiny_gan, features="pixels", device=dev).between(z[0], z[1], steps=3), ref)
+    assert RotationAxis(tiny_gan, device="cpu").model.device.type == "cpu"
+    with pytest.raises(ValueError, match="device: unknown device 'gpu7'"):
+        Walk(tiny_gan, device="gpu7")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device: 'cuda' was asked for, but CUDA is not available"):
+            Arithmetic(tiny_gan, device="cuda")
+
+
 # -- CLI, example -----------------------------------------------------------------------------
 
 def test_cli_walk_writes_offline_html(tmp_path, tiny_gan):
@@ -400,7 +414,7 @@ def test_cli_walk_writes_offline_html(tmp_path, tiny_gan):
     from latentlab.app import walk as cli
     path = save(tiny_gan, tmp_path / "tiny.safetensors")
     args = cli.add_arguments(argparse.ArgumentParser()).parse_args(
-        [str(path), "--out", str(tmp_path / "walk"), "--steps", "4", "--seed", "1"])
+        [str(path), "--out", str(tmp_path / "walk"), "--steps", "4", "--seed", "1", "--device", "auto"])
     assert cli.run(args) == 0
     html = (tmp_path / "walk" / "walk.html").read_text()
     assert "data:image/png;base64" in html and len(html) > 1_000_000  # plotly.js embedded: works offline

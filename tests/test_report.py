@@ -11,7 +11,7 @@ import torch
 
 from latentlab import GAN, ModelConfig, save
 from latentlab.cli import main as cli_main
-from latentlab.app.forget import StandInSegmenter
+from _stand_ins import StandInSegmenter
 from latentlab.latent.labels import ImageStatsJudge
 from latentlab.app.report import QUICK, Budget, build_report, find_training_log, read_training_log
 

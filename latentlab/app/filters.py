@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from .options import add_device_argument, resolve_device
+
 __all__ = ["add_arguments", "run", "filter_panels", "filter_figures", "write_filter_report", "PNG_MODES"]
 
 PNG_MODES = ("auto", "kaleido", "grid", "none")
@@ -41,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (default 1: on a shared, busy machine multi-threaded kernels stall "
                              "waiting for each other; 0 = torch's default)")
-    return parser
+    return add_device_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.threads and args.threads > 0:
             torch.set_num_threads(args.threads)
+        device = resolve_device(args.device)     # before loading: a bad --device fails fast
         t, c = time.perf_counter(), time.process_time()
         gan = load_pretrained(args.model)
         t_load, c_load = time.perf_counter() - t, time.process_time() - c
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
                             data_seed=args.data_seed, random_seed=args.seed, k=args.top_k, n_show=args.show,
                             views_from=args.views_from, min_iou=args.min_iou,
                             semantic_classes=tuple(x.strip() for x in args.classes.split(",") if x.strip()),
-                            batch_size=args.batch_size, cache=args.cache)
+                            batch_size=args.batch_size, cache=args.cache, device=device)
         rep.info["model"] = str(args.model)
         rep.timings = {"load": t_load, **rep.timings}
         rep.cpu_timings = {"load": c_load, **rep.cpu_timings}

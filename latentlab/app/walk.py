@@ -10,6 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
+from .options import add_device_argument, resolve_device
+
 __all__ = ["add_arguments", "run"]
 
 
@@ -23,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--class", dest="klass", type=int, default=0, help="AC-GAN models: class to walk in")
     parser.add_argument("--class-walk", nargs=2, type=int, metavar=("C0", "C1"), default=None,
                         help="AC-GAN models: walk the class embedding from C0 to C1 with z fixed instead")
-    return parser
+    return add_device_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,10 +33,11 @@ def run(args: argparse.Namespace) -> int:
     from ..latent.walk import Walk
     from ..viz.latent_figures import smoothness_figure, walk_figure
 
+    device = resolve_device(args.device)     # before loading: a bad --device fails fast
     gan = load_pretrained(args.model)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    walk = Walk(gan, c=args.klass if gan.config.conditional else None)
+    walk = Walk(gan, c=args.klass if gan.config.conditional else None, device=device)
     if args.class_walk is not None:
         z = walk.model.sample_z(1, seed=args.seed)
         walk.classes(z, args.class_walk[0], args.class_walk[1], steps=args.steps, method=args.method)

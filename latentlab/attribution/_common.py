@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ..hooks import get_module, layer_names
+from ..models.base import check_device
 
 
 def resolve_layer(model: nn.Module, layer: str) -> nn.Module:
@@ -17,6 +18,18 @@ def resolve_layer(model: nn.Module, layer: str) -> nn.Module:
         names = layer_names(model)
         shown = names if len(names) <= 60 else names[:60] + [f"... ({len(names) - 60} more)"]
         raise ValueError(f"layer: unknown layer name {layer!r}; valid names are {shown}") from None
+
+
+def model_device(model: nn.Module, device=None) -> torch.device:
+    """The device ``model`` runs on; with ``device`` given, the model is first moved there (in place, as
+    ``Module.to``). A model without parameters or buffers runs on the CPU."""
+    dev = check_device(device)
+    if dev is not None:
+        model.to(dev)
+    t = next(model.parameters(), None)
+    if t is None:
+        t = next(model.buffers(), None)
+    return t.device if t is not None else torch.device("cpu")
 
 
 def check_filter(index, n_filters: int, layer: str) -> int:

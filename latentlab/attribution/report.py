@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._common import check_images, default_layer, resolve_layer
+from ._common import check_images, default_layer, model_device, resolve_layer
 from .filters import FilterViews, filter_views, layer_activations, random_like, top_images
 from .semantic import SemanticScores, filter_iou
 
@@ -134,7 +134,7 @@ def _rank(s: SemanticScores, classes) -> np.ndarray:
 def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = None, quantile: float = 0.005,
                   data_seed: int = 1, random_seed: int = 0, k: int = 4, n_show: int = 8, views_from: str = "data",
                   sample_seed: int = 0, semantic_classes=("window", "bed"), min_iou: float = 0.2,
-                  batch_size: int = 250, cache=None) -> FilterReport:
+                  batch_size: int = 250, cache=None, device=None) -> FilterReport:
     """Filter views and per-filter IoU for a trained discriminator and a random one (DCGAN §6.2).
 
     Args:
@@ -149,6 +149,7 @@ def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = Non
         views_from: "data" (top images among the n dataset images) or "samples" (among n samples
             of the GAN's generator, seeded by ``sample_seed``).
         semantic_classes, min_iou: a filter is semantic when its IoU with one of these classes is >= min_iou.
+        device: where both discriminators run ("cpu", "cuda", ...; D is moved there in place); results on the CPU.
     """
     timings: dict[str, float] = {}
     cpu: dict[str, float] = {}
@@ -186,10 +187,11 @@ def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = Non
     timings["data"], cpu["data"] = time.perf_counter() - tw, time.process_time() - tc
 
     tw, tc = time.perf_counter(), time.process_time()
-    layer = default_layer(D, images) if layer is None else layer
+    dev = model_device(D, device)
+    layer = default_layer(D, images[:1].to(dev)) if layer is None else layer
     R = random_like(D, seed=random_seed)
-    acts_t = layer_activations(D, images, layer, batch_size=batch_size)
-    acts_r = layer_activations(R, images, layer, batch_size=batch_size)
+    acts_t = layer_activations(D, images, layer, batch_size=batch_size, device=dev)
+    acts_r = layer_activations(R, images, layer, batch_size=batch_size, device=dev)
     timings["activations"], cpu["activations"] = time.perf_counter() - tw, time.process_time() - tc
 
     tw, tc = time.perf_counter(), time.process_time()
@@ -200,16 +202,16 @@ def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = Non
     tw, tc = time.perf_counter(), time.process_time()
     if views_from == "samples":
         view_images = gen.sample(n, seed=sample_seed)
-        va_t = layer_activations(D, view_images, layer, batch_size=batch_size)
-        va_r = layer_activations(R, view_images, layer, batch_size=batch_size)
+        va_t = layer_activations(D, view_images, layer, batch_size=batch_size, device=dev)
+        va_r = layer_activations(R, view_images, layer, batch_size=batch_size, device=dev)
     else:
         view_images, va_t, va_r = images, acts_t, acts_r
     n_show = min(n_show, acts_t.shape[1])
     k = min(k, len(view_images))
     v_t = filter_views(D, view_images, layer, filters=_rank(s_t, semantic_classes)[:n_show].tolist(), k=k,
-                       activations=va_t)
+                       activations=va_t, device=dev)
     v_r = filter_views(R, view_images, layer, filters=_rank(s_r, semantic_classes)[:n_show].tolist(), k=k,
-                       activations=va_r)
+                       activations=va_r, device=dev)
     top_t = top_images(va_t, 1)[1][:, 0].numpy()
     top_r = top_images(va_r, 1)[1][:, 0].numpy()
     timings["views"], cpu["views"] = time.perf_counter() - tw, time.process_time() - tc

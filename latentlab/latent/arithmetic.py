@@ -172,13 +172,14 @@ class Arithmetic(JudgedPool):
         scale, noise: the result grid's noise (see the module docstring).
         c: AC-GAN class for every generated image.
         pool: a labelled ``LatentPool`` to reuse (e.g. shared with a ``RotationAxis``) instead of sampling one.
+        device: where the generator runs ("cpu", "cuda", ...; moved there in place); default where it is.
     """
 
     def __init__(self, generator, prior: str | None = None, judge=None, *, nz: int | None = None, k: int = 3,
                  pool_size: int = 1000, seed: int = 0, margin: float = 0.2, pick: str = "random",
                  scale: float = 0.25, noise: str = "prior", c=None, batch_size: int = 64,
-                 pool: LatentPool | None = None):
-        self.model = as_latent_model(generator, prior, nz=nz, batch_size=batch_size)
+                 pool: LatentPool | None = None, device=None):
+        self.model = as_latent_model(generator, prior, nz=nz, batch_size=batch_size, device=device)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k: expected a positive int (exemplars per concept), got {k!r}")
         if noise not in NOISE_KINDS:

@@ -57,12 +57,13 @@ class RotationAxis(JudgedPool):
         pick: "random" among the matches (seeded) or "extreme" (the k largest |yaw|).
         clip: for the uniform prior, clip edited z's to [-1, 1]^nz (off by default: the paper did not).
         pool: a labelled ``LatentPool`` to reuse instead of sampling one.
+        device: where the generator runs ("cpu", "cuda", ...; moved there in place); default where it is.
     """
 
     def __init__(self, generator, prior: str | None = None, judge=None, *, nz: int | None = None, k: int = 4,
                  pool_size: int = 1000, seed: int = 0, yaw_threshold: float = 0.5, pick: str = "random",
-                 clip: bool = False, c=None, batch_size: int = 64, pool: LatentPool | None = None):
-        self.model = as_latent_model(generator, prior, nz=nz, batch_size=batch_size)
+                 clip: bool = False, c=None, batch_size: int = 64, pool: LatentPool | None = None, device=None):
+        self.model = as_latent_model(generator, prior, nz=nz, batch_size=batch_size, device=device)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k: expected a positive int (exemplars per side), got {k!r}")
         if pick not in ("random", "extreme"):

@@ -108,13 +108,15 @@ class Walk:
         factor: memorization-jump threshold (max step / median step), default ``JUMP_FACTOR``.
         clip: for the uniform prior, clip the path to the cube [-1, 1]^nz (see ``interpolate``).
         c: AC-GAN class used for z walks (int or (N,)).
+        device: where the generator runs ("cpu", "cuda", ...; moved there in place); default where it is.
 
     Every call stores ``self.z`` (T, nz), ``self.images`` (T, C, H, W) and ``self.frame_labels``.
     """
 
     def __init__(self, generator, prior: str | None = None, *, nz: int | None = None, features="auto",
-                 factor: float = JUMP_FACTOR, clip: bool = True, c=None, batch_size: int = 64):
-        self.model = as_latent_model(generator, prior, nz=nz, batch_size=batch_size)
+                 factor: float = JUMP_FACTOR, clip: bool = True, c=None, batch_size: int = 64,
+                 device=None):
+        self.model = as_latent_model(generator, prior, nz=nz, batch_size=batch_size, device=device)
         try:
             ok = not isinstance(factor, bool) and float(factor) > 1
         except (TypeError, ValueError):

@@ -18,7 +18,7 @@ import latentlab
 from latentlab.attribution import (FilterGuidedBackprop, GuidedBackprop, NeuronGuidedBackprop, filter_iou,
                                    filter_report, filter_views, iou_bound, layer_activations, random_like,
                                    register_guided_activation, top_images)
-from latentlab.attribution._common import default_layer
+from latentlab.models.adapter import default_layer
 from latentlab.attribution.semantic import upsample
 from latentlab.attribution.guided import GUIDED_ACTIVATIONS
 from latentlab.app.filters import filter_figures, write_filter_report

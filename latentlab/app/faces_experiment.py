@@ -32,7 +32,7 @@ import torch
 from ..latent.arithmetic import Arithmetic, result_latents
 from ..latent.directions import boundary, conditional, edit
 from ..latent.labels import label_images, match
-from ..latent.model import LatentModel
+from ..models.adapter import LatentModel
 from ..latent.pool import sample_pool
 from ..latent.rotation import RotationAxis
 from ..metrics.ppl import perceptual_path_length

@@ -302,15 +302,14 @@ def _forget(gan, b: Budget, seed: int, segmenter, progress: bool) -> Section:
     from .forget import experiment_figures, intro_sentence
     from ..dissect.forget import forget
     G = gan.generator
-    m = forget(G, segmenter, n_probe=b.n_probe, n_eval=b.n_forget_eval, n_curve=b.n_curve, seed=seed,
+    r = forget(G, segmenter, n_probe=b.n_probe, n_eval=b.n_forget_eval, n_curve=b.n_curve, seed=seed,
                progress=progress)
-    arr = m.pop("_arrays")
-    figs, _, _ = experiment_figures(G, segmenter, m, arr, obj="window")
+    figs, _, _ = experiment_figures(G, segmenter, r)
     return Section("forget", "Forgetting to draw windows",
                    "A logistic probe on the generator's feature maps, fitted on window boxes, picks the "
                    "window-drawing maps; dropping them removes windows (DCGAN §6.3.1, Fig. 6). The slider sets how "
                    "many of the top maps are dropped.", figs,
-                   numbers=intro_sentence(m, n_probe=b.n_probe, n_eval=b.n_forget_eval))
+                   numbers=intro_sentence(r))
 
 
 # ------------------------------------------------------------------------------------------ page

@@ -76,32 +76,3 @@ def eval_mode(model: nn.Module):
         yield model
     finally:
         model.train(was)
-
-
-def default_layer(model: nn.Module, images: torch.Tensor | None = None) -> str:
-    """D's last convolution block before the output.
-
-    Our discriminators name their blocks (``block_names[-1]``, e.g. ``block4`` at 64 px). For any
-    other model: the last module (in call order, on one image) with a 4-D output larger than 1x1.
-    """
-    names = getattr(model, "block_names", None)
-    if names:
-        return names[-1]
-    if images is None:
-        raise ValueError("layer: the model has no block_names; pass layer= (a dotted name, see latentlab.layer_names)")
-    found: list[tuple[str, tuple]] = []
-    handles = []
-    try:
-        for n, m in model.named_modules():
-            if n and not any(True for _ in m.children()):
-                handles.append(m.register_forward_hook(
-                    lambda mod, i, o, n=n: found.append((n, tuple(o.shape))) if isinstance(o, torch.Tensor) else None))
-        with torch.no_grad(), eval_mode(model):
-            model(images[:1])
-    finally:
-        for h in handles:
-            h.remove()
-    conv = [n for n, s in found if len(s) == 4 and s[2] * s[3] > 1]
-    if not conv:
-        raise ValueError("layer: found no layer with a spatial (N, C, H, W) output; pass layer=")
-    return conv[-1]

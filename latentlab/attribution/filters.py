@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from ..hooks import Trace
-from ._common import check_filter, check_images, default_layer, eval_mode, model_device, resolve_layer
+from ..models.adapter import default_layer
+from ._common import check_filter, check_images, eval_mode, model_device, resolve_layer
 from .guided import FilterGuidedBackprop
 
 __all__ = ["layer_activations", "filter_scores", "top_images", "random_like", "FilterViews", "filter_views",
@@ -38,14 +39,14 @@ def layer_activations(model: nn.Module, images: torch.Tensor, layer: str | None 
     Args:
         model: any nn.Module (our discriminators, or a user's).
         images: (N, C, H, W) float, as the model expects them ([-1, 1] for ours).
-        layer: dotted layer name; default :func:`default_layer` (D's last conv block).
+        layer: dotted layer name; default ``models.adapter.default_layer`` (D's last conv block).
         batch_size: images per forward pass (the forward stops after the layer).
         device: where the model runs ("cpu", "cuda", ...; moved there in place); default where it is.
             Batches are moved there; the result is on the CPU.
     """
     dev = model_device(model, device)
     images = check_images(model, images)
-    layer = default_layer(model, images[:1].to(dev)) if layer is None else layer
+    layer = default_layer(model, images[:1].to(dev), kind="discriminator") if layer is None else layer
     resolve_layer(model, layer)
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
         raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
@@ -150,7 +151,7 @@ def filter_views(model: nn.Module, images: torch.Tensor, layer: str | None = Non
     Args:
         model: the discriminator (any nn.Module); evaluated in eval mode.
         images: (N, C, H, W) candidate images (a dataset's or generated samples).
-        layer: dotted name; default :func:`default_layer` (D's last conv block).
+        layer: dotted name; default ``models.adapter.default_layer`` (D's last conv block).
         filters: filter indices (default: all filters of the layer).
         k: top images per filter.
         activations: precomputed ``layer_activations(model, images, layer)`` (saves a pass).
@@ -158,7 +159,7 @@ def filter_views(model: nn.Module, images: torch.Tensor, layer: str | None = Non
     """
     dev = model_device(model, device)
     images = check_images(model, images)
-    layer = default_layer(model, images[:1].to(dev)) if layer is None else layer
+    layer = default_layer(model, images[:1].to(dev), kind="discriminator") if layer is None else layer
     resolve_layer(model, layer)
     if activations is None:
         activations = layer_activations(model, images, layer, batch_size=batch_size, device=dev)

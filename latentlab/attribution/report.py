@@ -23,7 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._common import check_images, default_layer, model_device, resolve_layer
+from ..models.adapter import default_layer
+from ._common import check_images, model_device, resolve_layer
 from .filters import FilterViews, filter_views, layer_activations, random_like, top_images
 from .semantic import SemanticScores, filter_iou
 
@@ -188,7 +189,7 @@ def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = Non
 
     tw, tc = time.perf_counter(), time.process_time()
     dev = model_device(D, device)
-    layer = default_layer(D, images[:1].to(dev)) if layer is None else layer
+    layer = default_layer(D, images[:1].to(dev), kind="discriminator") if layer is None else layer
     R = random_like(D, seed=random_seed)
     acts_t = layer_activations(D, images, layer, batch_size=batch_size, device=dev)
     acts_r = layer_activations(R, images, layer, batch_size=batch_size, device=dev)

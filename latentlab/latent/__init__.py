@@ -11,12 +11,12 @@ Computation lives in functions (``interpolate``, ``walk_smoothness``, ``result_l
 """
 from __future__ import annotations
 
+from ..models.adapter import LatentModel
 from .arithmetic import (Arithmetic, ArithmeticResult, Concept, combine_vectors, concept_vector, parse_expression,
                          result_latents)
 from .directions import Direction, boundary, conditional, edit, sefa
 from .interpolate import interpolate, lerp, slerp
 from .labels import ImageStatsJudge, label_images, match
-from .model import LatentModel
 from .pool import LatentPool, sample_pool
 from .rotation import RotationAxis, along_axis, rotation_axis
 from .walk import JUMP_FACTOR, Smoothness, Walk, walk_smoothness

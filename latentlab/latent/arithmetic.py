@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..models.adapter import as_latent_model
 from .labels import label_images, match
-from .model import as_latent_model
 from .pool import JudgedPool, LatentPool
 
 __all__ = ["Arithmetic", "Concept", "ArithmeticResult", "concept_vector", "combine_vectors", "parse_expression",

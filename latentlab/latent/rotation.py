@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from .model import as_latent_model
+from ..models.adapter import as_latent_model
 from .pool import JudgedPool, LatentPool
 
 __all__ = ["RotationAxis", "rotation_axis", "along_axis", "DEFAULT_COEFFICIENTS"]

@@ -19,8 +19,8 @@ from typing import Callable
 
 import torch
 
+from ..models.adapter import LatentModel, as_latent_model
 from .interpolate import METHODS, interpolate, lerp, slerp
-from .model import LatentModel, as_latent_model
 
 __all__ = ["Walk", "Smoothness", "walk_smoothness", "pixel_features", "JUMP_FACTOR", "resolve_features"]
 

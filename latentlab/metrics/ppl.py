@@ -21,7 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..latent.interpolate import lerp, slerp
-from ..latent.model import as_latent_model
+from ..models.adapter import as_latent_model
 from ..models import build_generator, sample_prior
 from .frechet import judge_features
 

@@ -293,6 +293,21 @@ def test_ppl_linear_generator_known_value():
     assert r["ppl"] == pytest.approx(d[(d >= lo) & (d <= hi)].mean(), rel=1e-2)
 
 
+def test_recalibrate_batchnorm_averages_the_batches_and_restores_momentum():
+    from latentlab.metrics.ppl import recalibrate_batchnorm
+    bn = torch.nn.BatchNorm1d(3, momentum=0.3)
+    net = torch.nn.Sequential(bn)
+    data = torch.randn(10, 3, generator=torch.Generator().manual_seed(0)) * 2 + 5
+    it = iter(data.split(4))                                   # batches of 4, 4, 2
+    out = recalibrate_batchnorm(net, lambda k: net(next(it)), n=10, batch_size=4)
+    means = torch.stack([b.mean(0) for b in data.split(4)])
+    assert out is net and not net.training and bn.momentum == 0.3
+    assert torch.allclose(bn.running_mean, means.mean(0), atol=1e-6)   # cumulative: the mean of the batch means
+    with pytest.raises(RuntimeError, match="boom"):
+        recalibrate_batchnorm(net, lambda k: (_ for _ in ()).throw(RuntimeError("boom")), n=4)
+    assert bn.momentum == 0.3                                 # restored on error too
+
+
 def test_random_generator_is_seeded_and_not_constant():
     cfg = ModelConfig(**TINY)
     state = torch.random.get_rng_state()

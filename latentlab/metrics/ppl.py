@@ -25,7 +25,7 @@ from ..models.adapter import as_latent_model
 from ..models import build_generator, sample_prior
 from .frechet import judge_features
 
-__all__ = ["slerp", "lerp", "perceptual_path_length", "random_generator", "INTERPOLATIONS"]
+__all__ = ["slerp", "lerp", "perceptual_path_length", "random_generator", "recalibrate_batchnorm", "INTERPOLATIONS"]
 
 INTERPOLATIONS = {"slerp": slerp, "linear": lerp, "lerp": lerp}
 
@@ -113,32 +113,47 @@ def perceptual_path_length(generator, judge=None, n_samples: int = 500, *, nz: i
 
 
 @torch.no_grad()
+def recalibrate_batchnorm(module: nn.Module, run_batch: Callable[[int], object], n: int = 256,
+                          batch_size: int = 128) -> nn.Module:
+    """Re-estimate ``module``'s BatchNorm running statistics from scratch; returns it in eval mode.
+
+    The statistics become the plain (cumulative) average over forward passes ``run_batch(k)`` of k inputs
+    each, n inputs in all, in train mode; each layer's momentum is restored afterwards (also on error).
+    A module without BatchNorm, or n = 0, is only put in eval mode.
+    """
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if norms and n > 0:
+        saved = [m.momentum for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the calibration batches
+        module.train()
+        try:
+            for start in range(0, n, batch_size):
+                run_batch(min(batch_size, n - start))
+        finally:
+            for m, mom in zip(norms, saved):
+                m.momentum = mom
+    return module.eval()
+
+
+@torch.no_grad()
 def random_generator(config, seed: int = 0, calibration_samples: int = 256, batch_size: int = 128) -> nn.Module:
     """A randomly initialised generator of ``config`` (DCGAN init), seeded without touching global RNG.
 
-    Its BatchNorm running statistics are re-estimated on ``calibration_samples`` prior draws: with
-    the initial statistics (mean 0, variance 1) the small DCGAN-initialised weights make the
-    eval-mode outputs nearly constant, which would make its path length trivially ~0.
-    Returned in eval mode.
+    Its BatchNorm running statistics are re-estimated on ``calibration_samples`` prior draws
+    (:func:`recalibrate_batchnorm`): with the initial statistics (mean 0, variance 1) the small
+    DCGAN-initialised weights make the eval-mode outputs nearly constant, which would make its path
+    length trivially ~0. Returned in eval mode.
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
         G = build_generator(config)
     g = torch.Generator().manual_seed(int(seed) + 1)
-    norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if norms and calibration_samples > 0:
-        saved = [m.momentum for m in norms]
-        for m in norms:
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average over the calibration batches
-        G.train()
-        try:
-            for start in range(0, calibration_samples, batch_size):
-                k = min(batch_size, calibration_samples - start)
-                z = sample_prior(k, config.nz, config.prior, generator=g)
-                c = torch.randint(0, config.num_classes, (k,), generator=g) if config.conditional else None
-                G(z) if c is None else G(z, c)
-        finally:
-            for m, mom in zip(norms, saved):
-                m.momentum = mom
-    return G.eval()
+
+    def run_batch(k: int):
+        z = sample_prior(k, config.nz, config.prior, generator=g)
+        c = torch.randint(0, config.num_classes, (k,), generator=g) if config.conditional else None
+        return G(z) if c is None else G(z, c)
+
+    return recalibrate_batchnorm(G, run_batch, calibration_samples, batch_size)

@@ -269,13 +269,20 @@ def _generate(subject: Subject, n: int, seed: int, batch_size: int, progress: bo
 
 
 def _random_copy(subject: Subject, seed: int, calibration_samples: int = 256, batch_size: int = 128) -> LatentModel:
-    """The same architecture with random DCGAN-initialised weights (BatchNorm statistics re-estimated)."""
+    """The same architecture with random DCGAN-initialised weights (BatchNorm statistics re-estimated).
+
+    A foreign module is copied and re-initialised as if built afresh under ``seed`` (each layer's own
+    ``reset_parameters`` in module order, then the DCGAN init), as ``random_generator`` builds ours.
+    """
     if subject.gan is not None:
         return LatentModel(random_generator(subject.gan.config, seed=seed), subject.lm.prior)
     lm = subject.lm
     G = copy.deepcopy(lm.module)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
+        for m in G.modules():
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
         dcgan_init(G)
     rand = LatentModel(G, lm.prior, nz=lm.nz, z_dims=lm.z_dims)
     norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]

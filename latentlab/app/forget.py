@@ -138,6 +138,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also rank maps by an ablation mask optimised for causal effect (GAN Dissection), "
                         "this many Adam steps (e.g. 150; 0 = off)")
     add_joint_argument(p)
+    from .options import add_device_argument
+    add_device_argument(p)
     p.add_argument("--out", default="out/forget", help="output directory")
 
 
@@ -150,13 +152,16 @@ def add_joint_argument(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from ..judges import load_judge
     from ..pretrained import load_pretrained
+    from .options import resolve_device
+    device = resolve_device(args.device)  # checked before anything is loaded
     gan = load_pretrained(args.model)
     if gan.config.dataset not in ("rooms", "") and args.object in ("window", "bed"):
         print(f"warning: model was trained on {gan.config.dataset!r}; the rooms segmenter may not apply")
-    seg = load_judge("rooms")
+    seg = load_judge("rooms").to(device)  # forget hands it images on the CPU, moved to its device per batch
     r = run_experiment(gan, seg, args.out, layer=args.layer, obj=args.object, n_probe=args.n_probe,
                        n_eval=args.n_eval, n_curve=args.n_curve, seed=args.seed, boxes_json=args.boxes,
-                       sweep=not args.no_sweep, causal_steps=args.causal_steps, joint_layers=args.joint_layers)
+                       sweep=not args.no_sweep, causal_steps=args.causal_steps, joint_layers=args.joint_layers,
+                       device=device)
     print(summary(r))
     return 0
 

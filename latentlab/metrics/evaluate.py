@@ -41,7 +41,7 @@ from .content import (FACE_RATES, ROOM_RATES, WINDOW_THRESHOLD, class_accuracy, 
 from .diversity import mode_collapse, msssim_per_class, msssim_settings
 from .frechet import frechet_distance, judge_features
 from .memorization import flag_near_copies, near_copy_thresholds, nearest_distances
-from .ppl import perceptual_path_length, random_generator
+from .ppl import perceptual_path_length, random_generator, recalibrate_batchnorm
 
 __all__ = ["evaluate", "RealData", "load_real", "resolve_model", "resolve_subject", "Subject", "HELDOUT_SEED", "DATASET_JUDGES"]
 
@@ -285,22 +285,10 @@ def _random_copy(subject: Subject, seed: int, calibration_samples: int = 256, ba
                 m.reset_parameters()
         dcgan_init(G)
     rand = LatentModel(G, lm.prior, nz=lm.nz, z_dims=lm.z_dims)
-    norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     g = torch.Generator().manual_seed(int(seed) + 1)
-    saved = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the calibration batches
-    G.train()
-    try:
-        with torch.no_grad():
-            for start in range(0, calibration_samples if norms else 0, batch_size):
-                z = rand.sample_z(min(batch_size, calibration_samples - start), generator=g)
-                rand.forward(z.to(rand.device, rand.dtype))
-    finally:
-        for m, mom in zip(norms, saved):
-            m.momentum = mom
-    G.eval()
+    with torch.no_grad():
+        recalibrate_batchnorm(G, lambda k: rand.forward(rand.sample_z(k, generator=g).to(rand.device, rand.dtype)),
+                              calibration_samples, batch_size)
     return rand
 
 

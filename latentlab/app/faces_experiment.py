@@ -54,6 +54,83 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     return 0.0 if not math.isfinite(r) else float(r)
 
 
+def _arithmetic(lm, judge, pool, margin: float) -> tuple[dict, Arithmetic]:
+    """Smiling man (k = 3 and k = 1) and woman with glasses (k = 3) from one pool -> (numbers, the k = 3 run)."""
+    row = {}
+    for k in (3, 1):
+        ar = Arithmetic(lm, judge=judge, k=k, margin=margin, seed=pool.seed + k, pool=pool)
+        ar.concept("smiling_woman", smile=1, presentation="feminine", glasses=0)
+        ar.concept("neutral_woman", smile=0, presentation="feminine", glasses=0)
+        ar.concept("neutral_man", smile=0, presentation="masculine", glasses=0)
+        res = ar.evaluate("smiling_woman - neutral_woman + neutral_man", seed=pool.seed)
+        row[f"arithmetic_k{k}"] = ar.success(res, **SMILING_MAN)
+        if k == 3:
+            ar3 = ar
+    ar = Arithmetic(lm, judge=judge, k=3, margin=margin, seed=pool.seed + 7, pool=pool)
+    ar.concept("man_with_glasses", glasses=1, presentation="masculine")
+    ar.concept("man", glasses=0, presentation="masculine")
+    ar.concept("woman", glasses=0, presentation="feminine")
+    res = ar.evaluate("man_with_glasses - man + woman", seed=pool.seed)
+    row["glasses_k3"] = ar.success(res, **WOMAN_WITH_GLASSES)
+    return row, ar3
+
+
+def _directions(lm, judge, pool, ar3: Arithmetic, r: int, n_conditional: int) -> dict:
+    """InterFaceGAN-style smile boundary, plain and conditional: the arithmetic's step along each."""
+    row = {}
+    labels = {n: pool.labels[n] > 0.5 for n in ("smile", "feminine", "glasses")}
+    normals = {n: boundary(pool.z, v, name=n, seed=r) for n, v in labels.items()}
+    step = float((ar3.concepts["smiling_woman"].vector - ar3.concepts["neutral_woman"].vector).norm())
+    cond = conditional(normals["smile"], normals["feminine"], normals["glasses"])
+    for key, d in (("boundary", normals["smile"]), ("conditional_boundary", cond)):
+        # neutral man moved by the arithmetic's step along the direction, scored like the arithmetic
+        y = ar3.concepts["neutral_man"].vector + step * d.vector
+        gen = torch.Generator().manual_seed(pool.seed)
+        grid = lm.generate(result_latents(y, scale=ar3.scale, noise=ar3.noise_kind, generator=gen))
+        row[key] = float(match(label_images(judge, grid), 0.0, **SMILING_MAN).float().mean())
+    row["boundary_accuracy"] = {n: d.accuracy for n, d in normals.items()}
+    z = lm.sample_z(n_conditional, seed=pool.seed + 11)
+    base = label_images(judge, lm.generate(z))
+    for key, d in (("unconditional", normals["smile"]), ("conditional", cond)):
+        moved = label_images(judge, lm.generate(edit(z, d, [step])[:, 0]))
+        row[f"{key}_other_change"] = float(np.mean([(moved[n] - base[n]).abs().mean()
+                                                    for n in ("feminine", "glasses")]))
+        row[f"{key}_smile_change"] = float((moved["smile"] - base["smile"]).mean())
+    return row
+
+
+def _rotation(lm, judge, pool, coefficients: torch.Tensor, n_rotation: int) -> dict:
+    """The turn vector: Spearman(coefficient, judged yaw) per z, and how often the yaw's sign flips."""
+    rot = RotationAxis(lm, judge=judge, k=4, seed=pool.seed, pool=pool).fit()
+    zr = lm.sample_z(n_rotation, seed=pool.seed + 13)
+    images = rot.apply(zr, coefficients)
+    yaw = label_images(judge, images.flatten(0, 1))["yaw"].reshape(n_rotation, -1).numpy()
+    rhos = np.array([_spearman(coefficients.numpy(), yaw[i]) for i in range(n_rotation)])
+    return {"rotation_spearman_median": float(np.median(rhos)),
+            "rotation_sign_change_share": float(np.mean(np.sign(yaw[:, 0]) != np.sign(yaw[:, -1])))}
+
+
+def _summary(rows: list[dict], ppl: dict) -> dict:
+    def mean(key):
+        return float(np.mean([row[key] for row in rows]))
+
+    out = {
+        "arithmetic_success_k3": mean("arithmetic_k3"),
+        "arithmetic_success_k1": mean("arithmetic_k1"),
+        "glasses_success_k3": mean("glasses_k3"),
+        "rotation_spearman_median": float(np.median([row["rotation_spearman_median"] for row in rows])),
+        "rotation_sign_change_share": mean("rotation_sign_change_share"),
+        "ppl_lerp": float(ppl["linear"]),
+        "ppl_slerp": float(ppl["slerp"]),
+        "boundary_success": mean("boundary"),
+        "conditional_boundary_success": mean("conditional_boundary"),
+    }
+    for key in ("conditional_other_change", "unconditional_other_change", "conditional_smile_change",
+                "unconditional_smile_change"):
+        out[key] = mean(key)
+    return out
+
+
 def run_faces_experiment(generator, judge, *, prior: str | None = None, repeats: int = 20, pool_size: int = 1000,
                          n_rotation: int = 50, coefficients=None, n_conditional: int = 100, ppl_n: int = 200,
                          margin: float = 0.2, seed: int = 0, log=print) -> dict:
@@ -64,85 +141,24 @@ def run_faces_experiment(generator, judge, *, prior: str | None = None, repeats:
     t0 = time.time()
     for r in range(repeats):
         pool = sample_pool(lm, judge, pool_size, seed=seed * 100_003 + 1000 + r)
-        row = {"seed": pool.seed}
-        # arithmetic, k = 3 and k = 1, from the same fresh pool
-        for k in (3, 1):
-            ar = Arithmetic(lm, judge=judge, k=k, margin=margin, seed=pool.seed + k, pool=pool)
-            ar.concept("smiling_woman", smile=1, presentation="feminine", glasses=0)
-            ar.concept("neutral_woman", smile=0, presentation="feminine", glasses=0)
-            ar.concept("neutral_man", smile=0, presentation="masculine", glasses=0)
-            res = ar.evaluate("smiling_woman - neutral_woman + neutral_man", seed=pool.seed)
-            row[f"arithmetic_k{k}"] = ar.success(res, **SMILING_MAN)
-            if k == 3:
-                ar3 = ar
-        ar = Arithmetic(lm, judge=judge, k=3, margin=margin, seed=pool.seed + 7, pool=pool)
-        ar.concept("man_with_glasses", glasses=1, presentation="masculine")
-        ar.concept("man", glasses=0, presentation="masculine")
-        ar.concept("woman", glasses=0, presentation="feminine")
-        res = ar.evaluate("man_with_glasses - man + woman", seed=pool.seed)
-        row["glasses_k3"] = ar.success(res, **WOMAN_WITH_GLASSES)
-        # InterFaceGAN-style boundary and conditional editing
-        labels = {n: pool.labels[n] > 0.5 for n in ("smile", "feminine", "glasses")}
-        normals = {n: boundary(pool.z, v, name=n, seed=r) for n, v in labels.items()}
-        step = float((ar3.concepts["smiling_woman"].vector - ar3.concepts["neutral_woman"].vector).norm())
-        cond = conditional(normals["smile"], normals["feminine"], normals["glasses"])
-        for key, d in (("boundary", normals["smile"]), ("conditional_boundary", cond)):
-            # neutral man moved by the arithmetic's step along the direction, scored like the arithmetic
-            y = ar3.concepts["neutral_man"].vector + step * d.vector
-            gen = torch.Generator().manual_seed(pool.seed)
-            grid = lm.generate(result_latents(y, scale=ar3.scale, noise=ar3.noise_kind, generator=gen))
-            row[key] = float(match(label_images(judge, grid), 0.0, **SMILING_MAN).float().mean())
-        row["boundary_accuracy"] = {n: d.accuracy for n, d in normals.items()}
-        z = lm.sample_z(n_conditional, seed=pool.seed + 11)
-        base = label_images(judge, lm.generate(z))
-        for key, d in (("unconditional", normals["smile"]), ("conditional", cond)):
-            moved = label_images(judge, lm.generate(edit(z, d, [step])[:, 0]))
-            row[f"{key}_other_change"] = float(np.mean([(moved[n] - base[n]).abs().mean()
-                                                        for n in ("feminine", "glasses")]))
-            row[f"{key}_smile_change"] = float((moved["smile"] - base["smile"]).mean())
-        # the turn vector
-        rot = RotationAxis(lm, judge=judge, k=4, seed=pool.seed, pool=pool).fit()
-        zr = lm.sample_z(n_rotation, seed=pool.seed + 13)
-        images = rot.apply(zr, coefficients)
-        yaw = label_images(judge, images.flatten(0, 1))["yaw"].reshape(n_rotation, -1).numpy()
-        rhos = np.array([_spearman(coefficients.numpy(), yaw[i]) for i in range(n_rotation)])
-        row["rotation_spearman_median"] = float(np.median(rhos))
-        row["rotation_sign_change_share"] = float(np.mean(np.sign(yaw[:, 0]) != np.sign(yaw[:, -1])))
+        row, ar3 = _arithmetic(lm, judge, pool, margin)
+        row = {"seed": pool.seed, **row, **_directions(lm, judge, pool, ar3, r, n_conditional),
+               **_rotation(lm, judge, pool, coefficients, n_rotation)}
         rows.append(row)
         log(f"repeat {r + 1}/{repeats}: arithmetic k3 {row['arithmetic_k3']:.2f} k1 {row['arithmetic_k1']:.2f} "
             f"glasses {row['glasses_k3']:.2f} boundary {row['boundary']:.2f} conditional "
             f"{row['conditional_boundary']:.2f} rotation rho "
             f"{row['rotation_spearman_median']:.2f} ({time.time() - t0:.0f}s)")
     feats = judge if getattr(judge, "features", None) is not None else None     # else pixels
-    ppl_lerp, ppl_slerp = (perceptual_path_length(lm, feats, ppl_n, method=m, c=0 if lm.conditional else None,
-                                                  seed=seed)["ppl"] for m in ("linear", "slerp"))
-
-    def mean(key):
-        return float(np.mean([row[key] for row in rows]))
-
-    out = {
-        "arithmetic_success_k3": mean("arithmetic_k3"),
-        "arithmetic_success_k1": mean("arithmetic_k1"),
-        "glasses_success_k3": mean("glasses_k3"),
-        "rotation_spearman_median": float(np.median([row["rotation_spearman_median"] for row in rows])),
-        "rotation_sign_change_share": mean("rotation_sign_change_share"),
-        "ppl_lerp": float(ppl_lerp),
-        "ppl_slerp": float(ppl_slerp),
-        "boundary_success": mean("boundary"),
-        "conditional_boundary_success": mean("conditional_boundary"),
-        "conditional_other_change": mean("conditional_other_change"),
-        "unconditional_other_change": mean("unconditional_other_change"),
-        "conditional_smile_change": mean("conditional_smile_change"),
-        "unconditional_smile_change": mean("unconditional_smile_change"),
-        "settings": {"repeats": repeats, "pool_size": pool_size, "n_rotation": n_rotation,
-                     "coefficients": [round(float(c), 4) for c in coefficients], "n_conditional": n_conditional,
-                     "ppl_n": ppl_n, "margin": margin, "seed": seed, "prior": lm.prior,
-                     "ppl": "latentlab.metrics.perceptual_path_length",
-                     "ppl_features": "judge features" if feats is not None else "pixels"},
-        "repeats": rows,
-        "seconds": round(time.time() - t0, 1),
-    }
-    return out
+    ppl = {m: perceptual_path_length(lm, feats, ppl_n, method=m, c=0 if lm.conditional else None, seed=seed)["ppl"]
+           for m in ("linear", "slerp")}
+    return {**_summary(rows, ppl),
+            "settings": {"repeats": repeats, "pool_size": pool_size, "n_rotation": n_rotation,
+                         "coefficients": [round(float(c), 4) for c in coefficients], "n_conditional": n_conditional,
+                         "ppl_n": ppl_n, "margin": margin, "seed": seed, "prior": lm.prior,
+                         "ppl": "latentlab.metrics.perceptual_path_length",
+                         "ppl_features": "judge features" if feats is not None else "pixels"},
+            "repeats": rows, "seconds": round(time.time() - t0, 1)}
 
 
 def format_summary(m: dict) -> str:

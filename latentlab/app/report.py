@@ -355,13 +355,35 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
     """
     from ..metrics.evaluate import resolve_model
     t_all = time.perf_counter()
-    if budget is None:
-        budget = QUICK if quick else Budget()
-    elif not isinstance(budget, Budget):
-        raise TypeError(f"budget: expected a latentlab.app.report.Budget, got {type(budget).__name__}")
+    budget = _check_budget(budget, quick)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed: expected an int, got {seed!r}")
     gan = resolve_model(model)
+    out, log_path = _check_paths(model, out, log, metrics)
+    keys = _section_keys(gan, sections, has_log=log_path is not None)
+    judges = _judges(keys, segmenter, face_judge)
+    gan.generator.eval()
+    built = _build_sections(gan, keys, budget, seed, log_path=log_path, metrics=metrics, progress=progress, **judges)
+    out.mkdir(parents=True, exist_ok=True)
+    path = write_page(out / "index.html", _page(title or f"latentlab report: {_model_name(model)}",
+                                                _meta(gan, seed), built))
+    pngs = export_pngs(built, out / "png") if png else []
+    return {"html": str(path), "sections": [s.key for s in built],
+            "failed": {s.key: s.error for s in built if s.error is not None},
+            "seconds": {s.key: round(s.seconds, 2) for s in built},
+            "total_seconds": round(time.perf_counter() - t_all, 2), "bytes": path.stat().st_size, "png": pngs}
+
+
+def _check_budget(budget, quick: bool) -> Budget:
+    if budget is None:
+        return QUICK if quick else Budget()
+    if not isinstance(budget, Budget):
+        raise TypeError(f"budget: expected a latentlab.app.report.Budget, got {type(budget).__name__}")
+    return budget
+
+
+def _check_paths(model, out, log, metrics) -> tuple[Path, Path | None]:
+    """(output folder, training log or None), checked before anything is computed."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"out: {str(out)!r} exists and is not a directory")
@@ -370,66 +392,70 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
         raise FileNotFoundError(f"log: training log {str(log_path)!r} does not exist")
     if isinstance(metrics, (str, os.PathLike)) and not Path(metrics).is_file():
         raise FileNotFoundError(f"metrics: evaluate result {str(metrics)!r} does not exist")
-    possible = applicable_sections(gan, has_log=log_path is not None)
+    return out, log_path
+
+
+def _section_keys(gan, sections, *, has_log: bool) -> list[str]:
+    """The sections to build, in page order: the asked ones (each checked) or every applicable one."""
+    possible = applicable_sections(gan, has_log=has_log)
     if sections is None:
-        keys = possible
-    else:
-        keys = list(sections)
-        for k in keys:
-            if k not in SECTIONS:
-                raise ValueError(f"sections: unknown section {k!r}; sections are {list(SECTIONS)}")
-            if k not in possible:
-                raise ValueError(f"sections: {k!r} does not apply to this model (dataset "
-                                 f"{gan.config.dataset!r}); applicable: {possible}")
-        keys = [k for k in SECTIONS if k in keys]
+        return possible
+    keys = list(sections)
+    for k in keys:
+        if k not in SECTIONS:
+            raise ValueError(f"sections: unknown section {k!r}; sections are {list(SECTIONS)}")
+        if k not in possible:
+            raise ValueError(f"sections: {k!r} does not apply to this model (dataset "
+                             f"{gan.config.dataset!r}); applicable: {possible}")
+    return [k for k in SECTIONS if k in keys]
+
+
+def _judges(keys: list[str], segmenter, face_judge) -> dict:
+    """The shipped judges the sections need and were not given: {"segmenter": ..., "face_judge": ...}."""
     if face_judge is None and ("arithmetic" in keys or "rotation" in keys):
         from ..judges import load_judge
         face_judge = load_judge("faces")
     if segmenter is None and "forget" in keys:
         from ..judges import load_judge
         segmenter = load_judge("rooms")
+    return {"segmenter": segmenter, "face_judge": face_judge}
 
-    gan.generator.eval()
+
+def _build_sections(gan, keys: list[str], b: Budget, seed: int, *, log_path, metrics, segmenter, face_judge,
+                    progress: bool) -> list[Section]:
+    """Each section in turn; one that does not apply to these weights (ValueError) is shown with its reason."""
     built: list[Section] = []
     pool = None
+    builders = {
+        "samples": lambda: _samples(gan, b, seed),
+        "training": lambda: _training(log_path),
+        "metrics": lambda: _metrics(gan, b, seed, metrics, progress),
+        "walk": lambda: _walk(gan, b, seed),
+        "arithmetic": lambda: _arithmetic(gan, b, seed, face_judge),
+        "rotation": lambda: _rotation(gan, b, seed, face_judge, pool),
+        "filters": lambda: _filters(gan, b, seed),
+        "forget": lambda: _forget(gan, b, seed, segmenter, progress),
+    }
     for k in keys:
         t0 = time.perf_counter()
         try:
-            if k == "samples":
-                s = _samples(gan, budget, seed)
-            elif k == "training":
-                s = _training(log_path)
-            elif k == "metrics":
-                s = _metrics(gan, budget, seed, metrics, progress)
-            elif k == "walk":
-                s = _walk(gan, budget, seed)
-            elif k == "arithmetic":
-                s, pool = _arithmetic(gan, budget, seed, face_judge)
-            elif k == "rotation":
-                s = _rotation(gan, budget, seed, face_judge, pool)
-            elif k == "filters":
-                s = _filters(gan, budget, seed)
-            else:
-                s = _forget(gan, budget, seed, segmenter, progress)
-        except ValueError as e:      # an analysis that does not apply to these weights: say so on the page
+            s = builders[k]()
+            if k == "arithmetic":          # its labelled pool is reused by the rotation section
+                s, pool = s
+        except ValueError as e:
             s = Section(k, k.capitalize(), "", error=str(e))
         s.seconds = time.perf_counter() - t0
         built.append(s)
         if progress:
             print(f"report: {k} {'FAILED: ' + s.error if s.error else 'done'} ({s.seconds:.1f} s)", flush=True)
+    return built
+
+
+def _meta(gan, seed: int) -> str:
     cfg = gan.config
-    name = title or f"latentlab report: {_model_name(model)}"
-    meta = html.escape(f"{cfg.arch.upper()} {cfg.image_size}x{cfg.image_size}x{cfg.channels}, nz={cfg.nz}, "
+    return html.escape(f"{cfg.arch.upper()} {cfg.image_size}x{cfg.image_size}x{cfg.channels}, nz={cfg.nz}, "
                        f"z ~ {cfg.prior}, dataset {cfg.dataset!r}, trained {int(gan.step)} steps; seed {seed}; "
                        f"built {time.strftime('%Y-%m-%d %H:%M')}")
-    html_text = _page(name, meta, built)
-    out.mkdir(parents=True, exist_ok=True)
-    path = write_page(out / "index.html", html_text)
-    pngs = export_pngs(built, out / "png") if png else []
-    return {"html": str(path), "sections": [s.key for s in built],
-            "failed": {s.key: s.error for s in built if s.error is not None},
-            "seconds": {s.key: round(s.seconds, 2) for s in built}, "total_seconds": round(time.perf_counter() - t_all, 2),
-            "bytes": path.stat().st_size, "png": pngs}
 
 
 def export_pngs(sections: list[Section], out_dir) -> list[str]:

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ..hooks import get_module, layer_names
+from ..models.adapter import default_layer
 from ..models.base import check_device
 
 
@@ -30,6 +31,19 @@ def model_device(model: nn.Module, device=None) -> torch.device:
     if t is None:
         t = next(model.buffers(), None)
     return t.device if t is not None else torch.device("cpu")
+
+
+def prepare(model: nn.Module, images, layer: str | None, device=None) -> tuple[torch.device, torch.Tensor, str]:
+    """(device the model runs on, checked images, layer name) for an analysis of ``model``'s ``layer``.
+
+    ``device`` moves the model there first (see :func:`model_device`); ``layer=None`` picks the
+    discriminator's default layer (``models.adapter.default_layer``: its last spatial block).
+    """
+    dev = model_device(model, device)
+    images = check_images(model, images)
+    layer = default_layer(model, images[:1].to(dev), kind="discriminator") if layer is None else layer
+    resolve_layer(model, layer)
+    return dev, images, layer
 
 
 def check_filter(index, n_filters: int, layer: str) -> int:

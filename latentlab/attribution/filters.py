@@ -23,8 +23,7 @@ import torch
 from torch import nn
 
 from ..hooks import Trace
-from ..models.adapter import default_layer
-from ._common import check_filter, check_images, eval_mode, model_device, resolve_layer
+from ._common import check_filter, eval_mode, prepare
 from .guided import FilterGuidedBackprop
 
 __all__ = ["layer_activations", "filter_scores", "top_images", "random_like", "FilterViews", "filter_views",
@@ -44,10 +43,7 @@ def layer_activations(model: nn.Module, images: torch.Tensor, layer: str | None 
         device: where the model runs ("cpu", "cuda", ...; moved there in place); default where it is.
             Batches are moved there; the result is on the CPU.
     """
-    dev = model_device(model, device)
-    images = check_images(model, images)
-    layer = default_layer(model, images[:1].to(dev), kind="discriminator") if layer is None else layer
-    resolve_layer(model, layer)
+    dev, images, layer = prepare(model, images, layer, device)
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
         raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
     out = []
@@ -157,10 +153,7 @@ def filter_views(model: nn.Module, images: torch.Tensor, layer: str | None = Non
         activations: precomputed ``layer_activations(model, images, layer)`` (saves a pass).
         device: where the model runs (moved there in place); default where it is. Results are on the CPU.
     """
-    dev = model_device(model, device)
-    images = check_images(model, images)
-    layer = default_layer(model, images[:1].to(dev), kind="discriminator") if layer is None else layer
-    resolve_layer(model, layer)
+    dev, images, layer = prepare(model, images, layer, device)
     if activations is None:
         activations = layer_activations(model, images, layer, batch_size=batch_size, device=dev)
     if activations.shape[0] != images.shape[0]:

@@ -16,6 +16,7 @@ written by the application layer, ``latentlab.app.filters.write_filter_report``.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -23,8 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..models.adapter import default_layer
-from ._common import check_images, model_device, resolve_layer
+from ._common import check_images, prepare, resolve_layer
 from .filters import FilterViews, filter_views, layer_activations, random_like, top_images
 from .semantic import SemanticScores, filter_iou
 
@@ -152,21 +152,68 @@ def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = Non
         semantic_classes, min_iou: a filter is semantic when its IoU with one of these classes is >= min_iou.
         device: where both discriminators run ("cpu", "cuda", ...; D is moved there in place); results on the CPU.
     """
-    timings: dict[str, float] = {}
-    cpu: dict[str, float] = {}
-    tw, tc = time.perf_counter(), time.process_time()
-    info: dict = {}
-    gen = None
+    clock = _Clock()
+    with clock.stage("data"):
+        D, gen, info = _discriminator(model)
+        _check_report_args(views_from, gen, k, n_show, quantile)
+        if layer is not None:
+            resolve_layer(D, layer)
+        size = getattr(getattr(D, "config", None), "image_size", 64)
+        images, labels, classes = load_labelled_images(data, n, size=size, seed=data_seed, cache=cache)
+        check_images(D, images, name="data images")
+        for c in semantic_classes:
+            if c not in classes:
+                raise ValueError(f"semantic_classes: unknown class {c!r}; the data's classes are {list(classes)}")
+    with clock.stage("activations"):
+        dev, images, layer = prepare(D, images, layer, device)
+        pair = {"trained": D, "random": random_like(D, seed=random_seed)}
+        acts = {key: layer_activations(m, images, layer, batch_size=batch_size, device=dev) for key, m in pair.items()}
+    with clock.stage("iou"):
+        scores = {key: filter_iou(a, labels, classes, quantile=quantile) for key, a in acts.items()}
+    with clock.stage("views"):
+        if views_from == "samples":
+            images = gen.sample(n, seed=sample_seed)
+            acts = {key: layer_activations(m, images, layer, batch_size=batch_size, device=dev)
+                    for key, m in pair.items()}
+        n_show, k = min(n_show, acts["trained"].shape[1]), min(k, len(images))
+        views = {key: filter_views(m, images, layer, filters=_rank(scores[key], semantic_classes)[:n_show].tolist(),
+                                   k=k, activations=acts[key], device=dev) for key, m in pair.items()}
+        top = {key: top_images(a, 1)[1][:, 0].numpy() for key, a in acts.items()}
+    info.update({"data": data if isinstance(data, str) else type(data).__name__, "data_seed": data_seed,
+                 "random_seed": random_seed, "views_from": views_from, "torch_threads": torch.get_num_threads()})
+    return FilterReport(layer=layer, trained=scores["trained"], random=scores["random"], trained_views=views["trained"],
+                        random_views=views["random"], trained_top=top["trained"], random_top=top["random"],
+                        semantic_classes=tuple(semantic_classes), min_iou=float(min_iou), info=info,
+                        timings=clock.wall, cpu_timings=clock.cpu)
+
+
+class _Clock:
+    """Wall-clock and CPU seconds (user + system, all threads) per named stage."""
+
+    def __init__(self):
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def stage(self, name: str):
+        tw, tc = time.perf_counter(), time.process_time()
+        yield
+        self.wall[name], self.cpu[name] = time.perf_counter() - tw, time.process_time() - tc
+
+
+def _discriminator(model) -> tuple[nn.Module, object, dict]:
+    """(discriminator, the GAN or None, info) of a latentlab GAN or a bare discriminator module."""
     if hasattr(model, "discriminator") and hasattr(model, "generator"):
-        D = model.discriminator
-        gen = model
-        if D is None:
+        if model.discriminator is None:
             raise ValueError("model: this GAN has no discriminator (the file was saved without it)")
-        info.update({"step": int(getattr(model, "step", 0)), "dataset": getattr(model, "dataset", "")})
-    elif isinstance(model, nn.Module):
-        D = model
-    else:
-        raise TypeError(f"model: expected a latentlab GAN or a discriminator nn.Module, got {type(model).__name__}")
+        return model.discriminator, model, {"step": int(getattr(model, "step", 0)),
+                                            "dataset": getattr(model, "dataset", "")}
+    if isinstance(model, nn.Module):
+        return model, None, {}
+    raise TypeError(f"model: expected a latentlab GAN or a discriminator nn.Module, got {type(model).__name__}")
+
+
+def _check_report_args(views_from, gen, k, n_show, quantile) -> None:
     if views_from not in ("data", "samples"):
         raise ValueError(f"views_from: expected 'data' or 'samples', got {views_from!r}")
     if views_from == "samples" and gen is None:
@@ -176,48 +223,3 @@ def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = Non
             raise ValueError(f"{name}: expected a positive int, got {v!r}")
     if not 0 < quantile < 1:
         raise ValueError(f"quantile: expected a fraction 0 < quantile < 1 (0.005 = top 0.5%), got {quantile!r}")
-    cfg = getattr(D, "config", None)
-    size = getattr(cfg, "image_size", 64)
-    if layer is not None:
-        resolve_layer(D, layer)
-    images, labels, classes = load_labelled_images(data, n, size=size, seed=data_seed, cache=cache)
-    check_images(D, images, name="data images")
-    for c in semantic_classes:
-        if c not in classes:
-            raise ValueError(f"semantic_classes: unknown class {c!r}; the data's classes are {list(classes)}")
-    timings["data"], cpu["data"] = time.perf_counter() - tw, time.process_time() - tc
-
-    tw, tc = time.perf_counter(), time.process_time()
-    dev = model_device(D, device)
-    layer = default_layer(D, images[:1].to(dev), kind="discriminator") if layer is None else layer
-    R = random_like(D, seed=random_seed)
-    acts_t = layer_activations(D, images, layer, batch_size=batch_size, device=dev)
-    acts_r = layer_activations(R, images, layer, batch_size=batch_size, device=dev)
-    timings["activations"], cpu["activations"] = time.perf_counter() - tw, time.process_time() - tc
-
-    tw, tc = time.perf_counter(), time.process_time()
-    s_t = filter_iou(acts_t, labels, classes, quantile=quantile)
-    s_r = filter_iou(acts_r, labels, classes, quantile=quantile)
-    timings["iou"], cpu["iou"] = time.perf_counter() - tw, time.process_time() - tc
-
-    tw, tc = time.perf_counter(), time.process_time()
-    if views_from == "samples":
-        view_images = gen.sample(n, seed=sample_seed)
-        va_t = layer_activations(D, view_images, layer, batch_size=batch_size, device=dev)
-        va_r = layer_activations(R, view_images, layer, batch_size=batch_size, device=dev)
-    else:
-        view_images, va_t, va_r = images, acts_t, acts_r
-    n_show = min(n_show, acts_t.shape[1])
-    k = min(k, len(view_images))
-    v_t = filter_views(D, view_images, layer, filters=_rank(s_t, semantic_classes)[:n_show].tolist(), k=k,
-                       activations=va_t, device=dev)
-    v_r = filter_views(R, view_images, layer, filters=_rank(s_r, semantic_classes)[:n_show].tolist(), k=k,
-                       activations=va_r, device=dev)
-    top_t = top_images(va_t, 1)[1][:, 0].numpy()
-    top_r = top_images(va_r, 1)[1][:, 0].numpy()
-    timings["views"], cpu["views"] = time.perf_counter() - tw, time.process_time() - tc
-    info.update({"data": data if isinstance(data, str) else type(data).__name__, "data_seed": data_seed,
-                 "random_seed": random_seed, "views_from": views_from, "torch_threads": torch.get_num_threads()})
-    return FilterReport(layer=layer, trained=s_t, random=s_r, trained_views=v_t, random_views=v_r,
-                        trained_top=top_t, random_top=top_r, semantic_classes=tuple(semantic_classes),
-                        min_iou=float(min_iou), info=info, timings=timings, cpu_timings=cpu)

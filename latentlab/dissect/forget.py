@@ -23,7 +23,7 @@ import torch
 from ..hooks import get_module
 from .boxes import validate_boxes
 from .probe import ProbeResult, fit_probe
-from .removal import (Removal, adapter, class_index, generate, measure_removal, object_boxes, object_masks,
+from .removal import (Removal, adapter, boxes_from_masks, class_index, generate, measure_removal, object_boxes, object_masks,
                       random_maps, removal_curve)
 
 __all__ = ["forget", "ForgetResult", "ProbeSamples", "sample_and_box", "fit_probes", "select_maps", "measure",
@@ -170,8 +170,7 @@ def sample_and_box(lm, layers, n: int, seed: int, segmenter=None, obj: str = "wi
     if boxes is not None:
         boxes, source = validate_boxes(boxes, n, size), "user"
     elif masks is not None:
-        from ..judges.rooms import mask_to_boxes
-        boxes, source = [mask_to_boxes(m.numpy(), min_area=min_area) for m in masks], "segmenter"
+        boxes, source = boxes_from_masks(masks, min_area), "segmenter"
     else:
         raise ValueError("boxes: without a segmenter, give the object boxes drawn on the probe samples "
                          f"(one list per sample, {n} lists; e.g. from `latentlab annotate`)")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..hooks import get_module
 from .boxes import boxes_to_grid, validate_boxes
 from .removal import adapter
 
@@ -153,7 +154,6 @@ class Probe:
 
     def __init__(self, generator, layer: str, *, C: float = 1.0, holdout: float = 0.2, seed: int = 0,
                  **adapter_kw):
-        from ..hooks import get_module
         self.generator = adapter(generator, **adapter_kw)  # prior=, nz=, device= for any module
         get_module(self.generator.module, layer)  # clear error for unknown layer names, before any work
         self.layer = layer

@@ -11,11 +11,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..judges.rooms import mask_to_boxes
 from ..models.adapter import LatentModel, as_latent_model
 from .ablate import ablate_layers, check_drops
 
 __all__ = ["adapter", "generate", "object_masks", "object_boxes", "measure_removal", "removal_curve", "random_maps",
-           "Removal", "class_index"]
+           "Removal", "class_index", "boxes_from_masks"]
 
 BATCH = 200        # generator batch of the forget experiment (its published numbers were taken with it)
 SEG_BATCH = 250    # segmenter batch
@@ -77,10 +78,14 @@ def object_masks(segmenter, images: torch.Tensor, obj: str = "window", batch_siz
     return _labels(segmenter, images, batch_size) == class_index(segmenter, obj)
 
 
+def boxes_from_masks(masks: torch.Tensor, min_area: int = 4) -> list:
+    """Bounding boxes (x0, y0, x1, y1) of the connected components of bool masks (N, H, W), per image."""
+    return [mask_to_boxes(m.numpy(), min_area=min_area) for m in masks]
+
+
 def object_boxes(segmenter, images: torch.Tensor, obj: str = "window", min_area: int = 4):
     """Bounding boxes of the connected components of the segmenter's ``obj`` mask, per image."""
-    from ..judges.rooms import mask_to_boxes
-    return [mask_to_boxes(m.numpy(), min_area=min_area) for m in object_masks(segmenter, images, obj)]
+    return boxes_from_masks(object_masks(segmenter, images, obj), min_area)
 
 
 def random_maps(n_maps: int, k: int, seed: int) -> np.ndarray:

@@ -24,6 +24,7 @@ from latentlab.attribution.guided import GUIDED_ACTIVATIONS
 from latentlab.app.filters import filter_figures, write_filter_report
 from latentlab.hooks import count_hooks
 
+from _pytorch_examples_dcgan import build as build_examples_dcgan
 from _scripts import load_script
 
 
@@ -256,29 +257,13 @@ def test_any_discriminator():
     assert count_hooks(D) == 0 and count_hooks(R) == 0
 
 
-class ExamplesNetD(nn.Module):
-    """pytorch/examples dcgan/main.py's Discriminator, unmodified (in-place LeakyReLU, opaque indices), ndf=8."""
-
-    def __init__(self, ngpu=1, nc=3, ndf=8):
-        super().__init__()
-        self.ngpu = ngpu
-        self.main = nn.Sequential(
-            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False), nn.Sigmoid())
-
-    def forward(self, input):
-        output = self.main(input)
-        return output.view(-1, 1).squeeze(1)
-
-
 @pytest.fixture(scope="module")
 def examples_netd():
-    """(netD with in-place activations, the same weights with out-of-place activations)."""
-    torch.manual_seed(0)
-    D = ExamplesNetD().eval()
+    """(pytorch/examples netD with in-place activations, the same weights with out-of-place activations)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        _, D = build_examples_dcgan(8, 8, 8, 3)      # unmodified pytorch/examples netD, ndf=8
+    D.eval()
     for m in D.modules():   # non-trivial BatchNorm statistics, so that eval mode matters
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.uniform_(-0.1, 0.1)
@@ -298,11 +283,12 @@ def test_examples_netd_by_layer_name_with_in_place_activations(examples_netd, la
     x = torch.rand(6, 3, 64, 64, generator=torch.Generator().manual_seed(1)) * 2 - 1
     acts = layer_activations(D, x, layer, batch_size=4)
     assert acts.shape == (6, *shape) and torch.equal(acts, layer_activations(D2, x, layer))
-    g = FilterGuidedBackprop(D, layer).attribute(x, filter=5)
+    f = int(acts.flatten(2).amax(2).amax(0).argmax())      # the filter with the largest response: positive
+    g = FilterGuidedBackprop(D, layer).attribute(x, filter=f)
     assert g.shape == x.shape and g.abs().sum() > 0
-    assert torch.equal(g, FilterGuidedBackprop(D2, layer).attribute(x, filter=5))
-    v = filter_views(D, x, layer, filters=[2, 5], k=2, activations=acts, device="cpu")
-    assert torch.equal(v.guided, filter_views(D2, x, layer, filters=[2, 5], k=2).guided)
+    assert torch.equal(g, FilterGuidedBackprop(D2, layer).attribute(x, filter=f))
+    v = filter_views(D, x, layer, filters=[2, f], k=2, activations=acts, device="cpu")
+    assert torch.equal(v.guided, filter_views(D2, x, layer, filters=[2, f], k=2).guided)
     assert torch.equal(GuidedBackprop(D).attribute(x), GuidedBackprop(D2).attribute(x))
     assert count_hooks(D) == 0 and not D.training
 
@@ -316,6 +302,28 @@ def test_examples_netd_filter_report_and_default_layer(examples_netd):
     s2 = filter_report(D2, "rooms", n=8, k=2, n_show=2, quantile=0.05, layer="main.10").summary()
     assert s["per_filter"] == s2["per_filter"] and s["shown_filters"] == s2["shown_filters"]
     assert count_hooks(D) == 0
+
+
+def test_filter_report_on_examples_netd_equals_ours_with_the_same_weights():
+    # issue 21: the same numbers on the raw module as on latentlab's discriminator holding its weights
+    from test_adapter import D_KEYS, _rename
+    gan = latentlab.load_pretrained("rooms")
+    cfg = gan.config
+    with torch.random.fork_rng(devices=[]):
+        _, netD = build_examples_dcgan(cfg.nz, cfg.ngf, cfg.ndf, cfg.channels)
+    ours = copy.deepcopy(gan.discriminator).eval()
+    with torch.no_grad():
+        ours.from_rgb.conv.bias.zero_()                  # the pytorch/examples layout has no bias there
+    netD.load_state_dict(_rename({k: v for k, v in ours.state_dict().items() if k != "from_rgb.conv.bias"}, D_KEYS))
+    kw = dict(n=24, k=2, n_show=3, quantile=0.2)
+    a, b = filter_report(ours, "rooms", **kw), filter_report(netD.eval(), "rooms", **kw)
+    assert (a.layer, b.layer) == ("block4", "main.10")
+    sa, sb = a.summary(), b.summary()
+    for key in ("per_filter", "random_per_filter", "shown_filters", "trained_semantic_filters",
+                "random_semantic_filters", "trained_best_iou", "random_best_iou"):
+        assert sa[key] == sb[key], key
+    assert torch.equal(a.trained_views.guided, b.trained_views.guided)
+    assert count_hooks(netD) == 0
 
 
 def test_device_argument(examples_netd):

@@ -280,3 +280,18 @@ def test_bad_input_row(row, ctx):
     for piece in _message(cells[4]).split("…"):
         assert piece.strip() in str(info.value).replace("\n", " "), (piece, str(info.value))
     assert count_hooks(ctx["netG"]) == 0
+
+
+def test_forget_on_an_acgan_takes_one_class_for_every_sample():
+    from _stand_ins import StandInSegmenter
+    from latentlab import GAN, ModelConfig
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        gan = GAN(ModelConfig(arch="acgan", nz=8, ngf=8, ndf=8, image_size=32, num_classes=4)).eval()
+    kw = dict(n_probe=8, n_eval=6, n_curve=4, progress=False)
+    a, b = forget(gan, StandInSegmenter(), c=2, **kw), forget(gan, StandInSegmenter(), c=3, **kw)
+    assert a.layer == "block2" and a.n_maps == 16 and a.measured
+    assert not torch.equal(a.before, b.before)                      # the class reaches the generator
+    assert torch.equal(a.before, LatentModel(gan).generate(a.z_eval, 2))
+    with pytest.raises(ValueError, match=r"c: this AC-GAN needs a class"):
+        forget(gan, StandInSegmenter(), **kw)

@@ -17,13 +17,18 @@ import pytest
 import torch
 
 from _pytorch_examples_dcgan import build
+from latentlab.app.filters import write_filter_report
+from latentlab.app.options import resolve_device
+from latentlab.attribution import filter_report, layer_activations
 from latentlab.dissect import ForgetResult, Probe, collect_features, forget
 from latentlab.hooks import count_hooks
 from latentlab.judges import load_judge
 from latentlab.latent import Arithmetic, RotationAxis, Walk
+from latentlab.metrics import perceptual_path_length
 from latentlab.metrics.evaluate import RealData, evaluate
 from latentlab.models.adapter import LatentModel, default_layer
 from latentlab.pretrained import load_pretrained
+from latentlab.viz.page import page
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 CATALOGUE = Path(__file__).resolve().parents[1] / "docs" / "BAD_INPUTS.md"
@@ -258,12 +263,29 @@ BAD = {  # row: (exception, regex, call(ctx))
           lambda c: ForgetResult.from_dict({"schema": 1, "window_fraction_before": 0.04})),
     285: (ValueError, r"device: 'cuda:7' was asked for",
           lambda c: Probe(c["netG"], "main.5", device="cuda:7")),
+    # ---- 290-297: the analyses' device=, the one PPL, the page shell, --device (tests of the "layers" side)
+    290: (ValueError, r"device: unknown device 'gpu7'",
+          lambda c: layer_activations(c["netD"], torch.zeros(2, 3, 64, 64), "main.10", device="gpu7")),
+    291: (ValueError, r"device: 'cuda' was asked for, but CUDA is not available",
+          lambda c: filter_report(c["netD"], "rooms", n=4, device="cuda")),
+    292: (ValueError, r"device: 'cuda:3' was asked for, but CUDA is not available",
+          lambda c: Walk(c["netG"], "normal", device="cuda:3")),
+    293: (ValueError, r"method: expected one of \('slerp', 'linear', 'lerp'\)",
+          lambda c: perceptual_path_length(c["netG"], None, 16, prior="normal", method="cubic")),
+    294: (TypeError, r"judge: expected a judge with features\(images\), a callable or None",
+          lambda c: perceptual_path_length(c["netG"], 3, 16, prior="normal")),
+    295: (TypeError, r"body: expected a list of HTML strings and plotly figures, got str",
+          lambda c: page("title", "<p>one string</p>")),
+    296: (ValueError, r"--device: unknown device 'gpu7'", lambda c: resolve_device("gpu7")),
+    297: (ValueError, r"png: expected one of \('auto', 'kaleido', 'grid', 'none'\), got 'svg'",
+          lambda c: write_filter_report(None, c["tmp"], png="svg")),
 }
 
 
 @pytest.fixture(scope="module")
-def ctx(pair, segmenter):
-    return {"netG": pair[1], "seg": segmenter}
+def ctx(pair, segmenter, tmp_path_factory):
+    return {"netG": pair[1], "seg": segmenter, "netD": pair[2],
+            "tmp": tmp_path_factory.mktemp("bad_inputs")}
 
 
 def test_bad_input_catalogue_has_these_rows():

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..models.base import check_device
 from ._common import check_images, prepare, resolve_layer
 from .filters import FilterViews, filter_views, layer_activations, random_like, top_images
 from .semantic import SemanticScores, filter_iou
@@ -155,6 +156,7 @@ def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = Non
     clock = _Clock()
     with clock.stage("data"):
         D, gen, info = _discriminator(model)
+        check_device(device)                 # before the data are rendered: a bad device fails fast
         _check_report_args(views_from, gen, k, n_show, quantile)
         if layer is not None:
             resolve_layer(D, layer)

@@ -32,10 +32,10 @@ import torch
 from ..latent.arithmetic import Arithmetic, result_latents
 from ..latent.directions import boundary, conditional, edit
 from ..latent.labels import label_images, match
-from ..models.adapter import LatentModel
 from ..latent.pool import sample_pool
 from ..latent.rotation import RotationAxis
 from ..metrics.ppl import perceptual_path_length
+from ..models.adapter import LatentModel
 
 __all__ = ["run_faces_experiment", "format_summary", "KEYS"]
 

@@ -18,6 +18,7 @@ import time
 import torch
 
 from latentlab import GAN, ModelConfig, load_pretrained
+from latentlab.app.filters import write_filter_report
 from latentlab.attribution import filter_report
 
 
@@ -43,7 +44,7 @@ def main(argv=None) -> int:
         n, k, show, png = args.n, 4, 8, args.png
 
     rep = filter_report(gan, "rooms", n=n, layer=args.layer, quantile=args.quantile, k=k, n_show=show)
-    paths = rep.write(args.out, png=png)
+    paths = write_filter_report(rep, args.out, png=png)
     s = rep.summary()
     print(f"{'smoke: ' if args.smoke else ''}layer {s['layer']} ({s['n_filters']} filters, {s['n_images']} images, "
           f"quantile {s['quantile']}): filters with window/bed IoU >= {s['min_iou']}: "

@@ -4,7 +4,7 @@
 
 Prints and writes (``--json``) arithmetic_success_k3, arithmetic_success_k1, glasses_success_k3,
 rotation_spearman_median, rotation_sign_change_share, ppl_lerp, ppl_slerp, boundary_success,
-conditional_other_change (definitions: ``latentlab.latent.experiment``). Exemplars are drawn
+conditional_other_change (definitions: ``latentlab.app.faces_experiment``). Exemplars are drawn
 ``--repeats`` times from fresh seeded pools. ``--out DIR`` also writes the figures (HTML): a walk,
 its smoothness, the arithmetic and the turn vector. ``--smoke`` runs everything on a tiny random model
 with a stand-in judge (image statistics) in seconds; its numbers mean nothing.
@@ -22,24 +22,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from latentlab import GAN, ModelConfig, load_pretrained  # noqa: E402
 from latentlab.latent import Arithmetic, ImageStatsJudge, LatentModel, RotationAxis, Walk  # noqa: E402
-from latentlab.latent.experiment import format_summary, run_faces_experiment  # noqa: E402
+from latentlab.app.faces_experiment import format_summary, run_faces_experiment  # noqa: E402
+from latentlab.viz.latent_figures import (ROTATION_TITLE, arithmetic_figure, axis_figure,  # noqa: E402
+                                          smoothness_figure, walk_figure)
 
 
 def write_figures(gan, judge, out: Path, seed: int = 0) -> None:
     out.mkdir(parents=True, exist_ok=True)
     walk = Walk(gan, features=judge)
     walk.random(keyframes=3, steps=10, seed=seed)
-    walk.figure().write_html(out / "walk.html", include_plotlyjs=True)
-    walk.smoothness_figure().write_html(out / "walk_smoothness.html", include_plotlyjs=True)
+    s = walk.smoothness()
+    walk_figure(walk.images, walk.frame_labels, title=walk.title).write_html(out / "walk.html", include_plotlyjs=True)
+    smoothness_figure(s.distances, factor=s.factor, feature_name=s.features, title=f"Smoothness: {walk.title}"
+                      ).write_html(out / "walk_smoothness.html", include_plotlyjs=True)
     ar = Arithmetic(gan, judge=judge, seed=seed, pool_size=1000)
     ar.concept("smiling_woman", smile=1, presentation="feminine", glasses=0)
     ar.concept("neutral_woman", smile=0, presentation="feminine", glasses=0)
     ar.concept("neutral_man", smile=0, presentation="masculine", glasses=0)
-    ar.figure(ar.evaluate("smiling_woman - neutral_woman + neutral_man")).write_html(out / "arithmetic.html",
-                                                                                    include_plotlyjs=True)
+    res = ar.evaluate("smiling_woman - neutral_woman + neutral_man")
+    arithmetic_figure(ar.term_images(res), res.images, title=res.expression).write_html(out / "arithmetic.html",
+                                                                                        include_plotlyjs=True)
     rot = RotationAxis(gan, judge=judge, seed=seed, pool=ar.pool).fit()
     images = rot.apply(LatentModel(gan).sample_z(6, seed=seed + 1), torch.linspace(-1, 1, 9))
-    rot.figure(images).write_html(out / "rotation.html", include_plotlyjs=True)
+    axis_figure(images, rot.coefficients, title=ROTATION_TITLE).write_html(out / "rotation.html", include_plotlyjs=True)
     print(f"{walk.smoothness()}\nwrote {out}/walk.html, walk_smoothness.html, arithmetic.html, rotation.html")
 
 

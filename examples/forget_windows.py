@@ -19,7 +19,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from latentlab import GAN, ModelConfig, load_pretrained  # noqa: E402
-from latentlab.dissect.cli import StandInSegmenter, add_joint_argument, run_experiment, summary  # noqa: E402
+from latentlab.app.forget import add_joint_argument, run_experiment, summary  # noqa: E402
 
 
 def main(argv=None):
@@ -40,6 +40,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     if a.smoke:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        from _stand_ins import StandInSegmenter   # a test helper: the smoke mode is a test
         torch.manual_seed(0)
         gan = GAN(ModelConfig(nz=8, ngf=8, ndf=8, image_size=64, dataset="rooms")).eval()
         seg = StandInSegmenter()

@@ -22,14 +22,14 @@ from pathlib import Path
 
 __all__ = ["main", "build_parser", "EXTERNAL_COMMANDS"]
 
-# Sub-commands implemented in the analysis packages: ``<module>.add_arguments(parser)`` and ``<module>.run(args)``.
+# Sub-commands implemented in the application layer (latentlab/app/): ``<module>.add_arguments(parser)`` and ``<module>.run(args)``.
 # The one-line help is here so that ``latentlab --help`` does not import them.
 EXTERNAL_COMMANDS = {
-    "evaluate": ("latentlab.metrics.cli", "sample quality, diversity, memorisation and path-length metrics of a model"),
-    "forget": ("latentlab.dissect.cli", "DCGAN §6.3.1: find and drop the feature maps that draw an object (windows)"),
-    "filters": ("latentlab.attribution.cli", "DCGAN §6.2: guided-backprop views of the discriminator's filters"),
-    "report": ("latentlab.viz.cli", "build the HTML report of a model's analyses"),
-    "walk": ("latentlab.latent.cli", "DCGAN §6.1 / §6.3.2: latent walks, vector arithmetic and rotation axes"),
+    "evaluate": ("latentlab.app.evaluate", "sample quality, diversity, memorisation and path-length metrics of a model"),
+    "forget": ("latentlab.app.forget", "DCGAN §6.3.1: find and drop the feature maps that draw an object (windows)"),
+    "filters": ("latentlab.app.filters", "DCGAN §6.2: guided-backprop views of the discriminator's filters"),
+    "report": ("latentlab.app.report_cli", "build the HTML report of a model's analyses"),
+    "walk": ("latentlab.app.walk", "DCGAN §6.1 / §6.3.2: latent walks, vector arithmetic and rotation axes"),
     "convert": ("latentlab.app.convert", "import a pytorch/examples DCGAN .pth state dict as a latentlab .safetensors file"),
     "annotate": ("latentlab.app.annotate", "write an offline HTML page to draw object boxes on samples (for forget --boxes)"),
 }

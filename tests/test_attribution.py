@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 from pathlib import Path
 
@@ -17,11 +18,13 @@ import latentlab
 from latentlab.attribution import (FilterGuidedBackprop, GuidedBackprop, NeuronGuidedBackprop, filter_iou,
                                    filter_report, filter_views, iou_bound, layer_activations, random_like,
                                    register_guided_activation, top_images)
-from latentlab.attribution._common import default_layer
+from latentlab.models.adapter import default_layer
 from latentlab.attribution.semantic import upsample
 from latentlab.attribution.guided import GUIDED_ACTIVATIONS
+from latentlab.app.filters import filter_figures, write_filter_report
 from latentlab.hooks import count_hooks
 
+from _pytorch_examples_dcgan import build as build_examples_dcgan
 from _scripts import load_script
 
 
@@ -254,6 +257,88 @@ def test_any_discriminator():
     assert count_hooks(D) == 0 and count_hooks(R) == 0
 
 
+@pytest.fixture(scope="module")
+def examples_netd():
+    """(pytorch/examples netD with in-place activations, the same weights with out-of-place activations)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        _, D = build_examples_dcgan(8, 8, 8, 3)      # unmodified pytorch/examples netD, ndf=8
+    D.eval()
+    for m in D.modules():   # non-trivial BatchNorm statistics, so that eval mode matters
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    D2 = copy.deepcopy(D)
+    for m in D2.modules():
+        if isinstance(m, nn.LeakyReLU):
+            m.inplace = False
+    return D, D2
+
+
+@pytest.mark.parametrize("layer, shape", [("main.10", (64, 4, 4)), ("main.9", (64, 4, 4)), ("main.7", (32, 8, 8))])
+def test_examples_netd_by_layer_name_with_in_place_activations(examples_netd, layer, shape):
+    # issue 21: attribution on any discriminator module plus a layer name; an in-place LeakyReLU after the
+    # layer (main.9 is the BatchNorm that main.10 overwrites) must not change activations or guided maps
+    D, D2 = examples_netd
+    x = torch.rand(6, 3, 64, 64, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    acts = layer_activations(D, x, layer, batch_size=4)
+    assert acts.shape == (6, *shape) and torch.equal(acts, layer_activations(D2, x, layer))
+    f = int(acts.flatten(2).amax(2).amax(0).argmax())      # the filter with the largest response: positive
+    g = FilterGuidedBackprop(D, layer).attribute(x, filter=f)
+    assert g.shape == x.shape and g.abs().sum() > 0
+    assert torch.equal(g, FilterGuidedBackprop(D2, layer).attribute(x, filter=f))
+    v = filter_views(D, x, layer, filters=[2, f], k=2, activations=acts, device="cpu")
+    assert torch.equal(v.guided, filter_views(D2, x, layer, filters=[2, f], k=2).guided)
+    assert torch.equal(GuidedBackprop(D).attribute(x), GuidedBackprop(D2).attribute(x))
+    assert count_hooks(D) == 0 and not D.training
+
+
+def test_examples_netd_filter_report_and_default_layer(examples_netd):
+    D, D2 = examples_netd
+    rep = filter_report(D, "rooms", n=8, k=2, n_show=2, quantile=0.05, device="cpu")
+    assert rep.layer == "main.10"                   # the last spatial block's output, before the final conv
+    s = rep.summary()
+    assert s["n_filters"] == 64 and s["n_images"] == 8
+    s2 = filter_report(D2, "rooms", n=8, k=2, n_show=2, quantile=0.05, layer="main.10").summary()
+    assert s["per_filter"] == s2["per_filter"] and s["shown_filters"] == s2["shown_filters"]
+    assert count_hooks(D) == 0
+
+
+def test_filter_report_on_examples_netd_equals_ours_with_the_same_weights():
+    # issue 21: the same numbers on the raw module as on latentlab's discriminator holding its weights
+    from test_adapter import D_KEYS, _rename
+    gan = latentlab.load_pretrained("rooms")
+    cfg = gan.config
+    with torch.random.fork_rng(devices=[]):
+        _, netD = build_examples_dcgan(cfg.nz, cfg.ngf, cfg.ndf, cfg.channels)
+    ours = copy.deepcopy(gan.discriminator).eval()
+    with torch.no_grad():
+        ours.from_rgb.conv.bias.zero_()                  # the pytorch/examples layout has no bias there
+    netD.load_state_dict(_rename({k: v for k, v in ours.state_dict().items() if k != "from_rgb.conv.bias"}, D_KEYS))
+    kw = dict(n=24, k=2, n_show=3, quantile=0.2)
+    a, b = filter_report(ours, "rooms", **kw), filter_report(netD.eval(), "rooms", **kw)
+    assert (a.layer, b.layer) == ("block4", "main.10")
+    sa, sb = a.summary(), b.summary()
+    for key in ("per_filter", "random_per_filter", "shown_filters", "trained_semantic_filters",
+                "random_semantic_filters", "trained_best_iou", "random_best_iou"):
+        assert sa[key] == sb[key], key
+    assert torch.equal(a.trained_views.guided, b.trained_views.guided)
+    assert count_hooks(netD) == 0
+
+
+def test_device_argument(examples_netd):
+    D, _ = examples_netd
+    x = torch.rand(3, 3, 64, 64, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    assert torch.equal(layer_activations(D, x, "main.7", device="cpu"), layer_activations(D, x, "main.7"))
+    assert torch.equal(layer_activations(D, x, "main.7", device=torch.device("cpu")), layer_activations(D, x, "main.7"))
+    with pytest.raises(ValueError, match="device: unknown device 'gpu7'"):
+        layer_activations(D, x, "main.7", device="gpu7")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device: 'cuda' was asked for, but CUDA is not available"):
+            filter_report(D, "rooms", n=2, k=1, n_show=1, device="cuda")
+    assert next(D.parameters()).device.type == "cpu"
+
+
 # ------------------------------------------------------------------------------------------------
 # top images
 
@@ -373,7 +458,7 @@ def test_report_and_figures(small_report, tmp_path):
     assert s["n_filters"] == 64 and s["layer"] == "block4" and s["n_images"] == 12
     assert len(s["per_filter"]) == 64 and {"best_class", "iou", "window_iou", "bed_iou"} <= set(s["per_filter"][0])
     assert s["trained_semantic_filters"] == sum(max(d["window_iou"], d["bed_iou"]) >= 0.2 for d in s["per_filter"])
-    grid, bars = rep.figures()
+    grid, bars = filter_figures(rep)
     assert isinstance(grid, go.Figure) and isinstance(bars, go.Figure)
     # per panel: one image trace (the whole grid as a PNG) + one invisible hover layer with a point per tile
     assert [type(t).__name__ for t in grid.data] == ["Image", "Scatter"] * 2
@@ -382,7 +467,7 @@ def test_report_and_figures(small_report, tmp_path):
     assert f"filter {f0}<br>image {rep.trained_views.top_indices[0, 0].item()}" in grid.data[1].text[0]
     assert "IoU" in grid.data[1].text[0]
     assert all("customdata[2]" in t.hovertemplate for t in bars.data)
-    paths = rep.write(tmp_path, png="grid")
+    paths = write_filter_report(rep, tmp_path, png="grid")
     assert json.loads(Path(paths["json"]).read_text())["png"]["method"] == "torchvision"
     assert Path(paths["png_trained"]).stat().st_size > 0
     html = Path(paths["html"]).read_text()
@@ -394,7 +479,7 @@ def test_cli_run(tmp_path):
     torch.manual_seed(0)
     gan = latentlab.GAN(latentlab.ModelConfig(arch="dcgan", nz=8, ngf=8, ndf=8, image_size=64, dataset="rooms"))
     path = latentlab.save(gan, tmp_path / "tiny.safetensors")
-    from latentlab.attribution import cli
+    from latentlab.app import filters as cli
     p = cli.add_arguments(argparse.ArgumentParser())
     out = tmp_path / "out"
     assert cli.run(p.parse_args([str(path), "--out", str(out), "--n", "8", "--show", "2", "--top-k", "2",

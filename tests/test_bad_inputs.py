@@ -29,7 +29,7 @@ from latentlab.attribution import FilterGuidedBackprop, filter_report, layer_act
 from latentlab.data import ImageFolderDataset, get_dataset
 from latentlab.dissect import (Probe, ablate, ablate_layers, box_to_grid, collect_features, fit_probe, forget, generate,
                                load_boxes_json, validate_boxes)
-from latentlab.dissect.cli import StandInSegmenter
+from _stand_ins import StandInSegmenter
 from latentlab.io import load_safetensors, save_safetensors
 from latentlab.judges import load_judge
 from latentlab.judges.faces import FaceJudge

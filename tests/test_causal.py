@@ -85,7 +85,7 @@ def test_forget_with_causal_curve_beats_random_on_the_toy():
     G, seg = ToyGenerator(), RedIsWindow()
     G.eval()
     m = forget(G, seg, layer="feat", nz=6, prior="normal", n_probe=40, n_eval=40, n_curve=40, seed=0,
-               causal_steps=60, progress=False)
+               causal_steps=60, progress=False).to_dict()
     assert m["causal"]["ranking"][0] == 3 and m["causal"]["quarter_maps"] == [3]   # 6 // 4 = 1 map
     assert set(m["curves"]) == {"probe", "iou", "causal", "random"}
     assert "1" in m["curves"]["causal"]                                              # the quarter is on the curve

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from latentlab import GAN, ModelConfig
 from latentlab.attribution import filter_report
 from latentlab.dissect import forget
-from latentlab.dissect.cli import StandInSegmenter
+from _stand_ins import StandInSegmenter
 from latentlab.latent import Arithmetic, ImageStatsJudge, RotationAxis, Walk
 from latentlab.metrics import RealData, evaluate
 
@@ -147,10 +147,11 @@ def test_rotation_axis():
 
 def test_forget_probe_selection_and_metrics():
     def run(seed=0):
-        m = forget(ROOMS.generator, StandInSegmenter(), n_probe=10, n_eval=6, n_curve=4, seed=seed, progress=False)
-        arrays = m.pop("_arrays")
-        probe = arrays.pop("probe")
-        return {"metrics": without(m, "seconds"), "arrays": arrays, "probe": probe}
+        r = forget(ROOMS.generator, StandInSegmenter(), n_probe=10, n_eval=6, n_curve=4, seed=seed, progress=False)
+        arrays = {"z_eval": r.z_eval, "before": r.before, "fraction_before": r.fraction_before_per_sample,
+                  "fraction_after": r.fraction_after_per_sample, "random_maps": r.random_maps,
+                  "fraction_after_random": r.fraction_after_random_per_sample}
+        return {"metrics": without(r.to_dict(), "seconds"), "arrays": arrays, "probe": r.probe}
 
     a, b = twice(run)
     assert_same(a, b)

@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 import latentlab
 from latentlab import save
 from latentlab.hooks import count_hooks
+from latentlab.viz.latent_figures import (ROTATION_TITLE, arithmetic_figure, axis_figure, smoothness_figure,
+                                          walk_figure)
 from latentlab.latent import (Arithmetic, ImageStatsJudge, LatentModel, RotationAxis, Walk, boundary, conditional,
-                              interpolate, lerp, parse_expression, path_length, result_latents, rotation_axis, sefa,
+                              interpolate, lerp, parse_expression, result_latents, rotation_axis, sefa,
                               slerp, walk_smoothness)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,13 +179,13 @@ def test_walk_figure_slider_and_play(gen):
     g, prior = gen
     walk = Walk(g, prior)
     walk.random(steps=5, seed=0)
-    fig = walk.figure()
+    fig = walk_figure(walk.images, walk.frame_labels, title=walk.title)
     assert len(fig.frames) == 5 and len(fig.layout.sliders[0].steps) == 5
     assert fig.data[0].type == "image" and fig.data[0].source.startswith("data:image/png;base64,")
     assert fig.layout.updatemenus[0].buttons[0].label == "Play"
     s = walk.smoothness()
     assert s.features == "pixels" and s.distances.shape == (4,)
-    assert len(walk.smoothness_figure().data) == 1
+    assert len(smoothness_figure(s.distances, factor=s.factor, feature_name=s.features).data) == 1
 
 
 def test_walk_smoothness_uses_the_dataset_judge_when_available():
@@ -265,7 +267,11 @@ def test_concept_mean_and_grid_centre_is_G_of_Y(gen):
     assert noise.abs().max() > 0 and torch.equal(noise[4], torch.zeros(8))
     res2 = ar.combine({"a": 1, "b": -1, "c": 1}, seed=1)
     assert torch.equal(res.images, res2.images)  # same seed: same grid
-    fig = ar.figure(res)
+    terms = ar.term_images(res)
+    assert [(name, coef) for name, coef, _, _ in terms] == [("a", 1), ("b", -1), ("c", 1)]
+    assert all(ex.shape == (3, *res.images.shape[1:]) and mean.shape == res.images.shape[1:] for _, _, ex, mean in terms)
+    assert torch.allclose(terms[0][3], ar.model.generate(za.mean(0)[None])[0], atol=1e-5)  # G(mean z) of "a"
+    fig = arithmetic_figure(terms, res.images, title=res.expression)
     assert sum(t.type == "image" for t in fig.data) == 3 * 2 + 1
 
 
@@ -324,8 +330,8 @@ def test_rotation_axis_from_synthetic_labelled_z(gen):
     assert torch.allclose(images[:, 2], rot.model.generate(z + rot.axis), atol=1e-5)
     with pytest.raises(ValueError, match="at least k=4 left"):
         rot.fit(left=left[:3], right=right)
-    fig = rot.figure(images)
-    assert fig.data[0].type == "image"
+    fig = axis_figure(images, rot.coefficients, title=ROTATION_TITLE)
+    assert fig.data[0].type == "image" and tuple(fig.layout.xaxis.ticktext) == ("-1.00", "+0.00", "+1.00")
 
 
 def test_rotation_axis_from_judge_turns_the_judged_yaw(gen):
@@ -387,22 +393,28 @@ def test_sefa_eigenvectors(tiny_gan, foreign_generator, tiny_acgan):
         sefa(tiny_gan, k=9)
 
 
-# -- PPL, CLI, example -----------------------------------------------------------------------------
+def test_device_argument(tiny_gan):
+    # the analyses run the generator where device= says (moved in place) and return CPU tensors
+    z = LatentModel(tiny_gan).sample_z(2, seed=0)
+    ref = Walk(tiny_gan, features="pixels").between(z[0], z[1], steps=3)
+    for dev in ("cpu", torch.device("cpu")):
+        assert torch.equal(Walk(tiny_gan, features="pixels", device=dev).between(z[0], z[1], steps=3), ref)
+    assert RotationAxis(tiny_gan, device="cpu").model.device.type == "cpu"
+    with pytest.raises(ValueError, match="device: unknown device 'gpu7'"):
+        Walk(tiny_gan, device="gpu7")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device: 'cuda' was asked for, but CUDA is not available"):
+            Arithmetic(tiny_gan, device="cuda")
 
-def test_path_length(gen):
-    g, prior = gen
-    a = path_length(g, prior, n=16, method="slerp", seed=0)
-    b = path_length(g, prior, n=16, method="slerp", seed=0)
-    assert a.mean == b.mean and a.mean > 0 and math.isfinite(a.mean)
-    assert path_length(g, prior, n=16, method="linear", seed=0).mean > 0
 
+# -- CLI, example -----------------------------------------------------------------------------
 
 def test_cli_walk_writes_offline_html(tmp_path, tiny_gan):
     import argparse
-    from latentlab.latent import cli
+    from latentlab.app import walk as cli
     path = save(tiny_gan, tmp_path / "tiny.safetensors")
     args = cli.add_arguments(argparse.ArgumentParser()).parse_args(
-        [str(path), "--out", str(tmp_path / "walk"), "--steps", "4", "--seed", "1"])
+        [str(path), "--out", str(tmp_path / "walk"), "--steps", "4", "--seed", "1", "--device", "auto"])
     assert cli.run(args) == 0
     html = (tmp_path / "walk" / "walk.html").read_text()
     assert "data:image/png;base64" in html and len(html) > 1_000_000  # plotly.js embedded: works offline

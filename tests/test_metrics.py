@@ -15,7 +15,7 @@ from latentlab.metrics import (RealData, class_accuracy, evaluate, flag_near_cop
                                mode_collapse, msssim, msssim_pairs, msssim_per_class, msssim_settings,
                                near_copy_thresholds, nearest_distances, perceptual_path_length, random_generator,
                                room_content, slerp)
-from latentlab.metrics import cli
+from latentlab.app import evaluate as cli
 from latentlab.models import GeneratorBase
 
 from _scripts import load_script
@@ -253,14 +253,27 @@ def test_nearest_distances_and_flags():
 # perceptual path length
 
 
-def test_slerp_lerp():
-    a, b = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])
-    torch.testing.assert_close(slerp(a, b, 0.0), a)
-    torch.testing.assert_close(slerp(a, b, 1.0), b)
-    mid = slerp(a, b, 0.5)
-    assert mid.norm().item() == pytest.approx(1.0)  # stays on the circle; lerp would shrink it
-    assert lerp(a, b, 0.5).norm().item() == pytest.approx(0.5 ** 0.5)
-    torch.testing.assert_close(slerp(a, a, torch.tensor([0.3])), a)  # zero angle: no NaN
+def test_one_slerp_and_lerp():
+    # one implementation (tested in test_latent.py), the same object under every name
+    import importlib
+    import latentlab
+    interp = importlib.import_module("latentlab.latent.interpolate")  # latentlab.latent.interpolate is also a function
+    assert latentlab.slerp is latentlab.metrics.slerp is interp.slerp is slerp
+    assert latentlab.lerp is latentlab.metrics.lerp is interp.lerp is lerp
+
+
+def test_ppl_method_features_and_a_foreign_generator(foreign_generator):
+    # a pytorch/examples-style module (4-D z), pixels as features, both interpolations, seeded
+    a = perceptual_path_length(foreign_generator, None, 16, prior="normal", method="slerp", seed=0, batch_size=5)
+    b = perceptual_path_length(foreign_generator, None, 16, prior="normal", method="slerp", seed=0, batch_size=5)
+    lin = perceptual_path_length(foreign_generator, None, 16, prior="normal", method="linear", seed=0)
+    assert a == b and a["interpolation"] == "slerp" and lin["interpolation"] == "lerp"
+    assert a["ppl"] > 0 and lin["ppl"] > 0 and a["ppl"] != lin["ppl"] and a["n_kept"] == 14
+    # a callable gives the same number as a judge with the same features()
+    c = perceptual_path_length(foreign_generator, lambda x: x.flatten(1), 16, prior="normal", seed=0, batch_size=5)
+    assert c["ppl"] == pytest.approx(a["ppl"], rel=1e-9)
+    with pytest.raises(ValueError, match="method: expected one of"):
+        perceptual_path_length(foreign_generator, None, 16, prior="normal", method="cubic")
 
 
 def test_ppl_constant_generator_is_zero():
@@ -278,6 +291,21 @@ def test_ppl_linear_generator_known_value():
     lo, hi = np.percentile(d, 1), np.percentile(d, 99)
     assert r["interpolation"] == "lerp" and r["n_kept"] == 48
     assert r["ppl"] == pytest.approx(d[(d >= lo) & (d <= hi)].mean(), rel=1e-2)
+
+
+def test_recalibrate_batchnorm_averages_the_batches_and_restores_momentum():
+    from latentlab.metrics.ppl import recalibrate_batchnorm
+    bn = torch.nn.BatchNorm1d(3, momentum=0.3)
+    net = torch.nn.Sequential(bn)
+    data = torch.randn(10, 3, generator=torch.Generator().manual_seed(0)) * 2 + 5
+    it = iter(data.split(4))                                   # batches of 4, 4, 2
+    out = recalibrate_batchnorm(net, lambda k: net(next(it)), n=10, batch_size=4)
+    means = torch.stack([b.mean(0) for b in data.split(4)])
+    assert out is net and not net.training and bn.momentum == 0.3
+    assert torch.allclose(bn.running_mean, means.mean(0), atol=1e-6)   # cumulative: the mean of the batch means
+    with pytest.raises(RuntimeError, match="boom"):
+        recalibrate_batchnorm(net, lambda k: (_ for _ in ()).throw(RuntimeError("boom")), n=4)
+    assert bn.momentum == 0.3                                 # restored on error too
 
 
 def test_random_generator_is_seeded_and_not_constant():
@@ -367,8 +395,12 @@ def test_evaluate_bad_inputs(tiny_gan, tiny_acgan, tmp_path):
         evaluate(str(junk), **kw)
     with pytest.raises(FileNotFoundError, match="model"):
         evaluate(str(tmp_path / "missing.safetensors"), **kw)
-    with pytest.raises(TypeError, match="model"):
+    with pytest.raises(TypeError, match="model: expected a latentlab GAN, a generator module"):
+        evaluate(object(), **kw)
+    with pytest.raises(ValueError, match=r"prior: required for a generator that is not a latentlab model \(Linear\)"):
         evaluate(torch.nn.Linear(2, 2), **kw)
+    with pytest.raises(TypeError, match=r"generator: expected a module returning images \(N, C, H, W\)"):
+        evaluate(torch.nn.Linear(2, 2), prior="normal", **kw)
     with pytest.raises(ValueError, match=r"n: 1 is too small for fd_judge \(needs >= 2.*ppl \(needs >= 3"):
         evaluate(tiny_gan, n=1, **kw)
     with pytest.raises(ValueError, match=r"n: 12 is too small for msssim_per_class \(needs >= 20"):

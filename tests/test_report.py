@@ -11,9 +11,9 @@ import torch
 
 from latentlab import GAN, ModelConfig, save
 from latentlab.cli import main as cli_main
-from latentlab.dissect.cli import StandInSegmenter
+from _stand_ins import StandInSegmenter
 from latentlab.latent.labels import ImageStatsJudge
-from latentlab.viz.report import QUICK, Budget, build_report, find_training_log, read_training_log
+from latentlab.app.report import QUICK, Budget, build_report, find_training_log, read_training_log
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -194,9 +194,31 @@ def test_report_of_a_shipped_model_in_chromium(tmp_path):
 def test_png_export(tmp_path):
     _browser_or_skip()
     pytest.importorskip("kaleido", reason="kaleido is not installed")
-    from latentlab.viz.report import Section, export_pngs
+    from latentlab.app.report import Section, export_pngs
     import plotly.graph_objects as go
     figs = [("", go.Figure(go.Bar(y=[1, 3, 2]))), ("", go.Figure(go.Scatter(y=[0, 1])))]
     paths = export_pngs([Section("walk", "Walk", "", figs)], tmp_path / "png")
     assert [Path(p).name for p in paths] == ["walk-0.png", "walk-1.png"]
     assert all(Path(p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
+
+
+def test_page_shell_is_offline_and_only_assembles(tmp_path):
+    # the one HTML page shell (report, filters.html, forget_*.html): plotly.js once, figures as divs, escaped title
+    import plotly.graph_objects as go
+    from plotly.offline import get_plotlyjs
+    from latentlab.viz.page import figure_html, page, write_page
+    figs = [go.Figure(go.Bar(y=[1, 2])), go.Figure(go.Scatter(y=[3, 1]))]
+    text = page("a <b> & c", ["<p id='intro'>hi</p>", figs[0], figure_html(figs[1], div_id="second")],
+                meta="seed 0", nav=[("intro", "Intro & more")])
+    assert text.startswith("<!DOCTYPE html>") and text.count(get_plotlyjs()) == 1
+    assert "<title>a &lt;b&gt; &amp; c</title>" in text and "<h1>a &lt;b&gt; &amp; c</h1>" in text
+    assert "<p class='meta'>seed 0</p>" in text and "<a href='#intro'>Intro &amp; more</a>" in text
+    assert text.count("Plotly.newPlot") == 2 and 'id="second"' in text
+    assert text.index("<p id='intro'>hi</p>") < text.index("Plotly.newPlot")      # blocks keep their order
+    rest = text.replace(get_plotlyjs(), "")
+    assert not re.search(r"<script[^>]+src=", rest) and "https://" not in rest
+    path = write_page(tmp_path / "p.html", text)
+    assert path.read_text(encoding="utf-8") == text and [p.name for p in tmp_path.iterdir()] == ["p.html"]
+    with pytest.raises(TypeError, match=r"body\[1\]: expected an HTML string or a plotly figure, got int"):
+        page("t", ["<p>x</p>", 3])
+

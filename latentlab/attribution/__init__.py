@@ -1,16 +1,17 @@
-"""Attribution for discriminators (DCGAN §6.2): guided backprop through LeakyReLU, per-filter views,
-how semantic each filter is, and their figures.
+"""Attribution for discriminators (DCGAN §6.2): guided backprop through LeakyReLU, per-filter views and
+how semantic each filter is.
 
     >>> from latentlab.attribution import GuidedBackprop, FilterGuidedBackprop, filter_report
     >>> maps = FilterGuidedBackprop(gan.discriminator, "block4").attribute(images, filter=3)
-    >>> filter_report(gan, "rooms", n=2000).write("out/filters")
+    >>> rep = filter_report(gan, "rooms", n=2000)                 # arrays and numbers
+    >>> latentlab.app.filters.write_filter_report(rep, "out/filters")   # its figures and files
 
 Data flows: ``guided`` (the captum extension) -> ``filters`` (activations, top images, views) ->
-``semantic`` (IoU with label maps) -> ``report`` (both discriminators, files) -> ``figures`` (plotly).
+``semantic`` (IoU with label maps) -> ``report`` (both discriminators). Figures are in
+``latentlab.viz.filter_figures``.
 """
 from __future__ import annotations
 
-from .figures import BarPanel, GridPanel, filter_grid_figure, iou_bar_figure
 from .filters import (FilterViews, filter_scores, filter_views, guided_overlay, layer_activations, random_like,
                       top_images)
 from .guided import (GUIDED_ACTIVATIONS, FilterGuidedBackprop, GuidedBackprop, NeuronGuidedBackprop,
@@ -24,5 +25,4 @@ __all__ = [
     "layer_activations", "filter_scores", "top_images", "random_like", "FilterViews", "filter_views", "guided_overlay",
     "SemanticScores", "filter_iou", "iou_bound",
     "FilterReport", "filter_report", "load_labelled_images",
-    "GridPanel", "BarPanel", "filter_grid_figure", "iou_bar_figure",
 ]

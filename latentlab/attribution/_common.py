@@ -7,6 +7,8 @@ import torch
 from torch import nn
 
 from ..hooks import get_module, layer_names
+from ..models.adapter import default_layer
+from ..models.base import check_device
 
 
 def resolve_layer(model: nn.Module, layer: str) -> nn.Module:
@@ -17,6 +19,31 @@ def resolve_layer(model: nn.Module, layer: str) -> nn.Module:
         names = layer_names(model)
         shown = names if len(names) <= 60 else names[:60] + [f"... ({len(names) - 60} more)"]
         raise ValueError(f"layer: unknown layer name {layer!r}; valid names are {shown}") from None
+
+
+def model_device(model: nn.Module, device=None) -> torch.device:
+    """The device ``model`` runs on; with ``device`` given, the model is first moved there (in place, as
+    ``Module.to``). A model without parameters or buffers runs on the CPU."""
+    dev = check_device(device)
+    if dev is not None:
+        model.to(dev)
+    t = next(model.parameters(), None)
+    if t is None:
+        t = next(model.buffers(), None)
+    return t.device if t is not None else torch.device("cpu")
+
+
+def prepare(model: nn.Module, images, layer: str | None, device=None) -> tuple[torch.device, torch.Tensor, str]:
+    """(device the model runs on, checked images, layer name) for an analysis of ``model``'s ``layer``.
+
+    ``device`` moves the model there first (see :func:`model_device`); ``layer=None`` picks the
+    discriminator's default layer (``models.adapter.default_layer``: its last spatial block).
+    """
+    dev = model_device(model, device)
+    images = check_images(model, images)
+    layer = default_layer(model, images[:1].to(dev), kind="discriminator") if layer is None else layer
+    resolve_layer(model, layer)
+    return dev, images, layer
 
 
 def check_filter(index, n_filters: int, layer: str) -> int:
@@ -63,32 +90,3 @@ def eval_mode(model: nn.Module):
         yield model
     finally:
         model.train(was)
-
-
-def default_layer(model: nn.Module, images: torch.Tensor | None = None) -> str:
-    """D's last convolution block before the output.
-
-    Our discriminators name their blocks (``block_names[-1]``, e.g. ``block4`` at 64 px). For any
-    other model: the last module (in call order, on one image) with a 4-D output larger than 1x1.
-    """
-    names = getattr(model, "block_names", None)
-    if names:
-        return names[-1]
-    if images is None:
-        raise ValueError("layer: the model has no block_names; pass layer= (a dotted name, see latentlab.layer_names)")
-    found: list[tuple[str, tuple]] = []
-    handles = []
-    try:
-        for n, m in model.named_modules():
-            if n and not any(True for _ in m.children()):
-                handles.append(m.register_forward_hook(
-                    lambda mod, i, o, n=n: found.append((n, tuple(o.shape))) if isinstance(o, torch.Tensor) else None))
-        with torch.no_grad(), eval_mode(model):
-            model(images[:1])
-    finally:
-        for h in handles:
-            h.remove()
-    conv = [n for n, s in found if len(s) == 4 and s[2] * s[3] > 1]
-    if not conv:
-        raise ValueError("layer: found no layer with a spatial (N, C, H, W) output; pass layer=")
-    return conv[-1]

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ..hooks import Trace
-from ._common import check_filter, check_images, default_layer, eval_mode, resolve_layer
+from ._common import check_filter, eval_mode, prepare
 from .guided import FilterGuidedBackprop
 
 __all__ = ["layer_activations", "filter_scores", "top_images", "random_like", "FilterViews", "filter_views",
@@ -32,25 +32,25 @@ __all__ = ["layer_activations", "filter_scores", "top_images", "random_like", "F
 
 @torch.no_grad()
 def layer_activations(model: nn.Module, images: torch.Tensor, layer: str | None = None, *,
-                      batch_size: int = 250) -> torch.Tensor:
+                      batch_size: int = 250, device=None) -> torch.Tensor:
     """Output of ``layer`` for every image, in eval mode: (N, F, h, w) float32 on the CPU.
 
     Args:
         model: any nn.Module (our discriminators, or a user's).
         images: (N, C, H, W) float, as the model expects them ([-1, 1] for ours).
-        layer: dotted layer name; default :func:`default_layer` (D's last conv block).
+        layer: dotted layer name; default ``models.adapter.default_layer`` (D's last conv block).
         batch_size: images per forward pass (the forward stops after the layer).
+        device: where the model runs ("cpu", "cuda", ...; moved there in place); default where it is.
+            Batches are moved there; the result is on the CPU.
     """
-    images = check_images(model, images)
-    layer = default_layer(model, images) if layer is None else layer
-    resolve_layer(model, layer)
+    dev, images, layer = prepare(model, images, layer, device)
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
         raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
     out = []
     with eval_mode(model):
         for i in range(0, len(images), batch_size):
             with Trace(model, layer, stop=True) as t:
-                model(images[i:i + batch_size])
+                model(images[i:i + batch_size].to(dev))
             o = t.output
             if isinstance(o, (tuple, list)):
                 o = o[0]
@@ -141,22 +141,21 @@ class FilterViews:
 
 
 def filter_views(model: nn.Module, images: torch.Tensor, layer: str | None = None, *, filters=None, k: int = 4,
-                 activations: torch.Tensor | None = None, batch_size: int = 250) -> FilterViews:
+                 activations: torch.Tensor | None = None, batch_size: int = 250, device=None) -> FilterViews:
     """Top-k images per filter with their activation maps and guided-backprop maps (DCGAN Fig. 5).
 
     Args:
         model: the discriminator (any nn.Module); evaluated in eval mode.
         images: (N, C, H, W) candidate images (a dataset's or generated samples).
-        layer: dotted name; default :func:`default_layer` (D's last conv block).
+        layer: dotted name; default ``models.adapter.default_layer`` (D's last conv block).
         filters: filter indices (default: all filters of the layer).
         k: top images per filter.
         activations: precomputed ``layer_activations(model, images, layer)`` (saves a pass).
+        device: where the model runs (moved there in place); default where it is. Results are on the CPU.
     """
-    images = check_images(model, images)
-    layer = default_layer(model, images) if layer is None else layer
-    resolve_layer(model, layer)
+    dev, images, layer = prepare(model, images, layer, device)
     if activations is None:
-        activations = layer_activations(model, images, layer, batch_size=batch_size)
+        activations = layer_activations(model, images, layer, batch_size=batch_size, device=dev)
     if activations.shape[0] != images.shape[0]:
         raise ValueError(f"activations: expected {images.shape[0]} rows (one per image), got {tuple(activations.shape)}")
     F = activations.shape[1]
@@ -167,7 +166,7 @@ def filter_views(model: nn.Module, images: torch.Tensor, layer: str | None = Non
     guided = []
     with eval_mode(model):
         for i, f in enumerate(filters):
-            guided.append(gbp.attribute(images[idx[i]].detach().clone(), filter=f).detach())
+            guided.append(gbp.attribute(images[idx[i]].detach().to(dev, copy=True), filter=f).detach().cpu())
     return FilterViews(layer=layer, filters=torch.tensor(filters), top_indices=idx, top_values=values,
                        activation_maps=maps, guided=torch.stack(guided), images=images[idx].detach().clone())
 

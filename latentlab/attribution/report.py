@@ -7,34 +7,29 @@ randomly initialised one of the same architecture (seeded):
 2. per-filter IoU with every class (:func:`~latentlab.attribution.semantic.filter_iou`);
 3. views of the most window/bed-like filters: top images, activation maps, guided-backprop maps.
 
-``report.write(out_dir)`` writes ``filters.json``, ``filters.html`` (standalone, plotly.js embedded)
-and PNGs. Example::
+The result holds arrays and numbers; its figures and files (``filters.json``, ``filters.html``, PNGs) are
+written by the application layer, ``latentlab.app.filters.write_filter_report``. Example::
 
     >>> gan = latentlab.load_pretrained("rooms")
     >>> rep = filter_report(gan, "rooms", n=2000, quantile=0.005)
     >>> rep.summary()["trained_semantic_filters"], rep.summary()["random_semantic_filters"]
-    >>> rep.write("out/filters")
 """
 from __future__ import annotations
 
-import json
-import os
+import contextlib
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from ._common import check_images, default_layer, resolve_layer
-from .figures import BarPanel, GridPanel, filter_grid_figure, iou_bar_figure
-from .filters import FilterViews, filter_views, guided_overlay, layer_activations, random_like, top_images
+from ..models.base import check_device
+from ._common import check_images, prepare, resolve_layer
+from .filters import FilterViews, filter_views, layer_activations, random_like, top_images
 from .semantic import SemanticScores, filter_iou
 
-__all__ = ["FilterReport", "filter_report", "load_labelled_images", "PNG_MODES"]
-
-PNG_MODES = ("auto", "kaleido", "grid", "none")
+__all__ = ["FilterReport", "filter_report", "load_labelled_images"]
 
 
 def load_labelled_images(data, n: int, *, size: int = 64, seed: int = 1, cache=None):
@@ -131,98 +126,6 @@ class FilterReport:
             "cpu_seconds": round(sum(self.cpu_timings.values()), 3),
         }
 
-    # -- figures (the data is prepared here; the figure functions only draw)
-    def grid_panels(self) -> list[GridPanel]:
-        out = []
-        for title, s, v in (("trained D", self.trained, self.trained_views), ("random D", self.random, self.random_views)):
-            f = v.filters.numpy()
-            out.append(GridPanel(title=title, tiles=guided_overlay(v.images, v.guided), filters=f.tolist(),
-                                 image_indices=v.top_indices.numpy(),
-                                 best_class=[s.class_names[c] for c in s.best_class[f]],
-                                 best_iou=s.best_iou[f].tolist()))
-        return out
-
-    def bar_panels(self) -> list[BarPanel]:
-        out = []
-        for title, s, top in (("trained D", self.trained, self.trained_top), ("random D", self.random, self.random_top)):
-            order = np.argsort(-s.best_iou, kind="stable")
-            out.append(BarPanel(title=f"{title}: layer {self.layer}", filters=order.tolist(),
-                                best_class=[s.class_names[c] for c in s.best_class[order]],
-                                best_iou=s.best_iou[order].tolist(), top_image=top[order].tolist()))
-        return out
-
-    def figures(self):
-        """(grid figure, bar figure) as ``go.Figure``."""
-        return (filter_grid_figure(self.grid_panels()),
-                iou_bar_figure(self.bar_panels(), self.trained.class_names, threshold=self.min_iou))
-
-    def write(self, out_dir, *, png: str = "auto") -> dict:
-        """Write filters.json, filters.html and PNGs to ``out_dir``; returns {kind: path}.
-
-        Args:
-            png: "auto" (kaleido if it can start a browser, else torchvision grids), "kaleido",
-                "grid" (torchvision ``save_image`` grids of the tiles, no browser needed) or "none".
-        """
-        if png not in PNG_MODES:
-            raise ValueError(f"png: expected one of {PNG_MODES}, got {png!r}")
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        grid, bars = self.figures()
-        paths = {"html": out / "filters.html"}
-        _write_html(paths["html"], [bars, grid], title=f"Discriminator filters ({self.layer})")
-        png_paths, method = {}, None
-        if png in ("auto", "kaleido"):
-            try:
-                import plotly.io as pio
-                targets = [out / "filters_iou.png", out / "filters_grid.png"]
-                figs = [bars, grid]
-                pio.write_images(figs, targets, width=[f.layout.width for f in figs],
-                                 height=[f.layout.height for f in figs])
-                png_paths = {"png_iou": targets[0], "png_grid": targets[1]}
-                method = "kaleido"
-            except Exception as e:  # no browser / kaleido: fall back (or fail if kaleido was asked for)
-                if png == "kaleido":
-                    raise RuntimeError(f"png: kaleido could not export PNGs ({type(e).__name__}: {e})") from e
-        if png == "grid" or (png == "auto" and method is None):
-            png_paths = self._grid_pngs(out)
-            method = "torchvision"
-        paths.update(png_paths)
-        self.timings["write"], self.cpu_timings["write"] = time.perf_counter() - t0, time.process_time() - c0
-        summary = self.summary()
-        summary["png"] = {"method": method, "files": sorted(p.name for p in png_paths.values())}
-        paths["json"] = out / "filters.json"
-        tmp = paths["json"].with_name(paths["json"].name + f".tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(summary, indent=1))
-        os.replace(tmp, paths["json"])
-        return {k: str(v) for k, v in paths.items()}
-
-    def _grid_pngs(self, out: Path) -> dict:
-        from torchvision.utils import save_image
-        res = {}
-        for name, v in (("trained", self.trained_views), ("random", self.random_views)):
-            tiles = torch.from_numpy(guided_overlay(v.images, v.guided))          # (F', k, H, W, 3)
-            F_, k = tiles.shape[:2]
-            imgs = (v.images.float().clamp(-1, 1) + 1) / 2                         # (F', k, C, H, W)
-            if imgs.shape[2] == 1:
-                imgs = imgs.expand(-1, -1, 3, -1, -1)
-            over = tiles.permute(0, 1, 4, 2, 3).float() / 255
-            rows = torch.cat([imgs, over], 1).reshape(F_ * 2 * k, *over.shape[2:])  # per filter: k images, k overlays
-            p = out / f"filters_{name}.png"
-            save_image(rows, p, nrow=2 * k, padding=2, pad_value=1.0)
-            res[f"png_{name}"] = p
-        return res
-
-
-def _write_html(path: Path, figs, *, title: str) -> None:
-    """One standalone page: plotly.js embedded once (works offline)."""
-    parts = [fig.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, fig in enumerate(figs)]
-    html = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head>"
-            f"<body style='font-family:sans-serif'>{''.join(parts)}</body></html>")
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, path)
-
 
 def _rank(s: SemanticScores, classes) -> np.ndarray:
     """Filters by IoU with the semantic classes (then by best IoU), most semantic first."""
@@ -233,7 +136,7 @@ def _rank(s: SemanticScores, classes) -> np.ndarray:
 def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = None, quantile: float = 0.005,
                   data_seed: int = 1, random_seed: int = 0, k: int = 4, n_show: int = 8, views_from: str = "data",
                   sample_seed: int = 0, semantic_classes=("window", "bed"), min_iou: float = 0.2,
-                  batch_size: int = 250, cache=None) -> FilterReport:
+                  batch_size: int = 250, cache=None, device=None) -> FilterReport:
     """Filter views and per-filter IoU for a trained discriminator and a random one (DCGAN §6.2).
 
     Args:
@@ -248,22 +151,71 @@ def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = Non
         views_from: "data" (top images among the n dataset images) or "samples" (among n samples
             of the GAN's generator, seeded by ``sample_seed``).
         semantic_classes, min_iou: a filter is semantic when its IoU with one of these classes is >= min_iou.
+        device: where both discriminators run ("cpu", "cuda", ...; D is moved there in place); results on the CPU.
     """
-    timings: dict[str, float] = {}
-    cpu: dict[str, float] = {}
-    tw, tc = time.perf_counter(), time.process_time()
-    info: dict = {}
-    gen = None
+    clock = _Clock()
+    with clock.stage("data"):
+        D, gen, info = _discriminator(model)
+        check_device(device)                 # before the data are rendered: a bad device fails fast
+        _check_report_args(views_from, gen, k, n_show, quantile)
+        if layer is not None:
+            resolve_layer(D, layer)
+        size = getattr(getattr(D, "config", None), "image_size", 64)
+        images, labels, classes = load_labelled_images(data, n, size=size, seed=data_seed, cache=cache)
+        check_images(D, images, name="data images")
+        for c in semantic_classes:
+            if c not in classes:
+                raise ValueError(f"semantic_classes: unknown class {c!r}; the data's classes are {list(classes)}")
+    with clock.stage("activations"):
+        dev, images, layer = prepare(D, images, layer, device)
+        pair = {"trained": D, "random": random_like(D, seed=random_seed)}
+        acts = {key: layer_activations(m, images, layer, batch_size=batch_size, device=dev) for key, m in pair.items()}
+    with clock.stage("iou"):
+        scores = {key: filter_iou(a, labels, classes, quantile=quantile) for key, a in acts.items()}
+    with clock.stage("views"):
+        if views_from == "samples":
+            images = gen.sample(n, seed=sample_seed)
+            acts = {key: layer_activations(m, images, layer, batch_size=batch_size, device=dev)
+                    for key, m in pair.items()}
+        n_show, k = min(n_show, acts["trained"].shape[1]), min(k, len(images))
+        views = {key: filter_views(m, images, layer, filters=_rank(scores[key], semantic_classes)[:n_show].tolist(),
+                                   k=k, activations=acts[key], device=dev) for key, m in pair.items()}
+        top = {key: top_images(a, 1)[1][:, 0].numpy() for key, a in acts.items()}
+    info.update({"data": data if isinstance(data, str) else type(data).__name__, "data_seed": data_seed,
+                 "random_seed": random_seed, "views_from": views_from, "torch_threads": torch.get_num_threads()})
+    return FilterReport(layer=layer, trained=scores["trained"], random=scores["random"], trained_views=views["trained"],
+                        random_views=views["random"], trained_top=top["trained"], random_top=top["random"],
+                        semantic_classes=tuple(semantic_classes), min_iou=float(min_iou), info=info,
+                        timings=clock.wall, cpu_timings=clock.cpu)
+
+
+class _Clock:
+    """Wall-clock and CPU seconds (user + system, all threads) per named stage."""
+
+    def __init__(self):
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def stage(self, name: str):
+        tw, tc = time.perf_counter(), time.process_time()
+        yield
+        self.wall[name], self.cpu[name] = time.perf_counter() - tw, time.process_time() - tc
+
+
+def _discriminator(model) -> tuple[nn.Module, object, dict]:
+    """(discriminator, the GAN or None, info) of a latentlab GAN or a bare discriminator module."""
     if hasattr(model, "discriminator") and hasattr(model, "generator"):
-        D = model.discriminator
-        gen = model
-        if D is None:
+        if model.discriminator is None:
             raise ValueError("model: this GAN has no discriminator (the file was saved without it)")
-        info.update({"step": int(getattr(model, "step", 0)), "dataset": getattr(model, "dataset", "")})
-    elif isinstance(model, nn.Module):
-        D = model
-    else:
-        raise TypeError(f"model: expected a latentlab GAN or a discriminator nn.Module, got {type(model).__name__}")
+        return model.discriminator, model, {"step": int(getattr(model, "step", 0)),
+                                            "dataset": getattr(model, "dataset", "")}
+    if isinstance(model, nn.Module):
+        return model, None, {}
+    raise TypeError(f"model: expected a latentlab GAN or a discriminator nn.Module, got {type(model).__name__}")
+
+
+def _check_report_args(views_from, gen, k, n_show, quantile) -> None:
     if views_from not in ("data", "samples"):
         raise ValueError(f"views_from: expected 'data' or 'samples', got {views_from!r}")
     if views_from == "samples" and gen is None:
@@ -273,47 +225,3 @@ def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = Non
             raise ValueError(f"{name}: expected a positive int, got {v!r}")
     if not 0 < quantile < 1:
         raise ValueError(f"quantile: expected a fraction 0 < quantile < 1 (0.005 = top 0.5%), got {quantile!r}")
-    cfg = getattr(D, "config", None)
-    size = getattr(cfg, "image_size", 64)
-    if layer is not None:
-        resolve_layer(D, layer)
-    images, labels, classes = load_labelled_images(data, n, size=size, seed=data_seed, cache=cache)
-    check_images(D, images, name="data images")
-    for c in semantic_classes:
-        if c not in classes:
-            raise ValueError(f"semantic_classes: unknown class {c!r}; the data's classes are {list(classes)}")
-    timings["data"], cpu["data"] = time.perf_counter() - tw, time.process_time() - tc
-
-    tw, tc = time.perf_counter(), time.process_time()
-    layer = default_layer(D, images) if layer is None else layer
-    R = random_like(D, seed=random_seed)
-    acts_t = layer_activations(D, images, layer, batch_size=batch_size)
-    acts_r = layer_activations(R, images, layer, batch_size=batch_size)
-    timings["activations"], cpu["activations"] = time.perf_counter() - tw, time.process_time() - tc
-
-    tw, tc = time.perf_counter(), time.process_time()
-    s_t = filter_iou(acts_t, labels, classes, quantile=quantile)
-    s_r = filter_iou(acts_r, labels, classes, quantile=quantile)
-    timings["iou"], cpu["iou"] = time.perf_counter() - tw, time.process_time() - tc
-
-    tw, tc = time.perf_counter(), time.process_time()
-    if views_from == "samples":
-        view_images = gen.sample(n, seed=sample_seed)
-        va_t = layer_activations(D, view_images, layer, batch_size=batch_size)
-        va_r = layer_activations(R, view_images, layer, batch_size=batch_size)
-    else:
-        view_images, va_t, va_r = images, acts_t, acts_r
-    n_show = min(n_show, acts_t.shape[1])
-    k = min(k, len(view_images))
-    v_t = filter_views(D, view_images, layer, filters=_rank(s_t, semantic_classes)[:n_show].tolist(), k=k,
-                       activations=va_t)
-    v_r = filter_views(R, view_images, layer, filters=_rank(s_r, semantic_classes)[:n_show].tolist(), k=k,
-                       activations=va_r)
-    top_t = top_images(va_t, 1)[1][:, 0].numpy()
-    top_r = top_images(va_r, 1)[1][:, 0].numpy()
-    timings["views"], cpu["views"] = time.perf_counter() - tw, time.process_time() - tc
-    info.update({"data": data if isinstance(data, str) else type(data).__name__, "data_seed": data_seed,
-                 "random_seed": random_seed, "views_from": views_from, "torch_threads": torch.get_num_threads()})
-    return FilterReport(layer=layer, trained=s_t, random=s_r, trained_views=v_t, random_views=v_r,
-                        trained_top=top_t, random_top=top_r, semantic_classes=tuple(semantic_classes),
-                        min_iou=float(min_iou), info=info, timings=timings, cpu_timings=cpu)

@@ -14,24 +14,20 @@ import torch
 from torch import nn
 
 from ..hooks import Trace
-from ..models.base import sample_prior
+from .removal import adapter, class_index
 
 __all__ = ["causal_ranking"]
 
 
-def _obj_index(segmenter, obj: str) -> int:
-    classes = list(getattr(segmenter, "classes", ()))
-    if obj not in classes:
-        raise ValueError(f"obj: {obj!r} is not a class of the segmenter; classes are {classes}")
-    return classes.index(obj)
-
-
-def causal_ranking(generator: nn.Module, layer: str, segmenter, obj: str = "window", *, nz: int, prior: str,
-                   steps: int = 150, batch_size: int = 16, lr: float = 0.1, sparsity: float = 4e-4,
-                   preserve: float = 0.05, seed: int = 0, **gen_kwargs) -> tuple[np.ndarray, np.ndarray]:
+def causal_ranking(generator, layer: str, segmenter, obj: str = "window", *, nz: int | None = None,
+                   prior: str | None = None, steps: int = 150, batch_size: int = 16, lr: float = 0.1,
+                   sparsity: float = 4e-4, preserve: float = 0.05, seed: int = 0, device=None,
+                   c=None) -> tuple[np.ndarray, np.ndarray]:
     """Optimise a soft ablation mask over the maps of ``layer``; returns (ranking, mask values).
 
     Args:
+        generator: any generator module or a LatentModel (``nz``/``prior`` as for ``LatentModel``;
+            ``device``: where it runs); ``c``: an AC-GAN's class for every sample.
         segmenter: a differentiable module, ``segmenter(images) -> logits (N, classes, H, W)``, with ``classes``.
         steps, batch_size, lr: Adam steps on fresh prior samples (z from ``seed``) of ``batch_size`` each.
         sparsity: L1 price per unit of mask (keeps the selection small).
@@ -45,32 +41,41 @@ def causal_ranking(generator: nn.Module, layer: str, segmenter, obj: str = "wind
     if not callable(segmenter) or not hasattr(segmenter, "classes"):
         raise TypeError("segmenter: expected a differentiable module returning per-pixel class logits, "
                         "with a `classes` attribute (e.g. the rooms judge)")
-    idx = _obj_index(segmenter, obj)
+    idx = class_index(segmenter, obj, "obj")
+    lm = adapter(generator, prior=prior, nz=nz, device=device, need_prior=True)
+    generator = lm.module
     g = torch.Generator().manual_seed(seed)
     was_g, was_s = generator.training, getattr(segmenter, "training", False)
     generator.eval()
     if isinstance(segmenter, nn.Module):
         segmenter.eval()
+    p0 = next(segmenter.parameters(), None) if isinstance(segmenter, nn.Module) else None
+    seg_dev = p0.device if p0 is not None else torch.device("cpu")
     logits = None
     mask_box = {}
 
     def edit(out: torch.Tensor) -> torch.Tensor:
-        return out * (1 - mask_box["m"])[None, :, None, None]
+        return out * (1 - mask_box["m"].to(out.device))[None, :, None, None]
+
+    def run(z):  # the generator on its device, one batch; images on the segmenter's device
+        zz = z.to(lm.device, lm.dtype)
+        cc = None if c is None else lm.module.check_classes(c, len(z)).to(lm.device)
+        return lm.forward(zz, cc).float().to(seg_dev)
 
     try:
         with torch.no_grad(), Trace(generator, layer) as t:
-            generator(sample_prior(1, nz, prior, generator=g), **gen_kwargs)
+            run(lm.sample_z(1, generator=g))
         n_maps = int(t.output.shape[1])
         logits = torch.full((n_maps,), -4.0, requires_grad=True)
         opt = torch.optim.Adam([logits], lr=lr)
         for _ in range(steps):
-            z = sample_prior(batch_size, nz, prior, generator=g)
+            z = lm.sample_z(batch_size, generator=g)
             with torch.no_grad():
-                x0 = generator(z, **gen_kwargs).float()
+                x0 = run(z)
                 outside = (segmenter(x0).argmax(1) != idx).float()[:, None]
             mask_box["m"] = torch.sigmoid(logits)
             with Trace(generator, layer, retain_output=False, edit_output=edit):
-                x = generator(z, **gen_kwargs).float()
+                x = run(z)
             p = segmenter(x).float().softmax(1)[:, idx]
             loss = (p.mean() + preserve * ((x - x0).abs() * outside).mean()
                     + sparsity * mask_box["m"].sum())

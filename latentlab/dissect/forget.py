@@ -1,30 +1,36 @@
-"""Forgetting to draw objects (DCGAN §6.3.1), measured.
+"""Forgetting to draw objects (DCGAN §6.3.1), measured, as small steps.
 
-Pipeline (``forget``): generate ``n_probe`` samples -> object boxes from the segmenter judge (or the
-user's JSON) -> fit the box probe on one layer -> drop every positive-weight map -> on ``n_eval``
-fresh samples (same z with and without the drop) measure the segmenter's object pixels, the share
-of object-bearing samples that lose >= 90% of them, the change outside the original object regions,
-and the same for a control that drops as many randomly chosen maps. Beyond the paper: a removal
-curve over k (top-k maps by probe weight), a layer sweep, and a selection ranked by IoU of
-thresholded activations with the object masks (GAN-Dissection style) on the same curve.
+``forget`` runs: :func:`sample_and_box` (``n_probe`` samples; object boxes from the segmenter judge or drawn
+by hand) -> :func:`fit_probes` (the box probe on one layer, and on the sweep / joint layers) ->
+:func:`select_maps` (every positive-weight map) -> :func:`measure` (``n_eval`` fresh samples, same z with and
+without the drop: the segmenter's object pixels, the share of object-bearing samples that lose >= 90% of them,
+the change outside the original object regions, and the same for a random control) -> :func:`curves`
+(beyond the paper: removal over k for the probe's ranking, a GAN-Dissection IoU ranking and an optional
+causal ranking), plus a layer sweep and a joint drop over several layers. It returns a :class:`ForgetResult`.
+
+Without a segmenter (boxes drawn by hand, e.g. with ``latentlab annotate``) only the probe's results and the
+before/after images are produced; with one, removal is measured too.
 """
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
-from ..hooks import TraceDict, get_module
-from ..models.base import sample_prior
-from .ablate import ablate_layers, check_drops
-from .probe import fit_probe
+from ..hooks import get_module
+from .boxes import validate_boxes
+from .probe import ProbeResult, fit_probe
+from .removal import (Removal, adapter, boxes_from_masks, class_index, generate, measure_removal, object_boxes, object_masks,
+                      random_maps, removal_curve)
 
-__all__ = ["generate", "object_masks", "object_boxes", "measure_removal", "rank_by_iou", "removal_curve",
-           "random_maps", "forget", "default_layer", "paper_layer_note"]
+__all__ = ["forget", "ForgetResult", "ProbeSamples", "sample_and_box", "fit_probes", "select_maps", "measure",
+           "curves", "layer_sweep", "joint_drop", "rank_by_iou", "default_layer", "paper_layer_note", "SCHEMA",
+           "generate", "object_masks", "object_boxes", "measure_removal", "removal_curve", "random_maps", "Removal"]
+
+SCHEMA = 2  # 2: object-neutral keys (fraction_*, n_bearing, share_samples_removed*), "schema" and "measured"
 
 paper_layer_note = (
     "The paper fits its probe on the generator's 'second highest convolution layer'. In a generator the "
@@ -34,174 +40,182 @@ paper_layer_note = (
 )
 
 
-def default_layer(generator: nn.Module) -> str:
-    """The paper's layer for latentlab DCGANs (``block2``); other generators must name a layer."""
-    names = dict(generator.named_modules())
-    if "block2" in names:
-        return "block2"
-    raise ValueError("layer: this generator has no `block2`; pass the layer name explicitly "
-                     f"(top-level layers: {[n for n in names if n and '.' not in n]})")
-
-
-@torch.no_grad()
-def generate(generator: nn.Module, z: torch.Tensor, *, layer: str | None = None, maps=None, value: float = 0.0,
-             drops: dict | None = None, batch_size: int = 200, **gen_kwargs) -> torch.Tensor:
-    """Images for z (eval mode), optionally with ``maps`` of ``layer`` set to ``value`` -> (N, C, S, S).
-
-    ``drops`` ({layer: maps}) sets maps of several layers at once (together with ``layer``/``maps``).
-    """
-    drops = _drops(layer, maps, drops)
-    was = generator.training
-    generator.eval()
-    out = []
-    try:
-        for i in range(0, z.shape[0], batch_size):
-            zb = z[i:i + batch_size]
-            kw = {k: (v[i:i + batch_size] if isinstance(v, torch.Tensor) else v) for k, v in gen_kwargs.items()}
-            with ablate_layers(generator, drops, value):
-                x = generator(zb, **kw)
-            if not isinstance(x, torch.Tensor) or x.dim() != 4:
-                raise TypeError(f"generator: expected images (N, C, H, W), got {type(x).__name__}")
-            out.append(x.float())
-    finally:
-        generator.train(was)
-    return torch.cat(out)
-
-
-def _drops(layer, maps, drops) -> dict:
-    """{layer: maps} from a single (layer, maps) and/or a ``drops`` mapping; layers with no maps are left out."""
-    out = {} if drops is None else check_drops(drops)
-    if layer is not None and maps is not None:
-        if layer in out:
-            raise ValueError(f"drops: layer {layer!r} is given both as layer= and in drops")
-        out[layer] = maps
-    return {name: m for name, m in out.items() if len(m)}
-
-
-def _class_index(segmenter, obj: str) -> int:
-    classes = list(getattr(segmenter, "classes", ()))
-    if obj not in classes:
-        raise ValueError(f"object: {obj!r} is not a class of the segmenter; classes are {classes}")
-    return classes.index(obj)
-
-
-@torch.no_grad()
-def object_masks(segmenter, images: torch.Tensor, obj: str = "window", batch_size: int = 250) -> torch.Tensor:
-    """Segmenter's per-pixel mask of ``obj`` -> bool (N, H, W)."""
-    k = _class_index(segmenter, obj)
-    out = []
-    for i in range(0, images.shape[0], batch_size):
-        out.append(segmenter.predict(images[i:i + batch_size]) == k)
-    return torch.cat(out)
-
-
-def object_boxes(segmenter, images: torch.Tensor, obj: str = "window", min_area: int = 4):
-    """Bounding boxes of the connected components of the segmenter's ``obj`` mask, per image."""
-    from ..judges.rooms import mask_to_boxes
-    masks = object_masks(segmenter, images, obj)
-    return [mask_to_boxes(m.numpy(), min_area=min_area) for m in masks]
-
-
-def random_maps(n_maps: int, k: int, seed: int) -> np.ndarray:
-    if k > n_maps:
-        raise ValueError(f"k: cannot choose {k} random maps from a layer with {n_maps}")
-    return np.sort(np.random.default_rng(seed).choice(n_maps, size=k, replace=False))
-
-
-@dataclass
-class Removal:
-    fraction_before: np.ndarray   # (N,) object pixel share per sample before the drop
-    fraction_after: np.ndarray    # (N,) after
-    outside_change: float         # mean |after - before| (0..1 pixel scale) outside the original object pixels
-    replaced_by: dict             # class -> share of former object pixels it became
-
-    def summary(self, min_fraction: float) -> dict:
-        b, a = self.fraction_before, self.fraction_after
-        bearing = b >= min_fraction
-        lost = (a[bearing] <= 0.1 * b[bearing]) if bearing.any() else np.array([])
-        return {
-            "fraction_before": float(b.mean()), "fraction_after": float(a.mean()),
-            "reduction": float(1 - a.mean() / b.mean()) if b.mean() > 0 else float("nan"),
-            "n_bearing": int(bearing.sum()),
-            "share_removed_90": float(lost.mean()) if len(lost) else float("nan"),
-            "outside_change": self.outside_change, "replaced_by": self.replaced_by,
-        }
-
-
-@torch.no_grad()
-def measure_removal(generator, layer, maps, z, segmenter, obj="window", *, before=None, masks_before=None,
-                    drops=None, batch_size=200, **gen_kwargs) -> Removal:
-    """Compare generations with and without dropping ``maps`` of ``layer`` on the same z.
-
-    ``drops`` ({layer: maps}, with ``layer=maps=None``) drops maps of several layers at once.
-    """
-    if before is None:
-        before = generate(generator, z, batch_size=batch_size, **gen_kwargs)
-    if masks_before is None:
-        masks_before = object_masks(segmenter, before, obj)
-    after = generate(generator, z, layer=layer, maps=maps, drops=drops, batch_size=batch_size, **gen_kwargs)
-    labels_after = torch.cat([segmenter.predict(after[i:i + 250]) for i in range(0, len(after), 250)])
-    k = _class_index(segmenter, obj)
-    masks_after = labels_after == k
-    hw = masks_before.shape[1] * masks_before.shape[2]
-    fb = masks_before.flatten(1).sum(1).double().numpy() / hw
-    fa = masks_after.flatten(1).sum(1).double().numpy() / hw
-    # Outside = away from the original object pixels (dilated by one pixel: edges move a little).
-    grown = F.max_pool2d(masks_before.float()[:, None], 3, 1, 1)[:, 0] > 0
-    outside = ~grown
-    diff = (after - before).abs().mean(1) / 2  # (N, H, W), pixel scale 0..1
-    outside_change = float((diff * outside).sum() / outside.sum().clamp(min=1))
-    former = labels_after[masks_before]
-    classes = list(segmenter.classes)
-    replaced = {}
-    if former.numel():
-        counts = torch.bincount(former, minlength=len(classes)).double() / former.numel()
-        replaced = {classes[i]: round(float(c), 4) for i, c in enumerate(counts) if c > 0}
-    return Removal(fb, fa, outside_change, replaced)
+def default_layer(generator, *, prior=None, nz=None) -> str:
+    """The paper's layer: ``block2`` in latentlab's DCGAN, the second block's output in any other generator."""
+    return adapter(generator, prior=prior, nz=nz).default_layer()
 
 
 def rank_by_iou(features: torch.Tensor, masks: torch.Tensor, quantile: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
-    """Rank maps by IoU of their thresholded, upsampled activation with object masks (GAN Dissection).
+    """Rank maps by the IoU of their thresholded, upsampled activation with object masks (GAN Dissection).
 
-    Args:
-        features: (N, C, h, w) activations; masks: bool (N, H, W) object masks of the same samples.
-        quantile: each map is thresholded at its top ``quantile`` of upsampled activations over all samples.
-    Returns: (ranking (C,) best first, iou (C,)).
+    One implementation: :func:`latentlab.attribution.semantic.filter_iou` (threshold = each map's top
+    ``quantile`` of raw activations over all samples) with the two classes "other" and the object.
+    Args: features (N, C, h, w); masks bool (N, H, W). Returns (ranking (C,) best first, iou (C,)).
     """
-    if not 0 < quantile < 1:
-        raise ValueError(f"quantile: expected a value in (0, 1), got {quantile!r}")
-    n, c, h, w = features.shape
-    H, W = masks.shape[1:]
-    ious = np.zeros(c)
-    m = masks.bool()
-    for j in range(c):
-        up = F.interpolate(features[:, j:j + 1].float(), size=(H, W), mode="bilinear", align_corners=False)[:, 0]
-        flat = up.flatten()
-        kth = max(1, int(round(flat.numel() * (1 - quantile))))
-        thr = flat.kthvalue(kth).values
-        on = up > thr
-        inter = (on & m).sum().item()
-        union = (on | m).sum().item()
-        ious[j] = inter / union if union else 0.0
-    return np.argsort(-ious, kind="stable"), ious
+    from ..attribution.semantic import filter_iou
+    if not isinstance(masks, torch.Tensor) or masks.dim() != 3:
+        raise ValueError(f"masks: expected bool object masks (N, H, W), got {tuple(getattr(masks, 'shape', ()))}")
+    iou = filter_iou(features, masks.long(), ("other", "object"), quantile=quantile).iou[:, 1]
+    return np.argsort(-iou, kind="stable"), iou
 
 
-def removal_curve(generator, layer, ranking, ks, z, segmenter, obj="window", *, before=None, masks_before=None,
-                  **gen_kwargs) -> dict:
-    """Object pixel share after dropping the top-k maps of ``ranking`` for each k -> {k: fraction}."""
-    if before is None:
-        before = generate(generator, z, **gen_kwargs)
-    if masks_before is None:
-        masks_before = object_masks(segmenter, before, obj)
-    out = {}
-    for k in ks:
-        if k == 0:
-            out[0] = float(masks_before.float().mean())
-            continue
-        r = measure_removal(generator, layer, ranking[:k], z, segmenter, obj, before=before,
-                            masks_before=masks_before, **gen_kwargs)
-        out[int(k)] = float(r.fraction_after.mean())
-    return out
+# ------------------------------------------------------------------------------------------------ result
+
+_ARRAYS = ("probe", "z_eval", "before", "fraction_before_per_sample", "fraction_after_per_sample",
+           "fraction_after_random_per_sample", "random_maps")
+
+
+@dataclass
+class ForgetResult:
+    """Everything ``forget`` found. ``to_dict()`` / ``to_json()`` give the JSON numbers (metrics.json);
+    the arrays (``probe``, ``z_eval``, ``before`` ...) stay attributes and are not serialised.
+
+    Removal numbers (``fraction_*``, ``reduction*``, ``share_samples_removed*``, ``outside_change*``,
+    ``curves``) are None when no segmenter measured them (``measured`` False).
+    """
+
+    object: str
+    layer: str
+    n_maps: int
+    dropped_maps: list
+    box_source: str                 # "segmenter" or "user"
+    n_probe_samples: int
+    n_boxes: int
+    probe_auc: float
+    probe_accuracy: float
+    probe_weights: list
+    n_eval_samples: int
+    seed: int
+    min_fraction: float
+    measured: bool = False
+    fraction_before: float | None = None          # mean object pixel share before the drop
+    fraction_after: float | None = None           # ... after dropping the probe's positive maps
+    fraction_after_random: float | None = None    # ... after dropping as many random maps
+    reduction: float | None = None                # 1 - after / before (negative: the drop added pixels)
+    reduction_random: float | None = None
+    n_bearing: int | None = None                  # samples with >= min_fraction object pixels
+    share_samples_removed: float | None = None    # share of those losing >= 90% of their object pixels
+    share_samples_removed_random: float | None = None
+    outside_change: float | None = None           # mean |after - before| away from the object (0..1)
+    outside_change_random: float | None = None
+    replaced_by: dict | None = None               # class -> share of the former object pixels
+    curves: dict | None = None                    # {ranking: {"k": object pixel share}}
+    n_curve_samples: int = 0
+    min_k_90: dict | None = None
+    quarter_of_maps: int = 0
+    selection_within_quarter: dict | None = None
+    layer_sweep: dict = field(default_factory=dict)
+    iou: list | None = None
+    causal: dict | None = None
+    joint: dict | None = None
+    seconds: float = 0.0
+    layer_note: str = paper_layer_note
+    schema: int = SCHEMA
+    probe: ProbeResult | None = field(default=None, repr=False, compare=False)
+    z_eval: torch.Tensor | None = field(default=None, repr=False, compare=False)
+    before: torch.Tensor | None = field(default=None, repr=False, compare=False)     # (n_eval, C, H, W) images
+    fraction_before_per_sample: np.ndarray | None = field(default=None, repr=False, compare=False)
+    fraction_after_per_sample: np.ndarray | None = field(default=None, repr=False, compare=False)
+    fraction_after_random_per_sample: np.ndarray | None = field(default=None, repr=False, compare=False)
+    random_maps: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def maps_dropped(self) -> int:
+        return len(self.dropped_maps)
+
+    def to_dict(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _ARRAYS}
+        out["maps_dropped"] = self.maps_dropped
+        out["curve"] = None if self.curves is None else self.curves["probe"]
+        return out
+
+    def to_json(self, path=None, *, indent: int = 2) -> str:
+        text = json.dumps(self.to_dict(), indent=indent)
+        if path is not None:
+            from pathlib import Path
+            Path(path).write_text(text)
+        return text
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ForgetResult":
+        if d.get("schema") != SCHEMA:
+            raise ValueError(f"schema: expected a forget result of schema {SCHEMA}, got {d.get('schema')!r}")
+        names = {f.name for f in fields(cls)} - set(_ARRAYS)
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    @classmethod
+    def from_json(cls, text: str) -> "ForgetResult":
+        return cls.from_dict(json.loads(text))
+
+
+# ------------------------------------------------------------------------------------------------ steps
+
+@dataclass
+class ProbeSamples:
+    z: torch.Tensor                 # (n, nz) from the seed
+    images: torch.Tensor            # (n, C, S, S)
+    features: dict                  # {layer: (n, C_l, h, w)}
+    masks: torch.Tensor | None      # segmenter's object masks (n, S, S), or None without a segmenter
+    boxes: list                     # per sample, a list of (x0, y0, x1, y1)
+    box_source: str
+
+
+def sample_and_box(lm, layers, n: int, seed: int, segmenter=None, obj: str = "window", *, boxes=None,
+                   min_area: int = 4, c=None) -> ProbeSamples:
+    """Generate ``n`` samples from ``seed``, record ``layers``, and box the object (segmenter or ``boxes``)."""
+    z = lm.sample_z(n, seed=seed)
+    images, feats = lm.trace(z, layers, c)
+    masks = None if segmenter is None else object_masks(segmenter, images, obj)
+    size = images.shape[-1]
+    if boxes is not None:
+        boxes, source = validate_boxes(boxes, n, size), "user"
+    elif masks is not None:
+        boxes, source = boxes_from_masks(masks, min_area), "segmenter"
+    else:
+        raise ValueError("boxes: without a segmenter, give the object boxes drawn on the probe samples "
+                         f"(one list per sample, {n} lists; e.g. from `latentlab annotate`)")
+    if sum(len(b) for b in boxes) == 0:
+        raise ValueError(f"boxes: no {obj} was found in the {n} samples searched; raise n_probe or check "
+                         "the model / segmenter")
+    return ProbeSamples(z, images, feats, masks, boxes, source)
+
+
+def fit_probes(samples: ProbeSamples, layers, *, C: float = 1.0, seed: int = 0) -> dict:
+    """One box probe per layer on the same samples and boxes -> {layer: ProbeResult}."""
+    size = samples.images.shape[-1]
+    return {l: fit_probe(samples.features[l], samples.boxes, size, layer=l, C=C, seed=seed)
+            for l in dict.fromkeys(layers)}
+
+
+def select_maps(probe: ProbeResult) -> np.ndarray:
+    """The paper's selection: every map with a positive probe weight, highest first."""
+    pos = probe.positive_maps
+    if len(pos) == 0:
+        raise ValueError(f"probe: no feature map of {probe.layer!r} has a positive weight; nothing to drop")
+    return pos
+
+
+def measure(lm, layer, maps, n_maps: int, z, segmenter, obj, *, before, masks_before, n_random=1, seed=0,
+            min_fraction=0.004, c=None) -> tuple[dict, Removal, list]:
+    """Drop ``maps`` of ``layer`` (which has ``n_maps``) vs ``n_random`` random controls of as many maps
+    (seeds seed + 2 + r), on the same z.
+
+    Returns (summary dict with the ``*_random`` means, the drop's Removal, the controls' Removals).
+    """
+    kw = dict(before=before, masks_before=masks_before, c=c)
+    rem = measure_removal(lm, layer, maps, z, segmenter, obj, **kw)
+    rand = [measure_removal(lm, layer, random_maps(n_maps, len(maps), seed + 2 + r), z, segmenter, obj, **kw)
+            for r in range(n_random)]
+    s, sr = rem.summary(min_fraction), [r.summary(min_fraction) for r in rand]
+    out = {"fraction_before": s["fraction_before"], "fraction_after": s["fraction_after"],
+           "fraction_after_random": float(np.mean([r["fraction_after"] for r in sr])),
+           "reduction": s["reduction"], "reduction_random": float(np.mean([r["reduction"] for r in sr])),
+           "n_bearing": s["n_bearing"], "share_samples_removed": s["share_removed_90"],
+           "share_samples_removed_random": float(np.mean([r["share_removed_90"] for r in sr])),
+           "outside_change": s["outside_change"],
+           "outside_change_random": float(np.mean([r["outside_change"] for r in sr])),
+           "replaced_by": s["replaced_by"]}
+    return out, rem, rand
 
 
 def _curve_ks(n_pos: int, n_maps: int, points: int = 8) -> list[int]:
@@ -219,196 +233,177 @@ def _min_k(curve: dict, target: float) -> int | None:
     return None
 
 
-def forget(generator: nn.Module, segmenter, *, layer: str | None = None, obj: str = "window",
-           n_probe: int = 150, n_eval: int = 1000, n_curve: int = 200, seed: int = 0, prior: str | None = None,
-           nz: int | None = None, boxes=None, C: float = 1.0, min_area: int = 4, min_fraction: float = 0.004,
-           sweep_layers=None, iou_selection: bool = True, n_random: int = 1, progress: bool = True,
-           causal_steps: int = 0, joint_layers=None, **gen_kwargs) -> dict:
-    """Run the whole DCGAN §6.3.1 experiment and return every number (JSON-serialisable) plus arrays.
+def curves(lm, layer, rankings: dict, n_maps: int, n_pos: int, z, segmenter, obj, *, before, masks_before,
+           extra_ks=(), seed=0, c=None) -> dict:
+    """Object pixel share over k for each ranking (and a random one, seed + 2) -> {name: {k: fraction}}."""
+    ks = sorted(set(_curve_ks(n_pos, n_maps)) | set(extra_ks))
+    rankings = {**rankings, "random": random_maps(n_maps, n_maps, seed + 2)}
+    return {name: removal_curve(lm, layer, r, ks, z, segmenter, obj, before=before, masks_before=masks_before, c=c)
+            for name, r in rankings.items()}
 
-    Randomness: probe z from seed, eval z from seed + 1, random controls from seed + 2 (+ draw).
-    ``causal_steps > 0`` adds a third ranking, a soft ablation mask optimised for causal effect
-    (:func:`latentlab.dissect.causal.causal_ranking`, z from seed + 3), to the curves, and measures its
-    top quarter of the maps on all eval samples (``causal_quarter``). It needs a differentiable segmenter.
-    ``joint_layers`` (beyond the paper) names more layers: each gets its own probe on the same samples and
-    boxes, and the positive maps of ``layer`` and of every joint layer are dropped *together*, against a
-    random control with as many random maps per layer (``metrics["joint"]``).
+
+def _drop_numbers(lm, drops, z, segmenter, obj, *, before, masks_before, min_fraction, c=None) -> dict:
+    return measure_removal(lm, None, None, z, segmenter, obj, before=before, masks_before=masks_before, drops=drops,
+                           c=c).summary(min_fraction)
+
+
+def layer_sweep(lm, probes: dict, samples: ProbeSamples, z, segmenter, obj, *, before, masks_before,
+                min_fraction, c=None) -> dict:
+    """Per layer: its probe's positive maps dropped on ``z`` (the curve samples)."""
+    out = {}
+    for l, p in probes.items():
+        n_maps, pos = int(samples.features[l].shape[1]), p.positive_maps
+        out[l] = {"n_maps": n_maps, "maps_dropped": int(len(pos)), "probe_auc": p.auc}
+        if segmenter is None or len(pos) == 0:
+            continue
+        r = _drop_numbers(lm, {l: pos}, z, segmenter, obj, before=before, masks_before=masks_before,
+                          min_fraction=min_fraction, c=c)
+        out[l].update({"reduction": r["reduction"], "share_samples_removed": r["share_removed_90"]})
+    return out
+
+
+def joint_drop(lm, probes: dict, samples: ProbeSamples, z, segmenter, obj, *, before, masks_before, min_fraction,
+               seed=0, c=None) -> dict:
+    """The positive maps of every layer in ``probes`` dropped together, against as many random maps per layer."""
+    layers = list(probes)
+    n_maps = {l: int(samples.features[l].shape[1]) for l in layers}
+    drop = {l: probes[l].positive_maps for l in layers}
+    out = {"layers": layers, "n_maps": n_maps, "maps_dropped": {l: int(len(drop[l])) for l in layers},
+           "dropped_maps": {l: drop[l].tolist() for l in layers}, "probe_auc": {l: probes[l].auc for l in layers}}
+    if segmenter is None:
+        return out
+    rnd = {l: random_maps(n_maps[l], len(drop[l]), seed + 2) for l in layers}
+    kw = dict(before=before, masks_before=masks_before, min_fraction=min_fraction, c=c)
+    rj, rr = (_drop_numbers(lm, d, z, segmenter, obj, **kw) for d in (drop, rnd))
+    out.update({"fraction_after": rj["fraction_after"], "reduction": rj["reduction"],
+                "share_samples_removed": rj["share_removed_90"], "outside_change": rj["outside_change"],
+                "fraction_after_random": rr["fraction_after"], "reduction_random": rr["reduction"],
+                "share_samples_removed_random": rr["share_removed_90"], "outside_change_random": rr["outside_change"],
+                "replaced_by": rj["replaced_by"]})
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ forget
+
+def _check_counts(**counts) -> None:
+    for name, (v, lo) in counts.items():
+        if not isinstance(v, int) or isinstance(v, bool) or v < lo:
+            raise ValueError(f"{name}: expected an int >= {lo}, got {v!r}")
+
+
+def _layers(lm, layer, sweep_layers, joint_layers) -> tuple[str, list, list]:
+    layer = layer or lm.default_layer()
+    sweep = list(sweep_layers) if sweep_layers else []
+    joint = [joint_layers] if isinstance(joint_layers, str) else list(joint_layers or [])
+    joint = [l for l in dict.fromkeys(joint) if l != layer]
+    for l in (layer, *sweep, *joint):
+        get_module(lm.module, l)
+    return layer, sweep, joint
+
+
+def _causal(lm, layer, segmenter, obj, n_maps, steps, seed, c):
+    from .causal import causal_ranking
+    rank, mask = causal_ranking(lm, layer, segmenter, obj, steps=steps, seed=seed + 3, c=c)
+    info = {"steps": steps, "ranking": rank.tolist(), "mask": mask.round(4).tolist(),
+            "quarter_maps": sorted(rank[:n_maps // 4].tolist())}
+    return rank, info
+
+
+def _measured(lm, layer, pos, probe, samples, z_eval, before, segmenter, obj, *, n_maps, n_curve, n_random, seed,
+              min_fraction, iou_selection, causal_steps, c, steps) -> dict:
+    """The segmenter's side of ``forget``: the drop vs random controls, the curves, the causal quarter."""
+    masks_before = object_masks(segmenter, before, obj)
+    numbers, rem, rand = measure(lm, layer, pos, n_maps, z_eval, segmenter, obj, before=before, masks_before=masks_before,
+                                 n_random=n_random, seed=seed, min_fraction=min_fraction, c=c)
+    steps.update(2)
+    nc = min(n_curve, len(z_eval))
+    cur = dict(before=before[:nc], masks_before=masks_before[:nc])
+    rankings, extra_ks, iou, causal = {"probe": pos}, (), None, None
+    if iou_selection:
+        rankings["iou"], iou = rank_by_iou(samples.features[layer], samples.masks)
+        iou = iou.tolist()
+    if causal_steps:
+        rankings["causal"], causal = _causal(lm, layer, segmenter, obj, n_maps, causal_steps, seed, c)
+        extra_ks = (n_maps // 4,)
+        q = _drop_numbers(lm, {layer: causal["quarter_maps"]}, z_eval, segmenter, obj, before=before,
+                          masks_before=masks_before, min_fraction=min_fraction, c=c)
+        causal.update({"quarter_reduction": q["reduction"], "quarter_share_samples_removed": q["share_removed_90"],
+                       "quarter_outside_change": q["outside_change"]})
+    order = ["probe", "iou", "causal"]
+    rankings = {k: rankings[k] for k in order if k in rankings}
+    cv = curves(lm, layer, rankings, n_maps, len(pos), z_eval[:nc], segmenter, obj, extra_ks=extra_ks, seed=seed,
+                c=c, **cur)
+    steps.update(1)
+    best = {name: _min_k(v, 0.9) for name, v in cv.items()}
+    quarter = n_maps // 4
+    return {**numbers, "measured": True, "curves": {n: {str(k): v for k, v in cv[n].items()} for n in cv},
+            "n_curve_samples": nc, "min_k_90": best,
+            "selection_within_quarter": {n: (k is not None and k <= quarter) for n, k in best.items()},
+            "iou": iou, "causal": causal, "fraction_before_per_sample": rem.fraction_before,
+            "fraction_after_per_sample": rem.fraction_after,
+            "fraction_after_random_per_sample": rand[0].fraction_after if rand else None, "_cur": cur,
+            "_masks": masks_before}
+
+
+def forget(generator, segmenter=None, *, layer: str | None = None, obj: str = "window", n_probe: int = 150,
+           n_eval: int = 1000, n_curve: int = 200, seed: int = 0, prior: str | None = None, nz: int | None = None,
+           boxes=None, C: float = 1.0, min_area: int = 4, min_fraction: float = 0.004, sweep_layers=None,
+           iou_selection: bool = True, n_random: int = 1, progress: bool = True, causal_steps: int = 0,
+           joint_layers=None, device=None, c=None) -> ForgetResult:
+    """Run the DCGAN §6.3.1 experiment on any generator module and return a :class:`ForgetResult`.
+
+    Args:
+        generator: a latentlab generator / GAN, a LatentModel, or any module (``prior=`` and, unless it can be
+            read from the first layer, ``nz=`` needed; z is given as (N, nz, 1, 1) to a module whose first
+            layer is a convolution, e.g. the pytorch/examples netG).
+        segmenter: a judge with ``classes`` and ``predict(images) -> (N, H, W)`` labels; None: boxes are
+            required and only the probe's results and the images are produced.
+        layer: default ``block2`` for ours, the second block's output for other generators (``main.5``).
+        boxes: per probe sample, a list of (x0, y0, x1, y1) pixel boxes (the samples are ``n_probe`` z drawn
+            from ``seed`` with the model's prior, in order); default: the segmenter's connected components.
+        device: where the generator runs (the module is moved there); c: an AC-GAN's class for every sample.
+    Randomness: probe z from seed, eval z from seed + 1, random controls from seed + 2 (+ draw), causal z
+    from seed + 3. ``causal_steps > 0`` adds a soft-ablation ranking (needs a differentiable segmenter);
+    ``joint_layers`` drops the positive maps of ``layer`` and of those layers together.
     """
     from tqdm.auto import tqdm
 
     t0 = time.time()
-    for name, v, lo in (("n_probe", n_probe, 2), ("n_eval", n_eval, 1), ("n_curve", n_curve, 1)):
-        if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-            raise ValueError(f"{name}: expected an int >= {lo}, got {v!r}")
-    cfg = getattr(generator, "config", None)
-    prior = prior or getattr(cfg, "prior", None)
-    nz = nz or getattr(cfg, "nz", None)
-    if prior is None or nz is None:
-        raise ValueError("prior/nz: give prior= and nz= for a generator that is not a latentlab model")
-    layer = layer or default_layer(generator)
-    get_module(generator, layer)
+    _check_counts(n_probe=(n_probe, 2), n_eval=(n_eval, 1), n_curve=(n_curve, 1))
+    lm = adapter(generator, prior=prior, nz=nz, device=device, need_prior=True)
+    layer, sweep, joint = _layers(lm, layer, sweep_layers, joint_layers)
+    if segmenter is not None:
+        class_index(segmenter, obj)
     steps = tqdm(total=6, desc="forget", disable=not progress)
-
-    # 1) probe samples and boxes
-    z_probe = sample_prior(n_probe, nz, prior, generator=torch.Generator().manual_seed(seed))
-    sweep = list(sweep_layers) if sweep_layers else []
-    if isinstance(joint_layers, str):
-        joint_layers = [joint_layers]
-    joint = [l for l in dict.fromkeys(joint_layers or []) if l != layer]
-    layers = list(dict.fromkeys([layer, *sweep, *joint]))
-    for l in layers:
-        get_module(generator, l)
-    feats_all, imgs = {}, []
-    was = generator.training
-    generator.eval()
-    try:
-        with torch.no_grad():
-            for i in range(0, n_probe, 200):
-                with TraceDict(generator, layers) as td:
-                    zb = z_probe[i:i + 200]
-                    kw = {k: (v[i:i + 200] if isinstance(v, torch.Tensor) else v) for k, v in gen_kwargs.items()}
-                    imgs.append(generator(zb, **kw).float())
-                for l in layers:
-                    feats_all.setdefault(l, []).append(td[l].output.float())
-    finally:
-        generator.train(was)
-    probe_images = torch.cat(imgs)
-    feats_all = {l: torch.cat(v) for l, v in feats_all.items()}
-    image_size = probe_images.shape[-1]
-    probe_masks = object_masks(segmenter, probe_images, obj)
-    if boxes is None:
-        from ..judges.rooms import mask_to_boxes
-        boxes = [mask_to_boxes(m.numpy(), min_area=min_area) for m in probe_masks]
-        box_source = "segmenter"
-    else:
-        from .boxes import validate_boxes
-        boxes = validate_boxes(boxes, n_probe, image_size)
-        box_source = "user"
-    n_boxes = sum(len(b) for b in boxes)
-    if n_boxes == 0:
-        raise ValueError(f"boxes: no {obj} was found in the {n_probe} samples searched; raise n_probe or check "
-                         "the model / segmenter")
+    samples = sample_and_box(lm, [layer, *sweep, *joint], n_probe, seed, segmenter, obj, boxes=boxes,
+                             min_area=min_area, c=c)
     steps.update(1)
-
-    # 2) probe (one per layer, fitted once: the sweep and the joint drop reuse them)
-    probes = {}
-
-    def probe_of(l):
-        if l not in probes:
-            probes[l] = fit_probe(feats_all[l], boxes, image_size, layer=l, C=C, seed=seed)
-        return probes[l]
-
-    probe = probe_of(layer)
-    n_maps = int(feats_all[layer].shape[1])
-    pos = probe.positive_maps
-    if len(pos) == 0:
-        raise ValueError(f"probe: no feature map of {layer!r} has a positive weight; nothing to drop")
+    probes = fit_probes(samples, [layer, *sweep, *joint], C=C, seed=seed)
+    probe, n_maps = probes[layer], int(samples.features[layer].shape[1])
+    pos = select_maps(probe)
     steps.update(1)
-
-    # 3) evaluation: drop positive maps vs random control, same z
-    z_eval = sample_prior(n_eval, nz, prior, generator=torch.Generator().manual_seed(seed + 1))
-    before = generate(generator, z_eval, **gen_kwargs)
-    masks_before = object_masks(segmenter, before, obj)
-    rem = measure_removal(generator, layer, pos, z_eval, segmenter, obj, before=before, masks_before=masks_before,
-                          **gen_kwargs)
-    steps.update(1)
-    rand = [measure_removal(generator, layer, random_maps(n_maps, len(pos), seed + 2 + r), z_eval, segmenter, obj,
-                            before=before, masks_before=masks_before, **gen_kwargs) for r in range(n_random)]
-    steps.update(1)
-    s, sr = rem.summary(min_fraction), [r.summary(min_fraction) for r in rand]
-
-    # 4) curves over k on the first n_curve eval samples: probe ranking vs IoU ranking vs random
-    nc = min(n_curve, n_eval)
-    zc, bc, mc = z_eval[:nc], before[:nc], masks_before[:nc]
-    ckw = {k: (v[:nc] if isinstance(v, torch.Tensor) else v) for k, v in gen_kwargs.items()}
-    ks = _curve_ks(len(pos), n_maps)
-    causal_rank = causal = None
-    if causal_steps:
-        from .causal import causal_ranking
-        causal_rank, causal_mask = causal_ranking(generator, layer, segmenter, obj, nz=nz, prior=prior,
-                                                  steps=causal_steps, seed=seed + 3, **gen_kwargs)
-        ks = sorted(set(ks) | {n_maps // 4})
-    curve = removal_curve(generator, layer, pos, ks, zc, segmenter, obj, before=bc, masks_before=mc, **ckw)
-    curves = {"probe": curve}
-    iou = None
-    if iou_selection:
-        iou_rank, iou = rank_by_iou(feats_all[layer], probe_masks)
-        curves["iou"] = removal_curve(generator, layer, iou_rank, ks, zc, segmenter, obj, before=bc,
-                                      masks_before=mc, **ckw)
-    if causal_rank is not None:
-        curves["causal"] = removal_curve(generator, layer, causal_rank, ks, zc, segmenter, obj, before=bc,
-                                         masks_before=mc, **ckw)
-        q = causal_rank[:n_maps // 4]
-        cq = measure_removal(generator, layer, q, z_eval, segmenter, obj, before=before, masks_before=masks_before,
-                             **gen_kwargs).summary(min_fraction)
-        causal = {"steps": causal_steps, "ranking": causal_rank.tolist(), "mask": causal_mask.round(4).tolist(),
-                  "quarter_maps": sorted(q.tolist()), "quarter_reduction": cq["reduction"],
-                  "quarter_share_samples_removed": cq["share_removed_90"],
-                  "quarter_outside_change": cq["outside_change"]}
-    curves["random"] = removal_curve(generator, layer, random_maps(n_maps, n_maps, seed + 2), ks, zc, segmenter,
-                                     obj, before=bc, masks_before=mc, **ckw)
-    steps.update(1)
-
-    # 5) layer sweep: probe each layer on the same samples, drop its positive maps
-    sweep_out = {}
-    for l in sweep:
-        p_l = probe_of(l)
-        if len(p_l.positive_maps) == 0:
-            sweep_out[l] = {"n_maps": int(feats_all[l].shape[1]), "maps_dropped": 0}
-            continue
-        r_l = measure_removal(generator, l, p_l.positive_maps, zc, segmenter, obj, before=bc, masks_before=mc,
-                              **ckw).summary(min_fraction)
-        sweep_out[l] = {"n_maps": int(feats_all[l].shape[1]), "maps_dropped": int(len(p_l.positive_maps)),
-                        "probe_auc": p_l.auc, "reduction": r_l["reduction"],
-                        "share_samples_removed": r_l["share_removed_90"]}
+    z_eval = lm.sample_z(n_eval, seed=seed + 1)
+    before = generate(lm, z_eval, c=c)
+    m = {"measured": False}
+    if segmenter is not None:
+        m = _measured(lm, layer, pos, probe, samples, z_eval, before, segmenter, obj, n_maps=n_maps,
+                      n_curve=n_curve, n_random=n_random, seed=seed, min_fraction=min_fraction,
+                      iou_selection=iou_selection, causal_steps=causal_steps, c=c, steps=steps)
+    cur, masks_before = m.pop("_cur", {"before": None, "masks_before": None}), m.pop("_masks", None)
+    nc = m.get("n_curve_samples", 0)
+    kw = dict(before=cur["before"], masks_before=cur["masks_before"], min_fraction=min_fraction, c=c)
+    sweep_out = layer_sweep(lm, {l: probes[l] for l in sweep}, samples, z_eval[:nc], segmenter, obj, **kw)
     joint_out = None
     if joint:
-        jl = [layer, *joint]
-        drop = {l: probe_of(l).positive_maps for l in jl}
-        rnd = {l: random_maps(int(feats_all[l].shape[1]), len(drop[l]), seed + 2) for l in jl}
-        rj, rr = (measure_removal(generator, None, None, z_eval, segmenter, obj, before=before,
-                                  masks_before=masks_before, drops=d, **gen_kwargs).summary(min_fraction)
-                  for d in (drop, rnd))
-        joint_out = {"layers": jl, "n_maps": {l: int(feats_all[l].shape[1]) for l in jl},
-                     "maps_dropped": {l: int(len(drop[l])) for l in jl},
-                     "dropped_maps": {l: drop[l].tolist() for l in jl},
-                     "probe_auc": {l: probes[l].auc for l in jl},
-                     "window_fraction_after": rj["fraction_after"], "reduction": rj["reduction"],
-                     "share_samples_windows_removed": rj["share_removed_90"], "outside_change": rj["outside_change"],
-                     "window_fraction_after_random": rr["fraction_after"], "reduction_random": rr["reduction"],
-                     "share_samples_windows_removed_random": rr["share_removed_90"],
-                     "outside_change_random": rr["outside_change"], "replaced_by": rj["replaced_by"]}
-    steps.update(1)
+        kw.update(before=before, masks_before=masks_before)
+        joint_out = joint_drop(lm, {l: probes[l] for l in [layer, *joint]}, samples, z_eval, segmenter, obj,
+                               seed=seed, **kw)
+    steps.update(steps.total - steps.n)
     steps.close()
-
-    quarter = n_maps // 4
-    best = {name: _min_k(c, 0.9) for name, c in curves.items()}
-    metrics = {
-        "object": obj, "layer": layer, "layer_note": paper_layer_note, "n_maps": n_maps,
-        "maps_dropped": int(len(pos)), "dropped_maps": pos.tolist(), "box_source": box_source,
-        "n_probe_samples": n_probe, "n_boxes": n_boxes, "probe_auc": probe.auc, "probe_accuracy": probe.accuracy,
-        "n_eval_samples": n_eval,
-        "window_fraction_before": s["fraction_before"], "window_fraction_after": s["fraction_after"],
-        "window_fraction_after_random": float(np.mean([r["fraction_after"] for r in sr])),
-        "reduction": s["reduction"], "reduction_random": float(np.mean([r["reduction"] for r in sr])),
-        "n_window_bearing": s["n_bearing"], "share_samples_windows_removed": s["share_removed_90"],
-        "share_samples_windows_removed_random": float(np.mean([r["share_removed_90"] for r in sr])),
-        "outside_change": s["outside_change"], "outside_change_random": float(np.mean([r["outside_change"] for r in sr])),
-        "replaced_by": s["replaced_by"],
-        "curve": {str(k): v for k, v in curves["probe"].items()},
-        "curves": {name: {str(k): v for k, v in c.items()} for name, c in curves.items()},
-        "n_curve_samples": nc, "min_k_90": best, "quarter_of_maps": quarter,
-        "selection_within_quarter": {name: (k is not None and k <= quarter) for name, k in best.items()},
-        "layer_sweep": sweep_out, "probe_weights": probe.weights.tolist(),
-        "iou": None if iou is None else iou.tolist(), "causal": causal, "joint": joint_out,
-        "min_fraction": min_fraction, "seed": seed,
-        "seconds": round(time.time() - t0, 2),
-    }
-    if obj != "window":  # keep the generic names too
-        metrics["object_fraction_before"] = metrics["window_fraction_before"]
-        metrics["object_fraction_after"] = metrics["window_fraction_after"]
-    metrics["_arrays"] = {"z_eval": z_eval, "before": before, "fraction_before": rem.fraction_before,
-                          "fraction_after": rem.fraction_after,
-                          "fraction_after_random": rand[0].fraction_after, "probe": probe,
-                          "random_maps": random_maps(n_maps, len(pos), seed + 2)}
-    return metrics
+    return ForgetResult(
+        object=obj, layer=layer, n_maps=n_maps, dropped_maps=pos.tolist(), box_source=samples.box_source,
+        n_probe_samples=n_probe, n_boxes=sum(len(b) for b in samples.boxes), probe_auc=probe.auc,
+        probe_accuracy=probe.accuracy, probe_weights=probe.weights.tolist(), n_eval_samples=n_eval, seed=seed,
+        min_fraction=min_fraction, quarter_of_maps=n_maps // 4, layer_sweep=sweep_out, joint=joint_out,
+        probe=probe, z_eval=z_eval, before=before, random_maps=random_maps(n_maps, len(pos), seed + 2),
+        seconds=round(time.time() - t0, 2), **m)

@@ -12,46 +12,30 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
-from ..hooks import Trace
+from ..hooks import get_module
 from .boxes import boxes_to_grid, validate_boxes
+from .removal import adapter
 
 __all__ = ["collect_features", "fit_probe", "Probe", "ProbeResult"]
 
 
-@torch.no_grad()
-def collect_features(generator: nn.Module, layer: str, z: torch.Tensor, *, batch_size: int = 128,
-                     return_images: bool = True, **gen_kwargs):
+def collect_features(generator, layer: str, z: torch.Tensor, *, batch_size: int = 128, return_images: bool = True,
+                     c=None, **adapter_kw):
     """Run ``generator`` on z and record ``layer``'s output.
 
-    Returns ``(features (N, C, h, w) float32, images (N, ch, S, S) or None)``.
+    ``generator``: any generator module or a LatentModel (``prior=``, ``nz=``, ``device=`` go to the adapter,
+    which also gives z as (N, nz, 1, 1) to a module whose first layer is a convolution); ``c``: AC-GAN classes.
+    Returns ``(features (N, C, h, w) float32, images (N, ch, S, S) or None)``, on the CPU.
     """
     if not isinstance(z, torch.Tensor):
         raise TypeError(f"z: expected a torch.Tensor, got {type(z).__name__}")
-    if z.dim() not in (2, 4) or z.shape[0] == 0:
-        raise ValueError(f"z: expected shape (N, nz) or (N, nz, 1, 1) with N >= 1, got {tuple(z.shape)}")
-    if not torch.isfinite(z).all():
-        raise ValueError("z: contains NaN or inf values")
-    was = generator.training
-    generator.eval()
-    feats, imgs = [], []
-    try:
-        for i in range(0, z.shape[0], batch_size):
-            with Trace(generator, layer) as t:
-                out = generator(z[i:i + batch_size], **gen_kwargs)
-            if t.output is None or not isinstance(t.output, torch.Tensor) or t.output.dim() != 4:
-                shape = None if t.output is None else tuple(getattr(t.output, "shape", ()))
-                raise ValueError(f"layer: {layer!r} must output (N, C, h, w) feature maps, got {shape}")
-            feats.append(t.output.float())
-            if return_images:
-                if not isinstance(out, torch.Tensor) or out.dim() != 4:
-                    raise TypeError("generator: expected it to return images (N, C, H, W), got "
-                                    f"{type(out).__name__} {tuple(getattr(out, 'shape', ()))}")
-                imgs.append(out.float())
-    finally:
-        generator.train(was)
-    return torch.cat(feats), (torch.cat(imgs) if return_images else None)
+    lm = adapter(generator, batch_size=batch_size, **adapter_kw)
+    images, feats = lm.trace(z, [layer], c, batch_size=batch_size)
+    f = feats[layer]
+    if f.dim() != 4:
+        raise ValueError(f"layer: {layer!r} must output (N, C, h, w) feature maps, got {tuple(f.shape)}")
+    return f, (images if return_images else None)
 
 
 @dataclass
@@ -168,10 +152,11 @@ class Probe:
     >>> probe.result.positive_maps                                 # doctest: +SKIP
     """
 
-    def __init__(self, generator: nn.Module, layer: str, *, C: float = 1.0, holdout: float = 0.2, seed: int = 0):
-        from ..hooks import get_module
-        get_module(generator, layer)  # clear error for unknown layer names, before any work
-        self.generator, self.layer = generator, layer
+    def __init__(self, generator, layer: str, *, C: float = 1.0, holdout: float = 0.2, seed: int = 0,
+                 **adapter_kw):
+        self.generator = adapter(generator, **adapter_kw)  # prior=, nz=, device= for any module
+        get_module(self.generator.module, layer)  # clear error for unknown layer names, before any work
+        self.layer = layer
         self.C, self.holdout, self.seed = C, holdout, seed
         self.result: ProbeResult | None = None
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..models.adapter import as_latent_model
 from .labels import label_images, match
-from .model import as_latent_model
 from .pool import JudgedPool, LatentPool
 
 __all__ = ["Arithmetic", "Concept", "ArithmeticResult", "concept_vector", "combine_vectors", "parse_expression",
@@ -172,13 +172,14 @@ class Arithmetic(JudgedPool):
         scale, noise: the result grid's noise (see the module docstring).
         c: AC-GAN class for every generated image.
         pool: a labelled ``LatentPool`` to reuse (e.g. shared with a ``RotationAxis``) instead of sampling one.
+        device: where the generator runs ("cpu", "cuda", ...; moved there in place); default where it is.
     """
 
     def __init__(self, generator, prior: str | None = None, judge=None, *, nz: int | None = None, k: int = 3,
                  pool_size: int = 1000, seed: int = 0, margin: float = 0.2, pick: str = "random",
                  scale: float = 0.25, noise: str = "prior", c=None, batch_size: int = 64,
-                 pool: LatentPool | None = None):
-        self.model = as_latent_model(generator, prior, nz=nz, batch_size=batch_size)
+                 pool: LatentPool | None = None, device=None):
+        self.model = as_latent_model(generator, prior, nz=nz, batch_size=batch_size, device=device)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k: expected a positive int (exemplars per concept), got {k!r}")
         if noise not in NOISE_KINDS:
@@ -268,14 +269,13 @@ class Arithmetic(JudgedPool):
         labels = label_images(self.judge, result.images)
         return float(match(labels, 0.0, **query).float().mean())
 
-    # -- figure --------------------------------------------------------------------------------
-    def figure(self, result: ArithmeticResult, title: str | None = None):
-        """Plotly figure: per term its exemplars and G(mean), then the 3x3 result grid."""
-        from ..viz.latent_figures import arithmetic_figure
+    def term_images(self, result: ArithmeticResult) -> list[tuple]:
+        """Per term of ``result``: (name, coefficient, exemplar images (k, C, H, W), G(mean z) (C, H, W)); the
+        two images are None for a concept given as a vector. What ``viz.latent_figures.arithmetic_figure`` draws."""
         terms = []
         for c in result.terms:
             coef = result.coefficients[c.name]
             ex = self.model.generate(c.z, self._classes(c.k)) if c.z is not None else None
             mean = self.model.generate(c.vector[None], self._classes(1))[0] if c.z is not None else None
             terms.append((c.name, coef, ex, mean))
-        return arithmetic_figure(terms, result.images, title=title or result.expression)
+        return terms

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from .model import LatentModel, as_latent_model, first_layer
+from ..models.adapter import LatentModel, as_latent_model, first_layer
 
 __all__ = ["Direction", "boundary", "conditional", "sefa", "edit", "BOUNDARY_METHODS"]
 

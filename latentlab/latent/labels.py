@@ -13,12 +13,12 @@ Queries (``match(labels, smile=1, glasses=0, presentation="feminine")``):
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import Mapping
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["label_images", "match", "describe_query", "load_default_judge", "ImageStatsJudge", "judge_features"]
+__all__ = ["label_images", "match", "describe_query", "load_default_judge", "ImageStatsJudge"]
 
 _PRESENTATION = {"feminine": 1, "masculine": 0, "female": 1, "male": 0, "woman": 1, "man": 0}
 
@@ -47,11 +47,6 @@ def label_images(judge, images: torch.Tensor) -> dict[str, torch.Tensor]:
             raise ValueError(f"judge: label {k!r} has {v.shape[0]} values for {images.shape[0]} images")
         labels[k] = v
     return labels
-
-
-def judge_features(judge) -> Callable[[torch.Tensor], torch.Tensor] | None:
-    f = getattr(judge, "features", None)
-    return f if callable(f) else None
 
 
 def _normalise_query(query: Mapping) -> dict:

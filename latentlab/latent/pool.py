@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..models.adapter import LatentModel
 from .labels import describe_query, label_images, match
-from .model import LatentModel
 
 __all__ = ["LatentPool", "sample_pool", "PICKS", "JudgedPool"]
 

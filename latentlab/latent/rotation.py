@@ -10,13 +10,13 @@ Example::
     >>> rot = RotationAxis(gan).fit()             # 4 + 4 exemplars chosen by the judge's yaw  # doctest: +SKIP
     >>> z = gan.generator.sample_z(5, seed=1)                                                # doctest: +SKIP
     >>> images = rot.apply(z, torch.linspace(-1, 1, 7))       # (5, 7, C, H, W)             # doctest: +SKIP
-    >>> rot.figure(images)                                   # doctest: +SKIP
+    >>> latentlab.viz.latent_figures.axis_figure(images, rot.coefficients)              # doctest: +SKIP
 """
 from __future__ import annotations
 
 import torch
 
-from .model import as_latent_model
+from ..models.adapter import as_latent_model
 from .pool import JudgedPool, LatentPool
 
 __all__ = ["RotationAxis", "rotation_axis", "along_axis", "DEFAULT_COEFFICIENTS"]
@@ -57,12 +57,13 @@ class RotationAxis(JudgedPool):
         pick: "random" among the matches (seeded) or "extreme" (the k largest |yaw|).
         clip: for the uniform prior, clip edited z's to [-1, 1]^nz (off by default: the paper did not).
         pool: a labelled ``LatentPool`` to reuse instead of sampling one.
+        device: where the generator runs ("cpu", "cuda", ...; moved there in place); default where it is.
     """
 
     def __init__(self, generator, prior: str | None = None, judge=None, *, nz: int | None = None, k: int = 4,
                  pool_size: int = 1000, seed: int = 0, yaw_threshold: float = 0.5, pick: str = "random",
-                 clip: bool = False, c=None, batch_size: int = 64, pool: LatentPool | None = None):
-        self.model = as_latent_model(generator, prior, nz=nz, batch_size=batch_size)
+                 clip: bool = False, c=None, batch_size: int = 64, pool: LatentPool | None = None, device=None):
+        self.model = as_latent_model(generator, prior, nz=nz, batch_size=batch_size, device=device)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k: expected a positive int (exemplars per side), got {k!r}")
         if pick not in ("random", "extreme"):
@@ -126,9 +127,3 @@ class RotationAxis(JudgedPool):
         images = self.model.generate(lat.reshape(n * k, nz), c)
         self.coefficients = torch.as_tensor(coefficients, dtype=torch.float32).reshape(-1)
         return images.reshape(n, k, *images.shape[1:])
-
-    def figure(self, images: torch.Tensor, coefficients=None, title: str | None = None):
-        """Plotly figure: one row per z, columns along the axis (coefficients as column titles)."""
-        from ..viz.latent_figures import axis_figure
-        coef = self.coefficients if coefficients is None else torch.as_tensor(coefficients).reshape(-1)
-        return axis_figure(images, coef, title=title or "Turn vector: mean(right) - mean(left)")

@@ -8,7 +8,8 @@ Example::
 
     >>> walk = Walk(gan)                                     # prior read from the GAN's config  # doctest: +SKIP
     >>> images = walk.between(z0, z1, steps=10)              # (10, C, H, W), slerp  # doctest: +SKIP
-    >>> walk.smoothness().jump, walk.figure()                # doctest: +SKIP
+    >>> walk.smoothness().jump                               # doctest: +SKIP
+    >>> latentlab.viz.latent_figures.walk_figure(walk.images, walk.frame_labels)   # the figure  # doctest: +SKIP
     >>> Walk(my_netG, prior="normal").random(keyframes=3, steps=8, seed=0)  # (15, C, H, W)  # doctest: +SKIP
 """
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Callable
 
 import torch
 
+from ..models.adapter import LatentModel, as_latent_model
 from .interpolate import METHODS, interpolate, lerp, slerp
-from .model import LatentModel, as_latent_model
 
 __all__ = ["Walk", "Smoothness", "walk_smoothness", "pixel_features", "JUMP_FACTOR", "resolve_features"]
 
@@ -107,13 +108,15 @@ class Walk:
         factor: memorization-jump threshold (max step / median step), default ``JUMP_FACTOR``.
         clip: for the uniform prior, clip the path to the cube [-1, 1]^nz (see ``interpolate``).
         c: AC-GAN class used for z walks (int or (N,)).
+        device: where the generator runs ("cpu", "cuda", ...; moved there in place); default where it is.
 
     Every call stores ``self.z`` (T, nz), ``self.images`` (T, C, H, W) and ``self.frame_labels``.
     """
 
     def __init__(self, generator, prior: str | None = None, *, nz: int | None = None, features="auto",
-                 factor: float = JUMP_FACTOR, clip: bool = True, c=None, batch_size: int = 64):
-        self.model = as_latent_model(generator, prior, nz=nz, batch_size=batch_size)
+                 factor: float = JUMP_FACTOR, clip: bool = True, c=None, batch_size: int = 64,
+                 device=None):
+        self.model = as_latent_model(generator, prior, nz=nz, batch_size=batch_size, device=device)
         try:
             ok = not isinstance(factor, bool) and float(factor) > 1
         except (TypeError, ValueError):
@@ -204,7 +207,7 @@ class Walk:
         self._smooth = None
         return self.images
 
-    # -- analysis and figures ------------------------------------------------------------------
+    # -- analysis (figures: latentlab.viz.latent_figures.walk_figure / smoothness_figure) --------
     def _need(self):
         if self.images is None:
             raise ValueError("walk: no walk yet; call between(), path(), random() or classes() first")
@@ -219,16 +222,3 @@ class Walk:
             fn, name = self._resolved[shape]
             self._smooth = walk_smoothness(self.images, fn, factor=self.factor, name=name)
         return self._smooth
-
-    def figure(self, title: str | None = None, scale: int = 4):
-        """Plotly figure of the last walk: one image per frame, a slider over steps and a play button."""
-        from ..viz.latent_figures import walk_figure
-        self._need()
-        return walk_figure(self.images, self.frame_labels, title=title or self.title, scale=scale)
-
-    def smoothness_figure(self, title: str | None = None):
-        """Plotly bar chart of the step distances, with the median and the jump threshold."""
-        from ..viz.latent_figures import smoothness_figure
-        s = self.smoothness()
-        return smoothness_figure(s.distances, factor=s.factor, feature_name=s.features,
-                                 title=title or f"Smoothness: {self.title}")

@@ -17,6 +17,7 @@ metric. ``judge=`` and ``real=`` replace the defaults (e.g. stand-ins in tests).
 """
 from __future__ import annotations
 
+import copy
 import math
 import os
 import time
@@ -26,20 +27,23 @@ from typing import Mapping
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from ..checkpoint import load
 from ..io import CheckpointError
 from ..models import GAN
+from ..models.adapter import LatentModel, as_latent_model
+from ..models.base import dcgan_init
 from ..pretrained import PRETRAINED, load_pretrained
 from .content import (FACE_RATES, ROOM_RATES, WINDOW_THRESHOLD, class_accuracy, compare_rates, face_content,
                       room_content)
 from .diversity import mode_collapse, msssim_per_class, msssim_settings
 from .frechet import frechet_distance, judge_features
 from .memorization import flag_near_copies, near_copy_thresholds, nearest_distances
-from .ppl import perceptual_path_length, random_generator
+from .ppl import perceptual_path_length, random_generator, recalibrate_batchnorm
 
-__all__ = ["evaluate", "RealData", "load_real", "resolve_model", "HELDOUT_SEED", "DATASET_JUDGES"]
+__all__ = ["evaluate", "RealData", "load_real", "resolve_model", "resolve_subject", "Subject", "HELDOUT_SEED", "DATASET_JUDGES"]
 
 HELDOUT_SEED = 1      # procedural datasets: the scene/face family the GANs never saw (they train on seed 0)
 TRAIN_SEED = 0
@@ -212,70 +216,83 @@ def _check_int(name: str, value, minimum: int) -> int:
 # evaluate
 
 
-@torch.no_grad()
-def _generate(gan: GAN, n: int, seed: int, batch_size: int, progress: bool):
-    G = gan.generator
-    was_training = G.training
-    G.eval()
-    try:
-        z = G.sample_z(n, seed=seed)
-        c = (torch.arange(n) % gan.config.num_classes).to(z.device) if gan.config.conditional else None
-        out = []
-        for i in tqdm(range(0, n, batch_size), desc="generate", disable=not progress, leave=False):
-            zi = z[i:i + batch_size]
-            out.append((G(zi) if c is None else G(zi, c[i:i + batch_size])).detach().float().cpu())
-        return torch.cat(out), (None if c is None else c.cpu())
-    finally:
-        G.train(was_training)
+@dataclass
+class Subject:
+    """What ``evaluate`` measures: a generator behind the adapter, and what is known about it."""
+
+    lm: LatentModel                 # the generator (prior, nz, z shape, classes, device)
+    shape: tuple                    # (C, H, W) of its images
+    info: dict                      # the result's "model" section
+    gan: GAN | None = None          # a latentlab model, when it is one
+    class_names: list | None = None
+
+    @property
+    def num_classes(self) -> int:
+        return self.lm.num_classes
 
 
-def evaluate(model, n: int = 2000, seed: int = 0, real=None, judge=None, progress: bool = True,
-             pairs_per_class: int = 100, *, n_train: int = 5000, ppl_samples: int | None = None,
-             near_copy_quantile: float = 0.01, msssim_win_size: int = 7, dataset: str | None = None,
-             batch_size: int = 32) -> dict:
-    """Evaluate a GAN with the metrics of the DCGAN / AC-GAN papers and later work.
+def resolve_subject(model, *, prior: str | None = None, nz: int | None = None, device=None, seed: int = 0) -> Subject:
+    """A GAN / shipped name / .safetensors path (see :func:`resolve_model`), a LatentModel, or any generator
+    module (``prior=`` required, ``nz=`` unless the first layer tells) -> :class:`Subject`."""
+    if isinstance(model, (GAN, str, os.PathLike)):
+        gan = resolve_model(model)
+        cfg = gan.config
+        lm = LatentModel(gan, prior, nz=nz, device=device)
+        info = {"arch": cfg.arch, "dataset": cfg.dataset or gan.dataset or "", "image_size": cfg.image_size,
+                "channels": cfg.channels, "nz": cfg.nz, "prior": lm.prior, "num_classes": cfg.num_classes,
+                "step": int(gan.step), "source": getattr(gan, "source_path", None)}
+        names = list(cfg.class_names) if cfg.class_names else None
+        return Subject(lm, (cfg.channels, cfg.image_size, cfg.image_size), info, gan, names)
+    if not isinstance(model, (LatentModel, nn.Module)):
+        raise TypeError(f"model: expected a latentlab GAN, a generator module (with prior=), a shipped model name "
+                        f"or a path, got {type(model).__name__}")
+    lm = as_latent_model(model, prior, nz=nz, device=device, need_prior=True)
+    c = 0 if lm.conditional else None
+    shape = tuple(lm.generate(lm.sample_z(1, seed=seed), c).shape[1:])
+    info = {"arch": type(lm.module).__name__, "dataset": lm.dataset, "image_size": shape[-1], "channels": shape[0],
+            "nz": lm.nz, "prior": lm.prior, "num_classes": lm.num_classes, "step": None, "source": None}
+    return Subject(lm, shape, info)
 
-    Args:
-        model: a GAN, a shipped model name ("rooms", "faces", "fashion") or a .safetensors path.
-        n: generated samples (AC-GAN: classes 0, 1, ..., k-1 in turn); also the size of each
-            held-out real set (Fashion-MNIST: at most 5,000).
-        seed: all randomness (z, pairs, path-length draws, the random generator) derives from it.
-        real: RealData (or a dict of its fields); default ``load_real(model.config.dataset, ...)``.
-        judge: object with ``features`` (and ``predict`` / ``class_mask``); default the dataset's judge.
-        progress: tqdm bars on the long loops.
-        pairs_per_class: MS-SSIM pairs per class (unconditional models: pairs over the whole set).
-        n_train: training images used as the nearest-neighbour reference (the first n_train of the
-            training set: copies of later training images are not detected).
-        ppl_samples: path-length draws per generator (default min(n, 500)).
-        near_copy_quantile: quantile of held-out-to-train distances below which (in both pixel and
-            feature space) a sample counts as a near-copy.
-        msssim_win_size: Gaussian window of MS-SSIM (scales and weights follow, see diversity.py).
-        dataset: override ``model.config.dataset`` (chooses judge, real data and content statistics).
-        batch_size: images per generator / judge call. Small batches are faster on CPU here: large
-            activations are fresh memory every batch (page faults cost as much as the maths at 256).
 
-    Returns:
-        A JSON-serialisable dict; top-level keys include ``n``, ``fd_judge``, ``fd_real_floor``,
-        ``content``, ``class_accuracy``, ``msssim_per_class``, ``msssim_real_max``,
-        ``share_classes_below_real_max``, ``near_copies``, ``ppl``, ``ppl_random_generator``, ``seconds``.
+def _generate(subject: Subject, n: int, seed: int, batch_size: int, progress: bool):
+    """n images from z of ``seed`` (AC-GAN: classes 0, 1, ..., k-1 in turn) -> (images on the CPU, classes)."""
+    lm, k = subject.lm, subject.num_classes
+    z = lm.sample_z(n, seed=seed)
+    c = torch.arange(n) % k if k else None
+    bar = tqdm(total=n, desc="generate", disable=not progress, leave=False)
+    out = []
+    for x, sl in lm.batches(z, c, batch_size=batch_size):
+        out.append(x.detach().float().cpu())
+        bar.update(x.shape[0])
+    bar.close()
+    return torch.cat(out), c
 
-    Example::
 
-        >>> result = latentlab.evaluate("fashion", n=2000)            # doctest: +SKIP
-        >>> result["class_accuracy"], result["fd_judge"] / result["fd_real_floor"]  # doctest: +SKIP
+def _random_copy(subject: Subject, seed: int, calibration_samples: int = 256, batch_size: int = 128) -> LatentModel:
+    """The same architecture with random DCGAN-initialised weights (BatchNorm statistics re-estimated).
+
+    A foreign module is copied and re-initialised as if built afresh under ``seed`` (each layer's own
+    ``reset_parameters`` in module order, then the DCGAN init), as ``random_generator`` builds ours.
     """
-    t_start = time.perf_counter()
-    timings: dict[str, float] = {}
-    clock = [time.perf_counter()]
+    if subject.gan is not None:
+        return LatentModel(random_generator(subject.gan.config, seed=seed), subject.lm.prior)
+    lm = subject.lm
+    G = copy.deepcopy(lm.module)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        for m in G.modules():
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+        dcgan_init(G)
+    rand = LatentModel(G, lm.prior, nz=lm.nz, z_dims=lm.z_dims)
+    g = torch.Generator().manual_seed(int(seed) + 1)
+    with torch.no_grad():
+        recalibrate_batchnorm(G, lambda k: rand.forward(rand.sample_z(k, generator=g).to(rand.device, rand.dtype)),
+                              calibration_samples, batch_size)
+    return rand
 
-    def lap(name: str) -> None:
-        now = time.perf_counter()
-        timings[name] = round(now - clock[0], 3)
-        clock[0] = now
 
-    gan = resolve_model(model)
-    cfg = gan.config
-    k = cfg.num_classes if cfg.conditional else 0
+def _check_settings(n, k: int, ppl_samples, pairs_per_class, n_train, seed, batch_size, near_copy_quantile):
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise ValueError(f"n: expected an int number of samples, got {n!r}")
     n = int(n)
@@ -287,17 +304,15 @@ def evaluate(model, n: int = 2000, seed: int = 0, real=None, judge=None, progres
         value = n_ppl if which == "ppl_samples" else n
         raise ValueError(f"{which}: {value} is too small for "
                          + "; ".join(f"{metric} (needs >= {m}: {why})" for metric, m, why in too_small))
-    pairs_per_class = _check_int("pairs_per_class", pairs_per_class, 1)
-    n_train = _check_int("n_train", n_train, 1)
-    seed = _check_int("seed", seed, 0)
-    batch_size = _check_int("batch_size", batch_size, 1)
+    for name, v, lo in (("pairs_per_class", pairs_per_class, 1), ("n_train", n_train, 1), ("seed", seed, 0),
+                        ("batch_size", batch_size, 1)):
+        _check_int(name, v, lo)
     if not 0 < near_copy_quantile < 1:
         raise ValueError(f"near_copy_quantile: expected a value in (0, 1), got {near_copy_quantile!r}")
-    shape = (cfg.channels, cfg.image_size, cfg.image_size)
-    msssim_kw = {"win_size": msssim_win_size}
-    msssim_weights = msssim_settings(cfg.image_size, msssim_win_size)
+    return n, n_ppl
 
-    data_name = (dataset if dataset is not None else (cfg.dataset or gan.dataset or "")).lower().replace("_", "-")
+
+def _judge_and_real(subject: Subject, data_name: str, judge, real, n: int, n_train: int, progress: bool):
     if judge is None:
         if data_name not in DATASET_JUDGES:
             raise ValueError(f"model: its dataset is {data_name!r}, which has no judge (judges exist for "
@@ -309,26 +324,29 @@ def evaluate(model, n: int = 2000, seed: int = 0, real=None, judge=None, progres
     if real is None:
         if data_name not in DATASET_JUDGES:
             raise ValueError(f"real: model dataset {data_name!r} has no default real data; pass real=RealData(...)")
-        real = load_real(data_name, n_heldout=n, n_train=n_train, image_size=cfg.image_size, progress=progress)
-    real = _check_real(real, shape)
-    lap("load")  # model, judge, real data
+        real = load_real(data_name, n_heldout=n, n_train=n_train, image_size=subject.shape[-1], progress=progress)
+    return judge, _check_real(real, subject.shape)
 
-    # 1. samples and features, computed once -------------------------------------------------------
-    gen, gen_classes = _generate(gan, n, seed, batch_size, progress)
-    lap("generate")
-    jb = batch_size
-    f_gen = judge_features(judge, gen, jb, progress=progress, desc="features (generated)")
-    f_held = judge_features(judge, real.heldout, jb, progress=progress, desc="features (held-out)")
-    f_held2 = judge_features(judge, real.heldout2, jb, progress=progress, desc="features (held-out 2)")
-    f_train = judge_features(judge, real.train, jb, progress=progress, desc="features (train)")
-    lap("features")
 
-    # 2. Fréchet distance in judge space -----------------------------------------------------------
-    fd = frechet_distance(f_gen, f_held)
-    fd_floor = frechet_distance(f_held, f_held2)
-    lap("frechet")
+class _Clock:
+    def __init__(self):
+        self.start = self.last = time.perf_counter()
+        self.timings: dict[str, float] = {}
 
-    # 3. content statistics / class accuracy -------------------------------------------------------
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(now - self.last, 3)
+        self.last = now
+
+
+def _features(judge, gen, real: RealData, jb: int, progress: bool) -> dict:
+    return {name: judge_features(judge, x, jb, progress=progress, desc=f"features ({label})")
+            for name, x, label in (("gen", gen, "generated"), ("held", real.heldout, "held-out"),
+                                   ("held2", real.heldout2, "held-out 2"), ("train", real.train, "train"))}
+
+
+def _content(data_name: str, judge, gen, classes, real: RealData, k: int, jb: int, progress: bool):
+    """Content statistics against held-out real images (rooms, faces) and class accuracy (AC-GAN)."""
     content = None
     if data_name == "rooms":
         g = room_content(judge, gen, batch_size=jb, progress=progress)
@@ -343,97 +361,128 @@ def evaluate(model, n: int = 2000, seed: int = 0, real=None, judge=None, progres
         content["real_ground_truth"] = real.heldout_truth
     acc = None
     if k:
-        acc = class_accuracy(judge, gen, gen_classes, num_classes=k, batch_size=jb, progress=progress)
-    lap("content")
+        acc = class_accuracy(judge, gen, classes, num_classes=k, batch_size=jb, progress=progress)
+    return content, acc
 
-    # 4. diversity: MS-SSIM within classes (AC-GAN §4.2) -------------------------------------------
-    names = list(cfg.class_names) if cfg.class_names else None
+
+def _diversity(subject: Subject, data_name: str, gen, classes, real: RealData, f: dict, pairs: int, seed: int,
+               win: int) -> dict:
+    """MS-SSIM within classes (AC-GAN §4.2) for generated and training images, and the mode-collapse check."""
+    k, names = subject.num_classes, subject.class_names
     if names is None and k and data_name in ("fashion-mnist", "fashion"):
         from ..data.fashion import FASHION_CLASSES
         names = list(FASHION_CLASSES) if k == len(FASHION_CLASSES) else None
-    ms_gen = msssim_per_class(gen, gen_classes, pairs_per_class, class_names=names, seed=seed + 1, **msssim_kw)
+    ms_gen = msssim_per_class(gen, classes, pairs, class_names=names, seed=seed + 1, win_size=win)
     real_names = names if real.train_labels is not None else None
-    ms_real = msssim_per_class(real.train, real.train_labels, pairs_per_class, class_names=real_names,
-                               seed=seed + 2, **msssim_kw)
+    ms_real = msssim_per_class(real.train, real.train_labels, pairs, class_names=real_names, seed=seed + 2,
+                               win_size=win)
     real_max = max(ms_real.values())
-    below = float(np.mean([v < real_max for v in ms_gen.values()]))
-    collapse = mode_collapse(ms_gen, f_gen, f_held)
-    lap("msssim")
+    return {"msssim_per_class": ms_gen, "msssim_real_per_class": ms_real, "msssim_real_max": real_max,
+            "share_classes_below_real_max": float(np.mean([v < real_max for v in ms_gen.values()])),
+            "mode_collapse": mode_collapse(ms_gen, f["gen"], f["held"])}
 
-    # 5. memorization ------------------------------------------------------------------------------
+
+def _memorization(gen, real: RealData, f: dict, quantile: float, progress: bool) -> dict:
+    """Near-copies of training images: pixel and judge-feature nearest neighbours, thresholds from held-out data."""
     pix_gen, pix_gen_idx = nearest_distances(gen, real.train, progress=progress, desc="pixel NN (generated)")
     pix_held, _ = nearest_distances(real.heldout, real.train, progress=progress, desc="pixel NN (held-out)")
     pix_held2, _ = nearest_distances(real.heldout2, real.train, progress=progress, desc="pixel NN (held-out 2)")
-    feat_gen, feat_gen_idx = nearest_distances(f_gen, f_train)
-    feat_held, _ = nearest_distances(f_held, f_train)
-    feat_held2, _ = nearest_distances(f_held2, f_train)
-    thresholds = near_copy_thresholds(pix_held, feat_held, near_copy_quantile)
+    feat_gen, feat_gen_idx = nearest_distances(f["gen"], f["train"])
+    feat_held, _ = nearest_distances(f["held"], f["train"])
+    feat_held2, _ = nearest_distances(f["held2"], f["train"])
+    thresholds = near_copy_thresholds(pix_held, feat_held, quantile)
     flagged = flag_near_copies(pix_gen, feat_gen, thresholds)
     baseline = flag_near_copies(pix_held2, feat_held2, thresholds)
-    flagged_idx = np.flatnonzero(flagged)
-    memorization = {
-        "near_copies": int(flagged.sum()),
-        "fraction": float(flagged.mean()),
-        "heldout_baseline_count": int(baseline.sum()),
-        "heldout_baseline_n": int(baseline.size),
-        "quantile": near_copy_quantile,
-        "threshold_pixel": thresholds[0],
-        "threshold_feature": thresholds[1],
+    return {
+        "near_copies": int(flagged.sum()), "fraction": float(flagged.mean()),
+        "heldout_baseline_count": int(baseline.sum()), "heldout_baseline_n": int(baseline.size),
+        "quantile": quantile, "threshold_pixel": thresholds[0], "threshold_feature": thresholds[1],
         "median_pixel_distance": {"generated": float(pix_gen.median()), "heldout": float(pix_held.median())},
         "median_feature_distance": {"generated": float(feat_gen.median()), "heldout": float(feat_held.median())},
         "min_pixel_distance": {"generated": float(pix_gen.min()), "heldout": float(pix_held.min())},
         "flagged": [{"sample": int(i), "train_index_pixel": int(pix_gen_idx[i]),
                      "train_index_feature": int(feat_gen_idx[i]), "pixel_distance": float(pix_gen[i]),
-                     "feature_distance": float(feat_gen[i])} for i in flagged_idx[:20]],
-        "n_train_reference": int(real.train.shape[0]),
-        "pixel_metric": "L2 over flattened pixels in [-1, 1]",
+                     "feature_distance": float(feat_gen[i])} for i in np.flatnonzero(flagged)[:20]],
+        "n_train_reference": int(real.train.shape[0]), "pixel_metric": "L2 over flattened pixels in [-1, 1]",
     }
-    lap("memorization")
 
-    # 6. perceptual path length, trained vs random weights ----------------------------------------
-    ppl_kw = dict(nz=cfg.nz, prior=cfg.prior, num_classes=k, batch_size=max(jb // 2, 1), progress=progress)
-    G = gan.generator
-    was_training = G.training
-    G.eval()
-    try:
-        ppl = perceptual_path_length(G, judge, n_ppl, seed=seed + 3, **ppl_kw)
-    finally:
-        G.train(was_training)
-    G_rand = random_generator(cfg, seed=seed)
-    ppl_rand = perceptual_path_length(G_rand, judge, n_ppl, seed=seed + 3, **ppl_kw)
-    lap("ppl")
 
-    def _finite(x):
-        return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
+def _finite(x):
+    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
 
+
+def evaluate(model, n: int = 2000, seed: int = 0, real=None, judge=None, progress: bool = True,
+             pairs_per_class: int = 100, *, n_train: int = 5000, ppl_samples: int | None = None,
+             near_copy_quantile: float = 0.01, msssim_win_size: int = 7, dataset: str | None = None,
+             batch_size: int = 32, prior: str | None = None, nz: int | None = None, device=None) -> dict:
+    """Evaluate a generator with the metrics of the DCGAN / AC-GAN papers and later work.
+
+    Args:
+        model: a GAN, a shipped model name ("rooms", "faces", "fashion"), a .safetensors path, a LatentModel or
+            any generator module (then ``prior=`` is required, ``nz=`` unless its first layer tells, and the
+            judge comes from ``dataset=`` or ``judge=``; e.g. the pytorch/examples netG).
+        n: generated samples (AC-GAN: classes 0, 1, ..., k-1 in turn); also the size of each
+            held-out real set (Fashion-MNIST: at most 5,000).
+        seed: all randomness (z, pairs, path-length draws, the random generator) derives from it.
+        real: RealData (or a dict of its fields); default ``load_real(dataset, ...)``.
+        judge: object with ``features`` (and ``predict`` / ``class_mask``); default the dataset's judge.
+        pairs_per_class: MS-SSIM pairs per class (unconditional models: pairs over the whole set).
+        n_train: training images used as the nearest-neighbour reference (the first n_train).
+        ppl_samples: path-length draws per generator (default min(n, 500)).
+        near_copy_quantile: quantile of held-out-to-train distances below which (in both pixel and
+            feature space) a sample counts as a near-copy.
+        msssim_win_size: Gaussian window of MS-SSIM (scales and weights follow, see diversity.py).
+        dataset: override the model's dataset (chooses judge, real data and content statistics).
+        batch_size: images per generator / judge call (small batches are faster on CPU here).
+        device: where the generator runs (the module is moved there); judges stay where they are.
+
+    Returns:
+        A JSON-serialisable dict; top-level keys include ``n``, ``fd_judge``, ``fd_real_floor``,
+        ``content``, ``class_accuracy``, ``msssim_per_class``, ``msssim_real_max``,
+        ``share_classes_below_real_max``, ``near_copies``, ``ppl``, ``ppl_random_generator``, ``seconds``.
+
+    Example::
+
+        >>> result = latentlab.evaluate("fashion", n=2000)            # doctest: +SKIP
+        >>> result["class_accuracy"], result["fd_judge"] / result["fd_real_floor"]  # doctest: +SKIP
+    """
+    clock = _Clock()
+    subject = resolve_subject(model, prior=prior, nz=nz, device=device, seed=seed)
+    k = subject.num_classes
+    n, n_ppl = _check_settings(n, k, ppl_samples, pairs_per_class, n_train, seed, batch_size, near_copy_quantile)
+    msssim_weights = msssim_settings(subject.shape[-1], msssim_win_size)
+    data_name = (dataset if dataset is not None else subject.info["dataset"]).lower().replace("_", "-")
+    judge, real = _judge_and_real(subject, data_name, judge, real, n, n_train, progress)
+    clock.lap("load")  # model, judge, real data
+    gen, classes = _generate(subject, n, seed, batch_size, progress)
+    clock.lap("generate")
+    f = _features(judge, gen, real, batch_size, progress)
+    clock.lap("features")
+    fd, fd_floor = frechet_distance(f["gen"], f["held"]), frechet_distance(f["held"], f["held2"])
+    clock.lap("frechet")
+    content, acc = _content(data_name, judge, gen, classes, real, k, batch_size, progress)
+    clock.lap("content")
+    diversity = _diversity(subject, data_name, gen, classes, real, f, pairs_per_class, seed, msssim_win_size)
+    clock.lap("msssim")
+    memorization = _memorization(gen, real, f, near_copy_quantile, progress)
+    clock.lap("memorization")
+    ppl_kw = dict(num_classes=k, batch_size=max(batch_size // 2, 1), progress=progress)
+    ppl = perceptual_path_length(subject.lm, judge, n_ppl, seed=seed + 3, **ppl_kw)
+    ppl_rand = perceptual_path_length(_random_copy(subject, seed), judge, n_ppl, seed=seed + 3, **ppl_kw)
+    clock.lap("ppl")
     return {
-        "n": n,
-        "model": {"arch": cfg.arch, "dataset": data_name, "image_size": cfg.image_size, "channels": cfg.channels,
-                  "nz": cfg.nz, "prior": cfg.prior, "num_classes": cfg.num_classes, "step": int(gan.step),
-                  "source": getattr(gan, "source_path", None)},
-        "judge": type(judge).__name__,
+        "n": n, "model": {**subject.info, "dataset": data_name}, "judge": type(judge).__name__,
         "real": {"description": real.description, "n_train": int(real.train.shape[0]),
                  "n_heldout": int(real.heldout.shape[0]), "n_heldout2": int(real.heldout2.shape[0])},
-        "fd_judge": fd,
-        "fd_real_floor": fd_floor,
-        "fd_ratio": _finite(fd / fd_floor) if fd_floor > 0 else None,
-        "content": content,
-        "class_accuracy": None if acc is None else acc["accuracy"],
-        "class_accuracy_detail": acc,
-        "msssim_per_class": ms_gen,
-        "msssim_real_per_class": ms_real,
-        "msssim_real_max": real_max,
-        "share_classes_below_real_max": below,
-        "mode_collapse": collapse,
-        "near_copies": memorization["near_copies"],
-        "memorization": memorization,
-        "ppl": _finite(ppl["ppl"]),
-        "ppl_random_generator": _finite(ppl_rand["ppl"]),
+        "fd_judge": fd, "fd_real_floor": fd_floor, "fd_ratio": _finite(fd / fd_floor) if fd_floor > 0 else None,
+        "content": content, "class_accuracy": None if acc is None else acc["accuracy"], "class_accuracy_detail": acc,
+        **diversity, "near_copies": memorization["near_copies"], "memorization": memorization,
+        "ppl": _finite(ppl["ppl"]), "ppl_random_generator": _finite(ppl_rand["ppl"]),
         "ppl_detail": {"model": ppl, "random_generator": ppl_rand,
                        "distance": "squared L2 of judge features / epsilon^2"},
         "settings": {"seed": seed, "pairs_per_class": pairs_per_class, "ppl_samples": n_ppl,
                      "near_copy_quantile": near_copy_quantile, "msssim_win_size": msssim_win_size,
-                     "msssim_weights": list(msssim_weights), "window_threshold": WINDOW_THRESHOLD},
-        "timings": timings,
-        "seconds": round(time.perf_counter() - t_start, 3),
+                     "msssim_weights": list(msssim_weights),
+                     "window_threshold": WINDOW_THRESHOLD},
+        "timings": clock.timings, "seconds": round(time.perf_counter() - clock.start, 3),
     }

@@ -1,138 +1,159 @@
 """Perceptual path length (Karras, Laine, Aila 2019, §3): how smoothly images change along latent walks.
 
-    PPL = E[ d(G(slerp(z1, z2; t)), G(slerp(z1, z2; t + eps))) / eps² ],  t ~ U(0, 1), eps = 1e-4
+    PPL = E[ d(G(i(z1, z2; t)), G(i(z1, z2; t + eps))) / eps² ],  t ~ U(0, 1), eps = 1e-4
 
+i is slerp or lerp (``latentlab.latent.interpolate``, the library's one implementation of both).
 d is a perceptual distance; Karras et al. used LPIPS (VGG features), which cannot be downloaded
-here, so d is the squared L2 distance between judge features (``judge.features``). Values are
-therefore comparable only under the same judge -- hence the same number for a randomly initialised
-generator of the same architecture, a baseline with no learned structure. As in the paper, the
-samples below the 1st and above the 99th percentile are dropped before averaging.
-Interpolation: slerp for a Gaussian prior (White 2016: intermediate points keep a typical norm),
-lerp for a uniform prior (the cube is convex; slerp could leave it).
+here, so d is the squared L2 distance between judge features (``judge.features``), or between
+pixels. Values are therefore comparable only under the same judge -- hence the same number for a
+randomly initialised generator of the same architecture, a baseline with no learned structure. As
+in the paper, the samples below the 1st and above the 99th percentile are dropped before averaging.
+Default interpolation: slerp for a Gaussian prior (White 2016: intermediate points keep a typical
+norm), lerp for a uniform prior (the cube is convex; slerp could leave it).
 """
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..latent.interpolate import lerp, slerp
+from ..models.adapter import as_latent_model
 from ..models import build_generator, sample_prior
+from .frechet import judge_features
 
-__all__ = ["slerp", "lerp", "perceptual_path_length", "random_generator"]
+__all__ = ["slerp", "lerp", "perceptual_path_length", "random_generator", "recalibrate_batchnorm", "INTERPOLATIONS"]
 
-
-def lerp(a: torch.Tensor, b: torch.Tensor, t) -> torch.Tensor:
-    """Linear interpolation of rows: a, b (N, D), t scalar or (N,) -> (N, D)."""
-    t = torch.as_tensor(t, dtype=a.dtype, device=a.device)
-    t = t.reshape(-1, 1) if t.ndim else t
-    return a + (b - a) * t
+INTERPOLATIONS = {"slerp": slerp, "linear": lerp, "lerp": lerp}
 
 
-def slerp(a: torch.Tensor, b: torch.Tensor, t) -> torch.Tensor:
-    """Spherical interpolation of rows (White 2016): a, b (N, D), t scalar or (N,) -> (N, D).
-
-    ``sin((1-t) w) / sin(w) a + sin(t w) / sin(w) b`` with w the angle between a and b; rows with a
-    (near) zero angle fall back to lerp.
-    """
-    t = torch.as_tensor(t, dtype=a.dtype, device=a.device)
-    t = t.reshape(-1, 1) if t.ndim else t
-    cos = torch.nn.functional.cosine_similarity(a, b, dim=1, eps=1e-12).clamp(-1.0, 1.0).unsqueeze(1)
-    omega = torch.arccos(cos)
-    so = torch.sin(omega)
-    small = so.abs() < 1e-6
-    safe = torch.where(small, torch.ones_like(so), so)
-    out = torch.sin((1.0 - t) * omega) / safe * a + torch.sin(t * omega) / safe * b
-    return torch.where(small, lerp(a, b, t), out)
+def _feature_fn(judge) -> Callable[[torch.Tensor], torch.Tensor]:
+    """(N, C, H, W) -> (N, D) float64: a judge's features (``judge.features``), a callable's, or pixels."""
+    if judge is None or judge == "pixels":
+        return lambda images: images.double().flatten(1)
+    if hasattr(judge, "features"):
+        return lambda images: judge_features(judge, images, max(len(images), 1)).double()
+    if callable(judge):
+        return lambda images: torch.as_tensor(judge(images)).detach().double().cpu().flatten(1)
+    raise TypeError(f"judge: expected a judge with features(images), a callable or None (pixels), "
+                    f"got {type(judge).__name__}")
 
 
-def _generate(generator: nn.Module, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
-    return generator(z) if c is None else generator(z, c)
+def _check_ppl_args(n_samples, epsilon, method, seed, rng) -> None:
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 3:
+        raise ValueError(f"n_samples: perceptual path length needs >= 3 samples (percentile filtering), "
+                         f"got {n_samples!r}")
+    if not 0 < epsilon < 1:
+        raise ValueError(f"epsilon: expected a small positive step, got {epsilon!r}")
+    if method is not None and method not in INTERPOLATIONS:
+        raise ValueError(f"method: expected one of {tuple(INTERPOLATIONS)} (or None: by the prior), got {method!r}")
+    if rng is not None and seed is not None:
+        raise ValueError("seed: give either seed= or rng=, not both")
+
+
+def _classes(c, num_classes: int, start: int, m: int, g: torch.Generator):
+    """Classes of the pairs start..start+m: the fixed ``c`` (int or (n_samples,)), random ones, or None."""
+    if isinstance(c, int):
+        return torch.full((m,), c, dtype=torch.long)
+    if c is not None:
+        return torch.as_tensor(c, dtype=torch.long)[start:start + m]
+    return torch.randint(0, num_classes, (m,), generator=g) if num_classes else None
 
 
 @torch.no_grad()
-def perceptual_path_length(generator: nn.Module, judge, n_samples: int = 500, *, nz: int, prior: str = "normal",
-                           num_classes: int = 0, epsilon: float = 1e-4, seed: int | None = None,
-                           rng: torch.Generator | None = None, batch_size: int = 64,
-                           percentiles: tuple[float, float] = (1.0, 99.0), progress: bool = False) -> dict:
+def perceptual_path_length(generator, judge=None, n_samples: int = 500, *, nz: int | None = None,
+                           prior: str | None = None, method: str | None = None, num_classes: int = 0, c=None,
+                           epsilon: float = 1e-4, seed: int | None = None, rng: torch.Generator | None = None,
+                           batch_size: int = 64, percentiles: tuple[float, float] = (1.0, 99.0),
+                           progress: bool = False, device=None) -> dict:
     """PPL of ``generator`` in the feature space of ``judge`` (Karras et al. 2019, "full" path sampling).
 
     Args:
-        generator: any module ``G(z) -> (N, C, H, W)`` (or ``G(z, c)`` when num_classes > 0; each
-            pair then keeps one random class). Called as it is: put it in eval mode first.
-        judge: an object with ``features(images) -> (N, D)``.
+        generator: a latentlab ``GAN``/generator, a ``LatentModel`` or any module mapping z (N, nz) or
+            (N, nz, 1, 1) to images (N, C, H, W); run in eval mode (its mode is restored).
+        judge: an object with ``features(images) -> (N, D)``, a callable doing the same, or None (pixels).
         n_samples: number of (z1, z2, t) draws, >= 3 so that percentile filtering keeps some.
-        nz, prior: the latent size and prior ("normal": slerp, "uniform": lerp).
+        nz, prior: the latent size and prior (read from our models' configs).
+        method: "slerp" or "linear" (alias "lerp"); default by the prior (normal: slerp, uniform: lerp).
+        num_classes: AC-GAN: each pair keeps one random class; or ``c``: a fixed class (int or (n_samples,)).
         epsilon: step along the path (1e-4 as in the paper).
         seed / rng: randomness of z, t and classes (default seed 0).
+        batch_size: pairs per forward pass (2 x batch_size images).
         percentiles: samples outside [p_low, p_high] are dropped before the mean.
+        device: where the generator runs (default: where its parameters are).
 
     Returns:
         {"ppl": filtered mean, "median", "n_samples", "n_kept", "epsilon", "interpolation"}.
     """
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 3:
-        raise ValueError(f"n_samples: perceptual path length needs >= 3 samples (percentile filtering), "
-                         f"got {n_samples!r}")
-    if not epsilon > 0:
-        raise ValueError(f"epsilon: expected a positive step, got {epsilon!r}")
-    if prior not in ("normal", "uniform"):
-        raise ValueError(f"prior: expected 'normal' or 'uniform', got {prior!r}")
-    if rng is not None and seed is not None:
-        raise ValueError("seed: give either seed= or rng=, not both")
+    _check_ppl_args(n_samples, epsilon, method, seed, rng)
+    lm = as_latent_model(generator, prior, nz=nz, device=device)
+    method = method or ("slerp" if lm.prior == "normal" else "linear")
+    interp, features = INTERPOLATIONS[method], _feature_fn(judge)
     g = rng if rng is not None else torch.Generator().manual_seed(0 if seed is None else int(seed))
-    interp = slerp if prior == "normal" else lerp
-    try:
-        device = next(generator.parameters()).device
-    except StopIteration:
-        device = torch.device("cpu")
     dists = []
     for start in tqdm(range(0, n_samples, batch_size), desc="path length", disable=not progress, leave=False):
         m = min(batch_size, n_samples - start)
-        z1 = sample_prior(m, nz, prior, generator=g).double()
-        z2 = sample_prior(m, nz, prior, generator=g).double()
+        z1 = sample_prior(m, lm.nz, lm.prior, generator=g).double()
+        z2 = sample_prior(m, lm.nz, lm.prior, generator=g).double()
         t = torch.rand(m, generator=g, dtype=torch.float64)
-        c = torch.randint(0, num_classes, (m,), generator=g) if num_classes else None
-        za = interp(z1, z2, t)             # in float64: the eps step must not drown in rounding
-        zb = interp(z1, z2, t + epsilon)
-        z = torch.cat([za, zb]).float().to(device)
-        images = _generate(generator, z, None if c is None else torch.cat([c, c]).to(device))
-        f = judge.features(images).detach().double().cpu()
+        cm = _classes(c, num_classes, start, m, g)
+        z = torch.cat([interp(z1, z2, t), interp(z1, z2, t + epsilon)])   # float64: eps must not drown in rounding
+        images = lm.generate(z, None if cm is None else torch.cat([cm, cm]), batch_size=2 * m)
+        f = features(images)
         dists.append(((f[:m] - f[m:]) ** 2).sum(dim=1) / epsilon ** 2)
     d = torch.cat(dists).numpy()
     lo, hi = np.percentile(d, percentiles[0]), np.percentile(d, percentiles[1])
     kept = d[(d >= lo) & (d <= hi)]
     return {"ppl": float(kept.mean()) if kept.size else float("nan"), "median": float(np.median(d)),
             "n_samples": int(d.size), "n_kept": int(kept.size), "epsilon": epsilon,
-            "interpolation": "slerp" if prior == "normal" else "lerp"}
+            "interpolation": "slerp" if method == "slerp" else "lerp"}
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(module: nn.Module, run_batch: Callable[[int], object], n: int = 256,
+                          batch_size: int = 128) -> nn.Module:
+    """Re-estimate ``module``'s BatchNorm running statistics from scratch; returns it in eval mode.
+
+    The statistics become the plain (cumulative) average over forward passes ``run_batch(k)`` of k inputs
+    each, n inputs in all, in train mode; each layer's momentum is restored afterwards (also on error).
+    A module without BatchNorm, or n = 0, is only put in eval mode.
+    """
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if norms and n > 0:
+        saved = [m.momentum for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the calibration batches
+        module.train()
+        try:
+            for start in range(0, n, batch_size):
+                run_batch(min(batch_size, n - start))
+        finally:
+            for m, mom in zip(norms, saved):
+                m.momentum = mom
+    return module.eval()
 
 
 @torch.no_grad()
 def random_generator(config, seed: int = 0, calibration_samples: int = 256, batch_size: int = 128) -> nn.Module:
     """A randomly initialised generator of ``config`` (DCGAN init), seeded without touching global RNG.
 
-    Its BatchNorm running statistics are re-estimated on ``calibration_samples`` prior draws: with
-    the initial statistics (mean 0, variance 1) the small DCGAN-initialised weights make the
-    eval-mode outputs nearly constant, which would make its path length trivially ~0.
-    Returned in eval mode.
+    Its BatchNorm running statistics are re-estimated on ``calibration_samples`` prior draws
+    (:func:`recalibrate_batchnorm`): with the initial statistics (mean 0, variance 1) the small
+    DCGAN-initialised weights make the eval-mode outputs nearly constant, which would make its path
+    length trivially ~0. Returned in eval mode.
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
         G = build_generator(config)
     g = torch.Generator().manual_seed(int(seed) + 1)
-    norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if norms and calibration_samples > 0:
-        saved = [m.momentum for m in norms]
-        for m in norms:
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average over the calibration batches
-        G.train()
-        try:
-            for start in range(0, calibration_samples, batch_size):
-                k = min(batch_size, calibration_samples - start)
-                z = sample_prior(k, config.nz, config.prior, generator=g)
-                c = torch.randint(0, config.num_classes, (k,), generator=g) if config.conditional else None
-                _generate(G, z, c)
-        finally:
-            for m, mom in zip(norms, saved):
-                m.momentum = mom
-    return G.eval()
+
+    def run_batch(k: int):
+        z = sample_prior(k, config.nz, config.prior, generator=g)
+        c = torch.randint(0, config.num_classes, (k,), generator=g) if config.conditional else None
+        return G(z) if c is None else G(z, c)
+
+    return recalibrate_batchnorm(G, run_batch, calibration_samples, batch_size)

@@ -11,7 +11,9 @@ import torch
 
 from .images import png_data_uri, to_uint8_grid
 
-__all__ = ["walk_figure", "smoothness_figure", "arithmetic_figure", "axis_figure"]
+ROTATION_TITLE = "Turn vector: mean(right) - mean(left)"  # axis_figure's title for RotationAxis (DCGAN Fig. 8)
+
+__all__ = ["ROTATION_TITLE", "walk_figure", "smoothness_figure", "arithmetic_figure", "axis_figure"]
 
 
 def _frame_png(image: torch.Tensor, scale: int) -> str:

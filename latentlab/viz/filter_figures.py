@@ -69,7 +69,7 @@ def filter_grid_figure(panels: Sequence[GridPanel], *, title: str = "Discriminat
     Each panel is ONE image trace (a PNG data URI of its whole grid), which keeps the page small and
     fast to draw; an invisible marker over every tile carries its hover text (filter, image, class, IoU).
     """
-    from ..viz.images import png_data_uri
+    from .images import png_data_uri
 
     if not panels:
         raise ValueError("panels: expected at least one GridPanel, got none")

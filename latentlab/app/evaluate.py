@@ -1,7 +1,7 @@
 """``latentlab evaluate MODEL [--n 2000] [--seed 0] [--json out.json]``: the metrics as a table.
 
 Wired into ``latentlab/cli.py`` through ``add_arguments(parser)`` and ``run(args) -> int``;
-``python -m latentlab.metrics.cli MODEL`` runs it on its own.
+``python -m latentlab.app.evaluate MODEL`` runs it on its own.
 """
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..io import atomic_write_bytes
-    from .evaluate import evaluate
+    from ..metrics.evaluate import evaluate
 
     if args.json and not Path(args.json).resolve().parent.is_dir():  # fail before minutes of work
         print(f"latentlab evaluate: error: --json: directory of {args.json!r} does not exist", file=sys.stderr)

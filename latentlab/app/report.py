@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..viz.page import figure_html, page, write_page
+
 __all__ = ["Budget", "QUICK", "SECTIONS", "Section", "build_report", "applicable_sections", "read_training_log",
            "find_training_log"]
 
@@ -163,7 +165,7 @@ def applicable_sections(gan, *, has_log: bool = False) -> list[str]:
 # ------------------------------------------------------------------------------------------ sections
 
 def _samples(gan, b: Budget, seed: int) -> Section:
-    from .images import png_data_uri, to_uint8_grid
+    from ..viz.images import png_data_uri, to_uint8_grid
     import plotly.graph_objects as go
     cfg = gan.config
     if cfg.conditional:
@@ -204,7 +206,7 @@ def _training(log_path: Path) -> Section:
 
 def _metrics(gan, b: Budget, seed: int, metrics, progress: bool) -> Section:
     import plotly.graph_objects as go
-    from ..metrics.cli import table_rows
+    from .evaluate import table_rows
     if metrics is None:
         from ..metrics.evaluate import evaluate
         metrics = evaluate(gan, n=b.n_metrics, seed=seed, n_train=b.n_train, progress=progress)
@@ -226,7 +228,7 @@ def _metrics(gan, b: Budget, seed: int, metrics, progress: bool) -> Section:
 
 def _walk(gan, b: Budget, seed: int) -> Section:
     from ..latent.walk import Walk
-    from .latent_figures import axis_figure, walk_figure
+    from ..viz.latent_figures import axis_figure, walk_figure
     cfg = gan.config
     figs, notes, images = [], [], []
     w = Walk(gan, c=0 if cfg.conditional else None)   # one Walk: its judge features are resolved once
@@ -253,6 +255,7 @@ def _walk(gan, b: Budget, seed: int) -> Section:
 
 def _arithmetic(gan, b: Budget, seed: int, judge) -> tuple[Section, object]:
     from ..latent.arithmetic import Arithmetic
+    from ..viz.latent_figures import arithmetic_figure
     ar = Arithmetic(gan, judge=judge, seed=seed, pool_size=b.pool_size)
     ar.concept("smiling_woman", smile=1, presentation="feminine", glasses=0)
     ar.concept("neutral_woman", smile=0, presentation="feminine", glasses=0)
@@ -262,25 +265,29 @@ def _arithmetic(gan, b: Budget, seed: int, judge) -> tuple[Section, object]:
     sec = Section("arithmetic", "Vector arithmetic",
                   "Concept vectors are means of k = 3 judge-chosen z's; smiling woman − neutral woman + neutral "
                   "man gives Y, shown as G(Y) in the centre of 3x3 samples of Y + uniform noise of scale 0.25 "
-                  "(DCGAN §6.3.2, Fig. 7).", [("", ar.figure(res))],
+                  "(DCGAN §6.3.2, Fig. 7).",
+                  [("", arithmetic_figure(ar.term_images(res), res.images, title=res.expression))],
                   numbers=f"{100 * ok:.0f}% of the 9 result images are judged smiling men.")
     return sec, ar.pool
 
 
 def _rotation(gan, b: Budget, seed: int, judge, pool) -> Section:
     from ..latent.rotation import RotationAxis
+    from ..viz.latent_figures import ROTATION_TITLE, axis_figure
     rot = RotationAxis(gan, judge=judge, seed=seed, pool=pool, pool_size=b.pool_size).fit()
     z = rot.model.sample_z(b.n_rotation, seed=seed + 1)
     images = rot.apply(z)
     return Section("rotation", "Turn vector",
                    "The turn axis is mean(z of >= 4 right-looking faces) − mean(z of >= 4 left-looking faces); "
-                   "each row adds multiples of it to one z (DCGAN §6.3.2, Fig. 8).", [("", rot.figure(images))])
+                   "each row adds multiples of it to one z (DCGAN §6.3.2, Fig. 8).",
+                   [("", axis_figure(images, rot.coefficients, title=ROTATION_TITLE))])
 
 
 def _filters(gan, b: Budget, seed: int) -> Section:
     from ..attribution.report import filter_report
+    from .filters import filter_figures
     rep = filter_report(gan, "rooms", n=b.n_filters)
-    grid, bars = rep.figures()
+    grid, bars = filter_figures(rep)
     s = rep.summary()
     return Section("filters", "Discriminator filters",
                    f"Guided backpropagation views of the discriminator's last-layer filters ({html.escape(rep.layer)}) "
@@ -292,52 +299,38 @@ def _filters(gan, b: Budget, seed: int) -> Section:
 
 
 def _forget(gan, b: Budget, seed: int, segmenter, progress: bool) -> Section:
-    from ..dissect.cli import experiment_figures, intro_sentence
+    from .forget import experiment_figures, intro_sentence
     from ..dissect.forget import forget
     G = gan.generator
-    m = forget(G, segmenter, n_probe=b.n_probe, n_eval=b.n_forget_eval, n_curve=b.n_curve, seed=seed,
+    r = forget(G, segmenter, n_probe=b.n_probe, n_eval=b.n_forget_eval, n_curve=b.n_curve, seed=seed,
                progress=progress)
-    arr = m.pop("_arrays")
-    figs, _, _ = experiment_figures(G, segmenter, m, arr, obj="window")
+    figs, _, _ = experiment_figures(G, segmenter, r)
     return Section("forget", "Forgetting to draw windows",
                    "A logistic probe on the generator's feature maps, fitted on window boxes, picks the "
                    "window-drawing maps; dropping them removes windows (DCGAN §6.3.1, Fig. 6). The slider sets how "
                    "many of the top maps are dropped.", figs,
-                   numbers=intro_sentence(m, n_probe=b.n_probe, n_eval=b.n_forget_eval))
+                   numbers=intro_sentence(r))
 
 
 # ------------------------------------------------------------------------------------------ page
 
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:0 16px;color:#222}
-section{border-top:1px solid #ddd;margin-top:24px;padding-top:8px}
-p.caption{max-width:900px} p.numbers{background:#f4f6fa;padding:6px 10px;max-width:900px}
-p.error{background:#fdecea;padding:6px 10px} nav a{margin-right:12px} .meta{color:#666}
-"""
+def _section_html(s: Section) -> str:
+    parts = [f"<section id='{s.key}' data-section='{s.key}'><h2>{html.escape(s.title)}</h2>"
+             f"<p class='caption'>{s.caption}</p>"]
+    if s.error is not None:
+        parts.append(f"<p class='error'>This section could not be built for this model: {html.escape(s.error)}</p>")
+    if s.numbers:
+        parts.append(f"<p class='numbers'>{s.numbers}</p>")
+    for i, (heading, fig) in enumerate(s.figures):
+        if heading:
+            parts.append(f"<h3>{html.escape(heading)}</h3>")
+        parts.append(figure_html(fig, div_id=f"{s.key}-{i}"))
+    parts.append("</section>")
+    return "\n".join(parts)
 
 
 def _page(title: str, meta: str, sections: list[Section]) -> str:
-    from plotly.offline import get_plotlyjs
-    nav = " ".join(f"<a href='#{s.key}'>{html.escape(s.title)}</a>" for s in sections)
-    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'>",
-             f"<title>{html.escape(title)}</title><style>{_CSS}</style>",
-             f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>",
-             f"<h1>{html.escape(title)}</h1><p class='meta'>{meta}</p><nav>{nav}</nav>"]
-    for s in sections:
-        parts.append(f"<section id='{s.key}' data-section='{s.key}'><h2>{html.escape(s.title)}</h2>"
-                     f"<p class='caption'>{s.caption}</p>")
-        if s.error is not None:
-            parts.append(f"<p class='error'>This section could not be built for this model: {html.escape(s.error)}</p>")
-        if s.numbers:
-            parts.append(f"<p class='numbers'>{s.numbers}</p>")
-        for i, (heading, fig) in enumerate(s.figures):
-            if heading:
-                parts.append(f"<h3>{html.escape(heading)}</h3>")
-            parts.append(fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"{s.key}-{i}",
-                                     config={"displaylogo": False}, auto_play=False))
-        parts.append("</section>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return page(title, [_section_html(s) for s in sections], meta=meta, nav=[(s.key, s.title) for s in sections])
 
 
 def build_report(model, out, *, sections=None, quick: bool = False, budget: Budget | None = None, seed: int = 0,
@@ -362,13 +355,35 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
     """
     from ..metrics.evaluate import resolve_model
     t_all = time.perf_counter()
-    if budget is None:
-        budget = QUICK if quick else Budget()
-    elif not isinstance(budget, Budget):
-        raise TypeError(f"budget: expected a latentlab.viz.report.Budget, got {type(budget).__name__}")
+    budget = _check_budget(budget, quick)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed: expected an int, got {seed!r}")
     gan = resolve_model(model)
+    out, log_path = _check_paths(model, out, log, metrics)
+    keys = _section_keys(gan, sections, has_log=log_path is not None)
+    judges = _judges(keys, segmenter, face_judge)
+    gan.generator.eval()
+    built = _build_sections(gan, keys, budget, seed, log_path=log_path, metrics=metrics, progress=progress, **judges)
+    out.mkdir(parents=True, exist_ok=True)
+    path = write_page(out / "index.html", _page(title or f"latentlab report: {_model_name(model)}",
+                                                _meta(gan, seed), built))
+    pngs = export_pngs(built, out / "png") if png else []
+    return {"html": str(path), "sections": [s.key for s in built],
+            "failed": {s.key: s.error for s in built if s.error is not None},
+            "seconds": {s.key: round(s.seconds, 2) for s in built},
+            "total_seconds": round(time.perf_counter() - t_all, 2), "bytes": path.stat().st_size, "png": pngs}
+
+
+def _check_budget(budget, quick: bool) -> Budget:
+    if budget is None:
+        return QUICK if quick else Budget()
+    if not isinstance(budget, Budget):
+        raise TypeError(f"budget: expected a latentlab.app.report.Budget, got {type(budget).__name__}")
+    return budget
+
+
+def _check_paths(model, out, log, metrics) -> tuple[Path, Path | None]:
+    """(output folder, training log or None), checked before anything is computed."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"out: {str(out)!r} exists and is not a directory")
@@ -377,69 +392,70 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
         raise FileNotFoundError(f"log: training log {str(log_path)!r} does not exist")
     if isinstance(metrics, (str, os.PathLike)) and not Path(metrics).is_file():
         raise FileNotFoundError(f"metrics: evaluate result {str(metrics)!r} does not exist")
-    possible = applicable_sections(gan, has_log=log_path is not None)
+    return out, log_path
+
+
+def _section_keys(gan, sections, *, has_log: bool) -> list[str]:
+    """The sections to build, in page order: the asked ones (each checked) or every applicable one."""
+    possible = applicable_sections(gan, has_log=has_log)
     if sections is None:
-        keys = possible
-    else:
-        keys = list(sections)
-        for k in keys:
-            if k not in SECTIONS:
-                raise ValueError(f"sections: unknown section {k!r}; sections are {list(SECTIONS)}")
-            if k not in possible:
-                raise ValueError(f"sections: {k!r} does not apply to this model (dataset "
-                                 f"{gan.config.dataset!r}); applicable: {possible}")
-        keys = [k for k in SECTIONS if k in keys]
+        return possible
+    keys = list(sections)
+    for k in keys:
+        if k not in SECTIONS:
+            raise ValueError(f"sections: unknown section {k!r}; sections are {list(SECTIONS)}")
+        if k not in possible:
+            raise ValueError(f"sections: {k!r} does not apply to this model (dataset "
+                             f"{gan.config.dataset!r}); applicable: {possible}")
+    return [k for k in SECTIONS if k in keys]
+
+
+def _judges(keys: list[str], segmenter, face_judge) -> dict:
+    """The shipped judges the sections need and were not given: {"segmenter": ..., "face_judge": ...}."""
     if face_judge is None and ("arithmetic" in keys or "rotation" in keys):
         from ..judges import load_judge
         face_judge = load_judge("faces")
     if segmenter is None and "forget" in keys:
         from ..judges import load_judge
         segmenter = load_judge("rooms")
+    return {"segmenter": segmenter, "face_judge": face_judge}
 
-    gan.generator.eval()
+
+def _build_sections(gan, keys: list[str], b: Budget, seed: int, *, log_path, metrics, segmenter, face_judge,
+                    progress: bool) -> list[Section]:
+    """Each section in turn; one that does not apply to these weights (ValueError) is shown with its reason."""
     built: list[Section] = []
     pool = None
+    builders = {
+        "samples": lambda: _samples(gan, b, seed),
+        "training": lambda: _training(log_path),
+        "metrics": lambda: _metrics(gan, b, seed, metrics, progress),
+        "walk": lambda: _walk(gan, b, seed),
+        "arithmetic": lambda: _arithmetic(gan, b, seed, face_judge),
+        "rotation": lambda: _rotation(gan, b, seed, face_judge, pool),
+        "filters": lambda: _filters(gan, b, seed),
+        "forget": lambda: _forget(gan, b, seed, segmenter, progress),
+    }
     for k in keys:
         t0 = time.perf_counter()
         try:
-            if k == "samples":
-                s = _samples(gan, budget, seed)
-            elif k == "training":
-                s = _training(log_path)
-            elif k == "metrics":
-                s = _metrics(gan, budget, seed, metrics, progress)
-            elif k == "walk":
-                s = _walk(gan, budget, seed)
-            elif k == "arithmetic":
-                s, pool = _arithmetic(gan, budget, seed, face_judge)
-            elif k == "rotation":
-                s = _rotation(gan, budget, seed, face_judge, pool)
-            elif k == "filters":
-                s = _filters(gan, budget, seed)
-            else:
-                s = _forget(gan, budget, seed, segmenter, progress)
-        except ValueError as e:      # an analysis that does not apply to these weights: say so on the page
+            s = builders[k]()
+            if k == "arithmetic":          # its labelled pool is reused by the rotation section
+                s, pool = s
+        except ValueError as e:
             s = Section(k, k.capitalize(), "", error=str(e))
         s.seconds = time.perf_counter() - t0
         built.append(s)
         if progress:
             print(f"report: {k} {'FAILED: ' + s.error if s.error else 'done'} ({s.seconds:.1f} s)", flush=True)
+    return built
+
+
+def _meta(gan, seed: int) -> str:
     cfg = gan.config
-    name = title or f"latentlab report: {_model_name(model)}"
-    meta = html.escape(f"{cfg.arch.upper()} {cfg.image_size}x{cfg.image_size}x{cfg.channels}, nz={cfg.nz}, "
+    return html.escape(f"{cfg.arch.upper()} {cfg.image_size}x{cfg.image_size}x{cfg.channels}, nz={cfg.nz}, "
                        f"z ~ {cfg.prior}, dataset {cfg.dataset!r}, trained {int(gan.step)} steps; seed {seed}; "
                        f"built {time.strftime('%Y-%m-%d %H:%M')}")
-    page = _page(name, meta, built)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "index.html"
-    tmp = out / f".index.html.tmp-{os.getpid()}"
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)
-    pngs = export_pngs(built, out / "png") if png else []
-    return {"html": str(path), "sections": [s.key for s in built],
-            "failed": {s.key: s.error for s in built if s.error is not None},
-            "seconds": {s.key: round(s.seconds, 2) for s in built}, "total_seconds": round(time.perf_counter() - t_all, 2),
-            "bytes": path.stat().st_size, "png": pngs}
 
 
 def export_pngs(sections: list[Section], out_dir) -> list[str]:

@@ -10,6 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
+from .options import add_device_argument, resolve_device
+
 __all__ = ["add_arguments", "run"]
 
 
@@ -23,25 +25,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--class", dest="klass", type=int, default=0, help="AC-GAN models: class to walk in")
     parser.add_argument("--class-walk", nargs=2, type=int, metavar=("C0", "C1"), default=None,
                         help="AC-GAN models: walk the class embedding from C0 to C1 with z fixed instead")
-    return parser
+    return add_device_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..pretrained import load_pretrained
-    from .walk import Walk
+    from ..latent.walk import Walk
+    from ..viz.latent_figures import smoothness_figure, walk_figure
 
+    device = resolve_device(args.device)     # before loading: a bad --device fails fast
     gan = load_pretrained(args.model)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    walk = Walk(gan, c=args.klass if gan.config.conditional else None)
+    walk = Walk(gan, c=args.klass if gan.config.conditional else None, device=device)
     if args.class_walk is not None:
         z = walk.model.sample_z(1, seed=args.seed)
         walk.classes(z, args.class_walk[0], args.class_walk[1], steps=args.steps, method=args.method)
     else:
         walk.random(args.keyframes, args.steps, args.method, seed=args.seed)
     s = walk.smoothness()
-    walk.figure().write_html(out / "walk.html", include_plotlyjs=True, auto_play=False)
-    walk.smoothness_figure().write_html(out / "walk_smoothness.html", include_plotlyjs=True)
+    walk_figure(walk.images, walk.frame_labels, title=walk.title).write_html(
+        out / "walk.html", include_plotlyjs=True, auto_play=False)
+    smoothness_figure(s.distances, factor=s.factor, feature_name=s.features, title=f"Smoothness: {walk.title}"
+                      ).write_html(out / "walk_smoothness.html", include_plotlyjs=True)
     summary = {"model": str(args.model), "step": int(getattr(gan, "step", 0)), "method": args.method,
                "steps": args.steps, "keyframes": args.keyframes, "seed": args.seed, "frames": len(walk.images),
                "features": s.features, "distances": [round(float(d), 6) for d in s.distances],
@@ -50,11 +56,3 @@ def run(args: argparse.Namespace) -> int:
     print(s)
     print(f"wrote {out / 'walk.html'}, {out / 'walk_smoothness.html'}, {out / 'walk.json'}")
     return 0
-
-
-def main(argv=None) -> int:  # for `python -m latentlab.latent.cli` until the CLI lead wires it
-    return run(add_arguments(argparse.ArgumentParser(prog="latentlab walk", description=__doc__)).parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

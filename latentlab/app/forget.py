@@ -1,0 +1,227 @@
+"""`latentlab forget`: the DCGAN §6.3.1 experiment end to end, writing PNG, HTML and metrics.json."""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = ["add_arguments", "run", "run_experiment", "experiment_figures", "intro_sentence", "summary"]
+
+
+def _write_html(figs: list, path: Path, title: str, intro: str) -> None:
+    """One standalone HTML file (the shared page shell; plotly.js embedded once, works offline)."""
+    from ..viz.page import page, write_page
+    write_page(path, page(title, [f"<p>{intro}</p>"] + [x for h, fig in figs for x in (f"<h2>{h}</h2>", fig)]))
+
+
+def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="window", n_probe=150, n_eval=1000,
+                   n_curve=200, seed=0, boxes=None, boxes_json=None, sweep=True, n_show=10, progress=True,
+                   causal_steps=0, joint_layers=None, prior=None, nz=None, device=None):
+    """Run ``forget`` on ``gan`` (a GAN, a generator or any module with ``prior=``/``nz=``) and write
+    ``out/forget_<obj>s.png``, ``.html`` and ``metrics.json``; returns the ForgetResult.
+
+    ``segmenter`` None: ``boxes`` (or ``boxes_json``) are required; the probe and the before/after images
+    are written, nothing is measured.
+    """
+    from torchvision.utils import save_image
+
+    from ..dissect.forget import forget
+
+    t0 = time.time()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    G = gan.generator if hasattr(gan, "generator") else gan
+    if boxes_json:
+        boxes = _read_boxes(boxes_json, G, n_probe, seed, prior=prior, nz=nz)
+    blocks = list(getattr(G, "block_names", []))
+    r = forget(G, segmenter, layer=layer, obj=obj, n_probe=n_probe, n_eval=n_eval, n_curve=n_curve, seed=seed,
+               boxes=boxes, sweep_layers=blocks if sweep else None, progress=progress, causal_steps=causal_steps,
+               joint_layers=joint_layers, prior=prior, nz=nz, device=device)
+    figs, grid, nrow = experiment_figures(G, segmenter, r, n_show=n_show)
+    png = out / f"forget_{obj}s.png"
+    save_image(grid, png.with_suffix(".tmp.png"), nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
+    os.replace(png.with_suffix(".tmp.png"), png)
+    _write_html(figs, out / f"forget_{obj}s.html", f"Forgetting to draw {obj}s", intro_sentence(r))
+    r.seconds = round(time.time() - t0, 2)
+    tmp = out / "metrics.json.tmp"
+    r.to_json(tmp)
+    os.replace(tmp, out / "metrics.json")
+    return r
+
+
+def _read_boxes(path, G, n_probe: int, seed: int, *, prior=None, nz=None):
+    """Boxes drawn on the probe samples (JSON), checked against their number and the images' size."""
+    from ..dissect.boxes import load_boxes_json
+    from ..dissect.removal import adapter
+    lm = adapter(G, prior=prior, nz=nz, need_prior=True)
+    size = lm.generate(lm.sample_z(1, seed=seed)).shape[-1]
+    return load_boxes_json(path, n_probe, size)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+def _change(before: float, after: float) -> str:
+    """The relative change of the object pixels in words, with its sign: "down 64.6%" / "up 54.3%"."""
+    if not before:
+        return "no object pixels before"
+    rel = after / before - 1
+    return f"{'down' if rel < 0 else 'up' if rel > 0 else 'unchanged,'} {100 * abs(rel):.1f}%"
+
+
+def intro_sentence(r, *, n_probe: int | None = None, n_eval: int | None = None) -> str:
+    """One HTML sentence stating what the forget experiment did and found (``r``: ForgetResult or its dict)."""
+    m = r.to_dict() if hasattr(r, "to_dict") else r
+    obj = m["object"]
+    head = (f"DCGAN §6.3.1 (Fig. 6) reproduced on layer <code>{m['layer']}</code>: a logistic-regression probe "
+            f"fitted on {m['n_boxes']} {obj} boxes ({m['box_source']}) in {m['n_probe_samples']} samples selects "
+            f"{m['maps_dropped']} of {m['n_maps']} feature maps")
+    if not m["measured"]:
+        return head + " (no segmenter: removal was not measured)."
+    return (head + f"; dropping them takes {obj} pixels from {_pct(m['fraction_before'])} to "
+            f"{_pct(m['fraction_after'])} of the image over {m['n_eval_samples']} samples "
+            f"(random control: {_pct(m['fraction_after_random'])}).")
+
+
+def experiment_figures(G, segmenter, r, *, n_show: int = 10):
+    """Figures of a finished ``forget`` run ``r`` (a ForgetResult): ([(heading, figure)], grid tensor, per row).
+
+    The static grid has three rows (original / objects dropped / random control) of the first ``n_show``
+    evaluation samples that contain the object (any samples without a segmenter), as the paper's Fig. 6; the
+    interactive figures are the same samples under a slider over k, the removal curves and the probe's weight
+    ranking (the slider and curves only with a segmenter).
+    """
+    from ..dissect.removal import generate, object_masks
+    from ..viz.forget_figures import forget_rows_figure, k_slider_figure, probe_weights_figure, removal_curve_figure
+
+    obj, layer = r.object, r.layer
+    fb = r.fraction_before_per_sample
+    show = np.arange(0) if fb is None else np.flatnonzero(fb >= r.min_fraction)[:n_show]
+    if len(show) == 0:
+        show = np.arange(min(n_show, r.n_eval_samples))
+    z = r.z_eval[torch.as_tensor(show)]
+    pos = np.array(r.dropped_maps)
+    orig = r.before[torch.as_tensor(show)]
+    dropped = generate(G, z, layer=layer, maps=pos)
+    control = generate(G, z, layer=layer, maps=r.random_maps)
+    rows = {"original": orig, f"{obj}s dropped ({len(pos)} maps)": dropped,
+            f"random control ({len(pos)} maps)": control}
+    figs = [(f"Original / {obj}s dropped / random control", forget_rows_figure(rows, nrow=len(show)))]
+    if r.measured:
+        grids, fracs = {}, {}
+        for k in sorted(int(k) for k in r.curves["probe"]):
+            x = generate(G, z, layer=layer, maps=pos[:k]) if k else orig
+            grids[k] = x
+            fracs[k] = object_masks(segmenter, x, obj).flatten(1).sum(1).numpy() / (x.shape[-1] * x.shape[-2])
+        figs += [("Drop the top-k maps by probe weight", k_slider_figure(grids, fracs, title=f"{obj}s")),
+                 ("Removal curve: probe ranking vs IoU ranking vs random", removal_curve_figure(r.curves, r.n_maps))]
+    figs.append(("Probe weight per feature map", probe_weights_figure(r.probe.weights, r.iou)))
+    return figs, torch.cat([orig, dropped, control]), len(show)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="pretrained name (rooms) or path to a .safetensors model")
+    p.add_argument("--object", default="window", help="segmenter class to remove (window, bed, ...)")
+    p.add_argument("--layer", default=None, help="generator layer (default block2, the paper's 'second highest')")
+    p.add_argument("--n-probe", type=int, default=150, help="samples for the probe (paper: 150)")
+    p.add_argument("--n-eval", type=int, default=1000, help="fresh samples to measure on")
+    p.add_argument("--n-curve", type=int, default=200, help="samples per point of the removal curves")
+    p.add_argument("--boxes", default=None, help="JSON of hand-drawn boxes, one list per probe sample")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-sweep", action="store_true", help="skip the layer sweep")
+    p.add_argument("--causal-steps", type=int, default=0,
+                   help="also rank maps by an ablation mask optimised for causal effect (GAN Dissection), "
+                        "this many Adam steps (e.g. 150; 0 = off)")
+    add_joint_argument(p)
+    from .options import add_device_argument
+    add_device_argument(p)
+    p.add_argument("--out", default="out/forget", help="output directory")
+
+
+def add_joint_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--joint-layers", type=lambda v: [x for x in v.split(",") if x], default=None,
+                   metavar="NAMES", help="beyond the paper: also drop the probe-positive maps of these layers "
+                                         "(comma-separated, e.g. block1) together with --layer's")
+
+
+def run(args) -> int:
+    from ..judges import load_judge
+    from ..pretrained import load_pretrained
+    from .options import resolve_device
+    device = resolve_device(args.device)  # checked before anything is loaded
+    gan = load_pretrained(args.model)
+    if gan.config.dataset not in ("rooms", "") and args.object in ("window", "bed"):
+        print(f"warning: model was trained on {gan.config.dataset!r}; the rooms segmenter may not apply")
+    seg = load_judge("rooms").to(device)  # forget hands it images on the CPU, moved to its device per batch
+    r = run_experiment(gan, seg, args.out, layer=args.layer, obj=args.object, n_probe=args.n_probe,
+                       n_eval=args.n_eval, n_curve=args.n_curve, seed=args.seed, boxes_json=args.boxes,
+                       sweep=not args.no_sweep, causal_steps=args.causal_steps, joint_layers=args.joint_layers,
+                       device=device)
+    print(summary(r))
+    return 0
+
+
+def _vs(m: dict, key: str, fmt: str = "{:.4f}") -> str:
+    return f"{fmt.format(m[key])} (random control {fmt.format(m[key + '_random'])})"
+
+
+def summary(r) -> str:
+    """The forget run in plain lines (``r``: ForgetResult or its dict); changes are signed, in words."""
+    m = r.to_dict() if hasattr(r, "to_dict") else r
+    o = m["object"]
+    lines = [f"layer {m['layer']}: {m['maps_dropped']} of {m['n_maps']} maps have positive probe weight "
+             f"(probe AUC {m['probe_auc']:.3f} on held-out images, {m['n_boxes']} {m['box_source']} boxes in "
+             f"{m['n_probe_samples']} samples)"]
+    if not m["measured"]:
+        return "\n".join(lines + ["no segmenter: removal not measured (see the before/after images)",
+                                   f"seconds: {m['seconds']}"])
+    pct = "{:.1%}"
+    lines += [
+        f"{o} pixels: {100 * m['fraction_before']:.3f}% -> {100 * m['fraction_after']:.3f}% "
+        f"({_change(m['fraction_before'], m['fraction_after'])}); random control "
+        f"{100 * m['fraction_after_random']:.3f}% ({_change(m['fraction_before'], m['fraction_after_random'])})",
+        f"samples with {o}s losing >= 90% of their {o} pixels: {_vs(m, 'share_samples_removed', pct)} "
+        f"of {m['n_bearing']}",
+        f"change outside the original {o}s: {_vs(m, 'outside_change')}",
+        f"former {o} pixels became: {_shares(m['replaced_by'])}",
+        f"fewest maps for >= 90% removal (a quarter of the layer = {m['quarter_of_maps']}): "
+        + "; ".join(f"{RANKINGS.get(name, name)} {_min_k_words(k)}" for name, k in m["min_k_90"].items()),
+    ]
+    if m.get("causal"):
+        c = m["causal"]
+        lines.append(f"causal selection (mask optimised {c['steps']} steps), top quarter = {m['quarter_of_maps']} "
+                     f"maps: {o} pixels {_signed(c['quarter_reduction'])}, "
+                     f"{100 * c['quarter_share_samples_removed']:.1f}% of samples lose >= 90%, "
+                     f"outside change {c['quarter_outside_change']:.4f}")
+    if m.get("joint") and "reduction" in m["joint"]:
+        j = m["joint"]
+        lines.append(f"joint drop at {' + '.join(j['layers'])} "
+                     f"({' + '.join(str(n) for n in j['maps_dropped'].values())} maps): {o} pixels "
+                     f"{_signed(j['reduction'])} (random control {_signed(j['reduction_random'])}), "
+                     f"{_vs(j, 'share_samples_removed', pct)} of samples lose >= 90%, outside change "
+                     f"{_vs(j, 'outside_change')}")
+    return "\n".join(lines + [f"seconds: {m['seconds']}"])
+
+
+RANKINGS = {"probe": "probe ranking", "iou": "IoU ranking", "causal": "causal ranking", "random": "random order"}
+
+
+def _min_k_words(k) -> str:
+    return "not reached on the curve" if k is None else f"{k} maps"
+
+
+def _shares(shares: dict) -> str:
+    """{"wall": 0.52, "floor": 0.2} -> "wall 52.0%, floor 20.0%" (largest first)."""
+    if not shares:
+        return "(none)"
+    return ", ".join(f"{k} {100 * v:.1f}%" for k, v in sorted(shares.items(), key=lambda kv: -kv[1]))
+
+
+def _signed(reduction: float) -> str:
+    """A reduction as the signed change of the pixels: 0.646 -> "-64.6%", -0.543 -> "+54.3%"."""
+    return f"{-100 * reduction:+.1f}%"

@@ -1,0 +1,165 @@
+"""Generating with feature maps dropped, and measuring what the segmenter sees disappear (DCGAN §6.3.1).
+
+Every generator goes through :class:`~latentlab.models.adapter.LatentModel` (z shape, batching, eval mode,
+device), so these work on our models and on any module (e.g. the pytorch/examples ``netG``, z (N, nz, 1, 1)).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..judges.rooms import mask_to_boxes
+from ..models.adapter import LatentModel, as_latent_model
+from .ablate import ablate_layers, check_drops
+
+__all__ = ["adapter", "generate", "object_masks", "object_boxes", "measure_removal", "removal_curve", "random_maps",
+           "Removal", "class_index", "boxes_from_masks"]
+
+BATCH = 200        # generator batch of the forget experiment (its published numbers were taken with it)
+SEG_BATCH = 250    # segmenter batch
+
+
+def adapter(generator, *, prior=None, nz=None, device=None, batch_size: int = BATCH,
+            need_prior: bool = False) -> LatentModel:
+    """The LatentModel every dissection function runs the generator through."""
+    if isinstance(generator, LatentModel):
+        if device is not None or (prior is not None and prior != generator.prior) or \
+                (nz is not None and nz != generator.nz):
+            return LatentModel(generator, prior, nz=nz, device=device, batch_size=generator.batch_size)
+        return generator
+    return as_latent_model(generator, prior, nz=nz, device=device, batch_size=batch_size, need_prior=need_prior)
+
+
+def _drops(layer, maps, drops) -> dict:
+    """{layer: maps} from a single (layer, maps) and/or a ``drops`` mapping; layers with no maps are left out."""
+    out = {} if drops is None else check_drops(drops)
+    if layer is not None and maps is not None:
+        if layer in out:
+            raise ValueError(f"drops: layer {layer!r} is given both as layer= and in drops")
+        out[layer] = maps
+    return {name: m for name, m in out.items() if len(m)}
+
+
+def generate(generator, z: torch.Tensor, *, layer: str | None = None, maps=None, value: float = 0.0,
+             drops: dict | None = None, batch_size: int = BATCH, c=None, **adapter_kw) -> torch.Tensor:
+    """Images for z (eval mode, CPU float32), optionally with ``maps`` of ``layer`` set to ``value`` -> (N, C, S, S).
+
+    ``drops`` ({layer: maps}) sets maps of several layers at once (together with ``layer``/``maps``).
+    ``generator``: any generator module or a LatentModel (``prior=``, ``nz=``, ``device=`` go to the adapter);
+    ``c``: classes of an AC-GAN.
+    """
+    drops = _drops(layer, maps, drops)
+    lm = adapter(generator, **adapter_kw)
+    with ablate_layers(lm.module, drops, value):
+        return lm.generate(z, c, batch_size=batch_size)
+
+
+def class_index(segmenter, obj: str, name: str = "object") -> int:
+    classes = list(getattr(segmenter, "classes", ()))
+    if obj not in classes:
+        raise ValueError(f"{name}: {obj!r} is not a class of the segmenter; classes are {classes}")
+    return classes.index(obj)
+
+
+def _labels(segmenter, images: torch.Tensor, batch_size: int = SEG_BATCH) -> torch.Tensor:
+    """Segmenter labels (N, H, W) on the CPU; images go to the segmenter's device (its first parameter's)."""
+    p = next(segmenter.parameters(), None) if hasattr(segmenter, "parameters") else None
+    dev = p.device if p is not None else images.device
+    return torch.cat([segmenter.predict(images[i:i + batch_size].to(dev)).cpu()
+                      for i in range(0, images.shape[0], batch_size)])
+
+
+@torch.no_grad()
+def object_masks(segmenter, images: torch.Tensor, obj: str = "window", batch_size: int = SEG_BATCH) -> torch.Tensor:
+    """Segmenter's per-pixel mask of ``obj`` -> bool (N, H, W)."""
+    return _labels(segmenter, images, batch_size) == class_index(segmenter, obj)
+
+
+def boxes_from_masks(masks: torch.Tensor, min_area: int = 4) -> list:
+    """Bounding boxes (x0, y0, x1, y1) of the connected components of bool masks (N, H, W), per image."""
+    return [mask_to_boxes(m.numpy(), min_area=min_area) for m in masks]
+
+
+def object_boxes(segmenter, images: torch.Tensor, obj: str = "window", min_area: int = 4):
+    """Bounding boxes of the connected components of the segmenter's ``obj`` mask, per image."""
+    return boxes_from_masks(object_masks(segmenter, images, obj), min_area)
+
+
+def random_maps(n_maps: int, k: int, seed: int) -> np.ndarray:
+    """``k`` distinct map indices of ``n_maps``, sorted, drawn from ``seed`` (the random control)."""
+    if k > n_maps:
+        raise ValueError(f"k: cannot choose {k} random maps from a layer with {n_maps}")
+    return np.sort(np.random.default_rng(seed).choice(n_maps, size=k, replace=False))
+
+
+@dataclass
+class Removal:
+    fraction_before: np.ndarray   # (N,) object pixel share per sample before the drop
+    fraction_after: np.ndarray    # (N,) after
+    outside_change: float         # mean |after - before| (0..1 pixel scale) outside the original object pixels
+    replaced_by: dict             # class -> share of former object pixels it became
+
+    def summary(self, min_fraction: float) -> dict:
+        b, a = self.fraction_before, self.fraction_after
+        bearing = b >= min_fraction
+        lost = (a[bearing] <= 0.1 * b[bearing]) if bearing.any() else np.array([])
+        return {
+            "fraction_before": float(b.mean()), "fraction_after": float(a.mean()),
+            "reduction": float(1 - a.mean() / b.mean()) if b.mean() > 0 else float("nan"),
+            "n_bearing": int(bearing.sum()),
+            "share_removed_90": float(lost.mean()) if len(lost) else float("nan"),
+            "outside_change": self.outside_change, "replaced_by": self.replaced_by,
+        }
+
+
+@torch.no_grad()
+def measure_removal(generator, layer, maps, z, segmenter, obj="window", *, before=None, masks_before=None,
+                    drops=None, batch_size=BATCH, c=None, **adapter_kw) -> Removal:
+    """Compare generations with and without dropping ``maps`` of ``layer`` on the same z.
+
+    ``drops`` ({layer: maps}, with ``layer=maps=None``) drops maps of several layers at once.
+    """
+    lm = adapter(generator, **adapter_kw)
+    if before is None:
+        before = generate(lm, z, batch_size=batch_size, c=c)
+    if masks_before is None:
+        masks_before = object_masks(segmenter, before, obj)
+    after = generate(lm, z, layer=layer, maps=maps, drops=drops, batch_size=batch_size, c=c)
+    labels_after = _labels(segmenter, after)
+    masks_after = labels_after == class_index(segmenter, obj)
+    hw = masks_before.shape[1] * masks_before.shape[2]
+    fb = masks_before.flatten(1).sum(1).double().numpy() / hw
+    fa = masks_after.flatten(1).sum(1).double().numpy() / hw
+    # Outside = away from the original object pixels (dilated by one pixel: edges move a little).
+    grown = F.max_pool2d(masks_before.float()[:, None], 3, 1, 1)[:, 0] > 0
+    outside = ~grown
+    diff = (after - before).abs().mean(1) / 2  # (N, H, W), pixel scale 0..1
+    outside_change = float((diff * outside).sum() / outside.sum().clamp(min=1))
+    former = labels_after[masks_before]
+    classes = list(segmenter.classes)
+    replaced = {}
+    if former.numel():
+        counts = torch.bincount(former, minlength=len(classes)).double() / former.numel()
+        replaced = {classes[i]: round(float(v), 4) for i, v in enumerate(counts) if v > 0}
+    return Removal(fb, fa, outside_change, replaced)
+
+
+def removal_curve(generator, layer, ranking, ks, z, segmenter, obj="window", *, before=None, masks_before=None,
+                  c=None, **adapter_kw) -> dict:
+    """Object pixel share after dropping the top-k maps of ``ranking`` for each k -> {k: fraction}."""
+    lm = adapter(generator, **adapter_kw)
+    if before is None:
+        before = generate(lm, z, c=c)
+    if masks_before is None:
+        masks_before = object_masks(segmenter, before, obj)
+    out = {}
+    for k in ks:
+        if k == 0:
+            out[0] = float(masks_before.float().mean())
+            continue
+        r = measure_removal(lm, layer, ranking[:k], z, segmenter, obj, before=before, masks_before=masks_before, c=c)
+        out[int(k)] = float(r.fraction_after.mean())
+    return out

@@ -25,7 +25,7 @@ BOTTOM, DATA, MODELS, TRAIN, ANALYSES, VIZ, APP = range(7)
 LAYERS = {
     "hooks": BOTTOM, "io": BOTTOM, "config": BOTTOM,
     "data": DATA,
-    "models": MODELS, "judges": MODELS, "checkpoint": MODELS, "pretrained": MODELS,
+    "models": MODELS, "judges": MODELS, "checkpoint": MODELS, "pretrained": MODELS, "convert": MODELS,
     "train": TRAIN,
     "latent": ANALYSES, "dissect": ANALYSES, "attribution": ANALYSES, "metrics": ANALYSES, "transfer": ANALYSES,
     "viz": VIZ,

@@ -240,6 +240,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--state", default=None, help="resumable training state (default: OUT stem + .state.pt "
                                                    "beside the checkpoint)")
     ap.add_argument("--resume", action="store_true", help="continue from --state if it exists")
+    ap.add_argument("--init", default=None, help="start from this judge file's weights (fine-tuning), e.g. "
+                                                  "pretrained/judges/rooms-v1.safetensors")
     ap.add_argument("--smoke", action="store_true", help="a few steps on tiny sets (seconds)")
     args = ap.parse_args(argv)
     if args.smoke:
@@ -273,7 +275,11 @@ def main(argv=None) -> dict:
           + " ".join(f"{c}={w:.2f}" for c, w in zip(ROOM_CLASSES, weights.tolist())), flush=True)
 
     config = RoomSegmenterConfig()
-    seg = RoomSegmenter(config).to(memory_format=torch.channels_last)  # ~1.5x faster convs on CPU
+    seg = RoomSegmenter(config)
+    if args.init:
+        seg.load_state_dict(RoomSegmenter.load(args.init).state_dict())
+        print(f"initialised from {args.init}", flush=True)
+    seg = seg.to(memory_format=torch.channels_last)  # ~1.5x faster convs on CPU
     n_params = sum(p.numel() for p in seg.parameters())
     print(f"RoomSegmenter {config.widths}: {n_params} parameters", flush=True)
     opt = torch.optim.AdamW(seg.parameters(), lr=args.lr, weight_decay=1e-4)
@@ -283,7 +289,7 @@ def main(argv=None) -> dict:
     provenance = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
                   "data_n": args.data_n, "data_seed": args.data_seed, "val_seed": args.val_seed,
                   "eval_seed": args.eval_seed, "class_weight_power": args.class_weight_power,
-                  "robust": args.robust, "p_erase": args.p_erase if args.robust else 0.0,
+                  "robust": args.robust, "p_erase": args.p_erase if args.robust else 0.0, "init": args.init,
                   "command": command}
     x_sval, y_sval = x_val[:args.suite_val_n], y_val[:args.suite_val_n]
 

@@ -41,8 +41,8 @@ JUDGE = "windows"
 class WindowDetectorConfig(JsonConfig):
     image_size: int = 64                     # input (N, 3, image_size, image_size) in [-1, 1]
     grid: int = 8                            # regions per side: (grid x grid) cells of image_size/grid px
-    widths: tuple[int, ...] = (24, 48, 80)   # stem width, then one stride-2 stage per further entry
-    #                                          (64 -> 32 -> 16 for three; a last stage pools to `grid`)
+    widths: tuple[int, ...] = (32, 64)       # stride-2 stem, then one stride-2 stage per further entry
+    #                                          (64 -> 32 -> 16 for two); the context stage pools to `grid`
     groups: int = 8                          # GroupNorm groups (every width must be divisible)
 
     def __post_init__(self):
@@ -56,9 +56,9 @@ class WindowDetectorConfig(JsonConfig):
                              f"got {self.widths!r}")
         if self.image_size % self.grid:
             raise ValueError(f"image_size must be divisible by grid, got {self.image_size} and {self.grid}")
-        down = 2 ** (len(self.widths) - 1)
+        down = 2 ** len(self.widths)
         if self.image_size % down or (self.image_size // down) % self.grid:
-            raise ValueError(f"image_size / 2**(len(widths) - 1) = {self.image_size / down} must be a "
+            raise ValueError(f"image_size / 2**len(widths) = {self.image_size / down} must be a "
                              f"multiple of grid={self.grid}")
 
 
@@ -79,10 +79,10 @@ class GNUnit(nn.Module):
 class WindowDetector(JudgeFile, nn.Module):
     """Window fraction per region for (N, 3, 64, 64) room images in [-1, 1].
 
-    Layers (default config): ``stem`` (24 @ 64x64) -> ``down1`` (48 @ 32x32, stride 2) -> ``down2``
-    (80 @ 16x16, stride 2) -> ``context`` (two 3x3 convs, dilation 2 and 4, at 16x16) -> ``pool`` to the
-    (grid x grid) regions, plus ``glob`` (a linear map of the image's mean feature, broadcast to every
-    region) -> ``head`` (1x1 conv, one logit per region).
+    Layers (default config): ``stem`` (32 @ 32x32, stride 2) -> ``down1`` (64 @ 16x16, stride 2)
+    -> ``context`` (two 3x3 convs, dilation 2 and 4, at 16x16) -> ``pool`` to the (grid x grid) regions,
+    plus ``glob`` (a linear map of the image's mean feature, broadcast to every region) -> ``mix`` (3x3
+    conv over the regions) -> ``head`` (1x1 conv, one logit per region).
 
     ``forward`` returns region logits (N, grid, grid) with gradients; ``region_fraction``,
     ``window_fraction`` and ``region_presence`` are for judging (eval mode, no_grad, batched).
@@ -94,7 +94,7 @@ class WindowDetector(JudgeFile, nn.Module):
         super().__init__()
         self.config = config = config or WindowDetectorConfig()
         w, g = config.widths, config.groups
-        self.stem = GNUnit(3, w[0], g)
+        self.stem = GNUnit(3, w[0], g, stride=2)
         self.stages = []
         for i in range(1, len(w)):
             stage = GNUnit(w[i - 1], w[i], g, stride=2)

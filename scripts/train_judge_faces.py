@@ -108,6 +108,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--state", default=None, help="resumable training state (default: OUT with .state.pt)")
     ap.add_argument("--resume", action="store_true", help="continue from --state if it exists")
     ap.add_argument("--state-every", type=int, default=100, help="steps between saved states")
+    ap.add_argument("--init", default=None, help="start from this judge file's weights (fine-tuning), e.g. "
+                                                  "pretrained/judges/faces.safetensors")
     args = ap.parse_args(argv)
     if args.smoke:
         args.steps, args.batch_size, args.eval_n, args.log_every = 3, 8, 32, 1
@@ -125,6 +127,9 @@ def main(argv=None) -> dict:
 
     config = FaceJudgeConfig()
     judge = FaceJudge(config)
+    if args.init:
+        judge.load_state_dict(FaceJudge.load(args.init).state_dict())
+        print(f"initialised from {args.init}", flush=True)
     opt = torch.optim.AdamW(judge.parameters(), lr=args.lr, weight_decay=1e-4)
     warmup = max(1, args.steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (
@@ -171,7 +176,7 @@ def main(argv=None) -> dict:
     print("held-out fp32:", json.dumps(m32), flush=True)
 
     provenance = {"steps": args.steps, "batch_size": args.batch_size, "seed": args.seed,
-                  "data_seed": args.data_seed, "eval_seed": args.eval_seed, "robust": args.robust,
+                  "data_seed": args.data_seed, "eval_seed": args.eval_seed, "robust": args.robust, "init": args.init,
                   "command": command}
     judge.save(out_path, dtype=torch.float16, metadata={"training": json.dumps(provenance)})
     shipped = FaceJudge.load(out_path)

@@ -159,3 +159,17 @@ def test_overlay_paints_only_the_outline():
         overlay_outline(x, torch.zeros(1, 4, 4, dtype=torch.bool))
     with pytest.raises(ValueError, match="mask: expected bool or 0/1 values"):
         mask_outline(np.full((3, 3), 2))
+
+
+def test_training_script_smoke(tmp_path):
+    from _scripts import load_script
+    script = load_script("scripts/train_window_detector.py")
+    threads = torch.get_num_threads()
+    try:
+        report = script.main(["--smoke", "--out", str(tmp_path / "windows.safetensors")])
+    finally:
+        torch.set_num_threads(threads)
+    assert (tmp_path / "windows.metrics.json").is_file()
+    assert set(report["suite"]) >= {"clean", "erase_windows", "all"}
+    det = WindowDetector.load(tmp_path / "windows.safetensors")
+    assert det.window_fraction(_images(2)).shape == (2,)

@@ -187,13 +187,14 @@ def robust_score(metrics: dict, suite: dict) -> float:
     return worst + 1e-3 * metrics["mean_iou"]
 
 
-def robust_batch(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator, p_erase: float = 0.3):
+def robust_batch(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator, p_erase: float = 0.3,
+                 part_share: float = 0.4):
     """Erase windows (painted over with wall, labelled wall) in a fraction of the batch, then the usual
     augmentation, then the suite's degradations at random strengths (labels untouched by those)."""
     n = x.shape[0]
     pick = torch.nonzero(torch.rand(n, generator=gen) < p_erase).flatten().tolist()
     if pick:
-        part = bool(torch.rand(1, generator=gen).item() < 0.4)
+        part = bool(torch.rand(1, generator=gen).item() < part_share)
         x[pick], y[pick] = erase_class(x[pick], y[pick], p=0.7, part=part, generator=gen)
     x, y = augment(x, y, gen)
     x, _ = random_degradation(x, None, generator=gen, p_erase=0.0)
@@ -240,6 +241,11 @@ def main(argv=None) -> dict:
     ap.add_argument("--state", default=None, help="resumable training state (default: OUT stem + .state.pt "
                                                    "beside the checkpoint)")
     ap.add_argument("--resume", action="store_true", help="continue from --state if it exists")
+    ap.add_argument("--stop-after", type=int, default=None, help="end this run after this step (the schedule "
+                    "still spans --steps); the best checkpoint so far is what it leaves")
+    ap.add_argument("--erase-part-share", type=float, default=0.4,
+                    help="--robust: share of erasing batches that erase parts of windows instead of whole ones")
+    ap.add_argument("--suite-eval-n", type=int, default=1000, help="--robust: held-out scenes for the final suite")
     ap.add_argument("--init", default=None, help="start from this judge file's weights (fine-tuning), e.g. "
                                                   "pretrained/judges/rooms-v1.safetensors")
     ap.add_argument("--smoke", action="store_true", help="a few steps on tiny sets (seconds)")
@@ -290,6 +296,7 @@ def main(argv=None) -> dict:
                   "data_n": args.data_n, "data_seed": args.data_seed, "val_seed": args.val_seed,
                   "eval_seed": args.eval_seed, "class_weight_power": args.class_weight_power,
                   "robust": args.robust, "p_erase": args.p_erase if args.robust else 0.0, "init": args.init,
+                  "erase_part_share": args.erase_part_share, "stop_after": args.stop_after,
                   "command": command}
     x_sval, y_sval = x_val[:args.suite_val_n], y_val[:args.suite_val_n]
 
@@ -306,11 +313,11 @@ def main(argv=None) -> dict:
         history, running = json.loads(st["history"]), float(st["running"])
         t0 -= float(st["elapsed"])
         print(f"resumed from {state_path} at step {start}", flush=True)
-    for step in range(start, args.steps):
+    for step in range(start, args.steps if args.stop_after is None else min(args.steps, args.stop_after)):
         seg.train()
         idx = torch.randint(0, args.data_n, (args.batch_size,), generator=gen).tolist()
         if args.robust:
-            x, y = robust_batch(*load_batch(train, idx), gen, args.p_erase)
+            x, y = robust_batch(*load_batch(train, idx), gen, args.p_erase, args.erase_part_share)
         else:
             x, y = augment(*load_batch(train, idx), gen)
         logits = seg(x.contiguous(memory_format=torch.channels_last))
@@ -363,9 +370,9 @@ def main(argv=None) -> dict:
     print(f"held-out {dtype} (shipped):", json.dumps(m16), flush=True)
     mdeg = evaluate(shipped, degrade(x_eval), y_eval)
     print("held-out degraded (blur 0.8 + noise 0.05):", json.dumps(mdeg), flush=True)
-    msuite = suite_scores(shipped, x_eval[:1000], y_eval[:1000]) if args.robust else None
+    msuite = suite_scores(shipped, x_eval[:args.suite_eval_n], y_eval[:args.suite_eval_n]) if args.robust else None
     if msuite:
-        print("held-out suite (1,000 scenes of the eval seed):", json.dumps(msuite), flush=True)
+        print(f"held-out suite ({args.suite_eval_n} scenes of the eval seed):", json.dumps(msuite), flush=True)
 
     print("per-class IoU (held-out, shipped):")
     for c in ROOM_CLASSES:

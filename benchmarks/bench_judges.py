@@ -92,8 +92,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--old", default=str(JUDGES / "rooms-v1.safetensors"), help="the previous room segmenter")
     ap.add_argument("--new", default=str(JUDGES / "rooms.safetensors"), help="the room segmenter under test")
     ap.add_argument("--detector", default=str(JUDGES / "windows.safetensors"), help="the window detector")
-    ap.add_argument("--faces-old", default=str(JUDGES / "faces.safetensors"))
-    ap.add_argument("--faces-new", default=None, help="a second face judge to compare (default: none)")
+    ap.add_argument("--faces-old", default=str(JUDGES / "faces-v1.safetensors"), help="the previous face judge")
+    ap.add_argument("--faces-new", default=str(JUDGES / "faces.safetensors"), help="the face judge under test")
     ap.add_argument("--rooms-n", type=int, default=1000, help="held-out scenes")
     ap.add_argument("--rooms-seed", type=int, default=1, help="scene family (1: held out by every room judge)")
     ap.add_argument("--faces-n", type=int, default=1000)
@@ -146,9 +146,10 @@ def main(argv=None) -> dict:
             p = getattr(args, f"faces_{key}")
             if p and Path(p).exists():
                 report["faces"][key] = _r(face_suite(FaceJudge.load(p), fx, fy, seed=args.seed))
-        for cond, r in report["faces"].get("old", {}).items():
-            print(f"faces {cond:<20} yaw MAE {r['yaw_mae']:.4f}  smile {r['smile_acc']:.3f}  glasses "
-                  f"{r['glasses_acc']:.3f}  presentation {r['presentation_acc']:.3f}", flush=True)
+        for key in ("old", "new"):
+            for cond, r in report["faces"].get(key, {}).items():
+                print(f"faces [{key}] {cond:<20} yaw MAE {r['yaw_mae']:.4f}  smile {r['smile_acc']:.3f}  glasses "
+                      f"{r['glasses_acc']:.3f}  presentation {r['presentation_acc']:.3f}", flush=True)
 
     gans = args.gan if args.gan is not None else [str(ROOT / "pretrained" / "rooms.safetensors")]
     if det is not None:

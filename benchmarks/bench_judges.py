@@ -125,10 +125,10 @@ def main(argv=None) -> dict:
                         "faces_old": args.faces_old, "faces_new": args.faces_new},
               "rooms": {"n": args.rooms_n, "scene_seed": args.rooms_seed}, "faces": {}, "generators": []}
 
-    x, y = rooms_data(args.rooms_n, args.rooms_seed)
-    for key, seg in segs.items():
+    x, y = rooms_data(args.rooms_n, args.rooms_seed) if args.rooms_n > 0 else (None, None)
+    for key, seg in (segs.items() if x is not None else ()):
         report["rooms"][key] = _r(room_suite(seg, x, y, seed=args.seed))
-    if det is not None:
+    if det is not None and x is not None:
         report["rooms"]["detector"] = _r(detector_suite(det, x, y, seed=args.seed))
     print(f"{'condition':<20}" + "".join(f"{k + ' ' + c + ' P/R/IoU':>26}" for k in segs for c in ("window", "bed")))
     for cond in report["rooms"].get("new", report["rooms"].get("old", {})):

@@ -72,9 +72,7 @@ def gan_agreement(gan_path: str, segs: dict, det, n: int, seed: int) -> dict:
     with torch.no_grad():
         images = gan.sample(n, seed=seed).float().clamp(-1, 1)
     out = {"model": str(gan_path), "n": n, "seed": seed}
-    meta = getattr(gan, "config", None)
-    if meta is not None and hasattr(meta, "step"):
-        out["step"] = meta.step
+    out["step"] = getattr(gan, "step", None)  # training step the weights were saved at
     for name, seg in segs.items():
         a = instrument_agreement(seg, det, images)
         a95 = instrument_agreement(seg, det, images, min_prob=0.95)
@@ -85,6 +83,33 @@ def gan_agreement(gan_path: str, segs: dict, det, n: int, seed: int) -> dict:
                      "image_presence_agreement": a["image_presence_agreement"],
                      "images_disagreeing": len(a["disagree"])}
     return out
+
+
+def markdown(report: dict) -> str:
+    """Tables of the report for pretrained/JUDGES.md: rooms old vs new (P / R / IoU), faces old vs new."""
+    def f(v):
+        return "n/a" if v is None else f"{v:.3f}"
+    lines = []
+    rooms = report.get("rooms", {})
+    if "old" in rooms and "new" in rooms:
+        lines += ["| condition | window P old / new | window R old / new | window IoU old / new | bed P old / new "
+                  "| bed R old / new | bed IoU old / new | erased called window old / new |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for cond in rooms["new"]:
+            o, n = rooms["old"][cond], rooms["new"][cond]
+            cells = [f"{f(o[c][m])} / {f(n[c][m])}" for c in ("window", "bed") for m in ("precision", "recall", "iou")]
+            er = (f"{f(o.get('erased_called_window'))} / {f(n.get('erased_called_window'))}"
+                  if "erased_called_window" in n else "")
+            lines.append(f"| {cond} | " + " | ".join(cells) + f" | {er} |")
+    faces = report.get("faces", {})
+    if "old" in faces and "new" in faces:
+        lines += ["", "| condition | yaw MAE old / new | smile acc old / new | glasses acc old / new "
+                      "| presentation acc old / new |", "| --- | --- | --- | --- | --- |"]
+        for cond in faces["new"]:
+            o, n = faces["old"][cond], faces["new"][cond]
+            lines.append(f"| {cond} | " + " | ".join(f"{f(o[m])} / {f(n[m])}" for m in
+                                                     ("yaw_mae", "smile_acc", "glasses_acc", "presentation_acc")) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> dict:
@@ -106,6 +131,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--gan-seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", default=None, help="write the report here")
+    ap.add_argument("--markdown", default=None, help="also write the old-vs-new tables as Markdown here")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     from latentlab.judges.faces import FaceJudge
@@ -165,6 +191,9 @@ def main(argv=None) -> dict:
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {args.json}")
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(report))
+        print(f"wrote {args.markdown}")
     return report
 
 

@@ -270,3 +270,20 @@ def test_robust_batch_erases_and_keeps_labels_aligned():
     window = ROOM_CLASSES.index("window")
     assert int((a[1] == window).sum()) < int((y == window).sum())   # windows erased from the truth
     assert a[0].shape == x.shape and a[1].shape == y.shape
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason=f"{SHIPPED} not shipped (scripts/train_judge_rooms.py)")
+def test_shipped_robust_judge_keeps_clean_targets_and_sees_no_windows_in_noise():
+    """96 fresh scenes (seed 7; the judge trained on 0, selected on 2): the clean targets (IoU >= 0.90 for
+    window and bed) hold, and low-frequency noise / wash + blur + noise no longer make windows appear
+    (the previous judge, rooms-v1: window precision 0.72 and 0.40 on these scenes)."""
+    from latentlab.judges.suite import room_suite
+    seg = RoomSegmenter.load(SHIPPED)
+    samples = [render_room(i, seed=FRESH_SEED, size=64) for i in range(96)]
+    x = torch.from_numpy(np.stack([s.image for s in samples])).permute(0, 3, 1, 2).float() / 127.5 - 1
+    y = torch.from_numpy(np.stack([s.labels for s in samples])).long()
+    r = room_suite(seg, x, y, conditions=["clean", "lowfreq_noise", "wash+blur+lowfreq"], seed=0)
+    assert r["clean"]["window"]["iou"] >= 0.90 and r["clean"]["bed"]["iou"] >= 0.90, r["clean"]
+    for name in ("window", "bed"):
+        assert r["lowfreq_noise"][name]["precision"] >= 0.90 and r["lowfreq_noise"][name]["recall"] >= 0.90
+        assert r["wash+blur+lowfreq"][name]["precision"] >= 0.85, r["wash+blur+lowfreq"]

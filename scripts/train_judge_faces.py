@@ -27,6 +27,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 from latentlab.data.faces import render_face  # noqa: E402
+from latentlab.judges.degrade import random_degradation  # noqa: E402
 from latentlab.judges.faces import FaceJudge, FaceJudgeConfig  # noqa: E402
 
 TARGETS = {"yaw_mae": 0.08, "glasses_acc": 0.97, "smile_acc": 0.97, "presentation_acc": 0.97}
@@ -102,6 +103,13 @@ def main(argv=None) -> dict:
     ap.add_argument("--metrics", default=None, help="JSON path (default: OUT with .json)")
     ap.add_argument("--log-every", type=int, default=100)
     ap.add_argument("--smoke", action="store_true", help="a few steps on tiny batches (seconds)")
+    ap.add_argument("--robust", action="store_true", help="add the degradation suite's edits at random strengths "
+                    "(latentlab.judges.degrade.random_degradation) to the augmentation")
+    ap.add_argument("--state", default=None, help="resumable training state (default: OUT with .state.pt)")
+    ap.add_argument("--resume", action="store_true", help="continue from --state if it exists")
+    ap.add_argument("--state-every", type=int, default=100, help="steps between saved states")
+    ap.add_argument("--init", default=None, help="start from this judge file's weights (fine-tuning), e.g. "
+                                                  "pretrained/judges/faces.safetensors")
     args = ap.parse_args(argv)
     if args.smoke:
         args.steps, args.batch_size, args.eval_n, args.log_every = 3, 8, 32, 1
@@ -119,17 +127,32 @@ def main(argv=None) -> dict:
 
     config = FaceJudgeConfig()
     judge = FaceJudge(config)
+    if args.init:
+        judge.load_state_dict(FaceJudge.load(args.init).state_dict())
+        print(f"initialised from {args.init}", flush=True)
     opt = torch.optim.AdamW(judge.parameters(), lr=args.lr, weight_decay=1e-4)
     warmup = max(1, args.steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (
         1.0 + math.cos(math.pi * min(1.0, s / args.steps))))
 
+    state_path = Path(args.state) if args.state else out_path.with_suffix(".state.pt")
     t0 = time.time()
     judge.train()
-    running = {}
-    for step in range(args.steps):
+    running, start = {}, 0
+    if args.resume and state_path.exists():
+        st = torch.load(state_path, weights_only=True)  # our own file, never shipped
+        judge.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+        sched.load_state_dict(st["sched"])
+        gen.set_state(st["gen"])
+        start, running = int(st["step"]), json.loads(st["running"])
+        t0 -= float(st["elapsed"])
+        print(f"resumed from {state_path} at step {start}", flush=True)
+    for step in range(start, args.steps):
         idx = range(step * args.batch_size, (step + 1) * args.batch_size)
         x, y = augment(*render_batch(idx, args.data_seed), gen)
+        if args.robust:
+            x, _ = random_degradation(x, None, generator=gen, p_erase=0.0)
         loss, parts = loss_fn(judge(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -140,6 +163,12 @@ def main(argv=None) -> dict:
         if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
             print(f"step {step + 1}/{args.steps}  " + "  ".join(f"{k} {v:.4f}" for k, v in running.items())
                   + f"  lr {sched.get_last_lr()[0]:.2e}  {time.time() - t0:.0f}s", flush=True)
+        if (step + 1) % args.state_every == 0 and not args.smoke:
+            state_path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save({"model": judge.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                        "gen": gen.get_state(), "step": step + 1, "running": json.dumps(running),
+                        "elapsed": time.time() - t0}, str(state_path) + ".tmp")
+            Path(str(state_path) + ".tmp").replace(state_path)
     train_time = time.time() - t0
 
     x_eval, y_eval = render_batch(range(args.eval_n), args.eval_seed)
@@ -147,7 +176,8 @@ def main(argv=None) -> dict:
     print("held-out fp32:", json.dumps(m32), flush=True)
 
     provenance = {"steps": args.steps, "batch_size": args.batch_size, "seed": args.seed,
-                  "data_seed": args.data_seed, "eval_seed": args.eval_seed, "command": command}
+                  "data_seed": args.data_seed, "eval_seed": args.eval_seed, "robust": args.robust, "init": args.init,
+                  "command": command}
     judge.save(out_path, dtype=torch.float16, metadata={"training": json.dumps(provenance)})
     shipped = FaceJudge.load(out_path)
     m16 = evaluate(shipped, x_eval, y_eval)

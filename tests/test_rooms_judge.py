@@ -239,3 +239,51 @@ def test_training_script_smoke(tmp_path):
     assert (tmp_path / "rooms.safetensors").is_file() and (tmp_path / "rooms.metrics.json").is_file()
     assert set(report["metrics"]["iou"]) == set(ROOM_CLASSES)
     RoomSegmenter.load(tmp_path / "rooms.safetensors")
+
+
+def test_robust_training_smoke_and_resume(tmp_path):
+    script = load_script("scripts/train_judge_rooms.py")
+    threads = torch.get_num_threads()
+    out = tmp_path / "rooms.safetensors"
+    try:
+        report = script.main(["--smoke", "--robust", "--out", str(out)])
+        state = torch.load(tmp_path / "rooms.state.pt", weights_only=True)
+        again = script.main(["--smoke", "--robust", "--resume", "--out", str(tmp_path / "rooms.safetensors")])
+    finally:
+        torch.set_num_threads(threads)
+    assert report["robust"] and state["step"] == 3
+    assert set(report["metrics_suite"]) >= {"clean", "lowfreq_noise", "erase_windows", "all"}
+    assert report["validation"][-1]["robust_score"] <= 1.0
+    # resuming a finished state trains no further step: same weights, same numbers
+    assert again["metrics"] == report["metrics"]
+
+
+def test_robust_batch_erases_and_keeps_labels_aligned():
+    script = load_script("scripts/train_judge_rooms.py")
+    samples = [render_room(i, seed=FRESH_SEED) for i in range(12)]
+    x = torch.from_numpy(np.stack([s.image for s in samples])).permute(0, 3, 1, 2).float() / 127.5 - 1
+    y = torch.from_numpy(np.stack([s.labels for s in samples])).long()
+    g1, g2 = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
+    a = script.robust_batch(x.clone(), y.clone(), g1, p_erase=1.0)
+    b = script.robust_batch(x.clone(), y.clone(), g2, p_erase=1.0)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    window = ROOM_CLASSES.index("window")
+    assert int((a[1] == window).sum()) < int((y == window).sum())   # windows erased from the truth
+    assert a[0].shape == x.shape and a[1].shape == y.shape
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason=f"{SHIPPED} not shipped (scripts/train_judge_rooms.py)")
+def test_shipped_robust_judge_keeps_clean_targets_and_sees_no_windows_in_noise():
+    """96 fresh scenes (seed 7; the judge trained on 0, selected on 2): the clean targets (IoU >= 0.90 for
+    window and bed) hold, and low-frequency noise / wash + blur + noise no longer make windows appear
+    (the previous judge, rooms-v1: window precision 0.72 and 0.40 on these scenes)."""
+    from latentlab.judges.suite import room_suite
+    seg = RoomSegmenter.load(SHIPPED)
+    samples = [render_room(i, seed=FRESH_SEED, size=64) for i in range(96)]
+    x = torch.from_numpy(np.stack([s.image for s in samples])).permute(0, 3, 1, 2).float() / 127.5 - 1
+    y = torch.from_numpy(np.stack([s.labels for s in samples])).long()
+    r = room_suite(seg, x, y, conditions=["clean", "lowfreq_noise", "wash+blur+lowfreq"], seed=0)
+    assert r["clean"]["window"]["iou"] >= 0.90 and r["clean"]["bed"]["iou"] >= 0.90, r["clean"]
+    for name in ("window", "bed"):
+        assert r["lowfreq_noise"][name]["precision"] >= 0.90 and r["lowfreq_noise"][name]["recall"] >= 0.90
+        assert r["wash+blur+lowfreq"][name]["precision"] >= 0.85, r["wash+blur+lowfreq"]

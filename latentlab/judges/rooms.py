@@ -6,8 +6,10 @@ bedrooms, count the window pixels / boxes with and without the window feature ma
 and for nearest-neighbour memorization checks on rooms.
 
 Trained on ``latentlab.data.rooms`` (exact label maps) with blur / noise / colour / shift
-augmentation so it holds up on blurrier GAN samples: ``scripts/train_judge_rooms.py``; see
-pretrained/JUDGES.md.
+augmentation so it holds up on blurrier GAN samples, then (``--robust``) fine-tuned on the edits of the
+degradation suite (``latentlab.judges.degrade``) with erased-window negatives, so that it does not see
+windows in washed-out, noisy or blotchy images: ``scripts/train_judge_rooms.py``; see
+pretrained/JUDGES.md. A second, independent window instrument is ``latentlab.judges.windows``.
 
 Example::
 

@@ -499,13 +499,8 @@ class Trainer:
 
     def _start(self, dist: "_Dist") -> int:
         """Prepare the run directory (rank 0) and load the newest checkpoint on resume; returns the first step."""
-        error = None
-        if self.is_rank0:
-            try:
-                self._prepare_run_dir(True)
-            except Exception as e:  # noqa: BLE001 - re-raised below, after telling the other ranks
-                error = e
-        _raise_if_any(dist, error, f"run_dir: rank 0 could not prepare {str(self.run_dir)!r} (see its error)")
+        self._on_rank0(dist, lambda: self._prepare_run_dir(True),
+                       f"run_dir: rank 0 could not prepare {str(self.run_dir)!r} (see its error)")
         start = 0
         if self.resume:
             ck = latest_checkpoint(self.run_dir)
@@ -670,13 +665,18 @@ class Trainer:
     def _save_point(self, step: int) -> None:
         """``on_save`` on rank 0 (checkpoint, grid, ...), then ``on_checkpoint`` if a checkpoint was written; an
         error on rank 0 stops every rank."""
+        self._on_rank0(self._dist, lambda: self._save_here(step),
+                       f"rank 0 failed to write the checkpoint at step {step} (see its error)")
+
+    def _on_rank0(self, dist: "_Dist", fn, message: str) -> None:
+        """Run ``fn`` on rank 0 only; an error there is raised on every rank (with ``message`` on the others)."""
         error = None
         if self.is_rank0:
             try:
-                self._save_here(step)
+                fn()
             except Exception as e:  # noqa: BLE001 - re-raised below, after telling the other ranks
                 error = e
-        _raise_if_any(self._dist, error, f"rank 0 failed to write the checkpoint at step {step} (see its error)")
+        _raise_if_any(dist, error, message)
 
     def fit(self) -> GAN:
         """Run (or continue) training up to ``train_config.steps``; returns the trained GAN.

@@ -1,0 +1,96 @@
+"""Bring your own GAN, end to end: the unmodified pytorch/examples netG / netD saved with ``torch.save(state_dict)``,
+imported with ``latentlab convert``, then the same analyses on the raw modules and on the converted file give the
+same numbers (forget, evaluate's judge features, filter ranking, Walk), and ``latentlab report --quick`` builds the
+converted model's page.
+
+The weights are the shipped rooms model's, put into the pytorch/examples layout by the ``pair`` fixture of
+tests/test_adapter.py, so that the room segmenter has windows to find.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from latentlab import cli, load
+from latentlab.attribution import filter_report
+from latentlab.dissect import forget
+from latentlab.latent import Walk
+from latentlab.metrics.evaluate import evaluate
+from test_adapter import FORGET_KW, pair, real64, segmenter  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def converted(pair, tmp_path_factory):  # noqa: F811
+    gan, netG, netD = pair
+    tmp = tmp_path_factory.mktemp("byog")
+    torch.save(netG.state_dict(), tmp / "netG_epoch_24.pth")
+    torch.save(netD.state_dict(), tmp / "netD_epoch_24.pth")
+    out = tmp / "model.safetensors"
+    cfg = gan.config
+    rc = cli.main(["convert", str(tmp / "netG_epoch_24.pth"), "--netD", str(tmp / "netD_epoch_24.pth"),
+                   "--from", "pytorch-examples", "--nz", str(cfg.nz), "--ngf", str(cfg.ngf), "--ndf", str(cfg.ndf),
+                   "--out", str(out)])
+    assert rc == 0 and out.is_file()
+    return load(out).eval(), tmp
+
+
+def test_converted_file_holds_the_raw_weights(pair, converted):  # noqa: F811
+    gan, netG, netD = pair
+    model, _ = converted
+    z = torch.randn(6, gan.config.nz, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        assert torch.equal(model.generator(z), netG(z[:, :, None, None]))
+        x = netG(z[:, :, None, None])
+        assert torch.allclose(torch.sigmoid(model.discriminator(x).reshape(-1)), netD(x).reshape(-1), atol=1e-6)
+
+
+def test_forget_on_raw_module_equals_converted_file(pair, converted, segmenter):  # noqa: F811
+    _, netG, _ = pair
+    model, _ = converted
+    raw = forget(netG, segmenter, layer="main.5", prior="normal", nz=100, **FORGET_KW)
+    conv = forget(model.generator, segmenter, layer="block2", **FORGET_KW)
+    a = json.loads(raw.to_json().replace('"main.5"', '"block2"'))
+    b = json.loads(conv.to_json())
+    for d in (a, b):
+        d.pop("seconds", None)
+    assert raw.maps_dropped > 0 and a == b
+
+
+def test_evaluate_on_raw_module_equals_converted_file(pair, converted, segmenter, real64):  # noqa: F811
+    _, netG, _ = pair
+    model, _ = converted
+    kw = dict(n=12, real=real64, judge=segmenter, progress=False, pairs_per_class=4, ppl_samples=6, n_train=12)
+    raw = evaluate(netG, prior="normal", dataset="rooms", **kw)
+    conv = evaluate(model, dataset="rooms", **kw)
+    for r in (raw, conv):
+        for key in ("model", "timings", "seconds"):
+            r.pop(key, None)
+    assert raw == conv and raw["content"] is not None and raw["ppl_random_generator"] > 0
+
+
+def test_filter_ranking_and_walk_on_raw_module_equal_converted_file(pair, converted):  # noqa: F811
+    _, netG, netD = pair
+    model, _ = converted
+    kw = dict(n=24, k=2, n_show=3, quantile=0.2)
+    a, b = filter_report(netD, "rooms", **kw), filter_report(model.discriminator, "rooms", **kw)
+    assert (a.layer, b.layer) == ("main.10", "block4")
+    sa, sb = a.summary(), b.summary()
+    for key in ("per_filter", "shown_filters", "trained_semantic_filters", "trained_best_iou"):
+        assert sa[key] == sb[key], key
+    a = Walk(netG, "normal").random(keyframes=2, steps=3, seed=1)
+    b = Walk(model).random(keyframes=2, steps=3, seed=1)
+    assert torch.equal(a, b)
+
+
+def test_report_quick_on_converted_file(converted):
+    _, tmp = converted
+    out = tmp / "report"
+    rc = cli.main(["report", str(tmp / "model.safetensors"), "--out", str(out), "--quick", "--no-progress",
+                   "--sections", "samples", "walk"])
+    assert rc == 0
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "plotly" in html.lower() and len(html) > 10_000

@@ -1,6 +1,8 @@
 """Data: built-in procedural datasets with ground truth, Fashion-MNIST from local files, image folders.
 
-``get_dataset(name_or_path, image_size=...)`` accepts "rooms", "faces", "fashion-mnist" or a folder.
+``get_dataset(name_or_path, image_size=...)`` accepts "rooms", "faces", "avatars", "fashion-mnist" or a folder.
+"avatars" reads a rendered cache (default ``~/latentlab-data/avatars``; build it with
+``python -m latentlab.data.avatars build --n 20000 --out ~/latentlab-data/avatars``).
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from .folder import ImageFolderDataset
 
 __all__ = ["get_dataset", "DATASETS", "ImageFolderDataset"]
 
-DATASETS = ("rooms", "faces", "fashion-mnist")
+DATASETS = ("rooms", "faces", "avatars", "fashion-mnist")
 
 
 def get_dataset(name: str | os.PathLike, *, image_size: int | None = None, channels: int = 3, n: int | None = None,
@@ -26,6 +28,11 @@ def get_dataset(name: str | os.PathLike, *, image_size: int | None = None, chann
         from .faces import FacesDataset
         kw = {} if n is None else {"n": n}
         return FacesDataset(size=image_size or 64, seed=seed, cache=cache, **kw)
+    if key == "avatars":
+        from .avatars import AvatarsDataset, default_cache_dir
+        kw = {} if n is None else {"n": n}
+        return AvatarsDataset(size=image_size or 64, seed=seed, cache=default_cache_dir() if cache is None else cache,
+                              **kw)
     if key in ("fashion-mnist", "fashion", "fashionmnist"):
         from .fashion import FashionMNIST
         return FashionMNIST(root=root, split=split, size=image_size or 32)

@@ -1,0 +1,1 @@
+"""Application layer: command-line commands, the report and experiment drivers (imports everything below it)."""

@@ -421,7 +421,7 @@ class AvatarsDataset(torch.utils.data.Dataset):
                     raise FileNotFoundError(
                         f"cache: the avatar set {str(target)!r} {why}; build it once with `python -m "
                         f"latentlab.data.avatars build --n {self.n} --size {self.size} --seed {self.seed} "
-                        f"--out {str(target.parent)!r}` (about {self.n / 90 / 60:.0f} min on one core)")
+                        f"--out {str(target.parent)!r}` (about {max(1, round(self.n / 90))} s at ~90 images/s on one core)")
                 build_cache(target, self.n, self.size, self.seed, progress=progress)
                 self.cache = target
             self._images = np.load(self.cache, mmap_mode="r")

@@ -17,6 +17,7 @@ Checkpoints are chosen on the source *val* split; the reported numbers are on th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
@@ -31,6 +32,7 @@ import torch  # noqa: E402
 from latentlab.app.transfer import (DIGITS_SOURCE, digits_eval_data, train_digits_encoder,  # noqa: E402
                                     transfer_metrics, _load_mnist_judge)
 from latentlab.data.digits import MNISTDigits, SourceDigits  # noqa: E402
+from latentlab.io import atomic_write_bytes  # noqa: E402
 from latentlab.transfer import DTNConfig, DTNTrainer, load_dtn, load_encoder, save_dtn  # noqa: E402
 from latentlab.train.trainer import list_checkpoints  # noqa: E402
 
@@ -51,7 +53,7 @@ CONDITIONS = {
     "beta0": dict(beta=0.0),                      # no identity on the target
     "baseline": dict(binary_d=True, beta=0.0),    # the paper's Sec. 3 baseline: binary D, no L_TID
 }
-ABLATION_STEPS = 1000
+ABLATION_STEPS = 500
 
 
 def train(preset: str, run_dir: Path, resume: bool, steps: int | None, overrides: dict) -> Path:
@@ -104,12 +106,12 @@ def export(run_dir: Path, step: int | None, out: Path, judge_path: str | None) -
     return res
 
 
-def ablations(root: Path, seeds, conditions, steps: int, encoder: Path, out: Path, judge_path: str | None) -> dict:
+def ablations(root: Path, seeds, conditions, steps: int, encoder: Path, out: Path, judge_path: str | None,
+              batch_size: int = BASE["batch_size"]) -> dict:
     f = load_encoder(encoder)
     source = SourceDigits(n=DIGITS_SOURCE["train"], seed=DIGITS_SOURCE["seed"], split="train")
     target = MNISTDigits("train")
-    judge = _load_mnist_judge(judge_path)
-    data = digits_eval_data("test")
+    judge, data = None, None  # loaded at the first evaluation (the judge may still be training when this starts)
     results = json.loads(out.read_text()) if out.exists() else {}
     for seed in seeds:
         for cond in conditions:
@@ -117,29 +119,48 @@ def ablations(root: Path, seeds, conditions, steps: int, encoder: Path, out: Pat
             if key in results.get("runs", {}):
                 continue
             run_dir = root / f"{cond}-seed{seed}"
-            cfg = DTNConfig(**{**BASE, "steps": steps, "seed": seed, "checkpoint_every": steps, "keep_checkpoints": 1,
-                               **CONDITIONS[cond]})
+            cfg = DTNConfig(**{**BASE, "steps": steps, "seed": seed, "checkpoint_every": min(steps, 250),
+                               "keep_checkpoints": 1, "batch_size": batch_size, **CONDITIONS[cond]})
             t0 = time.time()
             dtn = DTNTrainer(cfg, encoder=f, source=source, target=target, run_dir=run_dir, resume=True,
                              source_name="digits-source", target_name="mnist").fit()
+            if judge is None:
+                judge, data = _load_mnist_judge(judge_path), digits_eval_data("test")
             m = transfer_metrics(dtn, judge, *data)
-            # re-read (another process may have added runs meanwhile), then add ours
-            results = json.loads(out.read_text()) if out.exists() else {}
-            results.setdefault("runs", {})[key] = {"transfer_accuracy": m["transfer_accuracy"],
-                                                   "fd_ratio": m["fd_ratio"], "seconds": round(time.time() - t0, 1)}
-            results["steps"], results["encoder"] = steps, str(encoder)
-            summary = {}
-            for c in CONDITIONS:
-                accs = [v["transfer_accuracy"] for k, v in sorted(results["runs"].items()) if k.split("/")[0] == c]
-                seeds_c = [int(k.split("seed")[1]) for k in sorted(results["runs"]) if k.split("/")[0] == c]
-                if accs:
-                    summary[c] = {"mean": statistics.fmean(accs), "std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
-                                  "seeds": seeds_c, "values": accs}
-            results["ablations"] = summary
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(results, indent=1))
+            with _locked(out):  # several processes (one per condition) share the results file
+                results = _record(out, key, m, t0, steps, batch_size, encoder)
             print(f"{key}: test transfer accuracy {m['transfer_accuracy']:.4f} ({time.time() - t0:.0f} s)",
                   file=sys.stderr, flush=True)
+    return results
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    import fcntl
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(str(path) + ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _record(out: Path, key: str, m: dict, t0: float, steps: int, batch_size: int, encoder: Path) -> dict:
+    """Add one run to the results file and recompute the per-condition mean / std (sample std, n - 1)."""
+    results = json.loads(out.read_text()) if out.exists() else {}
+    results.setdefault("runs", {})[key] = {"transfer_accuracy": m["transfer_accuracy"],
+                                           "fd_ratio": m["fd_ratio"], "seconds": round(time.time() - t0, 1)}
+    results["steps"], results["batch_size"], results["encoder"] = steps, batch_size, str(encoder)
+    summary = {}
+    for c in CONDITIONS:
+        accs = [v["transfer_accuracy"] for k, v in sorted(results["runs"].items()) if k.split("/")[0] == c]
+        seeds_c = [int(k.split("seed")[1]) for k in sorted(results["runs"]) if k.split("/")[0] == c]
+        if accs:
+            summary[c] = {"mean": statistics.fmean(accs), "std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                          "seeds": seeds_c, "values": accs}
+    results["ablations"] = summary
+    atomic_write_bytes(out, json.dumps(results, indent=1).encode())
     return results
 
 
@@ -176,7 +197,8 @@ def main(argv=None) -> int:
     a.add_argument("--root", required=True, help="folder of the ablation runs")
     a.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     a.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=list(CONDITIONS))
-    a.add_argument("--steps", type=int, default=ABLATION_STEPS)
+    a.add_argument("--steps", type=int, default=ABLATION_STEPS, help="steps per run")
+    a.add_argument("--batch-size", type=int, default=BASE["batch_size"], help="source and target images per batch")
     a.add_argument("--encoder", required=True, help="f's file (RUN_DIR/encoder.safetensors of the main run)")
     a.add_argument("--out", required=True, help="results JSON (read by examples/dtn_digits.py)")
     a.add_argument("--judge", default=None)
@@ -193,7 +215,7 @@ def main(argv=None) -> int:
         Path(args.metrics or out.with_suffix(".json")).write_text(json.dumps(res, indent=1) + "\n")
     else:
         ablations(Path(args.root).expanduser(), args.seeds, args.conditions, args.steps,
-                  Path(args.encoder).expanduser(), Path(args.out).expanduser(), args.judge)
+                  Path(args.encoder).expanduser(), Path(args.out).expanduser(), args.judge, args.batch_size)
     return 0
 
 

@@ -82,7 +82,7 @@ def digits_eval_data(split: str = "test", n: int | None = None):
     return src.images, src.labels, mt.images, mtr.images[:len(mt)]
 
 
-def train_digits_encoder(run_dir: Path, *, source=None, steps: int | None = None, progress: bool = True):
+def train_digits_encoder(run_dir: Path, *, source=None, steps: int | None = None, progress: bool | None = None):
     """f for the digits experiment: load RUN_DIR/encoder.safetensors if it exists (and has the recipe's config),
     else train it on the labelled source train set (DIGITS_ENCODER) and save it there. Returns (f, info)."""
     from ..data.digits import SourceDigits
@@ -98,6 +98,7 @@ def train_digits_encoder(run_dir: Path, *, source=None, steps: int | None = None
     if source is None:
         source = SourceDigits(n=DIGITS_SOURCE["train"], seed=DIGITS_SOURCE["seed"], split="train")
     t0 = time.time()
+    progress = sys.stderr.isatty() if progress is None else progress  # no bar in a nohup log
     f = train_encoder(cfg, source.images, source.labels, steps=steps or DIGITS_ENCODER["steps"],
                       batch_size=DIGITS_ENCODER["batch_size"], lr=DIGITS_ENCODER["lr"], seed=DIGITS_ENCODER["seed"],
                       progress=progress)

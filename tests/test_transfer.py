@@ -396,3 +396,50 @@ def test_bad_input_row(row, tmp_path, monkeypatch):
     msg = str(info.value)
     for piece in cells[4].strip("`").split("…"):
         assert piece.strip() in msg, (piece, msg)
+
+
+# --------------------------------------------------------------------------------------------------
+# scripts, example and the command
+
+def test_example_smoke(tmp_path):
+    from _scripts import load_script
+    ex = load_script("examples/dtn_digits.py")
+    out = ex.main(["--smoke", "--out", str(tmp_path), "--json", str(tmp_path / "m.json"),
+                   "--ablations", str(tmp_path / "none.json")])
+    saved = json.loads((tmp_path / "m.json").read_text())
+    assert set(saved) >= {"transfer_accuracy", "no_transfer_accuracy", "ablations", "fd_ratio", "seconds"}
+    assert 0 <= out["transfer_accuracy"] <= 1 and out["fd_ratio"] > 0
+    assert (tmp_path / "dtn_digits_grid.png").stat().st_size > 1000
+    html = (tmp_path / "dtn_digits.html").read_text()
+    assert "plotly" in html and "cdn.plot.ly" not in html.split("<body>")[0]  # offline: plotly.js inlined
+    abl = {"ablations": {"full": {"mean": 0.8, "std": 0.05, "seeds": [0, 1, 2], "values": [0.75, 0.8, 0.85]}}}
+    (tmp_path / "a.json").write_text(json.dumps(abl))
+    assert ex.ablations_from(tmp_path / "a.json") == {"full": {"mean": 0.8, "std": 0.05, "seeds": [0, 1, 2]}}
+
+
+def test_judge_script_smoke(tmp_path):
+    from _scripts import load_script
+    script = load_script("scripts/train_judge_mnist.py")
+    m = script.main(["--smoke", "--out", str(tmp_path / "j.safetensors")])
+    assert m["train_images"] == 512 and 0 <= m["test_accuracy"] <= 1
+    from latentlab.judges.mnist import MNISTJudge
+    assert MNISTJudge.load(tmp_path / "j.safetensors").config.in_channels == 1
+
+
+def test_cli_transfer_eval(tmp_path, capsys):
+    import argparse
+    from latentlab.app import transfer as cmd
+    from latentlab.judges.mnist import MNISTJudge
+    dtn = DTN(_cfg(image_size=32), _enc(size=32))
+    save_dtn(dtn, tmp_path / "d.safetensors")
+    torch.manual_seed(0)
+    MNISTJudge().save(tmp_path / "j.safetensors")
+    parser = argparse.ArgumentParser()
+    cmd.add_arguments(parser)
+    args = parser.parse_args(["eval", "--model", str(tmp_path / "d.safetensors"), "--judge",
+                              str(tmp_path / "j.safetensors"), "--split", "val", "--n", "1000", "--json"])
+    assert cmd.run(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n"] == 1000 and 0 <= out["transfer_accuracy"] <= 1 and out["fd_ratio"] > 0
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train"])  # --run-dir is required

@@ -30,6 +30,7 @@ EXTERNAL_COMMANDS = {
     "filters": ("latentlab.attribution.cli", "DCGAN §6.2: guided-backprop views of the discriminator's filters"),
     "report": ("latentlab.viz.cli", "build the HTML report of a model's analyses"),
     "walk": ("latentlab.latent.cli", "DCGAN §6.1 / §6.3.2: latent walks, vector arithmetic and rotation axes"),
+    "transfer": ("latentlab.app.transfer", "Domain Transfer Network (Taigman et al. 2017): train / eval digits -> MNIST"),
 }
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

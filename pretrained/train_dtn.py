@@ -107,7 +107,21 @@ def export(run_dir: Path, step: int | None, out: Path, judge_path: str | None) -
 
 
 def ablations(root: Path, seeds, conditions, steps: int, encoder: Path, out: Path, judge_path: str | None,
-              batch_size: int = BASE["batch_size"]) -> dict:
+              batch_size: int = BASE["batch_size"], remeasure: bool = False) -> dict:
+    if remeasure:  # re-evaluate the finished runs' models with the current measurement code, no training
+        judge, data = _load_mnist_judge(judge_path), digits_eval_data("test")
+        results = {}
+        for seed in seeds:
+            for cond in conditions:
+                path = root / f"{cond}-seed{seed}" / "model.safetensors"
+                if path.exists():
+                    m = transfer_metrics(load_dtn(path), judge, *data)
+                    with _locked(out):
+                        old = json.loads(out.read_text()) if out.exists() else {}
+                        secs = old.get("runs", {}).get(f"{cond}/seed{seed}", {}).get("seconds", float("nan"))
+                        results = _record(out, f"{cond}/seed{seed}", m, time.time() - secs, steps, batch_size,
+                                          encoder)
+        return results
     f = load_encoder(encoder)
     source = SourceDigits(n=DIGITS_SOURCE["train"], seed=DIGITS_SOURCE["seed"], split="train")
     target = MNISTDigits("train")
@@ -203,6 +217,7 @@ def main(argv=None) -> int:
     a.add_argument("--out", required=True, help="results JSON (read by examples/dtn_digits.py)")
     a.add_argument("--judge", default=None)
     a.add_argument("--threads", type=int, default=1)
+    a.add_argument("--remeasure", action="store_true", help="only re-evaluate the finished runs' models")
     args = p.parse_args(argv)
     torch.set_num_threads(getattr(args, "threads", 1))
     if args.cmd == "train":
@@ -215,7 +230,8 @@ def main(argv=None) -> int:
         Path(args.metrics or out.with_suffix(".json")).write_text(json.dumps(res, indent=1) + "\n")
     else:
         ablations(Path(args.root).expanduser(), args.seeds, args.conditions, args.steps,
-                  Path(args.encoder).expanduser(), Path(args.out).expanduser(), args.judge, args.batch_size)
+                  Path(args.encoder).expanduser(), Path(args.out).expanduser(), args.judge, args.batch_size,
+                  args.remeasure)
     return 0
 
 

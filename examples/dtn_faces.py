@@ -33,11 +33,12 @@ CONDITIONS = ("dtn-faces", "dtn-faces-alpha0", "dtn-faces-beta0", "dtn-faces-bin
 
 
 def ablations_from(results: dict) -> dict:
-    """{condition: {metric: {mean, std, seeds}}} from the measure command's JSON ({model path: result})."""
+    """{condition: {metric: {mean, std (over seeds, ddof 0), seeds, values}}} from the measure command's JSON
+    ({model path: result}); only final models (RUN_DIR/model.safetensors of runs named CONDITION-sSEED) count."""
     out = {}
     for cond in CONDITIONS:
         rows = [(r["config"]["seed"], r) for p, r in results.items()
-                if Path(p).parent.name.rsplit("-s", 1)[0] == cond]
+                if Path(p).name == "model.safetensors" and Path(p).parent.name.rsplit("-s", 1)[0] == cond]
         if not rows:
             continue
         rows.sort(key=lambda sr: sr[0])

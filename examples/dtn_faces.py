@@ -114,7 +114,8 @@ def main(argv=None) -> dict:
         "attribute_ceiling": result["attribute_ceiling"], "ratio_to_ceiling": result["ratio_to_ceiling"],
         "retrieval_median_rank": result["retrieval_median_rank"], "retrieval_top1": result["retrieval_top1"],
         "retrieval_chance_median": result["retrieval_chance_median"],
-        "ablations": ablations, "ablations_source": "smoke placeholder" if a.smoke else str(RESULTS.relative_to(ROOT)),
+        "ablations": ablations, "ablations_source": ("smoke placeholder" if a.smoke else str(RESULTS.relative_to(ROOT)) if RESULTS.exists()
+                             else "none: pretrained/dtn-faces.results.json is missing"),
         "fd_ratio": result["fd_ratio"], "fd": result["fd"], "fd_real_floor": result["fd_real_floor"],
     }
     if a.out:

@@ -108,7 +108,10 @@ def cmd_measure(args) -> int:
         out[str(p)] = {"step": dtn.step, "config": dtn.config.to_dict(), **measure(dtn, ref)}
         print(json.dumps({str(p): {k: v for k, v in out[str(p)].items() if k != "config"}}), flush=True)
     if args.json:
-        Path(args.json).expanduser().write_text(json.dumps(out, indent=2) + "\n")
+        path = Path(args.json).expanduser()
+        if args.merge and path.exists():  # add to (or replace entries of) earlier measurements
+            out = {**json.loads(path.read_text()), **out}
+        path.write_text(json.dumps(out, indent=2) + "\n")
     return 0
 
 
@@ -144,6 +147,7 @@ def main(argv=None) -> int:
     m.add_argument("models", nargs="+", help="DTN files (model.safetensors or checkpoints)")
     m.add_argument("--n", type=int, default=1000, help="test faces (face set 1)")
     m.add_argument("--json", default=None, help="write the results here")
+    m.add_argument("--merge", action="store_true", help="keep the other models' entries already in --json")
     x = sub.add_parser("export", help="fp16 weights without D", formatter_class=ap.formatter_class)
     x.add_argument("run_dir", help="run directory with model.safetensors")
     x.add_argument("--out", default=str(ROOT / "pretrained" / "dtn-faces.safetensors"), help="shipped file")

@@ -32,6 +32,7 @@ EXTERNAL_COMMANDS = {
     "walk": ("latentlab.app.walk", "DCGAN §6.1 / §6.3.2: latent walks, vector arithmetic and rotation axes"),
     "convert": ("latentlab.app.convert", "import a pytorch/examples DCGAN .pth state dict as a latentlab .safetensors file"),
     "annotate": ("latentlab.app.annotate", "write an offline HTML page to draw object boxes on samples (for forget --boxes)"),
+    "transfer": ("latentlab.app.transfer", "Domain Transfer Network (Taigman et al. 2017): train / eval digits -> MNIST"),
 }
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -1,7 +1,8 @@
 """Judges: small networks trained on procedural ground truth that turn what we see into numbers.
 
 ``load_judge("rooms")`` -> RoomSegmenter, ``load_judge("faces")`` -> FaceJudge,
-``load_judge("fashion")`` -> FashionClassifier; weights ship in ``pretrained/judges/``.
+``load_judge("fashion")`` -> FashionClassifier, ``load_judge("avatars")`` -> AvatarJudge,
+``load_judge("mnist")`` -> MNISTJudge (the DTN digits experiment); weights ship in ``pretrained/judges/``.
 Every judge takes images in [-1, 1] and exposes ``features(images) -> (N, D)``.
 """
 from __future__ import annotations
@@ -15,6 +16,8 @@ JUDGES = {
     "rooms": ("latentlab.judges.rooms", "RoomSegmenter"),
     "faces": ("latentlab.judges.faces", "FaceJudge"),
     "fashion": ("latentlab.judges.fashion", "FashionClassifier"),
+    "avatars": ("latentlab.judges.avatars", "AvatarJudge"),
+    "mnist": ("latentlab.judges.mnist", "MNISTJudge"),
 }
 _ALIASES = {"fashion-mnist": "fashion", "rooms-segmenter": "rooms"}
 

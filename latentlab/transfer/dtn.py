@@ -1,0 +1,342 @@
+"""Domain Transfer Network: G = g o f with a frozen f, a DCGAN-style decoder g and a 3-way discriminator D.
+
+Taigman, Polyak, Wolf, "Unsupervised Cross-Domain Image Generation", ICLR 2017 (arXiv 1611.02200).
+
+The recipe (the paper's numbers; what latentlab's presets use is in ``pretrained/train_dtn.py``):
+
+* G = g o f. f is fixed: trained beforehand on the source domain S (digits: a 4-layer conv net trained to
+  classify labelled SVHN, 128-d output; faces: a face-identity network), kept in eval mode so its BatchNorm
+  statistics never move, and its weights never receive an update. g is a DCGAN-style decoder (digits:
+  four blocks of transposed conv + BatchNorm + ReLU, tanh output, 32x32).
+* D is a 3-way classifier (digits: four BatchNorm conv layers): class 1 = G(x) for a source x, class 2 =
+  G(t) for a target t, class 3 = a real target t. L_D is the cross-entropy of those three labels.
+* L_G = L_GANG + alpha L_CONST + beta L_TID + gamma L_TV, where L_GANG asks D to label both G(x) and G(t)
+  "real target"; L_CONST = d(f(x), f(G(x))) on source x (f-constancy: MSE for digits, cosine for faces);
+  L_TID = d2(t, G(t)) on target t (G is the identity on T: MSE); L_TV is total variation.
+* Digits (SVHN -> MNIST): alpha = beta = 15, gamma = 0. Faces (-> emoji): alpha = 100, beta = 1,
+  gamma = 0.05. Adam; G is updated more often than D (public ports: 2 G updates per D update for digits).
+* Results: an MNIST classifier labels 90.66% of transferred SVHN test digits correctly (DTN), 13.71% for
+  the Sec. 3 baseline (binary D: real target vs G(source), no L_TID); public ports report ~86%. Emoji
+  from faces: f retrieves the source face at a median rank ~16 among ~100k.
+* Pitfalls: f must stay in eval mode; an f with unbounded outputs lets L_CONST dominate and training stalls
+  (issue 22's feasibility run: 15% transfer accuracy unbounded, 78% with BatchNorm + tanh on f's output).
+
+Networks (digits, S = 32, feature_dim = 128, ngf = ndf = 64)::
+
+    f: (N, 3, 32, 32) -> (N, 128) in (-1, 1)                        [latentlab.transfer.encoder]
+    g: (N, 128) -> block1 (N, 256, 4, 4) -> block2 (N, 128, 8, 8) -> block3 (N, 64, 16, 16)
+       -> to_rgb (N, C_t, 32, 32), tanh
+    D: (N, C_t, 32, 32) -> from_rgb (N, 64, 16, 16) -> block2 (N, 128, 8, 8) -> block3 (N, 256, 4, 4)
+       -> head (N, 3) logits (N for the binary baseline)
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..checkpoint import load_part
+from ..io import CheckpointError, load_safetensors, save_safetensors
+from ..models.base import dcgan_init
+from ..models.dcgan import DownBlock, UpBlock, _ToRGB
+from . import losses
+from .encoder import Encoder, EncoderConfig
+
+__all__ = ["DTNConfig", "DTN", "Decoder", "Discriminator", "save_dtn", "load_dtn", "match_channels", "DTN_FORMAT"]
+
+DTN_FORMAT = "latentlab-dtn"
+DTN_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DTNConfig:
+    # -- architecture
+    image_size: int = 32              # side S of source and target images (a power of 2, >= 8)
+    source_channels: int = 3          # f's input channels
+    target_channels: int = 1          # G's output channels (and D's input)
+    feature_dim: int = 128            # f's output size = g's input size
+    ngf: int = 64                     # g's width: its last block has ngf maps, each earlier one twice as many
+    ndf: int = 64                     # D's width: from_rgb has ndf maps, each later block twice as many
+    # -- losses (L_G = L_GANG + alpha L_CONST + beta L_TID + gamma L_TV)
+    alpha: float = 15.0               # f-constancy weight (paper digits 15, faces 100)
+    beta: float = 15.0                # identity-on-target weight (paper digits 15, faces 1)
+    gamma: float = 0.0                # total-variation weight (paper digits 0, faces 0.05)
+    const_distance: str = "mse"       # d in L_CONST: "mse" (digits) or "cosine" (faces)
+    tid_distance: str = "mse"         # d2 in L_TID: "mse" or "l1"
+    binary_d: bool = False            # the paper's Sec. 3 baseline D: real target vs G(source), one logit
+    g_steps_per_d_step: int = 2       # G updates after each D update (a "step" is one D update)
+    # -- optimisation and bookkeeping
+    steps: int = 5000                 # D updates in total
+    batch_size: int = 64              # source and target images per batch (each)
+    lr: float = 2e-4                  # Adam, both networks (DCGAN section 4)
+    beta1: float = 0.5
+    beta2: float = 0.999
+    seed: int = 0                     # seeds g's and D's initial weights and both data orders
+    checkpoint_every: int = 500       # steps between training checkpoints (plus one at the end)
+    keep_checkpoints: int = 3         # newest checkpoints kept (0 = keep all)
+    log_every: int = 1                # steps between JSONL log lines
+    print_every: int = 100            # steps between plain progress lines on a non-TTY stderr
+    fast: object = "auto"             # bf16 autocast + channels_last: True, False or "auto" (native bf16 only)
+    num_threads: int = 0              # torch intra-op threads for the run; 0 = torch's default
+    progress: bool = True             # tqdm bar when stderr is a TTY, else a plain line every print_every steps
+    grid_size: int = 32               # source images in each checkpoint's before/after sample grid
+
+    def __post_init__(self):
+        ints = ("image_size", "source_channels", "target_channels", "feature_dim", "ngf", "ndf",
+                "g_steps_per_d_step", "steps", "batch_size", "checkpoint_every", "log_every", "print_every",
+                "grid_size")
+        for name in ints:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name}: expected a positive int, got {v!r}")
+        if self.image_size < 8 or self.image_size & (self.image_size - 1):
+            raise ValueError(f"image_size: expected a power of 2 >= 8, got {self.image_size}")
+        for name in ("keep_checkpoints", "num_threads", "seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"{name}: expected an int >= 0, got {v!r}")
+        for name in ("alpha", "beta", "gamma"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
+                raise ValueError(f"{name}: expected a finite float >= 0, got {v!r}")
+        if self.const_distance not in ("mse", "cosine", "l1"):
+            raise ValueError(f"const_distance: expected 'mse', 'cosine' or 'l1', got {self.const_distance!r}")
+        if self.tid_distance not in ("mse", "l1"):
+            raise ValueError(f"tid_distance: expected 'mse' or 'l1', got {self.tid_distance!r}")
+        if not isinstance(self.binary_d, bool):
+            raise ValueError(f"binary_d: expected a bool, got {self.binary_d!r}")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr: expected a positive finite float, got {self.lr!r}")
+        for name in ("beta1", "beta2"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and 0 <= v < 1):
+                raise ValueError(f"{name}: expected a value in [0, 1), got {v!r}")
+        if self.fast not in (True, False, "auto"):
+            raise ValueError(f"fast: expected True, False or 'auto', got {self.fast!r}")
+        if self.target_channels not in (1, 3) or self.source_channels not in (1, 3):
+            raise ValueError(f"source_channels, target_channels: expected 1 or 3, got {self.source_channels} and "
+                             f"{self.target_channels}")
+
+    @property
+    def n_blocks(self) -> int:
+        return int(math.log2(self.image_size)) - 2
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DTNConfig":
+        if not isinstance(d, dict):
+            raise ValueError(f"config: expected a JSON object, got {type(d).__name__}")
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"config: unknown fields {sorted(unknown)}")
+        return cls(**d)
+
+    # fields that may change when a run is resumed (they do not change the trajectory up to the old end)
+    RESUMABLE = ("steps", "checkpoint_every", "keep_checkpoints", "log_every", "print_every", "num_threads",
+                 "progress", "grid_size")
+
+
+def match_channels(x: torch.Tensor, channels: int, name: str = "images") -> torch.Tensor:
+    """Repeat a 1-channel batch to ``channels`` (grey -> RGB, as f needs for grey targets); else unchanged."""
+    c = x.shape[1]
+    if c == channels:
+        return x
+    if c == 1:
+        return x.expand(-1, channels, -1, -1)
+    raise ValueError(f"{name}: cannot feed {c}-channel images to a network that takes {channels} channels "
+                     "(only 1 -> 3 is converted)")
+
+
+class Decoder(nn.Module):
+    """g: features (N, feature_dim) -> image (N, target_channels, S, S) in [-1, 1] (DCGAN generator blocks)."""
+
+    def __init__(self, config: DTNConfig):
+        super().__init__()
+        self.config = config
+        nb = config.n_blocks
+        cin = config.feature_dim
+        self.block_names = []
+        for i in range(1, nb + 1):
+            cout = config.ngf * 2 ** (nb - i)
+            setattr(self, f"block{i}", UpBlock(cin, cout, first=(i == 1)))
+            self.block_names.append(f"block{i}")
+            cin = cout
+        self.to_rgb = _ToRGB(cin, config.target_channels)
+        dcgan_init(self)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        if h.dim() != 2 or h.shape[1] != self.config.feature_dim:
+            raise ValueError(f"features: expected shape (N, {self.config.feature_dim}), got {tuple(h.shape)}")
+        h = h[:, :, None, None]
+        for name in self.block_names:
+            h = getattr(self, name)(h)
+        return self.to_rgb(h)
+
+
+class Discriminator(nn.Module):
+    """D: target-domain images (N, C_t, S, S) -> logits (N, 3) (or (N,) with ``binary_d``)."""
+
+    def __init__(self, config: DTNConfig):
+        super().__init__()
+        self.config = config
+        nb = config.n_blocks
+        self.from_rgb = DownBlock(config.target_channels, config.ndf, bn=False)
+        self.block_names = ["from_rgb"]
+        c = config.ndf
+        for i in range(2, nb + 1):
+            setattr(self, f"block{i}", DownBlock(c, c * 2))
+            self.block_names.append(f"block{i}")
+            c *= 2
+        self.n_outputs = 1 if config.binary_d else 3
+        self.head = nn.Conv2d(c, self.n_outputs, 4, 1, 0, bias=False)
+        dcgan_init(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cfg = self.config
+        exp = (cfg.target_channels, cfg.image_size, cfg.image_size)
+        if x.dim() != 4 or tuple(x.shape[1:]) != exp:
+            raise ValueError(f"images: expected shape (N, {exp[0]}, {exp[1]}, {exp[2]}) for D, got {tuple(x.shape)}")
+        h = x
+        for name in self.block_names:
+            h = getattr(self, name)(h)
+        out = self.head(h).flatten(1)
+        return out[:, 0] if self.n_outputs == 1 else out
+
+
+class DTN(nn.Module):
+    """f (frozen ``encoder``), g (``decoder``) and D (``discriminator``). ``forward(x)`` = G(x) = g(f(x)).
+
+    ``train()`` never puts f in training mode and f's parameters never require gradients, so its weights and
+    BatchNorm statistics stay bit-equal (gradients still flow through f to its input, for L_CONST).
+    """
+
+    def __init__(self, config: DTNConfig, encoder: nn.Module, with_discriminator: bool = True):
+        super().__init__()
+        if not isinstance(config, DTNConfig):
+            raise TypeError(f"config: expected a DTNConfig, got {type(config).__name__}")
+        if not isinstance(encoder, nn.Module) or not callable(getattr(encoder, "features", None)):
+            raise TypeError(f"encoder: expected an nn.Module with features(x) -> (N, D), got {type(encoder).__name__}")
+        fdim = getattr(encoder, "feature_dim", None)
+        if fdim != config.feature_dim:
+            raise ValueError(f"encoder: its feature_dim is {fdim}, the config's feature_dim is {config.feature_dim}")
+        shape = getattr(encoder, "input_shape", None)
+        want = (config.source_channels, config.image_size, config.image_size)
+        if shape is not None and tuple(shape) != want:
+            raise ValueError(f"encoder: takes images of shape {tuple(shape)}, the config's source images are {want}")
+        if config.target_channels != config.source_channels and config.target_channels != 1:
+            raise ValueError(f"target_channels: {config.target_channels}-channel targets cannot be fed to an encoder "
+                             f"of {config.source_channels} channels (only 1 -> 3 is converted)")
+        self.config = config
+        self.encoder = encoder.eval().requires_grad_(False)
+        self.decoder = Decoder(config)
+        self.discriminator = Discriminator(config) if with_discriminator else None
+        self.step = 0
+        self.info: dict = {}
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.encoder.eval()  # f is fixed: BatchNorm uses (and never updates) its running statistics
+        return self
+
+    def check_source(self, x, name: str = "source") -> torch.Tensor:
+        want = (self.config.source_channels, self.config.image_size, self.config.image_size)
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+            raise TypeError(f"{name}: expected a float torch.Tensor (N, {want[0]}, {want[1]}, {want[2]}) in [-1, 1], "
+                            f"got {type(x).__name__ if not isinstance(x, torch.Tensor) else x.dtype}")
+        if x.dim() != 4 or tuple(x.shape[1:]) != want:
+            raise ValueError(f"{name}: expected shape (N, {want[0]}, {want[1]}, {want[2]}), got {tuple(x.shape)}")
+        return x
+
+    def check_target(self, t, name: str = "target") -> torch.Tensor:
+        want = (self.config.target_channels, self.config.image_size, self.config.image_size)
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+            raise TypeError(f"{name}: expected a float torch.Tensor (N, {want[0]}, {want[1]}, {want[2]}) in [-1, 1], "
+                            f"got {type(t).__name__ if not isinstance(t, torch.Tensor) else t.dtype}")
+        if t.dim() != 4 or tuple(t.shape[1:]) != want:
+            raise ValueError(f"{name}: expected shape (N, {want[0]}, {want[1]}, {want[2]}), got {tuple(t.shape)}")
+        return t
+
+    def f(self, x: torch.Tensor) -> torch.Tensor:
+        """f of source-domain or G-output images (1-channel images are repeated to f's channels)."""
+        return self.encoder.features(match_channels(x, self.config.source_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """G(x) = g(f(x)) for source images x (N, C_s, S, S), or target images (N, C_t, S, S)."""
+        return self.decoder(self.f(x))
+
+    @torch.no_grad()
+    def transfer(self, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """Eval-mode G(x) without gradients, in batches; returns float32 on the CPU."""
+        self.check_source(x, "x")
+        was = self.training
+        self.eval()
+        try:
+            return torch.cat([self(c).float().cpu() for c in x.split(batch_size)]) if len(x) else \
+                torch.zeros(0, self.config.target_channels, self.config.image_size, self.config.image_size)
+        finally:
+            self.train(was)
+
+
+def save_dtn(dtn: DTN, path: str | os.PathLike, *, half: bool = False, include_discriminator: bool = True,
+             info: dict | None = None, extra_tensors: dict | None = None, extra_meta: dict | None = None) -> Path:
+    """One safetensors file (atomic, never pickle): ``encoder.*`` (f, needed to rebuild G), ``decoder.*``,
+    ``discriminator.*``; metadata format, format_version, config (DTNConfig JSON), encoder_config, step, info."""
+    if not isinstance(dtn, DTN):
+        raise TypeError(f"dtn: expected a DTN, got {type(dtn).__name__}")
+    if not isinstance(dtn.encoder, Encoder):
+        raise TypeError(f"dtn.encoder: only a latentlab.transfer.Encoder can be saved in a DTN file, got "
+                        f"{type(dtn.encoder).__name__}")
+    parts = [("encoder", dtn.encoder), ("decoder", dtn.decoder)]
+    if include_discriminator and dtn.discriminator is not None:
+        parts.append(("discriminator", dtn.discriminator))
+    tensors = {}
+    for prefix, m in parts:
+        for k, v in m.state_dict().items():
+            v = v.contiguous(memory_format=torch.contiguous_format) if v.dim() == 4 else v
+            tensors[f"{prefix}.{k}"] = v.half() if half and v.is_floating_point() else v
+    tensors.update(extra_tensors or {})
+    meta = {"format": DTN_FORMAT, "format_version": str(DTN_FORMAT_VERSION),
+            "config": json.dumps(dtn.config.to_dict()), "encoder_config": json.dumps(dtn.encoder.config.to_dict()),
+            "step": str(int(dtn.step)), "info": json.dumps(info if info is not None else dtn.info)}
+    meta.update(extra_meta or {})
+    save_safetensors(path, tensors, meta)
+    return Path(path)
+
+
+def dtn_from_state(tensors: dict, meta: dict, path) -> DTN:
+    if meta.get("format") != DTN_FORMAT:
+        raise CheckpointError(f"checkpoint {str(path)!r} is not a DTN file (metadata format {meta.get('format')!r}, "
+                              f"expected {DTN_FORMAT!r})")
+    if int(meta.get("format_version", "0") or 0) > DTN_FORMAT_VERSION:
+        raise CheckpointError(f"checkpoint {str(path)!r} was written by a newer latentlab; upgrade latentlab")
+    try:
+        config = DTNConfig.from_dict(json.loads(meta["config"]))
+        enc_config = EncoderConfig.from_dict(json.loads(meta["encoder_config"]))
+    except (KeyError, ValueError, TypeError) as e:
+        raise CheckpointError(f"checkpoint {str(path)!r}: bad config ({e})") from None
+    f = Encoder(enc_config)
+    load_part(f, tensors, "encoder", path)
+    has_d = any(k.startswith("discriminator.") for k in tensors)
+    dtn = DTN(config, f, with_discriminator=has_d)
+    load_part(dtn.decoder, tensors, "decoder", path)
+    if has_d:
+        load_part(dtn.discriminator, tensors, "discriminator", path)
+    dtn.step = int(meta.get("step", "0"))
+    dtn.info = json.loads(meta.get("info") or "{}")
+    dtn.source_path = str(path)
+    return dtn.eval()
+
+
+def load_dtn(path: str | os.PathLike) -> DTN:
+    """Rebuild a DTN (f, g and D if stored; float32, eval mode) from :func:`save_dtn`'s file or a training
+    checkpoint. FileNotFoundError if absent; CheckpointError (a ValueError) naming the file otherwise."""
+    tensors, meta = load_safetensors(path)
+    return dtn_from_state(tensors, meta, path)

@@ -1,0 +1,115 @@
+"""The DTN's losses (Taigman, Polyak, Wolf 2017, Sec. 3-4) as pure functions: tensors in, scalar tensor out.
+
+D's three classes (the paper's D_1, D_2, D_3): ``SOURCE_FAKE`` = G(x) for a source x, ``TARGET_FAKE`` = G(t)
+for a target t, ``REAL`` = a real target image t.
+
+* ``d_loss``      L_D    = - E_s log D_1(G(s)) - E_t log D_2(G(t)) - E_t log D_3(t)   (3-way cross-entropy)
+* ``g_adv_loss``  L_GANG = - E_s log D_3(G(s)) - E_t log D_3(G(t))                   (both fakes called real)
+* ``const_loss``  L_CONST = d(f(s), f(G(s)))      MSE (digits) or cosine distance 1 - cos (faces)
+* ``tid_loss``    L_TID  = d2(t, G(t))            MSE (the paper's digits) or L1
+* ``tv_loss``     L_TV   = sum_ij ((z_{i,j+1} - z_ij)^2 + (z_{i+1,j} - z_ij)^2)^(B/2), B = 1, averaged over
+                  pixels, channels and images (the paper's anisotropic-free form with B = 1)
+
+With ``binary=True`` D has one logit (real target vs G(source)), the paper's Sec. 3 baseline: L_D is the
+binary cross-entropy of real t (label 1) and G(s) (label 0); G's adversarial loss asks D to call G(s) real;
+G(t) plays no part in the adversarial game. Each expectation is a batch mean, so the two terms of L_D's
+fakes and of L_GANG are each averaged over their own batch and then summed (as in the paper's sums).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["SOURCE_FAKE", "TARGET_FAKE", "REAL", "DISTANCES", "d_loss", "g_adv_loss", "const_loss", "tid_loss",
+           "tv_loss", "distance"]
+
+SOURCE_FAKE, TARGET_FAKE, REAL = 0, 1, 2
+DISTANCES = ("mse", "cosine", "l1")
+
+
+def _check_logits(logits: torch.Tensor, name: str, binary: bool) -> torch.Tensor:
+    if not isinstance(logits, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor of logits, got {type(logits).__name__}")
+    if binary:
+        if logits.dim() == 2 and logits.shape[1] == 1:
+            logits = logits[:, 0]
+        if logits.dim() != 1:
+            raise ValueError(f"{name}: a binary D gives logits of shape (N,) or (N, 1), got {tuple(logits.shape)}")
+    elif logits.dim() != 2 or logits.shape[1] != 3:
+        raise ValueError(f"{name}: a 3-way D gives logits of shape (N, 3), got {tuple(logits.shape)}")
+    if logits.shape[0] == 0:
+        raise ValueError(f"{name}: the batch is empty")
+    return logits.float()
+
+
+def _ce(logits: torch.Tensor, label: int) -> torch.Tensor:
+    return F.cross_entropy(logits, torch.full((logits.shape[0],), label, dtype=torch.long, device=logits.device))
+
+
+def d_loss(logits_gs: torch.Tensor, logits_gt: torch.Tensor | None, logits_real: torch.Tensor, *,
+           binary: bool = False) -> torch.Tensor:
+    """L_D. ``logits_gs`` = D(G(source)), ``logits_gt`` = D(G(target)) (unused, may be None, when ``binary``),
+    ``logits_real`` = D(real target): (N, 3) each, or (N,) for the binary baseline."""
+    gs = _check_logits(logits_gs, "logits_gs", binary)
+    real = _check_logits(logits_real, "logits_real", binary)
+    if binary:
+        return (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+                + F.binary_cross_entropy_with_logits(gs, torch.zeros_like(gs)))
+    gt = _check_logits(logits_gt, "logits_gt", binary)
+    return _ce(gs, SOURCE_FAKE) + _ce(gt, TARGET_FAKE) + _ce(real, REAL)
+
+
+def g_adv_loss(logits_gs: torch.Tensor, logits_gt: torch.Tensor | None, *, binary: bool = False) -> torch.Tensor:
+    """L_GANG: D should call G(source) (and, 3-way, G(target)) real target."""
+    gs = _check_logits(logits_gs, "logits_gs", binary)
+    if binary:
+        return F.binary_cross_entropy_with_logits(gs, torch.ones_like(gs))
+    gt = _check_logits(logits_gt, "logits_gt", binary)
+    return _ce(gs, REAL) + _ce(gt, REAL)
+
+
+def distance(a: torch.Tensor, b: torch.Tensor, kind: str = "mse", *, name: str = "distance") -> torch.Tensor:
+    """Mean over the batch of a per-sample distance between rows of ``a`` and ``b`` (same shape).
+
+    "mse": mean squared difference over all non-batch elements; "l1": mean absolute difference;
+    "cosine": 1 - cosine similarity of the flattened samples.
+    """
+    if kind not in DISTANCES:
+        raise ValueError(f"{name}: expected one of {DISTANCES}, got {kind!r}")
+    if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor):
+        raise TypeError(f"{name}: expected two torch.Tensors, got {type(a).__name__} and {type(b).__name__}")
+    if a.shape != b.shape:
+        raise ValueError(f"{name}: the two inputs must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    if a.dim() < 2 or a.shape[0] == 0:
+        raise ValueError(f"{name}: expected a non-empty batch (N, ...), got shape {tuple(a.shape)}")
+    a, b = a.float().flatten(1), b.float().flatten(1)
+    if kind == "mse":
+        return (a - b).pow(2).mean()
+    if kind == "l1":
+        return (a - b).abs().mean()
+    return (1 - F.cosine_similarity(a, b, dim=1, eps=1e-8)).mean()
+
+
+def const_loss(f_x: torch.Tensor, f_gx: torch.Tensor, distance_kind: str = "mse") -> torch.Tensor:
+    """L_CONST = d(f(x), f(G(x))) on source samples; features (N, D)."""
+    return distance(f_x, f_gx, distance_kind, name="const_distance")
+
+
+def tid_loss(t: torch.Tensor, g_t: torch.Tensor, distance_kind: str = "mse") -> torch.Tensor:
+    """L_TID = d2(t, G(t)) on target images (N, C, H, W)."""
+    if distance_kind == "cosine":
+        raise ValueError("tid_distance: expected 'mse' or 'l1' for images, got 'cosine'")
+    return distance(t, g_t, distance_kind, name="tid_distance")
+
+
+def tv_loss(images: torch.Tensor) -> torch.Tensor:
+    """Total variation with B = 1: mean over pixels of sqrt(dx^2 + dy^2) (forward differences, last row/column
+    dropped). ``images`` (N, C, H, W) with H, W >= 2."""
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"images: expected a torch.Tensor (N, C, H, W), got {type(images).__name__}")
+    if images.dim() != 4 or images.shape[2] < 2 or images.shape[3] < 2 or images.shape[0] == 0:
+        raise ValueError(f"images: expected shape (N, C, H, W) with N >= 1 and H, W >= 2, got {tuple(images.shape)}")
+    x = images.float()
+    dx = x[:, :, :-1, 1:] - x[:, :, :-1, :-1]
+    dy = x[:, :, 1:, :-1] - x[:, :, :-1, :-1]
+    return torch.sqrt(dx.pow(2) + dy.pow(2) + 1e-8).mean()

@@ -1,0 +1,357 @@
+"""DTN training loop: checkpoint + bit-exact resume, seeded data order, JSONL log, progress.
+
+One *step* is one D update on a source batch and a target batch, followed by ``g_steps_per_d_step`` G
+updates on the same batches (f(x) and f(t) are computed once per step: f is fixed). The data order of each
+domain is a pure function of (seed, domain, epoch); g's and D's initial weights of (seed); so a run killed
+and resumed from a checkpoint (g, D, Adam state, all stored bit-exact) continues as the uninterrupted run.
+
+Run directory: ``run.json`` (config, encoder config, datasets, runtime), ``log.jsonl`` (one record per
+``log_every`` steps), ``checkpoints/step-XXXXXXXX.safetensors`` (training state, also loadable with
+:func:`~latentlab.transfer.load_dtn`), ``samples/step-XXXXXXXX.png`` (source row, G(source) row) and
+``model.safetensors`` (the final DTN).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from ..io import CheckpointError, atomic_write_bytes, load_safetensors
+# Shared with the GAN trainer: seeds, checkpoint names/listing, optimizer state <-> flat tensors, errors.
+from ..train.trainer import (RunExistsError, TrainingDiverged, _derive_seed, _optim_from_tensors, _optim_to_tensors,
+                             _rng, checkpoint_name, list_checkpoints, native_bf16)
+from . import losses
+from .dtn import DTN, DTNConfig, dtn_from_state, match_channels, save_dtn
+from .encoder import Encoder
+
+__all__ = ["DTNTrainer", "latest_checkpoint", "RunExistsError", "TrainingDiverged"]
+
+SOURCE_STREAM, TARGET_STREAM = 21, 22  # seed-derivation tags of the two data orders
+
+
+def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
+    """Newest checkpoint in ``run_dir`` that loads; unreadable ones are skipped with a warning."""
+    for p in list_checkpoints(run_dir):
+        try:
+            load_safetensors(p)
+            return p
+        except (CheckpointError, OSError) as e:
+            warnings.warn(f"skipping unreadable checkpoint {p}: {e}")
+    return None
+
+
+def _check_dataset(ds, name: str, channels: int, size: int):
+    if not hasattr(ds, "__len__") or not hasattr(ds, "__getitem__"):
+        raise TypeError(f"{name}: expected a dataset of (image, label) items, got {type(ds).__name__}")
+    if len(ds) < 2:
+        raise ValueError(f"{name}: needs at least 2 images, got {len(ds)}")
+    x = ds[0][0]
+    if not isinstance(x, torch.Tensor) or x.dim() != 3:
+        raise ValueError(f"{name}: items must be (image (C, S, S) tensor, label), got an image of "
+                         f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+    if tuple(x.shape) != (channels, size, size):
+        raise ValueError(f"{name}: images have shape {tuple(x.shape)}, the config expects ({channels}, {size}, {size})"
+                         f" (source_channels / target_channels, image_size); source and target must share the size")
+
+
+class DTNTrainer:
+    """Train a DTN on unpaired ``source`` and ``target`` datasets with a fixed encoder f.
+
+    Args:
+        config: :class:`DTNConfig` (architecture, loss weights, optimisation); saved in every checkpoint.
+        encoder: f, an :class:`~latentlab.transfer.Encoder` (kept frozen; its weights and BatchNorm buffers are
+            never changed). On resume it must equal the one stored in the checkpoint.
+        source, target: datasets of ``(image (C, S, S) in [-1, 1], label)``; labels are never used.
+        run_dir: the run directory (created). An existing run needs ``resume=True``.
+        callbacks: objects with optional ``on_step(trainer, step, record)`` / ``on_checkpoint(trainer, path)``.
+    """
+
+    def __init__(self, config: DTNConfig, *, encoder: Encoder, source, target, run_dir: str | os.PathLike,
+                 resume: bool = False, callbacks: Sequence[object] = (), source_name: str = "",
+                 target_name: str = ""):
+        if not isinstance(config, DTNConfig):
+            raise TypeError(f"config: expected a DTNConfig, got {type(config).__name__}")
+        if not isinstance(encoder, Encoder):
+            raise TypeError(f"encoder: expected a latentlab.transfer.Encoder, got {type(encoder).__name__}")
+        _check_dataset(source, "source", config.source_channels, config.image_size)
+        _check_dataset(target, "target", config.target_channels, config.image_size)
+        self.config, self.encoder = config, encoder
+        self.source, self.target = source, target
+        self.source_name = source_name or getattr(source, "name", "")
+        self.target_name = target_name or getattr(target, "name", "")
+        self.run_dir = Path(run_dir).expanduser()
+        self.resume = resume
+        self.callbacks = list(callbacks)
+        self.step = 0
+        self._stop_signal = None
+        self._perm: dict = {}
+
+    # ---------------------------------------------------------------- data
+    def _indices(self, n: int, stream: int, step: int) -> list[int]:
+        b = self.config.batch_size
+        out, pos = [], step * b
+        while len(out) < b:
+            epoch, off = divmod(pos, n)
+            key = (stream, epoch)
+            if key not in self._perm:
+                self._perm = {k: v for k, v in self._perm.items() if k[0] != stream}
+                self._perm[key] = torch.randperm(n, generator=_rng(self.config.seed, stream, epoch))
+            take = min(b - len(out), n - off)
+            out.extend(self._perm[key][off:off + take].tolist())
+            pos += take
+        return out
+
+    @staticmethod
+    def _batch(ds, idx) -> torch.Tensor:
+        return torch.stack([ds[i][0] for i in idx]).float()
+
+    # ---------------------------------------------------------------- run directory / checkpoints
+    def _runtime(self) -> dict:
+        return {"bf16_autocast": bool(self.fast), "channels_last": bool(self.fast), "torch": torch.__version__}
+
+    def _prepare_run_dir(self):
+        rd = self.run_dir
+        run_json = rd / "run.json"
+        if run_json.exists() and not self.resume:
+            raise RunExistsError(f"run_dir: {str(rd)!r} already holds a run (run.json); pass resume=True / --resume "
+                                 "to continue it, or choose another directory")
+        try:
+            (rd / "checkpoints").mkdir(parents=True, exist_ok=True)
+            (rd / "samples").mkdir(exist_ok=True)
+        except OSError as e:
+            raise OSError(f"run_dir: {str(rd)!r} is not writable: {e}") from None
+        for stale in [*(rd / "checkpoints").glob(".step-*.tmp"), *rd.glob(".*.tmp"), *(rd / "samples").glob(".*.tmp")]:
+            with contextlib.suppress(OSError):
+                stale.unlink()
+        if run_json.exists():
+            try:
+                old = json.loads(run_json.read_text())
+            except (OSError, ValueError) as e:
+                raise ValueError(f"resume: {str(run_json)!r} is unreadable ({e})") from None
+            prev, now = old.get("config") or {}, self.config.to_dict()
+            diff = {k: (prev.get(k), now.get(k)) for k in sorted(set(prev) | set(now))
+                    if prev.get(k) != now.get(k) and k not in DTNConfig.RESUMABLE}
+            if diff:
+                raise ValueError(f"resume: the config in {str(run_json)!r} differs from the requested one "
+                                 f"(run.json vs requested: {diff}); resume with the same options")
+            if (old.get("runtime") or {}).get("bf16_autocast") not in (None, bool(self.fast)):
+                warnings.warn(f"resume: this run was trained with bf16_autocast={old['runtime']['bf16_autocast']} and "
+                              f"continues with {bool(self.fast)}; the continuation is not the uninterrupted trajectory",
+                              RuntimeWarning, stacklevel=3)
+        else:
+            atomic_write_bytes(run_json, json.dumps({
+                "config": self.config.to_dict(), "encoder_config": self.encoder.config.to_dict(),
+                "source": self.source_name, "target": self.target_name, "runtime": self._runtime()},
+                indent=2).encode())
+
+    def _truncate_log(self, step: int):
+        path = self.run_dir / "log.jsonl"
+        if not path.exists():
+            return
+        keep = []
+        for line in path.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict) and isinstance(rec.get("step"), int) and rec["step"] <= step:
+                keep.append(line)
+        atomic_write_bytes(path, "".join(k + "\n" for k in keep).encode())
+
+    def _save_checkpoint(self, step: int) -> Path:
+        tg, gg = _optim_to_tensors(self.opt_g, "optim_g")
+        td, gd = _optim_to_tensors(self.opt_d, "optim_d")
+        extra = {**tg, **td}
+        bad = [k for k, t in [*self.dtn.decoder.state_dict().items(), *self.dtn.discriminator.state_dict().items(),
+                              *extra.items()] if t.is_floating_point() and not torch.isfinite(t).all()]
+        if bad:
+            raise TrainingDiverged(f"training diverged by step {step}: {bad[:3]} contain NaN/inf, so no checkpoint "
+                                   f"was written; the last good one is kept ({latest_checkpoint(self.run_dir)}). "
+                                   f"Try a lower learning rate (now lr={self.config.lr}) and resume.")
+        self.dtn.step = step
+        path = self.run_dir / "checkpoints" / checkpoint_name(step)
+        save_dtn(self.dtn, path, info={"kind": "training", "source": self.source_name, "target": self.target_name},
+                 extra_tensors=extra, extra_meta={"kind": "training", "optim_g_groups": json.dumps(gg),
+                                                  "optim_d_groups": json.dumps(gd)})
+        if self.config.keep_checkpoints:
+            for old in list_checkpoints(self.run_dir)[self.config.keep_checkpoints:]:
+                with contextlib.suppress(OSError):
+                    old.unlink()
+        self._save_grid(step)
+        for cb in self.callbacks:
+            if hasattr(cb, "on_checkpoint"):
+                cb.on_checkpoint(self, path)
+        return path
+
+    def _load_checkpoint(self, path: Path) -> int:
+        tensors, meta = load_safetensors(path)
+        saved = dtn_from_state(tensors, meta, path)
+        cur = self.encoder.state_dict()
+        for k, v in saved.encoder.state_dict().items():
+            if not torch.equal(v, cur[k]):
+                raise ValueError(f"encoder: differs from the f stored in {str(path)!r} (tensor {k!r}); resume with "
+                                 "the same encoder")
+        self.dtn.decoder.load_state_dict(saved.decoder.state_dict())
+        self.dtn.discriminator.load_state_dict(saved.discriminator.state_dict())
+        _optim_from_tensors(self.opt_g, tensors, json.loads(meta["optim_g_groups"]), "optim_g")
+        _optim_from_tensors(self.opt_d, tensors, json.loads(meta["optim_d_groups"]), "optim_d")
+        return int(meta["step"])
+
+    def _save_grid(self, step: int):
+        import io
+        from torchvision.utils import save_image
+        n = min(self.config.grid_size, len(self.source))
+        x = self._batch(self.source, range(n))
+        y = self.dtn.transfer(x)
+        y = match_channels(y, x.shape[1])
+        buf = io.BytesIO()
+        save_image(torch.cat([x, y]) * 0.5 + 0.5, buf, format="png", nrow=min(n, 16), padding=1)
+        atomic_write_bytes(self.run_dir / "samples" / f"step-{step:08d}.png", buf.getvalue())
+
+    # ---------------------------------------------------------------- training
+    def _on_signal(self, signum, frame):
+        self._stop_signal = signum
+
+    def fit(self) -> DTN:
+        """Train (or continue) up to ``config.steps``; returns the DTN in eval mode. The caller's global RNG
+        state and thread count are left untouched."""
+        threads = torch.get_num_threads()
+        with torch.random.fork_rng(devices=[]):
+            try:
+                return self._fit()
+            finally:
+                torch.set_num_threads(threads)
+
+    def _fit(self) -> DTN:
+        from tqdm.auto import tqdm
+        c = self.config
+        self.fast = fast = native_bf16() if c.fast == "auto" else bool(c.fast)
+        if c.num_threads:
+            torch.set_num_threads(c.num_threads)
+        torch.manual_seed(_derive_seed(c.seed, 0))
+        self.dtn = dtn = DTN(c, self.encoder)
+        if fast:
+            dtn.decoder.to(memory_format=torch.channels_last)
+            dtn.discriminator.to(memory_format=torch.channels_last)
+        g_params = list(dtn.decoder.parameters())
+        d_params = list(dtn.discriminator.parameters())
+        self.opt_g = torch.optim.Adam(g_params, lr=c.lr, betas=(c.beta1, c.beta2))
+        self.opt_d = torch.optim.Adam(d_params, lr=c.lr, betas=(c.beta1, c.beta2))
+        self._prepare_run_dir()
+        start = 0
+        if self.resume:
+            ck = latest_checkpoint(self.run_dir)
+            if ck is not None:
+                start = self._load_checkpoint(ck)
+                print(f"resuming from {ck} at step {start}", file=sys.stderr)
+            self._truncate_log(start)
+        self.step = start
+        dtn.train()
+        autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if fast else contextlib.nullcontext
+        tty = c.progress and sys.stderr.isatty()
+        log = open(self.run_dir / "log.jsonl", "a", buffering=1)
+        old_handlers = {}
+        D, binary = dtn.discriminator, c.binary_d
+        need_gt_in_g = not binary or c.beta > 0
+        try:
+            import threading
+            if threading.current_thread() is threading.main_thread():
+                for s in (signal.SIGINT, signal.SIGTERM):
+                    old_handlers[s] = signal.signal(s, self._on_signal)
+            bar = tqdm(total=c.steps, initial=start, disable=not tty, desc="dtn", dynamic_ncols=True)
+            t0 = time.time()
+            for step in range(start, c.steps):
+                self.step = step
+                s = self._batch(self.source, self._indices(len(self.source), SOURCE_STREAM, step))
+                t = self._batch(self.target, self._indices(len(self.target), TARGET_STREAM, step))
+                if fast:
+                    s = s.contiguous(memory_format=torch.channels_last)
+                    t = t.contiguous(memory_format=torch.channels_last)
+                with torch.no_grad(), autocast():
+                    f_s = dtn.f(s).float()  # fixed for the whole step: f never changes
+                    f_t = dtn.f(t).float()
+                # ---- D update
+                self.opt_d.zero_grad(set_to_none=True)
+                with autocast():
+                    with torch.no_grad():
+                        gs = dtn.decoder(f_s)
+                        gt = dtn.decoder(f_t) if not binary else None
+                    loss_d = losses.d_loss(D(gs), D(gt) if gt is not None else None, D(t), binary=binary)
+                self._check_finite(step, loss_d, "loss_d")
+                loss_d.backward()
+                self.opt_d.step()
+                # ---- G updates (D's weights frozen: backward computes only the input gradients G needs)
+                for p in d_params:
+                    p.requires_grad_(False)
+                try:
+                    for _ in range(c.g_steps_per_d_step):
+                        self.opt_g.zero_grad(set_to_none=True)
+                        with autocast():
+                            gs = dtn.decoder(f_s)
+                            gt = dtn.decoder(f_t) if need_gt_in_g else None
+                            l_gan = losses.g_adv_loss(D(gs), D(gt) if not binary else None, binary=binary)
+                            l_const = (losses.const_loss(f_s, dtn.f(gs).float(), c.const_distance) if c.alpha > 0
+                                       else torch.zeros(()))
+                        l_tid = losses.tid_loss(t, gt, c.tid_distance) if c.beta > 0 else torch.zeros(())
+                        l_tv = (losses.tv_loss(gs if gt is None else torch.cat([gs, gt])) if c.gamma > 0
+                                else torch.zeros(()))
+                        loss_g = l_gan + c.alpha * l_const + c.beta * l_tid + c.gamma * l_tv
+                        self._check_finite(step, loss_g.detach(), "loss_g")
+                        loss_g.backward()
+                        self.opt_g.step()
+                finally:
+                    for p in d_params:
+                        p.requires_grad_(True)
+                done = step + 1
+                self.step = dtn.step = done
+                rec = {"step": done, "loss_d": float(loss_d.detach()), "loss_g": float(loss_g.detach()),
+                       "loss_gang": float(l_gan.detach()), "loss_const": float(l_const.detach()),
+                       "loss_tid": float(l_tid.detach()), "loss_tv": float(l_tv.detach()),
+                       "time": round(time.time() - t0, 3)}
+                if done % c.log_every == 0 or done == c.steps:
+                    log.write(json.dumps(rec) + "\n")
+                for cb in self.callbacks:
+                    if hasattr(cb, "on_step"):
+                        cb.on_step(self, done, rec)
+                bar.update(1)
+                if tty and done % 10 == 0:
+                    bar.set_postfix(loss_d=f"{rec['loss_d']:.3f}", const=f"{rec['loss_const']:.4f}",
+                                    tid=f"{rec['loss_tid']:.4f}")
+                if c.progress and not tty and (done % c.print_every == 0 or done == c.steps):
+                    el = time.time() - t0
+                    print(f"dtn step {done}/{c.steps} loss_d {rec['loss_d']:.3f} loss_gang {rec['loss_gang']:.3f} "
+                          f"const {rec['loss_const']:.4f} tid {rec['loss_tid']:.4f} "
+                          f"{el / max(done - start, 1):.2f} s/step", file=sys.stderr, flush=True)
+                stop = self._stop_signal is not None
+                if done % c.checkpoint_every == 0 or done == c.steps or stop:
+                    log.flush()
+                    self._save_checkpoint(done)
+                if stop:
+                    print(f"stopped by signal at step {done}; checkpoint saved, resume with --resume", file=sys.stderr)
+                    raise KeyboardInterrupt(f"training stopped by signal at step {done} (checkpoint saved)")
+            bar.close()
+            if start >= c.steps and not list_checkpoints(self.run_dir):
+                self._save_checkpoint(c.steps)
+            dtn.decoder.to(memory_format=torch.contiguous_format)
+            dtn.discriminator.to(memory_format=torch.contiguous_format)
+            save_dtn(dtn, self.run_dir / "model.safetensors",
+                     info={"source": self.source_name, "target": self.target_name})
+        finally:
+            for sig, h in old_handlers.items():
+                signal.signal(sig, h)
+            log.close()
+        return dtn.eval()
+
+    def _check_finite(self, step: int, value: torch.Tensor, name: str):
+        if not bool(torch.isfinite(value)):
+            raise TrainingDiverged(f"{name} became NaN/inf at step {step}; the last good checkpoint is kept "
+                                   f"({latest_checkpoint(self.run_dir)}). Try a lower learning rate (now "
+                                   f"lr={self.config.lr}) and resume.")

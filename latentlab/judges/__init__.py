@@ -4,6 +4,11 @@
 ``load_judge("fashion")`` -> FashionClassifier, ``load_judge("avatars")`` -> AvatarJudge,
 ``load_judge("mnist")`` -> MNISTJudge (the DTN digits experiment); weights ship in ``pretrained/judges/``.
 Every judge takes images in [-1, 1] and exposes ``features(images) -> (N, D)``.
+
+Beside them: ``latentlab.judges.windows.WindowDetector`` (a second, independently built window instrument,
+``pretrained/judges/windows.safetensors``, and ``instrument_agreement`` to compare it with the segmenter),
+``latentlab.judges.degrade`` (the degradation suite), ``latentlab.judges.suite`` (judges measured under it)
+and ``latentlab.judges.outline`` (mask outlines for figures).
 """
 from __future__ import annotations
 

@@ -133,6 +133,46 @@ class JudgeFile:
     config_class: type
     load_error: type = ValueError
 
+    #: ``_batched`` feeds chunks in channels_last (oneDNN's convolutions run ~1.8x faster on CPUs for U-Nets)
+    batch_channels_last: bool = False
+    #: ``_batched`` refuses images outside [-1, 1] (NaN, [0, 255]) before judging them
+    batch_check_range: bool = False
+
+    def _check_images(self, images, check_range: bool = False) -> None:
+        """TypeError / ValueError unless ``images`` is a float tensor of shape (N, *self.input_shape)
+        (and, with ``check_range``, within [-1, 1])."""
+        if not isinstance(images, torch.Tensor):
+            raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
+        if not images.is_floating_point():
+            raise TypeError(f"images must be a floating tensor in [-1, 1], got dtype {images.dtype}")
+        if images.ndim != 4 or tuple(images.shape[1:]) != self.input_shape:
+            raise ValueError(f"images must have shape (N, {', '.join(map(str, self.input_shape))}), "
+                             f"got {tuple(images.shape)}")
+        if check_range and images.numel():
+            lo, hi = torch.aminmax(images.detach())
+            if not (lo >= -1.001 and hi <= 1.001):  # catches NaN and [0, 255]; [0, 1] needs x * 2 - 1
+                raise ValueError(f"images must be in [-1, 1], got values in [{lo:.3g}, {hi:.3g}]")
+
+    @torch.no_grad()
+    def _batched(self, fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
+                 batch_size: int) -> torch.Tensor:
+        """``fn`` over chunks of ``batch_size`` images in eval mode (the mode is restored), no gradients;
+        the outputs concatenated on the images' device."""
+        self._check_images(images, check_range=self.batch_check_range)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        param = next(self.parameters())
+        fmt = torch.channels_last if self.batch_channels_last else torch.contiguous_format
+        was_training = self.training
+        self.eval()
+        try:
+            chunks = images.split(batch_size) or (images,)
+            outs = [fn(c.to(param.device, param.dtype).contiguous(memory_format=fmt)).to(images.device)
+                    for c in chunks]
+            return torch.cat(outs) if len(outs) > 1 else outs[0]
+        finally:
+            self.train(was_training)
+
     def save(self, path: str | os.PathLike, dtype: torch.dtype | None = None,
              metadata: Mapping[str, str] | None = None) -> None:
         """Write one safetensors file atomically (``latentlab.io.save_safetensors``).

@@ -91,6 +91,7 @@ class FashionClassifier(JudgeFile, nn.Module):
     """
 
     judge, label, config_class, load_error = JUDGE, 'Fashion-MNIST', FashionClassifierConfig, ValueError
+    batch_check_range = True
 
     def __init__(self, config: FashionClassifierConfig | None = None):
         super().__init__()
@@ -115,21 +116,6 @@ class FashionClassifier(JudgeFile, nn.Module):
         c = self.config
         return (c.in_channels, c.image_size, c.image_size)
 
-    def _check_images(self, images: torch.Tensor, check_range: bool = False) -> None:
-        if not isinstance(images, torch.Tensor):
-            raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
-        if not images.is_floating_point():
-            raise TypeError(f"images must be a floating tensor in [-1, 1], got dtype {images.dtype}")
-        if images.ndim != 4 or tuple(images.shape[1:]) != self.input_shape:
-            raise ValueError(
-                f"images must have shape (N, {', '.join(map(str, self.input_shape))}), "
-                f"got {tuple(images.shape)}"
-            )
-        if check_range and images.numel():
-            lo, hi = torch.aminmax(images.detach())
-            if not (lo >= -1.001 and hi <= 1.001):  # catches NaN and [0, 255]; [0, 1] needs x * 2 - 1
-                raise ValueError(f"images must be in [-1, 1], got values in [{lo:.3g}, {hi:.3g}]")
-
     # -- computation --------------------------------------------------------------------------
     def _features(self, images: torch.Tensor) -> torch.Tensor:
         x = images
@@ -141,22 +127,6 @@ class FashionClassifier(JudgeFile, nn.Module):
         """(N, 1, 32, 32) -> logits (N, num_classes)."""
         self._check_images(images)
         return self.classifier(self.dropout(self._features(images)))
-
-    @torch.no_grad()
-    def _batched(self, fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
-                 batch_size: int) -> torch.Tensor:
-        self._check_images(images, check_range=True)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        param = next(self.parameters())
-        was_training = self.training
-        self.eval()
-        try:
-            outs = [fn(chunk.to(param.device, param.dtype)).to(images.device)
-                    for chunk in images.split(batch_size)]
-            return torch.cat(outs) if outs else fn(images.to(param.device, param.dtype)).to(images.device)
-        finally:
-            self.train(was_training)
 
     def logits(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         """Eval-mode logits (N, num_classes), no gradients."""

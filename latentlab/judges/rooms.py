@@ -111,6 +111,7 @@ class RoomSegmenter(JudgeFile, nn.Module):
     """
 
     judge, label, config_class, load_error = JUDGE, 'rooms', RoomSegmenterConfig, CheckpointError
+    batch_channels_last = True
 
     def __init__(self, config: RoomSegmenterConfig | None = None):
         super().__init__()
@@ -136,15 +137,6 @@ class RoomSegmenter(JudgeFile, nn.Module):
     @property
     def feature_dim(self) -> int:
         return self.config.widths[-1]
-
-    def _check_images(self, images) -> None:
-        if not isinstance(images, torch.Tensor):
-            raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
-        if not images.is_floating_point():
-            raise TypeError(f"images must be a floating tensor in [-1, 1], got dtype {images.dtype}")
-        if images.ndim != 4 or tuple(images.shape[1:]) != self.input_shape:
-            raise ValueError(f"images must have shape (N, {', '.join(map(str, self.input_shape))}), "
-                             f"got {tuple(images.shape)}")
 
     def class_index(self, name: str) -> int:
         if name not in self.classes:
@@ -172,23 +164,6 @@ class RoomSegmenter(JudgeFile, nn.Module):
         """(N, 3, 64, 64) in [-1, 1] -> logits (N, len(classes), 64, 64)."""
         self._check_images(images)
         return self._logits(images)
-
-    @torch.no_grad()
-    def _batched(self, fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
-                 batch_size: int) -> torch.Tensor:
-        self._check_images(images)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        was_training = self.training
-        self.eval()
-        try:
-            # channels_last: oneDNN's convolutions run about 1.8x faster on this CPU; labels match the
-            # contiguous layout except for float-rounding ties (2 of 4.1M pixels on 1,000 GAN samples).
-            outs = [fn(chunk.contiguous(memory_format=torch.channels_last)).to(images.device)
-                    for chunk in images.split(batch_size)]
-            return torch.cat(outs) if outs else fn(images).to(images.device)
-        finally:
-            self.train(was_training)
 
     def predict(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         """Per-pixel labels, LongTensor (N, 64, 64), indices into ``classes``."""

@@ -112,15 +112,6 @@ class WindowDetector(JudgeFile, nn.Module):
     def input_shape(self) -> tuple[int, int, int]:
         return (3, self.config.image_size, self.config.image_size)
 
-    def _check_images(self, images) -> None:
-        if not isinstance(images, torch.Tensor):
-            raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
-        if not images.is_floating_point():
-            raise TypeError(f"images must be a floating tensor in [-1, 1], got dtype {images.dtype}")
-        if images.ndim != 4 or tuple(images.shape[1:]) != self.input_shape:
-            raise ValueError(f"images must have shape (N, {', '.join(map(str, self.input_shape))}), "
-                             f"got {tuple(images.shape)}")
-
     def _logits(self, images: torch.Tensor) -> torch.Tensor:
         param = self.head.weight
         x = self.stem(images.to(param.device, param.dtype))
@@ -134,20 +125,6 @@ class WindowDetector(JudgeFile, nn.Module):
         """(N, 3, 64, 64) in [-1, 1] -> region logits (N, grid, grid)."""
         self._check_images(images)
         return self._logits(images)
-
-    @torch.no_grad()
-    def _batched(self, fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
-                 batch_size: int) -> torch.Tensor:
-        self._check_images(images)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        was_training = self.training
-        self.eval()
-        try:
-            outs = [fn(chunk).to(images.device) for chunk in images.split(batch_size)]
-            return torch.cat(outs) if outs else fn(images).to(images.device)
-        finally:
-            self.train(was_training)
 
     def region_fraction(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         """float32 (N, grid, grid) in [0, 1]: the predicted share of window pixels in each region."""

@@ -4,6 +4,7 @@
     python pretrained/train_dtn_faces.py train dtn-faces --seed 0      # ~/latentlab-runs/dtn-faces-s0 (resumable)
     python pretrained/train_dtn_faces.py measure ~/latentlab-runs/dtn-faces-s0/model.safetensors
     python pretrained/train_dtn_faces.py export ~/latentlab-runs/dtn-faces-s0 --out pretrained/dtn-faces.safetensors
+    python pretrained/train_dtn_faces.py select RUN_DIR/model-*.safetensors   # pick a checkpoint on validation faces (set 2)
 
 Data: source = procedural faces set 0 (20,000, cached under ~/latentlab-data/faces), target = the cached
 avatar set 0 (20,000; ``python -m latentlab.data.avatars build --n 20000 --out ~/latentlab-data/avatars``).
@@ -115,12 +116,31 @@ def cmd_measure(args) -> int:
     return 0
 
 
+def cmd_select(args) -> int:
+    """Measure candidate checkpoints on validation faces (set 2, never the test set 1) and name the one with the
+    highest mean of the smile and glasses balanced accuracies."""
+    from latentlab.app.dtn_faces import Reference, measure
+    from latentlab.transfer import load_dtn
+    ref = Reference(n=args.n, face_seed=2)
+    scores = {}
+    for p in args.models:
+        m = measure(load_dtn(Path(p).expanduser()), ref)
+        scores[str(p)] = {"validation": m, "score": (m["attribute_balanced_accuracy"]["smile"]
+                                                     + m["attribute_balanced_accuracy"]["glasses"]) / 2}
+        print(p, round(scores[str(p)]["score"], 4), m["attribute_balanced_accuracy"], flush=True)
+    best = max(scores, key=lambda k: scores[k]["score"])
+    print("selected:", best)
+    if args.json:
+        Path(args.json).expanduser().write_text(json.dumps({"selected": best, "models": scores}, indent=2) + "\n")
+    return 0
+
+
 def cmd_export(args) -> int:
     from latentlab.transfer import load_dtn, save_dtn
     run_dir = Path(args.run_dir).expanduser()
-    src = run_dir / "model.safetensors"
+    src = run_dir / args.model
     dtn = load_dtn(src)
-    info = {"source": "faces", "target": "avatars", "run_dir": str(run_dir), "step": dtn.step,
+    info = {"source": "faces", "target": "avatars", "run_dir": str(run_dir), "file": args.model, "step": dtn.step,
             "recipe": "pretrained/train_dtn_faces.py", **({"measured": json.loads(Path(args.metrics).read_text())}
                                                           if args.metrics else {})}
     save_dtn(dtn, Path(args.out), half=True, include_discriminator=False, info=info)
@@ -148,12 +168,18 @@ def main(argv=None) -> int:
     m.add_argument("--n", type=int, default=1000, help="test faces (face set 1)")
     m.add_argument("--json", default=None, help="write the results here")
     m.add_argument("--merge", action="store_true", help="keep the other models' entries already in --json")
+    v = sub.add_parser("select", help="pick a checkpoint on validation faces (set 2)", formatter_class=ap.formatter_class)
+    v.add_argument("models", nargs="+", help="candidate DTN files")
+    v.add_argument("--n", type=int, default=1000, help="validation faces (face set 2)")
+    v.add_argument("--json", default=None, help="write the scores here")
     x = sub.add_parser("export", help="fp16 weights without D", formatter_class=ap.formatter_class)
     x.add_argument("run_dir", help="run directory with model.safetensors")
+    x.add_argument("--model", default="model.safetensors", help="file in run_dir to export (e.g. model-2400.safetensors)")
     x.add_argument("--out", default=str(ROOT / "pretrained" / "dtn-faces.safetensors"), help="shipped file")
     x.add_argument("--metrics", default=None, help="JSON of measurements to store in the file's info")
     args = ap.parse_args(argv)
-    return {"encoder": cmd_encoder, "train": cmd_train, "measure": cmd_measure, "export": cmd_export}[args.command](args)
+    return {"encoder": cmd_encoder, "train": cmd_train, "measure": cmd_measure, "select": cmd_select,
+            "export": cmd_export}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -38,8 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random discriminator (default: 0)")
     parser.add_argument("--png", choices=PNG_MODES, default="auto",
                         help="PNG export: kaleido (needs chromium), torchvision grids, auto (default) or none")
-    parser.add_argument("--cache", default=None, help="directory caching the rendered rooms scenes (e.g. runs/cache)")
-    parser.add_argument("--batch-size", type=int, default=250)
+    parser.add_argument("--cache", default=None, help="directory caching the rendered rooms scenes, e.g. runs/cache (default: none, render in "
+                             "memory)")
+    parser.add_argument("--batch-size", type=int, default=250, help="images per forward pass")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (default 1: on a shared, busy machine multi-threaded kernels stall "
                              "waiting for each other; 0 = torch's default)")

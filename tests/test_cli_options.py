@@ -1,0 +1,224 @@
+"""One option style across the analysis commands (issue 24, items 2, 6, 7, 9 and `evaluate --json`).
+
+- item 2: `--class` takes an index or a class name in `sample` and `walk` (one rule: app.options.class_index);
+- item 6: every option of the analysis commands has a help text and shows its default; walk's help says what
+  walk does (no arithmetic or rotation, which live in examples/faces_latent.py and the report);
+- item 7: the memorization-jump flag of a walk is explained on one line (meaning, threshold, docs/walks.md);
+- item 9: building an analysis command's parser imports no torch (start-up is timed by benchmarks/bench_startup.py,
+  not here).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from latentlab import GAN, ModelConfig, cli, save
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+# The analysis commands whose modules this branch owns (forget: latentlab/app/forget.py, another helper's).
+COMMANDS = ("walk", "report", "filters", "evaluate", "convert", "annotate")
+
+
+def run(args, capsys):
+    code = cli.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _subparser(command: str) -> argparse.ArgumentParser:
+    parser = cli.build_parser(command)
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[command]
+
+
+@pytest.fixture
+def tiny_dcgan(tmp_path):
+    path = tmp_path / "m.safetensors"
+    save(GAN(ModelConfig(nz=8, ngf=4, ndf=4, image_size=32)), path)
+    return path
+
+
+@pytest.fixture
+def tiny_named_acgan(tmp_path):
+    path = tmp_path / "ac.safetensors"
+    cfg = ModelConfig(arch="acgan", nz=8, ngf=4, ndf=4, image_size=32, channels=1, num_classes=3,
+                      class_names=("Shirt", "Sneaker", "Bag"))
+    save(GAN(cfg), path)
+    return path
+
+
+# ------------------------------------------------------------------------------------ item 2: --class NAME
+
+def test_walk_fashion_class_by_name_equals_by_index(tmp_path, capsys):
+    outs = {}
+    for klass in ("Sneaker", "7", "sneaker"):
+        out = tmp_path / f"walk-{klass}"
+        code, _, err = run(["walk", "fashion", "--class", klass, "--steps", "3", "--out", out], capsys)
+        assert code == 0, err
+        outs[klass] = json.loads((out / "walk.json").read_text())
+    assert outs["Sneaker"]["class"] == outs["7"]["class"] == outs["sneaker"]["class"] == 7
+    assert outs["Sneaker"]["distances"] == outs["7"]["distances"] == outs["sneaker"]["distances"]
+    assert len(outs["7"]["distances"]) == 2
+    code, _, err = run(["walk", "fashion", "--class", "Bag", "--steps", "3", "--out", tmp_path / "bag"], capsys)
+    assert code == 0, err
+    assert json.loads((tmp_path / "bag" / "walk.json").read_text())["distances"] != outs["7"]["distances"]
+
+
+def test_walk_class_walk_takes_names(tmp_path, capsys, tiny_named_acgan):
+    by_name, by_index = tmp_path / "n", tmp_path / "i"
+    code, _, err = run(["walk", tiny_named_acgan, "--class-walk", "shirt", "Bag", "--steps", "3", "--out", by_name],
+                       capsys)
+    assert code == 0, err
+    assert run(["walk", tiny_named_acgan, "--class-walk", "0", "2", "--steps", "3", "--out", by_index], capsys)[0] == 0
+    a, b = (json.loads((d / "walk.json").read_text()) for d in (by_name, by_index))
+    assert a["class_walk"] == b["class_walk"] == [0, 2] and a["distances"] == b["distances"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--class", "Hat"], "error: --class: 'Hat' is neither an index 0..2 nor a class name ['Shirt', 'Sneaker', 'Bag']"),
+    (["--class", "5"], "error: --class: expected 0..2 for this 3-class model, got 5"),
+    (["--class-walk", "Shirt", "Hat"], "error: --class-walk: 'Hat' is neither an index 0..2 nor a class name"),
+])
+def test_walk_bad_class_names_the_option(tmp_path, capsys, tiny_named_acgan, args, message):
+    code, _, err = run(["walk", tiny_named_acgan, "--out", tmp_path / "w", *args], capsys)
+    assert code == 2 and message in err
+
+
+def test_walk_class_on_a_model_without_classes_is_refused(tmp_path, capsys, tiny_dcgan):
+    code, _, err = run(["walk", tiny_dcgan, "--class", "1", "--out", tmp_path / "w"], capsys)
+    assert code == 2 and "error: --class: the model is a 'dcgan' model without classes" in err
+    assert not (tmp_path / "w").exists()
+
+
+def test_sample_and_walk_share_the_class_rule():
+    from latentlab.app.options import class_index
+    names = ("T-shirt/top", "Sneaker", "Ankle boot")
+    assert [class_index(x, names, 3) for x in ("Sneaker", "ankle BOOT", "0", 2)] == [1, 2, 0, 2]
+    assert cli._class_index("Sneaker", names, 3) == 1
+    with pytest.raises(cli.UsageError, match=r"--class: expected 0\.\.2 for this 3-class model, got 3"):
+        cli._class_index("3", names, 3)
+    with pytest.raises(ValueError, match=r"--class-walk: 'x' is neither an index 0\.\.2 nor a class name"):
+        class_index("x", names, 3, option="--class-walk")
+    # one option in both commands: same flag, same metavar, same destination
+    sample, walk = _subparser("sample"), _subparser("walk")
+    a, b = ([x for x in p._actions if "--class" in x.option_strings][0] for p in (sample, walk))
+    assert (a.dest, a.metavar, a.type) == (b.dest, b.metavar, b.type) == ("klass", "K|NAME", None)
+
+
+# ------------------------------------------------------------------------------------ item 6: help and defaults
+
+@pytest.mark.parametrize("command", ("train", "sample") + COMMANDS)
+def test_every_option_has_help_and_shows_its_default(command):
+    p = _subparser(command)
+    formatter = p._get_formatter()
+    missing = []
+    for action in p._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        text = formatter._get_help_string(action) if action.help else ""
+        if not text.strip():
+            missing.append((action.dest, "no help"))
+            continue
+        is_flag = action.nargs == 0            # store_true and friends: off unless given
+        if action.option_strings and not is_flag and not action.required and "default" not in text:
+            missing.append((action.dest, "no default"))
+    assert not missing, f"latentlab {command}: {missing}"
+    assert "(default" in p.format_help()
+
+
+def test_defaults_shown_are_the_real_defaults():
+    text = " ".join(_subparser("walk").format_help().split())
+    assert "(default: 16)" in text and "(default: slerp)" in text and "(default: 0)" in text
+    assert "(default: 3.0)" in text
+
+
+def test_walk_help_does_not_promise_arithmetic_or_rotation():
+    texts = [cli.EXTERNAL_COMMANDS["walk"][1], _subparser("walk").format_help()]
+    for text in texts:
+        low = text.lower()
+        assert "arithmetic" not in low and "rotation" not in low, text
+    assert "walk" in texts[0] and "smooth" in texts[0]
+
+
+# ------------------------------------------------------------------------------------ item 7: the jump message
+
+def test_walk_explains_a_memorization_jump_in_one_line(tmp_path, capsys, tiny_dcgan):
+    # a threshold just above 1 flags the largest of the 7 unequal steps of this walk
+    code, out, err = run(["walk", tiny_dcgan, "--steps", "8", "--jump-factor", "1.0001", "--out", tmp_path / "w"],
+                         capsys)
+    assert code == 0, err
+    summary = json.loads((tmp_path / "w" / "walk.json").read_text())
+    assert summary["jump"] is True and summary["factor"] == 1.0001
+    lines = out.splitlines()
+    i = next(k for k, line in enumerate(lines) if "possible memorization jump between frames" in line)
+    note = lines[i + 1]
+    a = int(np.argmax(summary["distances"]))
+    assert f"from frame {a} to {a + 1}" in note and f"{summary['ratio']:.1f}x the median step" in note
+    assert "flagged above 1.0001x" in note and "docs/walks.md" in note and "memorized training images" in note
+    # a smooth verdict prints no note
+    code, out, _ = run(["walk", tiny_dcgan, "--steps", "8", "--jump-factor", "1e9", "--out", tmp_path / "s"], capsys)
+    assert code == 0 and ": smooth" in out and "what this means" not in out
+
+
+def test_walk_jump_factor_default_is_the_library_threshold():
+    from latentlab.app import walk as app_walk
+    from latentlab.latent.walk import JUMP_FACTOR
+    assert app_walk.JUMP_FACTOR == JUMP_FACTOR
+
+
+# ------------------------------------------------------------------------------------ item 9: light parsers
+
+_PROBE = """
+import sys
+from latentlab import cli
+for command in {commands!r}:
+    cli.build_parser(command)
+    code = cli.main([command, "x", "--bogus"])
+    assert code == 2, (command, code)
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "torchvision", "numpy", "plotly", "scipy"))
+print(",".join(heavy))
+"""
+
+
+def test_analysis_parsers_and_usage_errors_import_no_torch():
+    proc = subprocess.run([sys.executable, "-c", _PROBE.format(commands=COMMANDS)], cwd=ROOT, capture_output=True,
+                          text=True, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "", f"imported at start-up: {proc.stdout.strip()[:300]}"
+
+
+def test_report_sections_are_one_list():
+    from latentlab.app import report, report_cli
+    assert report.SECTIONS is report_cli.SECTIONS
+
+
+def test_convert_help_names_every_known_layout():
+    from latentlab.app.convert import SOURCES
+    from latentlab.convert import LAYOUTS
+    assert set(SOURCES) == set(LAYOUTS)
+    text = _subparser("convert").format_help()
+    assert all(k in text for k in LAYOUTS)
+
+
+# ------------------------------------------------------------------------------------ evaluate --json
+
+def test_evaluate_json_creates_its_folder(tmp_path, capsys):
+    target = tmp_path / "new" / "deeper" / "x.json"
+    code, out, err = run(["evaluate", "rooms", "--n", "8", "--n-train", "16", "--pairs-per-class", "2",
+                          "--ppl-samples", "4", "--no-progress", "--json", target], capsys)
+    assert code == 0, err
+    result = json.loads(target.read_text())
+    assert result["n"] == 8 and f"wrote {target}" in out
+    (tmp_path / "a-file").write_text("x")
+    code, _, err = run(["evaluate", "rooms", "--json", tmp_path / "a-file" / "x.json"], capsys)
+    assert code == 2 and "--json: cannot create the folder" in err
+    code, _, err = run(["evaluate", "rooms", "--json", tmp_path / "new"], capsys)
+    assert code == 2 and "--json: " in err and "is a directory" in err

@@ -34,11 +34,11 @@ import numpy as np
 import torch
 
 from ..viz.page import figure_html, page, write_page
+from .report_cli import SECTIONS  # one list, kept where `report --help` reads it without importing torch
 
 __all__ = ["Budget", "QUICK", "SECTIONS", "Section", "build_report", "applicable_sections", "read_training_log",
            "find_training_log"]
 
-SECTIONS = ("samples", "training", "metrics", "walk", "arithmetic", "rotation", "filters", "forget")
 _EVALUATE_DATASETS = ("rooms", "faces", "fashion-mnist", "fashion")
 
 

@@ -222,3 +222,39 @@ def test_evaluate_json_creates_its_folder(tmp_path, capsys):
     assert code == 2 and "--json: cannot create the folder" in err
     code, _, err = run(["evaluate", "rooms", "--json", tmp_path / "new"], capsys)
     assert code == 2 and "--json: " in err and "is a directory" in err
+
+
+# ------------------------------------------------------------------------------------ latentlab.__init__ exports
+
+_EXPORTS = """
+import sys
+import latentlab
+assert "torch" not in sys.modules, "import latentlab imported torch"
+print(sorted(set(latentlab.__all__) - set(dir(latentlab))))
+"""
+
+
+def test_package_lists_forget_result_and_convert_without_importing_torch():
+    proc = subprocess.run([sys.executable, "-c", _EXPORTS], cwd=ROOT, capture_output=True, text=True,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]"
+
+
+def test_forget_result_and_convert_are_exported(tmp_path):
+    import torch
+
+    import latentlab
+    import latentlab.convert as convert_module
+    from latentlab.dissect import ForgetResult
+    assert latentlab.ForgetResult is ForgetResult
+    assert "ForgetResult" in latentlab.__all__ and "convert" in latentlab.__all__
+    # the sub-module (imported above, as test_convert.py does) is also the function
+    assert latentlab.convert is convert_module and convert_module.LAYOUTS
+    netG, _ = convert_module.pytorch_examples_dcgan(nz=8, ngf=4, ndf=4, nc=3)
+    torch.save(netG.state_dict(), tmp_path / "netG.pth")
+    r = latentlab.convert(tmp_path / "netG.pth", nz=8, ngf=4, ndf=4, out=tmp_path / "g.safetensors")
+    assert r.path == tmp_path / "g.safetensors" and r.max_abs_diff["generator"] < 1e-5
+    assert latentlab.load(r.path).config.nz == 8
+    from latentlab import convert
+    assert convert(tmp_path / "netG.pth", nz=8, ngf=4, ndf=4).gan.config.ngf == 4

@@ -42,7 +42,10 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..convert import convert
+    from ..convert import LAYOUTS, convert
+
+    if args.source not in LAYOUTS:
+        raise ValueError(f"--from: unknown checkpoint layout {args.source!r}; known layouts are {sorted(LAYOUTS)}")
 
     out = Path(args.out)
     if out.exists() and not args.force:

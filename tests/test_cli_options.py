@@ -258,3 +258,14 @@ def test_forget_result_and_convert_are_exported(tmp_path):
     assert latentlab.load(r.path).config.nz == 8
     from latentlab import convert
     assert convert(tmp_path / "netG.pth", nz=8, ngf=4, ndf=4).gan.config.ngf == 4
+
+
+def test_annotate_creates_the_folder_of_its_page(tmp_path, capsys, tiny_dcgan):
+    page = tmp_path / "out" / "pages" / "annotate.html"
+    code, out, err = run(["annotate", tiny_dcgan, "--n", "2", "--out", tmp_path / "boxes.json", "--html", page],
+                         capsys)
+    assert code == 0, err
+    assert page.is_file() and "boxes.json" in page.read_text() and f"wrote {page}" in out
+    (tmp_path / "a-file").write_text("x")
+    code, _, err = run(["annotate", tiny_dcgan, "--n", "2", "--html", tmp_path / "a-file" / "p.html"], capsys)
+    assert code == 2 and "--html: cannot create the folder" in err

@@ -373,6 +373,8 @@ def add_sample_arguments(p: argparse.ArgumentParser) -> None:
     add_class_argument(p)
     p.add_argument("--nrow", type=_positive_int, default=None,
                    help="images per grid row (default: sqrt(n), or the number of classes for an AC-GAN)")
+    from .app.options import add_device_argument
+    add_device_argument(p)
 
 
 def _class_index(klass: str, names: tuple, k: int) -> int:
@@ -411,8 +413,14 @@ def run_sample(args) -> int:
     import torch
     from torchvision.utils import save_image
 
+    from .app.options import resolve_device
+    from .models.adapter import LatentModel
     from .pretrained import load_pretrained
 
+    try:
+        device = resolve_device(args.device)    # before loading: a bad --device fails fast
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     try:
         gan = load_pretrained(_model_file(args.model))
     except (ValueError, FileNotFoundError) as e:
@@ -433,7 +441,8 @@ def run_sample(args) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UsageError(f"--out: cannot create the folder {str(out.parent)!r} ({e.strerror or e})") from None
-    x = gan.sample(args.n, seed=args.seed, classes=classes)
+    model = LatentModel(gan, device=device)   # the same z as gan.sample(n, seed=...), generated on --device
+    x = model.generate(model.sample_z(args.n, seed=args.seed), classes)
     nrow = args.nrow or (cfg.num_classes if cfg.conditional and args.klass is None else int(math.ceil(math.sqrt(args.n))))
     save_image(x.float(), out, nrow=nrow, normalize=True, value_range=(-1, 1))
     what = f", class {cfg.class_names[int(classes[0])] if cfg.class_names else int(classes[0])}" \

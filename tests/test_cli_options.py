@@ -269,3 +269,23 @@ def test_annotate_creates_the_folder_of_its_page(tmp_path, capsys, tiny_dcgan):
     (tmp_path / "a-file").write_text("x")
     code, _, err = run(["annotate", tiny_dcgan, "--n", "2", "--html", tmp_path / "a-file" / "p.html"], capsys)
     assert code == 2 and "--html: cannot create the folder" in err
+
+
+def test_sample_device_gives_the_images_of_gan_sample(tmp_path, capsys):
+    import torch
+    from PIL import Image
+    from torchvision.utils import save_image
+
+    from latentlab import load
+    path = tmp_path / "m.safetensors"
+    save(GAN(ModelConfig(nz=8, ngf=4, ndf=4, image_size=32)), path)
+    code, _, err = run(["sample", "--model", path, "--n", "4", "--seed", "3", "--device", "cpu", "--out",
+                        tmp_path / "cli.png"], capsys)
+    assert code == 0, err
+    save_image(load(path).sample(4, seed=3).float(), tmp_path / "ref.png", nrow=2, normalize=True,
+               value_range=(-1, 1))
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "cli.png")), np.asarray(Image.open(tmp_path / "ref.png")))
+    if not torch.cuda.is_available():
+        code, _, err = run(["sample", "--model", path, "--device", "cuda", "--out", tmp_path / "g.png"], capsys)
+        assert code == 2 and "--device: 'cuda' was asked for, but CUDA is not available" in err
+        assert not (tmp_path / "g.png").exists()

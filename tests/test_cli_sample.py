@@ -153,6 +153,7 @@ def _bad_input_args(tmp: Path, tiny_file: Path, tiny_acgan_file: Path) -> dict[i
         356: ["walk", named, "--class-walk", "Shirt", "Hat", "--out", tmp / "w"],
         357: ["evaluate", tiny_file, "--json", tmp / "a-file" / "m.json"],
         358: ["evaluate", tiny_file, "--json", tmp / "a-dir"],
+        359: ["sample", "--model", tiny_file, "--device", "tpu", "--out", tmp / "g.png"],
     }
 
 

@@ -388,23 +388,11 @@ def _class_index(klass: str, names: tuple, k: int) -> int:
 
 def _model_file(model: str) -> str:
     """``--model``: a run folder stands for its ``model.safetensors``; anything else is passed on unchanged."""
-    from .pretrained import PRETRAINED
-
-    p = Path(model)
-    if model in PRETRAINED or not p.is_dir():
-        return model
-    if (p / "model.safetensors").is_file():
-        return str(p / "model.safetensors")
-    checkpoints = sorted((p / "checkpoints").glob("step-*.safetensors")) if (p / "checkpoints").is_dir() else []
-    if checkpoints:
-        raise UsageError(f"--model: {model!r} is a run folder without model.safetensors (training has not finished); "
-                         f"pass a checkpoint file, e.g. --model {checkpoints[-1]}")
-    files = sorted(p.glob("*.safetensors"))
-    if len(files) == 1:
-        return str(files[0])
-    hint = f"; pass one of {[str(f) for f in files[:5]]}" if files else ""
-    raise UsageError(f"--model: {model!r} is a folder without model.safetensors (expected a run folder written by "
-                     f"`latentlab train`, a .safetensors file or one of {list(PRETRAINED)}){hint}")
+    from .app.options import model_file  # the one rule for every command (no torch)
+    try:
+        return model_file(model)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def run_sample(args) -> int:

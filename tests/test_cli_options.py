@@ -319,3 +319,15 @@ def test_filters_default_quantile_is_the_library_default():
     assert app_filters.DEFAULT_QUANTILE == DEFAULT_QUANTILE == 0.2
     assert inspect.signature(filter_report).parameters["quantile"].default == DEFAULT_QUANTILE
     assert _subparser("filters").get_default("quantile") == DEFAULT_QUANTILE
+
+
+def test_walk_takes_a_run_folder(tmp_path, capsys, tiny_dcgan):
+    run_dir = tmp_path / "runs" / "mine"
+    run_dir.mkdir(parents=True)
+    (run_dir / "model.safetensors").write_bytes(tiny_dcgan.read_bytes())
+    code, _, err = run(["walk", run_dir, "--steps", "3", "--out", tmp_path / "w"], capsys)
+    assert code == 0, err
+    assert json.loads((tmp_path / "w" / "walk.json").read_text())["frames"] == 3
+    (tmp_path / "empty").mkdir()
+    code, _, err = run(["walk", tmp_path / "empty", "--out", tmp_path / "w2"], capsys)
+    assert code == 2 and "error: model: " in err and "is a folder without model.safetensors" in err

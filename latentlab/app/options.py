@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 __all__ = ["HelpFormatter", "add_device_argument", "resolve_device", "add_class_argument", "class_index",
-           "resolve_class"]
+           "resolve_class", "model_file"]
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -83,3 +84,27 @@ def resolve_class(klass, config, *, option: str = "--class"):
         raise ValueError(f"{option}: the model is a {getattr(config, 'arch', '?')!r} model without classes; only "
                          f"AC-GAN models take {option}")
     return class_index(klass, config.class_names, config.num_classes, option=option)
+
+
+def model_file(model: str, *, option: str = "--model") -> str:
+    """A model argument: a run folder stands for its ``model.safetensors``; anything else is passed on unchanged.
+
+    ValueError naming ``option`` for a folder without a model file (with the file to pass when there is one).
+    """
+    from ..pretrained import PRETRAINED  # imports torch: call this in run(), not while parsing
+
+    p = Path(model)
+    if model in PRETRAINED or not p.is_dir():
+        return model
+    if (p / "model.safetensors").is_file():
+        return str(p / "model.safetensors")
+    checkpoints = sorted((p / "checkpoints").glob("step-*.safetensors")) if (p / "checkpoints").is_dir() else []
+    if checkpoints:
+        raise ValueError(f"{option}: {model!r} is a run folder without model.safetensors (training has not finished); "
+                         f"pass a checkpoint file, e.g. {option + ' ' if option.startswith('--') else ''}{checkpoints[-1]}")
+    files = sorted(p.glob("*.safetensors"))
+    if len(files) == 1:
+        return str(files[0])
+    hint = f"; pass one of {[str(f) for f in files[:5]]}" if files else ""
+    raise ValueError(f"{option}: {model!r} is a folder without model.safetensors (expected a run folder written by "
+                     f"`latentlab train`, a .safetensors file or one of {list(PRETRAINED)}){hint}")

@@ -32,6 +32,12 @@ CASES = {
     # An analysis command: its module (latentlab/app/<command>.py) is imported to build its parser, so this is
     # fast only when that module keeps torch out of its top-level imports.
     "latentlab walk --bogus (usage error, analysis command)": (["walk", "faces", "--out", "x", "--bogus"], 2),
+    "latentlab report --help": (["report", "--help"], 0),
+    "latentlab filters --bogus (usage error)": (["filters", "rooms", "--out", "x", "--bogus"], 2),
+    "latentlab evaluate --help": (["evaluate", "--help"], 0),
+    "latentlab convert --help": (["convert", "--help"], 0),
+    "latentlab annotate --bogus (usage error)": (["annotate", "rooms", "--bogus"], 2),
+    "latentlab forget --help": (["forget", "--help"], 0),
 }
 
 

@@ -29,7 +29,7 @@ EXTERNAL_COMMANDS = {
     "forget": ("latentlab.app.forget", "DCGAN §6.3.1: find and drop the feature maps that draw an object (windows)"),
     "filters": ("latentlab.app.filters", "DCGAN §6.2: guided-backprop views of the discriminator's filters"),
     "report": ("latentlab.app.report_cli", "build the HTML report of a model's analyses"),
-    "walk": ("latentlab.app.walk", "DCGAN §6.1 / §6.3.2: latent walks, vector arithmetic and rotation axes"),
+    "walk": ("latentlab.app.walk", "DCGAN §6.1: latent walks between random z (or AC-GAN classes) and their smoothness"),
     "convert": ("latentlab.app.convert", "import a pytorch/examples DCGAN .pth state dict as a latentlab .safetensors file"),
     "annotate": ("latentlab.app.annotate", "write an offline HTML page to draw object boxes on samples (for forget --boxes)"),
     "transfer": ("latentlab.app.transfer", "Domain Transfer Network (Taigman et al. 2017): train / eval digits -> MNIST"),
@@ -106,7 +106,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     data.add_argument("--data-seed", type=_non_negative_int, default=0,
                       help="procedural datasets: the image family to render (default 0)")
     data.add_argument("--cache", default=None, metavar="DIR",
-                      help="procedural datasets: render once into this directory and memory-map it afterwards")
+                      help="procedural datasets: render once into this directory and memory-map it afterwards "
+                           "(default: none, render in memory)")
     _add_model_arguments(p.add_argument_group("model (on --resume, defaults come from the run's run.json)"))
     _add_training_arguments(p.add_argument_group("training"))
     p.epilog = (f"How long: the defaults (64 px, ngf=ndf=64, batch 64, 5000 steps) take {_DEFAULT_DURATION}. "
@@ -161,7 +162,7 @@ def _add_training_arguments(tr) -> None:
                          "model's generator; steadies a generator that oscillates between checkpoints (default 0 = off)")
     tr.add_argument("--init", default=None, metavar="FILE",
                     help="start from the G and D weights of this model file (fine-tuning; fresh optimizer state); "
-                         "ignored when --resume finds a checkpoint")
+                         "ignored when --resume finds a checkpoint (default: none, fresh DCGAN initialisation)")
     tr.add_argument("--seed", type=_non_negative_int, default=None,
                     help="seeds the initial weights, data order and every z (default 0)")
     tr.add_argument("--checkpoint-every", type=_positive_int, default=None,
@@ -362,6 +363,7 @@ def run_train(args) -> int:
 # ------------------------------------------------------------------------------------------------ sample
 
 def add_sample_arguments(p: argparse.ArgumentParser) -> None:
+    from .app.options import add_class_argument  # argparse only
     p.add_argument("--model", required=True, metavar="FILE_DIR_OR_NAME",
                    help="a latentlab .safetensors file (model or training checkpoint), a run folder written by "
                         "`latentlab train` (its model.safetensors) or a shipped model (rooms, faces, fashion)")
@@ -369,49 +371,29 @@ def add_sample_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=_non_negative_int, default=0, help="seed of z (default 0)")
     p.add_argument("--out", default="grid.png",
                    help="PNG file for the grid; missing folders are created (default grid.png)")
-    p.add_argument("--class", dest="klass", default=None, metavar="K",
-                   help="AC-GAN: class index or name for every sample, e.g. 7 or Sneaker for the shipped fashion "
-                        "model (names are matched ignoring case; default: cycle through the classes)")
+    add_class_argument(p)
     p.add_argument("--nrow", type=_positive_int, default=None,
                    help="images per grid row (default: sqrt(n), or the number of classes for an AC-GAN)")
+    from .app.options import add_device_argument
+    add_device_argument(p)
 
 
 def _class_index(klass: str, names: tuple, k: int) -> int:
     """Index of ``--class``: an index 0..k-1 or one of the model's class names (exact, else ignoring case)."""
-    if klass in names:
-        return names.index(klass)
-    folded = [i for i, n in enumerate(names) if n.casefold() == klass.strip().casefold()]
-    if len(folded) == 1:
-        return folded[0]
+    from .app.options import class_index  # the one rule for every command (argparse only, no torch)
     try:
-        c = int(klass)
-    except ValueError:
-        known = f"a class name {list(names)}" if names else "a class name (this model's file stores no class names)"
-        raise UsageError(f"--class: {klass!r} is neither an index 0..{k - 1} nor {known}") from None
-    if not 0 <= c < k:
-        raise UsageError(f"--class: expected 0..{k - 1} for this {k}-class model, got {c}")
-    return c
+        return class_index(klass, names, k)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def _model_file(model: str) -> str:
     """``--model``: a run folder stands for its ``model.safetensors``; anything else is passed on unchanged."""
-    from .pretrained import PRETRAINED
-
-    p = Path(model)
-    if model in PRETRAINED or not p.is_dir():
-        return model
-    if (p / "model.safetensors").is_file():
-        return str(p / "model.safetensors")
-    checkpoints = sorted((p / "checkpoints").glob("step-*.safetensors")) if (p / "checkpoints").is_dir() else []
-    if checkpoints:
-        raise UsageError(f"--model: {model!r} is a run folder without model.safetensors (training has not finished); "
-                         f"pass a checkpoint file, e.g. --model {checkpoints[-1]}")
-    files = sorted(p.glob("*.safetensors"))
-    if len(files) == 1:
-        return str(files[0])
-    hint = f"; pass one of {[str(f) for f in files[:5]]}" if files else ""
-    raise UsageError(f"--model: {model!r} is a folder without model.safetensors (expected a run folder written by "
-                     f"`latentlab train`, a .safetensors file or one of {list(PRETRAINED)}){hint}")
+    from .app.options import model_file  # the one rule for every command (no torch)
+    try:
+        return model_file(model)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def run_sample(args) -> int:
@@ -420,8 +402,14 @@ def run_sample(args) -> int:
     import torch
     from torchvision.utils import save_image
 
+    from .app.options import resolve_device
+    from .models.adapter import LatentModel
     from .pretrained import load_pretrained
 
+    try:
+        device = resolve_device(args.device)    # before loading: a bad --device fails fast
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     try:
         gan = load_pretrained(_model_file(args.model))
     except (ValueError, FileNotFoundError) as e:
@@ -442,7 +430,8 @@ def run_sample(args) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UsageError(f"--out: cannot create the folder {str(out.parent)!r} ({e.strerror or e})") from None
-    x = gan.sample(args.n, seed=args.seed, classes=classes)
+    model = LatentModel(gan, device=device)   # the same z as gan.sample(n, seed=...), generated on --device
+    x = model.generate(model.sample_z(args.n, seed=args.seed), classes)
     nrow = args.nrow or (cfg.num_classes if cfg.conditional and args.klass is None else int(math.ceil(math.sqrt(args.n))))
     save_image(x.float(), out, nrow=nrow, normalize=True, value_range=(-1, 1))
     what = f", class {cfg.class_names[int(classes[0])] if cfg.class_names else int(classes[0])}" \
@@ -482,19 +471,20 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"latentlab {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    p = sub.add_parser("train", help="train a DCGAN / AC-GAN / GAN on a dataset or folder of images",
+    from .app.options import HelpFormatter  # argparse only: every option's default in `latentlab COMMAND --help`
+    p = sub.add_parser("train", formatter_class=HelpFormatter, help="train a DCGAN / AC-GAN / GAN on a dataset or folder of images",
                        description="Train a GAN. Checkpoints every --checkpoint-every steps (atomic safetensors), "
                                    "a sample grid per checkpoint, log.jsonl of losses, D(x), D(G(z)). SIGINT/SIGTERM "
                                    "save a checkpoint and exit with 130; --resume continues bit-exactly.")
     add_train_arguments(p)
     p.set_defaults(func=run_train)
-    p = sub.add_parser("sample", help="write a grid of samples from a trained model",
+    p = sub.add_parser("sample", formatter_class=HelpFormatter, help="write a grid of samples from a trained model",
                        description="Sample a grid of images from a model file or a shipped model (torchvision "
                                    "save_image, values mapped from [-1, 1]).")
     add_sample_arguments(p)
     p.set_defaults(func=run_sample)
     for name, (module_name, help_text) in EXTERNAL_COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, formatter_class=HelpFormatter)
         if name == command:
             try:
                 module = _load_external(name)

@@ -345,7 +345,7 @@ CASES: list[Case] = [
              r"generator: class walks need an AC-GAN", exc=TypeError),
     cli_case("`latentlab walk`", "--class 5 for a 3-class AC-GAN",
              ["walk", "{tmp}/ac3.safetensors", "--out", "{tmp}/w", "--class", "5"],
-             r"c: class labels must be in 0\.\.2, got values in 5\.\.5", exc=ValueError),
+             r"--class: expected 0\.\.2 for this 3-class model, got 5", exc=ValueError),
     cli_case("`latentlab evaluate`", "--n 1", ["evaluate", "{tmp}/m32.safetensors", "--n", "1", "--no-progress"],
              r"n: 1 is too small for fd_judge"),
     cli_case("`latentlab evaluate`", "a model whose dataset has no judge",

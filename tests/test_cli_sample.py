@@ -1,7 +1,7 @@
 """`latentlab sample` as a newcomer uses it (issue 24, items 1, 3, 4) and the command line's start-up (item 9).
 
-Also the bad-input rows 350-379 of docs/BAD_INPUTS.md (the table "The `sample` command"): each row is run here
-and its message checked against the catalogue's text.
+Also the bad-input rows 350-379 of docs/BAD_INPUTS.md (the table of the `sample`, `walk` and `evaluate`
+commands): each row is run here and its message checked against the catalogue's text.
 """
 from __future__ import annotations
 
@@ -140,12 +140,20 @@ def _bad_input_args(tmp: Path, tiny_file: Path, tiny_acgan_file: Path) -> dict[i
     (tmp / "unfinished" / "checkpoints" / "step-00000100.safetensors").write_bytes(tiny_file.read_bytes())
     (tmp / "a-dir").mkdir()
     (tmp / "a-file").write_text("not a folder")
+    named = tmp / "named.safetensors"
+    save(GAN(ModelConfig(arch="acgan", nz=8, ngf=4, ndf=4, image_size=32, channels=1, num_classes=3,
+                         class_names=("Shirt", "Sneaker", "Bag"))), named)
     return {
         350: ["sample", "--model", tmp / "unfinished"],
         351: ["sample", "--model", tmp / "empty-run"],
         352: ["sample", "--model", tiny_file, "--out", tmp / "a-dir"],
         353: ["sample", "--model", tiny_file, "--out", tmp / "a-file" / "g.png"],
         354: ["sample", "--model", tiny_acgan_file, "--class", "Sneaker", "--out", tmp / "g.png"],
+        355: ["walk", tiny_file, "--class", "1", "--out", tmp / "w"],
+        356: ["walk", named, "--class-walk", "Shirt", "Hat", "--out", tmp / "w"],
+        357: ["evaluate", tiny_file, "--json", tmp / "a-file" / "m.json"],
+        358: ["evaluate", tiny_file, "--json", tmp / "a-dir"],
+        359: ["sample", "--model", tiny_file, "--device", "tpu", "--out", tmp / "g.png"],
     }
 
 
@@ -155,7 +163,7 @@ def test_bad_input_rows_350_379(tmp_path, tiny_file, tiny_acgan_file, capsys):
     assert sorted(rows) == sorted(cases), "docs/BAD_INPUTS.md rows 350-379 and the cases here must match"
     for number, args in cases.items():
         _, where, bad, exc, message = rows[number]
-        assert where == "`latentlab sample`" and exc == "exit 2", rows[number]
+        assert where == f"`latentlab {args[0]}`" and exc == "exit 2", rows[number]
         code, _, err = run(args, capsys)
         assert code == 2 and "Traceback" not in err, (number, err)
         quoted = message.strip("`")

@@ -18,7 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--out", default="boxes.json",
                    help="name of the JSON file the page's Save button downloads (default boxes.json)")
     p.add_argument("--html", default=None,
-                   help="the page to write (default: --out with .html instead of .json, e.g. boxes.html)")
+                   help="the page to write; missing folders are created (default: --out with .html instead of "
+                        ".json, e.g. boxes.html)")
     p.add_argument("--boxes", default=None,
                    help="a boxes JSON saved earlier for the same model, --n and --seed, to continue (default: none)")
     p.add_argument("--size", type=int, default=512, help="size of the drawing area in screen pixels (default 512)")
@@ -60,8 +61,13 @@ def run(args) -> int:
     if out.suffix != ".json":
         raise ValueError(f"--out: expected a file name ending in .json, got {str(out)!r}")
     page = Path(args.html) if args.html else out.with_suffix(".html")
-    if not page.parent.is_dir():
-        raise ValueError(f"--html: directory {str(page.parent)!r} does not exist")
+    if page.is_dir():
+        raise ValueError(f"--html: {str(page)!r} is a directory, expected a file name such as "
+                         f"{str(page / 'boxes.html')!r}")
+    try:
+        page.parent.mkdir(parents=True, exist_ok=True)   # like train, walk, report: missing folders are created
+    except OSError as e:
+        raise ValueError(f"--html: cannot create the folder {str(page.parent)!r} ({e.strerror or e})") from None
     try:
         gan = load_pretrained(args.model)
     except (ValueError, FileNotFoundError) as e:

@@ -10,13 +10,20 @@ import argparse
 from pathlib import Path
 
 
+# The layouts latentlab.convert.LAYOUTS knows (a test checks they agree): named here so that `latentlab convert
+# --help` and its usage errors do not import torch; convert() itself rejects an unknown layout by name.
+SOURCES = {"pytorch-examples": "pytorch/examples dcgan/main.py"}
+
+__all__ = ["add_arguments", "run", "SOURCES"]
+
+
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    from ..convert import LAYOUTS  # light: no torch work at import beyond torch itself
     p.add_argument("netG", help="the generator's state dict, saved with torch.save(netG.state_dict(), path)")
     p.add_argument("--netD", default=None, help="the discriminator's state dict (default: none; the file then holds "
                                                 "the generator only)")
-    p.add_argument("--from", dest="source", default="pytorch-examples", choices=sorted(LAYOUTS),
-                   help="layout of the source checkpoint (default pytorch-examples: pytorch/examples dcgan/main.py)")
+    p.add_argument("--from", dest="source", default="pytorch-examples", metavar="LAYOUT",
+                   help="layout of the source checkpoint: " + "; ".join(f"{k} ({v})" for k, v in SOURCES.items())
+                        + " (default pytorch-examples)")
     p.add_argument("--nz", type=int, default=100, help="size of z in the source model (default 100)")
     p.add_argument("--ngf", type=int, default=64, help="generator width in the source model (default 64)")
     p.add_argument("--ndf", type=int, default=64, help="discriminator width in the source model (default 64)")
@@ -35,7 +42,10 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..convert import convert
+    from ..convert import LAYOUTS, convert
+
+    if args.source not in LAYOUTS:
+        raise ValueError(f"--from: unknown checkpoint layout {args.source!r}; known layouts are {sorted(LAYOUTS)}")
 
     out = Path(args.out)
     if out.exists() and not args.force:

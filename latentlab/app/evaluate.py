@@ -17,7 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("model", help="shipped model name (rooms, faces, fashion) or path to a .safetensors GAN")
     parser.add_argument("--n", type=int, default=2000, help="generated samples and held-out real images (default 2000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
-    parser.add_argument("--json", metavar="OUT", default=None, help="write every number to this JSON file")
+    parser.add_argument("--json", metavar="OUT", default=None,
+                        help="write every number to this JSON file; missing folders are created (default: none)")
     parser.add_argument("--pairs-per-class", type=int, default=100, help="MS-SSIM pairs per class (default 100)")
     parser.add_argument("--n-train", type=int, default=5000,
                         help="training images used as the nearest-neighbour reference (default 5000)")
@@ -99,9 +100,18 @@ def run(args: argparse.Namespace) -> int:
     from ..io import atomic_write_bytes
     from ..metrics.evaluate import evaluate
 
-    if args.json and not Path(args.json).resolve().parent.is_dir():  # fail before minutes of work
-        print(f"latentlab evaluate: error: --json: directory of {args.json!r} does not exist", file=sys.stderr)
-        return 2
+    if args.json:  # create the folder (or fail) before minutes of work
+        target = Path(args.json)
+        if target.is_dir():
+            print(f"latentlab evaluate: error: --json: {args.json!r} is a directory, expected a file name such as "
+                  f"{str(target / 'metrics.json')!r}", file=sys.stderr)
+            return 2
+        try:
+            target.resolve().parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            print(f"latentlab evaluate: error: --json: cannot create the folder {str(target.parent)!r} "
+                  f"({e.strerror or e})", file=sys.stderr)
+            return 2
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     try:
@@ -118,7 +128,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="latentlab evaluate", description=__doc__.splitlines()[0])
+    from .options import HelpFormatter
+    parser = argparse.ArgumentParser(prog="latentlab evaluate", description=__doc__.splitlines()[0],
+                                     formatter_class=HelpFormatter)
     return run(add_arguments(parser).parse_args(argv))
 
 

@@ -2,8 +2,26 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-__all__ = ["add_device_argument", "resolve_device"]
+__all__ = ["HelpFormatter", "add_device_argument", "resolve_device", "add_class_argument", "class_index",
+           "resolve_class", "model_file"]
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` of every command: each option's default is shown, and help texts that already say
+    "(default ...)" are left alone. Descriptions and epilogs keep their line breaks."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        hidden = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if "(default" in text or hidden or not action.option_strings:
+            return text
+        return super()._get_help_string(action)
+
+    def _fill_text(self, text, width, indent):
+        return "\n".join(argparse.HelpFormatter._fill_text(self, part, width, indent) if part.strip() else ""
+                         for part in text.split("\n"))
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -24,3 +42,69 @@ def resolve_device(text: str):
     if text == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return check_device(text, name="--device")
+
+
+def add_class_argument(parser: argparse.ArgumentParser, *, what: str = "every sample",
+                       default_text: str = "cycle through the classes") -> argparse.ArgumentParser:
+    """``--class K|NAME``: an AC-GAN class by index or by name (the same option in every command)."""
+    parser.add_argument("--class", dest="klass", default=None, metavar="K|NAME",
+                        help=f"AC-GAN models: the class of {what}, an index or a class name stored in the model, "
+                             f"e.g. 7 or Sneaker for the shipped fashion model (names match ignoring case; "
+                             f"default: {default_text})")
+    return parser
+
+
+def class_index(klass, names, k: int, *, option: str = "--class") -> int:
+    """Index of a class given as an index 0..k-1 or one of the model's class names (exact, else ignoring case).
+
+    ValueError naming ``option`` when it is neither.
+    """
+    names = tuple(str(n) for n in (names or ()))
+    text = str(klass)
+    if text in names:
+        return names.index(text)
+    folded = [i for i, n in enumerate(names) if n.casefold() == text.strip().casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    try:
+        c = int(text)
+    except ValueError:
+        known = f"a class name {list(names)}" if names else "a class name (this model's file stores no class names)"
+        raise ValueError(f"{option}: {text!r} is neither an index 0..{k - 1} nor {known}") from None
+    if not 0 <= c < k:
+        raise ValueError(f"{option}: expected 0..{k - 1} for this {k}-class model, got {c}")
+    return c
+
+
+def resolve_class(klass, config, *, option: str = "--class"):
+    """``--class`` of a model: None stays None; an index for an AC-GAN; ValueError for a model without classes."""
+    if klass is None:
+        return None
+    if not getattr(config, "conditional", False):
+        raise ValueError(f"{option}: the model is a {getattr(config, 'arch', '?')!r} model without classes; only "
+                         f"AC-GAN models take {option}")
+    return class_index(klass, config.class_names, config.num_classes, option=option)
+
+
+def model_file(model: str, *, option: str = "--model") -> str:
+    """A model argument: a run folder stands for its ``model.safetensors``; anything else is passed on unchanged.
+
+    ValueError naming ``option`` for a folder without a model file (with the file to pass when there is one).
+    """
+    from ..pretrained import PRETRAINED  # imports torch: call this in run(), not while parsing
+
+    p = Path(model)
+    if model in PRETRAINED or not p.is_dir():
+        return model
+    if (p / "model.safetensors").is_file():
+        return str(p / "model.safetensors")
+    checkpoints = sorted((p / "checkpoints").glob("step-*.safetensors")) if (p / "checkpoints").is_dir() else []
+    if checkpoints:
+        raise ValueError(f"{option}: {model!r} is a run folder without model.safetensors (training has not finished); "
+                         f"pass a checkpoint file, e.g. {option + ' ' if option.startswith('--') else ''}{checkpoints[-1]}")
+    files = sorted(p.glob("*.safetensors"))
+    if len(files) == 1:
+        return str(files[0])
+    hint = f"; pass one of {[str(f) for f in files[:5]]}" if files else ""
+    raise ValueError(f"{option}: {model!r} is a folder without model.safetensors (expected a run folder written by "
+                     f"`latentlab train`, a .safetensors file or one of {list(PRETRAINED)}){hint}")

@@ -34,11 +34,11 @@ import numpy as np
 import torch
 
 from ..viz.page import figure_html, page, write_page
+from .report_cli import SECTIONS  # one list, kept where `report --help` reads it without importing torch
 
 __all__ = ["Budget", "QUICK", "SECTIONS", "Section", "build_report", "applicable_sections", "read_training_log",
            "find_training_log"]
 
-SECTIONS = ("samples", "training", "metrics", "walk", "arithmetic", "rotation", "filters", "forget")
 _EVALUATE_DATASETS = ("rooms", "faces", "fashion-mnist", "fashion")
 
 
@@ -196,7 +196,9 @@ def _training(log_path: Path) -> Section:
     for k, col in (("loss_d", 1), ("loss_g", 1), ("d_x", 2), ("d_g_z", 2)):
         if k in d:
             fig.add_trace(go.Scatter(x=d["step"], y=d[k], mode="lines", name=k), row=1, col=col)
-    fig.update_xaxes(title_text="step")
+    fig.update_xaxes(title_text="training step (optimizer steps)")
+    fig.update_yaxes(title_text="binary cross-entropy (nats)", row=1, col=1)
+    fig.update_yaxes(title_text="mean D output (probability, 0-1)", range=[0, 1], row=1, col=2)
     fig.update_layout(height=360, margin=dict(l=40, r=20, t=40, b=40))
     return Section("training", "Training curves",
                    "Discriminator and generator losses and D's mean output on real and generated batches over the "

@@ -5,22 +5,27 @@ import argparse
 import json
 import sys
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "run", "SECTIONS"]
+
+# The report's sections in page order (latentlab.app.report imports them from here: that module imports torch,
+# and `latentlab report --help` must not).
+SECTIONS = ("samples", "training", "metrics", "walk", "arithmetic", "rotation", "filters", "forget")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    from .report import SECTIONS
     p.add_argument("model", help="shipped model name (rooms, faces, fashion) or a .safetensors file")
     p.add_argument("--out", required=True, help="output folder; the page is OUT/index.html")
     p.add_argument("--sections", nargs="+", choices=SECTIONS, default=None,
                    help="sections to build (default: all that apply to the model)")
     p.add_argument("--quick", action="store_true", help="tiny sample counts: a smoke run in seconds")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of every sample, walk and random draw")
     p.add_argument("--log", default=None, help="training JSONL log (default: the run's log.jsonl when found)")
-    p.add_argument("--metrics", default=None, help="JSON of a finished `latentlab evaluate --json` to reuse")
+    p.add_argument("--metrics", default=None,
+                   help="JSON of a finished `latentlab evaluate --json` to reuse (default: compute the metrics)")
     p.add_argument("--png", action="store_true", help="also export every figure as PNG to OUT/png (kaleido)")
-    p.add_argument("--json", default=None, help="write the build summary (sections, timings, size) here")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--json", default=None, help="write the build summary (sections, timings, size) here "
+                                                "(default: none)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
 
 

@@ -100,8 +100,10 @@ def filter_grid_figure(panels: Sequence[GridPanel], *, title: str = "Discriminat
         centres = [pad + r * (h + pad) + h / 2 for r in range(n)]
         labels = [f"f{int(f)} {p.best_class[r]} {float(p.best_iou[r]):.2f}" for r, f in enumerate(p.filters)]
         fig.update_yaxes(tickmode="array", tickvals=centres, ticktext=labels, autorange="reversed", row=1, col=i,
-                         showgrid=False, zeroline=False, tickfont_size=9)
-        fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=1, col=i)
+                         showgrid=False, zeroline=False, tickfont_size=9,
+                         title_text="filter: index, best class, IoU (0-1)")
+        fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=1, col=i,
+                         title_text=f"its top {k} images by activation, guided backprop overlaid")
     fig.update_layout(title=dict(text=title, y=0.995, yanchor="top"), height=int(120 + rows * tile_px),
                       width=max(640, int(len(panels) * (k * tile_px + 170))), margin=dict(l=10, r=10, t=100, b=10),
                       plot_bgcolor="white", hovermode="closest")
@@ -137,8 +139,9 @@ def iou_bar_figure(panels: Sequence[BarPanel], class_names: Sequence[str], *, th
                                "<br>IoU %{customdata[3]:.3f}<extra>" + p.title + "</extra>"),
             ), row=r + 1, col=1)
             shown.add(c)
-        fig.update_xaxes(categoryorder="array", categoryarray=labels, tickfont_size=7, row=r + 1, col=1)
-        fig.update_yaxes(title_text="best IoU", range=[0, top], row=r + 1, col=1)
+        fig.update_xaxes(categoryorder="array", categoryarray=labels, tickfont_size=7,
+                         title_text="filter (sorted by best IoU)", row=r + 1, col=1)
+        fig.update_yaxes(title_text="best IoU with a class (0-1)", range=[0, top], row=r + 1, col=1)
         if threshold is not None and threshold <= top:
             fig.add_hline(y=threshold, line_dash="dash", line_color="black", row=r + 1, col=1,
                           annotation_text=f"IoU {threshold}", annotation_position="top left")

@@ -70,8 +70,10 @@ def smoothness_figure(distances, *, factor: float, feature_name: str = "", title
     fig.add_hline(y=med, line_dash="dot", annotation_text="median")
     fig.add_hline(y=factor * med, line_dash="dash", line_color="#d62728",
                   annotation_text=f"{factor:g} x median: jump threshold")
-    fig.update_layout(title=title, xaxis_title="frames", yaxis_title=f"distance ({feature_name})",
-                      width=700, height=380, showlegend=False)
+    space = ("pixel values in [-1, 1]" if feature_name in ("", "pixels")
+             else feature_name if feature_name.endswith("features") else f"{feature_name} features")
+    fig.update_layout(title=title, xaxis_title="consecutive frames (frame i -> i + 1)",
+                      yaxis_title=f"Euclidean distance ({space})", width=700, height=380, showlegend=False)
     return fig
 
 
@@ -119,7 +121,8 @@ def axis_figure(images: torch.Tensor, coefficients, *, title: str = "", scale: i
     cell = arr.shape[1] / k
     if len(coef) == k:
         fig.update_xaxes(tickmode="array", tickvals=[cell * (j + 0.5) for j in range(k)],
-                         ticktext=[f"{c:+.2f}" for c in coef], side="top", title_text="coefficient along the axis")
+                         ticktext=[f"{c:+.2f}" for c in coef], side="top",
+                         title_text="coefficient along the axis (multiples of the axis vector, in z units)")
     else:
         fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)

@@ -20,12 +20,13 @@ def _write_html(figs: list, path: Path, title: str, intro: str) -> None:
 
 def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="window", n_probe=150, n_eval=1000,
                    n_curve=200, seed=0, boxes=None, boxes_json=None, sweep=True, n_show=10, progress=True,
-                   causal_steps=0, joint_layers=None, prior=None, nz=None, device=None):
+                   causal_steps=0, joint_layers=None, prior=None, nz=None, device=None, detector=None):
     """Run ``forget`` on ``gan`` (a GAN, a generator or any module with ``prior=``/``nz=``) and write
     ``out/forget_<obj>s.png``, ``.html`` and ``metrics.json``; returns the ForgetResult.
 
     ``segmenter`` None: ``boxes`` (or ``boxes_json``) are required; the probe and the before/after images
-    are written, nothing is measured.
+    are written, nothing is measured. ``detector``: the second window instrument (``WindowDetector``), read on
+    the same images as the segmenter (``forget(detector=...)``).
     """
     from torchvision.utils import save_image
 
@@ -40,7 +41,7 @@ def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="w
     blocks = list(getattr(G, "block_names", []))
     r = forget(G, segmenter, layer=layer, obj=obj, n_probe=n_probe, n_eval=n_eval, n_curve=n_curve, seed=seed,
                boxes=boxes, sweep_layers=blocks if sweep else None, progress=progress, causal_steps=causal_steps,
-               joint_layers=joint_layers, prior=prior, nz=nz, device=device)
+               joint_layers=joint_layers, prior=prior, nz=nz, device=device, detector=detector)
     figs, grid, nrow = experiment_figures(G, segmenter, r, n_show=n_show)
     png = out / f"forget_{obj}s.png"
     save_image(grid, png.with_suffix(".tmp.png"), nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
@@ -158,12 +159,24 @@ def run(args) -> int:
     if gan.config.dataset not in ("rooms", "") and args.object in ("window", "bed"):
         print(f"warning: model was trained on {gan.config.dataset!r}; the rooms segmenter may not apply")
     seg = load_judge("rooms").to(device)  # forget hands it images on the CPU, moved to its device per batch
+    det = load_detector(args.object, device)
     r = run_experiment(gan, seg, args.out, layer=args.layer, obj=args.object, n_probe=args.n_probe,
                        n_eval=args.n_eval, n_curve=args.n_curve, seed=args.seed, boxes_json=args.boxes,
                        sweep=not args.no_sweep, causal_steps=args.causal_steps, joint_layers=args.joint_layers,
-                       device=device)
+                       device=device, detector=det)
     print(summary(r))
     return 0
+
+
+def load_detector(obj: str, device=None):
+    """The shipped second window instrument (pretrained/judges/windows.safetensors) when ``obj`` is "window",
+    else None (it measures windows only)."""
+    if obj != "window":
+        return None
+    from ..judges import judge_path
+    from ..judges.windows import WindowDetector
+    det = WindowDetector.load(judge_path("windows")).eval()
+    return det if device is None else det.to(device)
 
 
 def _vs(m: dict, key: str, fmt: str = "{:.4f}") -> str:
@@ -198,6 +211,8 @@ def summary(r) -> str:
                      f"maps: {o} pixels {_signed(c['quarter_reduction'])}, "
                      f"{100 * c['quarter_share_samples_removed']:.1f}% of samples lose >= 90%, "
                      f"outside change {c['quarter_outside_change']:.4f}")
+    if m.get("instruments"):
+        lines += instrument_lines(m)
     if m.get("joint") and "reduction" in m["joint"]:
         j = m["joint"]
         lines.append(f"joint drop at {' + '.join(j['layers'])} "
@@ -206,6 +221,30 @@ def summary(r) -> str:
                      f"{_vs(j, 'share_samples_removed', pct)} of samples lose >= 90%, outside change "
                      f"{_vs(j, 'outside_change')}")
     return "\n".join(lines + [f"seconds: {m['seconds']}"])
+
+
+VARIANTS = {"probe": "probe's maps dropped", "random": "random control", "causal_quarter": "causal top quarter",
+            "joint": "joint drop", "joint_random": "joint random control"}
+
+
+def instrument_lines(m: dict) -> list[str]:
+    """The second instrument's reading and the two instruments' (dis)agreement, one line per drop."""
+    ins, o = m["instruments"], m["object"]
+    fb, ab = ins["fraction_before"], ins["agreement_before"]
+    lines = [f"second instrument ({ins['detector']}, built independently of the segmenter): {o} pixels before "
+             f"{100 * fb['detector']:.3f}% (segmenter {100 * fb['segmenter']:.3f}%); on the unedited samples the two "
+             f"agree on {o} presence in {100 * ab['image_presence_agreement']:.1f}% of images, per-image "
+             f"correlation {ab['fraction_corr']:.2f}"]
+    for key, name in VARIANTS.items():
+        v = ins.get(key)
+        if not v:
+            continue
+        s, d, a = v["segmenter"], v["detector"], v["agreement_after"]
+        verdict = ("INSTRUMENTS DISAGREE: " + "; ".join(v["reasons"])) if v["disagree"] else "instruments agree"
+        lines.append(f"  {name}: segmenter {_signed(s['reduction'])}, detector {_signed(d['reduction'])} {o} pixels "
+                     f"(presence agreement {100 * a['image_presence_agreement']:.1f}%, correlation "
+                     f"{a['fraction_corr']:.2f}) - {verdict}")
+    return lines
 
 
 RANKINGS = {"probe": "probe ranking", "iou": "IoU ranking", "causal": "causal ranking", "random": "random order"}

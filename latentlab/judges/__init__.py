@@ -3,6 +3,11 @@
 ``load_judge("rooms")`` -> RoomSegmenter, ``load_judge("faces")`` -> FaceJudge,
 ``load_judge("fashion")`` -> FashionClassifier; weights ship in ``pretrained/judges/``.
 Every judge takes images in [-1, 1] and exposes ``features(images) -> (N, D)``.
+
+Beside them: ``latentlab.judges.windows.WindowDetector`` (a second, independently built window instrument,
+``pretrained/judges/windows.safetensors``, and ``instrument_agreement`` to compare it with the segmenter),
+``latentlab.judges.degrade`` (the degradation suite), ``latentlab.judges.suite`` (judges measured under it)
+and ``latentlab.judges.outline`` (mask outlines for figures).
 """
 from __future__ import annotations
 

@@ -3,10 +3,13 @@
     python examples/forget_windows.py [--out DIR] [--n-probe 150] [--n-eval 1000] [--layer block2]
                                       [--joint-layers block1] [--causal-steps 150] [--smoke]
 
-Writes DIR/forget_windows.png (rows: original / windows dropped / random control, like the paper's
-Fig. 6), DIR/forget_windows.html (interactive: slider over k, per-sample window fractions on hover,
-the probe's weights) and DIR/metrics.json. `--smoke` runs the same pipeline on a tiny random
-generator with a stand-in segmenter in seconds (used by the tests).
+Writes DIR/forget_windows.png (labelled rows: before / probe's maps dropped / random maps dropped, the paper's
+Fig. 6, with magenta outlines where the room segmenter sees windows), DIR/forget_windows.html (interactive:
+slider over k, per-sample window fractions on hover, both instruments' reading of each drop, the probe's
+weights) and DIR/metrics.json. Every drop is read by two instruments, the room segmenter and the window
+detector (pretrained/judges/windows.safetensors), and the summary says when they disagree. `--smoke` runs the
+same pipeline on a tiny random generator with a stand-in segmenter and an untrained detector in seconds
+(used by the tests).
 """
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 
 from latentlab import GAN, ModelConfig, cli, load_pretrained, save
-from latentlab.app.forget import OUTLINE_COLOR, experiment_figures, run_experiment, summary
+from latentlab.app.forget import experiment_figures, run_experiment, summary
 from latentlab.dissect.boxes_json import save_boxes
 from latentlab.dissect.forget import SCHEMA, ForgetResult, forget
 from latentlab.dissect.removal import DISAGREE, disagreement, generate, instrument_numbers, object_masks

@@ -123,7 +123,8 @@ def experiment_figures(G, segmenter, r, *, n_show: int = 10):
             f"random maps dropped ({len(pos)} of {r.n_maps})": control}
     outlined = None
     if segmenter is not None:
-        outlined = {k: overlay_outline(x, object_masks(segmenter, x, obj), color=OUTLINE_COLOR) for k, x in rows.items()}
+        outlined = {k: overlay_outline(x, object_masks(segmenter, x, obj), color=OUTLINE_COLOR)
+                    for k, x in rows.items()}
     shown = outlined or rows
     png = labelled_rows_image({k: to_uint8_grid(x, nrow=len(show), scale=2) for k, x in shown.items()},
                               caption=(f"magenta outlines: where the room segmenter sees {obj}s" if outlined else

@@ -23,9 +23,9 @@ import torch
 from ..hooks import get_module
 from .boxes import validate_boxes
 from .probe import ProbeResult, fit_probe
-from .removal import (DISAGREE, Removal, _agreement, _fractions, adapter, boxes_from_masks, class_index, detector_regions,
-                      generate, instrument_numbers, measure_removal, object_boxes, object_masks, random_maps,
-                      removal_curve)
+from .removal import (DISAGREE, Removal, _agreement, _fractions, adapter, boxes_from_masks, class_index,
+                      detector_regions, generate, instrument_numbers, measure_removal, object_boxes, object_masks,
+                      random_maps, removal_curve)
 
 __all__ = ["forget", "ForgetResult", "ProbeSamples", "sample_and_box", "fit_probes", "select_maps", "measure",
            "curves", "layer_sweep", "joint_drop", "rank_by_iou", "default_layer", "paper_layer_note", "SCHEMA",
@@ -388,7 +388,8 @@ def _measured(lm, layer, pos, probe, samples, z_eval, before, segmenter, obj, *,
                        "fraction_before": {"segmenter": float(rem.fraction_before.mean()),
                                            "detector": float(rem.detector_before.mean())},
                        "agreement_before": _agreement(masks_before, det["detector_before"]), **instruments}
-    return {**numbers, "measured": True, "instruments": instruments, "_det": det, "curves": {n: {str(k): v for k, v in cv[n].items()} for n in cv},
+    return {**numbers, "measured": True, "instruments": instruments, "_det": det,
+            "curves": {n: {str(k): v for k, v in cv[n].items()} for n in cv},
             "n_curve_samples": nc, "min_k_90": best,
             "selection_within_quarter": {n: (k is not None and k <= quarter) for n, k in best.items()},
             "iou": iou, "causal": causal, "fraction_before_per_sample": rem.fraction_before,

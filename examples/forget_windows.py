@@ -3,10 +3,13 @@
     python examples/forget_windows.py [--out DIR] [--n-probe 150] [--n-eval 1000] [--layer block2]
                                       [--joint-layers block1] [--causal-steps 150] [--smoke]
 
-Writes DIR/forget_windows.png (rows: original / windows dropped / random control, like the paper's
-Fig. 6), DIR/forget_windows.html (interactive: slider over k, per-sample window fractions on hover,
-the probe's weights) and DIR/metrics.json. `--smoke` runs the same pipeline on a tiny random
-generator with a stand-in segmenter in seconds (used by the tests).
+Writes DIR/forget_windows.png (labelled rows: before / probe's maps dropped / random maps dropped, the paper's
+Fig. 6, with magenta outlines where the room segmenter sees windows), DIR/forget_windows.html (interactive:
+slider over k, per-sample window fractions on hover, both instruments' reading of each drop, the probe's
+weights) and DIR/metrics.json. Every drop is read by two instruments, the room segmenter and the window
+detector (pretrained/judges/windows.safetensors), and the summary says when they disagree. `--smoke` runs the
+same pipeline on a tiny random generator with a stand-in segmenter and an untrained detector in seconds
+(used by the tests).
 """
 from __future__ import annotations
 
@@ -19,7 +22,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from latentlab import GAN, ModelConfig, load_pretrained  # noqa: E402
-from latentlab.app.forget import add_joint_argument, run_experiment, summary  # noqa: E402
+from latentlab.app.forget import add_joint_argument, load_detector, run_experiment, summary  # noqa: E402
+from latentlab.judges.windows import WindowDetector  # noqa: E402
 
 
 def main(argv=None):
@@ -45,15 +49,17 @@ def main(argv=None):
         torch.manual_seed(0)
         gan = GAN(ModelConfig(nz=8, ngf=8, ndf=8, image_size=64, dataset="rooms")).eval()
         seg = StandInSegmenter()
+        det = WindowDetector()  # untrained (random weights): exercises the second-instrument path
         n_probe, n_eval, n_curve = 20, 24, 12
     else:
         from latentlab.judges import load_judge
         gan = load_pretrained(a.model)
         seg = load_judge("rooms")
+        det = load_detector("window")
         n_probe, n_eval, n_curve = a.n_probe, a.n_eval, a.n_curve
     m = run_experiment(gan, seg, a.out, layer=a.layer, n_probe=n_probe, n_eval=n_eval, n_curve=n_curve,
                        seed=a.seed, progress=not a.smoke, causal_steps=0 if a.smoke else a.causal_steps,
-                       joint_layers=a.joint_layers)
+                       joint_layers=a.joint_layers, detector=det)
     print(summary(m))
     print(f"wrote {a.out}/forget_windows.png, forget_windows.html, metrics.json")
     return m

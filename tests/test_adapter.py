@@ -143,7 +143,7 @@ def test_forget_result_round_trips_json(forgotten, tmp_path):
     back = ForgetResult.from_json((tmp_path / "m.json").read_text())
     assert back.to_json() == text and back.z_eval is None and back.probe is None
     d = json.loads(text)
-    assert d["schema"] == 2 and d["maps_dropped"] == len(d["dropped_maps"]) and d["curve"] == d["curves"]["probe"]
+    assert d["schema"] == 3 and d["maps_dropped"] == len(d["dropped_maps"]) and d["curve"] == d["curves"]["probe"]
     assert not any("window" in k for k in d) and "_arrays" not in d
 
 
@@ -259,7 +259,7 @@ BAD = {  # row: (exception, regex, call(ctx))
     282: (ValueError, r"z_dims: expected 2 or 4, got 3", lambda c: LatentModel(c["netG"], "normal", z_dims=3)),
     283: (ValueError, r"layer: this model is not a latentlab model; pass layer=",
           lambda c: default_layer(c["netG"])),
-    284: (ValueError, r"schema: expected a forget result of schema 2, got 1",
+    284: (ValueError, r"schema: expected a forget result of schema 3, got 1",
           lambda c: ForgetResult.from_dict({"schema": 1, "window_fraction_before": 0.04})),
     285: (ValueError, r"device: 'cuda:7' was asked for",
           lambda c: Probe(c["netG"], "main.5", device="cuda:7")),

@@ -221,7 +221,7 @@ def test_forget_end_to_end_tiny(tiny_rooms_gan):
                 "fraction_before", "fraction_after", "fraction_after_random",
                 "share_samples_removed", "outside_change", "outside_change_random", "curve", "seconds"):
         assert key in m
-    assert m["schema"] == 2 and m["measured"] and not any(k.startswith("window") for k in m)
+    assert m["schema"] == 3 and m["measured"] and not any(k.startswith("window") for k in m)
     assert m["layer"] == "block2" and m["n_maps"] == 32 and 0 < m["maps_dropped"] <= 32
     assert set(m["layer_sweep"]) == {"block1", "block2"}
     m2 = forget(tiny_rooms_gan.generator, StandInSegmenter(), n_probe=12, n_eval=10, n_curve=6, seed=0,

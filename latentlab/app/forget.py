@@ -20,30 +20,31 @@ def _write_html(figs: list, path: Path, title: str, intro: str) -> None:
 
 def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="window", n_probe=150, n_eval=1000,
                    n_curve=200, seed=0, boxes=None, boxes_json=None, sweep=True, n_show=10, progress=True,
-                   causal_steps=0, joint_layers=None, prior=None, nz=None, device=None):
+                   causal_steps=0, joint_layers=None, prior=None, nz=None, device=None, detector=None):
     """Run ``forget`` on ``gan`` (a GAN, a generator or any module with ``prior=``/``nz=``) and write
     ``out/forget_<obj>s.png``, ``.html`` and ``metrics.json``; returns the ForgetResult.
 
     ``segmenter`` None: ``boxes`` (or ``boxes_json``) are required; the probe and the before/after images
-    are written, nothing is measured.
+    are written, nothing is measured. ``detector``: the second window instrument (``WindowDetector``), read on
+    the same images as the segmenter (``forget(detector=...)``).
     """
-    from torchvision.utils import save_image
+    from PIL import Image
 
     from ..dissect.forget import forget
 
     t0 = time.time()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     G = gan.generator if hasattr(gan, "generator") else gan
-    if boxes_json:
+    if boxes_json:  # checked before anything is written
         boxes = _read_boxes(boxes_json, G, n_probe, seed, prior=prior, nz=nz)
+    out.mkdir(parents=True, exist_ok=True)
     blocks = list(getattr(G, "block_names", []))
     r = forget(G, segmenter, layer=layer, obj=obj, n_probe=n_probe, n_eval=n_eval, n_curve=n_curve, seed=seed,
                boxes=boxes, sweep_layers=blocks if sweep else None, progress=progress, causal_steps=causal_steps,
-               joint_layers=joint_layers, prior=prior, nz=nz, device=device)
-    figs, grid, nrow = experiment_figures(G, segmenter, r, n_show=n_show)
+               joint_layers=joint_layers, prior=prior, nz=nz, device=device, detector=detector)
+    figs, image, _ = experiment_figures(G, segmenter, r, n_show=n_show)
     png = out / f"forget_{obj}s.png"
-    save_image(grid, png.with_suffix(".tmp.png"), nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
+    Image.fromarray(image).save(png.with_suffix(".tmp.png"))
     os.replace(png.with_suffix(".tmp.png"), png)
     _write_html(figs, out / f"forget_{obj}s.html", f"Forgetting to draw {obj}s", intro_sentence(r))
     r.seconds = round(time.time() - t0, 2)
@@ -54,12 +55,13 @@ def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="w
 
 
 def _read_boxes(path, G, n_probe: int, seed: int, *, prior=None, nz=None):
-    """Boxes drawn on the probe samples (JSON), checked against their number and the images' size."""
-    from ..dissect.boxes import load_boxes_json
+    """Boxes drawn on the probe samples (a ``latentlab annotate`` file), checked against the samples they must
+    have been drawn on: ``n_probe`` samples of ``seed`` at the generator's image size."""
+    from ..dissect.boxes_json import load_boxes
     from ..dissect.removal import adapter
     lm = adapter(G, prior=prior, nz=nz, need_prior=True)
     size = lm.generate(lm.sample_z(1, seed=seed)).shape[-1]
-    return load_boxes_json(path, n_probe, size)
+    return load_boxes(path, n=n_probe, seed=seed, image_size=size).boxes
 
 
 def _pct(x: float) -> str:
@@ -88,16 +90,24 @@ def intro_sentence(r, *, n_probe: int | None = None, n_eval: int | None = None) 
             f"(random control: {_pct(m['fraction_after_random'])}).")
 
 
-def experiment_figures(G, segmenter, r, *, n_show: int = 10):
-    """Figures of a finished ``forget`` run ``r`` (a ForgetResult): ([(heading, figure)], grid tensor, per row).
+OUTLINE_COLOR = (1.0, -1.0, 1.0)   # magenta in [-1, 1]: where the segmenter sees the object
 
-    The static grid has three rows (original / objects dropped / random control) of the first ``n_show``
-    evaluation samples that contain the object (any samples without a segmenter), as the paper's Fig. 6; the
-    interactive figures are the same samples under a slider over k, the removal curves and the probe's weight
-    ranking (the slider and curves only with a segmenter).
+
+def experiment_figures(G, segmenter, r, *, n_show: int = 10):
+    """Figures of a finished ``forget`` run ``r`` (a ForgetResult): ([(heading, figure)], labelled PNG, per row).
+
+    The static image (uint8 (H, W, 3)) has three labelled rows (before / the probe's maps dropped / as many
+    random maps dropped) of the first ``n_show`` evaluation samples that contain the object (any samples
+    without a segmenter), as the paper's Fig. 6; with a segmenter, the object's outline as the segmenter sees
+    it is painted on every image (magenta), so a reader can check the judge by eye. The interactive figures are
+    the same rows (outlined and plain), a slider over k, the removal curves, both instruments' reading of each
+    drop (with a detector) and the probe's weight ranking.
     """
     from ..dissect.removal import generate, object_masks
-    from ..viz.forget_figures import forget_rows_figure, k_slider_figure, probe_weights_figure, removal_curve_figure
+    from ..judges.outline import overlay_outline
+    from ..viz.forget_figures import (forget_rows_figure, instruments_figure, k_slider_figure, labelled_rows_image,
+                                      probe_weights_figure, removal_curve_figure)
+    from ..viz.images import to_uint8_grid
 
     obj, layer = r.object, r.layer
     fb = r.fraction_before_per_sample
@@ -109,19 +119,40 @@ def experiment_figures(G, segmenter, r, *, n_show: int = 10):
     orig = r.before[torch.as_tensor(show)]
     dropped = generate(G, z, layer=layer, maps=pos)
     control = generate(G, z, layer=layer, maps=r.random_maps)
-    rows = {"original": orig, f"{obj}s dropped ({len(pos)} maps)": dropped,
-            f"random control ({len(pos)} maps)": control}
-    figs = [(f"Original / {obj}s dropped / random control", forget_rows_figure(rows, nrow=len(show)))]
+    rows = {"before": orig, f"probe's maps dropped ({len(pos)} of {r.n_maps})": dropped,
+            f"random maps dropped ({len(pos)} of {r.n_maps})": control}
+    outlined = None
+    if segmenter is not None:
+        outlined = {k: overlay_outline(x, object_masks(segmenter, x, obj), color=OUTLINE_COLOR)
+                    for k, x in rows.items()}
+    shown = outlined or rows
+    png = labelled_rows_image({k: to_uint8_grid(x, nrow=len(show), scale=2) for k, x in shown.items()},
+                              caption=(f"magenta outlines: where the room segmenter sees {obj}s" if outlined else
+                                       "no segmenter: nothing outlined") + f"; layer {layer}")
+    figs = [(f"Before / the probe's maps dropped / random maps dropped"
+             + (f" (magenta: where the segmenter sees {obj}s)" if outlined else ""),
+             forget_rows_figure(rows, nrow=len(show), outlined=outlined, image_size=orig.shape[-1]))]
     if r.measured:
         grids, fracs = {}, {}
         for k in sorted(int(k) for k in r.curves["probe"]):
             x = generate(G, z, layer=layer, maps=pos[:k]) if k else orig
-            grids[k] = x
-            fracs[k] = object_masks(segmenter, x, obj).flatten(1).sum(1).numpy() / (x.shape[-1] * x.shape[-2])
-        figs += [("Drop the top-k maps by probe weight", k_slider_figure(grids, fracs, title=f"{obj}s")),
-                 ("Removal curve: probe ranking vs IoU ranking vs random", removal_curve_figure(r.curves, r.n_maps))]
+            masks = object_masks(segmenter, x, obj)
+            grids[k] = overlay_outline(x, masks, color=OUTLINE_COLOR)
+            fracs[k] = masks.flatten(1).sum(1).numpy() / (x.shape[-1] * x.shape[-2])
+        figs += [("Drop the top-k maps by probe weight (magenta: the segmenter's outlines)",
+                  k_slider_figure(grids, fracs, title=f"{obj}s", object_name=obj)),
+                 ("Removal curve: probe ranking vs IoU ranking vs random",
+                  removal_curve_figure(r.curves, r.n_maps, object_name=obj))]
+    if r.instruments:
+        keys = [k for k in VARIANTS if r.instruments.get(k)]
+        v = [r.instruments[k] for k in keys]
+        figs.append(("Two instruments: the room segmenter and the window detector",
+                     instruments_figure([VARIANTS[k] for k in keys],
+                                        [-100 * x["segmenter"]["reduction"] for x in v],
+                                        [-100 * x["detector"]["reduction"] for x in v],
+                                        [x["disagree"] for x in v], object_name=obj)))
     figs.append(("Probe weight per feature map", probe_weights_figure(r.probe.weights, r.iou)))
-    return figs, torch.cat([orig, dropped, control]), len(show)
+    return figs, png, len(show)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -131,8 +162,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-probe", type=int, default=150, help="samples for the probe (paper: 150)")
     p.add_argument("--n-eval", type=int, default=1000, help="fresh samples to measure on")
     p.add_argument("--n-curve", type=int, default=200, help="samples per point of the removal curves")
-    p.add_argument("--boxes", default=None, help="JSON of hand-drawn boxes, one list per probe sample")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--boxes", default=None, metavar="FILE",
+                   help="boxes drawn on the probe samples, as `latentlab annotate MODEL --n N_PROBE --seed SEED` "
+                        "saves them (the file's n and seed must match --n-probe and --seed; default: the room "
+                        "segmenter's boxes)")
+    p.add_argument("--no-segmenter", action="store_true",
+                   help="do not load the room segmenter (needs --boxes): fit the probe on your boxes and write "
+                        "the before/after images only; removal is not measured (default: off)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="probe z from SEED, evaluation z from SEED+1, random controls from SEED+2 (default: 0)")
     p.add_argument("--no-sweep", action="store_true", help="skip the layer sweep")
     p.add_argument("--causal-steps", type=int, default=0,
                    help="also rank maps by an ablation mask optimised for causal effect (GAN Dissection), "
@@ -157,13 +195,30 @@ def run(args) -> int:
     gan = load_pretrained(args.model)
     if gan.config.dataset not in ("rooms", "") and args.object in ("window", "bed"):
         print(f"warning: model was trained on {gan.config.dataset!r}; the rooms segmenter may not apply")
-    seg = load_judge("rooms").to(device)  # forget hands it images on the CPU, moved to its device per batch
+    if args.no_segmenter and not args.boxes:
+        raise ValueError("--no-segmenter: without the segmenter the probe needs your boxes; pass --boxes FILE "
+                         "(draw them with `latentlab annotate`)")
+    seg = det = None
+    if not args.no_segmenter:
+        seg = load_judge("rooms").to(device)  # forget hands it images on the CPU, moved to its device per batch
+        det = load_detector(args.object, device)
     r = run_experiment(gan, seg, args.out, layer=args.layer, obj=args.object, n_probe=args.n_probe,
                        n_eval=args.n_eval, n_curve=args.n_curve, seed=args.seed, boxes_json=args.boxes,
                        sweep=not args.no_sweep, causal_steps=args.causal_steps, joint_layers=args.joint_layers,
-                       device=device)
+                       device=device, detector=det)
     print(summary(r))
     return 0
+
+
+def load_detector(obj: str, device=None):
+    """The shipped second window instrument (pretrained/judges/windows.safetensors) when ``obj`` is "window",
+    else None (it measures windows only)."""
+    if obj != "window":
+        return None
+    from ..judges import judge_path
+    from ..judges.windows import WindowDetector
+    det = WindowDetector.load(judge_path("windows")).eval()
+    return det if device is None else det.to(device)
 
 
 def _vs(m: dict, key: str, fmt: str = "{:.4f}") -> str:
@@ -198,6 +253,8 @@ def summary(r) -> str:
                      f"maps: {o} pixels {_signed(c['quarter_reduction'])}, "
                      f"{100 * c['quarter_share_samples_removed']:.1f}% of samples lose >= 90%, "
                      f"outside change {c['quarter_outside_change']:.4f}")
+    if m.get("instruments"):
+        lines += instrument_lines(m)
     if m.get("joint") and "reduction" in m["joint"]:
         j = m["joint"]
         lines.append(f"joint drop at {' + '.join(j['layers'])} "
@@ -206,6 +263,30 @@ def summary(r) -> str:
                      f"{_vs(j, 'share_samples_removed', pct)} of samples lose >= 90%, outside change "
                      f"{_vs(j, 'outside_change')}")
     return "\n".join(lines + [f"seconds: {m['seconds']}"])
+
+
+VARIANTS = {"probe": "probe's maps dropped", "random": "random control", "causal_quarter": "causal top quarter",
+            "joint": "joint drop", "joint_random": "joint random control"}
+
+
+def instrument_lines(m: dict) -> list[str]:
+    """The second instrument's reading and the two instruments' (dis)agreement, one line per drop."""
+    ins, o = m["instruments"], m["object"]
+    fb, ab = ins["fraction_before"], ins["agreement_before"]
+    lines = [f"second instrument ({ins['detector']}, built independently of the segmenter): {o} pixels before "
+             f"{100 * fb['detector']:.3f}% (segmenter {100 * fb['segmenter']:.3f}%); on the unedited samples the two "
+             f"agree on {o} presence in {100 * ab['image_presence_agreement']:.1f}% of images, per-image "
+             f"correlation {ab['fraction_corr']:.2f}"]
+    for key, name in VARIANTS.items():
+        v = ins.get(key)
+        if not v:
+            continue
+        s, d, a = v["segmenter"], v["detector"], v["agreement_after"]
+        verdict = ("INSTRUMENTS DISAGREE: " + "; ".join(v["reasons"])) if v["disagree"] else "instruments agree"
+        lines.append(f"  {name}: segmenter {_signed(s['reduction'])}, detector {_signed(d['reduction'])} {o} pixels "
+                     f"(presence agreement {100 * a['image_presence_agreement']:.1f}%, correlation "
+                     f"{a['fraction_corr']:.2f}) - {verdict}")
+    return lines
 
 
 RANKINGS = {"probe": "probe ranking", "iou": "IoU ranking", "causal": "causal ranking", "random": "random order"}

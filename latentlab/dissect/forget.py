@@ -23,14 +23,16 @@ import torch
 from ..hooks import get_module
 from .boxes import validate_boxes
 from .probe import ProbeResult, fit_probe
-from .removal import (Removal, adapter, boxes_from_masks, class_index, generate, measure_removal, object_boxes, object_masks,
+from .removal import (DISAGREE, Removal, _agreement, _fractions, adapter, boxes_from_masks, class_index,
+                      detector_regions, generate, instrument_numbers, measure_removal, object_boxes, object_masks,
                       random_maps, removal_curve)
 
 __all__ = ["forget", "ForgetResult", "ProbeSamples", "sample_and_box", "fit_probes", "select_maps", "measure",
            "curves", "layer_sweep", "joint_drop", "rank_by_iou", "default_layer", "paper_layer_note", "SCHEMA",
            "generate", "object_masks", "object_boxes", "measure_removal", "removal_curve", "random_maps", "Removal"]
 
-SCHEMA = 2  # 2: object-neutral keys (fraction_*, n_bearing, share_samples_removed*), "schema" and "measured"
+SCHEMA = 3  # 2: object-neutral keys (fraction_*, n_bearing, share_samples_removed*), "schema" and "measured";
+#            3: "detector", "instruments" and "instruments_disagree" (the second window instrument)
 
 paper_layer_note = (
     "The paper fits its probe on the generator's 'second highest convolution layer'. In a generator the "
@@ -71,7 +73,9 @@ class ForgetResult:
     the arrays (``probe``, ``z_eval``, ``before`` ...) stay attributes and are not serialised.
 
     Removal numbers (``fraction_*``, ``reduction*``, ``share_samples_removed*``, ``outside_change*``,
-    ``curves``) are None when no segmenter measured them (``measured`` False).
+    ``curves``) are None when no segmenter measured them (``measured`` False). With a second window instrument
+    (``detector``), ``instruments`` holds both instruments' numbers per drop and their agreement, and
+    ``instruments_disagree`` says whether they disagree about any drop (rule: ``removal.DISAGREE``).
     """
 
     object: str
@@ -108,6 +112,9 @@ class ForgetResult:
     iou: list | None = None
     causal: dict | None = None
     joint: dict | None = None
+    detector: str | None = None                   # the second instrument (class name), None without one
+    instruments: dict | None = None               # {"before": agreement, "probe"/"random"/...: both instruments}
+    instruments_disagree: bool | None = None      # True when they disagree about any drop
     seconds: float = 0.0
     layer_note: str = paper_layer_note
     schema: int = SCHEMA
@@ -196,13 +203,14 @@ def select_maps(probe: ProbeResult) -> np.ndarray:
 
 
 def measure(lm, layer, maps, n_maps: int, z, segmenter, obj, *, before, masks_before, n_random=1, seed=0,
-            min_fraction=0.004, c=None) -> tuple[dict, Removal, list]:
+            min_fraction=0.004, c=None, detector=None, detector_before=None) -> tuple[dict, Removal, list]:
     """Drop ``maps`` of ``layer`` (which has ``n_maps``) vs ``n_random`` random controls of as many maps
     (seeds seed + 2 + r), on the same z.
 
-    Returns (summary dict with the ``*_random`` means, the drop's Removal, the controls' Removals).
+    Returns (summary dict with the ``*_random`` means, the drop's Removal, the controls' Removals). With a
+    ``detector`` the summary also has ``instruments`` = {"probe": ..., "random": ...} (both instruments).
     """
-    kw = dict(before=before, masks_before=masks_before, c=c)
+    kw = dict(before=before, masks_before=masks_before, c=c, detector=detector, detector_before=detector_before)
     rem = measure_removal(lm, layer, maps, z, segmenter, obj, **kw)
     rand = [measure_removal(lm, layer, random_maps(n_maps, len(maps), seed + 2 + r), z, segmenter, obj, **kw)
             for r in range(n_random)]
@@ -215,7 +223,21 @@ def measure(lm, layer, maps, n_maps: int, z, segmenter, obj, *, before, masks_be
            "outside_change": s["outside_change"],
            "outside_change_random": float(np.mean([r["outside_change"] for r in sr])),
            "replaced_by": s["replaced_by"]}
+    if detector is not None:
+        out["instruments"] = {"probe": s["instruments"], "random": _pooled_instruments(rand)}
     return out, rem, rand
+
+
+def _pooled_instruments(removals: list) -> dict | None:
+    """Both instruments over several random controls: fractions pooled (= mean of the means), agreement averaged."""
+    if not removals:
+        return None
+    if len(removals) == 1:
+        return removals[0].instruments()
+    cat = lambda name: np.concatenate([getattr(r, name) for r in removals])  # noqa: E731
+    agree = {k: float(np.mean([r.agreement_after[k] for r in removals])) for k in removals[0].agreement_after}
+    return instrument_numbers(_fractions(cat("fraction_before"), cat("fraction_after")),
+                              _fractions(cat("detector_before"), cat("detector_after")), agree)
 
 
 def _curve_ks(n_pos: int, n_maps: int, points: int = 8) -> list[int]:
@@ -242,9 +264,10 @@ def curves(lm, layer, rankings: dict, n_maps: int, n_pos: int, z, segmenter, obj
             for name, r in rankings.items()}
 
 
-def _drop_numbers(lm, drops, z, segmenter, obj, *, before, masks_before, min_fraction, c=None) -> dict:
+def _drop_numbers(lm, drops, z, segmenter, obj, *, before, masks_before, min_fraction, c=None, detector=None,
+                  detector_before=None) -> dict:
     return measure_removal(lm, None, None, z, segmenter, obj, before=before, masks_before=masks_before, drops=drops,
-                           c=c).summary(min_fraction)
+                           c=c, detector=detector, detector_before=detector_before).summary(min_fraction)
 
 
 def layer_sweep(lm, probes: dict, samples: ProbeSamples, z, segmenter, obj, *, before, masks_before,
@@ -263,8 +286,11 @@ def layer_sweep(lm, probes: dict, samples: ProbeSamples, z, segmenter, obj, *, b
 
 
 def joint_drop(lm, probes: dict, samples: ProbeSamples, z, segmenter, obj, *, before, masks_before, min_fraction,
-               seed=0, c=None) -> dict:
-    """The positive maps of every layer in ``probes`` dropped together, against as many random maps per layer."""
+               seed=0, c=None, detector=None, detector_before=None) -> dict:
+    """The positive maps of every layer in ``probes`` dropped together, against as many random maps per layer.
+
+    With a ``detector`` the result has ``instruments`` = {"joint": ..., "joint_random": ...} (both instruments).
+    """
     layers = list(probes)
     n_maps = {l: int(samples.features[l].shape[1]) for l in layers}
     drop = {l: probes[l].positive_maps for l in layers}
@@ -273,13 +299,16 @@ def joint_drop(lm, probes: dict, samples: ProbeSamples, z, segmenter, obj, *, be
     if segmenter is None:
         return out
     rnd = {l: random_maps(n_maps[l], len(drop[l]), seed + 2) for l in layers}
-    kw = dict(before=before, masks_before=masks_before, min_fraction=min_fraction, c=c)
+    kw = dict(before=before, masks_before=masks_before, min_fraction=min_fraction, c=c, detector=detector,
+              detector_before=detector_before)
     rj, rr = (_drop_numbers(lm, d, z, segmenter, obj, **kw) for d in (drop, rnd))
     out.update({"fraction_after": rj["fraction_after"], "reduction": rj["reduction"],
                 "share_samples_removed": rj["share_removed_90"], "outside_change": rj["outside_change"],
                 "fraction_after_random": rr["fraction_after"], "reduction_random": rr["reduction"],
                 "share_samples_removed_random": rr["share_removed_90"], "outside_change_random": rr["outside_change"],
                 "replaced_by": rj["replaced_by"]})
+    if detector is not None:
+        out["instruments"] = {"joint": rj["instruments"], "joint_random": rr["instruments"]}
     return out
 
 
@@ -301,6 +330,17 @@ def _layers(lm, layer, sweep_layers, joint_layers) -> tuple[str, list, list]:
     return layer, sweep, joint
 
 
+def _check_detector(detector, segmenter, obj) -> None:
+    if not callable(getattr(detector, "region_fraction", None)):
+        raise TypeError(f"detector: expected a window detector with region_fraction(images) (a "
+                        f"latentlab.judges.windows.WindowDetector), got {type(detector).__name__}")
+    if segmenter is None:
+        raise ValueError("detector: the second instrument is read beside the segmenter; give a segmenter too "
+                         "(without one nothing is measured)")
+    if obj != "window":
+        raise ValueError(f"detector: the window detector measures windows, but obj={obj!r}; drop the detector")
+
+
 def _causal(lm, layer, segmenter, obj, n_maps, steps, seed, c):
     from .causal import causal_ranking
     rank, mask = causal_ranking(lm, layer, segmenter, obj, steps=steps, seed=seed + 3, c=c)
@@ -310,11 +350,16 @@ def _causal(lm, layer, segmenter, obj, n_maps, steps, seed, c):
 
 
 def _measured(lm, layer, pos, probe, samples, z_eval, before, segmenter, obj, *, n_maps, n_curve, n_random, seed,
-              min_fraction, iou_selection, causal_steps, c, steps) -> dict:
-    """The segmenter's side of ``forget``: the drop vs random controls, the curves, the causal quarter."""
+              min_fraction, iou_selection, causal_steps, c, steps, detector=None) -> dict:
+    """The segmenter's side of ``forget``: the drop vs random controls, the curves, the causal quarter (and,
+    with a ``detector``, the second instrument's reading of the same images)."""
     masks_before = object_masks(segmenter, before, obj)
+    det = {}
+    if detector is not None:
+        det = {"detector": detector, "detector_before": detector_regions(detector, before)}
     numbers, rem, rand = measure(lm, layer, pos, n_maps, z_eval, segmenter, obj, before=before, masks_before=masks_before,
-                                 n_random=n_random, seed=seed, min_fraction=min_fraction, c=c)
+                                 n_random=n_random, seed=seed, min_fraction=min_fraction, c=c, **det)
+    instruments = numbers.pop("instruments", None)
     steps.update(2)
     nc = min(n_curve, len(z_eval))
     cur = dict(before=before[:nc], masks_before=masks_before[:nc])
@@ -326,9 +371,11 @@ def _measured(lm, layer, pos, probe, samples, z_eval, before, segmenter, obj, *,
         rankings["causal"], causal = _causal(lm, layer, segmenter, obj, n_maps, causal_steps, seed, c)
         extra_ks = (n_maps // 4,)
         q = _drop_numbers(lm, {layer: causal["quarter_maps"]}, z_eval, segmenter, obj, before=before,
-                          masks_before=masks_before, min_fraction=min_fraction, c=c)
+                          masks_before=masks_before, min_fraction=min_fraction, c=c, **det)
         causal.update({"quarter_reduction": q["reduction"], "quarter_share_samples_removed": q["share_removed_90"],
                        "quarter_outside_change": q["outside_change"]})
+        if instruments is not None:
+            instruments["causal_quarter"] = q["instruments"]
     order = ["probe", "iou", "causal"]
     rankings = {k: rankings[k] for k in order if k in rankings}
     cv = curves(lm, layer, rankings, n_maps, len(pos), z_eval[:nc], segmenter, obj, extra_ks=extra_ks, seed=seed,
@@ -336,7 +383,13 @@ def _measured(lm, layer, pos, probe, samples, z_eval, before, segmenter, obj, *,
     steps.update(1)
     best = {name: _min_k(v, 0.9) for name, v in cv.items()}
     quarter = n_maps // 4
-    return {**numbers, "measured": True, "curves": {n: {str(k): v for k, v in cv[n].items()} for n in cv},
+    if instruments is not None:
+        instruments = {"detector": type(detector).__name__, "thresholds": dict(DISAGREE),
+                       "fraction_before": {"segmenter": float(rem.fraction_before.mean()),
+                                           "detector": float(rem.detector_before.mean())},
+                       "agreement_before": _agreement(masks_before, det["detector_before"]), **instruments}
+    return {**numbers, "measured": True, "instruments": instruments, "_det": det,
+            "curves": {n: {str(k): v for k, v in cv[n].items()} for n in cv},
             "n_curve_samples": nc, "min_k_90": best,
             "selection_within_quarter": {n: (k is not None and k <= quarter) for n, k in best.items()},
             "iou": iou, "causal": causal, "fraction_before_per_sample": rem.fraction_before,
@@ -349,7 +402,7 @@ def forget(generator, segmenter=None, *, layer: str | None = None, obj: str = "w
            n_eval: int = 1000, n_curve: int = 200, seed: int = 0, prior: str | None = None, nz: int | None = None,
            boxes=None, C: float = 1.0, min_area: int = 4, min_fraction: float = 0.004, sweep_layers=None,
            iou_selection: bool = True, n_random: int = 1, progress: bool = True, causal_steps: int = 0,
-           joint_layers=None, device=None, c=None) -> ForgetResult:
+           joint_layers=None, device=None, c=None, detector=None) -> ForgetResult:
     """Run the DCGAN §6.3.1 experiment on any generator module and return a :class:`ForgetResult`.
 
     Args:
@@ -362,6 +415,10 @@ def forget(generator, segmenter=None, *, layer: str | None = None, obj: str = "w
         boxes: per probe sample, a list of (x0, y0, x1, y1) pixel boxes (the samples are ``n_probe`` z drawn
             from ``seed`` with the model's prior, in order); default: the segmenter's connected components.
         device: where the generator runs (the module is moved there); c: an AC-GAN's class for every sample.
+        detector: a second, independently built window instrument (``judges.windows.WindowDetector``) that
+            reads the same images as the segmenter: ``instruments`` then holds both instruments' numbers per
+            drop (probe, random control, causal quarter, joint and its control), their agreement, and whether
+            they disagree (``removal.DISAGREE``). Needs the segmenter and ``obj="window"``.
     Randomness: probe z from seed, eval z from seed + 1, random controls from seed + 2 (+ draw), causal z
     from seed + 3. ``causal_steps > 0`` adds a soft-ablation ranking (needs a differentiable segmenter);
     ``joint_layers`` drops the positive maps of ``layer`` and of those layers together.
@@ -374,9 +431,15 @@ def forget(generator, segmenter=None, *, layer: str | None = None, obj: str = "w
     layer, sweep, joint = _layers(lm, layer, sweep_layers, joint_layers)
     if segmenter is not None:
         class_index(segmenter, obj)
+    if detector is not None:
+        _check_detector(detector, segmenter, obj)
     steps = tqdm(total=6, desc="forget", disable=not progress)
     samples = sample_and_box(lm, [layer, *sweep, *joint], n_probe, seed, segmenter, obj, boxes=boxes,
                              min_area=min_area, c=c)
+    shape = tuple(getattr(detector, "input_shape", ()))
+    if detector is not None and shape and tuple(samples.images.shape[1:]) != shape:
+        raise ValueError(f"detector: it reads images of shape {shape}, the generator makes "
+                         f"{tuple(samples.images.shape[1:])}")
     steps.update(1)
     probes = fit_probes(samples, [layer, *sweep, *joint], C=C, seed=seed)
     probe, n_maps = probes[layer], int(samples.features[layer].shape[1])
@@ -388,8 +451,9 @@ def forget(generator, segmenter=None, *, layer: str | None = None, obj: str = "w
     if segmenter is not None:
         m = _measured(lm, layer, pos, probe, samples, z_eval, before, segmenter, obj, n_maps=n_maps,
                       n_curve=n_curve, n_random=n_random, seed=seed, min_fraction=min_fraction,
-                      iou_selection=iou_selection, causal_steps=causal_steps, c=c, steps=steps)
+                      iou_selection=iou_selection, causal_steps=causal_steps, c=c, steps=steps, detector=detector)
     cur, masks_before = m.pop("_cur", {"before": None, "masks_before": None}), m.pop("_masks", None)
+    det = m.pop("_det", {})
     nc = m.get("n_curve_samples", 0)
     kw = dict(before=cur["before"], masks_before=cur["masks_before"], min_fraction=min_fraction, c=c)
     sweep_out = layer_sweep(lm, {l: probes[l] for l in sweep}, samples, z_eval[:nc], segmenter, obj, **kw)
@@ -397,7 +461,12 @@ def forget(generator, segmenter=None, *, layer: str | None = None, obj: str = "w
     if joint:
         kw.update(before=before, masks_before=masks_before)
         joint_out = joint_drop(lm, {l: probes[l] for l in [layer, *joint]}, samples, z_eval, segmenter, obj,
-                               seed=seed, **kw)
+                               seed=seed, **kw, **det)
+        if m.get("instruments") is not None and "instruments" in joint_out:
+            m["instruments"].update(joint_out.pop("instruments"))
+    if m.get("instruments") is not None:
+        m["instruments_disagree"] = any(v["disagree"] for k, v in m["instruments"].items()
+                                        if isinstance(v, dict) and "disagree" in v)
     steps.update(steps.total - steps.n)
     steps.close()
     return ForgetResult(
@@ -406,4 +475,5 @@ def forget(generator, segmenter=None, *, layer: str | None = None, obj: str = "w
         probe_accuracy=probe.accuracy, probe_weights=probe.weights.tolist(), n_eval_samples=n_eval, seed=seed,
         min_fraction=min_fraction, quarter_of_maps=n_maps // 4, layer_sweep=sweep_out, joint=joint_out,
         probe=probe, z_eval=z_eval, before=before, random_maps=random_maps(n_maps, len(pos), seed + 2),
+        detector=None if detector is None else type(detector).__name__,
         seconds=round(time.time() - t0, 2), **m)

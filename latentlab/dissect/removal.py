@@ -12,11 +12,13 @@ import torch
 import torch.nn.functional as F
 
 from ..judges.rooms import mask_to_boxes
+from ..judges.windows import agreement, region_fractions
 from ..models.adapter import LatentModel, as_latent_model
 from .ablate import ablate_layers, check_drops
 
 __all__ = ["adapter", "generate", "object_masks", "object_boxes", "measure_removal", "removal_curve", "random_maps",
-           "Removal", "class_index", "boxes_from_masks"]
+           "Removal", "class_index", "boxes_from_masks", "detector_regions", "instrument_numbers", "disagreement",
+           "DISAGREE"]
 
 BATCH = 200        # generator batch of the forget experiment (its published numbers were taken with it)
 SEG_BATCH = 250    # segmenter batch
@@ -95,12 +97,84 @@ def random_maps(n_maps: int, k: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n_maps, size=k, replace=False))
 
 
+# When the two window instruments disagree about a drop (any reason is enough):
+DISAGREE = {
+    "max_points": 0.15,             # their reductions differ by more than 15 percentage points
+    "min_sign": 0.05,               # or differ in sign while both are at least 5 points away from 0
+    "min_presence_agreement": 0.80,  # or, on the edited images, they agree on "window somewhere or none" in
+    #                                  < 80% of images (0.92 on the shipped model's unedited samples)
+}
+
+
+def disagreement(reduction_a, reduction_b, presence_agreement=None, *, names=("segmenter", "detector"),
+                 max_points: float = DISAGREE["max_points"], min_sign: float = DISAGREE["min_sign"],
+                 min_presence_agreement: float = DISAGREE["min_presence_agreement"]) -> list[str]:
+    """Why two instruments disagree about one drop: a list of reasons in words, empty when they agree.
+
+    ``reduction_a`` / ``reduction_b``: 1 - after / before of each instrument (negative: more object pixels);
+    ``presence_agreement``: the share of edited images where both see the object somewhere or both nowhere
+    (``agreement(...)["image_presence_agreement"]``), None to skip that test. Thresholds: :data:`DISAGREE`.
+    """
+    a, b = float(reduction_a), float(reduction_b)
+    na, nb = names
+    if not (np.isfinite(a) and np.isfinite(b)):
+        return [f"a reduction is undefined ({na} {a}, {nb} {b}: no object pixels before the drop)"]
+    change = f"{na} {-100 * a:+.1f}%, {nb} {-100 * b:+.1f}% object pixels"
+    reasons = []
+    if a * b < 0 and min(abs(a), abs(b)) >= min_sign:
+        reasons.append(f"the reductions differ in sign ({change})")
+    if abs(a - b) > max_points:
+        reasons.append(f"the reductions differ by {100 * abs(a - b):.1f} points (> {100 * max_points:.0f}; {change})")
+    if presence_agreement is not None and float(presence_agreement) < min_presence_agreement:
+        reasons.append(f"they agree on which edited images show the object in only {100 * presence_agreement:.1f}% "
+                       f"of them (< {100 * min_presence_agreement:.0f}%)")
+    return reasons
+
+
+@torch.no_grad()
+def detector_regions(detector, images: torch.Tensor) -> torch.Tensor:
+    """The second instrument's window share per region (N, G, G) on the CPU (a WindowDetector's
+    ``region_fraction``; images go to its device)."""
+    return detector.region_fraction(images).cpu()
+
+
+def _agreement(masks: torch.Tensor, regions: torch.Tensor) -> dict:
+    """``agreement`` of the segmenter's masks (a) and the detector's regions (b) on the same images, the way
+    ``judges.windows.instrument_agreement`` computes it; the per-image list of disagreeing images is counted."""
+    fa = masks.float().mean(dim=(1, 2))
+    out = agreement(fa, regions.mean(dim=(1, 2)), region_fractions(masks, regions.shape[-1]), regions)
+    out["n_disagree"] = len(out.pop("disagree"))
+    return out
+
+
+def instrument_numbers(seg: dict, det: dict, agreement_after: dict | None) -> dict:
+    """Both instruments' numbers for one drop, and whether they disagree (:func:`disagreement`).
+
+    ``seg`` / ``det``: {"fraction_before", "fraction_after", "reduction"} of the segmenter and the detector.
+    """
+    reasons = disagreement(seg["reduction"], det["reduction"],
+                           None if agreement_after is None else agreement_after["image_presence_agreement"])
+    return {"segmenter": {k: seg[k] for k in ("fraction_before", "fraction_after", "reduction")},
+            "detector": {k: det[k] for k in ("fraction_before", "fraction_after", "reduction")},
+            "agreement_after": agreement_after, "disagree": bool(reasons), "reasons": reasons}
+
+
 @dataclass
 class Removal:
     fraction_before: np.ndarray   # (N,) object pixel share per sample before the drop
     fraction_after: np.ndarray    # (N,) after
     outside_change: float         # mean |after - before| (0..1 pixel scale) outside the original object pixels
     replaced_by: dict             # class -> share of former object pixels it became
+    detector_before: np.ndarray | None = None   # (N,) the second instrument's window share before the drop
+    detector_after: np.ndarray | None = None    # (N,) ... after
+    agreement_after: dict | None = None         # the two instruments' agreement on the edited images
+
+    def instruments(self) -> dict | None:
+        """Both instruments' numbers and their (dis)agreement (:func:`instrument_numbers`); None without a detector."""
+        if self.detector_after is None:
+            return None
+        return instrument_numbers(_fractions(self.fraction_before, self.fraction_after),
+                                  _fractions(self.detector_before, self.detector_after), self.agreement_after)
 
     def summary(self, min_fraction: float) -> dict:
         b, a = self.fraction_before, self.fraction_after
@@ -112,15 +186,24 @@ class Removal:
             "n_bearing": int(bearing.sum()),
             "share_removed_90": float(lost.mean()) if len(lost) else float("nan"),
             "outside_change": self.outside_change, "replaced_by": self.replaced_by,
+            "instruments": self.instruments(),
         }
+
+
+def _fractions(before: np.ndarray, after: np.ndarray) -> dict:
+    b, a = float(np.mean(before)), float(np.mean(after))
+    return {"fraction_before": b, "fraction_after": a, "reduction": 1 - a / b if b > 0 else float("nan")}
 
 
 @torch.no_grad()
 def measure_removal(generator, layer, maps, z, segmenter, obj="window", *, before=None, masks_before=None,
-                    drops=None, batch_size=BATCH, c=None, **adapter_kw) -> Removal:
+                    drops=None, batch_size=BATCH, c=None, detector=None, detector_before=None,
+                    **adapter_kw) -> Removal:
     """Compare generations with and without dropping ``maps`` of ``layer`` on the same z.
 
-    ``drops`` ({layer: maps}, with ``layer=maps=None``) drops maps of several layers at once.
+    ``drops`` ({layer: maps}, with ``layer=maps=None``) drops maps of several layers at once. ``detector``: a
+    second window instrument (``WindowDetector``) read on the same images; ``detector_before`` its (N, G, G)
+    regions on ``before`` (computed when None).
     """
     lm = adapter(generator, **adapter_kw)
     if before is None:
@@ -144,7 +227,13 @@ def measure_removal(generator, layer, maps, z, segmenter, obj="window", *, befor
     if former.numel():
         counts = torch.bincount(former, minlength=len(classes)).double() / former.numel()
         replaced = {classes[i]: round(float(v), 4) for i, v in enumerate(counts) if v > 0}
-    return Removal(fb, fa, outside_change, replaced)
+    if detector is None:
+        return Removal(fb, fa, outside_change, replaced)
+    if detector_before is None:
+        detector_before = detector_regions(detector, before)
+    regions_after = detector_regions(detector, after)
+    return Removal(fb, fa, outside_change, replaced, detector_before.mean(dim=(1, 2)).double().numpy(),
+                   regions_after.mean(dim=(1, 2)).double().numpy(), _agreement(masks_after, regions_after))
 
 
 def removal_curve(generator, layer, ranking, ks, z, segmenter, obj="window", *, before=None, masks_before=None,

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 # The analysis commands whose modules this branch owns (forget: latentlab/app/forget.py, another helper's).
-COMMANDS = ("walk", "report", "filters", "evaluate", "convert", "annotate")
+COMMANDS = ("walk", "report", "filters", "evaluate", "convert", "annotate", "forget")
 
 
 def run(args, capsys):

@@ -6,9 +6,6 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-
 __all__ = ["add_arguments", "run", "run_experiment", "experiment_figures", "intro_sentence", "summary"]
 
 
@@ -103,6 +100,9 @@ def experiment_figures(G, segmenter, r, *, n_show: int = 10):
     the same rows (outlined and plain), a slider over k, the removal curves, both instruments' reading of each
     drop (with a detector) and the probe's weight ranking.
     """
+    import numpy as np
+    import torch
+
     from ..dissect.removal import generate, object_masks
     from ..judges.outline import overlay_outline
     from ..viz.forget_figures import (forget_rows_figure, instruments_figure, k_slider_figure, labelled_rows_image,
@@ -184,7 +184,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def add_joint_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--joint-layers", type=lambda v: [x for x in v.split(",") if x], default=None,
                    metavar="NAMES", help="beyond the paper: also drop the probe-positive maps of these layers "
-                                         "(comma-separated, e.g. block1) together with --layer's")
+                                         "(comma-separated, e.g. block1) together with --layer's "
+                                         "(default: none, --layer only)")
 
 
 def run(args) -> int:

@@ -424,7 +424,8 @@ def test_cli_reports_errors(tmp_path, capsys, tiny_gan):
     path = save(tiny_gan, tmp_path / "tiny.safetensors")  # dataset "": no judge for it
     assert cli.run(parser.parse_args([str(path), "--n", "16", "--no-progress"])) == 2
     assert "has no judge" in capsys.readouterr().err
-    args = parser.parse_args([str(path), "--json", str(tmp_path / "no" / "out.json")])
+    (tmp_path / "a-file").write_text("x")  # --json below a file: its folder cannot be created
+    args = parser.parse_args([str(path), "--json", str(tmp_path / "a-file" / "out.json")])
     assert cli.run(args) == 2 and "--json" in capsys.readouterr().err
 
 

@@ -79,7 +79,7 @@ def test_installed_wheel_loads_rooms_from_anywhere(wheel_target):
             "g = latentlab.load_pretrained('rooms')\n"
             "seg = load_judge('rooms')\n"
             "x = g.sample(2, seed=0)\n"
-            "from latentlab.viz.report import find_training_log\n"
+            "from latentlab.app.report import find_training_log\n"
             "print(latentlab.__file__); print(pretrained_dir()); print(tuple(x.shape), type(seg).__name__, "
             "g.config.image_size, find_training_log('rooms').name)\n")
     # -S: no site module, so no .pth file (e.g. an editable install of the repository) can put it back on the path

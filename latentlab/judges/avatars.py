@@ -20,7 +20,6 @@ Checkpoints are one safetensors file (never pickle) whose metadata holds
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn
@@ -93,15 +92,6 @@ class AvatarJudge(JudgeFile, nn.Module):
     def input_shape(self) -> tuple[int, int, int]:
         return (3, self.config.image_size, self.config.image_size)
 
-    def _check_images(self, images) -> None:
-        if not isinstance(images, torch.Tensor):
-            raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
-        if not images.is_floating_point():
-            raise TypeError(f"images must be a floating tensor in [-1, 1], got dtype {images.dtype}")
-        if images.ndim != 4 or tuple(images.shape[1:]) != self.input_shape:
-            raise ValueError(f"images must have shape (N, {', '.join(map(str, self.input_shape))}), "
-                             f"got {tuple(images.shape)}")
-
     def _features(self, images: torch.Tensor) -> torch.Tensor:
         param = self.fc.weight
         x = images.to(param.device, param.dtype)
@@ -115,27 +105,15 @@ class AvatarJudge(JudgeFile, nn.Module):
         out = self.head(self.dropout(self._features(images)))
         return {name: out[:, i] for i, name in enumerate(AVATAR_JUDGE_OUTPUTS)}
 
-    @torch.no_grad()
-    def _batched(self, fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, batch_size: int) -> list:
-        self._check_images(images)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        was_training = self.training
-        self.eval()
-        try:
-            return [fn(chunk) for chunk in images.split(batch_size)] or [fn(images)]
-        finally:
-            self.train(was_training)
-
     def predict(self, images: torch.Tensor, batch_size: int = 256) -> dict[str, torch.Tensor]:
         """Probabilities, each float32 (N,) on the input's device: smile, glasses, feminine, beard."""
         def judge(chunk):
             raw = self.forward(chunk)
             return torch.stack([raw[k] for k in AVATAR_JUDGE_OUTPUTS], dim=1).sigmoid()
 
-        out = torch.cat(self._batched(judge, images, batch_size)).float().to(images.device)
+        out = self._batched(judge, images, batch_size).float()
         return {name: out[:, i] for i, name in enumerate(AVATAR_JUDGE_OUTPUTS)}
 
     def features(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         """Penultimate features (N, feature_dim), after the ReLU, for Fréchet distances."""
-        return torch.cat(self._batched(self._features, images, batch_size)).float().to(images.device)
+        return self._batched(self._features, images, batch_size).float()

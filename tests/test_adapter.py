@@ -317,3 +317,16 @@ def test_forget_on_an_acgan_takes_one_class_for_every_sample():
     assert torch.equal(a.before, LatentModel(gan).generate(a.z_eval, 2))
     with pytest.raises(ValueError, match=r"c: this AC-GAN needs a class"):
         forget(gan, StandInSegmenter(), **kw)
+
+
+def test_forget_with_the_second_instrument_on_the_raw_module_equals_our_class(pair, segmenter):
+    # issue 25's second window instrument on the unmodified pytorch/examples netG (4-D z, layer "main.5")
+    from latentlab.app.forget import load_detector
+    gan, netG, _ = pair
+    detector = load_detector("window")
+    kw = dict(n_probe=40, n_eval=24, n_curve=8, seed=1, progress=False, detector=detector)
+    raw = forget(netG, segmenter, layer="main.5", prior="normal", nz=100, **kw)
+    ours = forget(gan.generator, segmenter, **kw)
+    a, b = _neutral(raw.to_dict(), "main.5", "block2"), _neutral(ours.to_dict(), "", "")
+    assert a["detector"] == "WindowDetector" and a["instruments"] and a == b
+    assert count_hooks(netG) == 0 and count_hooks(detector) == 0

@@ -24,10 +24,10 @@ from typing import Sequence
 
 import torch
 
-from ..io import CheckpointError, atomic_write_bytes, load_safetensors
+from ..io import atomic_write_bytes, load_safetensors
 # Shared with the GAN trainer: seeds, checkpoint names/listing, optimizer state <-> flat tensors, errors.
 from ..train.trainer import (RunExistsError, TrainingDiverged, _derive_seed, _optim_from_tensors, _optim_to_tensors,
-                             _rng, checkpoint_name, list_checkpoints, native_bf16)
+                             _rng, checkpoint_name, latest_checkpoint, list_checkpoints, native_bf16)
 from . import losses
 from .dtn import DTN, DTNConfig, dtn_from_state, match_channels, save_dtn
 from .encoder import Encoder
@@ -35,17 +35,6 @@ from .encoder import Encoder
 __all__ = ["DTNTrainer", "latest_checkpoint", "RunExistsError", "TrainingDiverged"]
 
 SOURCE_STREAM, TARGET_STREAM = 21, 22  # seed-derivation tags of the two data orders
-
-
-def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
-    """Newest checkpoint in ``run_dir`` that loads; unreadable ones are skipped with a warning."""
-    for p in list_checkpoints(run_dir):
-        try:
-            load_safetensors(p)
-            return p
-        except (CheckpointError, OSError) as e:
-            warnings.warn(f"skipping unreadable checkpoint {p}: {e}")
-    return None
 
 
 def _check_dataset(ds, name: str, channels: int, size: int):

@@ -26,6 +26,7 @@ import torch
 
 from ..io import atomic_write_bytes, load_safetensors
 # Shared with the GAN trainer: seeds, checkpoint names/listing, optimizer state <-> flat tensors, errors.
+from ..train.callbacks import truncate_log
 from ..train.trainer import (RunExistsError, TrainingDiverged, _derive_seed, _optim_from_tensors, _optim_to_tensors,
                              _rng, checkpoint_name, latest_checkpoint, list_checkpoints, native_bf16)
 from . import losses
@@ -141,20 +142,6 @@ class DTNTrainer:
                 "source": self.source_name, "target": self.target_name, "runtime": self._runtime()},
                 indent=2).encode())
 
-    def _truncate_log(self, step: int):
-        path = self.run_dir / "log.jsonl"
-        if not path.exists():
-            return
-        keep = []
-        for line in path.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(rec, dict) and isinstance(rec.get("step"), int) and rec["step"] <= step:
-                keep.append(line)
-        atomic_write_bytes(path, "".join(k + "\n" for k in keep).encode())
-
     def _save_checkpoint(self, step: int) -> Path:
         tg, gg = _optim_to_tensors(self.opt_g, "optim_g")
         td, gd = _optim_to_tensors(self.opt_d, "optim_d")
@@ -241,7 +228,7 @@ class DTNTrainer:
             if ck is not None:
                 start = self._load_checkpoint(ck)
                 print(f"resuming from {ck} at step {start}", file=sys.stderr)
-            self._truncate_log(start)
+            truncate_log(self.run_dir / "log.jsonl", start)
         self.step = start
         dtn.train()
         autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if fast else contextlib.nullcontext

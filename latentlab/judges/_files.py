@@ -17,6 +17,13 @@ from latentlab.models.base import check_device
 
 
 
+def check_positive_int(name: str, value) -> int:
+    """``value`` if it is an int >= 1 (not a bool), else a ValueError "<name> must be a positive int, got ..."."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
 class JsonConfig:
     """Mixin for a judge's frozen config dataclass: ``to_json`` and a strict ``from_json``."""
 
@@ -44,9 +51,7 @@ class ConvNetConfig(JsonConfig):
     def __post_init__(self):
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
         for name in self.positive_ints:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_positive_int(name, getattr(self, name))
         if not self.widths or min(self.widths) < 1:
             raise ValueError(f"widths must be positive channel counts, got {self.widths!r}")
         if self.image_size % 2 ** len(self.widths):
@@ -192,8 +197,7 @@ class JudgeFile:
         """``fn`` over chunks of ``batch_size`` images in eval mode (the mode is restored), no gradients;
         the outputs concatenated on the images' device."""
         self._check_images(images, check_range=self.batch_check_range)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_positive_int("batch_size", batch_size)
         param = next(self.parameters())
         fmt = torch.channels_last if self.batch_channels_last else torch.contiguous_format
         was_training = self.training

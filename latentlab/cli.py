@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import math
 import os
 import sys
 import warnings
@@ -53,35 +54,26 @@ class UsageError(ValueError):
     """Bad command-line input; reported as ``error: ...`` with exit code 2."""
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
+def _number_type(name: str, convert, ok, expected: str, expected_value: str | None = None, show_text: bool = False):
+    """An argparse ``type`` called ``name``: ``convert(text)`` (int or float), then ``ok(value)``; otherwise an
+    ArgumentTypeError "expected <expected>, got ..." (``expected_value`` for a number that fails ``ok``,
+    shown as typed with ``show_text``, else as converted)."""
+    def parse(text: str):
+        try:
+            v = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"expected {expected_value or expected}, got {text if show_text else v}")
+        return v
+    parse.__name__ = parse.__qualname__ = name
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
-    return v
-
-
-def _positive_float(text: str) -> float:
-    import math
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (v > 0 and math.isfinite(v)):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
-    return v
+_positive_int = _number_type("_positive_int", int, lambda v: v > 0, "a positive integer")
+_non_negative_int = _number_type("_non_negative_int", int, lambda v: v >= 0, "an integer >= 0")
+_positive_float = _number_type("_positive_float", float, lambda v: v > 0 and math.isfinite(v), "a positive number",
+                               "a positive finite number", show_text=True)
 
 
 # ------------------------------------------------------------------------------------------------ train
@@ -114,6 +106,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                 f"--quick ({_QUICK_TEXT}) takes {_QUICK_DURATION}.")
 
 
+def _add_optional(group, *flags: tuple) -> None:
+    """Add ``(flag, type, help)`` rows as options that default to None (the config dataclass's default applies)."""
+    for flag, kind, text in flags:
+        group.add_argument(flag, type=kind, default=None, help=text)
+
+
 def _add_model_arguments(model) -> None:
     from .config import ARCHITECTURES, IMAGE_SIZES, PRIORS  # light: no torch
 
@@ -124,18 +122,18 @@ def _add_model_arguments(model) -> None:
                        help="image side in pixels; images are resized and centre-cropped (default 64)")
     model.add_argument("--channels", type=int, choices=(1, 3), default=None,
                        help="image channels (default: the dataset's, 3 for folders)")
-    model.add_argument("--nz", type=_positive_int, default=None, help="size of z (default 100)")
-    model.add_argument("--ngf", type=_positive_int, default=None, help="generator width (default 64)")
-    model.add_argument("--ndf", type=_positive_int, default=None, help="discriminator width (default 64)")
+    _add_optional(model, ("--nz", _positive_int, "size of z (default 100)"),
+                  ("--ngf", _positive_int, "generator width (default 64)"),
+                  ("--ndf", _positive_int, "discriminator width (default 64)"))
     model.add_argument("--prior", choices=PRIORS, default=None,
                        help="distribution of z: normal N(0,1) (pytorch/examples) or uniform U(-1,1) (the paper); "
                             "default normal")
-    model.add_argument("--hidden", type=_positive_int, default=None, help="gan (MLP) only: hidden units (default 1024)")
+    _add_optional(model, ("--hidden", _positive_int, "gan (MLP) only: hidden units (default 1024)"))
     model.add_argument("--class-input", choices=("onehot", "embedding"), default=None,
                        help="acgan only: how G sees the class: a fixed one-hot vector appended to z (the AC-GAN "
                             "paper; default) or a learned embedding (collapsed within classes on Fashion-MNIST)")
-    model.add_argument("--embed-dim", type=_positive_int, default=None,
-                       help="acgan only: size of the learned class embedding (--class-input embedding; default 50)")
+    _add_optional(model, ("--embed-dim", _positive_int,
+                          "acgan only: size of the learned class embedding (--class-input embedding; default 50)"))
 
 
 def _add_training_arguments(tr) -> None:
@@ -144,31 +142,28 @@ def _add_training_arguments(tr) -> None:
     tr.add_argument("--resume", action="store_true",
                     help="continue the run in RUN_DIR from its newest good checkpoint (same step, optimizer and "
                          "random streams: the result equals an uninterrupted run)")
-    tr.add_argument("--steps", type=_positive_int, default=None, help="total optimizer steps (default 5000)")
-    tr.add_argument("--batch-size", type=_positive_int, default=None, help="batch per process (default 64)")
-    tr.add_argument("--lr", type=_positive_float, default=None, help="Adam learning rate (default 2e-4, DCGAN §4)")
-    tr.add_argument("--beta1", type=float, default=None, help="Adam beta1 (default 0.5, DCGAN §4)")
-    tr.add_argument("--r1-gamma", type=float, default=None,
-                    help="R1 penalty on D's input gradient at real images (Mescheder et al. 2018), applied lazily "
-                         "every --r1-every steps; brakes a D that outruns G (default 0 = off, the DCGAN paper)")
-    tr.add_argument("--r1-every", type=_positive_int, default=None, help="steps between R1 penalties (default 16)")
-    tr.add_argument("--label-smoothing", type=float, default=None,
-                    help="one-sided label smoothing: D's target for real images is 1 - this (default 0)")
-    tr.add_argument("--g-class-weight", type=float, default=None,
-                    help="AC-GAN: weight of the class term in G's loss (default 1, the paper); below 1 trades class "
-                         "accuracy for within-class diversity")
-    tr.add_argument("--ema-decay", type=float, default=None,
-                    help="keep a moving average of G's weights with this decay (e.g. 0.999) and export it as the "
-                         "model's generator; steadies a generator that oscillates between checkpoints (default 0 = off)")
+    _add_optional(tr, ("--steps", _positive_int, "total optimizer steps (default 5000)"),
+                  ("--batch-size", _positive_int, "batch per process (default 64)"),
+                  ("--lr", _positive_float, "Adam learning rate (default 2e-4, DCGAN §4)"),
+                  ("--beta1", float, "Adam beta1 (default 0.5, DCGAN §4)"),
+                  ("--r1-gamma", float, "R1 penalty on D's input gradient at real images (Mescheder et al. "
+                   "2018), applied lazily every --r1-every steps; brakes a D that outruns G (default 0 = off, the "
+                   "DCGAN paper)"),
+                  ("--r1-every", _positive_int, "steps between R1 penalties (default 16)"),
+                  ("--label-smoothing", float,
+                   "one-sided label smoothing: D's target for real images is 1 - this (default 0)"),
+                  ("--g-class-weight", float, "AC-GAN: weight of the class term in G's loss (default 1, the paper); "
+                   "below 1 trades class accuracy for within-class diversity"),
+                  ("--ema-decay", float, "keep a moving average of G's weights with this decay (e.g. 0.999) and "
+                   "export it as the model's generator; steadies a generator that oscillates between checkpoints "
+                   "(default 0 = off)"))
     tr.add_argument("--init", default=None, metavar="FILE",
                     help="start from the G and D weights of this model file (fine-tuning; fresh optimizer state); "
                          "ignored when --resume finds a checkpoint (default: none, fresh DCGAN initialisation)")
-    tr.add_argument("--seed", type=_non_negative_int, default=None,
-                    help="seeds the initial weights, data order and every z (default 0)")
-    tr.add_argument("--checkpoint-every", type=_positive_int, default=None,
-                    help="steps between checkpoints (default 500; one is also written at the end and on SIGINT/SIGTERM)")
-    tr.add_argument("--keep-checkpoints", type=_positive_int, default=None,
-                    help="newest checkpoints kept (default 3)")
+    _add_optional(tr, ("--seed", _non_negative_int, "seeds the initial weights, data order and every z (default 0)"),
+                  ("--checkpoint-every", _positive_int,
+                   "steps between checkpoints (default 500; one is also written at the end and on SIGINT/SIGTERM)"),
+                  ("--keep-checkpoints", _positive_int, "newest checkpoints kept (default 3)"))
     tr.add_argument("--fast", choices=("auto", "on", "off"), default=None,
                     help="channels_last + bfloat16 autocast: auto = only on CPUs with native bf16 (AVX512-BF16/AMX); "
                          "on an AVX2 CPU bf16 is emulated and much slower (default auto)")
@@ -176,15 +171,13 @@ def _add_training_arguments(tr) -> None:
                     help="fp32 channels_last (NHWC) memory format: 7-17%% faster per step on an AVX2 CPU, results "
                          "differ from NCHW in the last bits; keep one setting per run (default off; --fast on "
                          "implies it)")
-    tr.add_argument("--threads", type=_non_negative_int, default=None,
-                    help="torch intra-op threads (default 0 = torch's default)")
-    tr.add_argument("--grid-size", type=_positive_int, default=None, help="samples in each checkpoint's grid (default 64)")
-    tr.add_argument("--log-every", type=_positive_int, default=None, help="steps between log.jsonl lines (default 1)")
+    _add_optional(tr, ("--threads", _non_negative_int, "torch intra-op threads (default 0 = torch's default)"),
+                  ("--grid-size", _positive_int, "samples in each checkpoint's grid (default 64)"),
+                  ("--log-every", _positive_int, "steps between log.jsonl lines (default 1)"))
     tr.add_argument("--no-progress", action="store_true",
                     help="no progress output (default: a progress bar on a terminal, plain lines otherwise)")
-    tr.add_argument("--progress-every", type=_positive_int, default=None,
-                    help="when stderr is not a terminal (a log file, nohup, CI): steps between plain progress lines "
-                         "with losses, s/step and ETA (default 100)")
+    _add_optional(tr, ("--progress-every", _positive_int, "when stderr is not a terminal (a log file, nohup, CI): "
+                       "steps between plain progress lines with losses, s/step and ETA (default 100)"))
     tr.add_argument("--device", default="auto", metavar="{auto,cpu,cuda,cuda:N}",
                     help="where to train: auto = CUDA when present, else the CPU; under torchrun each process takes "
                          "cuda:LOCAL_RANK (default auto)")
@@ -397,8 +390,6 @@ def _model_file(model: str) -> str:
 
 
 def run_sample(args) -> int:
-    import math
-
     import torch
     from torchvision.utils import save_image
 

@@ -42,8 +42,8 @@ __all__ = ["convert", "ConvertResult", "Layout", "LAYOUTS", "read_state_dict", "
 
 # ------------------------------------------------------------------------------------------------ the source model
 
-# The Generator and Discriminator inside pytorch_examples_dcgan are from pytorch/examples (dcgan/main.py), which is
-# under the BSD 3-Clause License: Copyright (c) 2017, Pytorch contributors. All rights reserved.
+# The Generator and Discriminator that pytorch_examples_dcgan builds are from pytorch/examples (dcgan/main.py),
+# which is under the BSD 3-Clause License: Copyright (c) 2017, Pytorch contributors. All rights reserved.
 # Redistribution and use in source and binary forms, with or without modification, are permitted provided that the
 # following conditions are met: 1. Redistributions of source code must retain the above copyright notice, this list
 # of conditions and the following disclaimer. 2. Redistributions in binary form must reproduce the above copyright
@@ -57,84 +57,69 @@ __all__ = ["convert", "ConvertResult", "Layout", "LAYOUTS", "read_state_dict", "
 # DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT,
 # STRICT LIABILITY, OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE OF THIS SOFTWARE,
 # EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+class _ExamplesNet(nn.Module):
+    """The shared frame of dcgan/main.py's Generator and Discriminator: ``ngpu`` and the ``main`` Sequential,
+    run through ``data_parallel`` on several GPUs; ``flat`` (the Discriminator) returns (N,)."""
+
+    flat = False
+
+    def __init__(self, ngpu, layers):
+        super().__init__()
+        self.ngpu = ngpu
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, input):
+        if (input.is_cuda or input.is_xpu) and self.ngpu > 1:
+            output = nn.parallel.data_parallel(self.main, input, range(self.ngpu))
+        else:
+            output = self.main(input)
+        return output.view(-1, 1).squeeze(1) if self.flat else output
+
+
 def pytorch_examples_dcgan(nz: int = 100, ngf: int = 64, ndf: int = 64, nc: int = 3, ngpu: int = 1):
     """The pytorch/examples ``dcgan/main.py`` Generator and Discriminator -> (netG, netD), for verification.
 
-    The two classes below are copied unmodified from https://github.com/pytorch/examples/blob/main/dcgan/main.py
-    (commit 77f55b9, Aug 2025); only the indentation differs, and the script's globals ``nz``, ``ngf``, ``ndf``,
-    ``nc`` come from this function's arguments. In-place ReLUs, ``nn.Sequential`` indices and z of shape
-    (N, nz, 1, 1) are the source's own.
+    Built from the layer tables of https://github.com/pytorch/examples/blob/main/dcgan/main.py (commit 77f55b9,
+    Aug 2025): the same classes' names, ``main`` Sequentials (module types, arguments and order, so the same
+    state_dict keys and the same initial draws), forward passes and outputs as the script's; the script's
+    globals ``nz``, ``ngf``, ``ndf``, ``nc`` come from this function's arguments. In-place ReLUs, ``nn.Sequential``
+    indices and z of shape (N, nz, 1, 1) are the source's own. tests/test_convert.py checks them against a
+    verbatim copy of the two classes.
     """
+    # (in, out, stride, padding) of each 4x4 conv, bias=False; the state sizes are those of 64 px images
+    g_convs = [(nz, ngf * 8, 1, 0),        # z -> (ngf*8) x 4 x 4
+               (ngf * 8, ngf * 4, 2, 1),   # -> (ngf*4) x 8 x 8
+               (ngf * 4, ngf * 2, 2, 1),   # -> (ngf*2) x 16 x 16
+               (ngf * 2, ngf, 2, 1),       # -> (ngf) x 32 x 32
+               (ngf, nc, 2, 1)]            # -> (nc) x 64 x 64
+    d_convs = [(nc, ndf, 2, 1),            # (nc) x 64 x 64 -> (ndf) x 32 x 32
+               (ndf, ndf * 2, 2, 1),       # -> (ndf*2) x 16 x 16
+               (ndf * 2, ndf * 4, 2, 1),   # -> (ndf*4) x 8 x 8
+               (ndf * 4, ndf * 8, 2, 1),   # -> (ndf*8) x 4 x 4
+               (ndf * 8, 1, 1, 0)]         # -> 1 x 1 x 1
+    g_layers, d_layers = [], []
+    for i, (c_in, c_out, stride, pad) in enumerate(g_convs):
+        g_layers.append(nn.ConvTranspose2d(c_in, c_out, 4, stride, pad, bias=False))
+        # BatchNorm + in-place ReLU after every conv but the last, which a Tanh follows
+        g_layers += [nn.BatchNorm2d(c_out), nn.ReLU(True)] if i < len(g_convs) - 1 else [nn.Tanh()]
 
-    class Generator(nn.Module):
-        def __init__(self, ngpu):
-            super(Generator, self).__init__()
-            self.ngpu = ngpu
-            self.main = nn.Sequential(
-                # input is Z, going into a convolution
-                nn.ConvTranspose2d(     nz, ngf * 8, 4, 1, 0, bias=False),
-                nn.BatchNorm2d(ngf * 8),
-                nn.ReLU(True),
-                # state size. (ngf*8) x 4 x 4
-                nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(ngf * 4),
-                nn.ReLU(True),
-                # state size. (ngf*4) x 8 x 8
-                nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(ngf * 2),
-                nn.ReLU(True),
-                # state size. (ngf*2) x 16 x 16
-                nn.ConvTranspose2d(ngf * 2,     ngf, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(ngf),
-                nn.ReLU(True),
-                # state size. (ngf) x 32 x 32
-                nn.ConvTranspose2d(    ngf,      nc, 4, 2, 1, bias=False),
-                nn.Tanh()
-                # state size. (nc) x 64 x 64
-            )
+    class Generator(_ExamplesNet):
+        pass
 
-        def forward(self, input):
+    netG = Generator(ngpu, g_layers)  # G's modules are created before D's, as in the script
+    for i, (c_in, c_out, stride, pad) in enumerate(d_convs):
+        d_layers.append(nn.Conv2d(c_in, c_out, 4, stride, pad, bias=False))
+        if i == len(d_convs) - 1:
+            d_layers.append(nn.Sigmoid())
+        else:
+            if i > 0:  # BatchNorm after every conv but the first
+                d_layers.append(nn.BatchNorm2d(c_out))
+            d_layers.append(nn.LeakyReLU(0.2, inplace=True))
 
-            if (input.is_cuda or input.is_xpu) and self.ngpu > 1:
-                output = nn.parallel.data_parallel(self.main, input, range(self.ngpu))
-            else:
-                output = self.main(input)
-            return output
+    class Discriminator(_ExamplesNet):
+        flat = True
 
-    class Discriminator(nn.Module):
-        def __init__(self, ngpu):
-            super(Discriminator, self).__init__()
-            self.ngpu = ngpu
-            self.main = nn.Sequential(
-                # input is (nc) x 64 x 64
-                nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),
-                nn.LeakyReLU(0.2, inplace=True),
-                # state size. (ndf) x 32 x 32
-                nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(ndf * 2),
-                nn.LeakyReLU(0.2, inplace=True),
-                # state size. (ndf*2) x 16 x 16
-                nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(ndf * 4),
-                nn.LeakyReLU(0.2, inplace=True),
-                # state size. (ndf*4) x 8 x 8
-                nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(ndf * 8),
-                nn.LeakyReLU(0.2, inplace=True),
-                # state size. (ndf*8) x 4 x 4
-                nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False),
-                nn.Sigmoid()
-            )
-
-        def forward(self, input):
-            if (input.is_cuda or input.is_xpu) and self.ngpu > 1:
-                output = nn.parallel.data_parallel(self.main, input, range(self.ngpu))
-            else:
-                output = self.main(input)
-
-            return output.view(-1, 1).squeeze(1)
-
-    return Generator(ngpu), Discriminator(ngpu)
+    return netG, Discriminator(ngpu, d_layers)
 
 
 # ------------------------------------------------------------------------------------------------ mapping tables

@@ -42,6 +42,49 @@ def test_the_reference_is_the_pytorch_examples_layout(source):
         G(torch.randn(2, NZ))
 
 
+@pytest.mark.parametrize("sizes", [(8, 8, 8, 3), (5, 4, 6, 1), (100, 64, 64, 3)])
+def test_the_reference_equals_the_verbatim_upstream_classes(sizes):
+    """pytorch_examples_dcgan builds G and D from tables; they must be dcgan/main.py's modules exactly."""
+    from _pytorch_examples_dcgan import upstream
+
+    nets = {}
+    for name, build in (("ours", pytorch_examples_dcgan), ("upstream", upstream)):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(3)
+            nets[name] = build(*sizes)
+    for net, ref in zip(nets["ours"], nets["upstream"]):
+        assert type(net).__name__ == type(ref).__name__ and net.ngpu == ref.ngpu == 1
+        # module types, arguments (in-place ReLU / LeakyReLU included) and order
+        assert str(net.main) == str(ref.main)
+        assert [type(m) for m in net.modules()][1:] == [type(m) for m in ref.modules()][1:]
+        assert [(m.inplace if hasattr(m, "inplace") else None) for m in net.main] == \
+               [(m.inplace if hasattr(m, "inplace") else None) for m in ref.main]
+        ours, theirs = net.state_dict(), ref.state_dict()
+        assert list(ours) == list(theirs)
+        assert all(torch.equal(ours[k], theirs[k]) for k in ours)  # the same initial draws under one seed
+    (g, d), (g_ref, d_ref) = nets["ours"], nets["upstream"]
+    nz, nc = sizes[0], sizes[3]
+    # the same outputs for the same (other) weights, in training and in eval mode
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(4)
+        for m in (*g_ref.modules(), *d_ref.modules()):
+            if isinstance(m, torch.nn.BatchNorm2d):
+                torch.nn.init.normal_(m.weight, 1.0, 0.3), torch.nn.init.normal_(m.bias, 0.0, 0.3)
+    g.load_state_dict(g_ref.state_dict()), d.load_state_dict(d_ref.state_dict())
+    z = torch.randn(3, nz, 1, 1, generator=torch.Generator().manual_seed(5))
+    x = torch.rand(3, nc, 64, 64, generator=torch.Generator().manual_seed(6)) * 2 - 1
+    for mode in (True, False):
+        for net in (g, d, g_ref, d_ref):
+            net.train(mode)
+        with torch.no_grad():
+            out, ref = g(z), g_ref(z)
+            assert out.shape == (3, nc, 64, 64) and torch.equal(out, ref)
+            out, ref = d(x), d_ref(x)
+            assert out.shape == (3,) and torch.equal(out, ref)
+    for key, value in d.state_dict().items():  # running statistics moved the same way
+        assert torch.equal(value, d_ref.state_dict()[key])
+
+
 def test_cli_converts_and_the_images_are_the_same(source, capsys):
     G, D, tmp = source
     out = tmp / "model.safetensors"

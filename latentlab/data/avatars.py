@@ -45,10 +45,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import numbers
 import os
 import sys
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +54,12 @@ from typing import Iterable, Mapping
 
 import numpy as np
 import torch
+
+from ._people import check_int as _check_int
+from ._people import GLASSES_STYLES  # noqa: F401 (part of this module's vocabulary)
+from ._people import (BEARD_STYLES, HAIR_LENGTHS, PRESENTATIONS, RenderedDataset,
+                      check_overrides, check_size, hair_color_index, shared_attributes, uniforms,
+                      write_images)
 
 __all__ = [
     "AVATAR_ATTRIBUTES", "AVATAR_SIZES", "AvatarSample", "AvatarsDataset", "avatar_attributes",
@@ -66,10 +70,6 @@ __all__ = [
 AVATAR_SIZES = (32, 64, 128)
 AVATAR_ATTRIBUTES = ("smile", "smiling", "glasses", "presentation", "beard", "beard_style", "hair_length",
                      "hair_color", "skin", "background")
-PRESENTATIONS = ("masculine", "feminine")
-HAIR_LENGTHS = ("buzz", "short", "medium", "long")
-BEARD_STYLES = ("none", "stubble", "full")
-GLASSES_STYLES = (0, 1, 2, 3)
 RENDER_VERSION = 1  # bump whenever a change here changes pixels: it invalidates caches
 BUILD_COMMAND = "python -m latentlab.data.avatars build --n 20000 --out ~/latentlab-data/avatars"
 _INSTALL = "pip install 'python_avatars>=1.4,<2' 'resvg-py>=0.5'"
@@ -79,7 +79,6 @@ HAIR_COLORS = ("black", "dark_brown", "brown", "auburn", "blonde", "gray")
 _HAIR_ENUM = ("BLACK", "BROWN_DARK", "BROWN", "AUBURN", "BLONDE_GOLDEN", "SILVER_GRAY")
 _FACE_HAIR_RGB = np.array([(28, 22, 22), (62, 42, 32), (108, 72, 46), (150, 66, 34), (222, 186, 116),
                            (176, 176, 176)], np.float64)  # faces.py _HAIR, for the face -> avatar map
-_HAIR_P = np.cumsum([0.24, 0.24, 0.2, 0.1, 0.16, 0.06])  # the faces' weights
 SKINS = ("pale", "light", "brown", "dark_brown", "black")
 _SKIN_ENUM = ("PALE", "LIGHT", "BROWN", "DARK_BROWN", "BLACK")
 
@@ -148,58 +147,15 @@ def _require():
 # argument checks (the faces' conventions)
 
 
-def _check_int(name: str, value, low: int = 0, high: int | None = None) -> int:
-    if isinstance(value, torch.Tensor) and value.ndim == 0 and not value.is_floating_point():
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    value = int(value)
-    if value < low or (high is not None and value >= high):
-        accepted = f">= {low}" if high is None else f"in [{low}, {high - 1}]"
-        raise ValueError(f"{name} must be an int {accepted}, got {value}")
-    return value
-
-
 def _check_size(size) -> int:
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or int(size) not in AVATAR_SIZES:
-        raise ValueError(f"size must be one of {AVATAR_SIZES}, got {size!r}")
-    return int(size)
+    return check_size(size, AVATAR_SIZES)
 
 
 def _check_overrides(overrides: Mapping | None) -> dict:
-    if overrides is None:
-        return {}
-    if not isinstance(overrides, Mapping):
-        raise TypeError(f"overrides must be a dict of attributes, got {type(overrides).__name__}")
-    unknown = sorted(set(overrides) - set(OVERRIDABLE))
-    if unknown:
-        raise ValueError(f"overrides: unknown attributes {unknown}; accepted: {list(OVERRIDABLE)}")
-    out = dict(overrides)
-    if "smile" in out:
-        v = out["smile"]
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0.0 <= float(v) <= 1.0:
-            raise ValueError(f"overrides['smile'] must be a float in [0, 1], got {v!r}")
-        out["smile"] = float(v)
-    if "glasses" in out:
-        v = out["glasses"]
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or int(v) not in GLASSES_STYLES:
-            raise ValueError(f"overrides['glasses'] must be an int in {GLASSES_STYLES} (0 = none), got {v!r}")
-        out["glasses"] = int(v)
-    for key, choices in (("presentation", PRESENTATIONS), ("hair_length", HAIR_LENGTHS),
-                         ("beard_style", BEARD_STYLES), ("hair_color", HAIR_COLORS), ("skin", SKINS)):
-        if key in out and out[key] not in choices:
-            raise ValueError(f"overrides[{key!r}] must be one of {choices}, got {out[key]!r}")
-    if "background" in out:
-        v = out["background"]
-        try:
-            rgb = [int(c) for c in v]
-            ok = len(rgb) == 3 and all(0 <= c <= 255 and c == float(x) for c, x in zip(rgb, v))
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError(f"overrides['background'] must be 3 ints in [0, 255] (r, g, b), got {v!r}")
-        out["background"] = rgb
-    return out
+    return check_overrides(overrides, OVERRIDABLE, floats={"smile": 0.0},
+                           choices={"presentation": PRESENTATIONS, "hair_length": HAIR_LENGTHS,
+                                    "beard_style": BEARD_STYLES, "hair_color": HAIR_COLORS, "skin": SKINS},
+                           rgbs=("background",))
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,7 +173,7 @@ def _pick(options: tuple, x: float):
 
 def _uniforms(index: int, seed: int) -> list[float]:
     # a fixed number of draws per image: overriding one attribute leaves every other draw unchanged
-    return np.random.default_rng([seed, index]).random(len(_SLOTS)).tolist()
+    return uniforms(index, seed, len(_SLOTS))
 
 
 def _spec_from(u: list[float], high: dict) -> dict:
@@ -225,31 +181,16 @@ def _spec_from(u: list[float], high: dict) -> dict:
     def get(name, make):
         return high[name] if name in high else make()
 
-    smile = float(get("smile", lambda: u[_U["smile"]] * 0.2 if u[_U["smile_mode"]] < 0.5
-                      else 0.6 + 0.4 * u[_U["smile"]]))
-    glasses = int(get("glasses", lambda: 0 if u[_U["glasses"]] >= 0.3 else 1 + int(u[_U["glasses_style"]] * 3)))
-    presentation = get("presentation", lambda: PRESENTATIONS[int(u[_U["presentation"]] < 0.5)])
+    smile, glasses, presentation, length = shared_attributes(u, _U, high)
     feminine = presentation == "feminine"
-
-    def hair_length():
-        x = u[_U["hair_length"]]
-        if feminine:
-            return "long" if x < 0.55 else "medium" if x < 0.9 else "short"
-        return "buzz" if x < 0.25 else "short" if x < 0.85 else "medium"
-
-    length = get("hair_length", hair_length)
     beard_style = get("beard_style", lambda: "none" if feminine or u[_U["beard"]] >= 0.4
                       else ("stubble" if u[_U["beard_style"]] < 0.5 else "full"))
-
-    def hair_color():
-        k = int(np.searchsorted(_HAIR_P, u[_U["hair_color"]] * _HAIR_P[-1], side="right"))
-        return HAIR_COLORS[min(k, len(HAIR_COLORS) - 1)]
 
     mouth = "SERIOUS" if smile <= 0.5 else "SMILE" if smile < 0.8 else "BIG_SMILE"
     return {
         "smile": smile, "smiling": bool(smile > 0.5), "glasses": glasses, "presentation": presentation,
         "beard": beard_style != "none", "beard_style": beard_style, "hair_length": length,
-        "hair_color": get("hair_color", hair_color),
+        "hair_color": get("hair_color", lambda: HAIR_COLORS[hair_color_index(u[_U["hair_color"]])]),
         "skin": get("skin", lambda: _pick(SKINS, u[_U["skin"]])),
         "background": list(get("background", lambda: _hsv_to_rgb(
             u[_U["bg_h"]], 0.15 + 0.45 * u[_U["bg_s"]], 0.35 + 0.6 * u[_U["bg_v"]]))),
@@ -387,7 +328,7 @@ class _AvatarIndexError(IndexError, ValueError):
     """Out-of-range index: a ValueError as the library promises, an IndexError for iteration."""
 
 
-class AvatarsDataset(torch.utils.data.Dataset):
+class AvatarsDataset(RenderedDataset):
     """``n`` avatars of set ``seed`` at ``size`` x ``size``.
 
     ``ds[i]`` is ``(image, 0)``: float32 (3, size, size) in [-1, 1] and a dummy class 0.
@@ -402,14 +343,11 @@ class AvatarsDataset(torch.utils.data.Dataset):
     """
 
     name = "avatars"
+    sizes, index_error, render = AVATAR_SIZES, _AvatarIndexError, staticmethod(render_avatar)
 
     def __init__(self, n: int = 20_000, size: int = 64, seed: int = 0, cache: str | os.PathLike | None = None,
                  build: bool = False, progress: bool = False):
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n <= 0:
-            raise ValueError(f"n must be a positive int (number of images), got {n!r}")
-        self.n = int(n)
-        self.size = _check_size(size)
-        self.seed = _check_int("seed", seed)
+        self._setup(n, size, seed)
         self._images = None
         self.cache = None
         if cache is not None:
@@ -446,65 +384,24 @@ class AvatarsDataset(torch.utils.data.Dataset):
         return None if best is None else best[1]
 
     def _cache_ok(self, path: Path) -> bool:
-        try:
-            arr = np.load(path, mmap_mode="r")
-        except (OSError, ValueError, EOFError):
-            return False
-        if arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[0] < self.n or arr.shape[1:] != (
-                self.size, self.size, 3):
-            return False
-        return all(np.array_equal(arr[i], render_avatar(i, self.seed, self.size).image)
-                   for i in sorted({0, self.n // 2, self.n - 1}))
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __repr__(self) -> str:
-        return f"AvatarsDataset(n={self.n}, size={self.size}, seed={self.seed}, cache={self.cache})"
-
-    def __getstate__(self):
-        return {**self.__dict__, "_images": None}  # workers re-open the memory map
-
-    def _index(self, i) -> int:
-        try:
-            return _check_int("index", i, 0, self.n)
-        except ValueError as e:
-            raise _AvatarIndexError(str(e)) from None
-
-    def image(self, i: int) -> np.ndarray:
-        """(size, size, 3) uint8 RGB, a fresh writable array."""
-        i = self._index(i)
-        if self.cache is None:
-            return render_avatar(i, self.seed, self.size).image
-        if self._images is None:
-            self._images = np.load(self.cache, mmap_mode="r")
-        return np.array(self._images[i])
+        return super()._cache_ok(path, lambda arr: arr.ndim == 4 and arr.shape[0] >= self.n
+                                 and arr.shape[1:] == (self.size, self.size, 3))
 
     def images(self, indices: Iterable[int] | None = None) -> torch.Tensor:
         """A float32 batch (N, 3, size, size) in [-1, 1]."""
-        idx = range(self.n) if indices is None else [self._index(i) for i in np.asarray(indices).reshape(-1)]
+        idx = self._indices(indices)
         if self.cache is not None:
-            if self._images is None:
-                self._images = np.load(self.cache, mmap_mode="r")
-            arr = np.asarray(self._images[np.asarray(list(idx), np.int64)])
+            arr = np.asarray(self._mapped()[np.asarray(list(idx), np.int64)])
         else:
             arr = np.stack([self.image(i) for i in idx]) if len(idx) else np.zeros((0, self.size, self.size, 3),
                                                                                    np.uint8)
         return torch.from_numpy(arr).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
-    def __getitem__(self, i):
-        x = torch.from_numpy(self.image(i)).permute(2, 0, 1).to(torch.float32)
-        return x.div_(127.5).sub_(1.0), 0
-
-    def sample(self, i: int) -> AvatarSample:
-        return render_avatar(self._index(i), self.seed, self.size)
-
     def attributes(self, indices: Iterable[int] | None = None) -> dict[str, np.ndarray]:
         """Ground truth for ``indices`` (default: all): smile float32; smiling, glasses, feminine, beard bool;
         glasses_style, skin (index into SKINS), hair_color (index into HAIR_COLORS), hair_length
         (index into HAIR_LENGTHS) int64."""
-        idx = range(self.n) if indices is None else [self._index(i) for i in np.asarray(indices).reshape(-1)]
-        rows = [_spec_from(_uniforms(i, self.seed), {}) for i in idx]
+        rows = [_spec_from(_uniforms(i, self.seed), {}) for i in self._indices(indices)]
         return spec_arrays(rows)
 
 
@@ -532,24 +429,8 @@ def build_cache(path: str | os.PathLike, n: int, size: int = 64, seed: int = 0, 
     size = _check_size(size)
     seed = _check_int("seed", seed)
     _require()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
-        it = range(n)
-        if progress:
-            from tqdm import tqdm
-            it = tqdm(it, desc=f"avatars {size}px", unit="img", mininterval=5.0)
-        for i in it:
-            out[i] = render_avatar(i, seed, size).image
-        out.flush()
-        del out
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_images(path, n, size, lambda i: render_avatar(i, seed, size).image,
+                 progress=f"avatars {size}px" if progress else None)
     return path
 
 

@@ -43,16 +43,19 @@ Everything is a function of ``np.random.default_rng([seed, index])``; nothing se
 from __future__ import annotations
 
 import math
-import numbers
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
 import cv2
 import numpy as np
-import torch
+
+from ._people import check_int as _check_int
+from ._people import GLASSES_STYLES  # noqa: F401 (part of this module's vocabulary)
+from ._people import (BEARD_STYLES, HAIR_LENGTHS, PRESENTATIONS, RenderedDataset,
+                      check_overrides, check_size, hair_color_index, shared_attributes, uniforms,
+                      write_images)
 
 __all__ = ["FACE_ATTRIBUTES", "FACE_SIZES", "FaceSample", "FacesDataset", "face_attributes", "render_face"]
 
@@ -61,10 +64,6 @@ FACE_ATTRIBUTES = (
     "hair_color", "hair_length", "skin_tone", "background",
 )
 FACE_SIZES = (32, 64, 128)
-PRESENTATIONS = ("masculine", "feminine")
-HAIR_LENGTHS = ("buzz", "short", "medium", "long")
-BEARD_STYLES = ("none", "stubble", "full")
-GLASSES_STYLES = (0, 1, 2, 3)  # none, round, thick rectangular, dark sunglasses
 MAX_YAW_DEG = 55.0  # yaw = +-1 turns the head this far
 OVERRIDABLE = tuple(a for a in FACE_ATTRIBUTES if a != "smiling")  # smiling follows smile
 
@@ -73,7 +72,6 @@ _SKIN = np.array([(255, 226, 198), (242, 196, 162), (226, 173, 132), (196, 134, 
                   (152, 100, 70), (104, 68, 48)], np.float64)
 _HAIR = np.array([(28, 22, 22), (62, 42, 32), (108, 72, 46), (150, 66, 34), (222, 186, 116),
                   (176, 176, 176)], np.float64)
-_HAIR_P = np.cumsum([0.24, 0.24, 0.2, 0.1, 0.16, 0.06])
 _IRIS = np.array([(70, 45, 30), (60, 100, 150), (70, 110, 70), (35, 28, 25)], np.float64)
 _LIPSTICK = np.array([(205, 22, 45), (170, 20, 70), (225, 70, 110), (150, 30, 50)], np.float64)
 _FRAMES = np.array([(15, 15, 18), (15, 15, 18), (70, 40, 25), (30, 40, 110), (120, 20, 30)], np.float64)
@@ -108,67 +106,15 @@ class FaceSample:
 # argument checks
 
 
-def _check_int(name: str, value, low: int = 0, high: int | None = None) -> int:
-    if isinstance(value, torch.Tensor) and value.ndim == 0 and not value.is_floating_point():
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    value = int(value)
-    if value < low or (high is not None and value >= high):
-        accepted = f">= {low}" if high is None else f"in [{low}, {high - 1}]"
-        raise ValueError(f"{name} must be an int {accepted}, got {value}")
-    return value
-
-
 def _check_size(size) -> int:
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or int(size) not in FACE_SIZES:
-        raise ValueError(f"size must be one of {FACE_SIZES}, got {size!r}")
-    return int(size)
-
-
-def _check_rgb(name: str, value) -> list[int]:
-    try:
-        rgb = [int(c) for c in value]
-        ok = len(rgb) == 3 and all(0 <= c <= 255 and c == float(v) for c, v in zip(rgb, value))
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(f"overrides[{name!r}] must be 3 ints in [0, 255] (r, g, b), got {value!r}")
-    return rgb
+    return check_size(size, FACE_SIZES)
 
 
 def _check_overrides(overrides: Mapping | None) -> dict:
-    if overrides is None:
-        return {}
-    if not isinstance(overrides, Mapping):
-        raise TypeError(f"overrides must be a dict of attributes, got {type(overrides).__name__}")
-    unknown = sorted(set(overrides) - set(OVERRIDABLE))
-    if unknown:
-        raise ValueError(f"overrides: unknown attributes {unknown}; accepted: {list(OVERRIDABLE)}")
-    out = dict(overrides)
-    for key in ("yaw", "smile"):
-        if key in out:
-            v = out[key]
-            low = -1.0 if key == "yaw" else 0.0
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not low <= float(v) <= 1.0:
-                raise ValueError(f"overrides[{key!r}] must be a float in [{low:g}, 1], got {v!r}")
-            out[key] = float(v)
-    if "glasses" in out:
-        v = out["glasses"]
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or int(v) not in GLASSES_STYLES:
-            raise ValueError(f"overrides['glasses'] must be an int in {GLASSES_STYLES} (0 = none), got {v!r}")
-        out["glasses"] = int(v)
-    for key, choices in (("presentation", PRESENTATIONS), ("hair_length", HAIR_LENGTHS),
-                         ("beard_style", BEARD_STYLES)):
-        if key in out and out[key] not in choices:
-            raise ValueError(f"overrides[{key!r}] must be one of {choices}, got {out[key]!r}")
-    for key in ("beard", "lipstick"):
-        if key in out and not isinstance(out[key], (bool, np.bool_)):
-            raise ValueError(f"overrides[{key!r}] must be a bool, got {out[key]!r}")
-    for key in ("hair_color", "skin_tone", "background"):
-        if key in out:
-            out[key] = _check_rgb(key, out[key])
-    return out
+    return check_overrides(overrides, OVERRIDABLE, floats={"yaw": -1.0, "smile": 0.0},
+                           choices={"presentation": PRESENTATIONS, "hair_length": HAIR_LENGTHS,
+                                    "beard_style": BEARD_STYLES},
+                           bools=("beard", "lipstick"), rgbs=("hair_color", "skin_tone", "background"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,8 +130,7 @@ def _hsv_to_rgb(h: float, s: float, v: float) -> list[int]:
 
 
 def _uniforms(index: int, seed: int) -> list[float]:
-    # a list: indexing Python floats is much faster than numpy scalars in the drawing code
-    return np.random.default_rng([seed, index]).random(len(_SLOTS)).tolist()
+    return uniforms(index, seed, len(_SLOTS))
 
 
 def _attributes_from(u: list[float], overrides: dict) -> dict:
@@ -193,19 +138,8 @@ def _attributes_from(u: list[float], overrides: dict) -> dict:
         return overrides[name] if name in overrides else make()
 
     yaw = get("yaw", lambda: float(2.0 * u[_U["yaw"]] - 1.0))
-    smile = get("smile", lambda: float(u[_U["smile"]] * 0.2 if u[_U["smile_mode"]] < 0.5
-                                       else 0.6 + 0.4 * u[_U["smile"]]))
-    glasses = get("glasses", lambda: 0 if u[_U["glasses"]] >= 0.3 else 1 + int(u[_U["glasses_style"]] * 3))
-    presentation = get("presentation", lambda: PRESENTATIONS[int(u[_U["presentation"]] < 0.5)])
+    smile, glasses, presentation, length = shared_attributes(u, _U, overrides)
     feminine = presentation == "feminine"
-
-    def hair_length():
-        x = u[_U["hair_length"]]
-        if feminine:
-            return "long" if x < 0.55 else "medium" if x < 0.9 else "short"
-        return "buzz" if x < 0.25 else "short" if x < 0.85 else "medium"
-
-    length = get("hair_length", hair_length)
 
     def beard_style():
         if "beard" in overrides and not overrides["beard"]:
@@ -217,9 +151,8 @@ def _attributes_from(u: list[float], overrides: dict) -> dict:
     lipstick = bool(get("lipstick", lambda: bool(feminine and u[_U["lipstick"]] < 0.45)))
 
     def hair_color():
-        k = int(np.searchsorted(_HAIR_P, u[_U["hair_color"]] * _HAIR_P[-1], side="right"))
         jitter = (np.array([u[_U["hair_jitter_r"]], u[_U["hair_jitter_g"]], u[_U["hair_jitter_b"]]]) - 0.5) * 20
-        return [int(c) for c in np.clip(_HAIR[min(k, len(_HAIR) - 1)] + jitter, 0, 255)]
+        return [int(c) for c in np.clip(_HAIR[hair_color_index(u[_U["hair_color"]])] + jitter, 0, 255)]
 
     def skin_tone():
         x = u[_U["skin"]] * (len(_SKIN) - 1)
@@ -228,7 +161,7 @@ def _attributes_from(u: list[float], overrides: dict) -> dict:
         return [int(c) for c in np.clip(rgb * (0.96 + 0.08 * u[_U["skin_jitter"]]), 0, 255)]
 
     return {
-        "yaw": yaw, "smile": smile, "smiling": bool(smile > 0.5), "glasses": int(glasses),
+        "yaw": yaw, "smile": smile, "smiling": bool(smile > 0.5), "glasses": glasses,
         "presentation": presentation, "beard": style != "none", "beard_style": style,
         "lipstick": lipstick, "hair_color": get("hair_color", hair_color), "hair_length": length,
         "skin_tone": get("skin_tone", skin_tone),
@@ -643,7 +576,7 @@ class _FaceIndexError(IndexError, ValueError):
     """Out-of-range index: a ValueError as the library promises, an IndexError for iteration."""
 
 
-class FacesDataset(torch.utils.data.Dataset):
+class FacesDataset(RenderedDataset):
     """``n`` procedural faces of set ``seed`` at ``size`` x ``size``.
 
     ``ds[i]`` is ``(image, 0)``: float32 (3, size, size) in [-1, 1] and a dummy class 0 (the
@@ -657,13 +590,10 @@ class FacesDataset(torch.utils.data.Dataset):
     """
 
     name = "faces"
+    sizes, index_error, render = FACE_SIZES, _FaceIndexError, staticmethod(render_face)
 
     def __init__(self, n: int = 50_000, size: int = 64, seed: int = 0, cache: str | os.PathLike | None = None):
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n <= 0:
-            raise ValueError(f"n must be a positive int (number of images), got {n!r}")
-        self.n = int(n)
-        self.size = _check_size(size)
-        self.seed = _check_int("seed", seed)
+        self._setup(n, size, seed)
         self.cache = None if cache is None else Path(cache)
         if self.cache is not None and (self.cache.is_dir() or self.cache.suffix != ".npy"):
             # a directory: the file name carries what the cache depends on (like RoomsDataset)
@@ -673,42 +603,9 @@ class FacesDataset(torch.utils.data.Dataset):
         if self.cache is not None:
             self._images = self._open_cache()
 
-    def __len__(self) -> int:
-        return self.n
-
-    def __repr__(self) -> str:
-        return f"FacesDataset(n={self.n}, size={self.size}, seed={self.seed}, cache={self.cache})"
-
-    def _index(self, i) -> int:
-        try:
-            return _check_int("index", i, 0, self.n)
-        except ValueError as e:
-            raise _FaceIndexError(str(e)) from None
-
-    def __getstate__(self):
-        # DataLoader workers re-open the memory map instead of receiving a pickled copy of it
-        return {**self.__dict__, "_images": None}
-
-    def image(self, i: int) -> np.ndarray:
-        """(size, size, 3) uint8 RGB, a fresh writable array."""
-        i = self._index(i)
-        if self.cache is None:
-            return render_face(i, self.seed, self.size).image
-        if self._images is None:
-            self._images = np.load(self.cache, mmap_mode="r")
-        return np.array(self._images[i])
-
-    def __getitem__(self, i):
-        x = torch.from_numpy(self.image(i)).permute(2, 0, 1).to(torch.float32)
-        return x.div_(127.5).sub_(1.0), 0
-
-    def sample(self, i: int) -> FaceSample:
-        return render_face(self._index(i), self.seed, self.size)
-
     def attributes(self, indices: Iterable[int] | None = None) -> dict[str, np.ndarray]:
         """Ground truth for ``indices`` (default: all): yaw, smile float32; glasses, feminine bool."""
-        idx = range(self.n) if indices is None else [self._index(i) for i in np.asarray(indices).reshape(-1)]
-        rows = [_attributes_from(_uniforms(i, self.seed), {}) for i in idx]
+        rows = [_attributes_from(_uniforms(i, self.seed), {}) for i in self._indices(indices)]
         return {
             "yaw": np.array([r["yaw"] for r in rows], np.float32),
             "smile": np.array([r["smile"] for r in rows], np.float32),
@@ -717,32 +614,8 @@ class FacesDataset(torch.utils.data.Dataset):
         }
 
     # -- cache --------------------------------------------------------------------------------
-    def _cache_ok(self, path: Path) -> bool:
-        try:
-            arr = np.load(path, mmap_mode="r")
-        except (OSError, ValueError, EOFError):
-            return False
-        if arr.dtype != np.uint8 or arr.shape != (self.n, self.size, self.size, 3):
-            return False
-        return all(np.array_equal(arr[i], render_face(i, self.seed, self.size).image)
-                   for i in sorted({0, self.n // 2, self.n - 1}))
-
     def _open_cache(self) -> np.ndarray:
         path = self.cache
-        if not (path.is_file() and self._cache_ok(path)):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            os.close(fd)
-            try:
-                out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
-                                                shape=(self.n, self.size, self.size, 3))
-                for i in range(self.n):
-                    out[i] = render_face(i, self.seed, self.size).image
-                out.flush()
-                del out
-                os.replace(tmp, path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.remove(tmp)
-                raise
+        if not (path.is_file() and self._cache_ok(path, lambda arr: arr.shape == (self.n, self.size, self.size, 3))):
+            write_images(path, self.n, self.size, lambda i: render_face(i, self.seed, self.size).image)
         return np.load(path, mmap_mode="r")

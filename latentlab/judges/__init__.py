@@ -17,13 +17,10 @@ from pathlib import Path
 
 __all__ = ["load_judge", "JUDGES", "judge_path"]
 
-JUDGES = {
-    "rooms": ("latentlab.judges.rooms", "RoomSegmenter"),
-    "faces": ("latentlab.judges.faces", "FaceJudge"),
-    "fashion": ("latentlab.judges.fashion", "FashionClassifier"),
-    "avatars": ("latentlab.judges.avatars", "AvatarJudge"),
-    "mnist": ("latentlab.judges.mnist", "MNISTJudge"),
-}
+# name -> (module, class); each judge's module is latentlab.judges.<name>
+_CLASSES = dict(rooms="RoomSegmenter", faces="FaceJudge", fashion="FashionClassifier", avatars="AvatarJudge",
+                mnist="MNISTJudge")
+JUDGES = {name: (f"latentlab.judges.{name}", cls) for name, cls in _CLASSES.items()}
 _ALIASES = {"fashion-mnist": "fashion", "rooms-segmenter": "rooms"}
 
 

@@ -17,6 +17,13 @@ from latentlab.models.base import check_device
 
 
 
+def check_positive_int(name: str, value) -> int:
+    """``value`` if it is an int >= 1 (not a bool), else a ValueError "<name> must be a positive int, got ..."."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
 class JsonConfig:
     """Mixin for a judge's frozen config dataclass: ``to_json`` and a strict ``from_json``."""
 
@@ -32,6 +39,37 @@ class JsonConfig:
         if unknown:
             raise ValueError(f"config has unknown fields {sorted(unknown)}")
         return cls(**fields)
+
+
+class ConvNetConfig(JsonConfig):
+    """Mixin for the config of a pooled CNN judge (``widths``, ``image_size``, ``feature_dim``, ``dropout``):
+    ``__post_init__`` turns ``widths`` into a tuple of ints and checks the fields; ``positive_ints`` names
+    the int fields that must be >= 1."""
+
+    positive_ints: tuple[str, ...] = ("image_size", "feature_dim")
+
+    def __post_init__(self):
+        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+        for name in self.positive_ints:
+            check_positive_int(name, getattr(self, name))
+        if not self.widths or min(self.widths) < 1:
+            raise ValueError(f"widths must be positive channel counts, got {self.widths!r}")
+        if self.image_size % 2 ** len(self.widths):
+            raise ValueError(f"image_size must be divisible by 2**len(widths) = {2 ** len(self.widths)}, "
+                             f"got {self.image_size}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class AttributeJudgeConfig(ConvNetConfig):
+    """Fields of an :class:`AttributeJudge`'s config. The defaults are the avatar judge's; a judge's
+    subclass may set its own (``FaceJudgeConfig``: wider blocks and features)."""
+
+    image_size: int = 64                         # input (N, 3, image_size, image_size) in [-1, 1]
+    widths: tuple[int, ...] = (16, 32, 64, 128)  # channels of block1..blockK; each halves H and W
+    feature_dim: int = 128                       # width of the penultimate layer (``features``)
+    dropout: float = 0.1                         # before the head, only in training
 
 
 class ConvUnit(nn.Module):
@@ -159,8 +197,7 @@ class JudgeFile:
         """``fn`` over chunks of ``batch_size`` images in eval mode (the mode is restored), no gradients;
         the outputs concatenated on the images' device."""
         self._check_images(images, check_range=self.batch_check_range)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_positive_int("batch_size", batch_size)
         param = next(self.parameters())
         fmt = torch.channels_last if self.batch_channels_last else torch.contiguous_format
         was_training = self.training
@@ -200,3 +237,75 @@ class JudgeFile:
         model = cls(config)
         load_checked(model, tensors, path, cls.load_error)
         return to_device(model, map_location).eval()
+
+
+class PooledConvNet(JudgeFile):
+    """A :class:`JudgeFile` whose trunk is ``block1``..``blockK`` (each halving H and W), ``flatten`` and
+    ``fc`` + ``fc_act`` (the ``features``), then ``dropout`` before the subclass's last layer.
+
+    ``cast_inputs``: ``_features`` moves the images to the parameters' device and dtype first.
+    """
+
+    cast_inputs: bool = False
+
+    def _add_trunk(self, config, in_channels: int, make_block: Callable[[int, int], nn.Module]) -> None:
+        """Register the blocks (``make_block(c_in, c_out)`` per width of ``config.widths``), ``flatten``,
+        ``fc``, ``fc_act`` and ``dropout``, in this order (it fixes the state_dict keys and the
+        initialisation's draws)."""
+        self.blocks = []
+        channels = in_channels
+        for i, width in enumerate(config.widths, start=1):
+            block = make_block(channels, width)
+            self.add_module(f"block{i}", block)
+            self.blocks.append(block)
+            channels = width
+        side = config.image_size // 2 ** len(config.widths)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(channels * side * side, config.feature_dim)
+        self.fc_act = nn.ReLU()  # not in-place: hooks may keep the features
+        self.dropout = nn.Dropout(config.dropout)
+
+    def _features(self, images: torch.Tensor) -> torch.Tensor:
+        x = images
+        if self.cast_inputs:
+            param = self.fc.weight
+            x = x.to(param.device, param.dtype)
+        for block in self.blocks:
+            x = block(x)
+        return self.fc_act(self.fc(self.flatten(x)))  # (N, feature_dim)
+
+
+class AttributeJudge(PooledConvNet):
+    """A :class:`PooledConvNet` on RGB images whose ``head`` gives one unit per name of ``outputs``
+    (the face and avatar judges); outputs are dicts of (N,) tensors in that order."""
+
+    outputs: tuple[str, ...]
+    block_class: type  # (in_channels, out_channels) -> a block that halves H and W
+    cast_inputs = True
+
+    def __init__(self, config=None):
+        super().__init__()
+        self.config = config = config or self.config_class()
+        self._add_trunk(config, 3, self.block_class)
+        self.head = nn.Linear(config.feature_dim, len(self.outputs))
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (3, self.config.image_size, self.config.image_size)
+
+    def _named(self, out: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {name: out[:, i] for i, name in enumerate(self.outputs)}
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """(N, 3, H, W) -> raw outputs, each (N,), named by ``outputs``."""
+        self._check_images(images)
+        return self._named(self.head(self.dropout(self._features(images))))
+
+    def _judged(self, judge: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
+                batch_size: int) -> dict[str, torch.Tensor]:
+        """``judge`` (chunk -> (n, len(outputs))) over batches, float32, named by ``outputs``."""
+        return self._named(self._batched(judge, images, batch_size).float())
+
+    def features(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """Penultimate features (N, feature_dim), after the ReLU, for Fréchet distances."""
+        return self._batched(self._features, images, batch_size).float()

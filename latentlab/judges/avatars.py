@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from latentlab.judges._files import JsonConfig, JudgeFile
+from latentlab.judges._files import AttributeJudge, AttributeJudgeConfig
 from latentlab.judges.faces import ConvBlock
 
 __all__ = ["AvatarJudge", "AvatarJudgeConfig", "AVATAR_JUDGE_OUTPUTS"]
@@ -34,28 +34,11 @@ AVATAR_JUDGE_OUTPUTS = ("smile", "glasses", "feminine", "beard")  # one logit ea
 
 
 @dataclass(frozen=True)
-class AvatarJudgeConfig(JsonConfig):
-    image_size: int = 64                         # input (N, 3, image_size, image_size) in [-1, 1]
-    widths: tuple[int, ...] = (16, 32, 64, 128)  # channels of block1..blockK; each halves H and W
-    feature_dim: int = 128                       # width of the penultimate layer (``features``)
-    dropout: float = 0.1                         # before the head, only in training
-
-    def __post_init__(self):
-        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
-        for name in ("image_size", "feature_dim"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if not self.widths or min(self.widths) < 1:
-            raise ValueError(f"widths must be positive channel counts, got {self.widths!r}")
-        if self.image_size % 2 ** len(self.widths):
-            raise ValueError(f"image_size must be divisible by 2**len(widths) = {2 ** len(self.widths)}, "
-                             f"got {self.image_size}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+class AvatarJudgeConfig(AttributeJudgeConfig):
+    """Fields and their meaning: :class:`latentlab.judges._files.AttributeJudgeConfig`."""
 
 
-class AvatarJudge(JudgeFile, nn.Module):
+class AvatarJudge(AttributeJudge, nn.Module):
     """CNN judge for (N, 3, 64, 64) avatar images in [-1, 1].
 
     Layers (default config): block1 (16 @ 32x32) -> block2 (32 @ 16x16) -> block3 (64 @ 8x8)
@@ -68,42 +51,12 @@ class AvatarJudge(JudgeFile, nn.Module):
     """
 
     judge, label, config_class, load_error = JUDGE, "avatars", AvatarJudgeConfig, ValueError
+    outputs, block_class = AVATAR_JUDGE_OUTPUTS, ConvBlock
 
     def __init__(self, config: AvatarJudgeConfig | None = None):
-        super().__init__()
         if config is not None and not isinstance(config, AvatarJudgeConfig):
             raise TypeError(f"config must be an AvatarJudgeConfig or None, got {type(config).__name__}")
-        self.config = config = config or AvatarJudgeConfig()
-        self.blocks = []
-        channels = 3
-        for i, width in enumerate(config.widths, start=1):
-            block = ConvBlock(channels, width)
-            self.add_module(f"block{i}", block)
-            self.blocks.append(block)
-            channels = width
-        side = config.image_size // 2 ** len(config.widths)
-        self.flatten = nn.Flatten()
-        self.fc = nn.Linear(channels * side * side, config.feature_dim)
-        self.fc_act = nn.ReLU()
-        self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(config.feature_dim, len(AVATAR_JUDGE_OUTPUTS))
-
-    @property
-    def input_shape(self) -> tuple[int, int, int]:
-        return (3, self.config.image_size, self.config.image_size)
-
-    def _features(self, images: torch.Tensor) -> torch.Tensor:
-        param = self.fc.weight
-        x = images.to(param.device, param.dtype)
-        for block in self.blocks:
-            x = block(x)
-        return self.fc_act(self.fc(self.flatten(x)))
-
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """(N, 3, 64, 64) -> logits, each (N,): smile, glasses, feminine, beard."""
-        self._check_images(images)
-        out = self.head(self.dropout(self._features(images)))
-        return {name: out[:, i] for i, name in enumerate(AVATAR_JUDGE_OUTPUTS)}
+        super().__init__(config)
 
     def predict(self, images: torch.Tensor, batch_size: int = 256) -> dict[str, torch.Tensor]:
         """Probabilities, each float32 (N,) on the input's device: smile, glasses, feminine, beard."""
@@ -111,9 +64,4 @@ class AvatarJudge(JudgeFile, nn.Module):
             raw = self.forward(chunk)
             return torch.stack([raw[k] for k in AVATAR_JUDGE_OUTPUTS], dim=1).sigmoid()
 
-        out = self._batched(judge, images, batch_size).float()
-        return {name: out[:, i] for i, name in enumerate(AVATAR_JUDGE_OUTPUTS)}
-
-    def features(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-        """Penultimate features (N, feature_dim), after the ReLU, for Fréchet distances."""
-        return self._batched(self._features, images, batch_size).float()
+        return self._judged(judge, images, batch_size)

@@ -56,10 +56,23 @@ def _check_generator(generator) -> None:
         raise TypeError(f"generator: expected a torch.Generator, got {type(generator).__name__}")
 
 
+def _check_batch(images, generator) -> None:
+    """The checks of a random degradation: ``images`` then ``generator``."""
+    _check_images(images)
+    _check_generator(generator)
+
+
 def _check_amount(name: str, value, low: float = 0.0, high: float = math.inf) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
         raise ValueError(f"{name}: expected a number in [{low}, {high}], got {value!r}")
     return float(value)
+
+
+def _check_count(name: str, value, low: int, expected: str) -> int:
+    """``value`` as an int >= ``low``, else a ValueError saying it ``expected`` (e.g. "a positive int")."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name}: expected {expected}, got {value!r}")
+    return value
 
 
 def _rand(generator: torch.Generator, *shape) -> torch.Tensor:
@@ -82,8 +95,7 @@ def wash(images: torch.Tensor, amount: float = 0.5) -> torch.Tensor:
 
 def colour_shift(images: torch.Tensor, strength: float = 0.25, *, generator: torch.Generator) -> torch.Tensor:
     """Random per-image, per-channel gain in [1 - s, 1 + s] and offset in [-s/2, s/2] (in [0, 1] units)."""
-    _check_images(images)
-    _check_generator(generator)
+    _check_batch(images, generator)
     s = _check_amount("strength", strength, 0.0, 1.0)
     n = images.shape[0]
     gain = 1 + s * (2 * _rand(generator, n, 3, 1, 1) - 1)
@@ -116,8 +128,7 @@ def blur(images: torch.Tensor, sigma) -> torch.Tensor:
 
 def pixel_noise(images: torch.Tensor, sigma: float = 0.1, *, generator: torch.Generator) -> torch.Tensor:
     """High-frequency noise: i.i.d. Gaussian per pixel and channel, std ``sigma`` in [-1, 1] units."""
-    _check_images(images)
-    _check_generator(generator)
+    _check_batch(images, generator)
     sigma = _check_amount("sigma", sigma, 0.0, 2.0)
     return (images + sigma * torch.randn(images.shape, generator=generator).to(images)).clamp(-1, 1)
 
@@ -129,11 +140,9 @@ def lowfreq_noise(images: torch.Tensor, sigma: float = 0.25, grid: int = 8, *,
     GAN colours wander smoothly across the image; on a wall this makes the bright/dark, tinted patches
     a window detector can mistake for sky. ``sigma`` is the std of the field in [-1, 1] units.
     """
-    _check_images(images)
-    _check_generator(generator)
+    _check_batch(images, generator)
     sigma = _check_amount("sigma", sigma, 0.0, 2.0)
-    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 1:
-        raise ValueError(f"grid: expected a positive int, got {grid!r}")
+    grid = _check_count("grid", grid, 1, "a positive int")
     n, _, h, w = images.shape
     field = torch.randn(n, 3, grid, grid, generator=generator)
     field = F.interpolate(field, size=(h, w), mode="bicubic", align_corners=False).to(images)
@@ -144,10 +153,8 @@ def blotches(images: torch.Tensor, count: int = 6, strength: float = 0.6, radius
              *, generator: torch.Generator) -> torch.Tensor:
     """``count`` soft elliptical blobs per image, each of a random colour, mixed in with weight up to
     ``strength``; radii (pixels) drawn from ``radius``. Some blobs are bright and sky-coloured."""
-    _check_images(images)
-    _check_generator(generator)
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise ValueError(f"count: expected a non-negative int, got {count!r}")
+    _check_batch(images, generator)
+    count = _check_count("count", count, 0, "a non-negative int")
     strength = _check_amount("strength", strength, 0.0, 1.0)
     if (not isinstance(radius, (tuple, list)) or len(radius) != 2
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in radius)
@@ -176,11 +183,9 @@ def checkerboard(images: torch.Tensor, strength: float = 0.15, period: int = 2, 
                  generator: torch.Generator) -> torch.Tensor:
     """Transposed-conv artefacts: a random periodic (period x period) colour tile of std ``strength``
     under a smooth random envelope (stronger in some regions, as in GAN samples)."""
-    _check_images(images)
-    _check_generator(generator)
+    _check_batch(images, generator)
     strength = _check_amount("strength", strength, 0.0, 2.0)
-    if isinstance(period, bool) or not isinstance(period, int) or period < 2:
-        raise ValueError(f"period: expected an int >= 2, got {period!r}")
+    period = _check_count("period", period, 2, "an int >= 2")
     n, _, h, w = images.shape
     tile = torch.randn(n, 3, period, period, generator=generator)
     tile = tile - tile.mean(dim=(2, 3), keepdim=True)
@@ -229,8 +234,7 @@ def erase_class(images: torch.Tensor, labels: torch.Tensor, cls: int = WINDOW, p
 
     Returns (images, labels) of the input shapes; the labels of erased pixels become ``fill_cls``.
     """
-    _check_images(images)
-    _check_generator(generator)
+    _check_batch(images, generator)
     if not isinstance(labels, torch.Tensor) or labels.is_floating_point():
         raise TypeError(f"labels: expected an integer torch.Tensor (N, H, W), got "
                         f"{type(labels).__name__ if not isinstance(labels, torch.Tensor) else labels.dtype}")
@@ -317,8 +321,7 @@ def degrade(images: torch.Tensor, condition: str, labels: torch.Tensor | None = 
     """
     if not isinstance(condition, str) or condition not in SUITE:
         raise ValueError(f"condition: expected one of {list(CONDITIONS)}, got {condition!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
+    seed = _check_count("seed", seed, 0, "a non-negative int")
     _check_images(images)
     gen = torch.Generator().manual_seed(seed)
     x, y = images, labels
@@ -336,8 +339,7 @@ def random_degradation(images: torch.Tensor, labels: torch.Tensor | None = None,
 
     images (N, 3, H, W), labels (N, H, W) or None -> (images, labels); per-image decisions.
     """
-    _check_images(images)
-    _check_generator(generator)
+    _check_batch(images, generator)
     n = images.shape[0]
     x, y = images.clone(), (None if labels is None else labels.clone())
     if y is not None and p_erase > 0:

@@ -18,13 +18,12 @@ Checkpoints are one safetensors file (never pickle); its metadata holds
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentlab.judges._files import ConvUnit, JsonConfig, JudgeFile
+from latentlab.judges._files import ConvNetConfig, ConvUnit, PooledConvNet
 from latentlab.judges._files import digest as _digest  # noqa: F401 (tests build files with it)
 
 __all__ = ["FashionClassifier", "FashionClassifierConfig"]
@@ -33,7 +32,7 @@ JUDGE = "fashion"
 
 
 @dataclass(frozen=True)
-class FashionClassifierConfig(JsonConfig):
+class FashionClassifierConfig(ConvNetConfig):
     in_channels: int = 1                 # grayscale
     image_size: int = 32                 # Fashion-MNIST padded 28 -> 32 (latentlab.data.fashion)
     num_classes: int = 10                # FASHION_CLASSES
@@ -42,23 +41,7 @@ class FashionClassifierConfig(JsonConfig):
     feature_dim: int = 256               # width of the penultimate layer that features() returns
     dropout: float = 0.3                 # before the last layer, active only in training
 
-    def __post_init__(self):
-        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
-        ints = ("in_channels", "image_size", "num_classes", "convs_per_block", "feature_dim")
-        for name in ints:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if not self.widths or min(self.widths) < 1:
-            raise ValueError(f"widths must be positive channel counts, got {self.widths!r}")
-        if self.image_size % 2 ** len(self.widths):
-            raise ValueError(
-                f"image_size must be divisible by 2**len(widths) = {2 ** len(self.widths)}, "
-                f"got {self.image_size}"
-            )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-
+    positive_ints = ("in_channels", "image_size", "num_classes", "convs_per_block", "feature_dim")
 
 
 class ConvBlock(nn.Module):
@@ -79,7 +62,7 @@ class ConvBlock(nn.Module):
         return self.pool(x)
 
 
-class FashionClassifier(JudgeFile, nn.Module):
+class FashionClassifier(PooledConvNet, nn.Module):
     """CNN classifier for (N, 1, 32, 32) images in [-1, 1] (background -1).
 
     Layers (default config): block1 (16 @ 16x16) -> block2 (32 @ 8x8) -> block3 (64 @ 4x4)
@@ -96,18 +79,8 @@ class FashionClassifier(JudgeFile, nn.Module):
     def __init__(self, config: FashionClassifierConfig | None = None):
         super().__init__()
         self.config = config = config or FashionClassifierConfig()
-        self.blocks = []
-        channels = config.in_channels
-        for i, width in enumerate(config.widths, start=1):
-            block = ConvBlock(channels, width, config.convs_per_block)
-            self.add_module(f"block{i}", block)
-            self.blocks.append(block)
-            channels = width
-        side = config.image_size // 2 ** len(config.widths)
-        self.flatten = nn.Flatten()
-        self.fc = nn.Linear(channels * side * side, config.feature_dim)
-        self.fc_act = nn.ReLU()
-        self.dropout = nn.Dropout(config.dropout)
+        self._add_trunk(config, config.in_channels,
+                        lambda c_in, c_out: ConvBlock(c_in, c_out, config.convs_per_block))
         self.classifier = nn.Linear(config.feature_dim, config.num_classes)
 
     # -- shapes -------------------------------------------------------------------------------
@@ -117,12 +90,6 @@ class FashionClassifier(JudgeFile, nn.Module):
         return (c.in_channels, c.image_size, c.image_size)
 
     # -- computation --------------------------------------------------------------------------
-    def _features(self, images: torch.Tensor) -> torch.Tensor:
-        x = images
-        for block in self.blocks:
-            x = block(x)
-        return self.fc_act(self.fc(self.flatten(x)))  # (N, feature_dim)
-
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 1, 32, 32) -> logits (N, num_classes)."""
         self._check_images(images)

@@ -36,7 +36,7 @@ from torch import nn
 
 from latentlab.data.rooms import ROOM_CLASSES
 from latentlab.io import CheckpointError
-from latentlab.judges._files import ConvUnit, JsonConfig, JudgeFile
+from latentlab.judges._files import ConvUnit, JsonConfig, JudgeFile, check_positive_int
 from latentlab.judges._files import digest as _digest  # noqa: F401 (tests build files with it)
 
 __all__ = ["RoomSegmenter", "RoomSegmenterConfig", "mask_to_boxes", "window_boxes"]
@@ -56,8 +56,7 @@ class RoomSegmenterConfig(JsonConfig):
     def __post_init__(self):
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
         object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
-        if isinstance(self.image_size, bool) or not isinstance(self.image_size, int) or self.image_size < 1:
-            raise ValueError(f"image_size must be a positive int, got {self.image_size!r}")
+        check_positive_int("image_size", self.image_size)
         if len(self.widths) < 2 or min(self.widths) < 1:
             raise ValueError(f"widths must be >= 2 positive channel counts, got {self.widths!r}")
         if self.image_size % 2 ** (len(self.widths) - 1):

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentlab.judges._files import JsonConfig, JudgeFile
+from latentlab.judges._files import JsonConfig, JudgeFile, check_positive_int
 
 __all__ = ["WindowDetector", "WindowDetectorConfig", "region_fractions", "agreement", "instrument_agreement"]
 
@@ -48,9 +48,7 @@ class WindowDetectorConfig(JsonConfig):
     def __post_init__(self):
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
         for name in ("image_size", "grid", "groups"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_positive_int(name, getattr(self, name))
         if len(self.widths) < 1 or min(self.widths) < 1 or any(w % self.groups for w in self.widths):
             raise ValueError(f"widths must be positive channel counts divisible by groups={self.groups}, "
                              f"got {self.widths!r}")

@@ -44,7 +44,7 @@ from torch import nn
 from ..checkpoint import load_part
 from ..io import CheckpointError, load_safetensors, save_safetensors
 from ..models.base import dcgan_init
-from ..models.dcgan import DownBlock, UpBlock, _ToRGB
+from ..models.blocks import add_down_stack, add_up_stack, run_blocks
 from . import losses
 from .encoder import Encoder, EncoderConfig
 
@@ -161,24 +161,13 @@ class Decoder(nn.Module):
     def __init__(self, config: DTNConfig):
         super().__init__()
         self.config = config
-        nb = config.n_blocks
-        cin = config.feature_dim
-        self.block_names = []
-        for i in range(1, nb + 1):
-            cout = config.ngf * 2 ** (nb - i)
-            setattr(self, f"block{i}", UpBlock(cin, cout, first=(i == 1)))
-            self.block_names.append(f"block{i}")
-            cin = cout
-        self.to_rgb = _ToRGB(cin, config.target_channels)
+        add_up_stack(self, config.feature_dim, config.ngf, config.n_blocks, config.target_channels)
         dcgan_init(self)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         if h.dim() != 2 or h.shape[1] != self.config.feature_dim:
             raise ValueError(f"features: expected shape (N, {self.config.feature_dim}), got {tuple(h.shape)}")
-        h = h[:, :, None, None]
-        for name in self.block_names:
-            h = getattr(self, name)(h)
-        return self.to_rgb(h)
+        return self.to_rgb(run_blocks(self, h[:, :, None, None]))
 
 
 class Discriminator(nn.Module):
@@ -187,14 +176,7 @@ class Discriminator(nn.Module):
     def __init__(self, config: DTNConfig):
         super().__init__()
         self.config = config
-        nb = config.n_blocks
-        self.from_rgb = DownBlock(config.target_channels, config.ndf, bn=False)
-        self.block_names = ["from_rgb"]
-        c = config.ndf
-        for i in range(2, nb + 1):
-            setattr(self, f"block{i}", DownBlock(c, c * 2))
-            self.block_names.append(f"block{i}")
-            c *= 2
+        c = add_down_stack(self, config.target_channels, config.ndf, config.n_blocks)
         self.n_outputs = 1 if config.binary_d else 3
         self.head = nn.Conv2d(c, self.n_outputs, 4, 1, 0, bias=False)
         dcgan_init(self)
@@ -204,10 +186,7 @@ class Discriminator(nn.Module):
         exp = (cfg.target_channels, cfg.image_size, cfg.image_size)
         if x.dim() != 4 or tuple(x.shape[1:]) != exp:
             raise ValueError(f"images: expected shape (N, {exp[0]}, {exp[1]}, {exp[2]}) for D, got {tuple(x.shape)}")
-        h = x
-        for name in self.block_names:
-            h = getattr(self, name)(h)
-        out = self.head(h).flatten(1)
+        out = self.head(run_blocks(self, x)).flatten(1)
         return out[:, 0] if self.n_outputs == 1 else out
 
 

@@ -13,7 +13,7 @@ from torch import nn
 
 from .base import BatchNorm2d
 
-__all__ = ["UpBlock", "DownBlock", "ToRGB", "add_up_stack", "add_down_stack", "run_blocks"]
+__all__ = ["UpBlock", "DownBlock", "ToRGB", "add_blocks", "add_up_stack", "add_down_stack", "run_blocks"]
 
 
 class UpBlock(nn.Module):
@@ -56,20 +56,25 @@ class ToRGB(nn.Module):
         return self.act(self.conv(x))
 
 
+def add_blocks(module: nn.Module, blocks, start: int = 1) -> list[str]:
+    """Register ``blocks`` on ``module`` as ``block{start}``, ``block{start + 1}``, ...; returns their names."""
+    names = []
+    for i, block in enumerate(blocks, start=start):
+        setattr(module, f"block{i}", block)
+        names.append(f"block{i}")
+    return names
+
+
 def add_up_stack(module: nn.Module, in_channels: int, ngf: int, n_blocks: int, out_channels: int) -> None:
     """Give ``module`` the DCGAN generator stack and set ``module.block_names``.
 
     (N, in_channels, 1, 1) -> block1 (N, ngf * 2**(K-1), 4, 4) -> ... -> blockK (N, ngf, 2**(K+1), 2**(K+1))
     -> to_rgb (N, out_channels, 2**(K+2), 2**(K+2)), tanh; K = ``n_blocks``.
     """
-    module.block_names = []
-    cin = in_channels
-    for i in range(1, n_blocks + 1):
-        cout = ngf * 2 ** (n_blocks - i)
-        setattr(module, f"block{i}", UpBlock(cin, cout, first=(i == 1)))
-        module.block_names.append(f"block{i}")
-        cin = cout
-    module.to_rgb = ToRGB(cin, out_channels)
+    widths = [in_channels] + [ngf * 2 ** (n_blocks - i) for i in range(1, n_blocks + 1)]
+    module.block_names = add_blocks(module, [UpBlock(a, b, first=(i == 0))
+                                             for i, (a, b) in enumerate(zip(widths, widths[1:]))])
+    module.to_rgb = ToRGB(widths[-1], out_channels)
 
 
 def add_down_stack(module: nn.Module, in_channels: int, ndf: int, n_blocks: int) -> int:
@@ -79,13 +84,10 @@ def add_down_stack(module: nn.Module, in_channels: int, ndf: int, n_blocks: int)
     S/4, S/4) -> ... -> blockK (N, ndf * 2**(K-1), S/2**K, S/2**K); K = ``n_blocks``.
     """
     module.from_rgb = DownBlock(in_channels, ndf, bn=False)
-    module.block_names = ["from_rgb"]
-    c = ndf
-    for i in range(2, n_blocks + 1):
-        setattr(module, f"block{i}", DownBlock(c, c * 2))
-        module.block_names.append(f"block{i}")
-        c *= 2
-    return c
+    widths = [ndf * 2 ** i for i in range(n_blocks)]
+    module.block_names = ["from_rgb", *add_blocks(module, [DownBlock(a, b) for a, b in zip(widths, widths[1:])],
+                                                  start=2)]
+    return widths[-1]
 
 
 def run_blocks(module: nn.Module, h: torch.Tensor) -> torch.Tensor:

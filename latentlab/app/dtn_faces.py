@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from ..data.avatars import HAIR_COLORS, SKINS, AvatarsDataset, avatar_from_face, default_cache_dir, render_spec
 from ..data.faces import BEARD_STYLES, HAIR_LENGTHS, PRESENTATIONS, face_attributes
 from ..metrics.frechet import frechet_distance
-from ..transfer import Encoder, EncoderConfig
+from ..transfer import Encoder, EncoderConfig, encoder_logits
 
 __all__ = ["FACE_GROUPS", "face_labels", "face_encoder_config", "train_face_encoder", "group_accuracy",
            "ceiling_images", "balanced_accuracy", "retrieval_ranks", "measure", "JUDGED"]
@@ -126,12 +126,7 @@ def train_face_encoder(images: torch.Tensor, labels: torch.Tensor, config: Encod
 @torch.no_grad()
 def group_accuracy(f: Encoder, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 250) -> dict:
     """Per-group accuracy of f's classifier (eval mode) on (images, :func:`face_labels`)."""
-    was = f.training
-    f.eval()
-    try:
-        logits = torch.cat([f(_to_float(c)) for c in images.split(batch_size)])
-    finally:
-        f.train(was)
+    logits = encoder_logits(f, images, batch_size, prepare=_to_float)
     out, start = {}, 0
     for g, (name, k) in enumerate(FACE_GROUPS):
         out[name] = float((logits[:, start:start + k].argmax(1) == labels[:, g]).float().mean())

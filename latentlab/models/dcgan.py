@@ -5,7 +5,8 @@ For image_size 64 and ngf = ndf = 64 (pytorch/examples dcgan):
        -> block4 (N, 64, 32, 32) -> to_rgb (N, 3, 64, 64), tanh
     D: x (N, 3, 64, 64) -> from_rgb (N, 64, 32, 32) -> block2 (N, 128, 16, 16) -> block3 (N, 256, 8, 8)
        -> block4 (N, 512, 4, 4) -> head (N,) logits
-Blocks are named; activations are never in-place (retained features and attribution stay correct).
+Blocks are named; activations are never in-place (retained features and attribution stay correct). The blocks
+and the stacks live in :mod:`latentlab.models.blocks` (the DTN's decoder and discriminator are built from them too).
 """
 from __future__ import annotations
 
@@ -13,47 +14,10 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from .base import BatchNorm2d, GeneratorBase, check_dtype, check_z, dcgan_init
+from .base import GeneratorBase, check_dtype, check_z, dcgan_init
+from .blocks import DownBlock, UpBlock, add_down_stack, add_up_stack, run_blocks
 
 __all__ = ["UpBlock", "DownBlock", "DCGANGenerator", "DCGANDiscriminator"]
-
-
-class UpBlock(nn.Module):
-    """Fractionally-strided conv -> BatchNorm -> ReLU (DCGAN generator block)."""
-
-    def __init__(self, cin: int, cout: int, first: bool = False):
-        super().__init__()
-        # The first block maps the 1x1 latent to 4x4 (kernel 4, stride 1, pad 0); later ones double the size.
-        stride, pad = (1, 0) if first else (2, 1)
-        self.conv = nn.ConvTranspose2d(cin, cout, 4, stride, pad, bias=False)
-        self.bn = BatchNorm2d(cout)
-        self.act = nn.ReLU()
-
-    def forward(self, x):
-        return self.act(self.bn(self.conv(x)))
-
-
-class DownBlock(nn.Module):
-    """Strided conv -> [BatchNorm] -> LeakyReLU(0.2) (DCGAN discriminator block)."""
-
-    def __init__(self, cin: int, cout: int, bn: bool = True):
-        super().__init__()
-        self.conv = nn.Conv2d(cin, cout, 4, 2, 1, bias=not bn)
-        self.bn = BatchNorm2d(cout) if bn else nn.Identity()
-        self.act = nn.LeakyReLU(0.2)
-
-    def forward(self, x):
-        return self.act(self.bn(self.conv(x)))
-
-
-class _ToRGB(nn.Module):
-    def __init__(self, cin: int, cout: int):
-        super().__init__()
-        self.conv = nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)
-        self.act = nn.Tanh()
-
-    def forward(self, x):
-        return self.act(self.conv(x))
 
 
 class DCGANGenerator(GeneratorBase):
@@ -68,21 +32,12 @@ class DCGANGenerator(GeneratorBase):
     def __init__(self, config: ModelConfig, in_features: int | None = None):
         super().__init__()
         self.config = config
-        nb = config.n_blocks
         cin = in_features if in_features is not None else config.nz
-        self.block_names = []
-        for i in range(1, nb + 1):
-            cout = config.ngf * 2 ** (nb - i)
-            setattr(self, f"block{i}", UpBlock(cin, cout, first=(i == 1)))
-            self.block_names.append(f"block{i}")
-            cin = cout
-        self.to_rgb = _ToRGB(cin, config.channels)
+        add_up_stack(self, cin, config.ngf, config.n_blocks, config.channels)
         dcgan_init(self)
 
     def features_to_image(self, h: torch.Tensor) -> torch.Tensor:
-        for name in self.block_names:
-            h = getattr(self, name)(h)
-        return self.to_rgb(h)
+        return self.to_rgb(run_blocks(self, h))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         z = check_dtype(check_z(z, self.config.nz), self, "z", "generator")
@@ -99,15 +54,7 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, config: ModelConfig, n_outputs: int = 1):
         super().__init__()
         self.config = config
-        nb = config.n_blocks
-        self.from_rgb = DownBlock(config.channels, config.ndf, bn=False)  # no BN at D's input (§3)
-        self.block_names = ["from_rgb"]
-        c = config.ndf
-        for i in range(2, nb + 1):
-            setattr(self, f"block{i}", DownBlock(c, c * 2))
-            self.block_names.append(f"block{i}")
-            c *= 2
-        self.feature_channels = c
+        self.feature_channels = c = add_down_stack(self, config.channels, config.ndf, config.n_blocks)
         self.head = nn.Conv2d(c, n_outputs, 4, 1, 0, bias=False)  # (N, c, 4, 4) -> (N, n_outputs, 1, 1)
         dcgan_init(self)
 
@@ -123,10 +70,7 @@ class DCGANDiscriminator(nn.Module):
         return check_dtype(x, self, "images", "discriminator")
 
     def trunk(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.check_images(x)
-        for name in self.block_names:
-            h = getattr(self, name)(h)
-        return h
+        return run_blocks(self, self.check_images(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.trunk(x)).flatten()

@@ -152,6 +152,44 @@ def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
 
 
 # --------------------------------------------------------------------------------------------------
+# run directories (the DTN trainer shares these)
+
+def make_run_dir(run_dir: Path, resume: bool) -> None:
+    """Create ``run_dir/checkpoints`` and ``run_dir/samples`` and check that a file can be written there.
+
+    RunExistsError if ``run_dir`` already holds a run (run.json) and ``resume`` is False; OSError naming
+    ``run_dir`` if it is not writable.
+    """
+    if (run_dir / "run.json").exists() and not resume:
+        raise RunExistsError(f"run_dir: {str(run_dir)!r} already holds a run (run.json); pass resume=True / "
+                             "--resume to continue it, or choose another directory")
+    try:
+        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        (run_dir / "samples").mkdir(exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_bytes(b"x" * 1024)
+        probe.unlink()
+    except OSError as e:
+        raise OSError(f"run_dir: {str(run_dir)!r} is not writable: {e}") from None
+
+
+def previous_run(run_dir: Path, stale: Sequence[str]) -> dict | None:
+    """The run.json of the run in ``run_dir`` (None for a new run; ValueError if it is unreadable), after deleting
+    the temp files that a process killed mid-write left (``stale``: glob patterns below ``run_dir``;
+    atomic_write_bytes names its temp files ".<name>.*.tmp")."""
+    for path in [p for pattern in stale for p in run_dir.glob(pattern)]:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    run_json = run_dir / "run.json"
+    if not run_json.exists():
+        return None
+    try:
+        return json.loads(run_json.read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"resume: {str(run_json)!r} is unreadable ({e})") from None
+
+
+# --------------------------------------------------------------------------------------------------
 # optimizer state <-> flat tensors (safetensors cannot hold nested dicts)
 
 def _optim_to_tensors(opt: torch.optim.Optimizer, prefix: str) -> tuple[dict, list]:
@@ -319,34 +357,16 @@ class Trainer:
         rd = self.run_dir
         run_json = rd / "run.json"
         if rank0:
-            if run_json.exists() and not self.resume:
-                raise RunExistsError(f"run_dir: {str(rd)!r} already holds a run (run.json); pass resume=True / "
-                                     "--resume to continue it, or choose another directory")
-            try:
-                (rd / "checkpoints").mkdir(parents=True, exist_ok=True)
-                (rd / "samples").mkdir(exist_ok=True)
-                probe = rd / ".write-test"
-                probe.write_bytes(b"x" * 1024)
-                probe.unlink()
-            except OSError as e:
-                raise OSError(f"run_dir: {str(rd)!r} is not writable: {e}") from None
+            make_run_dir(rd, self.resume)
             n_params = sum(p.numel() for p in self.gan.parameters())
             need = n_params * 4 * 3 * 2  # weights + 2 Adam moments, twice (old + new checkpoint)
             free = shutil.disk_usage(rd).free
             if free < need:
                 raise OSError(f"run_dir: {str(rd)!r} has {free / 1e6:.1f} MB free, a checkpoint needs about "
                               f"{need / 1e6:.1f} MB: free some space before training")
-            # Temp files left by a process killed mid-write (atomic_write_bytes names them ".<name>.*.tmp").
-            for stale in [*(rd / "checkpoints").glob(".step-*.tmp"), *rd.glob(".model.safetensors.*.tmp"),
-                          *rd.glob(".run.json.*.tmp"), *rd.glob(".log.jsonl.*.tmp"),
-                          *(rd / "samples").glob(".step-*.tmp")]:
-                with contextlib.suppress(OSError):
-                    stale.unlink()
-            if run_json.exists():
-                try:
-                    old = json.loads(run_json.read_text())
-                except (OSError, ValueError) as e:
-                    raise ValueError(f"resume: {str(run_json)!r} is unreadable ({e})") from None
+            old = previous_run(rd, ("checkpoints/.step-*.tmp", ".model.safetensors.*.tmp", ".run.json.*.tmp",
+                                    ".log.jsonl.*.tmp", "samples/.step-*.tmp"))
+            if old is not None:
                 before, now_rt = old.get("runtime") or {}, self._runtime()
                 if "bf16_autocast" in before and before["bf16_autocast"] != now_rt["bf16_autocast"]:
                     warnings.warn(f"resume: this run was trained with bf16_autocast={before['bf16_autocast']} and "

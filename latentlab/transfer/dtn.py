@@ -31,7 +31,6 @@ Networks (digits, S = 32, feature_dim = 128, ngf = ndf = 64)::
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -44,9 +43,9 @@ from torch import nn
 from ..checkpoint import load_part
 from ..io import CheckpointError, load_safetensors, save_safetensors
 from ..models.base import dcgan_init
-from ..models.dcgan import DownBlock, UpBlock, _ToRGB
+from ..models.blocks import add_down_stack, add_up_stack, run_blocks
 from . import losses
-from .encoder import Encoder, EncoderConfig
+from .encoder import DictConfig, Encoder, EncoderConfig, check_ints
 
 __all__ = ["DTNConfig", "DTN", "Decoder", "Discriminator", "save_dtn", "load_dtn", "match_channels", "DTN_FORMAT"]
 
@@ -55,7 +54,7 @@ DTN_FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
-class DTNConfig:
+class DTNConfig(DictConfig):
     # -- architecture
     image_size: int = 32              # side S of source and target images (a power of 2, >= 8)
     source_channels: int = 3          # f's input channels
@@ -88,19 +87,12 @@ class DTNConfig:
     grid_size: int = 32               # source images in each checkpoint's before/after sample grid
 
     def __post_init__(self):
-        ints = ("image_size", "source_channels", "target_channels", "feature_dim", "ngf", "ndf",
-                "g_steps_per_d_step", "steps", "batch_size", "checkpoint_every", "log_every", "print_every",
-                "grid_size")
-        for name in ints:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name}: expected a positive int, got {v!r}")
+        check_ints(self, ("image_size", "source_channels", "target_channels", "feature_dim", "ngf", "ndf",
+                          "g_steps_per_d_step", "steps", "batch_size", "checkpoint_every", "log_every", "print_every",
+                          "grid_size"), minimum=1)
         if self.image_size < 8 or self.image_size & (self.image_size - 1):
             raise ValueError(f"image_size: expected a power of 2 >= 8, got {self.image_size}")
-        for name in ("keep_checkpoints", "num_threads", "seed"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"{name}: expected an int >= 0, got {v!r}")
+        check_ints(self, ("keep_checkpoints", "num_threads", "seed"), minimum=0)
         for name in ("alpha", "beta", "gamma"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
@@ -127,18 +119,6 @@ class DTNConfig:
     def n_blocks(self) -> int:
         return int(math.log2(self.image_size)) - 2
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DTNConfig":
-        if not isinstance(d, dict):
-            raise ValueError(f"config: expected a JSON object, got {type(d).__name__}")
-        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"config: unknown fields {sorted(unknown)}")
-        return cls(**d)
-
     # fields that may change when a run is resumed (they do not change the trajectory up to the old end)
     RESUMABLE = ("steps", "checkpoint_every", "keep_checkpoints", "log_every", "print_every", "num_threads",
                  "progress", "grid_size")
@@ -161,24 +141,13 @@ class Decoder(nn.Module):
     def __init__(self, config: DTNConfig):
         super().__init__()
         self.config = config
-        nb = config.n_blocks
-        cin = config.feature_dim
-        self.block_names = []
-        for i in range(1, nb + 1):
-            cout = config.ngf * 2 ** (nb - i)
-            setattr(self, f"block{i}", UpBlock(cin, cout, first=(i == 1)))
-            self.block_names.append(f"block{i}")
-            cin = cout
-        self.to_rgb = _ToRGB(cin, config.target_channels)
+        add_up_stack(self, config.feature_dim, config.ngf, config.n_blocks, config.target_channels)
         dcgan_init(self)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         if h.dim() != 2 or h.shape[1] != self.config.feature_dim:
             raise ValueError(f"features: expected shape (N, {self.config.feature_dim}), got {tuple(h.shape)}")
-        h = h[:, :, None, None]
-        for name in self.block_names:
-            h = getattr(self, name)(h)
-        return self.to_rgb(h)
+        return self.to_rgb(run_blocks(self, h[:, :, None, None]))
 
 
 class Discriminator(nn.Module):
@@ -187,14 +156,7 @@ class Discriminator(nn.Module):
     def __init__(self, config: DTNConfig):
         super().__init__()
         self.config = config
-        nb = config.n_blocks
-        self.from_rgb = DownBlock(config.target_channels, config.ndf, bn=False)
-        self.block_names = ["from_rgb"]
-        c = config.ndf
-        for i in range(2, nb + 1):
-            setattr(self, f"block{i}", DownBlock(c, c * 2))
-            self.block_names.append(f"block{i}")
-            c *= 2
+        c = add_down_stack(self, config.target_channels, config.ndf, config.n_blocks)
         self.n_outputs = 1 if config.binary_d else 3
         self.head = nn.Conv2d(c, self.n_outputs, 4, 1, 0, bias=False)
         dcgan_init(self)
@@ -204,10 +166,7 @@ class Discriminator(nn.Module):
         exp = (cfg.target_channels, cfg.image_size, cfg.image_size)
         if x.dim() != 4 or tuple(x.shape[1:]) != exp:
             raise ValueError(f"images: expected shape (N, {exp[0]}, {exp[1]}, {exp[2]}) for D, got {tuple(x.shape)}")
-        h = x
-        for name in self.block_names:
-            h = getattr(self, name)(h)
-        out = self.head(h).flatten(1)
+        out = self.head(run_blocks(self, x)).flatten(1)
         return out[:, 0] if self.n_outputs == 1 else out
 
 
@@ -247,22 +206,21 @@ class DTN(nn.Module):
         return self
 
     def check_source(self, x, name: str = "source") -> torch.Tensor:
-        want = (self.config.source_channels, self.config.image_size, self.config.image_size)
+        """``x`` if it is a float batch of source images (N, C_s, S, S); TypeError / ValueError naming ``name``."""
+        return self._check_images(x, name, self.config.source_channels)
+
+    def check_target(self, t, name: str = "target") -> torch.Tensor:
+        """``t`` if it is a float batch of target images (N, C_t, S, S); TypeError / ValueError naming ``name``."""
+        return self._check_images(t, name, self.config.target_channels)
+
+    def _check_images(self, x, name: str, channels: int) -> torch.Tensor:
+        want = (channels, self.config.image_size, self.config.image_size)
         if not isinstance(x, torch.Tensor) or not x.is_floating_point():
             raise TypeError(f"{name}: expected a float torch.Tensor (N, {want[0]}, {want[1]}, {want[2]}) in [-1, 1], "
                             f"got {type(x).__name__ if not isinstance(x, torch.Tensor) else x.dtype}")
         if x.dim() != 4 or tuple(x.shape[1:]) != want:
             raise ValueError(f"{name}: expected shape (N, {want[0]}, {want[1]}, {want[2]}), got {tuple(x.shape)}")
         return x
-
-    def check_target(self, t, name: str = "target") -> torch.Tensor:
-        want = (self.config.target_channels, self.config.image_size, self.config.image_size)
-        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
-            raise TypeError(f"{name}: expected a float torch.Tensor (N, {want[0]}, {want[1]}, {want[2]}) in [-1, 1], "
-                            f"got {type(t).__name__ if not isinstance(t, torch.Tensor) else t.dtype}")
-        if t.dim() != 4 or tuple(t.shape[1:]) != want:
-            raise ValueError(f"{name}: expected shape (N, {want[0]}, {want[1]}, {want[2]}), got {tuple(t.shape)}")
-        return t
 
     def f(self, x: torch.Tensor) -> torch.Tensor:
         """f of source-domain or G-output images (1-channel images are repeated to f's channels)."""

@@ -22,16 +22,39 @@ import torch
 from torch import nn
 
 from ..io import CheckpointError, load_safetensors, save_safetensors
+from ..judges._files import JsonConfig
 from ..models.base import BatchNorm2d
+from ..models.blocks import add_blocks
 
 __all__ = ["EncoderConfig", "Encoder", "train_encoder", "save_encoder", "load_encoder", "encoder_accuracy",
-           "ENCODER_FORMAT"]
+           "encoder_logits", "ENCODER_FORMAT"]
 
 ENCODER_FORMAT = "latentlab-dtn-encoder"
 
 
+class DictConfig(JsonConfig):
+    """``to_dict`` / ``from_dict`` for the DTN's frozen config dataclasses (stored as JSON in checkpoint metadata);
+    ``from_dict`` checks the fields with the judges' :class:`~latentlab.judges._files.JsonConfig`."""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        return cls.from_json(json.dumps(d))
+
+
+def check_ints(config, names, minimum: int) -> None:
+    """ValueError naming the first field of ``names`` that is not an int >= ``minimum`` (bools refused)."""
+    for name in names:
+        v = getattr(config, name)
+        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+            want = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+            raise ValueError(f"{name}: expected {want}, got {v!r}")
+
+
 @dataclass(frozen=True)
-class EncoderConfig:
+class EncoderConfig(DictConfig):
     in_channels: int = 3                       # source images' channels
     image_size: int = 32                       # source images' side S (divisible by 2**len(widths))
     feature_dim: int = 128                     # f's output size (the paper's digits f: 128)
@@ -41,29 +64,14 @@ class EncoderConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
-        for name in ("in_channels", "image_size", "feature_dim", "num_classes"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name}: expected a positive int, got {v!r}")
-        if not self.widths or min(self.widths) < 1:
-            raise ValueError(f"widths: expected positive channel counts, got {self.widths!r}")
-        if self.image_size % 2 ** len(self.widths):
-            raise ValueError(f"image_size: expected a multiple of 2**len(widths) = {2 ** len(self.widths)}, "
-                             f"got {self.image_size}")
+        check_ints(self, ("in_channels", "image_size", "feature_dim", "num_classes"), minimum=1)
         if not isinstance(self.bounded, bool):
             raise ValueError(f"bounded: expected a bool, got {self.bounded!r}")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "EncoderConfig":
-        if not isinstance(d, dict):
-            raise ValueError(f"encoder config: expected a JSON object, got {type(d).__name__}")
-        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"encoder config: unknown fields {sorted(unknown)}")
-        return cls(**d)
+        depth = len(self.widths)
+        if not depth or min(self.widths) < 1:
+            raise ValueError(f"widths: expected positive channel counts, got {self.widths!r}")
+        if self.image_size % 2 ** depth:
+            raise ValueError(f"image_size: expected a multiple of 2**len(widths) = {2 ** depth}, got {self.image_size}")
 
 
 class _EncBlock(nn.Module):
@@ -84,15 +92,11 @@ class Encoder(nn.Module):
     def __init__(self, config: EncoderConfig | None = None):
         super().__init__()
         self.config = config = config or EncoderConfig()
-        self.block_names = []
-        c = config.in_channels
-        for i, w in enumerate(config.widths, start=1):
-            setattr(self, f"block{i}", _EncBlock(c, w))
-            self.block_names.append(f"block{i}")
-            c = w
+        widths = (config.in_channels, *config.widths)
+        self.block_names = add_blocks(self, [_EncBlock(a, b) for a, b in zip(widths, widths[1:])])
         side = config.image_size // 2 ** len(config.widths)
         self.flatten = nn.Flatten()
-        self.fc = nn.Linear(c * side * side, config.feature_dim)
+        self.fc = nn.Linear(widths[-1] * side * side, config.feature_dim)
         self.fc_bn = nn.BatchNorm1d(config.feature_dim) if config.bounded else nn.Identity()
         self.fc_act = nn.Tanh() if config.bounded else nn.Identity()
         self.classifier = nn.Linear(config.feature_dim, config.num_classes)
@@ -177,14 +181,20 @@ def train_encoder(config: EncoderConfig, images: torch.Tensor, labels: torch.Ten
 
 
 @torch.no_grad()
-def encoder_accuracy(f: Encoder, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500) -> float:
-    """Share of ``images`` that f's classifier head labels correctly (eval mode)."""
+def encoder_logits(f: Encoder, images: torch.Tensor, batch_size: int = 500, prepare=None) -> torch.Tensor:
+    """f's class logits (N, num_classes) for ``images``, in eval mode (f's mode is restored) and in batches of
+    ``batch_size``; ``prepare`` (optional) maps each batch to f's input first (e.g. uint8 -> [-1, 1] floats)."""
     was = f.training
     f.eval()
     try:
-        pred = torch.cat([f(x).argmax(1) for x in images.split(batch_size)])
+        return torch.cat([f(x if prepare is None else prepare(x)) for x in images.split(batch_size)])
     finally:
         f.train(was)
+
+
+def encoder_accuracy(f: Encoder, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500) -> float:
+    """Share of ``images`` that f's classifier head labels correctly (eval mode)."""
+    pred = encoder_logits(f, images, batch_size).argmax(1)
     return float((pred == labels).float().mean())
 
 

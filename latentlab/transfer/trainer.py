@@ -25,10 +25,12 @@ from typing import Sequence
 import torch
 
 from ..io import atomic_write_bytes, load_safetensors
-# Shared with the GAN trainer: seeds, checkpoint names/listing, optimizer state <-> flat tensors, errors.
+# Shared with the GAN trainer: seeds, run directory, checkpoint names/listing, optimizer state <-> flat tensors,
+# errors.
 from ..train.callbacks import truncate_log
 from ..train.trainer import (RunExistsError, TrainingDiverged, _derive_seed, _optim_from_tensors, _optim_to_tensors,
-                             _rng, checkpoint_name, latest_checkpoint, list_checkpoints, native_bf16)
+                             _rng, checkpoint_name, latest_checkpoint, list_checkpoints, make_run_dir, native_bf16,
+                             previous_run)
 from . import losses
 from .dtn import DTN, DTNConfig, dtn_from_state, match_channels, save_dtn
 from .encoder import Encoder
@@ -109,38 +111,24 @@ class DTNTrainer:
 
     def _prepare_run_dir(self):
         rd = self.run_dir
-        run_json = rd / "run.json"
-        if run_json.exists() and not self.resume:
-            raise RunExistsError(f"run_dir: {str(rd)!r} already holds a run (run.json); pass resume=True / --resume "
-                                 "to continue it, or choose another directory")
-        try:
-            (rd / "checkpoints").mkdir(parents=True, exist_ok=True)
-            (rd / "samples").mkdir(exist_ok=True)
-        except OSError as e:
-            raise OSError(f"run_dir: {str(rd)!r} is not writable: {e}") from None
-        for stale in [*(rd / "checkpoints").glob(".step-*.tmp"), *rd.glob(".*.tmp"), *(rd / "samples").glob(".*.tmp")]:
-            with contextlib.suppress(OSError):
-                stale.unlink()
-        if run_json.exists():
-            try:
-                old = json.loads(run_json.read_text())
-            except (OSError, ValueError) as e:
-                raise ValueError(f"resume: {str(run_json)!r} is unreadable ({e})") from None
-            prev, now = old.get("config") or {}, self.config.to_dict()
-            diff = {k: (prev.get(k), now.get(k)) for k in sorted(set(prev) | set(now))
-                    if prev.get(k) != now.get(k) and k not in DTNConfig.RESUMABLE}
-            if diff:
-                raise ValueError(f"resume: the config in {str(run_json)!r} differs from the requested one "
-                                 f"(run.json vs requested: {diff}); resume with the same options")
-            if (old.get("runtime") or {}).get("bf16_autocast") not in (None, bool(self.fast)):
-                warnings.warn(f"resume: this run was trained with bf16_autocast={old['runtime']['bf16_autocast']} and "
-                              f"continues with {bool(self.fast)}; the continuation is not the uninterrupted trajectory",
-                              RuntimeWarning, stacklevel=3)
-        else:
-            atomic_write_bytes(run_json, json.dumps({
+        make_run_dir(rd, self.resume)
+        old = previous_run(rd, ("checkpoints/.step-*.tmp", ".*.tmp", "samples/.*.tmp"))
+        if old is None:
+            atomic_write_bytes(rd / "run.json", json.dumps({
                 "config": self.config.to_dict(), "encoder_config": self.encoder.config.to_dict(),
                 "source": self.source_name, "target": self.target_name, "runtime": self._runtime()},
                 indent=2).encode())
+            return
+        prev, now = old.get("config") or {}, self.config.to_dict()
+        diff = {k: (prev.get(k), now.get(k)) for k in sorted(set(prev) | set(now))
+                if prev.get(k) != now.get(k) and k not in DTNConfig.RESUMABLE}
+        if diff:
+            raise ValueError(f"resume: the config in {str(rd / 'run.json')!r} differs from the requested one "
+                             f"(run.json vs requested: {diff}); resume with the same options")
+        if (old.get("runtime") or {}).get("bf16_autocast") not in (None, bool(self.fast)):
+            warnings.warn(f"resume: this run was trained with bf16_autocast={old['runtime']['bf16_autocast']} and "
+                          f"continues with {bool(self.fast)}; the continuation is not the uninterrupted trajectory",
+                          RuntimeWarning, stacklevel=5)  # the caller of fit()
 
     def _save_checkpoint(self, step: int) -> Path:
         tg, gg = _optim_to_tensors(self.opt_g, "optim_g")
@@ -209,18 +197,57 @@ class DTNTrainer:
     def _fit(self) -> DTN:
         from tqdm.auto import tqdm
         c = self.config
-        self.fast = fast = native_bf16() if c.fast == "auto" else bool(c.fast)
+        self._build()
+        start = self._start()
+        self._tty = c.progress and sys.stderr.isatty()
+        self._log = open(self.run_dir / "log.jsonl", "a", buffering=1)
+        self._bar = None
+        old_handlers = {}
+        try:
+            import threading
+            if threading.current_thread() is threading.main_thread():
+                for s in (signal.SIGINT, signal.SIGTERM):
+                    old_handlers[s] = signal.signal(s, self._on_signal)
+            self._bar = tqdm(total=c.steps, initial=start, disable=not self._tty, desc="dtn", dynamic_ncols=True)
+            self._t0 = time.time()
+            for step in range(start, c.steps):
+                rec = self.train_step(step)
+                done = step + 1
+                self._report(done, rec)
+                stop = self._stop_signal is not None
+                if done % c.checkpoint_every == 0 or done == c.steps or stop:
+                    self._log.flush()
+                    self._save_checkpoint(done)
+                if stop:
+                    print(f"stopped by signal at step {done}; checkpoint saved, resume with --resume", file=sys.stderr)
+                    raise KeyboardInterrupt(f"training stopped by signal at step {done} (checkpoint saved)")
+            self._export()
+        finally:
+            for sig, h in old_handlers.items():
+                signal.signal(sig, h)
+            if self._bar is not None:
+                self._bar.close()
+            self._log.close()
+        return self.dtn.eval()
+
+    def _build(self) -> None:
+        """g and D (their initial weights a function of the seed), their Adam optimizers and the precision."""
+        c = self.config
+        self.fast = native_bf16() if c.fast == "auto" else bool(c.fast)
         if c.num_threads:
             torch.set_num_threads(c.num_threads)
         torch.manual_seed(_derive_seed(c.seed, 0))
         self.dtn = dtn = DTN(c, self.encoder)
-        if fast:
+        if self.fast:
             dtn.decoder.to(memory_format=torch.channels_last)
             dtn.discriminator.to(memory_format=torch.channels_last)
-        g_params = list(dtn.decoder.parameters())
-        d_params = list(dtn.discriminator.parameters())
-        self.opt_g = torch.optim.Adam(g_params, lr=c.lr, betas=(c.beta1, c.beta2))
-        self.opt_d = torch.optim.Adam(d_params, lr=c.lr, betas=(c.beta1, c.beta2))
+        self._d_params = list(dtn.discriminator.parameters())
+        self.opt_g = torch.optim.Adam(list(dtn.decoder.parameters()), lr=c.lr, betas=(c.beta1, c.beta2))
+        self.opt_d = torch.optim.Adam(self._d_params, lr=c.lr, betas=(c.beta1, c.beta2))
+
+    def _start(self) -> int:
+        """Prepare the run directory; on resume load the newest checkpoint and drop the log records past it.
+        Returns the first step."""
         self._prepare_run_dir()
         start = 0
         if self.resume:
@@ -229,102 +256,110 @@ class DTNTrainer:
                 start = self._load_checkpoint(ck)
                 print(f"resuming from {ck} at step {start}", file=sys.stderr)
             truncate_log(self.run_dir / "log.jsonl", start)
-        self.step = start
-        dtn.train()
-        autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if fast else contextlib.nullcontext
-        tty = c.progress and sys.stderr.isatty()
-        log = open(self.run_dir / "log.jsonl", "a", buffering=1)
-        old_handlers = {}
+        self.step = self.start_step = start
+        self.dtn.train()
+        return start
+
+    def _autocast(self):
+        return torch.autocast("cpu", dtype=torch.bfloat16) if self.fast else contextlib.nullcontext()
+
+    # ---------------------------------------------------------------- one step
+    def _inputs(self, step: int) -> tuple:
+        """(t, f(s), f(t)) at ``step``: the target batch t and the features of both batches, computed once per
+        step (f never changes). The batches are pure functions of (seed, step)."""
+        s = self._batch(self.source, self._indices(len(self.source), SOURCE_STREAM, step))
+        t = self._batch(self.target, self._indices(len(self.target), TARGET_STREAM, step))
+        if self.fast:
+            s = s.contiguous(memory_format=torch.channels_last)
+            t = t.contiguous(memory_format=torch.channels_last)
+        with torch.no_grad(), self._autocast():
+            f_s = self.dtn.f(s).float()
+            f_t = self.dtn.f(t).float()
+        return t, f_s, f_t
+
+    def d_step(self, t: torch.Tensor, f_s: torch.Tensor, f_t: torch.Tensor, step: int) -> torch.Tensor:
+        """One update of D: ``losses.d_loss`` of D on G(s), G(t) (not for the binary baseline) and the real t.
+        Returns the loss (detached)."""
+        dtn, binary = self.dtn, self.config.binary_d
+        D = dtn.discriminator
+        self.opt_d.zero_grad(set_to_none=True)
+        with self._autocast():
+            with torch.no_grad():
+                gs = dtn.decoder(f_s)
+                gt = dtn.decoder(f_t) if not binary else None
+            loss_d = losses.d_loss(D(gs), D(gt) if gt is not None else None, D(t), binary=binary)
+        self._check_finite(step, loss_d, "loss_d")
+        loss_d.backward()
+        self.opt_d.step()
+        return loss_d.detach()
+
+    def g_step(self, t: torch.Tensor, f_s: torch.Tensor, f_t: torch.Tensor, step: int) -> dict:
+        """One update of g: L_G = L_GANG + alpha L_CONST + beta L_TID + gamma L_TV (a term whose weight is 0 is
+        not computed). D's weights are frozen meanwhile, so backward computes only the input gradients G needs.
+        Returns the loss and its terms (detached), named as in the log."""
+        c, dtn = self.config, self.dtn
         D, binary = dtn.discriminator, c.binary_d
-        need_gt_in_g = not binary or c.beta > 0
+        self.opt_g.zero_grad(set_to_none=True)
+        for p in self._d_params:
+            p.requires_grad_(False)
         try:
-            import threading
-            if threading.current_thread() is threading.main_thread():
-                for s in (signal.SIGINT, signal.SIGTERM):
-                    old_handlers[s] = signal.signal(s, self._on_signal)
-            bar = tqdm(total=c.steps, initial=start, disable=not tty, desc="dtn", dynamic_ncols=True)
-            t0 = time.time()
-            for step in range(start, c.steps):
-                self.step = step
-                s = self._batch(self.source, self._indices(len(self.source), SOURCE_STREAM, step))
-                t = self._batch(self.target, self._indices(len(self.target), TARGET_STREAM, step))
-                if fast:
-                    s = s.contiguous(memory_format=torch.channels_last)
-                    t = t.contiguous(memory_format=torch.channels_last)
-                with torch.no_grad(), autocast():
-                    f_s = dtn.f(s).float()  # fixed for the whole step: f never changes
-                    f_t = dtn.f(t).float()
-                # ---- D update
-                self.opt_d.zero_grad(set_to_none=True)
-                with autocast():
-                    with torch.no_grad():
-                        gs = dtn.decoder(f_s)
-                        gt = dtn.decoder(f_t) if not binary else None
-                    loss_d = losses.d_loss(D(gs), D(gt) if gt is not None else None, D(t), binary=binary)
-                self._check_finite(step, loss_d, "loss_d")
-                loss_d.backward()
-                self.opt_d.step()
-                # ---- G updates (D's weights frozen: backward computes only the input gradients G needs)
-                for p in d_params:
-                    p.requires_grad_(False)
-                try:
-                    for _ in range(c.g_steps_per_d_step):
-                        self.opt_g.zero_grad(set_to_none=True)
-                        with autocast():
-                            gs = dtn.decoder(f_s)
-                            gt = dtn.decoder(f_t) if need_gt_in_g else None
-                            l_gan = losses.g_adv_loss(D(gs), D(gt) if not binary else None, binary=binary)
-                            l_const = (losses.const_loss(f_s, dtn.f(gs).float(), c.const_distance) if c.alpha > 0
-                                       else torch.zeros(()))
-                        l_tid = losses.tid_loss(t, gt, c.tid_distance) if c.beta > 0 else torch.zeros(())
-                        l_tv = (losses.tv_loss(gs if gt is None else torch.cat([gs, gt])) if c.gamma > 0
-                                else torch.zeros(()))
-                        loss_g = l_gan + c.alpha * l_const + c.beta * l_tid + c.gamma * l_tv
-                        self._check_finite(step, loss_g.detach(), "loss_g")
-                        loss_g.backward()
-                        self.opt_g.step()
-                finally:
-                    for p in d_params:
-                        p.requires_grad_(True)
-                done = step + 1
-                self.step = dtn.step = done
-                rec = {"step": done, "loss_d": float(loss_d.detach()), "loss_g": float(loss_g.detach()),
-                       "loss_gang": float(l_gan.detach()), "loss_const": float(l_const.detach()),
-                       "loss_tid": float(l_tid.detach()), "loss_tv": float(l_tv.detach()),
-                       "time": round(time.time() - t0, 3)}
-                if done % c.log_every == 0 or done == c.steps:
-                    log.write(json.dumps(rec) + "\n")
-                for cb in self.callbacks:
-                    if hasattr(cb, "on_step"):
-                        cb.on_step(self, done, rec)
-                bar.update(1)
-                if tty and done % 10 == 0:
-                    bar.set_postfix(loss_d=f"{rec['loss_d']:.3f}", const=f"{rec['loss_const']:.4f}",
-                                    tid=f"{rec['loss_tid']:.4f}")
-                if c.progress and not tty and (done % c.print_every == 0 or done == c.steps):
-                    el = time.time() - t0
-                    print(f"dtn step {done}/{c.steps} loss_d {rec['loss_d']:.3f} loss_gang {rec['loss_gang']:.3f} "
-                          f"const {rec['loss_const']:.4f} tid {rec['loss_tid']:.4f} "
-                          f"{el / max(done - start, 1):.2f} s/step", file=sys.stderr, flush=True)
-                stop = self._stop_signal is not None
-                if done % c.checkpoint_every == 0 or done == c.steps or stop:
-                    log.flush()
-                    self._save_checkpoint(done)
-                if stop:
-                    print(f"stopped by signal at step {done}; checkpoint saved, resume with --resume", file=sys.stderr)
-                    raise KeyboardInterrupt(f"training stopped by signal at step {done} (checkpoint saved)")
-            bar.close()
-            if start >= c.steps and not list_checkpoints(self.run_dir):
-                self._save_checkpoint(c.steps)
-            dtn.decoder.to(memory_format=torch.contiguous_format)
-            dtn.discriminator.to(memory_format=torch.contiguous_format)
-            save_dtn(dtn, self.run_dir / "model.safetensors",
-                     info={"source": self.source_name, "target": self.target_name})
+            with self._autocast():
+                gs = dtn.decoder(f_s)
+                gt = dtn.decoder(f_t) if not binary or c.beta > 0 else None
+                l_gan = losses.g_adv_loss(D(gs), D(gt) if not binary else None, binary=binary)
+                l_const = (losses.const_loss(f_s, dtn.f(gs).float(), c.const_distance) if c.alpha > 0
+                           else torch.zeros(()))
+            l_tid = losses.tid_loss(t, gt, c.tid_distance) if c.beta > 0 else torch.zeros(())
+            l_tv = losses.tv_loss(gs if gt is None else torch.cat([gs, gt])) if c.gamma > 0 else torch.zeros(())
+            loss_g = l_gan + c.alpha * l_const + c.beta * l_tid + c.gamma * l_tv
+            self._check_finite(step, loss_g.detach(), "loss_g")
+            loss_g.backward()
         finally:
-            for sig, h in old_handlers.items():
-                signal.signal(sig, h)
-            log.close()
-        return dtn.eval()
+            for p in self._d_params:
+                p.requires_grad_(True)
+        self.opt_g.step()
+        return {"loss_g": loss_g.detach(), "loss_gang": l_gan.detach(), "loss_const": l_const.detach(),
+                "loss_tid": l_tid.detach(), "loss_tv": l_tv.detach()}
+
+    def train_step(self, step: int) -> dict:
+        """Step ``step`` (0-based): one D update, then ``g_steps_per_d_step`` G updates on the same batches.
+        Returns the log record of step + 1 (G's numbers from its last update)."""
+        self.step = step
+        t, f_s, f_t = self._inputs(step)
+        loss_d = self.d_step(t, f_s, f_t, step)
+        for _ in range(self.config.g_steps_per_d_step):
+            g = self.g_step(t, f_s, f_t, step)
+        self.step = self.dtn.step = step + 1
+        return {"step": step + 1, "loss_d": float(loss_d), **{k: float(v) for k, v in g.items()},
+                "time": round(time.time() - self._t0, 3)}
+
+    # ---------------------------------------------------------------- bookkeeping
+    def _report(self, done: int, rec: dict) -> None:
+        """After step ``done``: the log line, the callbacks' ``on_step``, the progress bar or plain line."""
+        c = self.config
+        if done % c.log_every == 0 or done == c.steps:
+            self._log.write(json.dumps(rec) + "\n")
+        for cb in self.callbacks:
+            if hasattr(cb, "on_step"):
+                cb.on_step(self, done, rec)
+        self._bar.update(1)
+        if self._tty and done % 10 == 0:
+            self._bar.set_postfix(loss_d=f"{rec['loss_d']:.3f}", const=f"{rec['loss_const']:.4f}",
+                                  tid=f"{rec['loss_tid']:.4f}")
+        if c.progress and not self._tty and (done % c.print_every == 0 or done == c.steps):
+            el = time.time() - self._t0
+            print(f"dtn step {done}/{c.steps} loss_d {rec['loss_d']:.3f} loss_gang {rec['loss_gang']:.3f} "
+                  f"const {rec['loss_const']:.4f} tid {rec['loss_tid']:.4f} "
+                  f"{el / max(done - self.start_step, 1):.2f} s/step", file=sys.stderr, flush=True)
+
+    def _export(self) -> None:
+        """``model.safetensors`` (g, D and f, contiguous); a checkpoint first if a finished run has none."""
+        c, dtn = self.config, self.dtn
+        if self.start_step >= c.steps and not list_checkpoints(self.run_dir):
+            self._save_checkpoint(c.steps)
+        dtn.decoder.to(memory_format=torch.contiguous_format)
+        dtn.discriminator.to(memory_format=torch.contiguous_format)
+        save_dtn(dtn, self.run_dir / "model.safetensors", info={"source": self.source_name, "target": self.target_name})
 
     def _check_finite(self, step: int, value: torch.Tensor, name: str):
         if not bool(torch.isfinite(value)):

@@ -7,11 +7,10 @@ import ast
 from pathlib import Path
 
 import pytest
+import pytorch_msssim
 import torch
 
 from latentlab.metrics.diversity import CS_K1, msssim, msssim_per_class, ssim_terms
-
-pytorch_msssim = pytest.importorskip("pytorch_msssim")
 
 SRC = Path(__file__).resolve().parents[1] / "latentlab" / "metrics" / "diversity.py"
 

@@ -11,26 +11,30 @@ standard sigma) and as many scales as keep the coarsest scale at least one windo
 (64, 32, 16, 8) for 64x64 images, 3 (32, 16, 8) for 32x32. The weights are the first of Wang's
 five (0.0448, 0.2856, 0.3001, 0.2363, 0.1333), renormalised to sum to 1. Both are parameters.
 
-Why not a library's MS-SSIM: ``pytorch_msssim.ms_ssim`` (1.0.0) asserts ``side > (win_size - 1) * 16``
-whatever the number of scales (VainF/pytorch-msssim#28, #40), which rules out our 7x7 window on 32 and
-64 px images; torchmetrics' ``multiscale_structural_similarity_index_measure`` (1.9) sizes its Gaussian
-window from sigma (11x11 for sigma 1.5, so it refuses 32/64 px at these scales), averages SSIM over the
-reflect-padded image and over channels before the product, and changed the shipped models' per-class
-numbers by up to 0.21 (measured; see the train helper's report). So the SSIM core below is the standard
-one written out (Wang et al. 2004: separable Gaussian window, valid region only, C1 = (0.01 L)^2,
-C2 = (0.03 L)^2, per-channel means) instead of importing ``pytorch_msssim``'s private ``_ssim``; the
-scale loop is pytorch_msssim's (2x2 average pooling between scales, ReLU on each term, product of
-term ** weight). The tests check it against the public ``pytorch_msssim.ms_ssim`` and ``ssim`` where
-their size check allows.
+How it is computed: every SSIM term comes from ``pytorch_msssim.ssim``, the public function (separable
+Gaussian window, valid region only, C1 = (K1 L)^2, C2 = (K2 L)^2; Wang et al. 2004), called once per scale
+with the channels folded into the batch so each channel keeps its own term. At the finer scales MS-SSIM needs
+the contrast-structure term cs, which ``ssim`` does not return; cs is SSIM without its luminance factor
+l = (2 mu_x mu_y + C1) / (mu_x^2 + mu_y^2 + C1), and with K1 = 1e6 (C1 = 1e12 L^2) l rounds to exactly 1 in
+float32 for pixel values within 100 L, so ``ssim(..., K=(1e6, K2))`` returns cs. The scale loop is
+``pytorch_msssim.ms_ssim``'s (2x2 average pooling between scales, ReLU on each term, product of
+term ** weight, mean over channels); ``ms_ssim`` itself cannot be called because it asserts
+``side > (win_size - 1) * 16`` whatever the number of weights (VainF/pytorch-msssim#28, #40), i.e. > 96 px
+for our 7x7 window. torchmetrics' ``multiscale_structural_similarity_index_measure`` (1.9) cannot give a 7x7
+window at sigma 1.5 (its Gaussian size follows sigma: 11x11) and averages the SSIM term over the
+reflect-padded border; no torchmetrics option tried came within 0.2 of the shipped fashion numbers (0.005 to
+0.054 on rooms and faces), while this path reproduces the former own core to 1e-9. Per option:
+docs/evaluate.md, "How MS-SSIM is computed" (``benchmarks/msssim_public_api.py``).
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pytorch_msssim import ssim
 
 __all__ = ["msssim", "msssim_pairs", "msssim_per_class", "mode_collapse", "msssim_settings", "ssim_terms",
-           "gaussian_window", "WANG_WEIGHTS"]
+           "WANG_WEIGHTS", "CS_K1"]
 
 WANG_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang et al. 2003, finest scale first
 
@@ -62,38 +66,29 @@ def msssim_settings(image_size: int, win_size: int = 7, weights=None) -> tuple[f
     return weights
 
 
-def gaussian_window(win_size: int, sigma: float) -> torch.Tensor:
-    """The normalised 1-D Gaussian window (win_size,) centred on the middle tap."""
-    coords = torch.arange(win_size, dtype=torch.float) - win_size // 2
-    g = torch.exp(-(coords ** 2) / (2 * sigma ** 2))
-    return g / g.sum()
+CS_K1 = 1e6  # K1 of the SSIM call that returns cs: C1 = (1e6 L)^2 turns the luminance factor into 1.0
 
 
-def _blur(x: torch.Tensor, win: torch.Tensor) -> torch.Tensor:
-    """Separable Gaussian blur of (N, C, H, W) per channel, valid region only (no padding)."""
-    c, k = x.shape[1], win.shape[0]
-    x = F.conv2d(x, win.view(1, 1, k, 1).expand(c, 1, k, 1), groups=c)      # along H
-    return F.conv2d(x, win.view(1, 1, 1, k).expand(c, 1, 1, k), groups=c)   # along W
+def _ssim_per_channel(x: torch.Tensor, y: torch.Tensor, k1: float, k2: float, win_size: int, win_sigma: float,
+                      data_range: float) -> torch.Tensor:
+    """pytorch_msssim's public ``ssim`` per image and channel: (N, C, H, W) -> (N, C)."""
+    n, c = x.shape[:2]
+    fold = (n * c, 1, *x.shape[2:])  # one single-channel image per channel: ssim averages over channels
+    v = ssim(x.reshape(fold), y.reshape(fold), data_range=data_range, size_average=False, win_size=win_size,
+             win_sigma=win_sigma, K=(k1, k2))
+    return v.view(n, c)
 
 
-def ssim_terms(x: torch.Tensor, y: torch.Tensor, win: torch.Tensor, data_range: float = 2.0,
-               k1: float = 0.01, k2: float = 0.03) -> tuple[torch.Tensor, torch.Tensor]:
+def ssim_terms(x: torch.Tensor, y: torch.Tensor, *, win_size: int = 7, win_sigma: float = 1.5,
+               data_range: float = 2.0, k1: float = 0.01, k2: float = 0.03) -> tuple[torch.Tensor, torch.Tensor]:
     """SSIM and its contrast-structure term per image and channel (Wang et al. 2004, alpha = beta = gamma = 1).
 
-    x, y: (N, C, H, W) float, H and W >= len(win); win: a 1-D window (``gaussian_window``).
-    Returns (ssim (N, C), cs (N, C)): the means over the valid region of the SSIM map and of
-    cs = (2 sigma_xy + C2) / (sigma_x^2 + sigma_y^2 + C2).
+    x, y: (N, C, H, W) float, H and W >= win_size. Returns (ssim (N, C), cs (N, C)): the means over the
+    valid region of the SSIM map and of cs = (2 sigma_xy + C2) / (sigma_x^2 + sigma_y^2 + C2), both from
+    ``pytorch_msssim.ssim`` (cs with K1 = ``CS_K1``, see the module docstring).
     """
-    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
-    win = win.to(x.device, dtype=x.dtype)
-    mu1, mu2 = _blur(x, win), _blur(y, win)
-    mu1_sq, mu2_sq, mu1_mu2 = mu1.pow(2), mu2.pow(2), mu1 * mu2
-    sigma1_sq = _blur(x * x, win) - mu1_sq
-    sigma2_sq = _blur(y * y, win) - mu2_sq
-    sigma12 = _blur(x * y, win) - mu1_mu2
-    cs_map = (2 * sigma12 + c2) / (sigma1_sq + sigma2_sq + c2)
-    ssim_map = ((2 * mu1_mu2 + c1) / (mu1_sq + mu2_sq + c1)) * cs_map
-    return torch.flatten(ssim_map, 2).mean(-1), torch.flatten(cs_map, 2).mean(-1)
+    kw = dict(win_size=win_size, win_sigma=win_sigma, data_range=data_range)
+    return _ssim_per_channel(x, y, k1, k2, **kw), _ssim_per_channel(x, y, CS_K1, k2, **kw)
 
 
 def _check_images(images, name: str) -> torch.Tensor:
@@ -119,15 +114,13 @@ def msssim(x: torch.Tensor, y: torch.Tensor, *, win_size: int = 7, win_sigma: fl
         raise ValueError(f"y: expected the shape of x {tuple(x.shape)}, got {tuple(y.shape)}")
     w = x.new_tensor(msssim_settings(min(x.shape[-2:]), win_size, weights), dtype=torch.float32)
     x, y = x.float(), y.float()
-    win = gaussian_window(win_size, win_sigma)
+    kw = dict(win_size=win_size, win_sigma=win_sigma, data_range=data_range)
     terms = []
-    for level in range(len(w)):
-        ssim_c, cs_c = ssim_terms(x, y, win, data_range)  # each (N, C)
-        if level < len(w) - 1:
-            terms.append(torch.relu(cs_c))
-            pad = [s % 2 for s in x.shape[2:]]
-            x, y = F.avg_pool2d(x, 2, padding=pad), F.avg_pool2d(y, 2, padding=pad)
-    terms.append(torch.relu(ssim_c))  # luminance enters at the coarsest scale only
+    for _ in range(len(w) - 1):  # finer scales: cs only; pytorch_msssim.ms_ssim's loop
+        terms.append(torch.relu(_ssim_per_channel(x, y, CS_K1, 0.03, **kw)))  # (N, C)
+        pad = [s % 2 for s in x.shape[2:]]
+        x, y = F.avg_pool2d(x, 2, padding=pad), F.avg_pool2d(y, 2, padding=pad)
+    terms.append(torch.relu(_ssim_per_channel(x, y, 0.01, 0.03, **kw)))  # luminance enters at the coarsest scale
     return torch.prod(torch.stack(terms) ** w.view(-1, 1, 1), dim=0).mean(dim=1)
 
 

@@ -1,5 +1,5 @@
 """Bad inputs of ``build_report`` on a raw generator module (docs/BAD_INPUTS.md, rows 400-419, the section
-"The report of a raw generator module"): each case runs, raises the catalogued exception naming the argument,
+"The report of a raw generator module"), and of a DTN (issue 22): each case runs, raises the catalogued exception naming the argument,
 writes nothing, and every piece of the catalogue's abbreviated message (split at "…") occurs in the real one.
 ``python tests/test_report_bad_inputs.py`` prints the rows from the live messages."""
 from __future__ import annotations
@@ -15,6 +15,7 @@ import torch
 from latentlab import GAN, ModelConfig, save
 from latentlab.app.report import build_report
 from latentlab.convert import pytorch_examples_dcgan
+from latentlab.transfer import DTN, DTNConfig, Encoder, EncoderConfig
 from test_bad_inputs_byog import _uncell
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +64,15 @@ CASES = [
     (412, "`build_report(netG, sections=)`", "['filters'] without a discriminator", ValueError,
      r"sections: 'filters' does not apply to this model \(dataset 'rooms': no discriminator: pass discriminator=",
      lambda c, out: build_report(c.netG, out, **RAW, data="rooms", sections=["filters"], quick=True)),
+    (413, "`build_report(dtn, sections=)`", "['walk'] for a DTN", ValueError,
+     r"sections: 'walk' does not apply to a Domain Transfer Network \(it maps images, it has no z\)",
+     lambda c, out: build_report(c.dtn, out, sections=["walk"], quick=True)),
+    (414, "`build_report(dtn, prior=)`", "prior= for a DTN", ValueError,
+     r"prior: not used by the report of a Domain Transfer Network",
+     lambda c, out: build_report(c.dtn, out, prior="normal", quick=True)),
+    (415, "`build_report(dtn)`", "a DTN of 32 px RGB -> RGB (neither experiment)", ValueError,
+     r"model: a DTN of 32 px, 3 -> 3 channels is neither the digits experiment",
+     lambda c, out: build_report(c.other_dtn, out, quick=True)),
 ]
 IDS = [str(c[0]) for c in CASES]
 
@@ -72,8 +82,12 @@ def build_context(tmp: Path) -> SimpleNamespace:
         torch.manual_seed(0)
         netG, netD = pytorch_examples_dcgan(8, 8, 8, 3)
         gan = GAN(ModelConfig(arch="dcgan", nz=8, ngf=8, ndf=8, image_size=64, dataset="rooms"))
+        f = Encoder(EncoderConfig(widths=(4, 8, 8), feature_dim=8)).eval()
+        dtn = DTN(DTNConfig(feature_dim=8, ngf=4, ndf=4), f).eval()                     # the digits shapes
+        other = DTN(DTNConfig(feature_dim=8, ngf=4, ndf=4, target_channels=3), f).eval()
     save(gan, tmp / "tiny.safetensors")
-    return SimpleNamespace(netG=netG.eval(), netD=netD.eval(), path=tmp / "tiny.safetensors", tmp=tmp)
+    return SimpleNamespace(netG=netG.eval(), netD=netD.eval(), path=tmp / "tiny.safetensors", dtn=dtn,
+                           other_dtn=other, tmp=tmp)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ arithmetic  the DCGAN Fig. 7 vector arithmetic grid                 faces
 rotation    the DCGAN Fig. 8 turn vector                            faces
 filters     guided-backprop views of D's last-layer filters         rooms (needs label maps)
 forget      the DCGAN Fig. 6 window removal, slider over k          rooms (room segmenter)
+dtn         DTN before/after grid and the experiment's numbers      DTN models (digits, faces)
 ==========  ======================================================  ==========================
 
 plotly.js is embedded once in the page's head, images are PNG data URIs inside ``go.Image`` traces
@@ -46,9 +47,11 @@ from ..viz.page import figure_html, page, write_page
 from .report_cli import SECTIONS  # one list, kept where `report --help` reads it without importing torch
 
 __all__ = ["Budget", "QUICK", "SECTIONS", "Section", "build_report", "applicable_sections", "plan_sections",
-           "resolve_subject", "ReportSubject", "read_training_log", "find_training_log"]
+           "resolve_subject", "ReportSubject", "read_training_log", "find_training_log", "DTN_MODELS",
+           "load_dtn_model", "dtn_experiment"]
 
 _EVALUATE_DATASETS = ("rooms", "faces", "fashion-mnist", "fashion")
+_GAN_SECTIONS = tuple(k for k in SECTIONS if k != "dtn")   # "dtn" is the one section of a DTN's page
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class Budget:
     n_probe: int = 150           # forget: probe samples (paper: 150)
     n_forget_eval: int = 1000    # forget: evaluation samples
     n_curve: int = 200           # forget: samples per removal-curve point
+    n_dtn: int = 2000            # DTN digits: held-out source digits (transfer accuracy, floor)
+    n_dtn_fd: int = 500          # DTN digits: images a side of the Fréchet ratio (at most 500)
+    n_dtn_faces: int = 1000      # DTN faces: held-out faces (attributes, retrieval, Fréchet ratio)
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -76,7 +82,7 @@ class Budget:
 
 #: A budget for smoke runs and tests: every section in seconds on a tiny model.
 QUICK = Budget(n_samples=16, n_metrics=32, n_train=64, walks=2, walk_steps=5, pool_size=64, n_rotation=2, n_filters=32,
-               n_probe=12, n_forget_eval=24, n_curve=12)
+               n_probe=12, n_forget_eval=24, n_curve=12, n_dtn=100, n_dtn_fd=50, n_dtn_faces=48)
 
 
 @dataclass
@@ -316,8 +322,8 @@ def _plan(ds: str, *, conditional: bool, channels: int, has_discriminator: bool,
     elif not has_discriminator:
         why["filters"] = ("no discriminator: pass discriminator= (the D trained with this generator)" if raw
                           else "the model file holds no discriminator")
-    keys = [k for k in SECTIONS if k not in why]
-    return keys, {k: why[k] for k in SECTIONS if k in why}
+    keys = [k for k in _GAN_SECTIONS if k not in why]
+    return keys, {k: why[k] for k in _GAN_SECTIONS if k in why}
 
 
 def applicable_sections(gan, *, has_log: bool = False) -> list[str]:
@@ -548,7 +554,9 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
                  log=None, metrics=None, segmenter=None, face_judge=None, png: bool = False,
                  progress: bool = True, title: str | None = None, prior: str | None = None, nz: int | None = None,
                  layer: str | None = None, discriminator=None, data: str | None = None) -> dict:
-    """Build ``out/index.html`` for ``model``: a GAN, a shipped name, a .safetensors path, or any generator module.
+    """Build ``out/index.html`` for ``model``: a GAN, a shipped name, a .safetensors path, or any generator module;
+    or a Domain Transfer Network (a DTN, "dtn-digits" / "dtn-faces", a DTN .safetensors): then the page has the
+    ``dtn`` section (before / after grid and the experiment's measurements at the budget's n_dtn*).
 
     Args:
         sections: keys to build (default: every section that applies, see :func:`plan_sections`).
@@ -577,6 +585,12 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
     budget = _check_budget(budget, quick)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed: expected an int, got {seed!r}")
+    dtn = load_dtn_model(model)
+    if dtn is not None:
+        _check_dtn_args(sections, prior=prior, nz=nz, layer=layer, discriminator=discriminator, data=data, log=log,
+                        metrics=metrics)
+        return _build_dtn_report(dtn, model, out, b=budget, seed=seed, png=png, progress=progress, title=title,
+                                 t_all=t_all)
     subject = resolve_subject(model, prior=prior, nz=nz, layer=layer, discriminator=discriminator, data=data,
                               seed=seed)
     out, log_path = _check_paths(model, out, log, metrics)
@@ -629,8 +643,9 @@ def _section_keys(subject: ReportSubject, sections, *, has_log: bool) -> tuple[l
         if k not in SECTIONS:
             raise ValueError(f"sections: unknown section {k!r}; sections are {list(SECTIONS)}")
         if k not in possible:
+            reason = why.get(k, "the dtn section is for Domain Transfer Networks")
             raise ValueError(f"sections: {k!r} does not apply to this model (dataset "
-                             f"{subject.dataset!r}: {why[k]}); applicable: {possible}")
+                             f"{subject.dataset!r}: {reason}); applicable: {possible}")
     return [k for k in SECTIONS if k in keys], {k: why[k] for k in SECTIONS if k in why and k in keys}
 
 
@@ -688,6 +703,176 @@ def _meta(s: ReportSubject, seed: int) -> str:
                 f"{s.dataset or 'not given'!r}, forget layer {s.layer}, "
                 f"discriminator {type(s.discriminator).__name__ if s.discriminator is not None else 'not given'}")
     return html.escape(f"{text}; seed {seed}; built {time.strftime('%Y-%m-%d %H:%M')}")
+
+
+# ------------------------------------------------------------------------------------------ DTN models
+
+DTN_MODELS = ("dtn-digits", "dtn-faces")
+_DTN_SHAPES = {(32, 3, 1): "digits", (64, 3, 3): "faces"}   # (image size, source, target channels) -> experiment
+
+
+def load_dtn_model(model):
+    """The DTN when ``model`` is one (a DTN, a shipped name in :data:`DTN_MODELS`, a DTN .safetensors file),
+    else None (a GAN, a generator module, ...: the GAN report takes it)."""
+    from ..io import CheckpointError, read_metadata
+    from ..transfer import DTN, load_dtn
+    from ..transfer.dtn import DTN_FORMAT
+    if isinstance(model, DTN):
+        return model
+    if not isinstance(model, (str, os.PathLike)):
+        return None
+    if str(model) in DTN_MODELS:
+        from ..pretrained import pretrained_dir
+        return load_dtn(pretrained_dir() / f"{model}.safetensors")
+    p = Path(model)
+    if not p.is_file():
+        return None
+    try:
+        is_dtn = read_metadata(p).get("format") == DTN_FORMAT
+    except CheckpointError:
+        return None                     # resolve_model says what is wrong with the file
+    return load_dtn(p) if is_dtn else None
+
+
+def dtn_experiment(dtn) -> str:
+    """"digits" (32 px RGB digits -> grey MNIST) or "faces" (64 px faces -> avatars), from the DTN's shapes."""
+    c = dtn.config
+    key = (c.image_size, c.source_channels, c.target_channels)
+    if key not in _DTN_SHAPES:
+        raise ValueError(f"model: a DTN of {c.image_size} px, {c.source_channels} -> {c.target_channels} channels is "
+                         "neither the digits experiment (32 px, 3 -> 1) nor the faces experiment (64 px, 3 -> 3); "
+                         "the report measures those two")
+    return _DTN_SHAPES[key]
+
+
+def _shown(n: int, seed: int, k: int = 12) -> torch.Tensor:
+    """The k held-out source images drawn into the grid: a random subset chosen by ``seed``."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(int(seed)))[:min(k, n)].sort().values
+
+
+def _rgb(x: torch.Tensor) -> torch.Tensor:
+    return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
+
+
+def _dtn_digits(dtn, b: Budget, seed: int) -> Section:
+    import plotly.graph_objects as go
+    from ..judges import load_judge
+    from .transfer import digits_eval_data, to_grey, transfer_metrics
+    src, labels, target_a, target_b = digits_eval_data("test", b.n_dtn)
+    m_fd = min(b.n_dtn_fd, len(target_a), len(src))
+    m = transfer_metrics(dtn, load_judge("mnist"), src, labels, target_a[:m_fd], target_b[:m_fd])
+    show = _shown(len(src), seed)
+    x = src[show]
+    rows = {"source digit": x, "G(source)": _rgb(dtn.transfer(x).clamp(-1, 1)),
+            "grey source (no transfer)": _rgb(to_grey(x))}
+    per = m["per_class_transfer_accuracy"]
+    bars = go.Figure(go.Bar(x=list(per), y=list(per.values()), name="transfer accuracy"))
+    bars.add_hline(y=m["no_transfer_accuracy"], line_dash="dot", annotation_text="no-transfer floor (all classes)")
+    bars.update_layout(height=340, yaxis=dict(title="MNIST judge accuracy (0-1)", range=[0, 1]),
+                       xaxis=dict(title="source digit class", type="category"), margin=dict(l=50, r=20, t=30, b=40))
+    return _dtn_section(
+        "digits", "Domain transfer: digits -> MNIST",
+        "A Domain Transfer Network G = g(f(x)) maps SVHN-like procedural digits to the MNIST domain keeping the digit "
+        "(Taigman et al. 2017, §5.1, Fig. 2). Rows: held-out source digits, G(source), and the grey source as the "
+        "MNIST judge would read it without transfer (the floor).",
+        rows, ("Transfer accuracy per source class", bars), m,
+        f"Transfer accuracy (the MNIST judge on G(source) against the source label) "
+        f"{100 * m['transfer_accuracy']:.1f}% on {m['n']} held-out source digits (paper: 90.66%); no-transfer floor "
+        f"{100 * m['no_transfer_accuracy']:.1f}%. Fréchet distance of G(source) to real MNIST in the judge's features "
+        f"over the real-vs-real floor: {{fd}} ({m['n_fd']} images a side; biased upwards for small sets).")
+
+
+def _dtn_section(kind: str, title: str, caption: str, rows: dict, bars: tuple, m: dict, numbers: str) -> Section:
+    """The dtn section: the before / after grid of ``rows`` ({label: (n, 3, S, S)}), the bar chart, the numbers
+    (``{fd}`` in ``numbers`` becomes the Fréchet ratio)."""
+    from ..viz.forget_figures import forget_rows_figure
+    first = next(iter(rows.values()))
+    fd = "n/a" if m["fd_ratio"] is None else f"{m['fd_ratio']:.2f}x"
+    grid = forget_rows_figure(rows, nrow=len(first), image_size=first.shape[-1])
+    return Section("dtn", title, caption, [("Before / after; the images shown are chosen by the seed", grid), bars],
+                   numbers=numbers.replace("{fd}", fd), data=dict(m, experiment=kind))
+
+
+def _dtn_faces(dtn, b: Budget, seed: int) -> Section:
+    import plotly.graph_objects as go
+    from .dtn_faces import Reference, measure
+    # a small reference set is rendered on the fly; a large one reads / fills the avatar cache
+    ref = Reference(n=b.n_dtn_faces, cache=False if b.n_dtn_faces < 500 else None)
+    m = measure(dtn, ref)
+    show = _shown(ref.n, seed)
+    x = ref.faces[show]
+    rows = {"source face": x, "G(face)": dtn.transfer(x).clamp(-1, 1),
+            "avatar drawn from the face's attributes (ceiling)": ref.ceiling[show]}
+    acc, ceil = m["attribute_balanced_accuracy"], m["attribute_ceiling"]
+    bars = go.Figure([go.Bar(x=list(acc), y=list(acc.values()), name="G(face)"),
+                      go.Bar(x=list(ceil), y=list(ceil.values()), name="ceiling (drawn avatars)")])
+    bars.update_layout(barmode="group", height=340, margin=dict(l=50, r=20, t=30, b=40),
+                       yaxis=dict(title="avatar judge balanced accuracy (0-1)", range=[0, 1]),
+                       xaxis=dict(title="attribute kept across domains"))
+    attrs = ", ".join(f"{k} {acc[k]:.3f} (ceiling {ceil[k]:.3f})" for k in acc)
+    return _dtn_section(
+        "faces", "Domain transfer: faces -> avatars",
+        "A Domain Transfer Network G = g(f(x)) maps procedural faces to cartoon avatars keeping who they are "
+        "(Taigman et al. 2017, §5.2, faces -> emoji, Fig. 4). Rows: held-out faces, G(face), and the avatar drawn "
+        "directly from the face's attributes (what a perfect transfer would show).",
+        rows, ("Attributes read by the avatar judge: G(face) vs the ceiling", bars), m,
+        f"On {m['n']} held-out faces, balanced accuracy of the avatar judge on G(face): {attrs}. Retrieval (the "
+        f"paper's measure): median rank of the true face by f(G(x)) {m['retrieval_median_rank']:.1f} (chance "
+        f"{m['retrieval_chance_median']:.1f}), top-1 {100 * m['retrieval_top1']:.1f}%. Fréchet ratio to real "
+        "avatars: {fd} (biased upwards for small sets).")
+
+
+def _dtn_meta(dtn, kind: str, seed: int) -> str:
+    c = dtn.config
+    info = getattr(dtn, "info", {}) or {}
+    recipe = f", recipe {info['recipe']}" if info.get("recipe") else ""
+    return html.escape(f"Domain Transfer Network ({kind}): {c.image_size}x{c.image_size}x{c.source_channels} -> "
+                       f"{c.image_size}x{c.image_size}x{c.target_channels}, f of {c.feature_dim} features, "
+                       f"alpha {c.alpha}, beta {c.beta}, trained {int(getattr(dtn, 'step', 0))} steps{recipe}; "
+                       f"seed {seed}; built {time.strftime('%Y-%m-%d %H:%M')}")
+
+
+_DTN_SKIPPED = {"GAN sections": "samples, training, metrics, walk, arithmetic, rotation, filters and forget read "
+                                "a generator of z; a DTN maps images to images (the dtn section measures it)"}
+
+
+def _check_dtn_args(sections, **given) -> None:
+    for name, v in given.items():
+        if v is not None:
+            raise ValueError(f"{name}: not used by the report of a Domain Transfer Network (it has no z, prior or "
+                             f"GAN discriminator); got {name}={v!r:.60}")
+    for k in list(sections or []):
+        if k not in SECTIONS:
+            raise ValueError(f"sections: unknown section {k!r}; sections are {list(SECTIONS)}")
+        if k != "dtn":
+            raise ValueError(f"sections: {k!r} does not apply to a Domain Transfer Network (it maps images, it has "
+                             "no z); applicable: ['dtn']")
+
+
+def _build_dtn_report(dtn, model, out, *, b: Budget, seed: int, png: bool, progress: bool, title,
+                      t_all: float) -> dict:
+    kind = dtn_experiment(dtn)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"out: {str(out)!r} exists and is not a directory")
+    dtn.eval()
+    t0 = time.perf_counter()
+    try:
+        sec = (_dtn_digits if kind == "digits" else _dtn_faces)(dtn, b, seed)
+    except ValueError as e:
+        sec = Section("dtn", "Domain transfer", "", error=str(e))
+    sec.seconds = time.perf_counter() - t0
+    if progress:
+        print(f"report: dtn {'FAILED: ' + sec.error if sec.error else 'done'} ({sec.seconds:.1f} s)", flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    name = _model_name(model) if not hasattr(model, "config") else f"DTN {kind}"
+    path = write_page(out / "index.html", _page(title or f"latentlab report: {name}", _dtn_meta(dtn, kind, seed),
+                                                [sec], _DTN_SKIPPED))
+    pngs = export_pngs([sec], out / "png") if png else []
+    return {"html": str(path), "sections": ["dtn"], "failed": {"dtn": sec.error} if sec.error else {},
+            "skipped": dict(_DTN_SKIPPED), "numbers": {} if sec.error else {"dtn": sec.data},
+            "seconds": {"dtn": round(sec.seconds, 2)}, "total_seconds": round(time.perf_counter() - t_all, 2),
+            "bytes": path.stat().st_size, "png": pngs}
 
 
 def export_pngs(sections: list[Section], out_dir) -> list[str]:

@@ -125,9 +125,13 @@ def test_report_quick_on_raw_modules_equals_converted_file(raw_and_converted_rep
         b["filters"].pop(key)
     assert a == b
     assert a["forget"]["maps_dropped"] > 0 and a["metrics"]["fd_judge"] > 0
+    assert a["forget"]["detector"] == "WindowDetector" and a["forget"]["instruments"]["probe"]   # both instruments
     assert len(a["walk"]["max_over_median_step"]) == 2 and a["samples"]["n"] == 16
     page = Path(raw["html"]).read_text(encoding="utf-8")
     assert "your generator module Generator" in page and "main.5" in page
     assert "Not in this report" in page and "no training log: a module in memory has no run folder" in page
+    assert "second instrument (WindowDetector" in page
+    print("instruments disagree:", a["forget"]["instruments_disagree"], a["forget"]["reduction"],
+          a["forget"]["instruments"]["probe"]["detector"]["reduction"])
     for key in sections:
         assert f"data-section='{key}'" in page

@@ -1,6 +1,6 @@
 """Bad inputs of ``build_report`` on a raw generator module (docs/BAD_INPUTS.md, rows 400-419, the section
-"The report of a raw generator module"), and of a DTN (issue 22): each case runs, raises the catalogued exception naming the argument,
-writes nothing, and every piece of the catalogue's abbreviated message (split at "…") occurs in the real one.
+"The report of a raw generator module or a DTN"): each case runs, raises the catalogued exception naming the
+argument, writes nothing, and every piece of the catalogue's abbreviated message (split at "…") occurs in the real one.
 ``python tests/test_report_bad_inputs.py`` prints the rows from the live messages."""
 from __future__ import annotations
 

@@ -12,7 +12,8 @@ walk        slerp walks with a slider and play button, strip view   every model
 arithmetic  the DCGAN Fig. 7 vector arithmetic grid                 faces
 rotation    the DCGAN Fig. 8 turn vector                            faces
 filters     guided-backprop views of D's last-layer filters         rooms (needs label maps)
-forget      the DCGAN Fig. 6 window removal, slider over k          rooms (room segmenter)
+forget      the DCGAN Fig. 6 window removal, slider over k, read   rooms (room segmenter and
+            by two instruments and their (dis)agreement             window detector)
 dtn         DTN before/after grid and the experiment's numbers      DTN models (digits, faces)
 ==========  ======================================================  ==========================
 
@@ -503,18 +504,42 @@ def _filters(s: ReportSubject, b: Budget, seed: int) -> Section:
                    data=_numbers(sm))
 
 
-def _forget(s: ReportSubject, b: Budget, seed: int, segmenter, progress: bool) -> Section:
+def _forget(s: ReportSubject, b: Budget, seed: int, segmenter, detector, progress: bool) -> Section:
     from .forget import experiment_figures, intro_sentence
     from ..dissect.forget import forget
     G = s.generator()
     r = forget(G, segmenter, layer=s.layer, n_probe=b.n_probe, n_eval=b.n_forget_eval, n_curve=b.n_curve,
-               seed=seed, progress=progress)
+               seed=seed, progress=progress, detector=detector)
     figs, _, _ = experiment_figures(G, segmenter, r)
+    two = (" Two instruments read every image: the room segmenter and, built independently of it, the window "
+           "detector; the page says whether they agree on each drop.") if r.instruments else ""
     return Section("forget", "Forgetting to draw windows",
                    "A logistic probe on the generator's feature maps, fitted on window boxes, picks the "
                    "window-drawing maps; dropping them removes windows (DCGAN §6.3.1, Fig. 6). The slider sets how "
-                   "many of the top maps are dropped.", figs,
-                   numbers=intro_sentence(r), data=_numbers(json.loads(r.to_json())))
+                   "many of the top maps are dropped." + two, figs,
+                   numbers=intro_sentence(r) + _instruments_html(r), data=_numbers(json.loads(r.to_json())))
+
+
+def _instruments_html(r) -> str:
+    """Both window instruments' numbers per drop and the verdict of the disagreement rule (``removal.DISAGREE``),
+    as HTML lines after the forget sentence; "" when only the segmenter read the images."""
+    from ..dissect.removal import DISAGREE
+    from .forget import VARIANTS, instrument_lines
+    m = r.to_dict()
+    ins = m.get("instruments")
+    if not ins:
+        return ""
+    rule = (f"reductions more than {100 * DISAGREE['max_points']:.0f} points apart, of opposite sign beyond "
+            f"{100 * DISAGREE['min_sign']:.0f} points, or presence agreement on the edited images below "
+            f"{100 * DISAGREE['min_presence_agreement']:.0f}%")
+    bad = [VARIANTS[k] for k in VARIANTS if ins.get(k) and ins[k]["disagree"]]
+    if bad:
+        verdict = (f"<br><strong class='disagree'>The two window instruments DISAGREE on: {html.escape(', '.join(bad))}"
+                   f"</strong> ({html.escape(rule)}): read those removal numbers as uncertain.")
+    else:
+        verdict = (f"<br><strong class='agree'>The two window instruments agree on every drop</strong> (they would "
+                   f"disagree with {html.escape(rule)}).")
+    return verdict + "".join(f"<br>{html.escape(line.strip())}" for line in instrument_lines(m))
 
 
 # ------------------------------------------------------------------------------------------ page
@@ -553,7 +578,7 @@ def _page(title: str, meta: str, sections: list[Section], skipped: dict[str, str
 def build_report(model, out, *, sections=None, quick: bool = False, budget: Budget | None = None, seed: int = 0,
                  log=None, metrics=None, segmenter=None, face_judge=None, png: bool = False,
                  progress: bool = True, title: str | None = None, prior: str | None = None, nz: int | None = None,
-                 layer: str | None = None, discriminator=None, data: str | None = None) -> dict:
+                 layer: str | None = None, discriminator=None, data: str | None = None, detector=None) -> dict:
     """Build ``out/index.html`` for ``model``: a GAN, a shipped name, a .safetensors path, or any generator module;
     or a Domain Transfer Network (a DTN, "dtn-digits" / "dtn-faces", a DTN .safetensors): then the page has the
     ``dtn`` section (before / after grid and the experiment's measurements at the budget's n_dtn*).
@@ -565,6 +590,9 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
         log: training JSONL log (default :func:`find_training_log`).
         metrics: a finished ``evaluate`` result (dict or JSON path) to show instead of recomputing it.
         segmenter: the forget section's segmenter (default: the shipped room segmenter).
+        detector: the forget section's second window instrument, read on the same images (default: the shipped
+            ``WindowDetector``, as ``latentlab forget``); the page shows both instruments' numbers per drop and
+            says when they disagree (``latentlab.dissect.removal.DISAGREE``). ``False``: the segmenter only.
         face_judge: labels faces for arithmetic / rotation exemplars (default: the shipped face judge).
             Metrics and walk smoothness always use the dataset's shipped judge.
         png: also export every figure as a PNG to ``out/png/`` (plotly's kaleido, using Chromium).
@@ -588,14 +616,14 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
     dtn = load_dtn_model(model)
     if dtn is not None:
         _check_dtn_args(sections, prior=prior, nz=nz, layer=layer, discriminator=discriminator, data=data, log=log,
-                        metrics=metrics)
+                        metrics=metrics, detector=detector)
         return _build_dtn_report(dtn, model, out, b=budget, seed=seed, png=png, progress=progress, title=title,
                                  t_all=t_all)
     subject = resolve_subject(model, prior=prior, nz=nz, layer=layer, discriminator=discriminator, data=data,
                               seed=seed)
     out, log_path = _check_paths(model, out, log, metrics)
     keys, skipped = _section_keys(subject, sections, has_log=log_path is not None)
-    judges = _judges(keys, segmenter, face_judge)
+    judges = _judges(keys, segmenter, face_judge, detector)
     if subject.gan is not None:
         subject.gan.generator.eval()
     built = _build_sections(subject, keys, budget, seed, log_path=log_path, metrics=metrics, progress=progress,
@@ -649,19 +677,23 @@ def _section_keys(subject: ReportSubject, sections, *, has_log: bool) -> tuple[l
     return [k for k in SECTIONS if k in keys], {k: why[k] for k in SECTIONS if k in why and k in keys}
 
 
-def _judges(keys: list[str], segmenter, face_judge) -> dict:
-    """The shipped judges the sections need and were not given: {"segmenter": ..., "face_judge": ...}."""
+def _judges(keys: list[str], segmenter, face_judge, detector=None) -> dict:
+    """The shipped judges the sections need and were not given: {"segmenter": ..., "detector": ...,
+    "face_judge": ...} (``detector=False``: the forget section reads the segmenter only)."""
     if face_judge is None and ("arithmetic" in keys or "rotation" in keys):
         from ..judges import load_judge
         face_judge = load_judge("faces")
     if segmenter is None and "forget" in keys:
         from ..judges import load_judge
         segmenter = load_judge("rooms")
-    return {"segmenter": segmenter, "face_judge": face_judge}
+    if detector is None and "forget" in keys:
+        from .forget import load_detector
+        detector = load_detector("window")
+    return {"segmenter": segmenter, "detector": detector or None, "face_judge": face_judge}
 
 
 def _build_sections(s: ReportSubject, keys: list[str], b: Budget, seed: int, *, log_path, metrics, segmenter,
-                    face_judge, progress: bool) -> list[Section]:
+                    detector, face_judge, progress: bool) -> list[Section]:
     """Each section in turn; one that does not apply to these weights (ValueError) is shown with its reason."""
     built: list[Section] = []
     pool = None
@@ -673,7 +705,7 @@ def _build_sections(s: ReportSubject, keys: list[str], b: Budget, seed: int, *, 
         "arithmetic": lambda: _arithmetic(s, b, seed, face_judge),
         "rotation": lambda: _rotation(s, b, seed, face_judge, pool),
         "filters": lambda: _filters(s, b, seed),
-        "forget": lambda: _forget(s, b, seed, segmenter, progress),
+        "forget": lambda: _forget(s, b, seed, segmenter, detector, progress),
     }
     for k in keys:
         t0 = time.perf_counter()
@@ -773,11 +805,12 @@ def _dtn_digits(dtn, b: Budget, seed: int) -> Section:
     return _dtn_section(
         "digits", "Domain transfer: digits -> MNIST",
         "A Domain Transfer Network G = g(f(x)) maps SVHN-like procedural digits to the MNIST domain keeping the digit "
-        "(Taigman et al. 2017, §5.1, Fig. 2). Rows: held-out source digits, G(source), and the grey source as the "
-        "MNIST judge would read it without transfer (the floor).",
+        "(Taigman et al., Unsupervised Cross-Domain Image Generation: SVHN -> MNIST). Rows: held-out source digits, "
+        "G(source), and the grey source as the MNIST judge would read it without transfer (the floor).",
         rows, ("Transfer accuracy per source class", bars), m,
         f"Transfer accuracy (the MNIST judge on G(source) against the source label) "
-        f"{100 * m['transfer_accuracy']:.1f}% on {m['n']} held-out source digits (paper: 90.66%); no-transfer floor "
+        f"{100 * m['transfer_accuracy']:.1f}% on {m['n']} held-out source digits (the paper, on SVHN: 90.66% as "
+        f"commonly cited); no-transfer floor "
         f"{100 * m['no_transfer_accuracy']:.1f}%. Fréchet distance of G(source) to real MNIST in the judge's features "
         f"over the real-vs-real floor: {{fd}} ({m['n_fd']} images a side; biased upwards for small sets).")
 
@@ -813,11 +846,12 @@ def _dtn_faces(dtn, b: Budget, seed: int) -> Section:
     return _dtn_section(
         "faces", "Domain transfer: faces -> avatars",
         "A Domain Transfer Network G = g(f(x)) maps procedural faces to cartoon avatars keeping who they are "
-        "(Taigman et al. 2017, §5.2, faces -> emoji, Fig. 4). Rows: held-out faces, G(face), and the avatar drawn "
-        "directly from the face's attributes (what a perfect transfer would show).",
+        "(Taigman et al., Unsupervised Cross-Domain Image Generation: faces -> emoji). Rows: held-out faces, G(face), "
+        "and the avatar drawn directly from the face's attributes (what a perfect transfer would show).",
         rows, ("Attributes read by the avatar judge: G(face) vs the ceiling", bars), m,
         f"On {m['n']} held-out faces, balanced accuracy of the avatar judge on G(face): {attrs}. Retrieval (the "
-        f"paper's measure): median rank of the true face by f(G(x)) {m['retrieval_median_rank']:.1f} (chance "
+        f"paper's measure; its f retrieved the source face at a median rank of about 16 of ~100k): median rank of "
+        f"the true face by f(G(x)) {m['retrieval_median_rank']:.1f} (chance "
         f"{m['retrieval_chance_median']:.1f}), top-1 {100 * m['retrieval_top1']:.1f}%. Fréchet ratio to real "
         "avatars: {fd} (biased upwards for small sets).")
 

@@ -1,7 +1,8 @@
 """Bring your own GAN, end to end: the unmodified pytorch/examples netG / netD saved with ``torch.save(state_dict)``,
 imported with ``latentlab convert``, then the same analyses on the raw modules and on the converted file give the
-same numbers (forget, evaluate's judge features, filter ranking, Walk), and ``latentlab report --quick`` builds the
-converted model's page.
+same numbers (forget, evaluate's judge features, filter ranking, Walk), ``latentlab report --quick`` builds the
+converted model's page, and the quick report of the raw modules (``build_report(netG, prior=, nz=,
+discriminator=netD, data="rooms")``) has the same sections and numbers as the converted file's.
 
 The weights are the shipped rooms model's, put into the pytorch/examples layout by the ``pair`` fixture of
 tests/test_adapter.py, so that the room segmenter has windows to find.
@@ -9,6 +10,7 @@ tests/test_adapter.py, so that the room segmenter has windows to find.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -94,3 +96,42 @@ def test_report_quick_on_converted_file(converted):
     assert rc == 0
     html = (out / "index.html").read_text(encoding="utf-8")
     assert "plotly" in html.lower() and len(html) > 10_000
+
+
+@pytest.fixture(scope="module")
+def raw_and_converted_reports(pair, converted, segmenter, tmp_path_factory):  # noqa: F811
+    """`report --quick` (build_report quick) on the raw netG / netD and on the converted file."""
+    from latentlab.app.report import build_report
+    _, netG, netD = pair
+    model, tmp = converted
+    out = tmp_path_factory.mktemp("byog-report")
+    raw = build_report(netG, out / "raw", quick=True, prior="normal", nz=100, discriminator=netD, data="rooms",
+                       segmenter=segmenter, progress=False)
+    conv = build_report(tmp / "model.safetensors", out / "conv", quick=True, segmenter=segmenter, progress=False,
+                        data="rooms")
+    return raw, conv
+
+
+def test_report_quick_on_raw_modules_equals_converted_file(raw_and_converted_reports):
+    raw, conv = raw_and_converted_reports
+    sections = ["samples", "metrics", "walk", "filters", "forget"]
+    assert raw["sections"] == conv["sections"] == sections and raw["failed"] == conv["failed"] == {}
+    assert set(raw["skipped"]) == set(conv["skipped"]) == {"training", "arithmetic", "rotation"}
+    a, b = json.loads(json.dumps(raw["numbers"])), json.loads(json.dumps(conv["numbers"]))   # as --json writes them
+    assert a["metrics"].pop("model")["arch"] == "Generator" and b["metrics"].pop("model")["arch"] == "dcgan"
+    assert (a["forget"].pop("layer"), b["forget"].pop("layer")) == ("main.5", "block2")
+    assert (a["filters"].pop("layer"), b["filters"].pop("layer")) == ("main.10", "block4")
+    for key in ("step", "dataset"):                # filter_report's info on a GAN (none for a bare D)
+        b["filters"].pop(key)
+    assert a == b
+    assert a["forget"]["maps_dropped"] > 0 and a["metrics"]["fd_judge"] > 0
+    assert a["forget"]["detector"] == "WindowDetector" and a["forget"]["instruments"]["probe"]   # both instruments
+    assert len(a["walk"]["max_over_median_step"]) == 2 and a["samples"]["n"] == 16
+    page = Path(raw["html"]).read_text(encoding="utf-8")
+    assert "your generator module Generator" in page and "main.5" in page
+    assert "Not in this report" in page and "no training log: a module in memory has no run folder" in page
+    assert "second instrument (WindowDetector" in page
+    print("instruments disagree:", a["forget"]["instruments_disagree"], a["forget"]["reduction"],
+          a["forget"]["instruments"]["probe"]["detector"]["reduction"])
+    for key in sections:
+        assert f"data-section='{key}'" in page

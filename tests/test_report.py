@@ -1,6 +1,7 @@
 """The HTML report: sections per model kind, offline self-containment, bad input, and a real headless browser."""
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -222,3 +223,58 @@ def test_page_shell_is_offline_and_only_assembles(tmp_path):
     with pytest.raises(TypeError, match=r"body\[1\]: expected an HTML string or a plotly figure, got int"):
         page("t", ["<p>x</p>", 3])
 
+
+
+# ------------------------------------------------------------------------------------ forget: two instruments
+
+def test_forget_section_reads_both_window_instruments(rooms_report, tmp_path):
+    """The forget section passes the shipped WindowDetector next to the segmenter (as `latentlab forget`), shows
+    both instruments' numbers per drop and says whether they disagree by the rule removal.DISAGREE."""
+    from latentlab.app.forget import VARIANTS
+    from latentlab.dissect.removal import disagreement
+    d = rooms_report["numbers"]["forget"]
+    assert d["detector"] == "WindowDetector" and d["instruments"] is not None
+    page = Path(rooms_report["html"]).read_text(encoding="utf-8")
+    forget_part = page[page.index("data-section='forget'"):]
+    assert "second instrument (WindowDetector" in forget_part and "Two instruments" in forget_part
+    ins = d["instruments"]
+    for key, label in VARIANTS.items():
+        if not ins.get(key):
+            continue
+        v = ins[key]                                  # the flag is the rule applied to the two readings
+        assert v["disagree"] == bool(disagreement(v["segmenter"]["reduction"], v["detector"]["reduction"],
+                                                  v["agreement_after"]["image_presence_agreement"]))
+        assert html.escape(f"{label}: segmenter {-100 * v['segmenter']['reduction']:+.1f}%, detector "
+                           f"{-100 * v['detector']['reduction']:+.1f}%") in forget_part
+    if d["instruments_disagree"]:
+        assert "The two window instruments DISAGREE on:" in forget_part
+    else:
+        assert "The two window instruments agree on every drop" in forget_part
+    # detector=False: the segmenter alone, same experiment (the detector only reads)
+    path = Path(rooms_report["html"]).parent.parent / "run-rooms" / "model.safetensors"
+    one = build_report(path, tmp_path / "one", sections=["forget"], quick=True, segmenter=StandInSegmenter(),
+                       detector=False, progress=False)
+    o = one["numbers"]["forget"]
+    assert o["instruments"] is None and o["reduction"] == d["reduction"]
+    assert "second instrument" not in Path(one["html"]).read_text(encoding="utf-8")
+
+
+def test_instrument_verdict_in_both_directions(rooms_report):
+    from latentlab.app.report import _instruments_html
+    d = json.loads(json.dumps(rooms_report["numbers"]["forget"]))
+
+    class Result:                                     # the report reads a ForgetResult through to_dict()
+        def __init__(self, m):
+            self.m = m
+
+        def to_dict(self):
+            return self.m
+    for flag in (True, False):
+        for key in ("probe", "random"):
+            d["instruments"][key]["disagree"] = flag and key == "probe"
+            d["instruments"][key]["reasons"] = ["made up"] if flag and key == "probe" else []
+        text = _instruments_html(Result(d))
+        if flag:
+            assert "DISAGREE on: probe&#x27;s maps dropped</strong>" in text and "INSTRUMENTS DISAGREE: made up" in text
+        else:
+            assert "agree on every drop" in text and "DISAGREE" not in text

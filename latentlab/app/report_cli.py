@@ -9,11 +9,12 @@ __all__ = ["add_arguments", "run", "SECTIONS"]
 
 # The report's sections in page order (latentlab.app.report imports them from here: that module imports torch,
 # and `latentlab report --help` must not).
-SECTIONS = ("samples", "training", "metrics", "walk", "arithmetic", "rotation", "filters", "forget")
+SECTIONS = ("samples", "training", "metrics", "walk", "arithmetic", "rotation", "filters", "forget", "dtn")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("model", help="shipped model name (rooms, faces, fashion) or a .safetensors file")
+    p.add_argument("model", help="shipped model name (rooms, faces, fashion; DTNs dtn-digits, dtn-faces) or a "
+                                 ".safetensors file (a GAN or a DTN)")
     p.add_argument("--out", required=True, help="output folder; the page is OUT/index.html")
     p.add_argument("--sections", nargs="+", choices=SECTIONS, default=None,
                    help="sections to build (default: all that apply to the model)")

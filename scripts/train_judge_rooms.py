@@ -22,6 +22,15 @@ over with wall (``erase_class``; those pixels are labelled wall), and selects th
 weakest of: clean window/bed IoU and window/bed precision and recall under every condition of the
 suite on the validation scenes. ``--state`` keeps a resumable training state (weights, optimizer,
 schedule, random generator, history); ``--resume`` continues from it.
+
+Issue-25 follow-up knobs (all off by default; see pretrained/JUDGES.md, "Tried, not shipped"):
+``--p-hard`` gives that share of images one of the suite's combined chains (wash + blur + low-frequency
+noise, or the chain of ``all``) at 0.6-1.4x the suite's strength instead of the random mixture, which
+rarely combines them; ``--erased-weight`` multiplies the loss on painted-over window pixels (labelled
+wall), where partial erasure makes false windows; ``--calibrate-window-bias`` adds to the window logit the
+offset (-1.0..1.0) that maximises the weakest target quantity on the validation scenes (seed
+``--val-seed``, never the held-out ones) and folds it into the head's bias; ``--widths`` trains another
+architecture (e.g. a fifth stage).
 """
 
 from __future__ import annotations

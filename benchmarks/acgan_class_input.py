@@ -77,6 +77,7 @@ def main(argv=None) -> dict:
           f"embedding {out['embedding'][a.steps]:.3f}, onehot {out['onehot'][a.steps]:.3f} "
           f"(ratio {out['onehot'][a.steps] / max(out['embedding'][a.steps], 1e-12):.1f}x)")
     if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(out, indent=2))
     return out
 

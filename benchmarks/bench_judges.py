@@ -189,9 +189,11 @@ def main(argv=None) -> dict:
                       f"{r['region_agreement']}, kappa {r['region_kappa']}", flush=True)
     report["wall_time_s"] = round(time.time() - t0, 1)
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {args.json}")
     if args.markdown:
+        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
         Path(args.markdown).write_text(markdown(report))
         print(f"wrote {args.markdown}")
     return report

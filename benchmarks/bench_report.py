@@ -57,6 +57,7 @@ def main(argv=None) -> int:
     ok = all(r["bytes"] < 25e6 and r["open_median"] < 5 and not r["console_errors"] for r in rows)
     print("targets (< 25 MB, < 5 s, no console errors):", "met" if ok else "NOT met")
     if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps({"reference": ref, "reports": rows, "targets_met": ok}, indent=1))
     return 0
 

@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_1min": load}
     print(f"python {meta['python']}, {meta['cpus']} CPUs, load average {load}")
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"cases": results, "meta": meta}, indent=2) + "\n")
     return 0
 

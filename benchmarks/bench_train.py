@@ -305,6 +305,7 @@ def main(argv=None) -> int:
           f"step-by-step ratios), {out['cpu_ratio']:.3f} (CPU time); "
           f"target 2.0 {'met' if out['ratio'] >= 2.0 else 'NOT met'}")
     if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(out, indent=2))
     return 0
 

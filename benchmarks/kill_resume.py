@@ -282,6 +282,7 @@ def main(argv=None) -> int:
           f"(training state: {s['final_training_state_bit_equal']}, per-step losses: {s['log_equal']}); "
           f"{s['seconds']} s -> {'OK' if s['ok'] else 'FAILED'}")
     if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(s, indent=2))
     return 0 if s["ok"] else 1
 

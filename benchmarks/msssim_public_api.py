@@ -223,6 +223,7 @@ def main(argv=None):
             per_variant[label] = row
         results[name] = {"reference": ref_means, "variants": per_variant}
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(results, indent=1))
 
 

@@ -250,6 +250,16 @@ def test_both_quickstart_commands_are_checked():
     assert markers.count("quickstart-main") == 1 and markers.count("quickstart-tests") == 1
 
 
+def test_every_docs_test_comment_is_a_known_marker():
+    """A misspelt or retired marker (e.g. the old `skip`) would silently leave its block unmarked and run."""
+    bad = []
+    for f in FILES:
+        for n, line in enumerate(f.read_text().splitlines(), 1):
+            if re.match(r"\s*<!--\s*docs-test:", line) and not MARKER.search(line):
+                bad.append(f"{f.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert not bad, "unknown docs-test markers (known: pending, long, quickstart-main, quickstart-tests):\n" + "\n".join(bad)
+
+
 def test_readme_is_short():
     n = len((ROOT / "README.md").read_text().splitlines())
     assert n <= 150, f"README.md has {n} lines; at most 150 (details go to docs/)"

@@ -258,6 +258,41 @@ def test_robust_training_smoke_and_resume(tmp_path):
     assert again["metrics"] == report["metrics"]
 
 
+def test_robust_training_new_flags_smoke(tmp_path):
+    """--p-hard, --erased-weight, --calibrate-window-bias and --widths (issue 25's tries) run end to end and
+    are recorded: the saved judge has the asked widths and the calibrated window offset is in its head."""
+    script = load_script("scripts/train_judge_rooms.py")
+    threads = torch.get_num_threads()
+    out = tmp_path / "rooms.safetensors"
+    try:
+        report = script.main(["--smoke", "--robust", "--p-hard", "0.5", "--erased-weight", "3",
+                              "--calibrate-window-bias", "--widths", "8", "12", "16", "24", "32", "--out", str(out)])
+    finally:
+        torch.set_num_threads(threads)
+    assert report["p_hard"] == 0.5 and report["erased_weight"] == 3.0 and report["calibrate_window_bias"]
+    assert report["widths"] == [8, 12, 16, 24, 32] and report["config"]["widths"] == [8, 12, 16, 24, 32]
+    assert -1.0 <= report["window_bias"] <= 1.0
+    shipped = RoomSegmenter.load(out)
+    assert tuple(shipped.config.widths) == (8, 12, 16, 24, 32)
+    best = RoomSegmenter.load(tmp_path / "rooms.best.safetensors")
+    window = ROOM_CLASSES.index("window")
+    delta = (shipped.head.bias.float() - best.head.bias.float()).detach()
+    assert abs(float(delta[window]) - report["window_bias"]) < 1e-2      # fp16 rounding of the shipped head
+    others = [k for k in range(len(ROOM_CLASSES)) if k != window]
+    assert torch.allclose(delta[others], torch.zeros(len(others)), atol=1e-2)
+
+
+def test_pick_window_bias_maximises_the_weakest_quantity():
+    script = load_script("scripts/train_judge_rooms.py")
+    def suite(p, r):
+        row = {"window": {"precision": p, "recall": r}, "bed": {"precision": 0.95, "recall": 0.95}}
+        return {"clean": row, "lowfreq_noise": row}
+    by_bias = {-0.5: suite(0.99, 0.80), 0.0: suite(0.93, 0.91), 0.5: suite(0.85, 0.97), 0.1: suite(0.93, 0.91)}
+    bias, weakest = script.pick_window_bias(by_bias)
+    assert bias == 0.0                     # ties go to the smallest offset
+    assert weakest == pytest.approx(1 / (1 / 0.93 + 1 / 0.91 - 1))   # clean window IoU is the weakest
+
+
 def test_robust_batch_erases_and_keeps_labels_aligned():
     script = load_script("scripts/train_judge_rooms.py")
     samples = [render_room(i, seed=FRESH_SEED) for i in range(12)]

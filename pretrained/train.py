@@ -3,6 +3,8 @@
     python pretrained/train.py rooms   [--steps N] [--run-dir runs/pretrained-rooms] [--resume]
     python pretrained/train.py faces
     python pretrained/train.py fashion
+    python pretrained/train.py dtn-digits ARGS...   # = python pretrained/train_dtn.py ARGS...
+    python pretrained/train.py dtn-faces ARGS...    # = python pretrained/train_dtn_faces.py ARGS...
 
 The trajectory is a pure function of the seed (constant learning rate, data order and z derived
 from (seed, step)), so `--steps K` reproduces exactly the K-step checkpoint of a longer run.
@@ -167,9 +169,28 @@ def export_log(run_dir: Path, dest: Path, upto: int | None = None, max_lines: in
     return out
 
 
+# The Domain Transfer Networks have their own multi-stage recipes (encoder f, DTN, checkpoint selection, export,
+# ablations); `train.py dtn-digits ...` hands the rest of the command line to that script.
+DTN_RECIPES = {"dtn-digits": "train_dtn.py", "dtn-faces": "train_dtn_faces.py"}
+
+
+def run_dtn_recipe(name: str, argv: list[str]) -> int:
+    """Run pretrained/<DTN_RECIPES[name]> with ``argv`` (e.g. ``train dtn-digits --run-dir DIR``)."""
+    import importlib.util
+    path = Path(__file__).resolve().parent / DTN_RECIPES[name]
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(argv)
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in DTN_RECIPES:
+        return run_dtn_recipe(argv[0], argv[1:])
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("name", choices=sorted(PRESETS))
+    ap.add_argument("name", choices=sorted(PRESETS), help="a GAN preset; or dtn-digits / dtn-faces followed by "
+                    "that recipe's own arguments (see pretrained/train_dtn.py and train_dtn_faces.py)")
     ap.add_argument("--steps", type=int, default=None, help="override the preset's steps")
     ap.add_argument("--run-dir", default=None, help="default: runs/pretrained-NAME")
     ap.add_argument("--resume", action="store_true")
@@ -214,4 +235,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

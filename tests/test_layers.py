@@ -211,3 +211,32 @@ def test_package_cycles_are_found(tmp_path):
     root = _fake_package(tmp_path, {"judges/a.py": "from ..models import m\n",
                                     "models/m.py": "from ..judges import a\n"})
     assert package_cycles(collect_imports(root)) == [["judges", "models", "judges"]]
+
+
+MAX_FUNCTION_LINES = 80
+
+
+def long_functions(root: Path, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """Functions (methods and nested ones included) longer than ``limit`` lines, decorators and docstring counted."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > limit:
+                    out.append(f"{path.relative_to(root.parent)}:{node.lineno} {node.name} ({n} lines)")
+    return out
+
+
+def test_no_function_is_longer_than_80_lines():
+    """Issue 23: long functions are split into named steps; this keeps them split."""
+    too_long = long_functions(PACKAGE_DIR)
+    assert not too_long, f"functions over {MAX_FUNCTION_LINES} lines:\n" + "\n".join(too_long)
+
+
+def test_long_function_check_counts_lines(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "m.py").write_text("def short():\n    return 1\n\n\nclass A:\n    def long(self):\n"
+                              + "        x = 1\n" * 81 + "        return x\n")
+    assert long_functions(pkg) == ["pkg/m.py:6 long (83 lines)"]

@@ -104,3 +104,15 @@ def test_continuation_export_records_what_it_started_from(tmp_path, tiny_gan):
     path, commit = mod.PRESETS["rooms-ema"]["init"]
     got = mod.init_info("rooms-ema")
     assert got["file"] == path and got["commit"] == commit                  # trained_steps needs git; None without it
+
+
+@pytest.mark.parametrize("name,subcommands", [("dtn-digits", "ablations"), ("dtn-faces", "encoder")])
+def test_train_py_hands_dtn_recipes_to_their_scripts(name, subcommands, capsys):
+    """`pretrained/train.py dtn-digits ...` is train_dtn.py's command line (dtn-faces: train_dtn_faces.py)."""
+    with pytest.raises(SystemExit) as e:
+        _train_script().main([name, "--help"])
+    assert e.value.code == 0
+    assert subcommands in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:                         # the GAN presets' parser refuses other names
+        _train_script().main(["dtn-nonsense"])
+    assert e.value.code == 2

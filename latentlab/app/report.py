@@ -184,17 +184,11 @@ class ReportSubject:
         return self.gan is None
 
     @property
-    def conditional(self) -> bool:
-        return self.lm.conditional
-
-    @property
-    def num_classes(self) -> int:
-        return self.lm.num_classes
-
-    @property
     def class_names(self):
         cfg = self.lm.config
-        return list(cfg.class_names) if self.lm.ours and cfg.class_names else [str(i) for i in range(self.num_classes)]
+        if self.lm.ours and cfg.class_names:
+            return list(cfg.class_names)
+        return [str(i) for i in range(self.lm.num_classes)]
 
     def generator(self):
         """What ``forget`` runs: our generator as before; a raw module through a LatentModel with forget's batch."""
@@ -300,7 +294,7 @@ def _check_discriminator(D, images: torch.Tensor) -> None:
 
 def plan_sections(subject: ReportSubject, *, has_log: bool = False) -> tuple[list[str], dict[str, str]]:
     """(the sections that apply, {section: why it does not apply}) in page order (see the module docstring)."""
-    return _plan(subject.dataset, conditional=subject.conditional, channels=subject.shape[0],
+    return _plan(subject.dataset, conditional=subject.lm.conditional, channels=subject.shape[0],
                  has_discriminator=subject.discriminator is not None, raw=subject.raw, has_log=has_log)
 
 
@@ -339,9 +333,9 @@ def applicable_sections(gan, *, has_log: bool = False) -> list[str]:
 def _samples(s: ReportSubject, b: Budget, seed: int) -> Section:
     from ..viz.images import png_data_uri, to_uint8_grid
     import plotly.graph_objects as go
-    if s.conditional:
-        per = max(1, b.n_samples // s.num_classes)
-        c = torch.arange(s.num_classes).repeat_interleave(per)
+    if s.lm.conditional:
+        per = max(1, b.n_samples // s.lm.num_classes)
+        c = torch.arange(s.lm.num_classes).repeat_interleave(per)
         x = s.gan.sample(len(c), seed=seed, classes=c)
         nrow, what = per, f"one row per class ({', '.join(s.class_names)})"
     else:
@@ -354,7 +348,7 @@ def _samples(s: ReportSubject, b: Budget, seed: int) -> Section:
     fig.update_xaxes(visible=False).update_yaxes(visible=False)
     fig.update_layout(width=arr.shape[1] + 40, height=arr.shape[0] + 60, margin=dict(l=20, r=20, t=30, b=20),
                       title=f"seed {seed}")
-    paper = "AC-GAN Fig. 1 (samples per class)" if s.conditional else "DCGAN Fig. 3 (generated bedrooms)"
+    paper = "AC-GAN Fig. 1 (samples per class)" if s.lm.conditional else "DCGAN Fig. 3 (generated bedrooms)"
     return Section("samples", "Samples",
                    f"Random samples G(z), z drawn from the prior ({s.lm.prior}): {what} — compare {paper}.",
                    [("", fig)], data={"n": int(x.shape[0]), "mean": round(float(x.float().mean()), 6),
@@ -430,7 +424,7 @@ def _walk(s: ReportSubject, b: Budget, seed: int) -> Section:
     from ..latent.walk import Walk
     from ..viz.latent_figures import axis_figure, walk_figure
     figs, notes, images, ratios = [], [], [], []
-    w = Walk(s.gan if s.gan is not None else s.lm, c=0 if s.conditional else None,
+    w = Walk(s.gan if s.gan is not None else s.lm, c=0 if s.lm.conditional else None,
              features=_walk_features(s))   # one Walk: its judge features are resolved once
     for i in range(b.walks):
         images.append(w.random(2, b.walk_steps, "slerp", seed=seed + i))
@@ -443,10 +437,10 @@ def _walk(s: ReportSubject, b: Budget, seed: int) -> Section:
                  walk_figure(frames, w.frame_labels, title="slerp walks between random z", scale=scale)))
     strip = torch.stack(images)                                 # (walks, T, C, H, W)
     figs.append(("All frames at once (DCGAN Fig. 4 layout)", axis_figure(strip, None, title="", scale=1)))
-    if s.conditional:
+    if s.lm.conditional:
         z = w.model.sample_z(1, seed=seed)
-        w.classes(z, 0, s.num_classes - 1, steps=b.walk_steps)
-        figs.append((f"Class embedding walk, z fixed: class 0 to class {s.num_classes - 1}",
+        w.classes(z, 0, s.lm.num_classes - 1, steps=b.walk_steps)
+        figs.append((f"Class embedding walk, z fixed: class 0 to class {s.lm.num_classes - 1}",
                      walk_figure(w.images, w.frame_labels, title="class walk", scale=scale)))
     return Section("walk", "Latent walks",
                    f"{b.walks} spherical (slerp) interpolations between random z, {b.walk_steps} frames each: "

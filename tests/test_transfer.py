@@ -415,6 +415,9 @@ def test_example_smoke(tmp_path):
     abl = {"ablations": {"full": {"mean": 0.8, "std": 0.05, "seeds": [0, 1, 2], "values": [0.75, 0.8, 0.85]}}}
     (tmp_path / "a.json").write_text(json.dumps(abl))
     assert ex.ablations_from(tmp_path / "a.json") == {"full": {"mean": 0.8, "std": 0.05, "seeds": [0, 1, 2]}}
+    uda = ex.main(["--smoke", "--uda", "--out", str(tmp_path / "u"), "--json", str(tmp_path / "u" / "m.json"),
+                   "--ablations", str(tmp_path / "none.json")])["domain_adaptation"]
+    assert set(uda) >= {"uda_accuracy", "source_only_accuracy", "n_train", "n_test"} and uda["n_test"] == 1000
 
 
 def test_judge_script_smoke(tmp_path):

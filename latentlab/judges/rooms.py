@@ -103,7 +103,8 @@ class RoomSegmenter(JudgeFile, nn.Module):
     Layers (default config): enc1 (16 @ 64x64) -> enc2 (24 @ 32x32) -> enc3 (40 @ 16x16)
     -> enc4 (56 @ 8x8, the bottleneck; its spatial mean is ``features``, D = 56)
     -> dec3 (40 @ 16x16, + enc3) -> dec2 (24 @ 32x32, + enc2) -> dec1 (16 @ 64x64, + enc1)
-    -> head (1x1 conv, len(classes) logits per pixel).
+    -> head (1x1 conv, len(classes) logits per pixel). ``widths`` sets the channels and the number of stages: the
+    shipped judge has five, (24, 48, 64, 96, 128), so its ``features`` has D = 128.
 
     ``forward`` returns logits with gradients; ``predict``, ``class_mask`` and ``features`` are for
     judging: eval mode, no_grad, batches of ``batch_size``, results on the input's device.

@@ -309,16 +309,21 @@ def test_robust_batch_erases_and_keeps_labels_aligned():
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason=f"{SHIPPED} not shipped (scripts/train_judge_rooms.py)")
 def test_shipped_robust_judge_keeps_clean_targets_and_sees_no_windows_in_noise():
-    """96 fresh scenes (seed 7; the judge trained on 0, selected on 2): the clean targets (IoU >= 0.90 for
-    window and bed) hold, and low-frequency noise / wash + blur + noise no longer make windows appear
-    (the previous judge, rooms-v1: window precision 0.72 and 0.40 on these scenes)."""
+    """96 fresh scenes (seed 7; the judge trained on 0, selected on 2), every condition of the degradation suite: the
+    clean targets (IoU >= 0.90 for window and bed) hold, and no edit pushes window precision or recall below 0.88 or
+    bed precision or recall below 0.90 (the benchmark's 1,000 scenes give >= 0.90 for both; 96 scenes are noisier:
+    here the lowest is window recall 0.893 under `all`). The judges it replaced fail this: rooms-v1 had window
+    precision 0.72 / 0.40 under low-frequency noise / wash + blur + noise, the stage-2 fine-tune 0.80 under
+    partial erasure."""
+    from latentlab.judges.degrade import CONDITIONS
     from latentlab.judges.suite import room_suite
     seg = RoomSegmenter.load(SHIPPED)
     samples = [render_room(i, seed=FRESH_SEED, size=64) for i in range(96)]
     x = torch.from_numpy(np.stack([s.image for s in samples])).permute(0, 3, 1, 2).float() / 127.5 - 1
     y = torch.from_numpy(np.stack([s.labels for s in samples])).long()
-    r = room_suite(seg, x, y, conditions=["clean", "lowfreq_noise", "wash+blur+lowfreq"], seed=0)
+    r = room_suite(seg, x, y, seed=0)
+    assert set(r) == set(CONDITIONS), sorted(r)
     assert r["clean"]["window"]["iou"] >= 0.90 and r["clean"]["bed"]["iou"] >= 0.90, r["clean"]
-    for name in ("window", "bed"):
-        assert r["lowfreq_noise"][name]["precision"] >= 0.90 and r["lowfreq_noise"][name]["recall"] >= 0.90
-        assert r["wash+blur+lowfreq"][name]["precision"] >= 0.85, r["wash+blur+lowfreq"]
+    for cond, row in r.items():
+        for name, floor in (("window", 0.88), ("bed", 0.90)):
+            assert row[name]["precision"] >= floor and row[name]["recall"] >= floor, (cond, name, row[name])

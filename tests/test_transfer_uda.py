@@ -55,3 +55,52 @@ def test_bad_inputs_name_the_argument(data):
         domain_adaptation(grey, src, labels, tgt, tgt_labels[:5], steps=1)
     with pytest.raises(ValueError, match=r"target_images: expected images shaped like G\(source\)"):
         domain_adaptation(grey, src, labels, torch.zeros(200, 3, 32, 32), tgt_labels, steps=1)
+
+
+# ------------------------------------------------------------------------------------ augmentation of digits
+
+def test_augment_digits_is_seeded_bounded_and_the_identity_at_zero_strength(data):
+    from latentlab.data.digits import augment_digits
+    x = to_grey(data[0][:16]).clamp(-1, 1)
+    a = augment_digits(x, torch.Generator().manual_seed(5))
+    b = augment_digits(x, torch.Generator().manual_seed(5))
+    c = augment_digits(x, torch.Generator().manual_seed(6))
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, c)
+    assert float(a.min()) >= -1 - 1e-6 and float(a.max()) <= 1 + 1e-6
+    zero = dict(max_degrees=0.0, max_scale=0.0, max_shift=0.0, p_thin=0.0, p_thick=0.0)
+    assert torch.allclose(augment_digits(x, torch.Generator().manual_seed(0), **zero), x, atol=1e-5)
+    thin = augment_digits(x, torch.Generator().manual_seed(0), **dict(zero, p_thin=1.0))
+    assert torch.allclose(thin, -torch.nn.functional.max_pool2d(-x, 3, 1, 1), atol=1e-5)   # erosion: strokes thinner
+    thick = augment_digits(x, torch.Generator().manual_seed(0), **dict(zero, p_thick=1.0))
+    assert torch.allclose(thick, torch.nn.functional.max_pool2d(x, 3, 1, 1), atol=1e-5)    # dilation: thicker
+    with pytest.raises(ValueError, match=r"images: expected \(N, 1, H, W\)"):
+        augment_digits(data[0][:2], torch.Generator())
+
+
+def test_train_encoder_applies_augment_to_every_batch_from_its_seeded_generator(data):
+    from latentlab.app.transfer import UDA_CLASSIFIER
+    from latentlab.transfer import EncoderConfig, train_encoder
+    cfg = EncoderConfig(**UDA_CLASSIFIER["config"])
+    x, y = to_grey(data[0]).clamp(-1, 1), data[1]
+    seen = []
+
+    def aug(batch, gen):
+        seen.append((batch.shape, float(torch.rand(1, generator=gen))))
+        return -batch
+
+    f1 = train_encoder(cfg, x, y, steps=3, batch_size=8, seed=1, augment=aug)
+    draws = [d for _, d in seen]
+    seen.clear()
+    f2 = train_encoder(cfg, x, y, steps=3, batch_size=8, seed=1, augment=aug)
+    assert len(seen) == 3 and all(s == (8, 1, 32, 32) for s, _ in seen) and [d for _, d in seen] == draws
+    assert all(torch.equal(p, q) for p, q in zip(f1.state_dict().values(), f2.state_dict().values()))
+    plain = train_encoder(cfg, x, y, steps=3, batch_size=8, seed=1)
+    assert not all(torch.equal(p, q) for p, q in zip(f1.state_dict().values(), plain.state_dict().values()))
+
+
+def test_domain_adaptation_reports_whether_it_augmented(data):
+    grey = _FakeDTN(to_grey)
+    on = domain_adaptation(grey, *data, steps=2, batch_size=8)
+    off = domain_adaptation(grey, *data, steps=2, batch_size=8, augment=False)
+    assert on["augment"] is True and off["augment"] is False
+    assert on["uda_accuracy"] == on["source_only_accuracy"] and off["uda_accuracy"] == off["source_only_accuracy"]

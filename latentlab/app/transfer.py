@@ -74,21 +74,27 @@ def transfer_metrics(dtn, judge, source_images, source_labels, target_a, target_
             "per_class_transfer_accuracy": per_class, "n": int(len(source_images)), "n_fd": m}
 
 
-# The domain-adaptation classifier: f's architecture on grey 32x32 digits, trained as f was (UDA_CLASSIFIER).
-UDA_CLASSIFIER = dict(config=dict(DIGITS_ENCODER["config"], in_channels=1), steps=1500, batch_size=64, lr=1e-3)
+# The domain-adaptation classifier: f's architecture on grey 32x32 digits, trained as f was, with handwriting-like
+# augmentation (latentlab.data.digits.augment_digits: affine + stroke width) unless augment=False.
+UDA_CLASSIFIER = dict(config=dict(DIGITS_ENCODER["config"], in_channels=1), steps=1500, batch_size=64, lr=1e-3,
+                      augment=True)
 
 
 def domain_adaptation(dtn, source_images, source_labels, target_images, target_labels, *, steps: int | None = None,
-                      batch_size: int | None = None, seed: int = 0, progress: bool = False) -> dict:
+                      batch_size: int | None = None, seed: int = 0, progress: bool = False,
+                      augment: bool | None = None) -> dict:
     """The paper's unsupervised domain adaptation (Taigman et al. 2017: 84.44% on MNIST from SVHN):
     a classifier trained on G(source) with the *source* labels, tested on real labelled target digits that
     neither the DTN nor the classifier saw. Beside it, the same classifier trained on the grey source itself
     (``source_only_accuracy``: no transfer), the usual floor of domain adaptation.
 
     The classifier is :data:`UDA_CLASSIFIER` (f's architecture with one input channel, Adam, cross-entropy),
-    seeded by ``seed``; both runs see the same labels, steps and batch order. Returns uda_accuracy,
-    source_only_accuracy, n_train, n_test, steps, seconds."""
+    seeded by ``seed``; both runs see the same labels, steps, batch order and augmentation (``augment``, default
+    UDA_CLASSIFIER's: random affine maps and stroke widths from ``augment_digits``, so that a classifier fitted to
+    one drawing style can read another). Returns uda_accuracy, source_only_accuracy, n_train, n_test, steps,
+    augment, seconds."""
     import torch
+    from ..data.digits import augment_digits
     from ..transfer import EncoderConfig, encoder_accuracy, train_encoder
     if len(source_images) != len(source_labels):
         raise ValueError(f"source_labels: expected {len(source_images)} labels (one per source image), "
@@ -98,8 +104,9 @@ def domain_adaptation(dtn, source_images, source_labels, target_images, target_l
                          f"got {len(target_labels)}")
     t0 = time.time()
     cfg = EncoderConfig(**UDA_CLASSIFIER["config"])
+    augment = UDA_CLASSIFIER["augment"] if augment is None else bool(augment)
     kw = dict(steps=steps or UDA_CLASSIFIER["steps"], batch_size=batch_size or UDA_CLASSIFIER["batch_size"],
-              lr=UDA_CLASSIFIER["lr"], seed=seed, progress=progress)
+              lr=UDA_CLASSIFIER["lr"], seed=seed, progress=progress, augment=augment_digits if augment else None)
     transferred = dtn.transfer(source_images).clamp(-1, 1)
     if transferred.shape[1:] != target_images.shape[1:]:
         raise ValueError(f"target_images: expected images shaped like G(source) {tuple(transferred.shape[1:])}, "
@@ -110,7 +117,7 @@ def domain_adaptation(dtn, source_images, source_labels, target_images, target_l
         return {"uda_accuracy": encoder_accuracy(on_g, target_images, target_labels),
                 "source_only_accuracy": encoder_accuracy(on_source, target_images, target_labels),
                 "n_train": int(len(source_images)), "n_test": int(len(target_images)), "steps": kw["steps"],
-                "seconds": round(time.time() - t0, 1)}
+                "augment": augment, "seconds": round(time.time() - t0, 1)}
 
 
 def digits_eval_data(split: str = "test", n: int | None = None):

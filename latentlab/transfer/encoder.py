@@ -149,10 +149,13 @@ def _check_labelled(images, labels, config: EncoderConfig):
 
 
 def train_encoder(config: EncoderConfig, images: torch.Tensor, labels: torch.Tensor, *, steps: int = 2000,
-                  batch_size: int = 128, lr: float = 1e-3, seed: int = 0, progress: bool = False) -> Encoder:
+                  batch_size: int = 128, lr: float = 1e-3, seed: int = 0, progress: bool = False,
+                  augment=None) -> Encoder:
     """Train f as a classifier (Adam, cross-entropy) on labelled source images; returns it in eval mode.
 
-    Deterministic given ``seed`` (weights and batch order; the global RNG is forked and restored).
+    ``augment``: None, or ``augment(batch, generator) -> batch`` applied to every training batch (e.g.
+    :func:`latentlab.data.digits.augment_digits`), drawing from the same seeded generator as the batch order.
+    Deterministic given ``seed`` (weights, batch order, augmentation; the global RNG is forked and restored).
     """
     from tqdm.auto import tqdm
     _check_labelled(images, labels, config)
@@ -172,7 +175,8 @@ def train_encoder(config: EncoderConfig, images: torch.Tensor, labels: torch.Ten
                 perm, pos = torch.randperm(n, generator=gen), 0
             idx = perm[pos:pos + batch_size]
             pos += batch_size
-            loss = nn.functional.cross_entropy(f(images[idx]), labels[idx])
+            x = images[idx] if augment is None else augment(images[idx], gen)
+            loss = nn.functional.cross_entropy(f(x), labels[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

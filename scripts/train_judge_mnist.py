@@ -28,24 +28,10 @@ try:
 except ImportError:  # run from a checkout without installing the package
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from latentlab.data.digits import MNISTDigits
+from latentlab.data.digits import MNISTDigits, random_affine
 from latentlab.judges.mnist import MNISTJudge, MNISTJudgeConfig
 
 DEFAULT_OUT = "pretrained/judges/mnist.safetensors"
-
-
-def augment(images: torch.Tensor, max_shift: int, max_degrees: float, max_scale: float,
-            generator: torch.Generator) -> torch.Tensor:
-    """Random affine per image (N, 1, H, W): rotation, scale, translation; the border is filled with -1."""
-    n, _, h, _ = images.shape
-    u = torch.rand(n, 4, generator=generator) * 2 - 1
-    ang = u[:, 0] * math.radians(max_degrees)
-    sc = 1 + u[:, 1] * max_scale
-    tx, ty = u[:, 2] * (2 * max_shift / h), u[:, 3] * (2 * max_shift / h)
-    cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
-    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
-    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    return F.grid_sample(images + 1, grid, align_corners=False, padding_mode="zeros") - 1
 
 
 @torch.no_grad()
@@ -107,7 +93,8 @@ def main(argv: list[str] | None = None) -> dict:
             order = torch.randperm(len(train_y), generator=generator)
             total_loss, correct = 0.0, 0
             for idx in order.split(args.batch_size):
-                x = augment(train_x[idx], args.max_shift, args.max_degrees, args.max_scale, generator)
+                x = random_affine(train_x[idx], generator, max_degrees=args.max_degrees, max_scale=args.max_scale,
+                                  max_shift=args.max_shift)
                 y = train_y[idx]
                 logits = model(x)
                 loss = F.cross_entropy(logits, y)

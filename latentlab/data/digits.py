@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 __all__ = ["SourceDigits", "MNISTDigits", "render_source_digit", "find_fonts", "load_mnist_5k", "mnist_5k_path",
-           "augment_digits", "FONT_CANDIDATES", "MNIST_SPLIT"]
+           "random_affine", "augment_digits", "FONT_CANDIDATES", "MNIST_SPLIT"]
 
 # Font files tried in this order (a fixed list, so that the same fonts give the same dataset everywhere).
 FONT_CANDIDATES = (
@@ -142,27 +142,35 @@ def render_source_digit(index: int, seed: int = 0, *, fonts=None, _cache=None) -
     return np.clip(arr * 255 + 0.5, 0, 255).astype(np.uint8), label
 
 
+def random_affine(images: torch.Tensor, generator: torch.Generator, *, max_degrees: float, max_scale: float,
+                  max_shift: float) -> torch.Tensor:
+    """A random affine map per image (N, C, H, W) in [-1, 1]: rotation up to ``max_degrees``, scale 1 +-
+    ``max_scale``, shift up to ``max_shift`` pixels; the border is filled with -1 (background). Four uniform draws
+    per image from ``generator`` (the MNIST judge's training augmentation, scripts/train_judge_mnist.py)."""
+    import torch.nn.functional as F
+    n, _, h, _ = images.shape
+    u = torch.rand(n, 4, generator=generator) * 2 - 1
+    ang = u[:, 0] * np.deg2rad(max_degrees)
+    sc = 1 + u[:, 1] * max_scale
+    tx, ty = u[:, 2] * (2 * max_shift / h), u[:, 3] * (2 * max_shift / h)
+    cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
+    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(images + 1, grid, align_corners=False, padding_mode="zeros") - 1
+
+
 def augment_digits(images: torch.Tensor, generator: torch.Generator, *, max_degrees: float = 15.0,
                    max_scale: float = 0.15, max_shift: float = 3.0, p_thin: float = 0.4,
                    p_thick: float = 0.2) -> torch.Tensor:
-    """Random handwriting-like variation of a batch of grey digits (N, 1, H, W) in [-1, 1] on a -1 background: a
-    random affine map per image (rotation up to ``max_degrees``, scale 1 +- ``max_scale``, shift up to ``max_shift``
-    pixels; the border stays background), then with probability ``p_thin`` a 3x3 erosion (thinner strokes) or
-    ``p_thick`` a 3x3 dilation (thicker). Deterministic given ``generator``; all strengths 0 return the images."""
+    """Random handwriting-like variation of a batch of grey digits (N, 1, H, W) in [-1, 1] on a -1 background:
+    :func:`random_affine`, then with probability ``p_thin`` a 3x3 erosion (thinner strokes) or ``p_thick`` a 3x3
+    dilation (thicker). Deterministic given ``generator``; all strengths 0 return the images."""
     import torch.nn.functional as F
     if images.ndim != 4 or images.shape[1] != 1:
         raise ValueError(f"images: expected (N, 1, H, W) grey digits, got {tuple(images.shape)}")
-    n, _, h, w = images.shape
-    u = torch.rand(n, 6, generator=generator, dtype=images.dtype) * 2 - 1
-    ang = u[:, 0] * np.deg2rad(max_degrees)
-    scale = 1 + u[:, 1] * max_scale
-    cos, sin = torch.cos(ang) / scale, torch.sin(ang) / scale
-    shift_x, shift_y = u[:, 2] * 2 * max_shift / w, u[:, 3] * 2 * max_shift / h
-    theta = torch.stack([torch.stack([cos, -sin, shift_x], 1), torch.stack([sin, cos, shift_y], 1)], 1)
-    grid = F.affine_grid(theta, [n, 1, h, w], align_corners=False)
-    out = F.grid_sample(images + 1, grid, align_corners=False, padding_mode="zeros") - 1
-    r = (u[:, 4] + 1) / 2
-    thin, thick = (r < p_thin).view(n, 1, 1, 1), (r >= 1 - p_thick).view(n, 1, 1, 1)
+    out = random_affine(images, generator, max_degrees=max_degrees, max_scale=max_scale, max_shift=max_shift)
+    r = torch.rand(len(images), generator=generator).view(-1, 1, 1, 1)
+    thin, thick = r < p_thin, r >= 1 - p_thick
     out = torch.where(thin, -F.max_pool2d(-out, 3, 1, 1), out)
     return torch.where(thick & ~thin, F.max_pool2d(out, 3, 1, 1), out)
 

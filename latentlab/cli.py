@@ -31,7 +31,7 @@ EXTERNAL_COMMANDS = {
     "filters": ("latentlab.app.filters", "DCGAN §6.2: guided-backprop views of the discriminator's filters"),
     "report": ("latentlab.app.report_cli", "build the HTML report of a model's analyses"),
     "walk": ("latentlab.app.walk", "DCGAN §6.1: latent walks between random z (or AC-GAN classes) and their smoothness"),
-    "convert": ("latentlab.app.convert", "import a pytorch/examples DCGAN .pth state dict as a latentlab .safetensors file"),
+    "convert": ("latentlab.app.convert", "import a foreign DCGAN (state dict or training checkpoint, .pth/.tar) as a latentlab .safetensors file"),
     "annotate": ("latentlab.app.annotate", "write an offline HTML page to draw object boxes on samples (for forget --boxes)"),
     "transfer": ("latentlab.app.transfer", "Domain Transfer Network (Taigman et al. 2017): train / eval digits -> MNIST"),
 }

@@ -1,23 +1,38 @@
-"""Import another project's DCGAN checkpoint safely: ``.pth`` state dict -> one latentlab safetensors file.
+"""Import another project's DCGAN checkpoint safely: ``.pth`` / ``.tar`` file -> one latentlab safetensors file.
 
-The usual user's GAN is the pytorch/examples ``dcgan/main.py`` model: an ``nn.Sequential`` called ``main`` whose
-weights were saved with ``torch.save(netG.state_dict(), "netG_epoch_24.pth")``. :func:`convert` reads such a file
-with ``torch.load(..., weights_only=True)`` (tensors and plain containers only: no code from the file runs), renames
-its keys onto latentlab's named blocks (``block1`` ... ``to_rgb``; ``from_rgb`` ... ``head``) through a mapping
-table per source layout (:data:`LAYOUTS`), checks every name and shape, and verifies the result: the unmodified
-source module (:func:`pytorch_examples_dcgan`) and the converted model generate the same images from the same z
-(max abs difference reported), and the discriminators give the same D(x). One file is written with
-:func:`latentlab.save` (JSON config in its metadata).
+What users save, and what :func:`convert` reads:
+
+- a state dict (``torch.save(netG.state_dict(), "netG_epoch_24.pth")``, pytorch/examples ``dcgan/main.py``), or a
+  training checkpoint holding it (``{"netG_state_dict": ..., "optimizerG_state_dict": ..., "epoch": 5}``, also
+  nested). The generator's entry is taken when it is the only candidate (names such as ``netG_state_dict``,
+  ``netG``, ``generator``, ``G``, ``state_dict``, ``model``); otherwise ``key=`` picks it, and an ambiguous file is
+  refused with the list of candidates (:func:`select_state_dict`);
+- keys prefixed ``module.`` (``nn.DataParallel`` / DDP) or ``_orig_mod.`` (``torch.compile``): removed;
+- tensors saved on a GPU: the file is read with ``torch.load(..., map_location="cpu", weights_only=True)``
+  (tensors and plain containers only: no code from the file runs).
+
+The layouts (:data:`LAYOUTS`): the pytorch/examples DCGAN and the PyTorch DCGAN faces tutorial (one
+``nn.Sequential`` of ``ConvTranspose2d -> BatchNorm2d -> ReLU`` blocks and a last ``ConvTranspose2d -> Tanh``; 32,
+64 or 128 px, read off the number of convolutions), and ``cdcgan``: the same generator, class-conditional, whose
+input is z concatenated with the class as a one-hot vector (or as the source's learned ``nn.Embedding``), e.g.
+``forward(noise, labels)``, possibly with Dropout (no weights, identity in eval mode). A cDCGAN becomes a latentlab
+AC-GAN generator (``arch="acgan"``), so every analysis takes ``c=`` for it as for latentlab's own AC-GANs.
+
+Keys are renamed onto latentlab's named blocks (``block1`` ... ``to_rgb``; ``from_rgb`` ... ``head``), every name
+and shape is checked, the sizes (nz, ngf, ndf, channels, image size) are read off the tensors unless given, and the
+result is verified: a source module built from the source's own key names (:func:`pytorch_examples_dcgan`,
+:func:`cdcgan_reference`) and the converted model generate the same images from the same z (and classes), and the
+discriminators give the same D(x). One file is written with :func:`latentlab.save` (JSON config in its metadata).
 
 Example:
     >>> from latentlab.convert import convert
-    >>> result = convert("netG_epoch_24.pth", "netD_epoch_24.pth", nz=100, ngf=64, out="model.safetensors")
-    >>> result.max_abs_diff["generator"]
-    0.0
+    >>> result = convert("weights.tar", out="model.safetensors")        # doctest: +SKIP
+    >>> result.max_abs_diff["generator"], result.notes                   # doctest: +SKIP
+    (0.0, ["netG: read the entry 'netG_state_dict' of a training checkpoint"])
 
-Adding a layout: put a :class:`Layout` into :data:`LAYOUTS` (source module prefix -> latentlab module prefix for
-G and D; ``zero_fill`` for latentlab tensors the source has no counterpart for; ``reference`` builds the source
-modules for the verification).
+Adding a layout: put a :class:`Layout` into :data:`LAYOUTS` (a table source module prefix -> latentlab module prefix
+for G and D, or a function reading that table off the state dict; ``reference`` builds the source modules for
+the verification).
 """
 from __future__ import annotations
 
@@ -33,14 +48,15 @@ import torch
 from torch import nn
 
 from .checkpoint import load, save
-from .config import ModelConfig
+from .config import IMAGE_SIZES, ModelConfig
 from .models import GAN
 
-__all__ = ["convert", "ConvertResult", "Layout", "LAYOUTS", "read_state_dict", "map_state_dict",
-           "pytorch_examples_dcgan", "verify"]
+__all__ = ["convert", "ConvertResult", "Layout", "LAYOUTS", "read_state_dict", "select_state_dict",
+           "map_state_dict", "generator_table", "discriminator_table", "pytorch_examples_dcgan",
+           "cdcgan_reference", "SequentialReference", "verify", "Sizes"]
 
 
-# ------------------------------------------------------------------------------------------------ the source model
+# ------------------------------------------------------------------------------------------------ the source models
 
 # The Generator and Discriminator that pytorch_examples_dcgan builds are from pytorch/examples (dcgan/main.py),
 # which is under the BSD 3-Clause License: Copyright (c) 2017, Pytorch contributors. All rights reserved.
@@ -76,7 +92,8 @@ class _ExamplesNet(nn.Module):
         return output.view(-1, 1).squeeze(1) if self.flat else output
 
 
-def pytorch_examples_dcgan(nz: int = 100, ngf: int = 64, ndf: int = 64, nc: int = 3, ngpu: int = 1):
+def pytorch_examples_dcgan(nz: int = 100, ngf: int = 64, ndf: int = 64, nc: int = 3, ngpu: int = 1,
+                           image_size: int = 64):
     """The pytorch/examples ``dcgan/main.py`` Generator and Discriminator -> (netG, netD), for verification.
 
     Built from the layer tables of https://github.com/pytorch/examples/blob/main/dcgan/main.py (commit 77f55b9,
@@ -84,19 +101,20 @@ def pytorch_examples_dcgan(nz: int = 100, ngf: int = 64, ndf: int = 64, nc: int 
     state_dict keys and the same initial draws), forward passes and outputs as the script's; the script's
     globals ``nz``, ``ngf``, ``ndf``, ``nc`` come from this function's arguments. In-place ReLUs, ``nn.Sequential``
     indices and z of shape (N, nz, 1, 1) are the source's own. tests/test_convert.py checks them against a
-    verbatim copy of the two classes.
+    verbatim copy of the two classes. The PyTorch DCGAN faces tutorial defines the same two modules.
+
+    ``image_size`` 32 or 128 gives the same pattern with one block fewer or more (G starts at ngf*4 or ngf*16
+    channels, D ends at ndf*4 or ndf*16), as 32 / 128 px ports of the script do; the script itself is 64 px.
     """
-    # (in, out, stride, padding) of each 4x4 conv, bias=False; the state sizes are those of 64 px images
-    g_convs = [(nz, ngf * 8, 1, 0),        # z -> (ngf*8) x 4 x 4
-               (ngf * 8, ngf * 4, 2, 1),   # -> (ngf*4) x 8 x 8
-               (ngf * 4, ngf * 2, 2, 1),   # -> (ngf*2) x 16 x 16
-               (ngf * 2, ngf, 2, 1),       # -> (ngf) x 32 x 32
-               (ngf, nc, 2, 1)]            # -> (nc) x 64 x 64
-    d_convs = [(nc, ndf, 2, 1),            # (nc) x 64 x 64 -> (ndf) x 32 x 32
-               (ndf, ndf * 2, 2, 1),       # -> (ndf*2) x 16 x 16
-               (ndf * 2, ndf * 4, 2, 1),   # -> (ndf*4) x 8 x 8
-               (ndf * 4, ndf * 8, 2, 1),   # -> (ndf*8) x 4 x 4
-               (ndf * 8, 1, 1, 0)]         # -> 1 x 1 x 1
+    if image_size not in IMAGE_SIZES:
+        raise ValueError(f"image_size: expected one of {IMAGE_SIZES}, got {image_size!r}")
+    k = int(image_size).bit_length() - 3                         # feature blocks: 3, 4, 5 for 32, 64, 128 px
+    g_widths = [nz] + [ngf * 2 ** (k - 1 - i) for i in range(k)] + [nc]   # 64 px: nz, 8 ngf, 4 ngf, 2 ngf, ngf, nc
+    d_widths = [nc] + [ndf * 2 ** i for i in range(k)] + [1]             # 64 px: nc, ndf, 2 ndf, 4 ndf, 8 ndf, 1
+    # (in, out, stride, padding) of each 4x4 conv, bias=False: z -> 4 x 4 -> 8 x 8 -> ... -> image_size
+    g_convs = [(a, b, 1, 0) if i == 0 else (a, b, 2, 1) for i, (a, b) in enumerate(zip(g_widths, g_widths[1:]))]
+    # image_size -> image_size / 2 -> ... -> 4 x 4 -> 1 x 1
+    d_convs = [(a, b, 2, 1) if i < k else (a, b, 1, 0) for i, (a, b) in enumerate(zip(d_widths, d_widths[1:]))]
     g_layers, d_layers = [], []
     for i, (c_in, c_out, stride, pad) in enumerate(g_convs):
         g_layers.append(nn.ConvTranspose2d(c_in, c_out, 4, stride, pad, bias=False))
@@ -122,47 +140,86 @@ def pytorch_examples_dcgan(nz: int = 100, ngf: int = 64, ndf: int = 64, nc: int 
     return netG, Discriminator(ngpu, d_layers)
 
 
-# ------------------------------------------------------------------------------------------------ mapping tables
-
-@dataclass(frozen=True)
-class Layout:
-    """How a source project's state dict maps onto latentlab's DCGAN (one entry of :data:`LAYOUTS`)."""
-
-    name: str
-    description: str
-    image_size: int                       # the only image size the source layout describes
-    generator: Mapping[str, str]          # source module prefix -> latentlab module prefix (e.g. "main.0" -> "block1.conv")
-    discriminator: Mapping[str, str]
-    d_output: str = "logits"              # what the source D returns: "logits" or "probability" (a final Sigmoid)
-    zero_fill: Mapping[str, tuple] = field(default_factory=dict)  # {"generator"/"discriminator": latentlab tensors the
-                                                                  # source lacks, set to 0 (a bias=False conv)}
-    reference: Callable | None = None     # (nz, ngf, ndf, nc) -> (netG, netD) source modules, for verify()
+def _add_at(root: nn.Module, dotted: str, module: nn.Module) -> None:
+    """Register ``module`` under the dotted name ``dotted`` (e.g. "main.0"), creating plain containers on the way."""
+    *path, last = dotted.split(".")
+    node = root
+    for part in path:
+        if part not in node._modules:
+            node.add_module(part, nn.Module())
+        node = node._modules[part]
+    node.add_module(last, module)
 
 
-LAYOUTS: dict[str, Layout] = {
-    "pytorch-examples": Layout(
-        name="pytorch-examples",
-        description="pytorch/examples dcgan/main.py (nn.Sequential 'main', 64 px)",
-        image_size=64,
-        generator={"main.0": "block1.conv", "main.1": "block1.bn", "main.3": "block2.conv", "main.4": "block2.bn",
-                   "main.6": "block3.conv", "main.7": "block3.bn", "main.9": "block4.conv", "main.10": "block4.bn",
-                   "main.12": "to_rgb.conv"},
-        discriminator={"main.0": "from_rgb.conv", "main.2": "block2.conv", "main.3": "block2.bn",
-                       "main.5": "block3.conv", "main.6": "block3.bn", "main.8": "block4.conv", "main.9": "block4.bn",
-                       "main.11": "head"},
-        d_output="probability",
-        # pytorch/examples' first D conv has bias=False; latentlab's (no BatchNorm after it) has a bias: zero is the
-        # same function.
-        zero_fill={"discriminator": ("from_rgb.conv.bias",)},
-        reference=pytorch_examples_dcgan,
-    ),
-}
+class SequentialReference(nn.Module):
+    """A DCGAN generator or discriminator with the source's own key names, written from its state dict and table.
+
+    Generator (``kind="generator"``): ``forward(z (N, nz) or (N, nz, 1, 1)[, labels (N,)])``; with ``num_classes``
+    the class as a one-hot vector (or through the source's ``nn.Embedding``) is concatenated after z; then
+    ConvTranspose2d (4x4; stride 1 pad 0, then stride 2 pad 1) -> BatchNorm2d -> ReLU blocks and a last
+    ConvTranspose2d -> Tanh. Discriminator: Conv2d (stride 2 pad 1) -> [BatchNorm2d] -> LeakyReLU(0.2) blocks and a
+    last Conv2d (stride 1 pad 0) -> Sigmoid, flattened to (N,). Convolutions carry the biases the file has.
+    """
+
+    def __init__(self, state: Mapping[str, torch.Tensor], table: Mapping[str, str], kind: str = "generator",
+                 num_classes: int = 0):
+        super().__init__()
+        self.kind, self.num_classes, self.embed = kind, num_classes, ""
+        self.steps: list[tuple[str, str]] = []  # (kind, source prefix) in call order
+        convs = [s for s, d in table.items() if d.endswith("conv") or d == "head"]
+        for src, dst in table.items():
+            w = state[f"{src}.weight"]
+            if dst == "embed":
+                _add_at(self, src, nn.Embedding(*w.shape))
+                self.embed = src
+                continue
+            if dst.endswith(".bn"):
+                _add_at(self, src, nn.BatchNorm2d(w.shape[0]))
+                self.steps.append(("bn", src))
+                continue
+            down = kind == "discriminator"
+            i = convs.index(src)
+            # 4x4 kernels: G's first and D's last map between 1x1 and 4x4, the others double or halve the size
+            stride, pad = (1, 0) if i == (len(convs) - 1 if down else 0) else (2, 1)
+            conv = nn.Conv2d(w.shape[1], w.shape[0], tuple(w.shape[2:]), stride, pad, bias=f"{src}.bias" in state) \
+                if down else nn.ConvTranspose2d(w.shape[0], w.shape[1], tuple(w.shape[2:]), stride, pad,
+                                                bias=f"{src}.bias" in state)
+            _add_at(self, src, conv)
+            self.steps.append(("conv", src))
+
+    def _classes(self, z: torch.Tensor, labels) -> torch.Tensor:
+        if self.embed:
+            return self.get_submodule(self.embed)(labels)
+        return nn.functional.one_hot(labels, self.num_classes).to(z.dtype)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        down = self.kind == "discriminator"
+        h = x if down else x.flatten(1)
+        if self.num_classes:
+            h = torch.cat([h, self._classes(h, labels)], 1)
+        h = h if down else h[:, :, None, None]
+        for i, (kind, src) in enumerate(self.steps):
+            h = self.get_submodule(src)(h)
+            last = i == len(self.steps) - 1
+            bn_next = not last and self.steps[i + 1][0] == "bn"
+            if not last and not bn_next:
+                h = nn.functional.leaky_relu(h, 0.2) if down else torch.relu(h)
+        return torch.sigmoid(h).flatten() if down else torch.tanh(h)
 
 
-def _layout(source: str) -> Layout:
-    if source not in LAYOUTS:
-        raise ValueError(f"source: unknown checkpoint layout {source!r}; known layouts are {sorted(LAYOUTS)}")
-    return LAYOUTS[source]
+def _examples_reference(config: ModelConfig, state_g, table_g, state_d=None, table_d=None):
+    """The upstream pytorch/examples modules when the file has their key names, else modules built from the file."""
+    g, d = pytorch_examples_dcgan(config.nz, config.ngf, config.ndf, config.channels, image_size=config.image_size)
+    if set(g.state_dict()) != set(state_g):
+        g = SequentialReference(state_g, table_g)
+    if state_d is not None and set(d.state_dict()) != set(state_d):
+        d = SequentialReference(state_d, table_d, "discriminator")
+    return g, d
+
+
+def cdcgan_reference(config: ModelConfig, state_g, table_g, state_d=None, table_d=None):
+    """(netG, None): the ``cdcgan`` layout's source generator ``G(noise, labels)``, with the key names of ``state_g``."""
+    return SequentialReference(state_g, table_g, num_classes=config.num_classes), None
 
 
 # ------------------------------------------------------------------------------------------------ reading
@@ -172,8 +229,74 @@ def _short(keys, limit: int = 8) -> str:
     return str(keys[:limit])[:-1] + (f", ... ({len(keys) - limit} more)]" if len(keys) > limit else "]")
 
 
-def check_state_dict(obj, name: str, where: str = "") -> dict[str, torch.Tensor]:
-    """``obj`` as a {str: Tensor} state dict, or a ValueError/TypeError naming ``name`` (and ``where`` it came from)."""
+def _is_state_dict(obj) -> bool:
+    """A non-empty {str: Tensor} holding at least one weight (an optimizer's per-parameter state has none)."""
+    return (isinstance(obj, Mapping) and bool(obj)
+            and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
+            and any(k == "weight" or k.endswith(".weight") for k in obj))
+
+
+def _state_dicts(obj, path: tuple = (), depth: int = 4) -> list[tuple[tuple, dict]]:
+    """Every state dict inside the nested dicts (and lists) of a training checkpoint: [(path of keys, state)]."""
+    if _is_state_dict(obj):
+        return [(path, obj)]
+    if depth == 0:
+        return []
+    items = obj.items() if isinstance(obj, Mapping) else enumerate(obj) if isinstance(obj, (list, tuple)) else ()
+    return [found for k, v in items for found in _state_dicts(v, path + (k,), depth - 1)]
+
+
+# Names of checkpoint entries (lower case, letters and digits only, "statedict" / "state" / "weights" and a leading
+# "net" / "model" removed): what each one holds.
+_GENERATOR_NAMES = {"g", "gen", "generator", "gnet", "gema", "generatorema", "emag", "gemamodel"}
+_DISCRIMINATOR_NAMES = {"d", "dis", "disc", "discriminator", "dnet", "critic"}
+
+
+def _role_of(path: tuple) -> str:
+    """"generator", "discriminator" or "" (a neutral name: state_dict, model, ...) from an entry's last key."""
+    name = re.sub(r"[^a-z0-9]", "", str(path[-1]).lower()) if path else ""
+    name = re.sub(r"(statedict|state|weights|params|dict)$", "", name)
+    if name not in _GENERATOR_NAMES | _DISCRIMINATOR_NAMES:
+        name = re.sub(r"^(net|model)", "", name) or name
+    if name in _GENERATOR_NAMES:
+        return "generator"
+    if name in _DISCRIMINATOR_NAMES:
+        return "discriminator"
+    return ""
+
+
+def _key_text(path: tuple) -> str:
+    return "/".join(map(str, path))
+
+
+def _by_key(obj, key: str, name: str, found: list) -> tuple[tuple, object]:
+    """The entry ``key`` names: a top-level key, or a path of keys joined by "/" (or "." when no key has a dot)."""
+    if isinstance(obj, Mapping) and key in obj:
+        return (key,), obj[key]
+    for sep in ("/", "."):
+        node, path = obj, ()
+        for part in key.split(sep):
+            part = int(part) if isinstance(node, (list, tuple)) and part.isdigit() else part
+            try:
+                node, path = node[part], path + (part,)
+            except (KeyError, IndexError, TypeError):
+                break
+        else:
+            return path, node
+    where = f"; its state dicts are {[_key_text(p) for p, _ in found]}" if found else ""
+    top = f"; its top-level entries are {_short(map(str, obj))}" if isinstance(obj, Mapping) else ""
+    raise ValueError(f"key: the checkpoint of {name} has no entry {key!r}{where or top}")
+
+
+def select_state_dict(obj, name: str = "netG", *, key: str | None = None, where: str = "",
+                      role: str = "generator") -> tuple[dict[str, torch.Tensor], str]:
+    """The network's state dict inside what ``torch.load`` returned -> (state dict, the entry's key or "").
+
+    ``obj`` is a state dict (returned as it is) or a training checkpoint: ``key`` names its entry ("netG_state_dict",
+    or a nested path "state/generator"); without ``key`` the one state dict whose name says ``role`` ("generator":
+    netG, generator, G, g_ema...; "discriminator": netD, D, critic...) is taken, else the one state dict with a
+    neutral name (state_dict, model, ...). Several candidates raise a ValueError naming ``name`` and listing them.
+    """
     src = f" ({where})" if where else ""
     if isinstance(obj, nn.Module):
         raise TypeError(f"{name}: expected a state dict (a dict of name -> tensor){src}, got the module "
@@ -182,34 +305,57 @@ def check_state_dict(obj, name: str, where: str = "") -> dict[str, torch.Tensor]
         raise ValueError(f"{name}: expected a state dict (a dict of name -> tensor){src}, got {type(obj).__name__}")
     if not obj:
         raise ValueError(f"{name}: the state dict{src} is empty")
-    bad = [k for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
-    if bad:
-        nested = [k for k in bad if isinstance(obj[k], Mapping)]
-        hint = (f"; it looks like a training checkpoint: pass the network's own state dict, e.g. the entry "
-                f"{nested[0]!r}" if nested else "")
+    found = _state_dicts(obj)
+    if key is not None:
+        path, entry = _by_key(obj, key, name, found)
+        if not _is_state_dict(entry):
+            raise ValueError(f"{name}: the entry {key!r}{src} is not a state dict (a dict of name -> tensor), it is "
+                             f"a {type(entry).__name__}" + (f" with the entries {_short(map(str, entry))}"
+                                                           if isinstance(entry, Mapping) else ""))
+        return dict(entry), _key_text(path)
+    if found and found[0][0] == ():
+        return dict(obj), ""
+    if not found:
+        bad = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)]
         raise ValueError(f"{name}: expected a state dict (a dict of name -> tensor){src}, but the entries "
-                         f"{_short(map(str, bad))} are not tensors{hint}")
-    state = dict(obj)
-    if all(k.startswith("module.") for k in state):  # saved from an nn.DataParallel wrapper
-        state = {k[len("module."):]: v for k, v in state.items()}
-    return state
+                         f"{_short(map(str, bad))} are not tensors and none of them holds a state dict")
+    named = [(p, s) for p, s in found if _role_of(p) == role]
+    neutral = [(p, s) for p, s in found if _role_of(p) == ""]
+    pick = named if named else neutral
+    if len(pick) == 1:
+        return dict(pick[0][1]), _key_text(pick[0][0])
+    what = "the generator" if role == "generator" else "the discriminator"
+    flag = "key=" if name == "netG" else "d_key="
+    cli = "--key" if name == "netG" else "--netD-key"
+    raise ValueError(f"{name}: cannot tell which entry of the training checkpoint{src} is {what}: its state dicts "
+                     f"are {[_key_text(p) for p, _ in found]}; pick one with {flag} ({cli} on the command line)")
 
 
-def read_state_dict(path: str | os.PathLike, name: str = "netG") -> dict[str, torch.Tensor]:
-    """Read a ``torch.save``'d state dict with ``torch.load(weights_only=True)``: no code from the file runs.
+def _strip_prefixes(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """Remove the prefixes nn.DataParallel / DDP ("module.") and torch.compile ("_orig_mod.") put on every key."""
+    removed = []
+    while True:
+        prefix = next((p for p in ("module.", "_orig_mod.") if all(k.startswith(p) for k in state)), None)
+        if prefix is None:
+            return state, removed
+        state = {k[len(prefix):]: v for k, v in state.items()}
+        removed.append(prefix)
 
-    Raises FileNotFoundError for a missing file and ValueError naming ``name`` for a file that is not a pickle of
-    tensors (a whole pickled ``nn.Module``, a training checkpoint, a safetensors or foreign file).
-    """
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"{name}: file {str(p)!r} does not exist")
-    if p.is_dir():
-        raise ValueError(f"{name}: {str(p)!r} is a directory, expected a .pth file written by torch.save")
+
+def check_state_dict(obj, name: str, where: str = "", key: str | None = None,
+                     role: str = "generator") -> dict[str, torch.Tensor]:
+    """``obj`` (a state dict or a training checkpoint holding one) as a {str: Tensor} state dict without
+    ``module.`` prefixes, or a ValueError/TypeError naming ``name`` (and ``where`` it came from)."""
+    state, _ = select_state_dict(obj, name, key=key, where=where, role=role)
+    return _strip_prefixes(state)[0]
+
+
+def _torch_load(p: Path, name: str):
+    """``torch.load(p, map_location="cpu", weights_only=True)``, its failures as ValueErrors naming ``name``."""
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Detected pickle protocol")
-            obj = torch.load(p, map_location="cpu", weights_only=True)
+            return torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         text = str(e)
         with open(p, "rb") as f:
@@ -227,21 +373,229 @@ def read_state_dict(path: str | os.PathLike, name: str = "netG") -> dict[str, to
     except Exception as e:  # noqa: BLE001 - torch.load raises KeyError/RuntimeError/EOFError... on foreign bytes
         raise ValueError(f"{name}: {str(p)!r} is not a file torch.load can read "
                          f"({type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''})") from None
-    return check_state_dict(obj, name, str(p))
 
 
-def _source_state(obj, name: str) -> dict[str, torch.Tensor]:
+def read_state_dict(path: str | os.PathLike, name: str = "netG", *, key: str | None = None,
+                    role: str = "generator") -> dict[str, torch.Tensor]:
+    """Read a ``torch.save``'d state dict or training checkpoint with ``torch.load(weights_only=True)`` (no code
+    from the file runs; tensors saved on a GPU are loaded on the CPU) -> the network's state dict
+    (:func:`select_state_dict` picks the entry, ``module.`` prefixes are removed).
+
+    Raises FileNotFoundError for a missing file and ValueError naming ``name`` for a file that is not a pickle of
+    tensors (a whole pickled ``nn.Module``, a safetensors or foreign file) or a checkpoint whose entry is ambiguous.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{name}: file {str(p)!r} does not exist")
+    if p.is_dir():
+        raise ValueError(f"{name}: {str(p)!r} is a directory, expected a .pth file written by torch.save")
+    return check_state_dict(_torch_load(p, name), name, str(p), key=key, role=role)
+
+
+@dataclass
+class _Source:
+    """One network's tensors as read: the state dict (no prefixes) and what was done to get it."""
+
+    state: dict[str, torch.Tensor]
+    label: str                    # the file name, or "state dict"
+    notes: list[str]
+
+
+def _source_state(obj, name: str, key: str | None, role: str) -> _Source:
     if isinstance(obj, (str, os.PathLike)):
-        return read_state_dict(obj, name)
-    return check_state_dict(obj, name)
+        p = Path(obj)
+        if not p.exists():
+            raise FileNotFoundError(f"{name}: file {str(p)!r} does not exist")
+        if p.is_dir():
+            raise ValueError(f"{name}: {str(p)!r} is a directory, expected a .pth file written by torch.save")
+        raw, where, label = _torch_load(p, name), str(p), p.name
+    else:
+        raw, where, label = obj, "", "state dict"
+    state, entry = select_state_dict(raw, name, key=key, where=where, role=role)
+    state, removed = _strip_prefixes(state)
+    notes = [f"{name}: read the entry {entry!r} of a training checkpoint"] if entry else []
+    notes += [f"{name}: removed the key prefix {p!r}" for p in removed]
+    return _Source(state, label + (f"[{entry}]" if entry else ""), notes)
+
+
+# ------------------------------------------------------------------------------------------------ mapping tables
+
+def _modules(state: Mapping[str, torch.Tensor]) -> list[tuple[str, str, dict]]:
+    """[(module prefix, kind, {param: tensor})] in the state dict's order; kind "conv" (a 4-D weight), "bn" (running
+    statistics), "embedding" (a 2-D weight alone) or "other"."""
+    groups: dict[str, dict] = {}
+    for k, v in state.items():
+        prefix, _, param = k.rpartition(".")
+        groups.setdefault(prefix, {})[param] = v
+    out = []
+    for prefix, params in groups.items():
+        w = params.get("weight")
+        if "running_mean" in params:
+            kind = "bn"
+        elif isinstance(w, torch.Tensor) and w.dim() == 4 and set(params) <= {"weight", "bias"}:
+            kind = "conv"
+        elif isinstance(w, torch.Tensor) and w.dim() == 2 and set(params) == {"weight"}:
+            kind = "embedding"
+        else:
+            kind = "other"
+        out.append((prefix, kind, params))
+    return out
+
+
+def _sequence(seq) -> str:
+    text = " -> ".join(f"{p} ({k})" for p, k in seq)
+    return text if len(text) <= 240 else text[:240] + " ..."
+
+
+def _blocks(n_convs: int, name: str) -> int:
+    k = n_convs - 1
+    if 2 ** (k + 2) not in IMAGE_SIZES:
+        sizes = ", ".join(f"{int(s).bit_length() - 2} for {s} px" for s in IMAGE_SIZES)
+        raise ValueError(f"{name}: found {n_convs} convolutions, expected {sizes}")
+    return k
+
+
+def generator_table(state: Mapping[str, torch.Tensor], name: str = "netG") -> dict[str, str]:
+    """{source module prefix: latentlab module prefix} of a DCGAN generator stored as convolutions each followed by
+    a BatchNorm and a last convolution (any module names, in the state dict's order; weightless layers such as
+    ReLU, Dropout or Tanh leave no trace). A lone 2-D weight is the class embedding of a conditional model
+    (-> "embed"). 4 / 5 / 6 convolutions are a 32 / 64 / 128 px generator."""
+    mods = _modules(state)
+    other = [p for p, kind, _ in mods if kind == "other"]
+    emb = [p for p, kind, _ in mods if kind == "embedding"]
+    if other or len(emb) > 1:
+        raise ValueError(f"{name}: tensors of layers a DCGAN generator does not have: "
+                         f"{_short(k for k in state if k.rpartition('.')[0] in other + emb[1:])}")
+    seq = [(p, kind) for p, kind, _ in mods if kind in ("conv", "bn")]
+    kinds = [kind for _, kind in seq]
+    n = kinds.count("conv")
+    if kinds != ["conv", "bn"] * (n - 1) + ["conv"]:
+        swapped = "; it looks like a discriminator's (were netG and netD swapped?)" \
+            if n >= 2 and kinds == ["conv"] + ["conv", "bn"] * (n - 2) + ["conv"] else ""
+        raise ValueError(f"{name}: expected convolutions each followed by a BatchNorm, and a last convolution (a "
+                         f"DCGAN generator), found {_sequence(seq)}{swapped}")
+    k = _blocks(n, name)
+    table = {p: "embed" for p in emb}
+    for i in range(k):
+        table[seq[2 * i][0]], table[seq[2 * i + 1][0]] = f"block{i + 1}.conv", f"block{i + 1}.bn"
+    table[seq[-1][0]] = "to_rgb.conv"
+    return table
+
+
+def discriminator_table(state: Mapping[str, torch.Tensor], name: str = "netD") -> dict[str, str]:
+    """{source prefix: latentlab prefix} of a DCGAN discriminator: a first convolution without BatchNorm, then
+    convolutions each followed by a BatchNorm, and a last convolution (the head), in the state dict's order."""
+    mods = _modules(state)
+    other = [p for p, kind, _ in mods if kind not in ("conv", "bn")]
+    if other:
+        raise ValueError(f"{name}: tensors of layers a DCGAN discriminator does not have: "
+                         f"{_short(k for k in state if k.rpartition('.')[0] in other)}")
+    seq = [(p, kind) for p, kind, _ in mods]
+    kinds = [kind for _, kind in seq]
+    n = kinds.count("conv")
+    if n < 2 or kinds != ["conv"] + ["conv", "bn"] * (n - 2) + ["conv"]:
+        swapped = "; it looks like a generator's (were netG and netD swapped?)" \
+            if kinds == ["conv", "bn"] * (n - 1) + ["conv"] else ""
+        raise ValueError(f"{name}: expected a first convolution, convolutions each followed by a BatchNorm, and a "
+                         f"last convolution (a DCGAN discriminator), found {_sequence(seq)}{swapped}")
+    _blocks(n, name)
+    table = {seq[0][0]: "from_rgb.conv"}
+    for i in range(n - 2):
+        table[seq[1 + 2 * i][0]], table[seq[2 + 2 * i][0]] = f"block{i + 2}.conv", f"block{i + 2}.bn"
+    table[seq[-1][0]] = "head"
+    return table
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a source project's state dict maps onto latentlab's DCGAN (one entry of :data:`LAYOUTS`)."""
+
+    name: str
+    description: str
+    image_size: int | None                # the image size a fixed table describes; None: read off the state dict
+    generator: Mapping[str, str] | Callable   # source module prefix -> latentlab prefix ("main.0" -> "block1.conv"),
+                                              # or a function (state, name) -> that table
+    discriminator: Mapping[str, str] | Callable | None   # the same for D; None: the layout converts G only
+    d_output: str = "logits"              # what the source D returns: "logits" or "probability" (a final Sigmoid)
+    zero_fill: Mapping[str, tuple] = field(default_factory=dict)  # {"generator"/"discriminator": latentlab tensors the
+                                                                  # source may lack, then set to 0 (a bias=False conv)}
+    reference: Callable | None = None     # (config, state_g, table_g, state_d, table_d) -> (netG, netD) source
+                                          # modules with the file's key names, for verify()
+    conditional: bool = False             # the class is concatenated to z (one-hot, or the source's embedding)
+
+
+_D_ZERO = {"discriminator": ("from_rgb.conv.bias",)}
+LAYOUTS: dict[str, Layout] = {
+    "pytorch-examples": Layout(
+        name="pytorch-examples",
+        description="pytorch/examples dcgan/main.py (nn.Sequential 'main'; 32, 64 or 128 px)",
+        image_size=None, generator=generator_table, discriminator=discriminator_table, d_output="probability",
+        # pytorch/examples' first D conv has bias=False; latentlab's (no BatchNorm after it) has a bias: zero is the
+        # same function.
+        zero_fill=_D_ZERO, reference=_examples_reference),
+    "dcgan-tutorial": Layout(
+        name="dcgan-tutorial",
+        description="the PyTorch DCGAN faces tutorial (dcgan_faces_tutorial.py; the same modules as pytorch-examples)",
+        image_size=None, generator=generator_table, discriminator=discriminator_table, d_output="probability",
+        zero_fill=_D_ZERO, reference=_examples_reference),
+    "cdcgan": Layout(
+        name="cdcgan",
+        description="a class-conditional DCGAN generator: z and the class (one-hot or an nn.Embedding) "
+                    "concatenated, then the DCGAN blocks (Dropout allowed); generator only",
+        image_size=None, generator=generator_table, discriminator=None, reference=cdcgan_reference,
+        conditional=True),
+}
+
+
+def _layout(source: str) -> Layout:
+    if source not in LAYOUTS:
+        raise ValueError(f"source: unknown checkpoint layout {source!r}; known layouts are {sorted(LAYOUTS)}")
+    return LAYOUTS[source]
+
+
+def _table(lay: Layout, part: str, state, name: str) -> dict[str, str]:
+    if any(k.startswith(("generator.", "discriminator.")) for k in state):
+        raise ValueError(f"{name}: this is already a latentlab model file (keys 'generator.*'); load it with "
+                         "latentlab.load(path) instead of converting it")
+    table = getattr(lay, part)
+    return dict(table(state, name) if callable(table) else table)
 
 
 # ------------------------------------------------------------------------------------------------ mapping
 
+def _fold_biases(state: Mapping[str, torch.Tensor], table: Mapping[str, str], name: str):
+    """Biases of convolutions followed by a BatchNorm folded into its running mean (BN(conv(x) + b) equals BN with
+    running_mean - b in eval mode, and the bias cancels in the batch statistics of training mode) -> (state, notes).
+    A non-zero bias on a last layer (to_rgb, head), which latentlab's DCGAN has without bias, raises ValueError."""
+    state, folded = dict(state), []
+    bn_of = {block: src for src, dst in table.items() for block in [dst.rpartition(".")[0]] if dst.endswith(".bn")}
+    for src, dst in table.items():
+        bias = state.get(f"{src}.bias")
+        if bias is None or dst not in ("to_rgb.conv", "head") and not re.fullmatch(r"block\d+\.conv", dst):
+            continue  # from_rgb keeps its bias (no BatchNorm follows it in latentlab's D either)
+        block = dst.rpartition(".")[0]
+        if block in bn_of:
+            mean_key = f"{bn_of[block]}.running_mean"
+            if bias.shape != state[mean_key].shape:
+                raise ValueError(f"{name}: tensor shapes do not match: {src}.bias is {tuple(bias.shape)}, the "
+                                 f"BatchNorm after it has {tuple(state[mean_key].shape)}")
+            state[mean_key] = state[mean_key] - bias.to(state[mean_key].dtype)
+            folded.append(src)
+        elif torch.count_nonzero(bias):
+            raise ValueError(f"{name}: the last layer {src!r} has a bias ({src}.bias); latentlab's DCGAN has none "
+                             f"there (bias=False, as in the DCGAN reference code), so this model cannot be converted "
+                             "exactly")
+        del state[f"{src}.bias"]
+    notes = [f"{name}: folded the biases of {len(folded)} convolutions into the BatchNorm after each"] if folded else []
+    return state, notes
+
+
 def map_state_dict(state: Mapping[str, torch.Tensor], table: Mapping[str, str], target: nn.Module, *,
-                   name: str = "netG", layout: str = "", what: str = "", zero_fill=()) -> dict[str, torch.Tensor]:
+                   name: str = "netG", layout: str = "", what: str = "", zero_fill=(),
+                   own=()) -> dict[str, torch.Tensor]:
     """Rename ``state``'s keys through ``table`` (source module prefix -> target module prefix) -> a state dict that
-    ``target.load_state_dict`` accepts (float32 floats; ``zero_fill`` target tensors set to 0).
+    ``target.load_state_dict`` accepts (float32 floats; ``zero_fill`` target tensors the source lacks set to 0;
+    ``own`` target tensors, such as a fixed one-hot table, kept as the target has them).
 
     Raises ValueError naming ``name`` with the missing and unexpected source keys for another layout, and with
     every tensor whose shape differs from ``target``'s (``what`` says which sizes were asked for).
@@ -250,8 +604,10 @@ def map_state_dict(state: Mapping[str, torch.Tensor], table: Mapping[str, str], 
     wanted: dict[str, str] = {}  # source key -> target key
     for src, dst in table.items():
         for k in expected:
-            if k.startswith(dst + ".") and k not in zero_fill:
-                wanted[f"{src}.{k[len(dst) + 1:]}"] = k
+            if k.startswith(dst + ".") and k not in own:
+                s = f"{src}.{k[len(dst) + 1:]}"
+                if k not in zero_fill or s in state:
+                    wanted[s] = k
     missing, unexpected = sorted(set(wanted) - set(state)), sorted(set(state) - set(wanted))
     if missing or unexpected:
         if any(k.startswith(("generator.", "discriminator.")) for k in state):
@@ -279,28 +635,85 @@ def map_state_dict(state: Mapping[str, torch.Tensor], table: Mapping[str, str], 
                 raise ValueError(f"{name}: tensor {src!r} contains NaN or inf")
             t = t.to(expected[dst].dtype)
         out[dst] = t.clone()
-    for k in zero_fill:
-        out[k] = torch.zeros_like(expected[k])
+    for k in set(expected) - set(out):
+        if k in zero_fill:
+            out[k] = torch.zeros_like(expected[k])
+        elif k in own:
+            out[k] = expected[k].clone()
     left = sorted(set(expected) - set(out))
     if left:  # a table that forgets a latentlab tensor is a bug in LAYOUTS, not the user's file
         raise ValueError(f"layout {layout!r}: the mapping table leaves latentlab tensors unset: {left}")
     return out
 
 
+def _weight(state, table, dst):
+    src = next((s for s, d in table.items() if d == dst), None)
+    w = state.get(f"{src}.weight") if src is not None else None
+    return w if isinstance(w, torch.Tensor) else None
+
+
 def _guess_g(state: Mapping[str, torch.Tensor], table: Mapping[str, str]) -> str:
     """The sizes the first G conv's weight (nz, ngf*8, 4, 4) and the last (ngf, nc, 4, 4) suggest, for messages."""
-    first, last = next(iter(table)), list(table)[-1]
-    w0, w1 = state.get(f"{first}.weight"), state.get(f"{last}.weight")
-    if isinstance(w0, torch.Tensor) and w0.dim() == 4 and isinstance(w1, torch.Tensor) and w1.dim() == 4:
-        return f" (the file's tensors suggest nz={w0.shape[0]}, ngf={w1.shape[0]}, nc={w1.shape[1]})"
+    w0, w1, e = _weight(state, table, "block1.conv"), _weight(state, table, "to_rgb.conv"), _weight(state, table, "embed")
+    if w0 is not None and w0.dim() == 4 and w1 is not None and w1.dim() == 4:
+        nz = w0.shape[0] - (e.shape[1] if e is not None else 0)
+        return f" (the file's tensors suggest nz={nz}, ngf={w1.shape[0]}, nc={w1.shape[1]})"
     return ""
 
 
 def _guess_d(state: Mapping[str, torch.Tensor], table: Mapping[str, str]) -> str:
-    w0 = state.get(f"{next(iter(table))}.weight")
-    if isinstance(w0, torch.Tensor) and w0.dim() == 4:
+    w0 = _weight(state, table, "from_rgb.conv")
+    if w0 is not None and w0.dim() == 4:
         return f" (the file's tensors suggest ndf={w0.shape[0]}, nc={w0.shape[1]})"
     return ""
+
+
+# ------------------------------------------------------------------------------------------------ sizes
+
+@dataclass(frozen=True)
+class Sizes:
+    """The sizes of the model to build: given by the caller, else read off the source tensors."""
+
+    nz: int | None = None
+    ngf: int | None = None
+    ndf: int | None = None
+    nc: int | None = None
+    num_classes: int | None = None   # conditional layouts only
+    class_names: tuple = ()
+
+
+def _config(lay: Layout, sizes: Sizes, g: dict, tg: dict, d: dict | None, td: dict | None,
+            prior: str, dataset: str) -> ModelConfig:
+    """The ModelConfig of the converted model: ``sizes`` where given, else read off the tensors (first and last G
+    convolutions, the first D convolution, the class embedding); the image size from the number of convolutions."""
+    w0, w1, emb = _weight(g, tg, "block1.conv"), _weight(g, tg, "to_rgb.conv"), _weight(g, tg, "embed")
+    dw0 = _weight(d, td, "from_rgb.conv") if d is not None else None
+    n_convs = sum(1 for v in tg.values() if v.endswith("conv"))
+    image_size = lay.image_size or 2 ** (n_convs + 1)
+    nc = sizes.nc or (w1.shape[1] if w1 is not None else 3)
+    kw = dict(arch="dcgan", ngf=sizes.ngf or (w1.shape[0] if w1 is not None else 64),
+              ndf=sizes.ndf or (dw0.shape[0] if dw0 is not None else 64), channels=nc, image_size=image_size,
+              prior=prior, dataset=dataset)
+    n_in = int(w0.shape[0]) if w0 is not None else 100
+    if not lay.conditional:
+        return ModelConfig(nz=sizes.nz or n_in, **kw)
+    if emb is not None:  # the source's learned class embedding: (num_classes, embed_dim)
+        k, dim = int(emb.shape[0]), int(emb.shape[1])
+        if sizes.num_classes is not None and sizes.num_classes != k:
+            raise ValueError(f"num_classes: the file's class embedding has {k} classes, got num_classes="
+                             f"{sizes.num_classes}")
+        cls = dict(num_classes=k, class_input="embedding", embed_dim=dim)
+    else:
+        k = sizes.num_classes or (n_in - sizes.nz if sizes.nz else None)
+        if k is None:
+            raise ValueError(f"num_classes: the {lay.name} generator's first layer takes {n_in} inputs, nz + the "
+                             "number of classes (a one-hot vector); pass num_classes= (--num-classes) or nz= (--nz)")
+        if k < 2:
+            raise ValueError(f"num_classes: a class-conditional model needs >= 2 classes, got {k} "
+                             f"(first layer inputs {n_in}, nz={sizes.nz})")
+        cls = dict(num_classes=k, class_input="onehot")
+        dim = k
+    return ModelConfig(nz=sizes.nz or n_in - dim, class_names=sizes.class_names, **cls, **{**kw, "arch": "acgan"})
 
 
 # ------------------------------------------------------------------------------------------------ verify
@@ -309,22 +722,29 @@ def _guess_d(state: Mapping[str, torch.Tensor], table: Mapping[str, str]) -> str
 def verify(gan: GAN, state_g: Mapping, state_d: Mapping | None = None, *, source: str = "pytorch-examples",
            n: int = 16, seed: int = 0) -> dict[str, float]:
     """Max abs differences between the source modules (built by the layout's ``reference`` from the raw state
-    dicts) and ``gan``, both in eval mode: images from the same z ~ N(0, 1) of shape (n, nz, 1, 1) (seed ``seed``),
-    and D(x) (a probability, sigmoid of latentlab's logit) on those images. -> {"generator": d, "discriminator": d}
+    dicts) and ``gan``, both in eval mode: images from the same z ~ N(0, 1) of shape (n, nz, 1, 1) (seed ``seed``;
+    classes 0, 1, ..., K-1, 0, ... for a conditional layout), and D(x) (a probability, sigmoid of latentlab's logit)
+    on those images. -> {"generator": d, "discriminator": d}
     """
     lay = _layout(source)
     if lay.reference is None:
         raise ValueError(f"source: layout {source!r} has no reference module to verify against")
     cfg = gan.config
-    ref_g, ref_d = lay.reference(cfg.nz, cfg.ngf, cfg.ndf, cfg.channels)
+    state_g = _strip_prefixes(dict(state_g))[0]
+    state_d = _strip_prefixes(dict(state_d))[0] if state_d is not None else None
+    table_d = _table(lay, "discriminator", state_d, "netD") if state_d is not None and lay.discriminator else None
+    ref_g, ref_d = lay.reference(cfg, state_g, _table(lay, "generator", state_g, "netG"), state_d, table_d)
     ref_g.load_state_dict(dict(state_g))
     z = torch.randn(n, cfg.nz, 1, 1, generator=torch.Generator().manual_seed(seed))
     ref_g.eval(), gan.eval()
-    x_ref = ref_g(z)
-    x = gan.generator(z.flatten(1))
+    if lay.conditional:
+        c = torch.arange(n) % cfg.num_classes
+        x_ref, x = ref_g(z, c), gan.generator(z.flatten(1), c)
+    else:
+        x_ref, x = ref_g(z), gan.generator(z.flatten(1))
     out = {"generator": float((x - x_ref).abs().max())}
-    if state_d is not None and gan.discriminator is not None:
-        ref_d.load_state_dict(dict(state_d))
+    if state_d is not None and gan.discriminator is not None and ref_d is not None:
+        ref_d.load_state_dict(state_d)
         ref_d.eval()
         p_ref = ref_d(x_ref)
         d = gan.discriminator(x_ref)
@@ -340,6 +760,7 @@ class ConvertResult:
     gan: GAN                         # the converted model (eval mode; read back from ``path`` when one was written)
     path: Path | None                # the file written, or None
     max_abs_diff: dict               # {"generator": float[, "discriminator": float]} vs the source modules; {} unverified
+    notes: list = field(default_factory=list)   # what was read and adapted: the checkpoint entry, prefixes, biases
 
 
 def _checked(gan, state_g, state_d, lay: Layout, check: bool, n: int, seed: int, tol: float) -> dict:
@@ -355,21 +776,61 @@ def _checked(gan, state_g, state_d, lay: Layout, check: bool, n: int, seed: int,
 
 
 def _positive(name, v):
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+    if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
         raise ValueError(f"{name}: expected a positive int, got {v!r}")
 
 
-def convert(netG, netD=None, *, source: str = "pytorch-examples", nz: int = 100, ngf: int = 64, ndf: int = 64,
-            nc: int = 3, out: str | os.PathLike | None = None, prior: str = "normal", dataset: str = "",
-            check: bool = True, n_verify: int = 16, seed: int = 0, tolerance: float = 1e-5,
-            half: bool = False) -> ConvertResult:
+def _load_part(module: nn.Module, src: _Source, table: dict, lay: Layout, part: str, what: str) -> list[str]:
+    """Fold biases, rename, check and load one network's tensors into ``module`` -> notes."""
+    name = "netG" if part == "generator" else "netD"
+    state, notes = _fold_biases(src.state, table, name)
+    own = ("embed.weight",) if part == "generator" and getattr(module.config, "class_input", "") == "onehot" \
+        and lay.conditional else ()
+    guess = _guess_g(src.state, table) if part == "generator" else _guess_d(src.state, table)
+    module.load_state_dict(map_state_dict(state, table, module, name=name, layout=lay.name, what=what + guess,
+                                          zero_fill=lay.zero_fill.get(part, ()), own=own))
+    return notes
+
+
+def _build(lay: Layout, g: _Source, d: _Source | None, sizes: Sizes, prior: str, dataset: str):
+    """The converted GAN (eval mode) and the notes of the conversion."""
+    tg = _table(lay, "generator", g.state, "netG")
+    td = _table(lay, "discriminator", d.state, "netD") if d is not None else None
+    cfg = _config(lay, sizes, g.state, tg, d.state if d else None, td, prior, dataset)
+    gan = GAN(cfg, with_discriminator=d is not None)
+    cls = f", {cfg.num_classes} classes ({cfg.class_input})" if cfg.conditional else ""
+    notes = g.notes + _load_part(gan.generator, g, tg, lay, "generator",
+                                 f"nz={cfg.nz}, ngf={cfg.ngf}, nc={cfg.channels}{cls} at {cfg.image_size} px")
+    if d is not None:
+        notes += d.notes + _load_part(gan.discriminator, d, td, lay, "discriminator",
+                                      f"ndf={cfg.ndf}, nc={cfg.channels} at {cfg.image_size} px")
+    gan.eval()
+    gan.info = {"converted_from": lay.name,
+                "source_files": {"netG": g.label, **({"netD": d.label} if d is not None else {})}}
+    return gan, notes
+
+
+def convert(netG, netD=None, *, source: str = "pytorch-examples", key: str | None = None, d_key: str | None = None,
+            nz: int | None = None, ngf: int | None = None, ndf: int | None = None, nc: int | None = None,
+            num_classes: int | None = None, class_names=(), out: str | os.PathLike | None = None,
+            prior: str = "normal", dataset: str = "", check: bool = True, n_verify: int = 16, seed: int = 0,
+            tolerance: float = 1e-5, half: bool = False) -> ConvertResult:
     """Convert a foreign DCGAN checkpoint to a latentlab :class:`~latentlab.GAN` (and write it to ``out``).
 
     Args:
-        netG: path of a ``torch.save(netG.state_dict(), ...)`` file, or the state dict itself.
-        netD: the same for the discriminator, or None (the file then holds the generator only).
-        source: the source layout, a key of :data:`LAYOUTS` ("pytorch-examples").
-        nz, ngf, ndf, nc: the source model's sizes (pytorch/examples flags ``--nz --ngf --ndf``; nc = 3 for RGB).
+        netG: path of a ``torch.save`` file (a state dict or a training checkpoint holding one; tensors saved on a
+            GPU load on the CPU), or the state dict / checkpoint dict itself.
+        netD: the same for the discriminator, or None (the file then holds the generator only). It may be the same
+            training checkpoint as ``netG``: its discriminator entry is taken.
+        source: the source layout, a key of :data:`LAYOUTS` ("pytorch-examples", "dcgan-tutorial", "cdcgan").
+        key, d_key: the entry of a training checkpoint holding G's / D's state dict ("netG_state_dict", or a nested
+            path "models/G"); default: the one entry that can be the generator / discriminator (see
+            :func:`select_state_dict`; an ambiguous checkpoint raises ValueError listing its entries).
+        nz, ngf, ndf, nc: the source model's sizes (pytorch/examples flags ``--nz --ngf --ndf``); default: read off
+            the tensors. A given size is checked against them.
+        num_classes: classes of a ``cdcgan`` generator with a one-hot input (its first layer takes nz + num_classes
+            inputs, so one of ``num_classes`` / ``nz`` is needed); read off a class embedding.
+        class_names: a name per class (conditional layouts), stored in the config.
         out: the ``.safetensors`` file to write with :func:`latentlab.save` (None: do not write).
         prior: the distribution z was drawn from in training ("normal" for pytorch/examples: torch.randn).
         dataset: informational name stored in the config (e.g. "rooms" makes the rooms judge the default).
@@ -378,36 +839,30 @@ def convert(netG, netD=None, *, source: str = "pytorch-examples", nz: int = 100,
         n_verify, seed: number of z and their seed for the check.
         half: store floating weights as fp16 (the check then runs on the fp16 file, tolerance 1e-2).
 
-    Returns a :class:`ConvertResult` (model, path, max abs differences). Reads with ``torch.load(weights_only=True)``.
+    Returns a :class:`ConvertResult` (model, path, max abs differences, notes). Reads with
+    ``torch.load(map_location="cpu", weights_only=True)``.
     """
     lay = _layout(source)
-    for k, v in (("nz", nz), ("ngf", ngf), ("ndf", ndf), ("nc", nc), ("n_verify", n_verify)):
+    for k, v in (("nz", nz), ("ngf", ngf), ("ndf", ndf), ("nc", nc), ("num_classes", num_classes),
+                 ("n_verify", n_verify)):
         _positive(k, v)
+    if num_classes is not None and not lay.conditional:
+        raise ValueError(f"num_classes: the {lay.name!r} layout is not class-conditional; use source='cdcgan' for a "
+                         f"generator that takes classes, got num_classes={num_classes}")
+    if netD is not None and lay.discriminator is None:
+        raise ValueError(f"netD: the {lay.name!r} layout converts the generator only (its discriminator sees the "
+                         "class in a way latentlab's AC-GAN discriminator does not); leave netD out")
     if out is not None and Path(out).suffix != ".safetensors":
         raise ValueError(f"out: expected a path ending in .safetensors, got {str(out)!r}")
-    state_g = _source_state(netG, "netG")
-    state_d = _source_state(netD, "netD") if netD is not None else None
-    cfg = ModelConfig(arch="dcgan", nz=nz, ngf=ngf, ndf=ndf, channels=nc, image_size=lay.image_size, prior=prior,
-                      dataset=dataset)
-    gan = GAN(cfg, with_discriminator=state_d is not None)
-    sizes = f"nz={nz}, ngf={ngf}, nc={nc} at {lay.image_size} px"
-    gan.generator.load_state_dict(map_state_dict(
-        state_g, lay.generator, gan.generator, name="netG", layout=lay.name, what=sizes + _guess_g(state_g, lay.generator),
-        zero_fill=lay.zero_fill.get("generator", ())))
-    if state_d is not None:
-        gan.discriminator.load_state_dict(map_state_dict(
-            state_d, lay.discriminator, gan.discriminator, name="netD", layout=lay.name,
-            what=f"ndf={ndf}, nc={nc} at {lay.image_size} px" + _guess_d(state_d, lay.discriminator),
-            zero_fill=lay.zero_fill.get("discriminator", ())))
-    gan.eval()
-    src = {"netG": Path(netG).name if isinstance(netG, (str, os.PathLike)) else "state dict"}
-    if netD is not None:
-        src["netD"] = Path(netD).name if isinstance(netD, (str, os.PathLike)) else "state dict"
-    gan.info = {"converted_from": lay.name, "source_files": src}
-    diffs = _checked(gan, state_g, state_d, lay, check, n_verify, seed, tolerance)  # before anything is written
+    g = _source_state(netG, "netG", key, "generator")
+    d = _source_state(netD, "netD", d_key, "discriminator") if netD is not None else None
+    sizes = Sizes(nz, ngf, ndf, nc, num_classes, tuple(class_names or ()))
+    gan, notes = _build(lay, g, d, sizes, prior, dataset)
+    state_d = d.state if d is not None else None
+    diffs = _checked(gan, g.state, state_d, lay, check, n_verify, seed, tolerance)  # before anything is written
     path = None
     if out is not None:
         path = save(gan, out, step=0, dataset=dataset, half=half)
         gan = load(path)  # report on what was written, not on the in-memory copy
-        diffs = _checked(gan, state_g, state_d, lay, check, n_verify, seed, max(tolerance, 1e-2) if half else tolerance)
-    return ConvertResult(gan=gan, path=path, max_abs_diff=diffs)
+        diffs = _checked(gan, g.state, state_d, lay, check, n_verify, seed, max(tolerance, 1e-2) if half else tolerance)
+    return ConvertResult(gan=gan, path=path, max_abs_diff=diffs, notes=notes)

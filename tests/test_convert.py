@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from latentlab import Trace, cli, load, load_pretrained
-from latentlab.convert import LAYOUTS, Layout, convert, map_state_dict, pytorch_examples_dcgan, verify
+from latentlab.convert import (LAYOUTS, Layout, convert, discriminator_table, generator_table, map_state_dict,
+                               pytorch_examples_dcgan, verify)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 NZ, NGF, NDF = 8, 8, 8
@@ -169,9 +170,9 @@ def test_verify_detects_a_wrong_mapping(source, monkeypatch):
     assert not (tmp / "never.safetensors").exists()
 
 
-def _other_reference(nz, ngf, ndf, nc):
+def _other_reference(cfg, state_g, table_g, state_d=None, table_d=None):
     """The source modules of a layout that does not match: its first BatchNorm adds 0.5 to the bias it reads."""
-    G, D = pytorch_examples_dcgan(nz, ngf, ndf, nc)
+    G, D = pytorch_examples_dcgan(cfg.nz, cfg.ngf, cfg.ndf, cfg.channels)
 
     def shift(module, keys):
         module.bias.data.add_(0.5)
@@ -185,7 +186,10 @@ def test_a_new_layout_is_a_table(source, monkeypatch):
     G, _, _ = source
     renamed = {k.replace("main.", "net.layer"): v for k, v in G.state_dict().items()}
     lay = LAYOUTS["pytorch-examples"]
-    table = {k.replace("main.", "net.layer"): v for k, v in lay.generator.items()}
+    table = {k.replace("main.", "net.layer"): v for k, v in generator_table(G.state_dict()).items()}
+    assert table == {"net.layer0": "block1.conv", "net.layer1": "block1.bn", "net.layer3": "block2.conv",
+                     "net.layer4": "block2.bn", "net.layer6": "block3.conv", "net.layer7": "block3.bn",
+                     "net.layer9": "block4.conv", "net.layer10": "block4.bn", "net.layer12": "to_rgb.conv"}
     monkeypatch.setitem(LAYOUTS, "renamed", Layout("renamed", "test", 64, table, lay.discriminator, "probability",
                                                    reference=None))
     gan = convert(renamed, source="renamed", nz=NZ, ngf=NGF).gan
@@ -195,7 +199,8 @@ def test_a_new_layout_is_a_table(source, monkeypatch):
 
 
 @pytest.mark.parametrize("bad, match", [
-    (dict(source="nope"), r"source: unknown checkpoint layout 'nope'; known layouts are \['pytorch-examples'\]"),
+    (dict(source="nope"), r"source: unknown checkpoint layout 'nope'; known layouts are \['cdcgan', "
+                              r"'dcgan-tutorial', 'pytorch-examples'\]"),
     (dict(nz=0), r"nz: expected a positive int, got 0"),
     (dict(out="model.pt"), r"out: expected a path ending in .safetensors"),
 ])
@@ -211,10 +216,10 @@ def test_bad_files(source, tmp_path):
     with pytest.raises(ValueError, match=r"netG: .*whole.pth' is not a state dict of tensors \(it holds the Python "
                                          r"object torch.nn.modules.container.Sequential\).*torch.save\(net.state_dict\(\), path\)"):
         convert(tmp_path / "whole.pth", nz=NZ, ngf=NGF)
-    torch.save({"netG": G.state_dict(), "epoch": 3}, tmp_path / "ckpt.pth")
-    with pytest.raises(ValueError, match=r"netG: .*entries \['epoch', 'netG'\] are not tensors; it looks like a "
-                                         r"training checkpoint: pass .* the entry 'netG'"):
-        convert(tmp_path / "ckpt.pth", nz=NZ, ngf=NGF)
+    torch.save({"netG": G.state_dict(), "epoch": 3, "losses": [0.5, 0.25]}, tmp_path / "ckpt.pth")
+    with pytest.raises(ValueError, match=r"netG: expected a state dict \(a dict of name -> tensor\), but the entries \['netG'\] are "
+                                         r"not tensors and none of them holds a state dict"):
+        convert({"netG": {"main.0.weight": [1.0]}}, nz=NZ, ngf=NGF)
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint at all")
     with pytest.raises(ValueError, match=r"netG: .*junk.pth' is not a file torch.load can read"):
         convert(tmp_path / "junk.pth", nz=NZ, ngf=NGF)
@@ -222,8 +227,8 @@ def test_bad_files(source, tmp_path):
         convert(tmp_path / "missing.pth", nz=NZ, ngf=NGF)
     with pytest.raises(TypeError, match=r"netG: expected a state dict .* got the module Generator"):
         convert(G, nz=NZ, ngf=NGF)
-    with pytest.raises(ValueError, match=r"netD: the state dict does not have the 'pytorch-examples' layout: "
-                                         r"missing keys \['main.11.weight', 'main.2.weight'.*unexpected keys \['main.1.bias'"):
+    with pytest.raises(ValueError, match=r"netD: expected a first convolution, .* found main.0 \(conv\) -> main.1 "
+                                         r"\(bn\) -> .*; it looks like a generator's \(were netG and netD swapped\?\)"):
         convert(G.state_dict(), G.state_dict(), nz=NZ, ngf=NGF, ndf=NDF)
     with pytest.raises(ValueError, match=r"netG: tensor shapes do not match nz=16, ngf=8, nc=3 at 64 px \(the file's "
                                          r"tensors suggest nz=8, ngf=8, nc=3\): main.0.weight is \(8, 64, 4, 4\), "
@@ -244,7 +249,7 @@ def test_a_latentlab_file_is_not_converted(source, tmp_path):
     from latentlab.io import load_safetensors
     tensors, _ = load_safetensors(tmp_path / "m.safetensors")
     with pytest.raises(ValueError, match=r"netG: this is already a latentlab model file"):
-        map_state_dict(tensors, LAYOUTS["pytorch-examples"].generator, load(tmp_path / "m.safetensors").generator,
+        map_state_dict(tensors, generator_table(G.state_dict()), load(tmp_path / "m.safetensors").generator,
                        layout="pytorch-examples")
 
 

@@ -309,8 +309,8 @@ def select_state_dict(obj, name: str = "netG", *, key: str | None = None, where:
     if key is not None:
         path, entry = _by_key(obj, key, name, found)
         if not _is_state_dict(entry):
-            raise ValueError(f"{name}: the entry {key!r}{src} is not a state dict (a dict of name -> tensor), it is "
-                             f"a {type(entry).__name__}" + (f" with the entries {_short(map(str, entry))}"
+            raise ValueError(f"{name}: the entry {key!r}{src} is not a state dict (a dict of name -> tensor) but "
+                             f"a value of type {type(entry).__name__}" + (f" with the entries {_short(map(str, entry))}"
                                                            if isinstance(entry, Mapping) else ""))
         return dict(entry), _key_text(path)
     if found and found[0][0] == ():

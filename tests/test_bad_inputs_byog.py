@@ -44,7 +44,7 @@ class Case:
 
 CASES = [
     Case(320, "`convert(netG, ...)`", "a state dict of another layout (the discriminator's as netG)", ValueError,
-         r"netG: the state dict does not have the 'pytorch-examples' layout: missing keys",
+         r"netG: expected convolutions each followed by a BatchNorm, .* \(were netG and netD swapped\?\)",
          lambda c: convert(c.tmp / "netD.pth", nz=8, ngf=8)),
     Case(321, "`convert(netG, nz=)`", "nz=16 for a generator of nz=8", ValueError,
          r"netG: tensor shapes do not match nz=16, ngf=8, nc=3 at 64 px \(the file's tensors suggest nz=8",
@@ -52,9 +52,10 @@ CASES = [
     Case(322, "`convert(netG, ...)`", "a pickled module (torch.save(net), not its state dict)", ValueError,
          r"netG: .* is not a state dict of tensors \(it holds the Python object",
          lambda c: convert(c.tmp / "module.pth", nz=8, ngf=8)),
-    Case(323, "`convert(netG, ...)`", "a training checkpoint {'netG': state dict, 'epoch': 3}", ValueError,
-         r"it looks like a training checkpoint",
-         lambda c: convert(c.tmp / "ckpt.pth", nz=8, ngf=8)),
+    Case(323, "`convert(netG, ...)`", "ambiguous checkpoint keys: {'netG': ..., 'netG_ema': ..., 'epoch': 3}, no key",
+         ValueError, r"netG: cannot tell which entry of the training checkpoint .* is the generator: its state dicts "
+                     r"are \['netG', 'netG_ema'\]; pick one with key=",
+         lambda c: convert(c.tmp / "ckpt.pth")),
     Case(324, "`convert(netG, ...)`", "bytes that torch.load cannot read", ValueError,
          r"netG: .* is not a file torch.load can read",
          lambda c: convert(c.tmp / "junk.pth", nz=8, ngf=8)),
@@ -85,7 +86,37 @@ CASES = [
          r"n: the boxes in .* were drawn on samples with n=3, but n=5 was asked for",
          ["annotate", "{tmp}/tiny.safetensors", "--n", "5", "--boxes", "{tmp}/good.json", "--out", "{tmp}/b.json"],
          cli=True),
+    Case(340, "`convert(netG, key=)`", "an entry the checkpoint does not have", ValueError,
+         r"key: the checkpoint of netG has no entry 'G'; its state dicts are \['netG', 'netG_ema'\]",
+         lambda c: convert(c.tmp / "ckpt.pth", key="G")),
+    Case(341, "`convert(netG, key=)`", "an entry that is not a state dict ('epoch')", ValueError,
+         r"netG: the entry 'epoch' \(.*\) is not a state dict \(a dict of name -> tensor\) but a value of type int",
+         lambda c: convert(c.tmp / "ckpt.pth", key="epoch")),
+    Case(342, "`latentlab convert`", "ambiguous checkpoint keys, no --key", ValueError,
+         r"netG: cannot tell which entry .*; pick one with key= \(--key on the command line\)",
+         ["convert", "{tmp}/ckpt.pth", "--out", "{tmp}/ckpt.safetensors"], cli=True),
+    Case(343, "`convert(netG, source='cdcgan')`", "a one-hot cDCGAN without num_classes or nz", ValueError,
+         r"num_classes: the cdcgan generator's first layer takes 13 inputs, nz \+ the number of classes",
+         lambda c: convert(c.tmp / "cgan.pth", source="cdcgan")),
+    Case(344, "`convert(netG, netD, source='cdcgan')`", "a discriminator for the generator-only cdcgan layout",
+         ValueError, r"netD: the 'cdcgan' layout converts the generator only",
+         lambda c: convert(c.tmp / "cgan.pth", c.tmp / "netD.pth", source="cdcgan", num_classes=5)),
+    Case(345, "`convert(netG, num_classes=)`", "num_classes for an unconditional layout", ValueError,
+         r"num_classes: the 'pytorch-examples' layout is not class-conditional",
+         lambda c: convert(c.tmp / "netG.pth", num_classes=5)),
+    Case(346, "`convert(netG, ...)`", "a generator whose last convolution has a bias", ValueError,
+         r"netG: the last layer 'main.12' has a bias \(main.12.bias\); latentlab's DCGAN has none there",
+         lambda c: convert(c.tmp / "bias.pth")),
+    Case(347, "`convert(netG, ...)`", "a generator with 3 convolutions (16 px)", ValueError,
+         r"netG: found 3 convolutions, expected 4 for 32 px, 5 for 64 px, 6 for 128 px",
+         lambda c: convert(c.tmp / "g16.pth")),
 ]
+
+
+def _cgan_state() -> dict:
+    """A one-hot cDCGAN generator's state dict (nz 8 + 5 classes -> 64 px), saved as its Sequential 'main'."""
+    g, _ = pytorch_examples_dcgan(13, 8, 8, 3)
+    return g.state_dict()
 
 
 def build_context(tmp: Path) -> SimpleNamespace:
@@ -96,7 +127,11 @@ def build_context(tmp: Path) -> SimpleNamespace:
     torch.save(G.state_dict(), tmp / "netG.pth")
     torch.save(D.state_dict(), tmp / "netD.pth")
     torch.save(G.main, tmp / "module.pth")
-    torch.save({"netG": G.state_dict(), "epoch": 3}, tmp / "ckpt.pth")
+    torch.save({"netG": G.state_dict(), "netG_ema": G.state_dict(), "epoch": 3}, tmp / "ckpt.pth")
+    torch.save(_cgan_state(), tmp / "cgan.pth")
+    torch.save({**G.state_dict(), "main.12.bias": torch.full((3,), 0.1)}, tmp / "bias.pth")
+    torch.save({k: v for k, v in G.state_dict().items() if not k.startswith(("main.0.", "main.1.", "main.3.", "main.4."))},
+               tmp / "g16.pth")
     (tmp / "junk.pth").write_bytes(b"this is not a checkpoint")
     (tmp / "exists.safetensors").write_bytes(b"")
     save(tiny, tmp / "tiny.safetensors")

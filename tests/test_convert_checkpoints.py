@@ -131,7 +131,7 @@ def test_ambiguous_checkpoints_are_refused_with_their_entries_and_key_picks_one(
                                          r"\['netG', 'netG_ema', 'netD'\]"):
         convert(tmp_path / "ema.pth", key="G")
     torch.save({"netG": G.state_dict(), "epoch": 3}, tmp_path / "epoch.pth")
-    with pytest.raises(ValueError, match=r"netG: the entry 'epoch' \(.*\) is not a state dict .* it is a int"):
+    with pytest.raises(ValueError, match=r"netG: the entry 'epoch' \(.*\) is not a state dict .* but a value of type int"):
         convert(tmp_path / "epoch.pth", key="epoch")
     with pytest.raises(ValueError, match=r"netD: cannot tell which entry .* is the discriminator: .*\['a', 'b'\]; "
                                          r"pick one with d_key= \(--netD-key on the command line\)"):

@@ -317,8 +317,11 @@ def select_state_dict(obj, name: str = "netG", *, key: str | None = None, where:
         return dict(obj), ""
     if not found:
         bad = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)]
+        objects = [f"{k!r} is a {v.qualname}" for k, v in obj.items() if isinstance(v, Unread)]
+        hint = (f" ({'; '.join(objects[:3])}: latentlab does not unpickle Python objects; in the environment that "
+                "trained the model, save net.state_dict() instead)") if objects else ""
         raise ValueError(f"{name}: expected a state dict (a dict of name -> tensor){src}, but the entries "
-                         f"{_short(map(str, bad))} are not tensors and none of them holds a state dict")
+                         f"{_short(map(str, bad))} are not tensors and none of them holds a state dict{hint}")
     named = [(p, s) for p, s in found if _role_of(p) == role]
     neutral = [(p, s) for p, s in found if _role_of(p) == ""]
     pick = named if named else neutral
@@ -350,8 +353,44 @@ def check_state_dict(obj, name: str, where: str = "", key: str | None = None,
     return _strip_prefixes(state)[0]
 
 
+class Unread:
+    """Stands in for a Python object of a checkpoint that latentlab does not unpickle (``argparse.Namespace`` of the
+    training arguments, numpy arrays of losses, paths...): built from nothing, it runs none of the object's code."""
+
+    qualname = ""
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __setstate__(self, state):
+        pass
+
+    def __repr__(self) -> str:
+        return f"<{self.qualname}, not read>"
+
+
+def _with_placeholders(p: Path):
+    """torch.load(weights_only=True) with every global the file names beyond torch's safe ones bound to an
+    :class:`Unread` subclass (``torch.serialization.safe_globals`` with (placeholder, name) pairs), or None when the
+    file's globals cannot be listed."""
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(p)
+        pairs = [(type(n.rsplit(".", 1)[-1], (Unread,), {"qualname": n}), n) for n in names]
+        with torch.serialization.safe_globals(pairs), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(p, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - a legacy (non-zip) file, or objects the placeholders cannot stand for
+        return None
+
+
 def _torch_load(p: Path, name: str):
-    """``torch.load(p, map_location="cpu", weights_only=True)``, its failures as ValueErrors naming ``name``."""
+    """``torch.load(p, map_location="cpu", weights_only=True)``, its failures as ValueErrors naming ``name``.
+
+    Python objects beside the tensors (a training checkpoint's ``args``, numpy losses) become :class:`Unread`
+    placeholders; a file that is such an object itself (a pickled ``nn.Module``) is refused."""
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Detected pickle protocol")
@@ -362,6 +401,9 @@ def _torch_load(p: Path, name: str):
             head = f.read(2)
         pickled = head == b"PK" or (len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5)  # zip or pickle
         if "Weights only load failed" in text and pickled:
+            obj = _with_placeholders(p)
+            if isinstance(obj, Mapping):
+                return obj
             m = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
             what = f" (it holds the Python object {m.group(1)})" if m else " (it holds Python objects)"
             raise ValueError(f"{name}: {str(p)!r} is not a state dict of tensors{what}; latentlab reads checkpoints "
@@ -414,6 +456,10 @@ def _source_state(obj, name: str, key: str | None, role: str) -> _Source:
     state, entry = select_state_dict(raw, name, key=key, where=where, role=role)
     state, removed = _strip_prefixes(state)
     notes = [f"{name}: read the entry {entry!r} of a training checkpoint"] if entry else []
+    unread = [f"{k!r} ({v.qualname})" for k, v in raw.items() if isinstance(v, Unread)] if isinstance(raw, Mapping) else []
+    if unread:
+        notes.append(f"{name}: left unread (Python objects, not unpickled): {', '.join(unread[:4])}"
+                     + (f" and {len(unread) - 4} more" if len(unread) > 4 else ""))
     notes += [f"{name}: removed the key prefix {p!r}" for p in removed]
     return _Source(state, label + (f"[{entry}]" if entry else ""), notes)
 

@@ -328,3 +328,45 @@ def test_cli_takes_a_checkpoint_as_it_is(pair, tmp_path, capsys, monkeypatch):
                      "--class-names", "a, b,c,d,e"]) == 0
     assert "32 px, 5 classes (onehot)" in capsys.readouterr().out
     assert load(tmp_path / "cgan.safetensors").config.class_names == tuple("abcde")
+
+
+def test_python_objects_beside_the_weights_are_left_unread(pair, tmp_path):
+    """{"args": Namespace, "losses": numpy array, ...} loads with placeholders: none of those objects is built."""
+    import argparse
+    import pathlib
+
+    import numpy as np
+
+    from latentlab.convert import Unread
+    G, _, _ = pair
+    torch.save({"args": argparse.Namespace(nz=NZ, lr=2e-4), "netG": G.state_dict(), "losses": np.array([0.7, 0.6]),
+                "best": np.float64(0.5), "dir": pathlib.Path("/runs/x")}, tmp_path / "ckpt.pth")
+    r = convert(tmp_path / "ckpt.pth")
+    assert _same_images(r.gan, G) == 0
+    note = [n for n in r.notes if "left unread" in n]
+    assert note and "'args' (argparse.Namespace)" in note[0] and "'dir' (pathlib.PosixPath)" in note[0]
+    torch.save({"netG": G.main, "epoch": 3}, tmp_path / "module_inside.pth")  # the module object, not its state dict
+    with pytest.raises(ValueError, match=r"entries \['epoch', 'netG'\] are not tensors and none of them holds a state dict "
+                                         r"\('netG' is a torch.nn.modules.container.Sequential: latentlab does not "
+                                         r"unpickle Python objects"):
+        convert(tmp_path / "module_inside.pth")
+    # an object whose unpickling runs code: the placeholder stands in for it, the code does not run
+    torch.save({"netG": G.state_dict(), "hook": Tripwire()}, tmp_path / "tripwire.pth")
+    r = convert(tmp_path / "tripwire.pth")
+    assert TRIPPED == [] and any("'hook' (test_convert_checkpoints._trip)" in n for n in r.notes)
+    torch.load(tmp_path / "tripwire.pth", weights_only=False)  # the control: a full unpickling runs it
+    assert TRIPPED == ["ran"]
+    assert isinstance(Unread(), Unread)
+
+
+TRIPPED = []
+
+
+def _trip(x):
+    TRIPPED.append(x)
+    return x
+
+
+class Tripwire:
+    def __reduce__(self):
+        return _trip, ("ran",)

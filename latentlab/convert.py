@@ -162,9 +162,9 @@ class SequentialReference(nn.Module):
     """
 
     def __init__(self, state: Mapping[str, torch.Tensor], table: Mapping[str, str], kind: str = "generator",
-                 num_classes: int = 0):
+                 num_classes: int = 0, class_first: bool = False):
         super().__init__()
-        self.kind, self.num_classes, self.embed = kind, num_classes, ""
+        self.kind, self.num_classes, self.embed, self.class_first = kind, num_classes, "", class_first
         self.steps: list[tuple[str, str]] = []  # (kind, source prefix) in call order
         convs = [s for s, d in table.items() if d.endswith("conv") or d == "head"]
         for src, dst in table.items():
@@ -196,7 +196,8 @@ class SequentialReference(nn.Module):
         down = self.kind == "discriminator"
         h = x if down else x.flatten(1)
         if self.num_classes:
-            h = torch.cat([h, self._classes(h, labels)], 1)
+            cls = self._classes(h, labels)
+            h = torch.cat([cls, h] if self.class_first else [h, cls], 1)
         h = h if down else h[:, :, None, None]
         for i, (kind, src) in enumerate(self.steps):
             h = self.get_submodule(src)(h)
@@ -217,9 +218,10 @@ def _examples_reference(config: ModelConfig, state_g, table_g, state_d=None, tab
     return g, d
 
 
-def cdcgan_reference(config: ModelConfig, state_g, table_g, state_d=None, table_d=None):
-    """(netG, None): the ``cdcgan`` layout's source generator ``G(noise, labels)``, with the key names of ``state_g``."""
-    return SequentialReference(state_g, table_g, num_classes=config.num_classes), None
+def cdcgan_reference(config: ModelConfig, state_g, table_g, state_d=None, table_d=None, class_first=False):
+    """(netG, None): the ``cdcgan`` layout's source generator ``G(noise, labels)``, with the key names of ``state_g``
+    (``class_first``: the class vector comes before z)."""
+    return SequentialReference(state_g, table_g, num_classes=config.num_classes, class_first=class_first), None
 
 
 # ------------------------------------------------------------------------------------------------ reading
@@ -568,6 +570,7 @@ class Layout:
     reference: Callable | None = None     # (config, state_g, table_g, state_d, table_d) -> (netG, netD) source
                                           # modules with the file's key names, for verify()
     conditional: bool = False             # the class is concatenated to z (one-hot, or the source's embedding)
+    class_first: bool = False             # conditional: the source concatenates [class, z] (latentlab: [z, class])
 
 
 _D_ZERO = {"discriminator": ("from_rgb.conv.bias",)}
@@ -584,6 +587,11 @@ LAYOUTS: dict[str, Layout] = {
         description="the PyTorch DCGAN faces tutorial (dcgan_faces_tutorial.py; the same modules as pytorch-examples)",
         image_size=None, generator=generator_table, discriminator=discriminator_table, d_output="probability",
         zero_fill=_D_ZERO, reference=_examples_reference),
+    "cdcgan-class-first": Layout(
+        name="cdcgan-class-first",
+        description="the cdcgan layout with the class vector before z: torch.cat([onehot(labels), noise], 1)",
+        image_size=None, generator=generator_table, discriminator=None,
+        reference=lambda *a: cdcgan_reference(*a, class_first=True), conditional=True, class_first=True),
     "cdcgan": Layout(
         name="cdcgan",
         description="a class-conditional DCGAN generator: z and the class (one-hot or an nn.Embedding) "
@@ -830,6 +838,10 @@ def _load_part(module: nn.Module, src: _Source, table: dict, lay: Layout, part: 
     """Fold biases, rename, check and load one network's tensors into ``module`` -> notes."""
     name = "netG" if part == "generator" else "netD"
     state, notes = _fold_biases(src.state, table, name)
+    if part == "generator" and lay.class_first:  # [class, z] rows of the first weight -> latentlab's [z, class]
+        first = next(s for s, d in table.items() if d == "block1.conv")
+        w, dim = state[f"{first}.weight"], module.config.class_dim
+        state[f"{first}.weight"] = torch.cat([w[dim:], w[:dim]])
     own = ("embed.weight",) if part == "generator" and getattr(module.config, "class_input", "") == "onehot" \
         and lay.conditional else ()
     guess = _guess_g(src.state, table) if part == "generator" else _guess_d(src.state, table)

@@ -200,7 +200,7 @@ def test_a_new_layout_is_a_table(source, monkeypatch):
 
 @pytest.mark.parametrize("bad, match", [
     (dict(source="nope"), r"source: unknown checkpoint layout 'nope'; known layouts are \['cdcgan', "
-                              r"'dcgan-tutorial', 'pytorch-examples'\]"),
+                              r"'cdcgan-class-first', 'dcgan-tutorial', 'pytorch-examples'\]"),
     (dict(nz=0), r"nz: expected a positive int, got 0"),
     (dict(out="model.pt"), r"out: expected a path ending in .safetensors"),
 ])

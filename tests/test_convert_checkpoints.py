@@ -207,9 +207,9 @@ class CDCGAN(nn.Module):
     """A conditional DCGAN generator as cDCGAN repositories write it: ``forward(noise, labels)``, the one-hot class
     concatenated to z (or a learned ``label_emb``), Dropout after the blocks, default convolution biases."""
 
-    def __init__(self, nz, n_classes, ngf, nc, size, embed=False, bias=True, dropout=0.3):
+    def __init__(self, nz, n_classes, ngf, nc, size, embed=False, bias=True, dropout=0.3, class_first=False):
         super().__init__()
-        self.n_classes = n_classes
+        self.n_classes, self.class_first = n_classes, class_first
         self.label_emb = nn.Embedding(n_classes, n_classes) if embed else None
         k = size.bit_length() - 3
         widths = [nz + n_classes] + [ngf * 2 ** (k - 1 - i) for i in range(k)]
@@ -222,7 +222,8 @@ class CDCGAN(nn.Module):
     def forward(self, noise, labels):
         c = self.label_emb(labels) if self.label_emb is not None else \
             nn.functional.one_hot(labels, self.n_classes).float()
-        x = torch.cat([noise.view(noise.size(0), -1), c], 1)
+        z = noise.view(noise.size(0), -1)
+        x = torch.cat([c, z] if self.class_first else [z, c], 1)
         return self.model(x.view(x.size(0), -1, 1, 1))
 
 
@@ -240,12 +241,15 @@ def _cdcgan(size, **kw):
     return net.eval()
 
 
-@pytest.mark.parametrize("size, embed, bias", [(128, False, True), (64, False, False), (32, True, True)])
-def test_a_cdcgan_converts_to_an_acgan_that_takes_c_everywhere(size, embed, bias, tmp_path):
-    net = _cdcgan(size, embed=embed, bias=bias)
+@pytest.mark.parametrize("size, embed, bias, first", [(128, False, True, False), (64, False, False, False),
+                                                     (32, True, True, False), (64, False, True, True),
+                                                     (32, True, False, True)])
+def test_a_cdcgan_converts_to_an_acgan_that_takes_c_everywhere(size, embed, bias, first, tmp_path):
+    net = _cdcgan(size, embed=embed, bias=bias, class_first=first)
     torch.save({"generator": net.state_dict(), "epoch": 9}, tmp_path / "cgan.pth")
     kw = {} if embed else {"num_classes": 5}
-    r = convert(tmp_path / "cgan.pth", source="cdcgan", class_names=list("abcde"), out=tmp_path / "c.safetensors", **kw)
+    source = "cdcgan-class-first" if first else "cdcgan"
+    r = convert(tmp_path / "cgan.pth", source=source, class_names=list("abcde"), out=tmp_path / "c.safetensors", **kw)
     cfg = r.gan.config
     assert (cfg.arch, cfg.num_classes, cfg.nz, cfg.image_size, cfg.class_names) == \
            ("acgan", 5, NZ, size, tuple("abcde"))
@@ -302,6 +306,14 @@ def test_cdcgan_sizes_and_refusals(tmp_path):
         convert(last.state_dict(), source="cdcgan", num_classes=5)
     nn.init.zeros_(last.model[-2].bias)  # a zero bias is the same function
     assert convert(last.eval().state_dict(), source="cdcgan", num_classes=5).max_abs_diff["generator"] <= 1e-5
+    # the class order is not in the state dict: a [class, z] model read as [z, class] draws other images
+    first = _cdcgan(32, class_first=True)
+    wrong = convert(first.state_dict(), source="cdcgan", num_classes=5).gan
+    right = convert(first.state_dict(), source="cdcgan-class-first", num_classes=5).gan
+    z, c = torch.randn(4, NZ, generator=torch.Generator().manual_seed(0)), torch.arange(4)
+    with torch.no_grad():
+        assert (right.generator(z, c) - first(z, c)).abs().max() <= 1e-5
+        assert (wrong.generator(z, c) - first(z, c)).abs().max() > 1e-2
 
 
 # ------------------------------------------------------------------------------------------------ command line

@@ -20,7 +20,8 @@ from pathlib import Path
 # --help` and its usage errors do not import torch; convert() itself rejects an unknown layout by name.
 SOURCES = {"pytorch-examples": "pytorch/examples dcgan/main.py; 32, 64 or 128 px",
            "dcgan-tutorial": "the PyTorch DCGAN faces tutorial, the same modules",
-           "cdcgan": "a class-conditional DCGAN generator, z and a one-hot class (or an embedding) concatenated"}
+           "cdcgan": "a class-conditional DCGAN generator, z and a one-hot class (or an embedding) concatenated",
+           "cdcgan-class-first": "the same with the class before z"}
 
 __all__ = ["add_arguments", "run", "SOURCES"]
 
@@ -44,9 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument(f"--{flag}", type=int, default=None,
                        help=f"{what} in the source model (default: read off the tensors; given, it is checked)")
     p.add_argument("--num-classes", type=int, default=None,
-                   help="--from cdcgan: number of classes of a one-hot class input (G's first layer takes nz + this "
+                   help="--from cdcgan*: number of classes of a one-hot class input (G's first layer takes nz + this "
                         "many inputs; one of --num-classes / --nz is needed; default: read off a class embedding)")
-    p.add_argument("--class-names", default=None, help="--from cdcgan: comma-separated name per class (default: none)")
+    p.add_argument("--class-names", default=None, help="--from cdcgan*: comma-separated name per class (default: none)")
     p.add_argument("--prior", default="normal", choices=("normal", "uniform"),
                    help="distribution z was drawn from in training (default normal: torch.randn, as pytorch/examples)")
     p.add_argument("--dataset", default="", help="name stored in the config, e.g. rooms (default: empty)")
@@ -77,7 +78,8 @@ def run(args) -> int:
     cfg = r.gan.config
     parts = "generator + discriminator" if r.gan.discriminator is not None else "generator"
     classes = f", {cfg.num_classes} classes ({cfg.class_input})" if cfg.conditional else ""
-    print(f"converted {args.source} DCGAN ({parts}; nz {cfg.nz}, ngf {cfg.ngf}, ndf {cfg.ndf}, {cfg.channels} "
+    ndf = f", ndf {cfg.ndf}" if r.gan.discriminator is not None else ""
+    print(f"converted {args.source} DCGAN ({parts}; nz {cfg.nz}, ngf {cfg.ngf}{ndf}, {cfg.channels} "
           f"channels, {cfg.image_size} px{classes}, prior {cfg.prior}) -> {r.path}")
     for note in r.notes:
         print(f"  {note}")

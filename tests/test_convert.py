@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from latentlab import Trace, cli, load, load_pretrained
-from latentlab.convert import (LAYOUTS, Layout, convert, discriminator_table, generator_table, map_state_dict,
+from latentlab.convert import (LAYOUTS, Layout, convert, generator_table, map_state_dict,
                                pytorch_examples_dcgan, verify)
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -419,6 +419,21 @@ def _torch_load(p: Path, name: str):
                          f"({type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''})") from None
 
 
+def _read_file(p: Path, name: str):
+    """A .safetensors state dict (safetensors' own reader: no pickle at all), else :func:`_torch_load`."""
+    if p.suffix != ".safetensors":
+        return _torch_load(p, name)
+    from .io import load_safetensors
+    try:
+        tensors, meta = load_safetensors(p)
+    except Exception as e:  # noqa: BLE001 - CheckpointError and the reader's own errors
+        raise ValueError(f"{name}: {str(p)!r} is not a safetensors file that can be read ({e})") from None
+    if meta.get("format") == "latentlab":
+        raise ValueError(f"{name}: this is already a latentlab model file (keys 'generator.*'); load it with "
+                         "latentlab.load(path) instead of converting it")
+    return tensors
+
+
 def read_state_dict(path: str | os.PathLike, name: str = "netG", *, key: str | None = None,
                     role: str = "generator") -> dict[str, torch.Tensor]:
     """Read a ``torch.save``'d state dict or training checkpoint with ``torch.load(weights_only=True)`` (no code
@@ -433,7 +448,7 @@ def read_state_dict(path: str | os.PathLike, name: str = "netG", *, key: str | N
         raise FileNotFoundError(f"{name}: file {str(p)!r} does not exist")
     if p.is_dir():
         raise ValueError(f"{name}: {str(p)!r} is a directory, expected a .pth file written by torch.save")
-    return check_state_dict(_torch_load(p, name), name, str(p), key=key, role=role)
+    return check_state_dict(_read_file(p, name), name, str(p), key=key, role=role)
 
 
 @dataclass
@@ -452,7 +467,7 @@ def _source_state(obj, name: str, key: str | None, role: str) -> _Source:
             raise FileNotFoundError(f"{name}: file {str(p)!r} does not exist")
         if p.is_dir():
             raise ValueError(f"{name}: {str(p)!r} is a directory, expected a .pth file written by torch.save")
-        raw, where, label = _torch_load(p, name), str(p), p.name
+        raw, where, label = _read_file(p, name), str(p), p.name
     else:
         raw, where, label = obj, "", "state dict"
     state, entry = select_state_dict(raw, name, key=key, where=where, role=role)
@@ -490,6 +505,29 @@ def _modules(state: Mapping[str, torch.Tensor]) -> list[tuple[str, str, dict]]:
     return out
 
 
+def _g_pattern(n: int) -> list[str]:
+    return ["conv", "bn"] * (n - 1) + ["conv"]
+
+
+def _d_pattern(n: int) -> list[str]:
+    return ["conv"] + ["conv", "bn"] * (n - 2) + ["conv"] if n >= 2 else ["conv"] * n
+
+
+def _natural(prefix: str) -> list:
+    """Sort key of a module path with its numbers compared as numbers ("main.9" before "main.10")."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"[.]|(?<=\D)(?=\d)|(?<=\d)(?=\D)", prefix)]
+
+
+def _in_order(seq: list, pattern) -> list:
+    """``seq`` [(prefix, kind)] in the state dict's order when it fits ``pattern``, else sorted by module path (a
+    safetensors file stores its keys sorted by name, "main.10" before "main.3")."""
+    n = sum(kind == "conv" for _, kind in seq)
+    if [kind for _, kind in seq] == pattern(n):
+        return seq
+    natural = sorted(seq, key=lambda pk: _natural(pk[0]))
+    return natural if [kind for _, kind in natural] == pattern(n) else seq
+
+
 def _sequence(seq) -> str:
     text = " -> ".join(f"{p} ({k})" for p, k in seq)
     return text if len(text) <= 240 else text[:240] + " ..."
@@ -514,12 +552,12 @@ def generator_table(state: Mapping[str, torch.Tensor], name: str = "netG") -> di
     if other or len(emb) > 1:
         raise ValueError(f"{name}: tensors of layers a DCGAN generator does not have: "
                          f"{_short(k for k in state if k.rpartition('.')[0] in other + emb[1:])}")
-    seq = [(p, kind) for p, kind, _ in mods if kind in ("conv", "bn")]
+    seq = _in_order([(p, kind) for p, kind, _ in mods if kind in ("conv", "bn")], _g_pattern)
     kinds = [kind for _, kind in seq]
     n = kinds.count("conv")
-    if kinds != ["conv", "bn"] * (n - 1) + ["conv"]:
+    if kinds != _g_pattern(n):
         swapped = "; it looks like a discriminator's (were netG and netD swapped?)" \
-            if n >= 2 and kinds == ["conv"] + ["conv", "bn"] * (n - 2) + ["conv"] else ""
+            if n >= 2 and kinds == _d_pattern(n) else ""
         raise ValueError(f"{name}: expected convolutions each followed by a BatchNorm, and a last convolution (a "
                          f"DCGAN generator), found {_sequence(seq)}{swapped}")
     k = _blocks(n, name)
@@ -538,12 +576,12 @@ def discriminator_table(state: Mapping[str, torch.Tensor], name: str = "netD") -
     if other:
         raise ValueError(f"{name}: tensors of layers a DCGAN discriminator does not have: "
                          f"{_short(k for k in state if k.rpartition('.')[0] in other)}")
-    seq = [(p, kind) for p, kind, _ in mods]
+    seq = _in_order([(p, kind) for p, kind, _ in mods], _d_pattern)
     kinds = [kind for _, kind in seq]
     n = kinds.count("conv")
-    if n < 2 or kinds != ["conv"] + ["conv", "bn"] * (n - 2) + ["conv"]:
+    if n < 2 or kinds != _d_pattern(n):
         swapped = "; it looks like a generator's (were netG and netD swapped?)" \
-            if kinds == ["conv", "bn"] * (n - 1) + ["conv"] else ""
+            if kinds == _g_pattern(n) else ""
         raise ValueError(f"{name}: expected a first convolution, convolutions each followed by a BatchNorm, and a "
                          f"last convolution (a DCGAN discriminator), found {_sequence(seq)}{swapped}")
     _blocks(n, name)

@@ -382,3 +382,13 @@ def _trip(x):
 class Tripwire:
     def __reduce__(self):
         return _trip, ("ran",)
+
+
+def test_a_foreign_safetensors_state_dict_converts_and_a_latentlab_file_is_refused(pair, tmp_path):
+    from safetensors.torch import save_file
+    G, _, _ = pair
+    save_file({k: v.contiguous() for k, v in _prefixed(G.state_dict(), "module.").items()}, tmp_path / "g.safetensors")
+    r = convert(tmp_path / "g.safetensors", out=tmp_path / "m.safetensors")
+    assert r.max_abs_diff["generator"] == 0 and _same_images(r.gan, G) == 0
+    with pytest.raises(ValueError, match=r"netG: this is already a latentlab model file"):
+        convert(tmp_path / "m.safetensors")

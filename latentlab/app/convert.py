@@ -27,8 +27,8 @@ __all__ = ["add_arguments", "run", "SOURCES"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("netG", help="the generator's weights: a torch.save(netG.state_dict(), path) file, or a training "
-                                "checkpoint holding them (see --key)")
+    p.add_argument("netG", help="the generator's weights: a torch.save(netG.state_dict(), path) file (or a .safetensors "
+                                "state dict), or a training checkpoint holding them (see --key)")
     p.add_argument("--key", default=None, metavar="ENTRY",
                    help="the entry of a training checkpoint holding G's state dict, e.g. netG_state_dict or a nested "
                         "path models/G (default: the one entry that can be the generator; an ambiguous file is "

@@ -698,7 +698,8 @@ def map_state_dict(state: Mapping[str, torch.Tensor], table: Mapping[str, str], 
         for k in expected:
             if k.startswith(dst + ".") and k not in own:
                 s = f"{src}.{k[len(dst) + 1:]}"
-                if k not in zero_fill or s in state:
+                # num_batches_tracked: absent from files of PyTorch < 0.4.1, and only counts training steps
+                if (k not in zero_fill and not k.endswith(".num_batches_tracked")) or s in state:
                     wanted[s] = k
     missing, unexpected = sorted(set(wanted) - set(state)), sorted(set(state) - set(wanted))
     if missing or unexpected:
@@ -728,7 +729,7 @@ def map_state_dict(state: Mapping[str, torch.Tensor], table: Mapping[str, str], 
             t = t.to(expected[dst].dtype)
         out[dst] = t.clone()
     for k in set(expected) - set(out):
-        if k in zero_fill:
+        if k in zero_fill or k.endswith(".num_batches_tracked"):
             out[k] = torch.zeros_like(expected[k])
         elif k in own:
             out[k] = expected[k].clone()

@@ -392,3 +392,12 @@ def test_a_foreign_safetensors_state_dict_converts_and_a_latentlab_file_is_refus
     assert r.max_abs_diff["generator"] == 0 and _same_images(r.gan, G) == 0
     with pytest.raises(ValueError, match=r"netG: this is already a latentlab model file"):
         convert(tmp_path / "m.safetensors")
+
+
+def test_a_file_from_before_num_batches_tracked_converts(pair):
+    """PyTorch < 0.4.1 saved BatchNorm without num_batches_tracked; it only counts training steps."""
+    G, _, _ = pair
+    old = {k: v for k, v in G.state_dict().items() if not k.endswith("num_batches_tracked")}
+    r = convert(old)
+    assert r.max_abs_diff["generator"] == 0 and _same_images(r.gan, G) == 0
+    assert int(r.gan.generator.block1.bn.num_batches_tracked) == 0

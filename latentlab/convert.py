@@ -419,8 +419,12 @@ def _torch_load(p: Path, name: str):
                          f"({type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''})") from None
 
 
-def _read_file(p: Path, name: str):
+def _read_path(p: Path, name: str):
     """A .safetensors state dict (safetensors' own reader: no pickle at all), else :func:`_torch_load`."""
+    if not p.exists():
+        raise FileNotFoundError(f"{name}: file {str(p)!r} does not exist")
+    if p.is_dir():
+        raise ValueError(f"{name}: {str(p)!r} is a directory, expected a .pth file written by torch.save")
     if p.suffix != ".safetensors":
         return _torch_load(p, name)
     from .io import load_safetensors
@@ -441,14 +445,10 @@ def read_state_dict(path: str | os.PathLike, name: str = "netG", *, key: str | N
     (:func:`select_state_dict` picks the entry, ``module.`` prefixes are removed).
 
     Raises FileNotFoundError for a missing file and ValueError naming ``name`` for a file that is not a pickle of
-    tensors (a whole pickled ``nn.Module``, a safetensors or foreign file) or a checkpoint whose entry is ambiguous.
+    tensors (a whole pickled ``nn.Module``, a latentlab or foreign file) or a checkpoint whose entry is ambiguous.
+    A ``.safetensors`` state dict is read with safetensors.
     """
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"{name}: file {str(p)!r} does not exist")
-    if p.is_dir():
-        raise ValueError(f"{name}: {str(p)!r} is a directory, expected a .pth file written by torch.save")
-    return check_state_dict(_read_file(p, name), name, str(p), key=key, role=role)
+    return check_state_dict(_read_path(Path(path), name), name, str(path), key=key, role=role)
 
 
 @dataclass
@@ -463,11 +463,7 @@ class _Source:
 def _source_state(obj, name: str, key: str | None, role: str) -> _Source:
     if isinstance(obj, (str, os.PathLike)):
         p = Path(obj)
-        if not p.exists():
-            raise FileNotFoundError(f"{name}: file {str(p)!r} does not exist")
-        if p.is_dir():
-            raise ValueError(f"{name}: {str(p)!r} is a directory, expected a .pth file written by torch.save")
-        raw, where, label = _read_file(p, name), str(p), p.name
+        raw, where, label = _read_path(p, name), str(p), p.name
     else:
         raw, where, label = obj, "", "state dict"
     state, entry = select_state_dict(raw, name, key=key, where=where, role=role)

@@ -1,0 +1,146 @@
+"""Measuring label-based edits without a judge: instruments fitted on the user's own tags only.
+
+* ``tag_boundary``: InterFaceGAN's linear boundary in z for a tag, with its held-out agreement with the tags
+  (stratified k-fold cross-validation: AUC of the held-out signed distances, balanced accuracy). It says how
+  well a linear direction in z separates the tagged samples; it does not look at images.
+* ``TagProbe``: a small image-space instrument, logistic regression on the images average-pooled to 16x16,
+  fitted on the tagged samples (positives: the concept's samples; negatives: the other seen samples, or a
+  second concept's). Its cross-validated AUC is reported with every number it gives; with few tags it is weak,
+  and a figure it cannot read (AUC < ``MIN_PROBE_AUC``) is reported as unmeasured.
+
+Every result carries ``measured_with``: a sentence naming the instrument.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .directions import Direction, boundary
+
+__all__ = ["TagBoundary", "tag_boundary", "TagProbe", "cross_validated_scores", "MIN_PROBE_AUC", "PROBE_SIZE"]
+
+MIN_PROBE_AUC = 0.7   # below this the probe's readings are not reported as measurements
+PROBE_SIZE = 16       # the probe's input: images average-pooled to PROBE_SIZE x PROBE_SIZE
+
+
+def _folds(y: np.ndarray, folds: int) -> int:
+    return max(2, min(folds, int(y.sum()), int(len(y) - y.sum())))
+
+
+def cross_validated_scores(X: np.ndarray, y: np.ndarray, make, *, folds: int = 5, seed: int = 0) -> dict:
+    """Held-out decision scores of ``make()`` (an sklearn classifier) by stratified k-fold -> {"auc",
+    "balanced_accuracy", "folds"}; needs >= 2 samples of each class."""
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    k = _folds(y, folds)
+    scores = np.zeros(len(y))
+    for train, test in StratifiedKFold(k, shuffle=True, random_state=seed).split(X, y):
+        scores[test] = make().fit(X[train], y[train]).decision_function(X[test])
+    return {"auc": float(roc_auc_score(y, scores)), "folds": k,
+            "balanced_accuracy": float(balanced_accuracy_score(y, scores > 0))}
+
+
+@dataclass
+class TagBoundary:
+    """A tag's boundary in z and its held-out agreement with the user's tags."""
+
+    direction: Direction        # unit normal towards the tag, fitted on all seen samples
+    auc: float                  # cross-validated AUC of held-out signed distances against the tags
+    balanced_accuracy: float    # cross-validated, at the boundary
+    n_pos: int
+    n_neg: int
+    measured_with: str
+
+
+def _split(tags, name: str, against: str | None):
+    """(indices, bool labels) of the tag ``name`` against the other seen samples or the concept ``against``."""
+    if against is None:
+        idx, y = tags.binary(name)
+    else:
+        pos, neg = tags.indices(name), tags.indices(against)
+        both = set(pos.tolist()) & set(neg.tolist())
+        if both:
+            raise ValueError(f"tags: samples {sorted(both)} carry both {name!r} and {against!r}")
+        idx = torch.cat([pos, neg])
+        y = torch.cat([torch.ones(len(pos), dtype=torch.bool), torch.zeros(len(neg), dtype=torch.bool)])
+    if int(y.sum()) < 2 or int((~y).sum()) < 2:
+        raise ValueError(f"tags: {name!r} needs >= 2 samples with and >= 2 without it; got {int(y.sum())} "
+                         f"and {int((~y).sum())}")
+    return idx, y
+
+
+def tag_boundary(z: torch.Tensor, tags, name: str, *, against: str | None = None, folds: int = 5, seed: int = 0,
+                 C: float = 1.0) -> TagBoundary:
+    """The boundary of tag ``name`` in z (``z``: the file's n samples (n, nz), e.g. ``tags.z(model)``), fitted
+    on all seen samples (negatives: the seen samples without it, or the concept ``against``)."""
+    from sklearn.linear_model import LogisticRegression
+
+    idx, y = _split(tags, name, against)
+    X = z[idx].double().numpy()
+    cv = cross_validated_scores(X, y.numpy(), lambda: LogisticRegression(C=C, max_iter=2000), folds=folds,
+                                seed=seed)
+    d = boundary(z[idx], y, name=name, C=C, holdout=0)
+    d.accuracy = cv["balanced_accuracy"]
+    neg = f"'{against}'" if against else "untagged"
+    return TagBoundary(d, cv["auc"], cv["balanced_accuracy"], int(y.sum()), int((~y).sum()),
+                       f"the user's tags: {int(y.sum())} '{name}' vs {int((~y).sum())} {neg} samples, "
+                       f"{cv['folds']}-fold cross-validated logistic regression on z (no judge)")
+
+
+def _features(images: torch.Tensor) -> np.ndarray:
+    x = images.float()
+    if x.dim() != 4:
+        raise ValueError(f"images: expected (N, C, H, W), got {tuple(x.shape)}")
+    return F.adaptive_avg_pool2d(x, PROBE_SIZE).flatten(1).double().numpy()
+
+
+class TagProbe:
+    """Image-space reader of one tag, fitted on the tagged samples' images only (no judge).
+
+    ``TagProbe(images, labels)``: ``images`` (M, C, H, W) in [-1, 1], ``labels`` (M,) bool. ``auc`` is its
+    cross-validated AUC; ``predict(images)`` -> P(tag) (N,); ``readable`` says whether AUC >= MIN_PROBE_AUC.
+    """
+
+    def __init__(self, images: torch.Tensor, labels, *, name: str = "", C: float = 0.05, folds: int = 5,
+                 seed: int = 0):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        y = torch.as_tensor(labels).bool().numpy()
+        if len(y) != images.shape[0] or y.sum() < 2 or (~y).sum() < 2:
+            raise ValueError(f"labels: expected one bool per image with >= 2 of each class, got {int(y.sum())} "
+                             f"positive and {int((~y).sum())} negative for {images.shape[0]} images")
+        X = _features(images)
+
+        def make():
+            return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+
+        cv = cross_validated_scores(X, y, make, folds=folds, seed=seed)
+        self.auc, self.folds, self.name = cv["auc"], cv["folds"], name
+        self.n_pos, self.n_neg = int(y.sum()), int((~y).sum())
+        self.clf = make().fit(X, y)
+
+    @property
+    def readable(self) -> bool:
+        return self.auc >= MIN_PROBE_AUC
+
+    @property
+    def measured_with(self) -> str:
+        return (f"a pixel probe fitted on the user's tags ({self.n_pos} '{self.name}' vs {self.n_neg} other "
+                f"samples; logistic regression on {PROBE_SIZE}x{PROBE_SIZE} pooled images; "
+                f"{self.folds}-fold cross-validated AUC {self.auc:.2f}; no judge)")
+
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(self.clf.predict_proba(_features(images))[:, 1], dtype=torch.float32)
+
+    @classmethod
+    def from_tags(cls, model, tags, name: str, *, against: str | None = None, **kw) -> "TagProbe":
+        """Fit on the images of the tags' samples generated by ``model`` (a LatentModel)."""
+        idx, y = _split(tags, name, against)
+        images = model.generate(tags.z(model)[idx])
+        return cls(images, y, name=name, **kw)

@@ -117,14 +117,14 @@ def turn_from_tags(gan, tags, left: str, right: str, *, rows: int = 6, seed: int
 
 
 def measure_turn(gan, tags, left: str, right: str, images: torch.Tensor, coefficients) -> dict:
-    """P(right) per column by a pixel probe fitted on the ``right`` vs ``left`` tagged samples, and the rank
-    correlation of coefficient with P(right) over all images."""
+    """P(right) per column by a pixel probe fitted on the ``right`` vs ``left`` tagged samples (each also
+    mirrored, with the other side's label), and the rank correlation of coefficient with P(right) over all images."""
     from scipy.stats import spearmanr
 
     from ..latent.tag_measures import TagProbe
     from ..models.adapter import as_latent_model
 
-    probe = TagProbe.from_tags(as_latent_model(gan), tags, right, against=left)
+    probe = TagProbe.from_tags(as_latent_model(gan), tags, right, against=left, mirror=True)
     out = {"probe_auc": round(probe.auc, 3), "measured_with": probe.measured_with}
     if not probe.readable:
         out["unmeasured"] = f"the probe cannot tell {right!r} from {left!r} (cross-validated AUC {probe.auc:.2f})"

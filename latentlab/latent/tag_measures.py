@@ -30,15 +30,21 @@ def _folds(y: np.ndarray, folds: int) -> int:
     return max(2, min(folds, int(y.sum()), int(len(y) - y.sum())))
 
 
-def cross_validated_scores(X: np.ndarray, y: np.ndarray, make, *, folds: int = 5, seed: int = 0) -> dict:
+def cross_validated_scores(X: np.ndarray, y: np.ndarray, make, *, folds: int = 5, seed: int = 0,
+                           groups: np.ndarray | None = None) -> dict:
     """Held-out decision scores of ``make()`` (an sklearn classifier) by stratified k-fold -> {"auc",
-    "balanced_accuracy", "folds"}; needs >= 2 samples of each class."""
+    "balanced_accuracy", "folds"}; needs >= 2 samples of each class. ``groups``: rows of one group (e.g. an
+    image and its mirror copy) stay in the same fold."""
     from sklearn.metrics import balanced_accuracy_score, roc_auc_score
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     k = _folds(y, folds)
     scores = np.zeros(len(y))
-    for train, test in StratifiedKFold(k, shuffle=True, random_state=seed).split(X, y):
+    if groups is None:
+        splits = StratifiedKFold(k, shuffle=True, random_state=seed).split(X, y)
+    else:
+        splits = StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(X, y, groups)
+    for train, test in splits:
         scores[test] = make().fit(X[train], y[train]).decision_function(X[test])
     return {"auc": float(roc_auc_score(y, scores)), "folds": k,
             "balanced_accuracy": float(balanced_accuracy_score(y, scores > 0))}
@@ -106,7 +112,7 @@ class TagProbe:
     """
 
     def __init__(self, images: torch.Tensor, labels, *, name: str = "", C: float = 0.05, folds: int = 5,
-                 seed: int = 0):
+                 seed: int = 0, mirror: bool = False):
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
@@ -115,14 +121,17 @@ class TagProbe:
         if len(y) != images.shape[0] or y.sum() < 2 or (~y).sum() < 2:
             raise ValueError(f"labels: expected one bool per image with >= 2 of each class, got {int(y.sum())} "
                              f"positive and {int((~y).sum())} negative for {images.shape[0]} images")
-        X = _features(images)
+        self.n_pos, self.n_neg = int(y.sum()), int((~y).sum())
+        X, groups = _features(images), None
+        if mirror:   # left/right concepts: a mirrored image carries the other label (twice the examples)
+            X = np.concatenate([X, _features(images.flip(-1))])
+            y, groups = np.concatenate([y, ~y]), np.tile(np.arange(len(images)), 2)
 
         def make():
             return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
 
-        cv = cross_validated_scores(X, y, make, folds=folds, seed=seed)
-        self.auc, self.folds, self.name = cv["auc"], cv["folds"], name
-        self.n_pos, self.n_neg = int(y.sum()), int((~y).sum())
+        cv = cross_validated_scores(X, y, make, folds=folds, seed=seed, groups=groups)
+        self.auc, self.folds, self.name, self.mirror = cv["auc"], cv["folds"], name, mirror
         self.clf = make().fit(X, y)
 
     @property
@@ -131,8 +140,9 @@ class TagProbe:
 
     @property
     def measured_with(self) -> str:
+        mirror = ", each also mirrored with the opposite label" if self.mirror else ""
         return (f"a pixel probe fitted on the user's tags ({self.n_pos} '{self.name}' vs {self.n_neg} other "
-                f"samples; logistic regression on {PROBE_SIZE}x{PROBE_SIZE} pooled images; "
+                f"samples{mirror}; logistic regression on {PROBE_SIZE}x{PROBE_SIZE} pooled images; "
                 f"{self.folds}-fold cross-validated AUC {self.auc:.2f}; no judge)")
 
     def predict(self, images: torch.Tensor) -> torch.Tensor:

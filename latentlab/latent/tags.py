@@ -204,7 +204,8 @@ def load_tags(path: str | os.PathLike, *, model: str | None = None, seed: int | 
         if want is None or have is None:
             continue
         if (not _same_model(have, str(want))) if name == "model" else have != want:
-            raise ValueError(f"{name}: labels made for another model: the labels{where} were made on samples with "
+            what = "other samples" if name in ("seed", "n") else "another model"
+            raise ValueError(f"{name}: labels made for {what}: the labels{where} were made on samples with "
                              f"{name}={have!r}, but {name}={want!r} was asked for; label this model's samples "
                              f"(latentlab annotate ... --tags) or use the file's settings")
     return f

@@ -254,3 +254,20 @@ def test_report_sections_without_judges_on_a_converted_generator(converted, tmp_
     default = build_report(tmp / "face.safetensors", tmp_path / "d", quick=True, progress=False,
                            sections=None)
     assert "sefa" in default["sections"] and "labels" in default["skipped"]
+
+
+def test_generator_feature_probe_reads_a_tag_from_the_generators_features(tiny):
+    from latentlab.latent.tag_measures import GeneratorReader, best_probe
+    gan, _ = tiny
+    lm = LatentModel(gan)
+    z = lm.sample_z(60, seed=1)
+    f = TagsFile("tiny.safetensors", 1, 60, {"t": (z[:, 0] > 0.3).nonzero().flatten().tolist()})
+    probe = TagProbe.from_tags(lm, f, "t", pixels=False, C=1.0)
+    assert probe.reads == "z" and "the generator's own 'block2' features" in probe.measured_with
+    assert probe.auc > 0.8                            # z[:, 0] passes through block1 into block2's maps
+    p = probe.read(images=None, z=z)
+    assert p.shape == (60,) and p[z[:, 0] > 0.3].mean() > p[z[:, 0] <= 0.3].mean()
+    with pytest.raises(ValueError, match="mirror: only a probe reading images"):
+        TagProbe(z, z[:, 0] > 0, reader=GeneratorReader(lm), mirror=True)
+    probes = best_probe(lm, f, "t")
+    assert probes[0].reads == "images" and (len(probes) == 1) == probes[0].readable

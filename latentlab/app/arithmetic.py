@@ -41,7 +41,7 @@ def run(args) -> int:
     ar, res = arithmetic_from_tags(gan, tags, args.expression, seed=args.seed)
     if args.expect:
         tags.parts(args.expect)   # a bad --expect fails before anything is written
-    measured = measure_expect(gan, tags, res.images, args.expect)
+    measured = measure_expect(gan, tags, res.images, args.expect, res.z)
     out.mkdir(parents=True, exist_ok=True)
     save_png(out / "grid.png", to_uint8_grid(res.images, nrow=3, scale=2))
     save_png(out / "terms.png", terms_png(ar.term_images(res), res.images))
@@ -65,6 +65,8 @@ def _print_measure(m: dict) -> None:
     for p in m["parts"]:
         if "unmeasured" in p:
             print(f"  {p['tag']} {p['wanted']}: unmeasured ({p['unmeasured']})")
-        else:
-            print(f"  {p['tag']} {p['wanted']}: {p['share']:.0%} of the 9 grid images "
-                  f"(vs {p['share_of_all_samples']:.0%} of the labelled samples); measured with {p['measured_with']}")
+            continue
+        if "pixel_probe_passed_over" in p:
+            print(f"  {p['tag']} {p['wanted']}: {p['pixel_probe_passed_over']}; read from the generator's features")
+        print(f"  {p['tag']} {p['wanted']}: {p['share']:.0%} of the 9 grid images "
+              f"(vs {p['share_of_all_samples']:.0%} of the labelled samples); measured with {p['measured_with']}")

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 __all__ = ["load_model_and_tags", "arithmetic_from_tags", "turn_from_tags", "save_png", "measure_expect",
-           "measure_turn", "TURN_COEFFICIENTS"]
+           "measure_turn", "instrument_summary", "TURN_COEFFICIENTS"]
 
 TURN_COEFFICIENTS = (-1.0, -0.667, -0.333, 0.0, 0.333, 0.667, 1.0)
 
@@ -81,56 +81,70 @@ def arithmetic_from_tags(gan, tags, expression: str, *, seed: int = 0):
     return ar, ar.evaluate(expression, seed=seed)
 
 
-def measure_expect(gan, tags, images: torch.Tensor, expect: str | None) -> dict:
-    """Share of ``images`` a pixel probe fitted on the tags reads as each part of the concept ``expect``
-    (``glasses_woman``: glasses and woman; ``no_glasses``: without glasses), beside its rate on the tagged samples."""
-    from ..latent.tag_measures import TagProbe
+def instrument_summary(probes) -> dict:
+    """The instrument used (the last probe) and, when a pixel probe could not read the tag, why it was passed over."""
+    use = probes[-1]
+    out = {"probe_auc": round(use.auc, 3), "measured_with": use.measured_with}
+    if len(probes) > 1:
+        out["pixel_probe_passed_over"] = (f"a pixel probe could not read it (cross-validated AUC "
+                                          f"{probes[0].auc:.2f} < 0.7)")
+    if not use.readable:
+        out["unmeasured"] = "no probe fitted on the tags can read it (" + ", ".join(
+            f"{'pixels' if p.reads == 'images' else 'generator features'}: AUC {p.auc:.2f}" for p in probes) + \
+            " < 0.7)"
+    return out
+
+
+def measure_expect(gan, tags, images: torch.Tensor, expect: str | None, z: torch.Tensor | None = None) -> dict:
+    """Share of ``images`` (generated from ``z``) that a probe fitted on the tags reads as each part of the
+    concept ``expect`` (``glasses_woman``: glasses and woman; ``no_glasses``: without glasses), beside its rate on
+    the tagged samples; the probe reads pixels, or the generator's features when pixels cannot be read."""
+    from ..latent.tag_measures import best_probe
     from ..models.adapter import as_latent_model
 
     if not expect:
         return {"unmeasured": "no --expect concept given: the grid is shown, not measured"}
     model = as_latent_model(gan)
     out = {"expect": expect, "parts": []}
+    seen_z = tags.z(model)[tags.seen_indices]
+    seen_x = model.generate(seen_z)
     for neg, tag in tags.parts(expect):
-        probe = TagProbe.from_tags(model, tags, tag)
-        part = {"tag": tag, "wanted": "absent" if neg else "present", "probe_auc": round(probe.auc, 3),
-                "measured_with": probe.measured_with}
-        if not probe.readable:
-            part["unmeasured"] = f"the probe cannot read {tag!r} (cross-validated AUC {probe.auc:.2f} < 0.7)"
-        else:
-            p = probe.predict(images)
-            hit = (p < 0.5) if neg else (p >= 0.5)
-            part["share"] = round(float(hit.float().mean()), 3)
-            seen = probe.predict(model.generate(tags.z(model)[tags.seen_indices]))
-            part["share_of_all_samples"] = round(float(((seen < 0.5) if neg else (seen >= 0.5)).float().mean()), 3)
+        probes = best_probe(model, tags, tag)
+        part = {"tag": tag, "wanted": "absent" if neg else "present", **instrument_summary(probes)}
+        if "unmeasured" not in part:
+            p, q = probes[-1].read(images=images, z=z), probes[-1].read(images=seen_x, z=seen_z)
+            part["share"] = round(float(((p < 0.5) if neg else (p >= 0.5)).float().mean()), 3)
+            part["share_of_all_samples"] = round(float(((q < 0.5) if neg else (q >= 0.5)).float().mean()), 3)
         out["parts"].append(part)
     return out
 
 
 def turn_from_tags(gan, tags, left: str, right: str, *, rows: int = 6, seed: int = 1, coefficients=TURN_COEFFICIENTS):
-    """(RotationAxis, images (rows, K, C, H, W)): the axis mean(right) - mean(left) over the tags' samples,
-    applied to ``rows`` fresh z drawn with ``seed``."""
+    """(RotationAxis, images (rows, K, C, H, W), their latents (rows, K, nz)): the axis mean(right) - mean(left)
+    over the tags' samples, applied to ``rows`` fresh z drawn with ``seed``."""
     from ..latent.rotation import RotationAxis
     rot = RotationAxis.from_tags(gan, tags).fit(left=left, right=right)
     z = rot.model.sample_z(rows, seed=seed)
-    return rot, rot.apply(z, coefficients)
+    return rot, rot.apply(z, coefficients), rot.latents(z, coefficients)
 
 
-def measure_turn(gan, tags, left: str, right: str, images: torch.Tensor, coefficients) -> dict:
-    """P(right) per column by a pixel probe fitted on the ``right`` vs ``left`` tagged samples (each also
-    mirrored, with the other side's label), and the rank correlation of coefficient with P(right) over all images."""
+def measure_turn(gan, tags, left: str, right: str, images: torch.Tensor, coefficients,
+                 latents: torch.Tensor | None = None) -> dict:
+    """P(right) per column by a probe fitted on the ``right`` vs ``left`` tagged samples (on pixels, each also
+    mirrored with the other side's label; on the generator's features at ``latents`` (N, K, nz) when pixels
+    cannot be read), and the rank correlation of coefficient with P(right) over all images."""
     from scipy.stats import spearmanr
 
-    from ..latent.tag_measures import TagProbe
+    from ..latent.tag_measures import best_probe
     from ..models.adapter import as_latent_model
 
-    probe = TagProbe.from_tags(as_latent_model(gan), tags, right, against=left, mirror=True)
-    out = {"probe_auc": round(probe.auc, 3), "measured_with": probe.measured_with}
-    if not probe.readable:
-        out["unmeasured"] = f"the probe cannot tell {right!r} from {left!r} (cross-validated AUC {probe.auc:.2f})"
+    probes = best_probe(as_latent_model(gan), tags, right, against=left, mirror=True)
+    out = instrument_summary(probes)
+    if "unmeasured" in out:
         return out
     n, k = images.shape[:2]
-    p = probe.predict(images.flatten(0, 1)).reshape(n, k)
+    z = None if latents is None else latents.flatten(0, 1)
+    p = probes[-1].read(images=images.flatten(0, 1), z=z).reshape(n, k)
     coef = torch.as_tensor(coefficients, dtype=torch.float32).reshape(1, -1).expand(n, k)
     out["p_right_per_column"] = [round(float(v), 3) for v in p.mean(0)]
     out["spearman_coefficient_vs_p_right"] = round(float(spearmanr(coef.flatten(), p.flatten())[0]), 3)

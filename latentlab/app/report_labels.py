@@ -146,7 +146,7 @@ def _arith_part(s, tags, seed: int):
         return [], "Arithmetic: no tags A, B, C with >= 2 samples in A_B, no_A_B and no_A_C (B and C disjoint).", {}
     expr, expect = pick
     ar, res = arithmetic_from_tags(s.lm, tags, expr, seed=seed)
-    m = measure_expect(s.lm, tags, res.images, expect)
+    m = measure_expect(s.lm, tags, res.images, expect, res.z)
     fig = arithmetic_figure(ar.term_images(res), res.images, title=expr)
     text = f"Arithmetic {html.escape(expr)} (expected: {html.escape(expect)}): " + "; ".join(
         f"{p['tag']} {p['wanted']}: " + (f"unmeasured ({html.escape(p['unmeasured'])})" if "unmeasured" in p else
@@ -163,8 +163,8 @@ def _turn_part(s, tags, b, seed: int):
     if pick is None:
         return [], "Turn axis: no pair of tags named *left* / *right* with >= 2 samples each.", {}
     left, right = pick
-    _, images = turn_from_tags(s.lm, tags, left, right, rows=b.n_rotation, seed=seed + 1)
-    m = measure_turn(s.lm, tags, left, right, images, TURN_COEFFICIENTS)
+    _, images, latents = turn_from_tags(s.lm, tags, left, right, rows=b.n_rotation, seed=seed + 1)
+    m = measure_turn(s.lm, tags, left, right, images, TURN_COEFFICIENTS, latents)
     fig = axis_figure(images, TURN_COEFFICIENTS, title=f"mean z({right}) - mean z({left})")
     text = (f"Turn axis {html.escape(right)} - {html.escape(left)}: " +
             (f"unmeasured ({html.escape(m['unmeasured'])})" if "unmeasured" in m else
@@ -174,27 +174,28 @@ def _turn_part(s, tags, b, seed: int):
 
 
 def _direction_part(s, tags, bounds, b, seed: int):
-    """The best-agreeing boundary as an edit figure, read by a pixel probe of the same tag."""
+    """The best-agreeing boundary as an edit figure, read by a probe of the same tag (pixels, else G features)."""
     from ..latent.directions import edit
-    from ..latent.tag_measures import TagProbe
+    from ..latent.tag_measures import best_probe
     from ..viz.latent_figures import axis_figure
+    from .label_edits import instrument_summary
     ok = {t: r for t, r in bounds.items() if r is not None}
     if not ok:
         return [], "Directions: no tag has >= 2 samples with and >= 2 without it.", {}
     t = max(ok, key=lambda k: ok[k].auc)
     steps = [c * _sefa_scale(s.lm) for c in EDIT_STEPS]
     z = s.lm.sample_z(b.n_rotation, seed=seed + 3)
-    images = s.lm.generate(edit(z, ok[t].direction, steps).flatten(0, 1)).reshape(len(z), len(steps), *s.shape)
-    probe = TagProbe.from_tags(s.lm, tags, t)
-    m = {"tag": t, "steps": [round(v, 3) for v in steps], "measured_with": probe.measured_with}
-    if probe.readable:
-        m["p_tag_per_column"] = [round(float(v), 3) for v in probe.predict(images.flatten(0, 1)).reshape(
-            len(z), len(steps)).mean(0)]
+    lat = edit(z, ok[t].direction, steps)
+    images = s.lm.generate(lat.flatten(0, 1)).reshape(len(z), len(steps), *s.shape)
+    probes = best_probe(s.lm, tags, t)
+    m = {"tag": t, "steps": [round(v, 3) for v in steps], **instrument_summary(probes)}
+    if "unmeasured" not in m:
+        p = probes[-1].read(images=images.flatten(0, 1), z=lat.flatten(0, 1)).reshape(len(z), len(steps))
+        m["p_tag_per_column"] = [round(float(v), 3) for v in p.mean(0)]
         text = (f"Boundary of {html.escape(t)} (best held-out AUC {ok[t].auc:.2f}): P({html.escape(t)}) per column "
-                f"{m['p_tag_per_column']}, measured with {html.escape(probe.measured_with)}")
+                f"{m['p_tag_per_column']}, measured with {html.escape(m['measured_with'])}")
     else:
-        text = (f"Boundary of {html.escape(t)}: edits unmeasured (the pixel probe's cross-validated AUC "
-                f"{probe.auc:.2f} < 0.7)")
+        text = f"Boundary of {html.escape(t)}: edits unmeasured ({html.escape(m['unmeasured'])})"
     return [(f"Moving along the boundary normal of '{t}' (InterFaceGAN)", axis_figure(images, steps, title=""))], \
         text, m
 

@@ -44,8 +44,9 @@ def run(args) -> int:
         raise ValueError(f"--out: {str(out)!r} is a file, expected a folder")
     gan, tags = load_model_and_tags(args.model, args.labels)
     coef = [round(c * args.scale, 3) for c in TURN_COEFFICIENTS]
-    rot, images = turn_from_tags(gan, tags, args.left, args.right, rows=args.rows, seed=args.seed, coefficients=coef)
-    measured = measure_turn(gan, tags, args.left, args.right, images, coef)
+    rot, images, latents = turn_from_tags(gan, tags, args.left, args.right, rows=args.rows, seed=args.seed,
+                                          coefficients=coef)
+    measured = measure_turn(gan, tags, args.left, args.right, images, coef, latents)
     out.mkdir(parents=True, exist_ok=True)
     save_png(out / "turn.png", to_uint8_grid(images.flatten(0, 1), nrow=len(coef), scale=2))
     info = {"model": str(args.model), "labels": str(args.labels), "left": args.left, "right": args.right,
@@ -57,7 +58,7 @@ def run(args) -> int:
           f"{coef[-1]:+g} along mean z({args.right}, {len(info['right_samples'])} samples) - mean z({args.left}, "
           f"{len(info['left_samples'])} samples)) and {out / 'turn.json'}")
     if "unmeasured" in measured:
-        print(f"  unmeasured: {measured['unmeasured']}; {measured['measured_with']}")
+        print(f"  unmeasured: {measured['unmeasured']}")
     else:
         print(f"  P({args.right}) per column: {measured['p_right_per_column']}; rank correlation with the "
               f"coefficient {measured['spearman_coefficient_vs_p_right']:+.2f}; measured with {measured['measured_with']}")

@@ -3,10 +3,12 @@
 * ``tag_boundary``: InterFaceGAN's linear boundary in z for a tag, with its held-out agreement with the tags
   (stratified k-fold cross-validation: AUC of the held-out signed distances, balanced accuracy). It says how
   well a linear direction in z separates the tagged samples; it does not look at images.
-* ``TagProbe``: a small image-space instrument, logistic regression on the images average-pooled to 16x16,
-  fitted on the tagged samples (positives: the concept's samples; negatives: the other seen samples, or a
-  second concept's). Its cross-validated AUC is reported with every number it gives; with few tags it is weak,
-  and a figure it cannot read (AUC < ``MIN_PROBE_AUC``) is reported as unmeasured.
+* ``TagProbe``: a small instrument, logistic regression fitted on the tagged samples (positives: the concept's
+  samples; negatives: the other seen samples, or a second concept's), reading either the images average-pooled
+  to 16x16 (``PixelReader``, the default) or the generator's own features at z (``GeneratorReader``: for
+  images too varied for a pixel probe on a few tags, e.g. real photographs). Its cross-validated AUC is reported
+  with every number it gives; a figure no probe can read (AUC < ``MIN_PROBE_AUC``) is reported as unmeasured.
+  ``benchmarks/bench_tag_probes.py`` checks the probes against the shipped face judge.
 
 Every result carries ``measured_with``: a sentence naming the instrument.
 """
@@ -20,7 +22,8 @@ import torch.nn.functional as F
 
 from .directions import Direction, boundary
 
-__all__ = ["TagBoundary", "tag_boundary", "TagProbe", "cross_validated_scores", "MIN_PROBE_AUC", "PROBE_SIZE"]
+__all__ = ["TagBoundary", "tag_boundary", "TagProbe", "PixelReader", "GeneratorReader", "cross_validated_scores",
+           "best_probe", "MIN_PROBE_AUC", "PROBE_SIZE"]
 
 MIN_PROBE_AUC = 0.7   # below this the probe's readings are not reported as measurements
 PROBE_SIZE = 16       # the probe's input: images average-pooled to PROBE_SIZE x PROBE_SIZE
@@ -104,28 +107,68 @@ def _features(images: torch.Tensor) -> np.ndarray:
     return F.adaptive_avg_pool2d(x, PROBE_SIZE).flatten(1).double().numpy()
 
 
-class TagProbe:
-    """Image-space reader of one tag, fitted on the tagged samples' images only (no judge).
+class PixelReader:
+    """A probe's input from images (N, C, H, W): the images average-pooled to PROBE_SIZE x PROBE_SIZE."""
 
-    ``TagProbe(images, labels)``: ``images`` (M, C, H, W) in [-1, 1], ``labels`` (M,) bool. ``auc`` is its
-    cross-validated AUC; ``predict(images)`` -> P(tag) (N,); ``readable`` says whether AUC >= MIN_PROBE_AUC.
+    reads = "images"
+    mirrorable = True
+
+    def __call__(self, images: torch.Tensor) -> np.ndarray:
+        return _features(images)
+
+    def describe(self) -> str:
+        return f"{PROBE_SIZE}x{PROBE_SIZE} pooled images"
+
+
+class GeneratorReader:
+    """A probe's input from latents z (N, nz): the generator's own ``layer`` output at z, pooled to 4x4.
+
+    It reads what the generator computes on the way to the image, not the pixels: a second instrument where
+    the images are too varied for a pixel probe fitted on a few tags (real photographs)."""
+
+    reads = "z"
+    mirrorable = False
+
+    def __init__(self, model, layer: str | None = None, pool: int = 4):
+        self.model, self.layer, self.pool = model, layer or model.default_layer(), pool
+
+    def __call__(self, z: torch.Tensor) -> np.ndarray:
+        _, feats = self.model.trace(z, [self.layer])
+        a = feats[self.layer].float()
+        a = F.adaptive_avg_pool2d(a, self.pool) if a.dim() == 4 else a
+        return a.flatten(1).double().numpy()
+
+    def describe(self) -> str:
+        return f"the generator's own '{self.layer}' features pooled to {self.pool}x{self.pool}"
+
+
+class TagProbe:
+    """A reader of one tag, fitted on the tagged samples only (no judge).
+
+    ``TagProbe(inputs, labels)``: ``labels`` (M,) bool; ``inputs`` what ``reader`` reads: images (M, C, H, W)
+    in [-1, 1] for the default :class:`PixelReader`, latents (M, nz) for a :class:`GeneratorReader`. ``auc`` is
+    its cross-validated AUC; ``predict(inputs)`` -> P(tag) (N,); ``readable``: AUC >= MIN_PROBE_AUC.
+    ``mirror`` (pixels only): also fit on mirrored images with the opposite label (for left / right tags).
     """
 
-    def __init__(self, images: torch.Tensor, labels, *, name: str = "", C: float = 0.05, folds: int = 5,
-                 seed: int = 0, mirror: bool = False):
+    def __init__(self, inputs: torch.Tensor, labels, *, name: str = "", C: float = 0.05, folds: int = 5,
+                 seed: int = 0, mirror: bool = False, reader=None):
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
+        self.reader = reader or PixelReader()
         y = torch.as_tensor(labels).bool().numpy()
-        if len(y) != images.shape[0] or y.sum() < 2 or (~y).sum() < 2:
-            raise ValueError(f"labels: expected one bool per image with >= 2 of each class, got {int(y.sum())} "
-                             f"positive and {int((~y).sum())} negative for {images.shape[0]} images")
+        if len(y) != inputs.shape[0] or y.sum() < 2 or (~y).sum() < 2:
+            raise ValueError(f"labels: expected one bool per input with >= 2 of each class, got {int(y.sum())} "
+                             f"positive and {int((~y).sum())} negative for {inputs.shape[0]} inputs")
+        if mirror and not self.reader.mirrorable:
+            raise ValueError("mirror: only a probe reading images can learn from mirrored copies")
         self.n_pos, self.n_neg = int(y.sum()), int((~y).sum())
-        X, groups = _features(images), None
+        X, groups = self.reader(inputs), None
         if mirror:   # left/right concepts: a mirrored image carries the other label (twice the examples)
-            X = np.concatenate([X, _features(images.flip(-1))])
-            y, groups = np.concatenate([y, ~y]), np.tile(np.arange(len(images)), 2)
+            X = np.concatenate([X, self.reader(inputs.flip(-1))])
+            y, groups = np.concatenate([y, ~y]), np.tile(np.arange(len(inputs)), 2)
 
         def make():
             return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
@@ -139,18 +182,39 @@ class TagProbe:
         return self.auc >= MIN_PROBE_AUC
 
     @property
+    def reads(self) -> str:
+        return self.reader.reads
+
+    @property
     def measured_with(self) -> str:
         mirror = ", each also mirrored with the opposite label" if self.mirror else ""
-        return (f"a pixel probe fitted on the user's tags ({self.n_pos} '{self.name}' vs {self.n_neg} other "
-                f"samples{mirror}; logistic regression on {PROBE_SIZE}x{PROBE_SIZE} pooled images; "
+        return (f"a probe fitted on the user's tags ({self.n_pos} '{self.name}' vs {self.n_neg} other "
+                f"samples{mirror}; logistic regression on {self.reader.describe()}; "
                 f"{self.folds}-fold cross-validated AUC {self.auc:.2f}; no judge)")
 
-    def predict(self, images: torch.Tensor) -> torch.Tensor:
-        return torch.as_tensor(self.clf.predict_proba(_features(images))[:, 1], dtype=torch.float32)
+    def predict(self, inputs: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(self.clf.predict_proba(self.reader(inputs))[:, 1], dtype=torch.float32)
+
+    def read(self, *, images: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """P(tag) of generated images, given both the images and their z (each reader takes what it reads)."""
+        return self.predict(images if self.reads == "images" else z)
 
     @classmethod
-    def from_tags(cls, model, tags, name: str, *, against: str | None = None, **kw) -> "TagProbe":
-        """Fit on the images of the tags' samples generated by ``model`` (a LatentModel)."""
+    def from_tags(cls, model, tags, name: str, *, against: str | None = None, layer: str | None = None,
+                  pixels: bool = True, **kw) -> "TagProbe":
+        """Fit on the tags' samples of ``model`` (a LatentModel): on their images (``pixels=True``), or on the
+        generator's ``layer`` features at their z (``pixels=False``, a :class:`GeneratorReader`)."""
         idx, y = _split(tags, name, against)
-        images = model.generate(tags.z(model)[idx])
-        return cls(images, y, name=name, **kw)
+        z = tags.z(model)[idx]
+        if pixels:
+            return cls(model.generate(z), y, name=name, **kw)
+        return cls(z, y, name=name, reader=GeneratorReader(model, layer), **kw)
+
+
+def best_probe(model, tags, name: str, *, against: str | None = None, mirror: bool = False) -> list:
+    """[pixel probe] when it can read the tag (AUC >= MIN_PROBE_AUC), else [pixel probe, generator-feature
+    probe]: the last one is the instrument to use (if it is readable), the others are reported beside it."""
+    first = TagProbe.from_tags(model, tags, name, against=against, mirror=mirror)
+    if first.readable:
+        return [first]
+    return [first, TagProbe.from_tags(model, tags, name, against=against, pixels=False)]

@@ -271,3 +271,11 @@ def test_generator_feature_probe_reads_a_tag_from_the_generators_features(tiny):
         TagProbe(z, z[:, 0] > 0, reader=GeneratorReader(lm), mirror=True)
     probes = best_probe(lm, f, "t")
     assert probes[0].reads == "images" and (len(probes) == 1) == probes[0].readable
+
+
+def test_label_directions_of_every_usable_tag(converted):
+    from latentlab.latent import label_directions
+    gan, tmp = converted
+    d = label_directions(gan, load_tags(tmp / "tags.json"))
+    assert sorted(d) == ["glasses", "looks_left", "looks_right", "man", "woman"]
+    assert d["glasses"].auc > 0.8 and d["glasses"].direction.vector[0] > 0.5     # tagged by z[:, 0] > 0

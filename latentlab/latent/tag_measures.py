@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from .directions import Direction, boundary
 
 __all__ = ["TagBoundary", "tag_boundary", "TagProbe", "PixelReader", "GeneratorReader", "cross_validated_scores",
-           "best_probe", "MIN_PROBE_AUC", "PROBE_SIZE"]
+           "best_probe", "label_directions", "MIN_PROBE_AUC", "PROBE_SIZE"]
 
 MIN_PROBE_AUC = 0.7   # below this the probe's readings are not reported as measurements
 PROBE_SIZE = 16       # the probe's input: images average-pooled to PROBE_SIZE x PROBE_SIZE
@@ -218,3 +218,18 @@ def best_probe(model, tags, name: str, *, against: str | None = None, mirror: bo
     if first.readable:
         return [first]
     return [first, TagProbe.from_tags(model, tags, name, against=against, pixels=False)]
+
+
+def label_directions(generator, tags, *, prior: str | None = None, folds: int = 5, seed: int = 0) -> dict:
+    """{tag: TagBoundary} for every tag with >= 2 samples with and >= 2 without it: InterFaceGAN boundaries from
+    the user's tags on any generator (``generator``: a GAN, a LatentModel or a module with ``prior``)."""
+    from ..models.adapter import as_latent_model
+    model = as_latent_model(generator, prior)
+    z = tags.z(model)
+    out = {}
+    for name in tags.tags:
+        try:
+            out[name] = tag_boundary(z, tags, name, folds=folds, seed=seed)
+        except ValueError:
+            continue
+    return out

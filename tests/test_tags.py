@@ -245,8 +245,12 @@ def test_report_sections_without_judges_on_a_converted_generator(converted, tmp_
     shares = [d["eigenvalue_share"] for d in sefa["directions"]]
     assert shares == sorted(shares, reverse=True) and all(d["pixel_change"] > 0 for d in sefa["directions"])
     assert lab["boundaries"]["glasses"]["auc"] > 0.8            # tagged by z[:, 0] > 0: linear in z
-    assert lab["arithmetic"]["expression"].endswith("+ no_glasses_woman") or "expression" in lab["arithmetic"]
+    assert lab["arithmetic"]["expression"] in ("glasses_man - no_glasses_man + no_glasses_woman",
+                                               "glasses_woman - no_glasses_woman + no_glasses_man")
     assert (lab["turn"]["left"], lab["turn"]["right"]) == ("looks_left", "looks_right")
+    pairs = {k for k in lab["boundaries"] if " vs " in k}      # disjoint tags also get one-against-the-other rows
+    assert "looks_right vs looks_left" in pairs and pairs & {"woman vs man", "man vs woman"}
+    assert lab["boundaries"]["looks_right vs looks_left"]["n_pos"] == lab["boundaries"]["looks_right vs looks_left"]["n_neg"] == 4
     for part in (lab["turn"], lab["direction"], *lab["arithmetic"]["parts"]):
         assert "measured_with" in part
     page = (tmp_path / "r" / "index.html").read_text()

@@ -95,6 +95,11 @@ def pick_expression(tags) -> tuple[str, str] | None:
     """(expression, expected concept) of DCGAN §6.3.2's form ``A_B - no_A_B + no_A_C`` -> ``A_C``, for tags B, C
     with no sample in common (e.g. man, woman) and an attribute A (e.g. glasses); the triple whose smallest
     concept has the most samples (ties: file order). None when no triple has >= 2 samples per concept."""
+    t = _pick_triple(tags)
+    return None if t is None else (f"{t[0]}_{t[1]} - no_{t[0]}_{t[1]} + no_{t[0]}_{t[2]}", f"{t[0]}_{t[2]}")
+
+
+def _pick_triple(tags) -> tuple[str, str, str] | None:
     names = list(tags.tags)
     best, best_n = None, 1
     for a in names:
@@ -102,9 +107,12 @@ def pick_expression(tags) -> tuple[str, str] | None:
             for cc in names:
                 if len({a, bb, cc}) < 3 or set(tags.tags[bb]) & set(tags.tags[cc]):
                     continue
-                n = min(len(tags.indices(x, 0)) for x in (f"{a}_{bb}", f"no_{a}_{bb}", f"no_{a}_{cc}"))
+                try:
+                    n = min(len(tags.indices(x, 0)) for x in (f"{a}_{bb}", f"no_{a}_{bb}", f"no_{a}_{cc}"))
+                except ValueError:      # a name that reads two ways with these tags: not this triple
+                    continue
                 if n > best_n:
-                    best, best_n = (f"{a}_{bb} - no_{a}_{bb} + no_{a}_{cc}", f"{a}_{cc}"), n
+                    best, best_n = (a, bb, cc), n
     return best
 
 
@@ -115,25 +123,40 @@ def pick_turn(tags) -> tuple[str, str] | None:
     return (left[0], right[0]) if left and right else None
 
 
+def _pairs(tags) -> list[tuple[str, str]]:
+    """Disjoint tag pairs worth a boundary of one against the other (tags are rarely exhaustive: 'woman vs
+    untagged' mixes in untagged women): the arithmetic's two groups and the turn axis's sides."""
+    pairs = []
+    triple = _pick_triple(tags)
+    if triple is not None:
+        pairs.append((triple[2], triple[1]))
+    turn = pick_turn(tags)
+    if turn is not None:
+        pairs.append((turn[1], turn[0]))
+    return [(a, b) for a, b in pairs if a in tags.tags and b in tags.tags]
+
+
 def _boundaries(s, tags):
+    """{row name: TagBoundary or None}: each tag against the untagged seen samples, then the disjoint pairs."""
     from ..latent.tag_measures import tag_boundary
     z = tags.z(s.lm)
     out = {}
-    for t in tags.tags:
+    for t, against in [(t, None) for t in tags.tags] + _pairs(tags):
         try:
-            out[t] = tag_boundary(z, tags, t)
+            out[t if against is None else f"{t} vs {against}"] = tag_boundary(z, tags, t, against=against)
         except ValueError:       # fewer than 2 samples with or without it: listed as such
-            out[t] = None
+            out[t if against is None else f"{t} vs {against}"] = None
     return out
 
 
 def _boundary_table(tags, bounds):
     import plotly.graph_objects as go
-    rows = [[t, len(tags.tags[t])] + ([f"{r.auc:.2f}", f"{r.balanced_accuracy:.2f}"] if r else ["-", "-"])
-            for t, r in bounds.items()]
+    rows = [[t, f"{r.n_pos} vs {r.n_neg}" if r else "-"] +
+            ([f"{r.auc:.2f}", f"{r.balanced_accuracy:.2f}"] if r else ["-", "-"]) for t, r in bounds.items()]
     cols = list(zip(*rows)) if rows else [[]] * 4
-    fig = go.Figure(go.Table(header=dict(values=["tag", "tagged samples", "held-out AUC", "held-out balanced acc."],
-                                         align="left"), cells=dict(values=[list(c) for c in cols], align="left")))
+    fig = go.Figure(go.Table(header=dict(values=["tag (vs untagged, or vs a tag)", "samples", "held-out AUC",
+                                                 "held-out balanced acc."], align="left"),
+                             cells=dict(values=[list(c) for c in cols], align="left")))
     fig.update_layout(height=70 + 30 * len(rows), margin=dict(l=10, r=10, t=10, b=10))
     return fig
 
@@ -179,7 +202,7 @@ def _direction_part(s, tags, bounds, b, seed: int):
     from ..latent.tag_measures import best_probe
     from ..viz.latent_figures import axis_figure
     from .label_edits import instrument_summary
-    ok = {t: r for t, r in bounds.items() if r is not None}
+    ok = {t: r for t, r in bounds.items() if r is not None and t in tags.tags}   # single tags: a probe reads them
     if not ok:
         return [], "Directions: no tag has >= 2 samples with and >= 2 without it.", {}
     t = max(ok, key=lambda k: ok[k].auc)
@@ -205,8 +228,10 @@ def labels_section(s, b, seed: int, tags):
     bounds = _boundaries(s, tags)
     figs, texts, data = [("Each tag's boundary in z, held-out agreement with your tags", _boundary_table(tags,
                                                                                                       bounds))], [], {}
-    texts.append("Boundaries: logistic regression on z per tag, agreement measured on held-out samples by "
-                 "stratified cross-validation on your tags (no judge).")
+    texts.append("Boundaries: logistic regression on z per tag (negatives: the samples without it among those you "
+                 "looked at, all of them unless the file lists 'seen'; and for disjoint tags such as man / woman, one "
+                 "against the other), agreement measured on held-out samples by stratified cross-validation on your "
+                 "tags (no judge).")
     data["boundaries"] = {t: None if r is None else {"auc": round(r.auc, 3), "balanced_accuracy":
                           round(r.balanced_accuracy, 3), "n_pos": r.n_pos, "n_neg": r.n_neg,
                           "measured_with": r.measured_with} for t, r in bounds.items()}

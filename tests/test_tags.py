@@ -250,7 +250,8 @@ def test_report_sections_without_judges_on_a_converted_generator(converted, tmp_
     assert (lab["turn"]["left"], lab["turn"]["right"]) == ("looks_left", "looks_right")
     pairs = {k for k in lab["boundaries"] if " vs " in k}      # disjoint tags also get one-against-the-other rows
     assert "looks_right vs looks_left" in pairs and pairs & {"woman vs man", "man vs woman"}
-    assert lab["boundaries"]["looks_right vs looks_left"]["n_pos"] == lab["boundaries"]["looks_right vs looks_left"]["n_neg"] == 4
+    turn = lab["boundaries"]["looks_right vs looks_left"]
+    assert turn["n_pos"] == turn["n_neg"] == 4
     for part in (lab["turn"], lab["direction"], *lab["arithmetic"]["parts"]):
         assert "measured_with" in part
     page = (tmp_path / "r" / "index.html").read_text()

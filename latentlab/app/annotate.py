@@ -31,7 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="tag mode: comma-separated tag names to start with, e.g. glasses,man,woman,looks_left "
                         "(more can be added on the page; default: box mode)")
     p.add_argument("--labels", default=None,
-                   help="tag mode: a tags JSON saved earlier for the same model, --n and --seed, to continue")
+                   help="tag mode: a tags JSON saved earlier for the same model, --n and --seed, to continue "
+                        "(default: none)")
     p.add_argument("--sheet", default=None,
                    help="also write a numbered contact sheet of the samples to this PNG file (default: none)")
     return p

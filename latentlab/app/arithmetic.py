@@ -19,12 +19,13 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("model", help="shipped model name or a .safetensors file (e.g. one written by latentlab convert)")
     p.add_argument("expression", help="concepts combined with + and -, e.g. \"glasses_man - man + woman\"; a concept "
                                       "is a tag, tags joined by _ (all of them) or no_TAG (without it)")
-    p.add_argument("--labels", required=True, help="the tags JSON (latentlab annotate --tags; format in latentlab/latent/tags.py)")
+    p.add_argument("--labels", required=True,
+                   help="the tags JSON (latentlab annotate --tags; format in latentlab/latent/tags.py)")
     p.add_argument("--out", default="arithmetic", help="output folder (created; default arithmetic)")
     p.add_argument("--seed", type=int, default=0, help="seed of the grid's noise (default 0)")
     p.add_argument("--expect", default=None,
-                   help="the concept the result should show (e.g. glasses_woman): measured by pixel probes fitted "
-                        "on the tags (default: none, the grid is not measured)")
+                   help="the concept the result should show (e.g. glasses_woman): measured by probes fitted on the "
+                        "tags, on pixels or the generator's features (default: none, the grid is not measured)")
     return p
 
 

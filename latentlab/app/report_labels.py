@@ -235,7 +235,8 @@ def labels_section(s, b, seed: int, tags):
     data["boundaries"] = {t: None if r is None else {"auc": round(r.auc, 3), "balanced_accuracy":
                           round(r.balanced_accuracy, 3), "n_pos": r.n_pos, "n_neg": r.n_neg,
                           "measured_with": r.measured_with} for t, r in bounds.items()}
-    for key, part in (("arithmetic", lambda: _arith_part(s, tags, seed)), ("turn", lambda: _turn_part(s, tags, b, seed)),
+    for key, part in (("arithmetic", lambda: _arith_part(s, tags, seed)),
+                      ("turn", lambda: _turn_part(s, tags, b, seed)),
                       ("direction", lambda: _direction_part(s, tags, bounds, b, seed))):
         f, text, d = part()
         figs += f

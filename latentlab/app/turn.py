@@ -61,5 +61,6 @@ def run(args) -> int:
         print(f"  unmeasured: {measured['unmeasured']}")
     else:
         print(f"  P({args.right}) per column: {measured['p_right_per_column']}; rank correlation with the "
-              f"coefficient {measured['spearman_coefficient_vs_p_right']:+.2f}; measured with {measured['measured_with']}")
+              f"coefficient {measured['spearman_coefficient_vs_p_right']:+.2f}; "
+              f"measured with {measured['measured_with']}")
     return 0

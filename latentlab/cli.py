@@ -33,6 +33,8 @@ EXTERNAL_COMMANDS = {
     "walk": ("latentlab.app.walk", "DCGAN §6.1: latent walks between random z (or AC-GAN classes) and their smoothness"),
     "convert": ("latentlab.app.convert", "import a foreign DCGAN (state dict or training checkpoint, .pth/.tar) as a latentlab .safetensors file"),
     "annotate": ("latentlab.app.annotate", "write an offline HTML page to draw object boxes on samples (for forget --boxes)"),
+    "arithmetic": ("latentlab.app.arithmetic", "DCGAN §6.3.2: vector arithmetic on concepts from your tags (--labels), 3x3 grid"),
+    "turn": ("latentlab.app.turn", "DCGAN §6.3.2: the turn axis mean z(right) - mean z(left) from your tags (--labels)"),
     "transfer": ("latentlab.app.transfer", "Domain Transfer Network (Taigman et al. 2017): train / eval digits -> MNIST"),
 }
 

@@ -114,13 +114,14 @@ def raw_and_converted_reports(pair, converted, segmenter, tmp_path_factory):  # 
 
 def test_report_quick_on_raw_modules_equals_converted_file(raw_and_converted_reports):
     raw, conv = raw_and_converted_reports
-    sections = ["samples", "metrics", "walk", "filters", "forget"]
+    sections = ["samples", "metrics", "walk", "sefa", "filters", "forget"]
     assert raw["sections"] == conv["sections"] == sections and raw["failed"] == conv["failed"] == {}
-    assert set(raw["skipped"]) == set(conv["skipped"]) == {"training", "arithmetic", "rotation"}
+    assert set(raw["skipped"]) == set(conv["skipped"]) == {"training", "arithmetic", "rotation", "labels"}
     a, b = json.loads(json.dumps(raw["numbers"])), json.loads(json.dumps(conv["numbers"]))   # as --json writes them
     assert a["metrics"].pop("model")["arch"] == "Generator" and b["metrics"].pop("model")["arch"] == "dcgan"
     assert (a["forget"].pop("layer"), b["forget"].pop("layer")) == ("main.5", "block2")
     assert (a["filters"].pop("layer"), b["filters"].pop("layer")) == ("main.10", "block4")
+    assert (a["sefa"].pop("layer"), b["sefa"].pop("layer")) == ("main.0", "block1.conv")
     for key in ("step", "dataset"):                # filter_report's info on a GAN (none for a bare D)
         b["filters"].pop(key)
     assert a == b

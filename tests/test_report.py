@@ -50,7 +50,7 @@ def rooms_report(tmp_path_factory):
 
 def test_rooms_report_has_every_rooms_section_and_is_offline(rooms_report):
     r = rooms_report
-    assert r["sections"] == ["samples", "training", "metrics", "walk", "filters", "forget"]
+    assert r["sections"] == ["samples", "training", "metrics", "walk", "sefa", "filters", "forget"]
     assert r["failed"] == {}
     page = Path(r["html"]).read_text()
     # self-contained: plotly.js inline (once), no external scripts, styles or images

@@ -9,8 +9,10 @@ samples     a grid of samples (one row per class for AC-GAN)        every model
 training    loss and D-output curves from the run's JSONL log       when a log is found
 metrics     the ``evaluate`` table (judge Fréchet distance, ...)    rooms, faces, fashion-mnist
 walk        slerp walks with a slider and play button, strip view   every model
+sefa        SeFa's closed-form directions, measured in pixels       every model (report_labels.py)
 arithmetic  the DCGAN Fig. 7 vector arithmetic grid                 faces
 rotation    the DCGAN Fig. 8 turn vector                            faces
+labels      arithmetic, turn axis and boundaries from your tags     when labels= (--labels) is given
 filters     guided-backprop views of D's last-layer filters         rooms (needs label maps)
 forget      the DCGAN Fig. 6 window removal, slider over k, read   rooms (room segmenter and
             by two instruments and their (dis)agreement             window detector)
@@ -292,15 +294,19 @@ def _check_discriminator(D, images: torch.Tensor) -> None:
         D.train(was)
 
 
-def plan_sections(subject: ReportSubject, *, has_log: bool = False) -> tuple[list[str], dict[str, str]]:
+def plan_sections(subject: ReportSubject, *, has_log: bool = False,
+                  has_labels: bool = False) -> tuple[list[str], dict[str, str]]:
     """(the sections that apply, {section: why it does not apply}) in page order (see the module docstring)."""
     return _plan(subject.dataset, conditional=subject.lm.conditional, channels=subject.shape[0],
-                 has_discriminator=subject.discriminator is not None, raw=subject.raw, has_log=has_log)
+                 has_discriminator=subject.discriminator is not None, raw=subject.raw, has_log=has_log,
+                 has_labels=has_labels)
 
 
 def _plan(ds: str, *, conditional: bool, channels: int, has_discriminator: bool, raw: bool,
-          has_log: bool) -> tuple[list[str], dict[str, str]]:
+          has_log: bool, has_labels: bool = False) -> tuple[list[str], dict[str, str]]:
     why = {}
+    if not has_labels:
+        why["labels"] = "no labels: pass labels= (--labels FILE, made with latentlab annotate MODEL --tags ...)"
     if not has_log:
         why["training"] = ("no training log: a module in memory has no run folder; pass log=PATH" if raw
                            else "no training log found next to the model (pass log=PATH)")
@@ -572,7 +578,8 @@ def _page(title: str, meta: str, sections: list[Section], skipped: dict[str, str
 def build_report(model, out, *, sections=None, quick: bool = False, budget: Budget | None = None, seed: int = 0,
                  log=None, metrics=None, segmenter=None, face_judge=None, png: bool = False,
                  progress: bool = True, title: str | None = None, prior: str | None = None, nz: int | None = None,
-                 layer: str | None = None, discriminator=None, data: str | None = None, detector=None) -> dict:
+                 layer: str | None = None, discriminator=None, data: str | None = None, detector=None,
+                 labels=None) -> dict:
     """Build ``out/index.html`` for ``model``: a GAN, a shipped name, a .safetensors path, or any generator module;
     or a Domain Transfer Network (a DTN, "dtn-digits" / "dtn-faces", a DTN .safetensors): then the page has the
     ``dtn`` section (before / after grid and the experiment's measurements at the budget's n_dtn*).
@@ -597,6 +604,7 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
         discriminator: a raw module's D (any module reading its images); enables the filters section (rooms).
         data: a raw module's data domain, "rooms", "faces" or "fashion-mnist": picks the judges and real data
             of the metrics, walk, arithmetic / rotation, filters and forget sections.
+        labels: the user's tags (a ``latentlab.latent.tags`` file or TagsFile) for the ``labels`` section.
 
     Returns:
         {"html": path, "sections": [keys built], "failed": {key: reason}, "skipped": {key: why it does not
@@ -610,18 +618,20 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
     dtn = load_dtn_model(model)
     if dtn is not None:
         _check_dtn_args(sections, prior=prior, nz=nz, layer=layer, discriminator=discriminator, data=data, log=log,
-                        metrics=metrics, detector=detector)
+                        metrics=metrics, detector=detector, labels=labels)
         return _build_dtn_report(dtn, model, out, b=budget, seed=seed, png=png, progress=progress, title=title,
                                  t_all=t_all)
     subject = resolve_subject(model, prior=prior, nz=nz, layer=layer, discriminator=discriminator, data=data,
                               seed=seed)
     out, log_path = _check_paths(model, out, log, metrics)
-    keys, skipped = _section_keys(subject, sections, has_log=log_path is not None)
+    from .report_labels import load_report_tags
+    tags = load_report_tags(labels, subject, model)
+    keys, skipped = _section_keys(subject, sections, has_log=log_path is not None, has_labels=tags is not None)
     judges = _judges(keys, segmenter, face_judge, detector)
     if subject.gan is not None:
         subject.gan.generator.eval()
     built = _build_sections(subject, keys, budget, seed, log_path=log_path, metrics=metrics, progress=progress,
-                            **judges)
+                            tags=tags, **judges)
     out.mkdir(parents=True, exist_ok=True)
     path = write_page(out / "index.html", _page(title or f"latentlab report: {subject.name}",
                                                 _meta(subject, seed), built, skipped))
@@ -654,10 +664,11 @@ def _check_paths(model, out, log, metrics) -> tuple[Path, Path | None]:
     return out, log_path
 
 
-def _section_keys(subject: ReportSubject, sections, *, has_log: bool) -> tuple[list[str], dict[str, str]]:
+def _section_keys(subject: ReportSubject, sections, *, has_log: bool,
+                  has_labels: bool = False) -> tuple[list[str], dict[str, str]]:
     """(the sections to build in page order: the asked ones, each checked, or every applicable one; the
     sections left out with the reason)."""
-    possible, why = plan_sections(subject, has_log=has_log)
+    possible, why = plan_sections(subject, has_log=has_log, has_labels=has_labels)
     if sections is None:
         return possible, why
     keys = list(sections)
@@ -687,7 +698,7 @@ def _judges(keys: list[str], segmenter, face_judge, detector=None) -> dict:
 
 
 def _build_sections(s: ReportSubject, keys: list[str], b: Budget, seed: int, *, log_path, metrics, segmenter,
-                    detector, face_judge, progress: bool) -> list[Section]:
+                    detector, face_judge, progress: bool, tags=None) -> list[Section]:
     """Each section in turn; one that does not apply to these weights (ValueError) is shown with its reason."""
     built: list[Section] = []
     pool = None
@@ -701,6 +712,8 @@ def _build_sections(s: ReportSubject, keys: list[str], b: Budget, seed: int, *, 
         "filters": lambda: _filters(s, b, seed),
         "forget": lambda: _forget(s, b, seed, segmenter, detector, progress),
     }
+    from .report_labels import labels_section, sefa_section      # judge-free sections (SeFa, the user's tags)
+    builders.update(sefa=lambda: sefa_section(s, b, seed), labels=lambda: labels_section(s, b, seed, tags))
     for k in keys:
         t0 = time.perf_counter()
         try:

@@ -9,7 +9,8 @@ __all__ = ["add_arguments", "run", "SECTIONS"]
 
 # The report's sections in page order (latentlab.app.report imports them from here: that module imports torch,
 # and `latentlab report --help` must not).
-SECTIONS = ("samples", "training", "metrics", "walk", "arithmetic", "rotation", "filters", "forget", "dtn")
+SECTIONS = ("samples", "training", "metrics", "walk", "sefa", "arithmetic", "rotation", "labels", "filters", "forget",
+            "dtn")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -26,6 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--png", action="store_true", help="also export every figure as PNG to OUT/png (kaleido)")
     p.add_argument("--json", default=None, help="write the build summary (sections, timings, size) here "
                                                 "(default: none)")
+    p.add_argument("--labels", default=None,
+                   help="your tags JSON (latentlab annotate MODEL --tags ...): adds the 'labels' section, arithmetic, "
+                        "turn axis and directions from your tags, measured without judges (default: none)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
 
@@ -33,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from .report import build_report
     r = build_report(args.model, args.out, sections=args.sections, quick=args.quick, seed=args.seed, log=args.log,
-                     metrics=args.metrics, png=args.png, progress=not args.no_progress)
+                     metrics=args.metrics, png=args.png, progress=not args.no_progress, labels=args.labels)
     for k, reason in r["failed"].items():
         print(f"warning: section {k!r} could not be built: {reason}", file=sys.stderr)
     print(f"wrote {r['html']} ({r['bytes'] / 1e6:.1f} MB; sections {', '.join(r['sections'])}; "

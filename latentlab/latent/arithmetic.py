@@ -194,11 +194,19 @@ class Arithmetic(JudgedPool):
         return self.model.prior if self.noise == "prior" else self.noise
 
     # -- concepts ------------------------------------------------------------------------------
-    def concept(self, name: str, *, z=None, indices=None, vector=None, k: int | None = None, **query) -> Concept:
-        """Define a concept from exemplar ``z`` (k, nz), pool ``indices``, a ``vector``/direction (nz,), or
-        automatically from a query on the pool (``smile=1, presentation="feminine", glasses=0``)."""
+    def concept(self, name: str, *, z=None, indices=None, vector=None, tag: str | None = None, k: int | None = None,
+                **query) -> Concept:
+        """Define a concept from exemplar ``z`` (k, nz), pool ``indices``, a ``vector``/direction (nz,), the user's
+        ``tag`` (all its samples, after ``use_tags``; ``"glasses_man"``, ``"no_glasses_woman"``: see
+        ``latentlab.latent.tags``), or automatically from a query on the judged pool (``smile=1, glasses=0``)."""
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise ValueError(f"name: expected an identifier (letters, digits, _), got {name!r}")
+        if tag is not None:
+            if any(v is not None for v in (z, indices, vector, k)) or query:
+                raise ValueError(f"{name}: give exemplars one way: tag= alone, got more")
+            idx, zz = self.tagged_z(tag)
+            self.concepts[name] = Concept(name, concept_vector(zz), zz, idx, {"tag": tag})
+            return self.concepts[name]
         given = [a for a, v in (("z", z), ("indices", indices), ("vector", vector)) if v is not None]
         if len(given) > 1 or (given and query):
             raise ValueError(f"{name}: give exemplars one way: z=, indices=, vector= or a query, got "
@@ -253,6 +261,10 @@ class Arithmetic(JudgedPool):
     def evaluate(self, expression: str, *, seed: int | None = None) -> ArithmeticResult:
         """``ar.evaluate("smiling_woman - neutral_woman + neutral_man")`` (see ``parse_expression``)."""
         coefficients = parse_expression(expression)
+        if self.tags is not None:   # concepts not defined yet come from the user's tags
+            for n in coefficients:
+                if n not in self.concepts:
+                    self.concept(n, tag=n)
         unknown = [n for n in coefficients if n not in self.concepts]
         if unknown:
             raise ValueError(f"expression: unknown concept(s) {unknown}; defined: {sorted(self.concepts)} "

@@ -90,6 +90,32 @@ class JudgedPool:
         self._judge = judge
         self._pool: LatentPool | None = pool
         self.pool_size, self.seed, self.c = pool_size, seed, c
+        self.tags = None
+
+    def use_tags(self, tags) -> None:
+        """Take exemplars from the user's tags (a ``latentlab.latent.tags.TagsFile``) instead of a judge: the
+        pool becomes the file's n samples (z from its seed), unlabelled; concepts/sides are then named by tag."""
+        from .tags import TagsFile
+        if not isinstance(tags, TagsFile):
+            raise TypeError(f"tags: expected a TagsFile (latentlab.latent.tags.load_tags), got {type(tags).__name__}")
+        if self.c is not None:
+            raise ValueError("tags: the tags' samples are unconditional; give c=None")
+        self._pool = LatentPool(tags.z(self.model), {}, tags.seed)
+        self.tags = tags
+
+    def tagged_z(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """(indices (M,), z (M, nz)) of the samples carrying concept ``name`` in the tags (M >= 2)."""
+        if self.tags is None:
+            raise ValueError(f"{name!r}: no tags given; call use_tags(load_tags(FILE)) or build with from_tags")
+        idx = self.tags.indices(name)
+        return idx, self.pool.z[idx]
+
+    @classmethod
+    def from_tags(cls, generator, tags, prior: str | None = None, **kw):
+        """The analysis on ``generator`` with exemplars from the user's ``tags`` (no judge)."""
+        obj = cls(generator, prior, **kw)
+        obj.use_tags(tags)
+        return obj
 
     @property
     def judge(self):

@@ -76,6 +76,8 @@ class RotationAxis(JudgedPool):
         self.coefficients: torch.Tensor | None = None
 
     def _side(self, name: str, z, query: dict) -> torch.Tensor:
+        if isinstance(z, str):       # a tag of the user's labels (use_tags): all its samples, >= 2
+            return self.tagged_z(z)[1]
         if z is not None:
             zz = self.model.check_z(z, name).float().cpu()
             if zz.shape[0] < self.k:
@@ -93,8 +95,9 @@ class RotationAxis(JudgedPool):
         return pool.z[idx]
 
     def fit(self, left=None, right=None, *, axis=None) -> "RotationAxis":
-        """Set the axis from ``left``/``right`` exemplars (each (>= k, nz)), from the judge's yaw on the pool
-        (when not given), or directly from ``axis`` (a vector or a ``Direction``)."""
+        """Set the axis from ``left``/``right`` exemplars (each (>= k, nz)), tag names of the user's labels
+        (after ``use_tags``; all their samples), from the judge's yaw on the pool (when not given), or directly
+        from ``axis`` (a vector or a ``Direction``)."""
         if axis is not None:
             a = self.model.check_z(torch.as_tensor(getattr(axis, "vector", axis)), "axis")
             if a.shape[0] != 1:

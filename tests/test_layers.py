@@ -23,7 +23,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / "latentlab"
 
 BOTTOM, DATA, MODELS, TRAIN, ANALYSES, VIZ, APP = range(7)
 LAYERS = {
-    "hooks": BOTTOM, "io": BOTTOM, "config": BOTTOM,
+    "hooks": BOTTOM, "io": BOTTOM, "config": BOTTOM, "rng": BOTTOM,
     "data": DATA,
     "models": MODELS, "judges": MODELS, "checkpoint": MODELS, "pretrained": MODELS, "convert": MODELS,
     "train": TRAIN,

@@ -287,7 +287,7 @@ def _random_copy(subject: Subject, seed: int, calibration_samples: int = 256, ba
     rand = LatentModel(G, lm.prior, nz=lm.nz, z_dims=lm.z_dims)
     g = torch.Generator().manual_seed(int(seed) + 1)
     with torch.no_grad():
-        recalibrate_batchnorm(G, lambda k: rand.forward(rand.sample_z(k, generator=g).to(rand.device, rand.dtype)),
+        recalibrate_batchnorm(G, lambda k: rand.forward(rand.sample_z(k, rng=g).to(rand.device, rand.dtype)),
                               calibration_samples, batch_size)
     return rand
 

@@ -555,7 +555,7 @@ class Trainer:
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
         g = _rng(tc.seed, 2, step, rank)
-        z = sample_prior(real.shape[0], mc.nz, mc.prior, generator=g)
+        z = sample_prior(real.shape[0], mc.nz, mc.prior, rng=g)
         y_fake = torch.randint(0, max(mc.num_classes, 1), (real.shape[0],), generator=g)
         return real, y_real, z.to(self.device), y_fake.to(self.device)
 
@@ -643,7 +643,7 @@ class Trainer:
         G = self.G_ema if self.G_ema is not None else self.G
         G.eval()
         try:
-            z = sample_prior(n, self.mc.nz, self.mc.prior, generator=_rng(self.tc.seed, 3)).to(self.device)
+            z = sample_prior(n, self.mc.nz, self.mc.prior, rng=_rng(self.tc.seed, 3)).to(self.device)
             if self.mc.conditional:
                 return G(z, (torch.arange(n) % self.mc.num_classes).to(self.device))
             return G(z)

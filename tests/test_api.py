@@ -60,3 +60,21 @@ def test_train_is_the_function_and_the_sub_package_whatever_was_imported_first()
     assert callable(latentlab.train) and latentlab.train.Trainer is trainer.Trainer
     from latentlab import train
     assert train is latentlab.train and train.train is trainer.train
+
+
+def test_latent_model_device_works_on_the_callers_module_as_documented():
+    """``device=`` moves the caller's module itself (documented in LatentModel): no copy, so a hook the
+    caller put on it sees the LatentModel's forward passes."""
+    import torch
+
+    from latentlab.hooks import Trace
+    from latentlab.models import GAN, ModelConfig
+    from latentlab.models.adapter import LatentModel
+    torch.manual_seed(0)
+    gan = GAN(ModelConfig(nz=8, ngf=4, ndf=4, channels=1, image_size=32), with_discriminator=False)
+    lm = LatentModel(gan, device="cpu")
+    assert lm.module is gan.generator
+    with Trace(gan.generator, "block1") as t:
+        lm.generate(lm.sample_z(2, seed=0))
+    assert t.output.shape[0] == 2
+    assert "in place, not a copy" in " ".join(LatentModel.__doc__.split())

@@ -74,9 +74,10 @@ class LatentModel:
         z_dims: 2 to call the module with (N, nz), 4 with (N, nz, 1, 1). Default: 2 for our models,
             4 for a foreign module whose first layer is a convolution, else 2.
         batch_size: images generated per forward pass.
-        device: where the module runs ("cpu", "cuda", "cuda:1", a torch.device). The module is moved
-            there (``Module.to``, in place); outputs come back on the CPU as float32. Default: where the
-            module's parameters are.
+        device: where the module runs ("cpu", "cuda", "cuda:1", a torch.device). The caller's module itself
+            is moved there (``Module.to``, in place, not a copy: hooks and edits on it keep working, and a
+            ``GAN`` holding it moves too; pass ``copy.deepcopy(module)`` to keep the original where it is);
+            outputs come back on the CPU as float32. Default: where the module's parameters are, nothing moved.
     """
 
     def __init__(self, generator, prior: str | None = None, *, nz: int | None = None, z_dims: int | None = None,

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..images import from_uint8
 from ..rng import resolve_rng
 
 __all__ = ["SourceDigits", "MNISTDigits", "render_source_digit", "find_fonts", "load_mnist_5k", "mnist_5k_path",
@@ -210,8 +211,7 @@ class SourceDigits(torch.utils.data.Dataset):
             a, y = render_source_digit(off + i, self.seed, _cache=cache)
             imgs.append(a)
             labels.append(y)
-        arr = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float()
-        self.images = (arr / 127.5 - 1.0).contiguous()
+        self.images = from_uint8(np.stack(imgs), channels_last=True).contiguous()
         self.labels = torch.tensor(labels, dtype=torch.long)
 
     def __len__(self) -> int:
@@ -274,7 +274,7 @@ class MNISTDigits(torch.utils.data.Dataset):
             idx["train"].extend(members[:k].tolist())
             idx["test"].extend(members[k:].tolist())
         sel = np.sort(np.array(idx[split], dtype=np.int64))
-        x = torch.from_numpy(imgs[sel]).float() / 127.5 - 1.0
+        x = from_uint8(imgs[sel])
         self.images = torch.nn.functional.pad(x, (2, 2, 2, 2), value=-1.0).unsqueeze(1).contiguous()
         self.labels = torch.from_numpy(labels[sel]).long()
         self.split = split

@@ -96,7 +96,6 @@ def filter_panels(rep) -> tuple[list, list]:
     import numpy as np
 
     from ..attribution.filters import guided_overlay
-    from ..images import grey_to_rgb, to_unit_range
     from ..viz.filter_figures import BarPanel, GridPanel
     grids, bars = [], []
     for title, s, v, top in (("trained D", rep.trained, rep.trained_views, rep.trained_top),
@@ -140,6 +139,7 @@ def _grid_pngs(rep, out: Path) -> dict:
     from torchvision.utils import save_image
 
     from ..attribution.filters import guided_overlay
+    from ..images import grey_to_rgb, to_unit_range
     res = {}
     for name, v in (("trained", rep.trained_views), ("random", rep.random_views)):
         tiles = torch.from_numpy(guided_overlay(v.images, v.guided))          # (F', k, H, W, 3)

@@ -11,7 +11,6 @@ and transfer stalled at 15% (issue 22); the bounded f reached 78% in 1,000 steps
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from dataclasses import dataclass

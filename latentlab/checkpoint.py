@@ -21,8 +21,8 @@ from pathlib import Path
 import torch
 
 from .config import ModelConfig
-from .io import (FILE_KINDS, CheckpointError, ModelFile, check_model_file, module_tensors, read_model_file,
-                 write_model_file)
+from .io import (FILE_KINDS, CheckpointError, ModelFile, check_model_file, load_part, module_tensors,
+                 read_model_file, write_model_file)
 from .models import GAN
 
 __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION", "CheckpointError", "state_to_gan", "load_part"]
@@ -57,28 +57,6 @@ def save(gan: GAN, path: str | os.PathLike, *, step: int | None = None, dataset:
     return write_model_file(path, "gan", tensors, json.dumps(gan.config.to_dict()), meta)
 
 
-def load_part(module: torch.nn.Module, tensors: dict, prefix: str, path) -> None:
-    expected = module.state_dict()
-    got = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
-    missing = sorted(set(expected) - set(got))
-    unexpected = sorted(set(got) - set(expected))
-    if missing or unexpected:
-        raise CheckpointError(
-            f"checkpoint {str(path)!r}: {prefix} tensors do not match the config"
-            + (f"; missing {missing[:5]}{'...' if len(missing) > 5 else ''}" if missing else "")
-            + (f"; unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}" if unexpected else "")
-        )
-    for k, v in expected.items():
-        if tuple(got[k].shape) != tuple(v.shape):
-            raise CheckpointError(
-                f"checkpoint {str(path)!r}: tensor {prefix}.{k} has shape {tuple(got[k].shape)}, "
-                f"the config expects {tuple(v.shape)}"
-            )
-        if got[k].is_floating_point() and not torch.isfinite(got[k]).all():
-            raise CheckpointError(f"checkpoint {str(path)!r}: tensor {prefix}.{k} contains NaN or inf")
-    module.load_state_dict({k: got[k].to(v.dtype) for k, v in expected.items()})
-
-
 def state_to_gan(tensors: dict, meta: dict, path, ema: bool = True) -> GAN:
     """A GAN from a GAN file's tensors and metadata (as :func:`latentlab.io.load_safetensors` returns them),
     after the model-file checks (format, format_version, sha256)."""
@@ -86,23 +64,18 @@ def state_to_gan(tensors: dict, meta: dict, path, ema: bool = True) -> GAN:
 
 
 def gan_from_file(model_file: ModelFile, ema: bool = True) -> GAN:
-    tensors, meta, path = model_file.tensors, model_file.meta, model_file.path
-    config = model_file.config(ModelConfig)
-    has_d = any(k.startswith("discriminator.") for k in tensors)
-    gan = GAN(config, with_discriminator=has_d)
-    use_ema = ema and any(k.startswith("generator_ema.") for k in tensors)
-    load_part(gan.generator, tensors, "generator_ema" if use_ema else "generator", path)
+    has_d = model_file.has("discriminator")
+    gan = GAN(model_file.config(ModelConfig), with_discriminator=has_d)
+    use_ema = ema and model_file.has("generator_ema")
+    model_file.load_into(gan.generator, "generator_ema" if use_ema else "generator")
     if has_d:
-        load_part(gan.discriminator, tensors, "discriminator", path)
-    try:
-        gan.step = int(meta.get("step", "0"))
-    except ValueError:
-        raise CheckpointError(f"checkpoint {str(path)!r}: step {meta.get('step')!r} is not an int") from None
-    gan.dataset = meta.get("dataset", "")
-    gan.info = json.loads(meta["info"]) if meta.get("info") else {}
+        model_file.load_into(gan.discriminator, "discriminator")
+    gan.step = model_file.step()
+    gan.dataset = model_file.meta.get("dataset", "")
+    gan.info = model_file.info()
     if use_ema:
         gan.info = {**gan.info, "generator": "ema"}
-    gan.source_path = str(path)
+    gan.source_path = str(model_file.path)
     return gan.eval()
 
 

@@ -34,7 +34,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as _st_save
 
 __all__ = ["CheckpointError", "save_safetensors", "load_safetensors", "read_metadata", "atomic_write_bytes",
-           "FileKind", "FILE_KINDS", "ModelFile", "write_model_file", "read_model_file", "module_tensors", "digest"]
+           "FileKind", "FILE_KINDS", "ModelFile", "write_model_file", "read_model_file", "module_tensors", "digest",
+           "load_part"]
 
 
 class CheckpointError(ValueError):
@@ -247,6 +248,25 @@ class ModelFile:
         except CheckpointError as e:
             raise (e if self.error is CheckpointError else self.error(str(e))) from None
 
+    def has(self, prefix: str) -> bool:
+        """Whether the file holds tensors ``<prefix>.*`` (e.g. a discriminator)."""
+        return any(k.startswith(prefix + ".") for k in self.tensors)
+
+    def load_into(self, module: torch.nn.Module, prefix: str) -> None:
+        """:func:`load_part`: the tensors ``<prefix>.*`` into ``module``, checked."""
+        load_part(module, self.tensors, prefix, self.path)
+
+    def step(self) -> int:
+        """The metadata ``step`` (0 if absent)."""
+        try:
+            return int(self.meta.get("step", "0"))
+        except ValueError:
+            raise self.error(f"checkpoint {str(self.path)!r}: step {self.meta.get('step')!r} is not an int") from None
+
+    def info(self) -> dict:
+        """The metadata ``info`` decoded from JSON ({} if absent or empty)."""
+        return self.json("info") if self.meta.get("info") else {}
+
     def config(self, cls, key: str = "config", label: str = "invalid config"):
         """``cls.from_dict`` of the JSON entry ``key``; ``error`` "checkpoint '<path>': <label>: ..." if it fails."""
         data = self.json(key)
@@ -256,6 +276,33 @@ class ModelFile:
             if isinstance(e, CheckpointError):
                 raise
             raise self.error(f"checkpoint {str(self.path)!r}: {label}: {e}") from None
+
+
+def load_part(module: torch.nn.Module, tensors: dict, prefix: str, path, error: type = CheckpointError) -> None:
+    """Copy the tensors ``<prefix>.*`` (all tensors for ``prefix=""``) into ``module`` after checking names,
+    shapes, kinds (floating or not) and finiteness; ``error`` naming the file and the first mismatches.
+    Floating tensors are converted to the module's dtype (fp16 files load as float32)."""
+    expected = module.state_dict()
+    got = dict(tensors) if not prefix else \
+        {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    where, part = f"checkpoint {str(path)!r}", f"{prefix}." if prefix else ""
+    missing = sorted(set(expected) - set(got))
+    unexpected = sorted(set(got) - set(expected))
+    if missing or unexpected:
+        raise error(
+            f"{where}: {prefix or 'the'} tensors do not match the config"
+            + (f"; missing {missing[:5]}{'...' if len(missing) > 5 else ''}" if missing else "")
+            + (f"; unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}" if unexpected else "")
+        )
+    for k, v in expected.items():
+        if tuple(got[k].shape) != tuple(v.shape):
+            raise error(f"{where}: tensor {part}{k} has shape {tuple(got[k].shape)}, the config expects "
+                        f"{tuple(v.shape)}")
+        if got[k].is_floating_point() != v.is_floating_point():
+            raise error(f"{where}: tensor {part}{k} is {got[k].dtype}, the config expects {v.dtype}")
+        if got[k].is_floating_point() and not torch.isfinite(got[k]).all():
+            raise error(f"{where}: tensor {part}{k} contains NaN or inf")
+    module.load_state_dict({k: got[k].to(v.dtype) for k, v in expected.items()})
 
 
 def read_model_file(path: str | os.PathLike, kind: str, *, error: type = CheckpointError,

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from latentlab.config import Config
-from latentlab.io import FILE_KINDS, digest, module_tensors, read_model_file, write_model_file  # noqa: F401 (digest: re-exported)
+from latentlab.io import FILE_KINDS, digest, load_part, module_tensors, read_model_file, write_model_file  # noqa: F401 (digest: re-exported)
 from latentlab.models.base import check_device
 
 
@@ -106,19 +106,9 @@ def read_judge(path, judge: str, label: str, config_from_json: Callable, error: 
 
 
 def load_checked(model: nn.Module, tensors: Mapping[str, torch.Tensor], path, error: type = ValueError) -> None:
-    """Copy ``tensors`` into ``model`` after checking names, shapes, kinds and finiteness."""
-    expected = model.state_dict()
-    missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-    if missing or unexpected:
-        raise error(f"{path}: tensors do not match the config: missing {missing}, unexpected {unexpected}")
-    for name, ref in expected.items():
-        t = tensors[name]
-        if t.shape != ref.shape or t.is_floating_point() != ref.is_floating_point():
-            raise error(f"{path}: tensor {name!r} is {t.dtype} {tuple(t.shape)}, "
-                        f"expected {ref.dtype} {tuple(ref.shape)}")
-        if t.is_floating_point() and not torch.isfinite(t).all():
-            raise error(f"{path}: tensor {name!r} has non-finite values")
-    model.load_state_dict(tensors)  # copies into the float32 parameters
+    """Copy ``tensors`` into ``model`` after checking names, shapes, kinds and finiteness
+    (:func:`latentlab.io.load_part`)."""
+    load_part(model, dict(tensors), "", path, error)
 
 
 def to_device(model: nn.Module, map_location) -> nn.Module:

@@ -40,8 +40,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..checkpoint import load_part
-from ..io import (FILE_KINDS, CheckpointError, ModelFile, check_model_file, module_tensors, read_model_file,
+from ..io import (FILE_KINDS, ModelFile, check_model_file, module_tensors, read_model_file,
                   write_model_file)
 from ..models.base import dcgan_init
 from ..models.blocks import add_down_stack, add_up_stack, run_blocks
@@ -279,22 +278,17 @@ def dtn_from_state(tensors: dict, meta: dict, path) -> DTN:
 
 
 def dtn_from_file(model_file: ModelFile) -> DTN:
-    tensors, meta, path = model_file.tensors, model_file.meta, model_file.path
     config = model_file.config(DTNConfig, label="bad config")
-    enc_config = model_file.config(EncoderConfig, "encoder_config", label="bad config")
-    f = Encoder(enc_config)
-    load_part(f, tensors, "encoder", path)
-    has_d = any(k.startswith("discriminator.") for k in tensors)
+    f = Encoder(model_file.config(EncoderConfig, "encoder_config", label="bad config"))
+    model_file.load_into(f, "encoder")
+    has_d = model_file.has("discriminator")
     dtn = DTN(config, f, with_discriminator=has_d)
-    load_part(dtn.decoder, tensors, "decoder", path)
+    model_file.load_into(dtn.decoder, "decoder")
     if has_d:
-        load_part(dtn.discriminator, tensors, "discriminator", path)
-    try:
-        dtn.step = int(meta.get("step", "0"))
-    except ValueError:
-        raise CheckpointError(f"checkpoint {str(path)!r}: step {meta.get('step')!r} is not an int") from None
-    dtn.info = model_file.json("info") if meta.get("info") else {}
-    dtn.source_path = str(path)
+        model_file.load_into(dtn.discriminator, "discriminator")
+    dtn.step = model_file.step()
+    dtn.info = model_file.info()
+    dtn.source_path = str(model_file.path)
     return dtn.eval()
 
 

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..config import Config
-from ..io import FILE_KINDS, module_tensors, read_model_file, write_model_file
+from ..io import FILE_KINDS, load_part, module_tensors, read_model_file, write_model_file
 from ..models.base import BatchNorm2d
 from ..models.blocks import add_blocks
 
@@ -202,12 +202,8 @@ def save_encoder(f: Encoder, path: str | os.PathLike, *, half: bool = False, inf
 
 
 def encoder_from_tensors(tensors: dict, config: EncoderConfig, path, prefix: str = "") -> Encoder:
-    from ..checkpoint import load_part
     f = Encoder(config)
-    if prefix:
-        load_part(f, tensors, prefix, path)
-    else:
-        load_part(f, {f"e.{k}": v for k, v in tensors.items()}, "e", path)
+    load_part(f, tensors, prefix, path)
     return f.eval()
 
 

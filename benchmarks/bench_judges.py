@@ -39,14 +39,16 @@ JUDGES = ROOT / "pretrained" / "judges"
 def rooms_data(n: int, seed: int):
     from latentlab.data.rooms import render_room
     samples = [render_room(i, seed=seed) for i in range(n)]
-    x = torch.from_numpy(np.stack([s.image for s in samples])).permute(0, 3, 1, 2).float() / 127.5 - 1
+    from latentlab.images import from_uint8
+    x = from_uint8(np.stack([s.image for s in samples]), channels_last=True)
     return x, torch.from_numpy(np.stack([s.labels for s in samples])).long()
 
 
 def faces_data(n: int, seed: int):
     from latentlab.data.faces import render_face
     samples = [render_face(i, seed) for i in range(n)]
-    x = torch.from_numpy(np.stack([s.image for s in samples])).permute(0, 3, 1, 2).float() / 127.5 - 1
+    from latentlab.images import from_uint8
+    x = from_uint8(np.stack([s.image for s in samples]), channels_last=True)
     a = [s.attributes for s in samples]
     y = {"yaw": torch.tensor([r["yaw"] for r in a], dtype=torch.float32),
          "smile": torch.tensor([r["smiling"] for r in a], dtype=torch.float32),

@@ -4,35 +4,62 @@ from __future__ import annotations
 import importlib
 import sys
 import types
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-__all__ = ["ModelConfig", "GAN", "load", "save", "load_pretrained", "CheckpointError", "Trace", "TraceDict",
-           "layer_names", "build_generator", "build_discriminator", "sample_prior", "ForgetResult", "convert"]
-
 # Every public name is imported on first use (PEP 562), so that `import latentlab` - and with it
 # `latentlab --help` and the command line's usage errors - does not pay for importing torch (~3-5 s).
+# name -> the module that defines it; __all__ is exactly these names (tests/test_api.py checks that, and that
+# the TYPE_CHECKING block below imports each of them from the same module).
 _LAZY = {
-    "CheckpointError": "latentlab.checkpoint", "load": "latentlab.checkpoint", "save": "latentlab.checkpoint",
+    # models and their files
     "ModelConfig": "latentlab.config",
-    "Trace": "latentlab.hooks", "TraceDict": "latentlab.hooks", "layer_names": "latentlab.hooks",
     "GAN": "latentlab.models", "build_discriminator": "latentlab.models", "build_generator": "latentlab.models",
     "sample_prior": "latentlab.models",
+    "LatentModel": "latentlab.models.adapter",
+    "CheckpointError": "latentlab.checkpoint", "load": "latentlab.checkpoint", "save": "latentlab.checkpoint",
     "load_pretrained": "latentlab.pretrained",
+    # `convert` and `train` are sub-modules and their functions at once: see _CallableModule below
+    "convert": "latentlab.convert",
+    # hooks
+    "Trace": "latentlab.hooks", "TraceDict": "latentlab.hooks", "layer_names": "latentlab.hooks",
+    # training
+    "TrainConfig": "latentlab.train", "Trainer": "latentlab.train", "train": "latentlab.train",
     # analyses
     "Walk": "latentlab.latent", "Arithmetic": "latentlab.latent", "RotationAxis": "latentlab.latent",
     "slerp": "latentlab.latent", "lerp": "latentlab.latent",
     "Probe": "latentlab.dissect", "ablate": "latentlab.dissect", "forget": "latentlab.dissect",
-    "TrainConfig": "latentlab.train", "Trainer": "latentlab.train", "train": "latentlab.train",
-    "evaluate": "latentlab.metrics",
     "ForgetResult": "latentlab.dissect",
-    # `convert` is a sub-module and its function at once: see _CallableModule below
-    "convert": "latentlab.convert",
+    "evaluate": "latentlab.metrics",
+    "filter_report": "latentlab.attribution", "FilterReport": "latentlab.attribution",
 }
 
+# a literal list, so that static tools read it
+__all__ = ["Arithmetic", "CheckpointError", "FilterReport", "ForgetResult", "GAN", "LatentModel",
+           "ModelConfig", "Probe", "RotationAxis", "Trace", "TraceDict", "TrainConfig", "Trainer", "Walk",
+           "ablate", "build_discriminator", "build_generator", "convert", "evaluate", "filter_report",
+           "forget", "layer_names", "lerp", "load", "load_pretrained", "sample_prior", "save", "slerp",
+           "train"]
+
+if TYPE_CHECKING:  # what IDEs and type checkers see; at run time each name is imported on first use
+    from latentlab.attribution import FilterReport, filter_report
+    from latentlab.checkpoint import CheckpointError, load, save
+    from latentlab.config import ModelConfig
+    from latentlab.convert import convert
+    from latentlab.dissect import ForgetResult, Probe, ablate, forget
+    from latentlab.hooks import Trace, TraceDict, layer_names
+    from latentlab.latent import Arithmetic, RotationAxis, Walk, lerp, slerp
+    from latentlab.metrics import evaluate
+    from latentlab.models import GAN, build_discriminator, build_generator, sample_prior
+    from latentlab.models.adapter import LatentModel
+    from latentlab.pretrained import load_pretrained
+    from latentlab.train import TrainConfig, Trainer, train
+
 # Sub-modules that are also called like their main function: ``latentlab.convert("netG.pth", out=...)`` and
-# ``latentlab.convert.LAYOUTS`` both work, whatever was imported first.
-_CALLABLE_SUBMODULES = ("convert",)
+# ``latentlab.convert.LAYOUTS`` both work, whatever was imported first; so do ``latentlab.train(config, data,
+# run_dir)`` and ``latentlab.train.Trainer``.
+_CALLABLE_SUBMODULES = ("convert", "train")
 
 
 class _CallableModule(types.ModuleType):
@@ -61,10 +88,7 @@ def __getattr__(name):
         if name in _CALLABLE_SUBMODULES:
             return module
         value = getattr(module, name)
-        # `train` is also a sub-package: importing latentlab.train sets the attribute to the module, so the
-        # function is looked up on it and not cached on the package.
-        if name != "train":
-            globals()[name] = value
+        globals()[name] = value
         return value
     raise AttributeError(f"module 'latentlab' has no attribute {name!r}")
 

@@ -1,11 +1,16 @@
-"""Model files: one safetensors file, JSON config in its metadata; never pickle.
+"""GAN model files, written and read by the one model-file writer/reader of :mod:`latentlab.io`.
 
-Layout: tensors ``generator.*`` and (optionally) ``discriminator.*``; training checkpoints
-also hold ``optim_g.*`` / ``optim_d.*`` optimizer state. Metadata keys:
-``format`` ("latentlab"), ``format_version``, ``kind`` ("model" or "training"), ``config`` (JSON),
-``step``, ``dataset`` and free-form ``info`` (JSON). Training checkpoints of a run with
-``TrainConfig(ema_decay > 0)`` also hold ``generator_ema.*``, the moving average of G's weights;
-:func:`load` samples from it unless ``ema=False``.
+One safetensors file, JSON config in its metadata; never pickle. Layout: tensors ``generator.*`` and
+(optionally) ``discriminator.*``; training checkpoints also hold ``optim_g.*`` / ``optim_d.*`` optimizer
+state. Metadata keys: ``format`` ("latentlab"), ``format_version``, ``config`` (JSON), ``sha256`` (of the
+tensors; files written before it was added load unchecked), ``kind`` ("model" or "training"), ``step``,
+``dataset`` and free-form ``info`` (JSON). Training checkpoints of a run with ``TrainConfig(ema_decay > 0)``
+also hold ``generator_ema.*``, the moving average of G's weights; :func:`load` samples from it unless
+``ema=False``.
+
+The same writer and reader serve every network kind (``latentlab.io.FILE_KINDS``): GAN (here), DTN and its
+encoder (``latentlab.transfer``), judges (``latentlab.judges``). A PNG or JPEG passed as a model file is
+refused as "an image, not a model file".
 """
 from __future__ import annotations
 
@@ -16,13 +21,14 @@ from pathlib import Path
 import torch
 
 from .config import ModelConfig
-from .io import CheckpointError, decode_json, load_safetensors, save_safetensors
+from .io import (FILE_KINDS, CheckpointError, ModelFile, check_model_file, load_part, module_tensors,
+                 read_model_file, write_model_file)
 from .models import GAN
 
 __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION", "CheckpointError", "state_to_gan", "load_part"]
 
-FORMAT = "latentlab"
-FORMAT_VERSION = 1
+FORMAT = FILE_KINDS["gan"].format
+FORMAT_VERSION = FILE_KINDS["gan"].version
 
 
 def save(gan: GAN, path: str | os.PathLike, *, step: int | None = None, dataset: str | None = None,
@@ -37,92 +43,39 @@ def save(gan: GAN, path: str | os.PathLike, *, step: int | None = None, dataset:
         raise TypeError(f"gan: expected a latentlab GAN, got {type(gan).__name__}")
     if generator is not None and set(generator.state_dict()) != set(gan.generator.state_dict()):
         raise ValueError("generator: its tensors do not match gan.generator's")
-    tensors = {}
     parts = [("generator", generator if generator is not None else gan.generator)]
     if include_discriminator and gan.discriminator is not None:
         parts.append(("discriminator", gan.discriminator))
-    for prefix, module in parts:
-        for k, v in module.state_dict().items():
-            if half and v.is_floating_point():
-                v = v.half()
-            tensors[f"{prefix}.{k}"] = v
+    tensors = module_tensors(parts, torch.float16 if half else None)
     tensors.update(extra_tensors or {})
     meta = {
-        "format": FORMAT,
-        "format_version": str(FORMAT_VERSION),
         "kind": kind,
-        "config": json.dumps(gan.config.to_dict()),
         "step": str(int(step if step is not None else gan.step)),
         "dataset": dataset if dataset is not None else (gan.dataset or ""),
         "info": json.dumps(info if info is not None else gan.info),
     }
-    path = Path(path)
-    save_safetensors(path, tensors, meta)
-    return path
-
-
-def _check_meta(meta: dict, path) -> ModelConfig:
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(
-            f"checkpoint {str(path)!r} is not a latentlab model file (metadata 'format' is {meta.get('format')!r}, "
-            f"expected {FORMAT!r})"
-        )
-    try:
-        version = int(meta.get("format_version", "0"))
-    except ValueError:
-        raise CheckpointError(f"checkpoint {str(path)!r}: format_version {meta.get('format_version')!r} is not an int") from None
-    if version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"checkpoint {str(path)!r} was written by a newer latentlab (format {version}); this version reads "
-            f"format <= {FORMAT_VERSION}: upgrade latentlab"
-        )
-    try:
-        return ModelConfig.from_dict(decode_json(meta, "config", path))
-    except (TypeError, ValueError) as e:
-        if isinstance(e, CheckpointError):
-            raise
-        raise CheckpointError(f"checkpoint {str(path)!r}: invalid config: {e}") from None
-
-
-def load_part(module: torch.nn.Module, tensors: dict, prefix: str, path) -> None:
-    expected = module.state_dict()
-    got = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
-    missing = sorted(set(expected) - set(got))
-    unexpected = sorted(set(got) - set(expected))
-    if missing or unexpected:
-        raise CheckpointError(
-            f"checkpoint {str(path)!r}: {prefix} tensors do not match the config"
-            + (f"; missing {missing[:5]}{'...' if len(missing) > 5 else ''}" if missing else "")
-            + (f"; unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}" if unexpected else "")
-        )
-    for k, v in expected.items():
-        if tuple(got[k].shape) != tuple(v.shape):
-            raise CheckpointError(
-                f"checkpoint {str(path)!r}: tensor {prefix}.{k} has shape {tuple(got[k].shape)}, "
-                f"the config expects {tuple(v.shape)}"
-            )
-        if got[k].is_floating_point() and not torch.isfinite(got[k]).all():
-            raise CheckpointError(f"checkpoint {str(path)!r}: tensor {prefix}.{k} contains NaN or inf")
-    module.load_state_dict({k: got[k].to(v.dtype) for k, v in expected.items()})
+    return write_model_file(path, "gan", tensors, json.dumps(gan.config.to_dict()), meta)
 
 
 def state_to_gan(tensors: dict, meta: dict, path, ema: bool = True) -> GAN:
-    config = _check_meta(meta, path)
-    has_d = any(k.startswith("discriminator.") for k in tensors)
-    gan = GAN(config, with_discriminator=has_d)
-    use_ema = ema and any(k.startswith("generator_ema.") for k in tensors)
-    load_part(gan.generator, tensors, "generator_ema" if use_ema else "generator", path)
+    """A GAN from a GAN file's tensors and metadata (as :func:`latentlab.io.load_safetensors` returns them),
+    after the model-file checks (format, format_version, sha256)."""
+    return gan_from_file(check_model_file(ModelFile(Path(path), tensors, meta, 0), "gan"), ema)
+
+
+def gan_from_file(model_file: ModelFile, ema: bool = True) -> GAN:
+    has_d = model_file.has("discriminator")
+    gan = GAN(model_file.config(ModelConfig), with_discriminator=has_d)
+    use_ema = ema and model_file.has("generator_ema")
+    model_file.load_into(gan.generator, "generator_ema" if use_ema else "generator")
     if has_d:
-        load_part(gan.discriminator, tensors, "discriminator", path)
-    try:
-        gan.step = int(meta.get("step", "0"))
-    except ValueError:
-        raise CheckpointError(f"checkpoint {str(path)!r}: step {meta.get('step')!r} is not an int") from None
-    gan.dataset = meta.get("dataset", "")
-    gan.info = json.loads(meta["info"]) if meta.get("info") else {}
+        model_file.load_into(gan.discriminator, "discriminator")
+    gan.step = model_file.step()
+    gan.dataset = model_file.meta.get("dataset", "")
+    gan.info = model_file.info()
     if use_ema:
         gan.info = {**gan.info, "generator": "ema"}
-    gan.source_path = str(path)
+    gan.source_path = str(model_file.path)
     return gan.eval()
 
 
@@ -133,7 +86,7 @@ def load(path: str | os.PathLike, ema: bool = True) -> GAN:
     generator (what a user samples from) unless ``ema=False``, which gives the raw training weights.
 
     Never unpickles. Raises FileNotFoundError for a missing file and CheckpointError (a ValueError)
-    naming the file for corrupt, truncated, foreign or newer files and mismatched tensors.
+    naming the file for corrupt, truncated, foreign or newer files, a wrong sha256, mismatched tensors
+    and images passed as model files.
     """
-    tensors, meta = load_safetensors(path)
-    return state_to_gan(tensors, meta, path, ema=ema)
+    return gan_from_file(read_model_file(path, "gan"), ema)

@@ -1,11 +1,52 @@
-"""Model configuration: one frozen dataclass, saved inside every checkpoint."""
+"""Configs: one base class for every frozen config dataclass saved in a model file, and the GAN's ModelConfig."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass
 
-__all__ = ["ModelConfig", "ARCHITECTURES", "CLASS_INPUTS", "PRIORS", "IMAGE_SIZES", "CONFIG_VERSION"]
+__all__ = ["Config", "ModelConfig", "ARCHITECTURES", "CLASS_INPUTS", "PRIORS", "IMAGE_SIZES", "CONFIG_VERSION"]
+
+
+class Config:
+    """Base of every config dataclass stored as JSON in a model file or run directory (``ModelConfig``,
+    ``TrainConfig``, ``DTNConfig``, ``EncoderConfig`` and the judges' configs).
+
+    ``to_dict`` / ``to_json`` write every field (tuples as lists); ``from_dict`` / ``from_json`` rebuild the
+    config after :meth:`upgrade` (a subclass fills in the defaults an older file was written under) and refuse
+    unknown keys, unless the subclass sets ``strict = False`` (then they are dropped).
+    """
+
+    strict = True  # refuse unknown keys in from_dict (False: drop them)
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def upgrade(cls, d: dict) -> dict:
+        """A dict written by an older latentlab, with the defaults it was written under made explicit."""
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        if not isinstance(d, dict):
+            raise ValueError(f"config: expected a JSON object, got {type(d).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown and cls.strict:
+            raise ValueError(f"config: unknown keys {unknown}; known keys are {sorted(known)}")
+        return cls(**cls.upgrade({k: v for k, v in d.items() if k in known}))
+
+    @classmethod
+    def from_json(cls, text: str):
+        return cls.from_dict(json.loads(text))
+
+    def replace(self, **kw):
+        return dataclasses.replace(self, **kw)
 
 ARCHITECTURES = ("dcgan", "acgan", "gan")
 CLASS_INPUTS = ("onehot", "embedding")
@@ -15,7 +56,7 @@ CONFIG_VERSION = 1
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(Config):
     arch: str = "dcgan"          # "dcgan" (Radford 2015), "acgan" (Odena 2017) or "gan" (Goodfellow 2014 MLP)
     nz: int = 100                # size of the latent vector z
     ngf: int = 64                # generator width: channels of the last feature block (doubled per block towards z)
@@ -78,28 +119,17 @@ class ModelConfig:
             return 0
         return self.num_classes if self.class_input == "onehot" else self.embed_dim
 
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["class_names"] = list(self.class_names)
-        return d
-
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        if not isinstance(d, dict):
-            raise ValueError(f"config: expected a JSON object, got {type(d).__name__}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        version = d.get("version", CONFIG_VERSION)
+        version = d.get("version", CONFIG_VERSION) if isinstance(d, dict) else None
         if isinstance(version, int) and version > CONFIG_VERSION:
             raise ValueError(
                 f"config version {version} is newer than this latentlab understands ({CONFIG_VERSION}); upgrade latentlab"
             )
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"config: unknown keys {unknown}; known keys are {sorted(known)}")
-        return cls(**cls.upgrade(d))
+        return super().from_dict(d)
 
-    @staticmethod
-    def upgrade(d: dict) -> dict:
+    @classmethod
+    def upgrade(cls, d: dict) -> dict:
         """A config dict written by an older latentlab, with the defaults it was trained under made explicit.
 
         Files written before ``class_input`` existed all used a learned embedding.
@@ -107,6 +137,3 @@ class ModelConfig:
         if d.get("arch") == "acgan" and "class_input" not in d:
             return {**d, "class_input": "embedding"}
         return d
-
-    def replace(self, **kw) -> "ModelConfig":
-        return dataclasses.replace(self, **kw)

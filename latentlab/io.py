@@ -5,20 +5,37 @@ holds JSON. Loading a file can therefore never run code from it. Writes go to a
 temporary file in the same directory, are fsync'ed and then renamed over the
 target, so a crash (or SIGKILL) never leaves a half-written file in place of a
 good one.
+
+Model files (every network kind: GAN, DTN, DTN encoder, judges) are written by one function,
+:func:`write_model_file`, and read by one, :func:`read_model_file`. Their metadata always holds
+
+* ``format``: the kind's tag (:data:`FILE_KINDS`: "latentlab" for a GAN, "latentlab-dtn",
+  "latentlab-dtn-encoder", "latentlab-judge"),
+* ``format_version``: the file layout's version (a reader refuses a newer one),
+* ``config``: the network's config as JSON (a :class:`latentlab.config.Config`),
+* ``sha256``: :func:`digest` of the tensors (safetensors itself has no checksum),
+
+plus the kind's own keys (step, dataset, info, ...). Files written before the sha256 and the
+format_version were added to every kind still load: a missing ``sha256`` is not checked and a missing
+``format_version`` reads as 0.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Iterable, Mapping
 
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as _st_save
 
-__all__ = ["CheckpointError", "save_safetensors", "load_safetensors", "read_metadata", "atomic_write_bytes"]
+__all__ = ["CheckpointError", "save_safetensors", "load_safetensors", "read_metadata", "atomic_write_bytes",
+           "FileKind", "FILE_KINDS", "ModelFile", "write_model_file", "read_model_file", "module_tensors", "digest",
+           "load_part"]
 
 
 class CheckpointError(ValueError):
@@ -73,6 +90,17 @@ def save_safetensors(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor
     atomic_write_bytes(path, _st_save(clean, metadata=meta))
 
 
+# the first bytes of the image files a user may pass as a model by mistake
+_IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
+                (b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"))
+
+
+def _image_type(head: bytes) -> str | None:
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return next((name for magic, name in _IMAGE_MAGIC if head.startswith(magic)), None)
+
+
 def _open_checked(path: Path):
     if not path.exists():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
@@ -80,15 +108,19 @@ def _open_checked(path: Path):
         raise CheckpointError(f"checkpoint {str(path)!r} is a directory, expected a .safetensors file")
     size = path.stat().st_size
     with open(path, "rb") as f:
-        head = f.read(8)
+        head = f.read(12)
         # A safetensors file starts with the u64 length of its JSON header, then "{"; test that first, since
         # a header length such as 0x0280 also begins with the pickle protocol bytes b"\x80\x02".
-        n = int.from_bytes(head, "little") if len(head) == 8 else -1
+        n = int.from_bytes(head[:8], "little") if len(head) >= 8 else -1
         if 0 < n and 8 + n <= size:
             f.seek(8)
             looks_safetensors = f.read(1) == b"{"
         else:
             looks_safetensors = False
+    image = None if looks_safetensors else _image_type(head)
+    if image:
+        raise CheckpointError(f"checkpoint {str(path)!r} is an image ({image}), not a model file: pass a "
+                              ".safetensors model (a shipped name such as 'rooms', or a file written by latentlab)")
     if len(head) < 8:
         raise CheckpointError(f"checkpoint {str(path)!r} is truncated or empty ({size} bytes)")
     if not looks_safetensors and ((head[0] == 0x80 and 2 <= head[1] <= 5) or head[:2] == b"PK"):
@@ -127,3 +159,184 @@ def decode_json(meta: Mapping[str, str], key: str, path: str | os.PathLike) -> o
         return json.loads(meta[key])
     except json.JSONDecodeError as e:
         raise CheckpointError(f"checkpoint {str(path)!r}: metadata {key!r} is not valid JSON ({e})") from None
+
+
+# -- model files: one writer and one reader for every network kind
+
+@dataclass(frozen=True)
+class FileKind:
+    """One kind of model file: its metadata ``format`` tag, the layout version written now (the newest one
+    read), the metadata keys the kind's writer adds, and how a message names it."""
+
+    format: str          # metadata "format"
+    version: int         # metadata "format_version" written; newer files are refused
+    what: str            # for messages: "latentlab model file", "DTN file", ...
+
+
+#: every kind of model file latentlab writes, by network
+FILE_KINDS = {
+    "gan": FileKind("latentlab", 1, "latentlab model file"),
+    "dtn": FileKind("latentlab-dtn", 1, "DTN file"),
+    "encoder": FileKind("latentlab-dtn-encoder", 1, "DTN encoder file"),
+    "judge": FileKind("latentlab-judge", 1, "judge file"),
+}
+RESERVED = ("format", "format_version", "config", "sha256")
+
+
+def digest(tensors: Mapping[str, torch.Tensor]) -> str:
+    """sha256 over names, dtypes, shapes and bytes, in name order (safetensors itself has no checksum)."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().to("cpu").contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def module_tensors(parts: Iterable[tuple[str, torch.nn.Module]], dtype: torch.dtype | None = None
+                   ) -> dict[str, torch.Tensor]:
+    """``{"<prefix>.<name>": tensor}`` of each ``(prefix, module)``'s state dict (an empty prefix: the bare
+    names), detached, on the CPU, contiguous (channels_last weights are stored as NCHW); ``dtype``
+    (e.g. torch.float16) converts the floating tensors."""
+    if dtype is not None and not dtype.is_floating_point:
+        raise ValueError(f"dtype: expected a floating dtype or None, got {dtype}")
+    out = {}
+    for prefix, module in parts:
+        for name, t in module.state_dict().items():
+            t = t.detach().to("cpu").contiguous(memory_format=torch.contiguous_format)
+            if dtype is not None and t.is_floating_point():
+                t = t.to(dtype)
+            out[f"{prefix}.{name}" if prefix else name] = t
+    return out
+
+
+def write_model_file(path: str | os.PathLike, kind: str, tensors: Mapping[str, torch.Tensor], config,
+                     meta: Mapping[str, str] | None = None) -> Path:
+    """Atomically write one model file of ``kind`` (a key of :data:`FILE_KINDS`): ``tensors`` plus the
+    metadata ``format``, ``format_version``, ``config`` (a Config, a dict or a JSON str), ``sha256`` and the
+    kind's own str entries ``meta`` (which may not set those four)."""
+    file_kind = FILE_KINDS[kind]
+    extra = dict(meta or {})
+    clash = sorted(set(extra) & set(RESERVED))
+    if clash:
+        raise ValueError(f"metadata may not set the reserved keys {clash}")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
+        raise TypeError("metadata must map str to str")
+    if not isinstance(config, str):
+        config = config.to_json() if hasattr(config, "to_json") else json.dumps(config)
+    clean = {k: t.detach().cpu().contiguous() for k, t in tensors.items()}
+    extra.update(format=file_kind.format, format_version=str(file_kind.version), config=config,
+                 sha256=digest(clean))
+    save_safetensors(path, clean, extra)
+    return Path(path)
+
+
+@dataclass
+class ModelFile:
+    """A model file as read: its tensors and str metadata, checked against its kind."""
+
+    path: Path
+    tensors: dict[str, torch.Tensor]
+    meta: dict[str, str]
+    version: int                  # the file's format_version (0 for a file written before it was recorded)
+    error: type = CheckpointError
+
+    def json(self, key: str):
+        """The metadata entry ``key`` decoded from JSON; ``error`` naming the file if absent or invalid."""
+        try:
+            return decode_json(self.meta, key, self.path)
+        except CheckpointError as e:
+            raise (e if self.error is CheckpointError else self.error(str(e))) from None
+
+    def has(self, prefix: str) -> bool:
+        """Whether the file holds tensors ``<prefix>.*`` (e.g. a discriminator)."""
+        return any(k.startswith(prefix + ".") for k in self.tensors)
+
+    def load_into(self, module: torch.nn.Module, prefix: str) -> None:
+        """:func:`load_part`: the tensors ``<prefix>.*`` into ``module``, checked."""
+        load_part(module, self.tensors, prefix, self.path)
+
+    def step(self) -> int:
+        """The metadata ``step`` (0 if absent)."""
+        try:
+            return int(self.meta.get("step", "0"))
+        except ValueError:
+            raise self.error(f"checkpoint {str(self.path)!r}: step {self.meta.get('step')!r} is not an int") from None
+
+    def info(self) -> dict:
+        """The metadata ``info`` decoded from JSON ({} if absent or empty)."""
+        return self.json("info") if self.meta.get("info") else {}
+
+    def config(self, cls, key: str = "config", label: str = "invalid config"):
+        """``cls.from_dict`` of the JSON entry ``key``; ``error`` "checkpoint '<path>': <label>: ..." if it fails."""
+        data = self.json(key)
+        try:
+            return cls.from_dict(data)
+        except (TypeError, ValueError) as e:
+            if isinstance(e, CheckpointError):
+                raise
+            raise self.error(f"checkpoint {str(self.path)!r}: {label}: {e}") from None
+
+
+def load_part(module: torch.nn.Module, tensors: dict, prefix: str, path, error: type = CheckpointError) -> None:
+    """Copy the tensors ``<prefix>.*`` (all tensors for ``prefix=""``) into ``module`` after checking names,
+    shapes, kinds (floating or not) and finiteness; ``error`` naming the file and the first mismatches.
+    Floating tensors are converted to the module's dtype (fp16 files load as float32)."""
+    expected = module.state_dict()
+    got = dict(tensors) if not prefix else \
+        {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    where, part = f"checkpoint {str(path)!r}", f"{prefix}." if prefix else ""
+    missing = sorted(set(expected) - set(got))
+    unexpected = sorted(set(got) - set(expected))
+    if missing or unexpected:
+        raise error(
+            f"{where}: {prefix or 'the'} tensors do not match the config"
+            + (f"; missing {missing[:5]}{'...' if len(missing) > 5 else ''}" if missing else "")
+            + (f"; unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}" if unexpected else "")
+        )
+    for k, v in expected.items():
+        if tuple(got[k].shape) != tuple(v.shape):
+            raise error(f"{where}: tensor {part}{k} has shape {tuple(got[k].shape)}, the config expects "
+                        f"{tuple(v.shape)}")
+        if got[k].is_floating_point() != v.is_floating_point():
+            raise error(f"{where}: tensor {part}{k} is {got[k].dtype}, the config expects {v.dtype}")
+        if got[k].is_floating_point() and not torch.isfinite(got[k]).all():
+            raise error(f"{where}: tensor {part}{k} contains NaN or inf")
+    module.load_state_dict({k: got[k].to(v.dtype) for k, v in expected.items()})
+
+
+def read_model_file(path: str | os.PathLike, kind: str, *, error: type = CheckpointError,
+                    identify: Callable[[dict], str | None] | None = None) -> ModelFile:
+    """Read and check one model file of ``kind`` (a key of :data:`FILE_KINDS`). Never unpickles.
+
+    Checks, each failure an ``error`` (a ValueError type; CheckpointError for unreadable files) naming the
+    file: the metadata ``format`` is the kind's (``identify(meta)`` may replace this check: it returns a
+    message or None), the ``format_version`` is not newer than this latentlab reads, and the tensors match
+    the stored ``sha256`` (older files without one are not checked). FileNotFoundError if absent.
+    """
+    tensors, meta = load_safetensors(path)
+    return check_model_file(ModelFile(Path(path), tensors, meta, 0, error), kind, identify)
+
+
+def check_model_file(model_file: ModelFile, kind: str,
+                     identify: Callable[[dict], str | None] | None = None) -> ModelFile:
+    """:func:`read_model_file`'s checks on tensors and metadata already read; sets ``model_file.version``."""
+    file_kind, meta, error = FILE_KINDS[kind], model_file.meta, model_file.error
+    where = f"checkpoint {str(model_file.path)!r}"
+    problem = identify(meta) if identify is not None else (
+        None if meta.get("format") == file_kind.format else
+        f"{where} is not a {file_kind.what} (metadata 'format' is {meta.get('format')!r}, "
+        f"expected {file_kind.format!r})")
+    if problem:
+        raise error(problem)
+    try:
+        version = int(meta.get("format_version", "0"))
+    except ValueError:
+        raise error(f"{where}: format_version {meta.get('format_version')!r} is not an int") from None
+    if version > file_kind.version:
+        raise error(f"{where} was written by a newer latentlab (format {version}); this version reads "
+                    f"format <= {file_kind.version}: upgrade latentlab")
+    if "sha256" in meta and meta["sha256"] != digest(model_file.tensors):
+        raise error(f"{where}: tensor checksum does not match the metadata (corrupt file)")
+    model_file.version = version
+    return model_file

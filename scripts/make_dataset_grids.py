@@ -39,7 +39,8 @@ def _load_images(dataset: str, n: int, size: int | None, seed: int) -> tuple[tor
         from latentlab.data.rooms import RoomsDataset
         ds = RoomsDataset(n=n, size=size or 64, seed=seed)
         samples = [ds.sample(i) for i in range(n)]
-        x = torch.from_numpy(np.stack([s.image for s in samples])).permute(0, 3, 1, 2).float() / 127.5 - 1
+        from latentlab.images import from_uint8
+        x = from_uint8(np.stack([s.image for s in samples]), channels_last=True)
         return x, torch.from_numpy(np.stack([s.labels for s in samples]))
     if dataset == "faces":
         try:

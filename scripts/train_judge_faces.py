@@ -152,7 +152,7 @@ def main(argv=None) -> dict:
         idx = range(step * args.batch_size, (step + 1) * args.batch_size)
         x, y = augment(*render_batch(idx, args.data_seed), gen)
         if args.robust:
-            x, _ = random_degradation(x, None, generator=gen, p_erase=0.0)
+            x, _ = random_degradation(x, None, rng=gen, p_erase=0.0)
         loss, parts = loss_fn(judge(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -214,14 +214,14 @@ def hard_degradation(x: torch.Tensor, gen: torch.Generator, low: float = 0.6, hi
     if float(torch.rand(1, generator=gen)) < 0.5:
         x = wash(x, min(1.0, 0.4 * s))
         x = blur(x, 0.8 * s)
-        return lowfreq_noise(x, 0.2 * s, 8, generator=gen)
+        return lowfreq_noise(x, 0.2 * s, 8, rng=gen)
     x = wash(x, min(1.0, 0.4 * s))
-    x = colour_shift(x, min(1.0, 0.2 * s), generator=gen)
+    x = colour_shift(x, min(1.0, 0.2 * s), rng=gen)
     x = blur(x, 0.8 * s)
-    x = lowfreq_noise(x, 0.12 * s, 8, generator=gen)
-    x = blotches(x, 4, min(1.0, 0.4 * s), generator=gen)
-    x = checkerboard(x, 0.12 * s, 2, generator=gen)
-    return pixel_noise(x, 0.06 * s, generator=gen)
+    x = lowfreq_noise(x, 0.12 * s, 8, rng=gen)
+    x = blotches(x, 4, min(1.0, 0.4 * s), rng=gen)
+    x = checkerboard(x, 0.12 * s, 2, rng=gen)
+    return pixel_noise(x, 0.06 * s, rng=gen)
 
 
 def robust_batch(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator, p_erase: float = 0.3,
@@ -235,7 +235,7 @@ def robust_batch(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator, p_erase
     pick = torch.nonzero(torch.rand(n, generator=gen) < p_erase).flatten().tolist()
     if pick:
         part = bool(torch.rand(1, generator=gen).item() < part_share)
-        x[pick], y[pick] = erase_class(x[pick], y[pick], p=0.7, part=part, generator=gen)
+        x[pick], y[pick] = erase_class(x[pick], y[pick], p=0.7, part=part, rng=gen)
     y = torch.where((y0 == WINDOW) & (y != WINDOW), y + ERASED, y)  # carried through flips and shifts
     x, y = augment(x, y, gen)
     erased = (y >= ERASED) & (y != IGNORE)
@@ -243,7 +243,7 @@ def robust_batch(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator, p_erase
     hard = torch.rand(n, generator=gen) < p_hard
     soft = torch.nonzero(~hard).flatten().tolist()
     if soft:
-        x[soft], _ = random_degradation(x[soft], None, generator=gen, p_erase=0.0)
+        x[soft], _ = random_degradation(x[soft], None, rng=gen, p_erase=0.0)
     if bool(hard.any()):
         idx = torch.nonzero(hard).flatten().tolist()
         x[idx] = hard_degradation(x[idx], gen)

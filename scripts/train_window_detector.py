@@ -50,11 +50,11 @@ def make_batch(x, y, gen, p_erase: float, grid: int):
     pick = torch.nonzero(torch.rand(n, generator=gen) < p_erase).flatten().tolist()
     if pick:
         x[pick], y[pick] = erase_class(x[pick], y[pick], p=0.7, part=bool(torch.rand(1, generator=gen) < 0.4),
-                                       generator=gen)
+                                       rng=gen)
     flip = torch.rand(n, generator=gen) < 0.5
     x = torch.where(flip[:, None, None, None], x.flip(3), x)
     y = torch.where(flip[:, None, None], y.flip(2), y)
-    x, _ = random_degradation(x, None, generator=gen, p_each=0.4, p_erase=0.0)
+    x, _ = random_degradation(x, None, rng=gen, p_each=0.4, p_erase=0.0)
     return x, region_fractions(y == WINDOW, grid)
 
 

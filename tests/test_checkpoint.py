@@ -156,8 +156,9 @@ def test_missing_file_and_directory(tmp_path):
 def _rewrite(src, dst, *, tensors=None, meta=None):
     t = load_file(str(src))
     m = read_metadata(src)
-    if tensors:
+    if tensors:  # as an older latentlab wrote it (no sha256), so the checks after the checksum's are reached
         tensors(t)
+        m.pop("sha256")
     if meta:
         meta(m)
     save_file(t, str(dst), metadata=m)

@@ -23,7 +23,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / "latentlab"
 
 BOTTOM, DATA, MODELS, TRAIN, ANALYSES, VIZ, APP = range(7)
 LAYERS = {
-    "hooks": BOTTOM, "io": BOTTOM, "config": BOTTOM,
+    "hooks": BOTTOM, "io": BOTTOM, "config": BOTTOM, "rng": BOTTOM, "images": BOTTOM,
     "data": DATA,
     "models": MODELS, "judges": MODELS, "checkpoint": MODELS, "pretrained": MODELS, "convert": MODELS,
     "train": TRAIN,
@@ -33,7 +33,7 @@ LAYERS = {
     "": APP,  # the package's own __init__ re-exports from everywhere; nothing inside may import it
 }
 LAYER_NAMES = ("bottom utilities", "data", "models/judges", "train", "analyses", "viz", "app")
-VIZ_MAY_IMPORT = {"viz", "hooks", "io", "config"}
+VIZ_MAY_IMPORT = {"viz", "hooks", "io", "config", "images"}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from test_transfer import _cfg, _data, _enc
 def test_config_dict_round_trip_and_refusals(cls):
     cfg = cls()
     assert cls.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
-    with pytest.raises(ValueError, match=r"unknown fields \['nope'\]"):
+    with pytest.raises(ValueError, match=r"unknown keys \['nope'\]"):
         cls.from_dict({**cfg.to_dict(), "nope": 1})
     with pytest.raises(ValueError, match="JSON object, got list"):
         cls.from_dict([1, 2])

@@ -46,7 +46,7 @@ def sample_uint8(gan, n: int, seed: int, batch_size: int = 200):
     from ..models import sample_prior
     G = gan.generator
     cfg = gan.config
-    z = sample_prior(n, cfg.nz, cfg.prior, generator=torch.Generator().manual_seed(seed))
+    z = sample_prior(n, cfg.nz, cfg.prior, rng=torch.Generator().manual_seed(seed))
     was = G.training
     G.eval()
     try:

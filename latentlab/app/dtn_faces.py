@@ -30,6 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..images import from_uint8
 from ..data.avatars import HAIR_COLORS, SKINS, AvatarsDataset, avatar_from_face, default_cache_dir, render_spec
 from ..data.faces import BEARD_STYLES, HAIR_LENGTHS, PRESENTATIONS, face_attributes
 from ..metrics.frechet import frechet_distance
@@ -73,7 +74,7 @@ def _group_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 def _to_float(images: torch.Tensor) -> torch.Tensor:
     if images.dtype == torch.uint8:  # (N, H, W, 3) uint8 -> (N, 3, H, W) in [-1, 1]
-        return images.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+        return from_uint8(images, channels_last=True)
     return images.float()
 
 
@@ -138,7 +139,7 @@ def ceiling_images(attributes: Sequence[Mapping], size: int = 64) -> torch.Tenso
     """The avatars drawn directly from the faces' attributes: (N, 3, size, size) float32 in [-1, 1]."""
     arr = np.stack([render_spec(avatar_from_face(a), size) for a in attributes]) if len(attributes) else \
         np.zeros((0, size, size, 3), np.uint8)
-    return torch.from_numpy(arr).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+    return from_uint8(arr, channels_last=True)
 
 
 def balanced_accuracy(pred: np.ndarray, truth: np.ndarray) -> float:

@@ -139,13 +139,12 @@ def _grid_pngs(rep, out: Path) -> dict:
     from torchvision.utils import save_image
 
     from ..attribution.filters import guided_overlay
+    from ..images import grey_to_rgb, to_unit_range
     res = {}
     for name, v in (("trained", rep.trained_views), ("random", rep.random_views)):
         tiles = torch.from_numpy(guided_overlay(v.images, v.guided))          # (F', k, H, W, 3)
         F_, k = tiles.shape[:2]
-        imgs = (v.images.float().clamp(-1, 1) + 1) / 2                         # (F', k, C, H, W)
-        if imgs.shape[2] == 1:
-            imgs = imgs.expand(-1, -1, 3, -1, -1)
+        imgs = grey_to_rgb(to_unit_range(v.images))                           # (F', k, 3, H, W)
         over = tiles.permute(0, 1, 4, 2, 3).float() / 255
         rows = torch.cat([imgs, over], 1).reshape(F_ * 2 * k, *over.shape[2:])
         res[f"png_{name}"] = out / f"filters_{name}.png"

@@ -790,7 +790,8 @@ def _shown(n: int, seed: int, k: int = 12) -> torch.Tensor:
 
 
 def _rgb(x: torch.Tensor) -> torch.Tensor:
-    return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
+    from ..images import grey_to_rgb
+    return grey_to_rgb(x)
 
 
 def _dtn_digits(dtn, b: Budget, seed: int) -> Section:

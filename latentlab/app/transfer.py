@@ -29,11 +29,8 @@ DIGITS_ENCODER = dict(config=dict(in_channels=3, image_size=32, feature_dim=128,
 def to_grey(images):
     """RGB (N, 3, H, W) in [-1, 1] -> luminance (N, 1, H, W) in [-1, 1] (ITU-R 601 weights): the no-transfer
     floor feeds the source to the MNIST judge this way."""
-    import torch
-    if images.shape[1] == 1:
-        return images
-    w = torch.tensor([0.299, 0.587, 0.114], dtype=images.dtype).view(1, 3, 1, 1)
-    return (images * w).sum(1, keepdim=True)
+    from ..images import rgb_to_grey
+    return rgb_to_grey(images)
 
 
 def transfer_metrics(dtn, judge, source_images, source_labels, target_a, target_b, *, batch_size: int = 250) -> dict:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import images as images_
 from ..hooks import Trace
 from ._common import check_filter, eval_mode, prepare
 from .guided import FilterGuidedBackprop
@@ -173,10 +174,7 @@ def filter_views(model: nn.Module, images: torch.Tensor, layer: str | None = Non
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """Images (..., C, H, W) in [-1, 1] -> (..., H, W, 3) uint8 (grey images repeated to RGB)."""
-    x = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    if x.shape[-3] == 1:
-        x = x.expand(*x.shape[:-3], 3, *x.shape[-2:])
-    return x.movedim(-3, -1).cpu().numpy()
+    return images_.to_uint8(images_.grey_to_rgb(images), channels_last=True).cpu().numpy()
 
 
 def guided_overlay(images: torch.Tensor, guided: torch.Tensor, *, alpha: float = 0.65,
@@ -194,6 +192,6 @@ def guided_overlay(images: torch.Tensor, guided: torch.Tensor, *, alpha: float =
     scale = torch.quantile(flat, percentile / 100.0, dim=-1).clamp_min(1e-12)
     m = (mag / scale[..., None, None]).clamp(0, 1)
     heat = torch.stack([(m * 2).clamp(max=1), (m * 2 - 1).clamp(min=0), torch.zeros_like(m)], -1)  # red -> yellow
-    grey = ((images.detach().float().clamp(-1, 1) + 1) / 2).mean(-3, keepdim=True).movedim(-3, -1)
+    grey = images_.to_unit_range(images.detach()).mean(-3, keepdim=True).movedim(-3, -1)
     out = grey * (1 - alpha * m[..., None]) * 0.6 + alpha * m[..., None] * heat
     return (out.clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..images import from_uint8
 from ..models.base import check_device
 from ._common import check_images, prepare, resolve_layer
 from .filters import FilterViews, filter_views, layer_activations, random_like, top_images
@@ -60,7 +61,7 @@ def load_labelled_images(data, n: int, *, size: int = 64, seed: int = 1, cache=N
         else:
             img = np.stack([ds.image(i) for i in range(n)])
             lab = ds.label_maps(range(n))
-        x = torch.from_numpy(img).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+        x = from_uint8(img, channels_last=True)
         return x, lab, tuple(ds.classes)
     if not (hasattr(data, "label_maps") and hasattr(data, "classes") and hasattr(data, "__getitem__")):
         raise TypeError(f"data: expected 'rooms' or a dataset with label_maps() and classes, got {type(data).__name__}")

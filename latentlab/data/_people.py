@@ -16,6 +16,8 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 import torch
 
+from ..images import from_uint8
+
 PRESENTATIONS = ("masculine", "feminine")
 HAIR_LENGTHS = ("buzz", "short", "medium", "long")
 BEARD_STYLES = ("none", "stubble", "full")
@@ -224,8 +226,7 @@ class RenderedDataset(torch.utils.data.Dataset):
         return np.array(self._mapped()[i])
 
     def __getitem__(self, i):
-        x = torch.from_numpy(self.image(i)).permute(2, 0, 1).to(torch.float32)
-        return x.div_(127.5).sub_(1.0), 0
+        return from_uint8(self.image(i), channels_last=True), 0
 
     def sample(self, i: int):
         return self.render(self._index(i), self.seed, self.size)

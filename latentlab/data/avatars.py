@@ -55,6 +55,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import torch
 
+from ..images import from_uint8
 from ._people import check_int as _check_int
 from ._people import GLASSES_STYLES  # noqa: F401 (part of this module's vocabulary)
 from ._people import (BEARD_STYLES, HAIR_LENGTHS, PRESENTATIONS, RenderedDataset,
@@ -395,7 +396,7 @@ class AvatarsDataset(RenderedDataset):
         else:
             arr = np.stack([self.image(i) for i in idx]) if len(idx) else np.zeros((0, self.size, self.size, 3),
                                                                                    np.uint8)
-        return torch.from_numpy(arr).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+        return from_uint8(arr, channels_last=True)
 
     def attributes(self, indices: Iterable[int] | None = None) -> dict[str, np.ndarray]:
         """Ground truth for ``indices`` (default: all): smile float32; smiling, glasses, feminine, beard bool;

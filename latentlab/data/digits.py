@@ -28,6 +28,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..images import from_uint8
+from ..rng import resolve_rng
+
 __all__ = ["SourceDigits", "MNISTDigits", "render_source_digit", "find_fonts", "load_mnist_5k", "mnist_5k_path",
            "random_affine", "augment_digits", "FONT_CANDIDATES", "MNIST_SPLIT"]
 
@@ -142,14 +145,16 @@ def render_source_digit(index: int, seed: int = 0, *, fonts=None, _cache=None) -
     return np.clip(arr * 255 + 0.5, 0, 255).astype(np.uint8), label
 
 
-def random_affine(images: torch.Tensor, generator: torch.Generator, *, max_degrees: float, max_scale: float,
-                  max_shift: float) -> torch.Tensor:
+def random_affine(images: torch.Tensor, rng: torch.Generator | None = None, *, max_degrees: float, max_scale: float,
+                  max_shift: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """A random affine map per image (N, C, H, W) in [-1, 1]: rotation up to ``max_degrees``, scale 1 +-
     ``max_scale``, shift up to ``max_shift`` pixels; the border is filled with -1 (background). Four uniform draws
-    per image from ``generator`` (the MNIST judge's training augmentation, scripts/train_judge_mnist.py)."""
+    per image from ``rng`` (a torch.Generator; ``generator=`` is its deprecated old name), the MNIST judge's
+    training augmentation (scripts/train_judge_mnist.py)."""
     import torch.nn.functional as F
+    rng = resolve_rng(rng, generator, required=True)
     n, _, h, _ = images.shape
-    u = torch.rand(n, 4, generator=generator) * 2 - 1
+    u = torch.rand(n, 4, generator=rng) * 2 - 1
     ang = u[:, 0] * np.deg2rad(max_degrees)
     sc = 1 + u[:, 1] * max_scale
     tx, ty = u[:, 2] * (2 * max_shift / h), u[:, 3] * (2 * max_shift / h)
@@ -159,17 +164,19 @@ def random_affine(images: torch.Tensor, generator: torch.Generator, *, max_degre
     return F.grid_sample(images + 1, grid, align_corners=False, padding_mode="zeros") - 1
 
 
-def augment_digits(images: torch.Tensor, generator: torch.Generator, *, max_degrees: float = 15.0,
+def augment_digits(images: torch.Tensor, rng: torch.Generator | None = None, *, max_degrees: float = 15.0,
                    max_scale: float = 0.15, max_shift: float = 3.0, p_thin: float = 0.4,
-                   p_thick: float = 0.2) -> torch.Tensor:
+                   p_thick: float = 0.2, generator: torch.Generator | None = None) -> torch.Tensor:
     """Random handwriting-like variation of a batch of grey digits (N, 1, H, W) in [-1, 1] on a -1 background:
     :func:`random_affine`, then with probability ``p_thin`` a 3x3 erosion (thinner strokes) or ``p_thick`` a 3x3
-    dilation (thicker). Deterministic given ``generator``; all strengths 0 return the images."""
+    dilation (thicker). Deterministic given ``rng`` (a torch.Generator; ``generator=`` is its deprecated old
+    name); all strengths 0 return the images."""
     import torch.nn.functional as F
+    rng = resolve_rng(rng, generator, required=True)
     if images.ndim != 4 or images.shape[1] != 1:
         raise ValueError(f"images: expected (N, 1, H, W) grey digits, got {tuple(images.shape)}")
-    out = random_affine(images, generator, max_degrees=max_degrees, max_scale=max_scale, max_shift=max_shift)
-    r = torch.rand(len(images), generator=generator).view(-1, 1, 1, 1)
+    out = random_affine(images, rng, max_degrees=max_degrees, max_scale=max_scale, max_shift=max_shift)
+    r = torch.rand(len(images), generator=rng).view(-1, 1, 1, 1)
     thin, thick = r < p_thin, r >= 1 - p_thick
     out = torch.where(thin, -F.max_pool2d(-out, 3, 1, 1), out)
     return torch.where(thick & ~thin, F.max_pool2d(out, 3, 1, 1), out)
@@ -204,8 +211,7 @@ class SourceDigits(torch.utils.data.Dataset):
             a, y = render_source_digit(off + i, self.seed, _cache=cache)
             imgs.append(a)
             labels.append(y)
-        arr = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float()
-        self.images = (arr / 127.5 - 1.0).contiguous()
+        self.images = from_uint8(np.stack(imgs), channels_last=True).contiguous()
         self.labels = torch.tensor(labels, dtype=torch.long)
 
     def __len__(self) -> int:
@@ -268,7 +274,7 @@ class MNISTDigits(torch.utils.data.Dataset):
             idx["train"].extend(members[:k].tolist())
             idx["test"].extend(members[k:].tolist())
         sel = np.sort(np.array(idx[split], dtype=np.int64))
-        x = torch.from_numpy(imgs[sel]).float() / 127.5 - 1.0
+        x = from_uint8(imgs[sel])
         self.images = torch.nn.functional.pad(x, (2, 2, 2, 2), value=-1.0).unsqueeze(1).contiguous()
         self.labels = torch.from_numpy(labels[sel]).long()
         self.split = split

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..images import from_uint8
+
 __all__ = ["FASHION_CLASSES", "DEFAULT_ROOT", "FashionMNIST", "load_fashion_mnist", "read_idx", "resolve_root"]
 
 FASHION_CLASSES = (
@@ -166,7 +168,7 @@ class FashionMNIST(torch.utils.data.Dataset):
         return len(self.targets)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        image = self.images[index].to(torch.float32).div_(127.5).sub_(1.0).unsqueeze(0)
+        image = from_uint8(self.images[index]).unsqueeze(0)
         return image, int(self.targets[index])
 
     def __repr__(self) -> str:

@@ -39,6 +39,8 @@ import cv2
 import numpy as np
 import torch
 
+from ..images import from_uint8
+
 __all__ = ["ROOM_CLASSES", "RoomSample", "render_room", "RoomsDataset"]
 
 ROOM_CLASSES: tuple[str, ...] = (
@@ -1058,8 +1060,7 @@ class RoomsDataset(torch.utils.data.Dataset):
         return render_room(i, self.seed, self.size).image
 
     def __getitem__(self, i) -> tuple[torch.Tensor, int]:
-        x = torch.from_numpy(self.image(i)).permute(2, 0, 1).to(torch.float32)
-        return x.div_(127.5).sub_(1.0), 0
+        return from_uint8(self.image(i), channels_last=True), 0
 
     def sample(self, i) -> RoomSample:
         """Full ground truth of scene i (always rendered: boxes and params are not cached)."""

@@ -64,12 +64,12 @@ def causal_ranking(generator, layer: str, segmenter, obj: str = "window", *, nz:
 
     try:
         with torch.no_grad(), Trace(generator, layer) as t:
-            run(lm.sample_z(1, generator=g))
+            run(lm.sample_z(1, rng=g))
         n_maps = int(t.output.shape[1])
         logits = torch.full((n_maps,), -4.0, requires_grad=True)
         opt = torch.optim.Adam([logits], lr=lr)
         for _ in range(steps):
-            z = lm.sample_z(batch_size, generator=g)
+            z = lm.sample_z(batch_size, rng=g)
             with torch.no_grad():
                 x0 = run(z)
                 outside = (segmenter(x0).argmax(1) != idx).float()[:, None]

@@ -3,8 +3,6 @@ JSON round trip and the conv unit of the convolutional judges."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Callable, Mapping
@@ -12,7 +10,8 @@ from typing import Callable, Mapping
 import torch
 from torch import nn
 
-from latentlab.io import load_safetensors, save_safetensors
+from latentlab.config import Config
+from latentlab.io import FILE_KINDS, digest, load_part, module_tensors, read_model_file, write_model_file  # noqa: F401 (digest: re-exported)
 from latentlab.models.base import check_device
 
 
@@ -24,21 +23,7 @@ def check_positive_int(name: str, value) -> int:
     return value
 
 
-class JsonConfig:
-    """Mixin for a judge's frozen config dataclass: ``to_json`` and a strict ``from_json``."""
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str):
-        fields = json.loads(text)
-        if not isinstance(fields, dict):
-            raise ValueError(f"config must be a JSON object, got {type(fields).__name__}")
-        unknown = set(fields) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"config has unknown fields {sorted(unknown)}")
-        return cls(**fields)
+JsonConfig = Config  # the judges' name for the config base class (to_json and a strict from_json)
 
 
 class ConvNetConfig(JsonConfig):
@@ -85,71 +70,45 @@ class ConvUnit(nn.Module):
         return self.act(self.bn(self.conv(x)))
 
 
-FORMAT = "latentlab-judge"
-RESERVED = ("format", "judge", "config", "sha256")
-
-
-def digest(tensors: Mapping[str, torch.Tensor]) -> str:
-    """sha256 over names, dtypes, shapes and bytes: safetensors itself has no checksum."""
-    h = hashlib.sha256()
-    for name in sorted(tensors):
-        t = tensors[name].detach().to("cpu").contiguous()
-        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
+FORMAT = FILE_KINDS["judge"].format
+RESERVED = ("format", "judge", "config", "sha256", "format_version")
 
 
 def save_judge(module: nn.Module, path: str | os.PathLike, judge: str, config_json: str,
                dtype: torch.dtype | None = None, metadata: Mapping[str, str] | None = None) -> None:
-    """Write ``module``'s state atomically. ``dtype`` converts floating tensors; ``metadata`` adds str entries."""
-    if dtype is not None and not dtype.is_floating_point:
-        raise ValueError(f"dtype must be a floating dtype or None, got {dtype}")
+    """Write ``module``'s state atomically (:func:`latentlab.io.write_model_file`, kind "judge"). ``dtype``
+    converts floating tensors; ``metadata`` adds str entries."""
     extra = dict(metadata or {})
     clash = set(extra) & set(RESERVED)
     if clash:
         raise ValueError(f"metadata may not set the reserved keys {sorted(clash)}")
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
-        raise TypeError("metadata must map str to str")
-    tensors = {}
-    for name, t in module.state_dict().items():
-        t = t.detach().to("cpu")
-        if dtype is not None and t.is_floating_point():
-            t = t.to(dtype)
-        tensors[name] = t.contiguous().clone()
-    meta = {**extra, "format": FORMAT, "judge": judge, "config": config_json, "sha256": digest(tensors)}
+    tensors = module_tensors([("", module)], dtype)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    save_safetensors(path, tensors, meta)
+    write_model_file(path, "judge", tensors, config_json, {**extra, "judge": judge})
 
 
 def read_judge(path, judge: str, label: str, config_from_json: Callable, error: type = ValueError):
     """Read and check a judge file -> (tensors, config). ``error`` (a ValueError type) names the file."""
-    tensors, meta = load_safetensors(path)  # CheckpointError (a ValueError) for unreadable files
-    if meta.get("format") != FORMAT or meta.get("judge") != judge:
-        raise error(f"{path}: not a {label} judge (metadata format={meta.get('format')!r}, "
+    def identify(meta):
+        if meta.get("format") != FORMAT or meta.get("judge") != judge:
+            return (f"{path}: not a {label} judge (metadata format={meta.get('format')!r}, "
                     f"judge={meta.get('judge')!r}; expected {FORMAT!r}, {judge!r})")
-    if meta.get("sha256") != digest(tensors):
-        raise error(f"{path}: tensor checksum does not match the metadata (corrupt file)")
+        if "sha256" not in meta:  # every judge file carries one
+            return f"{path}: tensor checksum missing from the metadata (corrupt file)"
+        return None
+
+    model_file = read_model_file(path, "judge", error=error, identify=identify)
     try:
-        config = config_from_json(meta.get("config", ""))
+        config = config_from_json(model_file.meta.get("config", ""))
     except (ValueError, TypeError) as e:
         raise error(f"{path}: bad config in metadata: {e}") from e
-    return tensors, config
+    return model_file.tensors, config
 
 
 def load_checked(model: nn.Module, tensors: Mapping[str, torch.Tensor], path, error: type = ValueError) -> None:
-    """Copy ``tensors`` into ``model`` after checking names, shapes, kinds and finiteness."""
-    expected = model.state_dict()
-    missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-    if missing or unexpected:
-        raise error(f"{path}: tensors do not match the config: missing {missing}, unexpected {unexpected}")
-    for name, ref in expected.items():
-        t = tensors[name]
-        if t.shape != ref.shape or t.is_floating_point() != ref.is_floating_point():
-            raise error(f"{path}: tensor {name!r} is {t.dtype} {tuple(t.shape)}, "
-                        f"expected {ref.dtype} {tuple(ref.shape)}")
-        if t.is_floating_point() and not torch.isfinite(t).all():
-            raise error(f"{path}: tensor {name!r} has non-finite values")
-    model.load_state_dict(tensors)  # copies into the float32 parameters
+    """Copy ``tensors`` into ``model`` after checking names, shapes, kinds and finiteness
+    (:func:`latentlab.io.load_part`)."""
+    load_part(model, dict(tensors), "", path, error)
 
 
 def to_device(model: nn.Module, map_location) -> nn.Module:
@@ -212,11 +171,11 @@ class JudgeFile:
 
     def save(self, path: str | os.PathLike, dtype: torch.dtype | None = None,
              metadata: Mapping[str, str] | None = None) -> None:
-        """Write one safetensors file atomically (``latentlab.io.save_safetensors``).
+        """Write one safetensors file atomically (``latentlab.io.write_model_file``, kind "judge").
 
         ``dtype`` (e.g. torch.float16) converts the floating tensors; None keeps them. ``metadata``:
         extra str -> str entries (e.g. training provenance), not the reserved keys
-        format/judge/config/sha256. Loading converts back to float32.
+        format/format_version/judge/config/sha256. Loading converts back to float32.
         """
         save_judge(self, path, self.judge, self.config.to_json(), dtype, metadata)
 

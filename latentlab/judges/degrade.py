@@ -31,6 +31,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ..rng import resolve_rng
+
 __all__ = [
     "wash", "colour_shift", "blur", "pixel_noise", "lowfreq_noise", "blotches", "checkerboard", "erase_class",
     "SUITE", "CONDITIONS", "degrade", "random_degradation", "WALL", "WINDOW",
@@ -51,15 +53,11 @@ def _check_images(images, name: str = "images") -> None:
         raise ValueError(f"{name}: expected shape (N, 3, H, W), got {tuple(images.shape)}")
 
 
-def _check_generator(generator) -> None:
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator: expected a torch.Generator, got {type(generator).__name__}")
-
-
-def _check_batch(images, generator) -> None:
-    """The checks of a random degradation: ``images`` then ``generator``."""
+def _check_batch(images, rng, generator=None) -> torch.Generator:
+    """The checks of a random degradation: ``images`` then ``rng`` (or its deprecated old name ``generator``);
+    returns the torch.Generator."""
     _check_images(images)
-    _check_generator(generator)
+    return resolve_rng(rng, generator, required=True)
 
 
 def _check_amount(name: str, value, low: float = 0.0, high: float = math.inf) -> float:
@@ -75,11 +73,11 @@ def _check_count(name: str, value, low: int, expected: str) -> int:
     return value
 
 
-def _rand(generator: torch.Generator, *shape) -> torch.Tensor:
-    return torch.rand(*shape, generator=generator)
+def _rand(rng: torch.Generator, *shape) -> torch.Tensor:
+    return torch.rand(*shape, generator=rng)
 
 
-# -- the degradations (pure functions of the batch and a generator) -------------------------------
+# -- the degradations (pure functions of the batch and a torch.Generator rng) -------------------------------
 
 
 def wash(images: torch.Tensor, amount: float = 0.5) -> torch.Tensor:
@@ -93,13 +91,14 @@ def wash(images: torch.Tensor, amount: float = 0.5) -> torch.Tensor:
     return (1 - amount) * images + amount * grey
 
 
-def colour_shift(images: torch.Tensor, strength: float = 0.25, *, generator: torch.Generator) -> torch.Tensor:
+def colour_shift(images: torch.Tensor, strength: float = 0.25, *, rng: torch.Generator | None = None,
+        generator: torch.Generator | None = None) -> torch.Tensor:
     """Random per-image, per-channel gain in [1 - s, 1 + s] and offset in [-s/2, s/2] (in [0, 1] units)."""
-    _check_batch(images, generator)
+    rng = _check_batch(images, rng, generator)
     s = _check_amount("strength", strength, 0.0, 1.0)
     n = images.shape[0]
-    gain = 1 + s * (2 * _rand(generator, n, 3, 1, 1) - 1)
-    offset = s * (_rand(generator, n, 3, 1, 1) - 0.5)
+    gain = 1 + s * (2 * _rand(rng, n, 3, 1, 1) - 1)
+    offset = s * (_rand(rng, n, 3, 1, 1) - 0.5)
     u = (images + 1) / 2
     return ((u * gain + offset) * 2 - 1).clamp(-1, 1)
 
@@ -126,34 +125,37 @@ def blur(images: torch.Tensor, sigma) -> torch.Tensor:
     return y.reshape(n, c, h, w)
 
 
-def pixel_noise(images: torch.Tensor, sigma: float = 0.1, *, generator: torch.Generator) -> torch.Tensor:
+def pixel_noise(images: torch.Tensor, sigma: float = 0.1, *, rng: torch.Generator | None = None,
+        generator: torch.Generator | None = None) -> torch.Tensor:
     """High-frequency noise: i.i.d. Gaussian per pixel and channel, std ``sigma`` in [-1, 1] units."""
-    _check_batch(images, generator)
+    rng = _check_batch(images, rng, generator)
     sigma = _check_amount("sigma", sigma, 0.0, 2.0)
-    return (images + sigma * torch.randn(images.shape, generator=generator).to(images)).clamp(-1, 1)
+    return (images + sigma * torch.randn(images.shape, generator=rng).to(images)).clamp(-1, 1)
 
 
 def lowfreq_noise(images: torch.Tensor, sigma: float = 0.25, grid: int = 8, *,
-                  generator: torch.Generator) -> torch.Tensor:
+                  rng: torch.Generator | None = None,
+        generator: torch.Generator | None = None) -> torch.Tensor:
     """Low-frequency colour noise: a (grid x grid) Gaussian field per channel, bilinearly upsampled.
 
     GAN colours wander smoothly across the image; on a wall this makes the bright/dark, tinted patches
     a window detector can mistake for sky. ``sigma`` is the std of the field in [-1, 1] units.
     """
-    _check_batch(images, generator)
+    rng = _check_batch(images, rng, generator)
     sigma = _check_amount("sigma", sigma, 0.0, 2.0)
     grid = _check_count("grid", grid, 1, "a positive int")
     n, _, h, w = images.shape
-    field = torch.randn(n, 3, grid, grid, generator=generator)
+    field = torch.randn(n, 3, grid, grid, generator=rng)
     field = F.interpolate(field, size=(h, w), mode="bicubic", align_corners=False).to(images)
     return (images + sigma * field).clamp(-1, 1)
 
 
 def blotches(images: torch.Tensor, count: int = 6, strength: float = 0.6, radius: tuple[float, float] = (2.0, 7.0),
-             *, generator: torch.Generator) -> torch.Tensor:
+             *, rng: torch.Generator | None = None,
+        generator: torch.Generator | None = None) -> torch.Tensor:
     """``count`` soft elliptical blobs per image, each of a random colour, mixed in with weight up to
     ``strength``; radii (pixels) drawn from ``radius``. Some blobs are bright and sky-coloured."""
-    _check_batch(images, generator)
+    rng = _check_batch(images, rng, generator)
     count = _check_count("count", count, 0, "a non-negative int")
     strength = _check_amount("strength", strength, 0.0, 1.0)
     if (not isinstance(radius, (tuple, list)) or len(radius) != 2
@@ -163,12 +165,12 @@ def blotches(images: torch.Tensor, count: int = 6, strength: float = 0.6, radius
     n, _, h, w = images.shape
     if count == 0 or n == 0:
         return images.clone()
-    cy = _rand(generator, n, count, 1, 1) * h
-    cx = _rand(generator, n, count, 1, 1) * w
-    ry = radius[0] + (radius[1] - radius[0]) * _rand(generator, n, count, 1, 1)
-    rx = radius[0] + (radius[1] - radius[0]) * _rand(generator, n, count, 1, 1)
-    colour = _rand(generator, n, count, 3) * 2 - 1
-    weight = strength * (0.5 + 0.5 * _rand(generator, n, count, 1, 1))
+    cy = _rand(rng, n, count, 1, 1) * h
+    cx = _rand(rng, n, count, 1, 1) * w
+    ry = radius[0] + (radius[1] - radius[0]) * _rand(rng, n, count, 1, 1)
+    rx = radius[0] + (radius[1] - radius[0]) * _rand(rng, n, count, 1, 1)
+    colour = _rand(rng, n, count, 3) * 2 - 1
+    weight = strength * (0.5 + 0.5 * _rand(rng, n, count, 1, 1))
     yy = torch.arange(h, dtype=torch.float32)[None, None, :, None] + 0.5
     xx = torch.arange(w, dtype=torch.float32)[None, None, None, :] + 0.5
     alpha = weight * torch.exp(-0.5 * (((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2))  # (N, K, H, W)
@@ -180,16 +182,17 @@ def blotches(images: torch.Tensor, count: int = 6, strength: float = 0.6, radius
 
 
 def checkerboard(images: torch.Tensor, strength: float = 0.15, period: int = 2, *,
-                 generator: torch.Generator) -> torch.Tensor:
+                 rng: torch.Generator | None = None,
+        generator: torch.Generator | None = None) -> torch.Tensor:
     """Transposed-conv artefacts: a random periodic (period x period) colour tile of std ``strength``
     under a smooth random envelope (stronger in some regions, as in GAN samples)."""
-    _check_batch(images, generator)
+    rng = _check_batch(images, rng, generator)
     strength = _check_amount("strength", strength, 0.0, 2.0)
     period = _check_count("period", period, 2, "an int >= 2")
     n, _, h, w = images.shape
-    tile = torch.randn(n, 3, period, period, generator=generator)
+    tile = torch.randn(n, 3, period, period, generator=rng)
     tile = tile - tile.mean(dim=(2, 3), keepdim=True)
-    envelope = F.interpolate(0.5 + _rand(generator, n, 1, 4, 4), size=(h, w), mode="bilinear",
+    envelope = F.interpolate(0.5 + _rand(rng, n, 1, 4, 4), size=(h, w), mode="bilinear",
                              align_corners=False)
     pattern = tile.repeat(1, 1, -(-h // period), -(-w // period))[:, :, :h, :w]
     return (images + (strength * envelope * pattern).to(images)).clamp(-1, 1)
@@ -225,7 +228,8 @@ def _wall_fill(image: torch.Tensor, wall: torch.Tensor) -> torch.Tensor:
 
 def erase_class(images: torch.Tensor, labels: torch.Tensor, cls: int = WINDOW, p: float = 0.5,
                 part: bool = False, fill_cls: int = WALL, *,
-                generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+                rng: torch.Generator | None = None,
+        generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Paint over objects of class ``cls`` with the surrounding ``fill_cls`` (wall) and relabel them.
 
     Each 8-connected component of ``labels == cls`` is erased with probability ``p`` (whole), or, with
@@ -234,7 +238,7 @@ def erase_class(images: torch.Tensor, labels: torch.Tensor, cls: int = WINDOW, p
 
     Returns (images, labels) of the input shapes; the labels of erased pixels become ``fill_cls``.
     """
-    _check_batch(images, generator)
+    rng = _check_batch(images, rng, generator)
     if not isinstance(labels, torch.Tensor) or labels.is_floating_point():
         raise TypeError(f"labels: expected an integer torch.Tensor (N, H, W), got "
                         f"{type(labels).__name__ if not isinstance(labels, torch.Tensor) else labels.dtype}")
@@ -248,7 +252,7 @@ def erase_class(images: torch.Tensor, labels: torch.Tensor, cls: int = WINDOW, p
         erase = torch.zeros(labels.shape[1:], dtype=torch.bool)
         for c in range(1, k + 1):
             comp = ids == c
-            coin, side, frac = _rand(generator, 3).tolist()
+            coin, side, frac = _rand(rng, 3).tolist()
             if not part:
                 if coin < p:
                     erase |= comp
@@ -277,7 +281,7 @@ def erase_class(images: torch.Tensor, labels: torch.Tensor, cls: int = WINDOW, p
 
 # -- the suite -----------------------------------------------------------------------------------
 
-# Each condition is a list of (degradation, parameters), applied in order with one generator.
+# Each condition is a list of (degradation, parameters), applied in order with one torch.Generator.
 # Strengths are fixed: they are the suite's definition (pretrained/JUDGES.md), not tuned to a judge.
 SUITE: dict[str, list[tuple[str, dict]]] = {
     "clean": [],
@@ -304,12 +308,12 @@ def _apply(name: str, params: dict, x: torch.Tensor, y, gen: torch.Generator):
     if name == "erase":
         if y is None:
             return x, None  # no labels (faces, generator samples): nothing to erase honestly
-        return erase_class(x, y, generator=gen, **params)
+        return erase_class(x, y, rng=gen, **params)
     if name in ("wash", "blur"):
         return {"wash": wash, "blur": blur}[name](x, **params), y
     fn = {"colour_shift": colour_shift, "pixel_noise": pixel_noise, "lowfreq_noise": lowfreq_noise,
           "blotches": blotches, "checkerboard": checkerboard}[name]
-    return fn(x, generator=gen, **params), y
+    return fn(x, rng=gen, **params), y
 
 
 def degrade(images: torch.Tensor, condition: str, labels: torch.Tensor | None = None, seed: int = 0):
@@ -331,7 +335,8 @@ def degrade(images: torch.Tensor, condition: str, labels: torch.Tensor | None = 
     return (x if x is not images else images.clone()), (None if y is None else y)
 
 
-def random_degradation(images: torch.Tensor, labels: torch.Tensor | None = None, *, generator: torch.Generator,
+def random_degradation(images: torch.Tensor, labels: torch.Tensor | None = None, *, rng: torch.Generator | None = None,
+                       generator: torch.Generator | None = None,
                        p_each: float = 0.35, scale: float = 1.3, p_erase: float = 0.3):
     """Training augmentation: each degradation of the suite applied with probability ``p_each`` at a
     random strength between 0 and ``scale`` x the suite's (so the suite's levels lie inside the range),
@@ -339,23 +344,23 @@ def random_degradation(images: torch.Tensor, labels: torch.Tensor | None = None,
 
     images (N, 3, H, W), labels (N, H, W) or None -> (images, labels); per-image decisions.
     """
-    _check_batch(images, generator)
+    rng = _check_batch(images, rng, generator)
     n = images.shape[0]
     x, y = images.clone(), (None if labels is None else labels.clone())
     if y is not None and p_erase > 0:
-        pick = torch.nonzero(_rand(generator, n) < p_erase).flatten().tolist()
+        pick = torch.nonzero(_rand(rng, n) < p_erase).flatten().tolist()
         if pick:
-            part = bool(_rand(generator, 1).item() < 0.4)
-            xe, ye = erase_class(x[pick], y[pick], p=0.7, part=part, generator=generator)
+            part = bool(_rand(rng, 1).item() < 0.4)
+            xe, ye = erase_class(x[pick], y[pick], p=0.7, part=part, rng=rng)
             x[pick], y[pick] = xe, ye
 
     def sel():
-        return torch.nonzero(_rand(generator, n) < p_each).flatten().tolist()
+        return torch.nonzero(_rand(rng, n) < p_each).flatten().tolist()
 
     def amt(hi):
-        return float(_rand(generator, 1).item()) * hi * scale
+        return float(_rand(rng, 1).item()) * hi * scale
 
-    order = torch.randperm(7, generator=generator).tolist()
+    order = torch.randperm(7, generator=rng).tolist()
     for step in order:
         idx = sel()
         if not idx:
@@ -364,19 +369,19 @@ def random_degradation(images: torch.Tensor, labels: torch.Tensor | None = None,
         if step == 0:
             xi = wash(xi, min(1.0, amt(0.5)))
         elif step == 1:
-            xi = colour_shift(xi, min(1.0, amt(0.3)), generator=generator)
+            xi = colour_shift(xi, min(1.0, amt(0.3)), rng=rng)
         elif step == 2:
             xi = blur(xi, 0.2 + amt(1.0))
         elif step == 3:
-            xi = pixel_noise(xi, amt(0.1), generator=generator)
+            xi = pixel_noise(xi, amt(0.1), rng=rng)
         elif step == 4:
-            grid = [4, 6, 8, 12][int(torch.randint(0, 4, (1,), generator=generator))]
-            xi = lowfreq_noise(xi, amt(0.2), grid, generator=generator)
+            grid = [4, 6, 8, 12][int(torch.randint(0, 4, (1,), generator=rng))]
+            xi = lowfreq_noise(xi, amt(0.2), grid, rng=rng)
         elif step == 5:
-            count = int(torch.randint(1, 9, (1,), generator=generator))
-            xi = blotches(xi, count, min(1.0, amt(0.6)), generator=generator)
+            count = int(torch.randint(1, 9, (1,), generator=rng))
+            xi = blotches(xi, count, min(1.0, amt(0.6)), rng=rng)
         else:
-            period = 2 if _rand(generator, 1).item() < 0.6 else 4
-            xi = checkerboard(xi, amt(0.2), period, generator=generator)
+            period = 2 if _rand(rng, 1).item() < 0.6 else 4
+            xi = checkerboard(xi, amt(0.2), period, rng=rng)
         x[idx] = xi
     return x.clamp(-1, 1), y

@@ -240,7 +240,7 @@ class Arithmetic(JudgedPool):
             if not query:
                 raise ValueError(f"{name}: give exemplars (z=, indices=, vector=) or a query such as "
                                  "smile=1, presentation='feminine'")
-            idx = self.pool.select(k or self.k, margin=self.margin, pick=self.pick, generator=self._pick_gen, **query)
+            idx = self.pool.select(k or self.k, margin=self.margin, pick=self.pick, rng=self._pick_gen, **query)
             zz = self.pool.z[idx]
             c = Concept(name, concept_vector(zz), zz, idx, dict(query))
         self.concepts[name] = c

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..models.adapter import LatentModel
+from ..rng import resolve_rng
 from .labels import describe_query, label_images, match
 
 __all__ = ["LatentPool", "sample_pool", "PICKS", "JudgedPool"]
@@ -32,13 +33,15 @@ class LatentPool:
         """Indices (M,) of the pool samples that satisfy the query (see ``latentlab.latent.labels``)."""
         return match(self.labels, margin, **query).nonzero().flatten()
 
-    def select(self, k: int, *, margin: float = 0.0, pick: str = "random",
+    def select(self, k: int, *, margin: float = 0.0, pick: str = "random", rng: torch.Generator | None = None,
                generator: torch.Generator | None = None, **query) -> torch.Tensor:
         """Indices (k,) of k samples matching the query; ValueError saying how many matched out of how many.
 
-        ``pick="random"``: a random choice among the matches (with ``generator``), as a person picking
-        exemplars by eye would; ``"confident"``: the matches whose 0/1-queried labels lie farthest from 0.5.
+        ``pick="random"``: a random choice among the matches (with ``rng``, a torch.Generator; ``generator=``
+        is its deprecated old name), as a person picking exemplars by eye would; ``"confident"``: the matches
+        whose 0/1-queried labels lie farthest from 0.5.
         """
+        rng = resolve_rng(rng, generator)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k: expected a positive int (number of exemplars), got {k!r}")
         if pick not in PICKS:
@@ -49,7 +52,7 @@ class LatentPool:
                              f"fewer than the k={k} exemplars asked for; use a larger pool (pool_size), a smaller "
                              f"margin (now {margin}) or a looser query")
         if pick == "random":
-            order = torch.randperm(len(idx), generator=generator)
+            order = torch.randperm(len(idx), generator=rng)
         else:
             from .labels import _normalise_query
             score = torch.zeros(len(idx))
@@ -60,13 +63,14 @@ class LatentPool:
         return idx[order[:k]]
 
 
-def sample_pool(model: LatentModel, judge, n: int, *, seed: int | None = 0, generator: torch.Generator | None = None,
-                c=None) -> LatentPool:
-    """Draw n z's from the prior (``seed`` or ``generator``), generate and label them (N images at a time
-    in batches; images are not kept)."""
+def sample_pool(model: LatentModel, judge, n: int, *, seed: int | None = 0, rng: torch.Generator | None = None,
+                c=None, generator: torch.Generator | None = None) -> LatentPool:
+    """Draw n z's from the prior (``seed``, or ``rng``: a torch.Generator; ``generator=`` is its deprecated
+    old name), generate and label them (N images at a time in batches; images are not kept)."""
+    rng = resolve_rng(rng, generator)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"pool_size: expected a positive int, got {n!r}")
-    z = model.sample_z(n, seed=seed if generator is None else None, generator=generator)
+    z = model.sample_z(n, seed=seed if rng is None else None, rng=rng)
     chunks: dict[str, list] = {}
     bs = max(model.batch_size, 256)
     for i in range(0, n, bs):

@@ -86,7 +86,7 @@ class RotationAxis(JudgedPool):
         pool = self.pool
         if self.pick == "random":
             gen = torch.Generator().manual_seed(int(self.seed) + (0 if name == "left" else 1))
-            idx = pool.select(self.k, pick="random", generator=gen, **query)
+            idx = pool.select(self.k, pick="random", rng=gen, **query)
         else:
             idx = pool.matching(**query)
             if len(idx) < self.k:

@@ -20,6 +20,7 @@ from typing import Callable
 import torch
 
 from ..models.adapter import LatentModel, as_latent_model
+from ..rng import resolve_rng
 from .interpolate import METHODS, interpolate, lerp, slerp
 
 __all__ = ["Walk", "Smoothness", "walk_smoothness", "pixel_features", "JUMP_FACTOR", "resolve_features"]
@@ -169,11 +170,13 @@ class Walk:
         return self.path(torch.stack(zs), steps, method, c)
 
     def random(self, keyframes: int = 2, steps: int = 8, method: str = "slerp", *, seed: int | None = 0,
-               generator: torch.Generator | None = None, c=None) -> torch.Tensor:
-        """A walk through ``keyframes`` z's drawn from the prior (``seed`` or ``generator``)."""
+               rng: torch.Generator | None = None, c=None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A walk through ``keyframes`` z's drawn from the prior (``seed``, or ``rng``: a torch.Generator, which
+        then replaces the seed; ``generator=`` is its deprecated old name)."""
+        rng = resolve_rng(rng, generator)
         if isinstance(keyframes, bool) or not isinstance(keyframes, int) or keyframes < 2:
             raise ValueError(f"keyframes: expected an int >= 2, got {keyframes!r}")
-        kf = self.model.sample_z(keyframes, seed=None if generator is not None else seed, generator=generator)
+        kf = self.model.sample_z(keyframes, seed=None if rng is not None else seed, rng=rng)
         return self.path(kf, steps, method, c)
 
     def classes(self, z, c0: int, c1: int, steps: int = 8, method: str = "linear") -> torch.Tensor:

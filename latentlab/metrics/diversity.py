@@ -33,6 +33,8 @@ import torch
 import torch.nn.functional as F
 from pytorch_msssim import ssim
 
+from ..rng import resolve_rng
+
 __all__ = ["msssim", "msssim_pairs", "msssim_per_class", "mode_collapse", "msssim_settings", "ssim_terms",
            "WANG_WEIGHTS", "CS_K1"]
 
@@ -124,12 +126,12 @@ def msssim(x: torch.Tensor, y: torch.Tensor, *, win_size: int = 7, win_sigma: fl
     return torch.prod(torch.stack(terms) ** w.view(-1, 1, 1), dim=0).mean(dim=1)
 
 
-def _rng(generator: torch.Generator | None, seed: int | None) -> torch.Generator:
-    if generator is not None and seed is not None:
-        raise ValueError("seed: give either seed= or generator=, not both")
-    if generator is None:
-        generator = torch.Generator().manual_seed(0 if seed is None else int(seed))
-    return generator
+def _rng(rng: torch.Generator | None, seed: int | None) -> torch.Generator:
+    if rng is not None and seed is not None:
+        raise ValueError("seed: give either seed= or rng=, not both")
+    if rng is None:
+        rng = torch.Generator().manual_seed(0 if seed is None else int(seed))
+    return rng
 
 
 def _check_pairs(n_pairs) -> int:
@@ -139,19 +141,22 @@ def _check_pairs(n_pairs) -> int:
 
 
 @torch.no_grad()
-def msssim_pairs(images: torch.Tensor, n_pairs: int = 100, *, generator: torch.Generator | None = None,
-                 seed: int | None = None, batch_size: int = 256, **msssim_kw) -> float:
+def msssim_pairs(images: torch.Tensor, n_pairs: int = 100, *, rng: torch.Generator | None = None,
+                 seed: int | None = None, batch_size: int = 256, generator: torch.Generator | None = None,
+                 **msssim_kw) -> float:
     """Mean MS-SSIM over ``n_pairs`` random pairs of distinct samples of ``images`` (N >= 2, C, H, W).
 
-    Pairs are drawn with replacement (i != j within a pair) from ``generator`` (or ``seed``,
-    default 0). Keyword arguments go to ``msssim``. Identical images give 1.0.
+    Pairs are drawn with replacement (i != j within a pair) from ``rng`` (a torch.Generator; ``generator=``
+    is its deprecated old name) or ``seed`` (default 0). Keyword arguments go to ``msssim``. Identical images
+    give 1.0.
     """
+    rng = resolve_rng(rng, generator)
     images = _check_images(images, "images")
     n = images.shape[0]
     if n < 2:
         raise ValueError(f"images: MS-SSIM of pairs needs at least 2 images, got {n}")
     n_pairs = _check_pairs(n_pairs)
-    g = _rng(generator, seed)
+    g = _rng(rng, seed)
     i = torch.randint(0, n, (n_pairs,), generator=g)
     j = (i + torch.randint(1, n, (n_pairs,), generator=g)) % n  # never equal to i
     vals = [msssim(images[i[k:k + batch_size]], images[j[k:k + batch_size]], **msssim_kw)
@@ -160,9 +165,10 @@ def msssim_pairs(images: torch.Tensor, n_pairs: int = 100, *, generator: torch.G
 
 
 def msssim_per_class(images: torch.Tensor, labels, n_pairs: int = 100, *, class_names=None,
-                     generator: torch.Generator | None = None, seed: int | None = None,
-                     **msssim_kw) -> dict[str, float]:
-    """Mean MS-SSIM of ``n_pairs`` random pairs within each class (AC-GAN's diversity measure).
+                     rng: torch.Generator | None = None, seed: int | None = None,
+                     generator: torch.Generator | None = None, **msssim_kw) -> dict[str, float]:
+    """Mean MS-SSIM of ``n_pairs`` random pairs within each class (AC-GAN's diversity measure); pairs drawn
+    from ``rng`` (a torch.Generator; ``generator=`` is its deprecated old name) or ``seed`` (default 0).
 
     Args:
         images: (N, C, H, W) in [-1, 1].
@@ -172,10 +178,11 @@ def msssim_per_class(images: torch.Tensor, labels, n_pairs: int = 100, *, class_
     Returns:
         {class name: mean MS-SSIM}, classes in index order; every class present needs >= 2 images.
     """
+    rng = resolve_rng(rng, generator)
     images = _check_images(images, "images")
-    g = _rng(generator, seed)
+    g = _rng(rng, seed)
     if labels is None:
-        return {"all": msssim_pairs(images, n_pairs, generator=g, **msssim_kw)}
+        return {"all": msssim_pairs(images, n_pairs, rng=g, **msssim_kw)}
     labels = torch.as_tensor(labels).long().reshape(-1)
     if labels.shape[0] != images.shape[0]:
         raise ValueError(f"labels: expected {images.shape[0]} labels (one per image), got {labels.shape[0]}")
@@ -185,7 +192,7 @@ def msssim_per_class(images: torch.Tensor, labels, n_pairs: int = 100, *, class_
         members = images[labels == c]
         if members.shape[0] < 2:
             raise ValueError(f"labels: class {name!r} has {members.shape[0]} image(s); MS-SSIM needs >= 2 per class")
-        out[name] = msssim_pairs(members, n_pairs, generator=g, **msssim_kw)
+        out[name] = msssim_pairs(members, n_pairs, rng=g, **msssim_kw)
     return out
 
 

@@ -31,6 +31,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..checkpoint import load
+from ..images import from_uint8
 from ..io import CheckpointError
 from ..models import GAN
 from ..models.adapter import LatentModel, as_latent_model
@@ -100,9 +101,7 @@ def resolve_model(model) -> GAN:
 
 def _to_float_images(arr: np.ndarray) -> torch.Tensor:
     """uint8 (N, H, W, 3) or (N, H, W) -> float32 (N, C, H, W) in [-1, 1]."""
-    x = torch.from_numpy(np.ascontiguousarray(arr))
-    x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
-    return x.to(torch.float32).div_(127.5).sub_(1.0)
+    return from_uint8(arr[..., None] if arr.ndim == 3 else arr, channels_last=True)
 
 
 def _render(ds, indices, desc: str, progress: bool, with_labels: bool = False):
@@ -287,7 +286,7 @@ def _random_copy(subject: Subject, seed: int, calibration_samples: int = 256, ba
     rand = LatentModel(G, lm.prior, nz=lm.nz, z_dims=lm.z_dims)
     g = torch.Generator().manual_seed(int(seed) + 1)
     with torch.no_grad():
-        recalibrate_batchnorm(G, lambda k: rand.forward(rand.sample_z(k, generator=g).to(rand.device, rand.dtype)),
+        recalibrate_batchnorm(G, lambda k: rand.forward(rand.sample_z(k, rng=g).to(rand.device, rand.dtype)),
                               calibration_samples, batch_size)
     return rand
 

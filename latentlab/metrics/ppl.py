@@ -96,8 +96,8 @@ def perceptual_path_length(generator, judge=None, n_samples: int = 500, *, nz: i
     dists = []
     for start in tqdm(range(0, n_samples, batch_size), desc="path length", disable=not progress, leave=False):
         m = min(batch_size, n_samples - start)
-        z1 = sample_prior(m, lm.nz, lm.prior, generator=g).double()
-        z2 = sample_prior(m, lm.nz, lm.prior, generator=g).double()
+        z1 = sample_prior(m, lm.nz, lm.prior, rng=g).double()
+        z2 = sample_prior(m, lm.nz, lm.prior, rng=g).double()
         t = torch.rand(m, generator=g, dtype=torch.float64)
         cm = _classes(c, num_classes, start, m, g)
         z = torch.cat([interp(z1, z2, t), interp(z1, z2, t + epsilon)])   # float64: eps must not drown in rounding
@@ -152,7 +152,7 @@ def random_generator(config, seed: int = 0, calibration_samples: int = 256, batc
     g = torch.Generator().manual_seed(int(seed) + 1)
 
     def run_batch(k: int):
-        z = sample_prior(k, config.nz, config.prior, generator=g)
+        z = sample_prior(k, config.nz, config.prior, rng=g)
         c = torch.randint(0, config.num_classes, (k,), generator=g) if config.conditional else None
         return G(z) if c is None else G(z, c)
 

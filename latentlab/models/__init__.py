@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
+from ..rng import resolve_rng
 from .acgan import ACGANDiscriminator, ACGANGenerator
 from .base import GeneratorBase, check_device, check_dtype, check_z, sample_prior
 from .dcgan import DCGANDiscriminator, DCGANGenerator
@@ -51,9 +52,11 @@ class GAN(nn.Module):
         return self.config.prior
 
     @torch.no_grad()
-    def sample(self, n: int, *, seed: int | None = None, generator: torch.Generator | None = None,
-               classes=None, batch_size: int = 256) -> torch.Tensor:
-        """Generate n images (n, C, S, S) in [-1, 1] in eval mode; classes required for AC-GAN."""
+    def sample(self, n: int, *, seed: int | None = None, rng: torch.Generator | None = None,
+               classes=None, batch_size: int = 256, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Generate n images (n, C, S, S) in [-1, 1] in eval mode; classes required for AC-GAN. Randomness from
+        ``seed`` or ``rng`` (a torch.Generator; ``generator=`` is its deprecated old name)."""
+        rng = resolve_rng(rng, generator)
         for name, v in (("n", n), ("batch_size", batch_size)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name}: expected a positive int, got {v!r}")
@@ -61,7 +64,7 @@ class GAN(nn.Module):
         was_training = G.training
         G.eval()
         try:
-            z = G.sample_z(n, generator=generator, seed=seed)
+            z = G.sample_z(n, rng=rng, seed=seed)
             if self.config.conditional:
                 c = G.check_classes(classes, n)
                 return torch.cat([G(z[i:i + batch_size], c[i:i + batch_size]) for i in range(0, n, batch_size)])

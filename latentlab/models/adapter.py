@@ -23,6 +23,7 @@ from torch import nn
 
 from ..config import PRIORS, ModelConfig
 from ..hooks import TraceDict, get_module
+from ..rng import resolve_rng
 from .base import GeneratorBase, check_device, check_z, sample_prior
 
 __all__ = ["LatentModel", "as_latent_model", "first_layer", "default_layer", "FeatureFn"]
@@ -73,9 +74,10 @@ class LatentModel:
         z_dims: 2 to call the module with (N, nz), 4 with (N, nz, 1, 1). Default: 2 for our models,
             4 for a foreign module whose first layer is a convolution, else 2.
         batch_size: images generated per forward pass.
-        device: where the module runs ("cpu", "cuda", "cuda:1", a torch.device). The module is moved
-            there (``Module.to``, in place); outputs come back on the CPU as float32. Default: where the
-            module's parameters are.
+        device: where the module runs ("cpu", "cuda", "cuda:1", a torch.device). The caller's module itself
+            is moved there (``Module.to``, in place, not a copy: hooks and edits on it keep working, and a
+            ``GAN`` holding it moves too; pass ``copy.deepcopy(module)`` to keep the original where it is);
+            outputs come back on the CPU as float32. Default: where the module's parameters are, nothing moved.
     """
 
     def __init__(self, generator, prior: str | None = None, *, nz: int | None = None, z_dims: int | None = None,
@@ -181,11 +183,14 @@ class LatentModel:
                              f"({type(self.module).__name__}); expected one of {PRIORS}")
         return self.prior
 
-    def sample_z(self, n: int, *, seed: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n latent vectors (n, nz) from the prior, on the CPU; randomness only from ``seed`` or ``generator``."""
+    def sample_z(self, n: int, *, seed: int | None = None, rng: torch.Generator | None = None,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        """n latent vectors (n, nz) from the prior, on the CPU; randomness only from ``seed`` or ``rng`` (a
+        torch.Generator; ``generator=`` is its deprecated old name)."""
+        rng = resolve_rng(rng, generator)
         if seed is not None:
-            generator = torch.Generator().manual_seed(int(seed))
-        return sample_prior(n, self.nz, self._need_prior(), generator=generator)
+            rng = torch.Generator().manual_seed(int(seed))
+        return sample_prior(n, self.nz, self._need_prior(), rng=rng)
 
     def clip(self, z: torch.Tensor) -> torch.Tensor:
         """Keep z inside the prior's support: the cube [-1, 1]^nz for "uniform"; unchanged for "normal"."""

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
+from ..rng import resolve_rng
 
 __all__ = ["GeneratorBase", "sample_prior", "check_z", "check_device", "check_dtype", "dcgan_init", "BatchNorm2d"]
 
@@ -41,9 +42,11 @@ def check_dtype(x: torch.Tensor, module: nn.Module, name: str, what: str) -> tor
                     f"convert it with .to({p.dtype})")
 
 
-def sample_prior(n: int, nz: int, prior: str = "normal", *, generator: torch.Generator | None = None,
-                 device=None) -> torch.Tensor:
-    """Draw ``n`` latent vectors (n, nz) from the prior ("normal" N(0,1) or "uniform" U(-1,1))."""
+def sample_prior(n: int, nz: int, prior: str = "normal", *, rng: torch.Generator | None = None,
+                 device=None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Draw ``n`` latent vectors (n, nz) from the prior ("normal" N(0,1) or "uniform" U(-1,1)); randomness from
+    ``rng`` (a torch.Generator; ``generator=`` is its deprecated old name)."""
+    generator = resolve_rng(rng, generator)
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
         raise ValueError(f"n: expected a non-negative int, got {n!r}")
     device = check_device(device)
@@ -108,12 +111,15 @@ class GeneratorBase(nn.Module):
     def prior(self) -> str:
         return self.config.prior
 
-    def sample_z(self, n: int, *, generator: torch.Generator | None = None, seed: int | None = None) -> torch.Tensor:
-        """Draw n latent vectors from this model's prior (explicit randomness: ``seed`` or ``generator``)."""
+    def sample_z(self, n: int, *, rng: torch.Generator | None = None, seed: int | None = None,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw n latent vectors from this model's prior (explicit randomness: ``seed`` or ``rng``, a
+        torch.Generator; ``generator=`` is its deprecated old name)."""
+        rng = resolve_rng(rng, generator)
         if seed is not None:
-            generator = torch.Generator().manual_seed(int(seed))
+            rng = torch.Generator().manual_seed(int(seed))
         device = next(self.parameters()).device
-        return sample_prior(n, self.nz, self.prior, generator=generator).to(device)
+        return sample_prior(n, self.nz, self.prior, rng=rng).to(device)
 
     def check_classes(self, c, n: int) -> torch.Tensor:
         k = self.config.num_classes

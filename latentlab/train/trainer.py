@@ -7,7 +7,6 @@ continues exactly as the uninterrupted run would have.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import math
 import os
@@ -24,9 +23,9 @@ import numpy as np
 import torch
 from torch.optim.swa_utils import AveragedModel
 
-from ..checkpoint import FORMAT, FORMAT_VERSION, load as load_model, load_part, save as save_model, state_to_gan
-from ..config import ModelConfig
-from ..io import CheckpointError, atomic_write_bytes, load_safetensors, save_safetensors
+from ..checkpoint import load as load_model, load_part, save as save_model, state_to_gan
+from ..config import Config, ModelConfig
+from ..io import CheckpointError, atomic_write_bytes, load_safetensors, write_model_file
 from ..models import GAN, sample_prior
 from . import callbacks as _callbacks, losses
 from .devices import autocast_dtype, dist_backend, local_rank, native_bf16, resolve_device
@@ -44,7 +43,7 @@ class RunExistsError(FileExistsError):
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Config):
     steps: int = 5000                 # total optimizer steps (one D and one G update each)
     batch_size: int = 64              # per process; DCGAN §4 used 128, pytorch/examples 64
     lr: float = 2e-4                  # Adam learning rate (DCGAN §4)
@@ -110,13 +109,7 @@ class TrainConfig:
         if not isinstance(self.skip_d_grads_in_g_step, bool):
             raise ValueError(f"skip_d_grads_in_g_step: expected a bool, got {self.skip_d_grads_in_g_step!r}")
 
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d):
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+    strict = False  # from_dict drops keys it does not know (a run.json from another latentlab version)
 
 
 
@@ -446,14 +439,13 @@ class Trainer:
                 f"(now lr={self.tc.lr}) and resume."
             )
         meta = {
-            "format": FORMAT, "format_version": str(FORMAT_VERSION), "kind": "training",
-            "config": json.dumps(self.mc.to_dict()), "step": str(step), "dataset": self.dataset_name,
+            "kind": "training", "step": str(step), "dataset": self.dataset_name,
             "train_config": json.dumps(self.tc.to_dict()),
             "optim_g_groups": json.dumps(gg), "optim_d_groups": json.dumps(gd),
             "skipped_items": str(self.skipped_items), "info": json.dumps({}),
         }
         path = self.run_dir / "checkpoints" / checkpoint_name(step)
-        save_safetensors(path, tensors, meta)
+        write_model_file(path, "gan", tensors, json.dumps(self.mc.to_dict()), meta)
         # Only after the new file is safely in place, prune older ones.
         for old in list_checkpoints(self.run_dir)[self.tc.keep_checkpoints:]:
             with contextlib.suppress(OSError):
@@ -563,7 +555,7 @@ class Trainer:
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
         g = _rng(tc.seed, 2, step, rank)
-        z = sample_prior(real.shape[0], mc.nz, mc.prior, generator=g)
+        z = sample_prior(real.shape[0], mc.nz, mc.prior, rng=g)
         y_fake = torch.randint(0, max(mc.num_classes, 1), (real.shape[0],), generator=g)
         return real, y_real, z.to(self.device), y_fake.to(self.device)
 
@@ -651,7 +643,7 @@ class Trainer:
         G = self.G_ema if self.G_ema is not None else self.G
         G.eval()
         try:
-            z = sample_prior(n, self.mc.nz, self.mc.prior, generator=_rng(self.tc.seed, 3)).to(self.device)
+            z = sample_prior(n, self.mc.nz, self.mc.prior, rng=_rng(self.tc.seed, 3)).to(self.device)
             if self.mc.conditional:
                 return G(z, (torch.arange(n) % self.mc.num_classes).to(self.device))
             return G(z)

@@ -40,8 +40,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..checkpoint import load_part
-from ..io import CheckpointError, load_safetensors, save_safetensors
+from ..io import (FILE_KINDS, ModelFile, check_model_file, module_tensors, read_model_file,
+                  write_model_file)
 from ..models.base import dcgan_init
 from ..models.blocks import add_down_stack, add_up_stack, run_blocks
 from . import losses
@@ -49,8 +49,8 @@ from .encoder import DictConfig, Encoder, EncoderConfig, check_ints
 
 __all__ = ["DTNConfig", "DTN", "Decoder", "Discriminator", "save_dtn", "load_dtn", "match_channels", "DTN_FORMAT"]
 
-DTN_FORMAT = "latentlab-dtn"
-DTN_FORMAT_VERSION = 1
+DTN_FORMAT = FILE_KINDS["dtn"].format
+DTN_FORMAT_VERSION = FILE_KINDS["dtn"].version
 
 
 @dataclass(frozen=True)
@@ -245,8 +245,9 @@ class DTN(nn.Module):
 
 def save_dtn(dtn: DTN, path: str | os.PathLike, *, half: bool = False, include_discriminator: bool = True,
              info: dict | None = None, extra_tensors: dict | None = None, extra_meta: dict | None = None) -> Path:
-    """One safetensors file (atomic, never pickle): ``encoder.*`` (f, needed to rebuild G), ``decoder.*``,
-    ``discriminator.*``; metadata format, format_version, config (DTNConfig JSON), encoder_config, step, info."""
+    """One safetensors file (:func:`latentlab.io.write_model_file`, kind "dtn"; atomic, never pickle):
+    ``encoder.*`` (f, needed to rebuild G), ``decoder.*``, ``discriminator.*``; metadata format,
+    format_version, config (DTNConfig JSON), sha256, encoder_config, step, info."""
     if not isinstance(dtn, DTN):
         raise TypeError(f"dtn: expected a DTN, got {type(dtn).__name__}")
     if not isinstance(dtn.encoder, Encoder):
@@ -255,46 +256,43 @@ def save_dtn(dtn: DTN, path: str | os.PathLike, *, half: bool = False, include_d
     parts = [("encoder", dtn.encoder), ("decoder", dtn.decoder)]
     if include_discriminator and dtn.discriminator is not None:
         parts.append(("discriminator", dtn.discriminator))
-    tensors = {}
-    for prefix, m in parts:
-        for k, v in m.state_dict().items():
-            v = v.contiguous(memory_format=torch.contiguous_format) if v.dim() == 4 else v
-            tensors[f"{prefix}.{k}"] = v.half() if half and v.is_floating_point() else v
+    tensors = module_tensors(parts, torch.float16 if half else None)
     tensors.update(extra_tensors or {})
-    meta = {"format": DTN_FORMAT, "format_version": str(DTN_FORMAT_VERSION),
-            "config": json.dumps(dtn.config.to_dict()), "encoder_config": json.dumps(dtn.encoder.config.to_dict()),
-            "step": str(int(dtn.step)), "info": json.dumps(info if info is not None else dtn.info)}
-    meta.update(extra_meta or {})
-    save_safetensors(path, tensors, meta)
-    return Path(path)
+    meta = {"encoder_config": json.dumps(dtn.encoder.config.to_dict()), "step": str(int(dtn.step)),
+            "info": json.dumps(info if info is not None else dtn.info), **(extra_meta or {})}
+    return write_model_file(path, "dtn", tensors, json.dumps(dtn.config.to_dict()), meta)
+
+
+def _identify(path):
+    def identify(meta: dict) -> str | None:
+        if meta.get("format") == DTN_FORMAT:
+            return None
+        return (f"checkpoint {str(path)!r} is not a DTN file (metadata format {meta.get('format')!r}, "
+                f"expected {DTN_FORMAT!r})")
+    return identify
 
 
 def dtn_from_state(tensors: dict, meta: dict, path) -> DTN:
-    if meta.get("format") != DTN_FORMAT:
-        raise CheckpointError(f"checkpoint {str(path)!r} is not a DTN file (metadata format {meta.get('format')!r}, "
-                              f"expected {DTN_FORMAT!r})")
-    if int(meta.get("format_version", "0") or 0) > DTN_FORMAT_VERSION:
-        raise CheckpointError(f"checkpoint {str(path)!r} was written by a newer latentlab; upgrade latentlab")
-    try:
-        config = DTNConfig.from_dict(json.loads(meta["config"]))
-        enc_config = EncoderConfig.from_dict(json.loads(meta["encoder_config"]))
-    except (KeyError, ValueError, TypeError) as e:
-        raise CheckpointError(f"checkpoint {str(path)!r}: bad config ({e})") from None
-    f = Encoder(enc_config)
-    load_part(f, tensors, "encoder", path)
-    has_d = any(k.startswith("discriminator.") for k in tensors)
+    """A DTN from a DTN file's tensors and metadata, after the model-file checks (format, version, sha256)."""
+    return dtn_from_file(check_model_file(ModelFile(Path(path), tensors, meta, 0), "dtn", _identify(path)))
+
+
+def dtn_from_file(model_file: ModelFile) -> DTN:
+    config = model_file.config(DTNConfig, label="bad config")
+    f = Encoder(model_file.config(EncoderConfig, "encoder_config", label="bad config"))
+    model_file.load_into(f, "encoder")
+    has_d = model_file.has("discriminator")
     dtn = DTN(config, f, with_discriminator=has_d)
-    load_part(dtn.decoder, tensors, "decoder", path)
+    model_file.load_into(dtn.decoder, "decoder")
     if has_d:
-        load_part(dtn.discriminator, tensors, "discriminator", path)
-    dtn.step = int(meta.get("step", "0"))
-    dtn.info = json.loads(meta.get("info") or "{}")
-    dtn.source_path = str(path)
+        model_file.load_into(dtn.discriminator, "discriminator")
+    dtn.step = model_file.step()
+    dtn.info = model_file.info()
+    dtn.source_path = str(model_file.path)
     return dtn.eval()
 
 
 def load_dtn(path: str | os.PathLike) -> DTN:
     """Rebuild a DTN (f, g and D if stored; float32, eval mode) from :func:`save_dtn`'s file or a training
     checkpoint. FileNotFoundError if absent; CheckpointError (a ValueError) naming the file otherwise."""
-    tensors, meta = load_safetensors(path)
-    return dtn_from_state(tensors, meta, path)
+    return dtn_from_file(read_model_file(path, "dtn", identify=_identify(path)))

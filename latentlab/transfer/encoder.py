@@ -11,7 +11,6 @@ and transfer stalled at 15% (issue 22); the bounded f reached 78% in 1,000 steps
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -21,27 +20,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..io import CheckpointError, load_safetensors, save_safetensors
-from ..judges._files import JsonConfig
+from ..config import Config
+from ..io import FILE_KINDS, load_part, module_tensors, read_model_file, write_model_file
 from ..models.base import BatchNorm2d
 from ..models.blocks import add_blocks
 
 __all__ = ["EncoderConfig", "Encoder", "train_encoder", "save_encoder", "load_encoder", "encoder_accuracy",
            "encoder_logits", "ENCODER_FORMAT"]
 
-ENCODER_FORMAT = "latentlab-dtn-encoder"
+ENCODER_FORMAT = FILE_KINDS["encoder"].format
 
 
-class DictConfig(JsonConfig):
-    """``to_dict`` / ``from_dict`` for the DTN's frozen config dataclasses (stored as JSON in checkpoint metadata);
-    ``from_dict`` checks the fields with the judges' :class:`~latentlab.judges._files.JsonConfig`."""
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict):
-        return cls.from_json(json.dumps(d))
+DictConfig = Config  # the DTN's name for the config base class (to_dict / strict from_dict)
 
 
 def check_ints(config, names, minimum: int) -> None:
@@ -203,33 +193,23 @@ def encoder_accuracy(f: Encoder, images: torch.Tensor, labels: torch.Tensor, bat
 
 
 def save_encoder(f: Encoder, path: str | os.PathLike, *, half: bool = False, info: dict | None = None) -> Path:
-    """One safetensors file: f's tensors, metadata format/config/info (JSON). Atomic, never pickle."""
+    """One safetensors file (:func:`latentlab.io.write_model_file`, kind "encoder"): f's tensors, metadata
+    format, format_version, config, sha256, info (JSON). Atomic, never pickle."""
     if not isinstance(f, Encoder):
         raise TypeError(f"f: expected a latentlab.transfer.Encoder, got {type(f).__name__}")
-    tensors = {k: (v.half() if half and v.is_floating_point() else v) for k, v in f.state_dict().items()}
-    save_safetensors(path, tensors, {"format": ENCODER_FORMAT, "config": json.dumps(f.config.to_dict()),
-                                     "info": json.dumps(info or {})})
-    return Path(path)
+    tensors = module_tensors([("", f)], torch.float16 if half else None)
+    return write_model_file(path, "encoder", tensors, json.dumps(f.config.to_dict()), {"info": json.dumps(info or {})})
 
 
 def encoder_from_tensors(tensors: dict, config: EncoderConfig, path, prefix: str = "") -> Encoder:
-    from ..checkpoint import load_part
     f = Encoder(config)
-    if prefix:
-        load_part(f, tensors, prefix, path)
-    else:
-        load_part(f, {f"e.{k}": v for k, v in tensors.items()}, "e", path)
+    load_part(f, tensors, prefix, path)
     return f.eval()
 
 
 def load_encoder(path: str | os.PathLike) -> Encoder:
-    """Rebuild f (eval mode, float32) from :func:`save_encoder`'s file; CheckpointError for a foreign file."""
-    tensors, meta = load_safetensors(path)
-    if meta.get("format") != ENCODER_FORMAT:
-        raise CheckpointError(f"checkpoint {str(path)!r} is not a DTN encoder file (metadata format "
-                              f"{meta.get('format')!r}, expected {ENCODER_FORMAT!r})")
-    try:
-        config = EncoderConfig.from_dict(json.loads(meta["config"]))
-    except (KeyError, ValueError, TypeError) as e:
-        raise CheckpointError(f"checkpoint {str(path)!r}: bad encoder config ({e})") from None
-    return encoder_from_tensors(tensors, config, path)
+    """Rebuild f (eval mode, float32) from :func:`save_encoder`'s file; CheckpointError naming the file for a
+    foreign, corrupt or newer file."""
+    model_file = read_model_file(path, "encoder")
+    config = model_file.config(EncoderConfig, label="bad encoder config")
+    return encoder_from_tensors(model_file.tensors, config, path)

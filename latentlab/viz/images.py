@@ -7,6 +7,8 @@ import io
 import numpy as np
 import torch
 
+from ..images import grey_to_rgb
+
 __all__ = ["to_uint8_grid", "png_data_uri", "image_trace"]
 
 
@@ -16,8 +18,7 @@ def to_uint8_grid(images, nrow: int = 8, padding: int = 2, scale: int = 1) -> np
     x = torch.as_tensor(images).detach().float().cpu()
     if x.dim() == 3:
         x = x[None]
-    if x.shape[1] == 1:
-        x = x.repeat(1, 3, 1, 1)
+    x = grey_to_rgb(x)
     g = make_grid(x, nrow=nrow, padding=padding, normalize=True, value_range=(-1, 1), pad_value=1.0)
     arr = (g.permute(1, 2, 0).numpy() * 255).round().clip(0, 255).astype(np.uint8)
     if scale > 1:

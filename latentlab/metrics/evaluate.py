@@ -28,7 +28,7 @@ from typing import Mapping
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from ..progress import progress_bar
 
 from ..checkpoint import load
 from ..io import CheckpointError
@@ -107,7 +107,7 @@ def _to_float_images(arr: np.ndarray) -> torch.Tensor:
 
 def _render(ds, indices, desc: str, progress: bool, with_labels: bool = False):
     images, labels = [], []
-    for i in tqdm(indices, desc=desc, disable=not progress, leave=False):
+    for i in progress_bar(indices, desc=desc, disable=not progress, leave=False):
         if with_labels:
             s = ds.sample(i)
             images.append(s.image)
@@ -259,7 +259,7 @@ def _generate(subject: Subject, n: int, seed: int, batch_size: int, progress: bo
     lm, k = subject.lm, subject.num_classes
     z = lm.sample_z(n, seed=seed)
     c = torch.arange(n) % k if k else None
-    bar = tqdm(total=n, desc="generate", disable=not progress, leave=False)
+    bar = progress_bar(total=n, desc="generate", disable=not progress, leave=False)
     out = []
     for x, sl in lm.batches(z, c, batch_size=batch_size):
         out.append(x.detach().float().cpu())

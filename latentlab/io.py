@@ -73,6 +73,15 @@ def save_safetensors(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor
     atomic_write_bytes(path, _st_save(clean, metadata=meta))
 
 
+_IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"BM", "BMP"),
+                (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"))
+
+
+def _image_kind(head: bytes) -> str | None:
+    """"PNG", "JPEG", ... when the first bytes of a file are an image format's signature, else None."""
+    return next((kind for magic, kind in _IMAGE_MAGIC if head.startswith(magic)), None)
+
+
 def _open_checked(path: Path):
     if not path.exists():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
@@ -91,6 +100,10 @@ def _open_checked(path: Path):
             looks_safetensors = False
     if len(head) < 8:
         raise CheckpointError(f"checkpoint {str(path)!r} is truncated or empty ({size} bytes)")
+    kind = None if looks_safetensors else _image_kind(head)
+    if kind:
+        raise CheckpointError(f"checkpoint {str(path)!r} is a {kind} image, not a model file; pass a .safetensors "
+                              "model (a shipped name such as 'rooms', or a file written by `latentlab train`)")
     if not looks_safetensors and ((head[0] == 0x80 and 2 <= head[1] <= 5) or head[:2] == b"PK"):
         raise CheckpointError(
             f"checkpoint {str(path)!r} looks like a pickle / torch.save file; latentlab only reads safetensors "

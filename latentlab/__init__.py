@@ -24,7 +24,7 @@ _LAZY = {
     "slerp": "latentlab.latent", "lerp": "latentlab.latent",
     "Probe": "latentlab.dissect", "ablate": "latentlab.dissect", "forget": "latentlab.dissect",
     "TrainConfig": "latentlab.train", "Trainer": "latentlab.train", "train": "latentlab.train",
-    "evaluate": "latentlab.metrics",
+    "evaluate": "latentlab.metrics", "filter_report": "latentlab.attribution",
     "ForgetResult": "latentlab.dissect",
     # `convert` is a sub-module and its function at once: see _CallableModule below
     "convert": "latentlab.convert",

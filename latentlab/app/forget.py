@@ -196,8 +196,9 @@ def run(args) -> int:
     from .options import resolve_device
     device = resolve_device(args.device)  # checked before anything is loaded
     gan = load_pretrained(args.model)
-    if gan.config.dataset not in ("rooms", "") and args.object in ("window", "bed"):
-        print(f"warning: model was trained on {gan.config.dataset!r}; the rooms segmenter may not apply")
+    if not args.no_segmenter:
+        from ..judges import check_domain
+        check_domain("rooms", gan.config.dataset)  # JudgeDomainWarning outside latentlab's procedural rooms
     if args.no_segmenter and not args.boxes:
         raise ValueError("--no-segmenter: without the segmenter the probe needs your boxes; pass --boxes FILE "
                          "(draw them with `latentlab annotate`)")

@@ -317,8 +317,9 @@ def _judge_and_real(subject: Subject, data_name: str, judge, real, n: int, n_tra
         if data_name not in DATASET_JUDGES:
             raise ValueError(f"model: its dataset is {data_name!r}, which has no judge (judges exist for "
                              f"{sorted(set(DATASET_JUDGES) - {'fashion'})}); pass judge= and real=")
-        from ..judges import load_judge
+        from ..judges import check_domain, load_judge
         judge = load_judge(DATASET_JUDGES[data_name])
+        check_domain(DATASET_JUDGES[data_name], subject.info.get("dataset"), stacklevel=3)
     if not hasattr(judge, "features"):
         raise TypeError(f"judge: expected an object with features(images), got {type(judge).__name__}")
     if real is None:

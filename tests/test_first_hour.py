@@ -2,6 +2,7 @@
 header and layout, and the judges' domain warning. Tiny models only."""
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -166,3 +167,31 @@ def test_untitled_image_grid_has_no_top_band():
     assert plain.layout.margin.t <= 20 and plain.layout.height <= 2 * 10 + 2 + 60
     ticks = axis_figure(torch.zeros(2, 3, 3, 8, 8), torch.tensor([-1.0, 0.0, 1.0]), scale=1)
     assert ticks.layout.margin.t >= 80              # the coefficient ticks and their title sit on top
+
+
+# ------------------------------------------------------------------------------------------ the README's headline
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def test_readme_headline_rows_say_the_results_figures_with_their_seed():
+    """The README's forget rows quote docs/results.md: the seed-0 row what `examples/forget_windows.py` prints
+    (its default seed), the mean row the 5-seed means, each labelled (issue 34: a row mixed the two)."""
+    root = Path(__file__).resolve().parent.parent
+    results = (root / "docs" / "results.md").read_text().splitlines()
+    probe = _cells(next(ln for ln in results if ln.startswith("| the probe's positive maps at `block2`")))
+    rand = _cells(next(ln for ln in results if ln.startswith("| as many random maps")))
+    num = r"([+-]\d+\.\d%)"
+    seg0, seg_mean = re.findall(num, probe[2])[:2]
+    det0, det_mean = re.findall(num, probe[3])[:2]
+    rseg0, rseg_mean = re.findall(num, rand[2])[:2]
+    rdet0, rdet_mean = re.findall(num, rand[3])[:2]
+    readme = (root / "README.md").read_text().splitlines()
+    row0 = next(ln for ln in readme if ln.startswith("| dropping the maps a probe finds"))
+    mean = readme[readme.index(row0) + 1]
+    assert "(seed 0)" in _cells(row0)[1] and "examples/forget_windows.py" in _cells(row0)[1]
+    assert (f"seed 0, as the command prints it: window pixels **{seg0}** by the room segmenter (window detector "
+            f"{det0}); as many random maps: {rseg0} (detector {rdet0})") == _cells(row0)[3]
+    assert (f"mean over seeds 0-4: **{seg_mean}** by the segmenter (detector {det_mean}); random maps {rseg_mean} "
+            f"(detector {rdet_mean})") == _cells(mean)[3]

@@ -112,6 +112,35 @@ def raw_and_converted_reports(pair, converted, segmenter, tmp_path_factory):  # 
     return raw, conv
 
 
+def test_report_on_tiny_raw_modules_equals_their_converted_file(tmp_path):
+    """The fast path of the shipped-size check below: a tiny pytorch/examples netG / netD (nz=8, width 4), its
+    converted file, and the report sections that read the raw modules (samples, walk, forget with a stand-in
+    segmenter) give the same numbers."""
+    import sys
+    from latentlab.app.report import build_report
+    from latentlab.convert import pytorch_examples_dcgan
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _stand_ins import StandInSegmenter
+    torch.manual_seed(0)
+    netG, netD = pytorch_examples_dcgan(nz=8, ngf=4, ndf=4, nc=3)
+    netG, netD = netG.eval(), netD.eval()
+    torch.save(netG.state_dict(), tmp_path / "g.pth")
+    torch.save(netD.state_dict(), tmp_path / "d.pth")
+    assert cli.main(["convert", str(tmp_path / "g.pth"), "--netD", str(tmp_path / "d.pth"), "--from",
+                     "pytorch-examples", "--nz", "8", "--ngf", "4", "--ndf", "4", "--out",
+                     str(tmp_path / "m.safetensors")]) == 0
+    kw = dict(quick=True, sections=["samples", "walk", "forget"], segmenter=StandInSegmenter(), detector=False,
+              progress=False, data="rooms")
+    raw = build_report(netG, tmp_path / "raw", prior="normal", nz=8, discriminator=netD, **kw)
+    conv = build_report(tmp_path / "m.safetensors", tmp_path / "conv", **kw)
+    a, b = json.loads(json.dumps(raw["numbers"])), json.loads(json.dumps(conv["numbers"]))
+    assert raw["sections"] == conv["sections"] == ["samples", "walk", "forget"] and raw["failed"] == {}
+    assert (a["forget"].pop("layer"), b["forget"].pop("layer")) == ("main.5", "block2")
+    assert a == b and a["forget"]["maps_dropped"] > 0
+    assert "your generator module Generator" in Path(raw["html"]).read_text(encoding="utf-8")
+
+
+@pytest.mark.shipped  # two quick reports of the shipped-size model: minutes; the fast path is the test above
 def test_report_quick_on_raw_modules_equals_converted_file(raw_and_converted_reports):
     raw, conv = raw_and_converted_reports
     sections = ["samples", "metrics", "walk", "sefa", "filters", "forget"]

@@ -245,6 +245,14 @@ def test_long_blocks_run_in_ci():
     assert lines.index(LONG_STAGE) > lines.index(ci_test_command()), "the long stage runs after the test command"
 
 
+def test_shipped_checks_run_in_ci():
+    """A `shipped` test is skipped in the suite only because .ci/run runs it in its second stage."""
+    from conftest import SHIPPED_STAGE
+    lines = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert SHIPPED_STAGE in lines, f".ci/run must run the shipped-model checks: add the line\n  {SHIPPED_STAGE}"
+    assert lines.index(SHIPPED_STAGE) > lines.index(ci_test_command()), "the shipped stage runs after the suite"
+
+
 def test_both_quickstart_commands_are_checked():
     markers = [b.marker for b in BLOCKS if b.file.name == "README.md"]
     assert markers.count("quickstart-main") == 1 and markers.count("quickstart-tests") == 1

@@ -3,7 +3,7 @@
     data -> models (judges beside them) -> train -> analyses (latent, dissect, attribution, metrics, transfer)
          -> viz (figures from arrays) -> app (commands, the report, experiment drivers)
 
-``hooks``, ``io`` and ``config`` are shared utilities at the bottom. ``checkpoint`` and ``pretrained`` build
+``hooks``, ``io``, ``config`` and ``progress`` are shared utilities at the bottom. ``checkpoint`` and ``pretrained`` build
 ``GAN`` objects, so they sit with ``models``: everything above may import them, ``data`` may not.
 
 Every module of ``latentlab`` is parsed with ``ast``; module-level imports and imports inside functions
@@ -23,7 +23,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / "latentlab"
 
 BOTTOM, DATA, MODELS, TRAIN, ANALYSES, VIZ, APP = range(7)
 LAYERS = {
-    "hooks": BOTTOM, "io": BOTTOM, "config": BOTTOM, "rng": BOTTOM, "images": BOTTOM,
+    "hooks": BOTTOM, "io": BOTTOM, "config": BOTTOM, "rng": BOTTOM, "images": BOTTOM, "progress": BOTTOM,
     "data": DATA,
     "models": MODELS, "judges": MODELS, "checkpoint": MODELS, "pretrained": MODELS, "convert": MODELS,
     "train": TRAIN,
@@ -33,7 +33,7 @@ LAYERS = {
     "": APP,  # the package's own __init__ re-exports from everywhere; nothing inside may import it
 }
 LAYER_NAMES = ("bottom utilities", "data", "models/judges", "train", "analyses", "viz", "app")
-VIZ_MAY_IMPORT = {"viz", "hooks", "io", "config", "images"}
+VIZ_MAY_IMPORT = {"viz", "hooks", "io", "config", "images", "progress"}
 
 
 @dataclass(frozen=True)

@@ -307,6 +307,7 @@ def test_robust_batch_erases_and_keeps_labels_aligned():
     assert a[0].shape == x.shape and a[1].shape == y.shape
 
 
+@pytest.mark.shipped  # 2 min loaded; the same path on 4 scenes: tests/test_degrade.py::test_suite_figures_are_reproducible
 @pytest.mark.skipif(not SHIPPED.is_file(), reason=f"{SHIPPED} not shipped (scripts/train_judge_rooms.py)")
 def test_shipped_robust_judge_keeps_clean_targets_and_sees_no_windows_in_noise():
     """96 fresh scenes (seed 7; the judge trained on 0, selected on 2), every condition of the degradation suite: the

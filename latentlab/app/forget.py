@@ -34,11 +34,13 @@ def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="w
     G = gan.generator if hasattr(gan, "generator") else gan
     if boxes_json:  # checked before anything is written
         boxes = _read_boxes(boxes_json, G, n_probe, seed, prior=prior, nz=nz)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out: expected a folder, got the file {str(out)!r}")
     blocks = list(getattr(G, "block_names", []))
     r = forget(G, segmenter, layer=layer, obj=obj, n_probe=n_probe, n_eval=n_eval, n_curve=n_curve, seed=seed,
                boxes=boxes, sweep_layers=blocks if sweep else None, progress=progress, causal_steps=causal_steps,
                joint_layers=joint_layers, prior=prior, nz=nz, device=device, detector=detector)
+    out.mkdir(parents=True, exist_ok=True)  # after forget: a bad layer or count leaves no empty folder behind
     figs, image, _ = experiment_figures(G, segmenter, r, n_show=n_show)
     png = out / f"forget_{obj}s.png"
     Image.fromarray(image).save(png.with_suffix(".tmp.png"))
@@ -194,8 +196,9 @@ def run(args) -> int:
     from .options import resolve_device
     device = resolve_device(args.device)  # checked before anything is loaded
     gan = load_pretrained(args.model)
-    if gan.config.dataset not in ("rooms", "") and args.object in ("window", "bed"):
-        print(f"warning: model was trained on {gan.config.dataset!r}; the rooms segmenter may not apply")
+    if not args.no_segmenter:
+        from ..judges import check_domain
+        check_domain("rooms", gan.config.dataset)  # JudgeDomainWarning outside latentlab's procedural rooms
     if args.no_segmenter and not args.boxes:
         raise ValueError("--no-segmenter: without the segmenter the probe needs your boxes; pass --boxes FILE "
                          "(draw them with `latentlab annotate`)")

@@ -312,7 +312,8 @@ def _plan(ds: str, *, conditional: bool, channels: int, has_discriminator: bool,
                            else "no training log found next to the model (pass log=PATH)")
     if ds not in _EVALUATE_DATASETS:
         why["metrics"] = (f"the data domain {ds!r} has no judge and real data" if ds else
-                          "no data domain: pass data= (rooms, faces or fashion-mnist) to measure against real data")
+                          "no data domain: pass data= (rooms, faces or fashion-mnist; `latentlab report --data`) to "
+                          "measure against real data")
     for k in ("arithmetic", "rotation"):
         if ds != "faces":
             why[k] = "needs face samples (data domain 'faces') and the face judge"
@@ -389,7 +390,7 @@ def _numbers(d: dict) -> dict:
 
 
 def _metrics(s: ReportSubject, b: Budget, seed: int, metrics, progress: bool) -> Section:
-    import plotly.graph_objects as go
+    from ..viz.tables import table_figure
     from .evaluate import table_rows
     if metrics is None:
         from ..metrics.evaluate import evaluate
@@ -398,11 +399,7 @@ def _metrics(s: ReportSubject, b: Budget, seed: int, metrics, progress: bool) ->
     elif isinstance(metrics, (str, os.PathLike)):
         metrics = json.loads(Path(metrics).read_text())
     head, rows = table_rows(metrics)
-    cols = list(zip(*rows)) if rows else [[], [], [], []]
-    fig = go.Figure(go.Table(header=dict(values=["metric", "model", "real", "note"], align="left"),
-                             cells=dict(values=[list(c) for c in cols], align="left"),
-                             columnwidth=[3, 1.2, 1.2, 4]))
-    fig.update_layout(height=60 + 32 * len(rows), margin=dict(l=10, r=10, t=10, b=10))
+    fig = table_figure(["metric", "model", "real", "note"], rows, columnwidth=[3, 1.2, 1.2, 4])
     return Section("metrics", "Evaluation",
                    "The <code>latentlab evaluate</code> metrics computed with the judges: Fréchet distance in "
                    "judge-feature space (Inception networks cannot be downloaded here) next to the real-vs-real "
@@ -627,7 +624,7 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
     from .report_labels import load_report_tags
     tags = load_report_tags(labels, subject, model)
     keys, skipped = _section_keys(subject, sections, has_log=log_path is not None, has_labels=tags is not None)
-    judges = _judges(keys, segmenter, face_judge, detector)
+    judges = _judges(keys, segmenter, face_judge, detector, recorded=subject.lm.dataset)
     if subject.gan is not None:
         subject.gan.generator.eval()
     built = _build_sections(subject, keys, budget, seed, log_path=log_path, metrics=metrics, progress=progress,
@@ -682,15 +679,17 @@ def _section_keys(subject: ReportSubject, sections, *, has_log: bool,
     return [k for k in SECTIONS if k in keys], {k: why[k] for k in SECTIONS if k in why and k in keys}
 
 
-def _judges(keys: list[str], segmenter, face_judge, detector=None) -> dict:
+def _judges(keys: list[str], segmenter, face_judge, detector=None, recorded: str | None = None) -> dict:
     """The shipped judges the sections need and were not given: {"segmenter": ..., "detector": ...,
-    "face_judge": ...} (``detector=False``: the forget section reads the segmenter only)."""
+    "face_judge": ...} (``detector=False``: the forget section reads the segmenter only). ``recorded``: the
+    model's own dataset name; a shipped judge outside it warns (``JudgeDomainWarning``)."""
+    from ..judges import check_domain, load_judge
     if face_judge is None and ("arithmetic" in keys or "rotation" in keys):
-        from ..judges import load_judge
         face_judge = load_judge("faces")
+        check_domain("faces", recorded, stacklevel=3)
     if segmenter is None and "forget" in keys:
-        from ..judges import load_judge
         segmenter = load_judge("rooms")
+        check_domain("rooms", recorded, stacklevel=3)
     if detector is None and "forget" in keys:
         from .forget import load_detector
         detector = load_detector("window")
@@ -733,8 +732,10 @@ def _meta(s: ReportSubject, seed: int) -> str:
     c, h, w = s.shape
     if s.gan is not None:
         cfg = s.gan.config
+        ds = (f"dataset {cfg.dataset!r}" if cfg.dataset else
+              f"dataset not recorded in the file, data domain {s.dataset or 'not given'!r}")
         text = (f"{cfg.arch.upper()} {cfg.image_size}x{cfg.image_size}x{cfg.channels}, nz={cfg.nz}, "
-                f"z ~ {cfg.prior}, dataset {cfg.dataset!r}, trained {int(s.gan.step)} steps")
+                f"z ~ {cfg.prior}, {ds}, trained {int(s.gan.step)} steps")
     else:
         lm = s.lm
         zs = f"(N, {lm.nz}, 1, 1)" if lm.z_dims == 4 else f"(N, {lm.nz})"

@@ -19,6 +19,10 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder; the page is OUT/index.html")
     p.add_argument("--sections", nargs="+", choices=SECTIONS, default=None,
                    help="sections to build (default: all that apply to the model)")
+    p.add_argument("--data", default=None, choices=("rooms", "faces", "fashion-mnist"),
+                   help="the data domain the generator draws, for a file that does not record it (e.g. a "
+                        "`latentlab convert`ed one without --dataset): switches on the judged sections "
+                        "(default: the model's own dataset)")
     p.add_argument("--quick", action="store_true", help="tiny sample counts: a smoke run in seconds")
     p.add_argument("--seed", type=int, default=0, help="seed of every sample, walk and random draw")
     p.add_argument("--log", default=None, help="training JSONL log (default: the run's log.jsonl when found)")
@@ -37,7 +41,8 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from .report import build_report
     r = build_report(args.model, args.out, sections=args.sections, quick=args.quick, seed=args.seed, log=args.log,
-                     metrics=args.metrics, png=args.png, progress=not args.no_progress, labels=args.labels)
+                     metrics=args.metrics, png=args.png, progress=not args.no_progress, labels=args.labels,
+                     data=args.data)
     for k, reason in r["failed"].items():
         print(f"warning: section {k!r} could not be built: {reason}", file=sys.stderr)
     print(f"wrote {r['html']} ({r['bytes'] / 1e6:.1f} MB; sections {', '.join(r['sections'])}; "

@@ -155,8 +155,8 @@ def write_images(path: Path, n: int, size: int, draw: Callable[[int], np.ndarray
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
         it = range(n)
         if progress is not None:
-            from tqdm import tqdm
-            it = tqdm(it, desc=progress, unit="img", mininterval=5.0)
+            from ..progress import progress_bar
+            it = progress_bar(it, desc=progress, unit="img", mininterval=5.0)
         for i in it:
             out[i] = draw(i)
         out.flush()

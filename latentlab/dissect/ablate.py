@@ -19,13 +19,19 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ..hooks import Trace
+from ..hooks import Trace, get_module
 
-__all__ = ["ablation_edit", "ablate", "ablate_layers", "check_drops", "check_maps", "layer_channels"]
+__all__ = ["ablation_edit", "ablate", "ablate_layers", "check_drops", "check_maps", "layer_channels",
+           "declared_channels"]
+
+# Layers that keep the number of feature maps of their input (a Sequential ending in one reports the one before).
+_KEEP_CHANNELS = (nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU, nn.GELU, nn.SiLU, nn.Tanh, nn.Sigmoid,
+                  nn.Hardtanh, nn.Identity, nn.Dropout, nn.Dropout2d, nn.Upsample, nn.MaxPool2d, nn.AvgPool2d)
 
 
-def check_maps(maps, n_maps: int, name: str = "maps") -> torch.Tensor:
-    """Validate channel indices -> unique sorted LongTensor."""
+def check_maps(maps, n_maps: int | None, name: str = "maps") -> torch.Tensor:
+    """Validate channel indices -> unique sorted LongTensor (``n_maps`` None: the layer's count is not known yet,
+    only types and signs are checked)."""
     if isinstance(maps, torch.Tensor):
         maps = maps.tolist()
     try:
@@ -35,7 +41,9 @@ def check_maps(maps, n_maps: int, name: str = "maps") -> torch.Tensor:
     for m, orig in zip(idx, maps):
         if isinstance(orig, float) and not float(orig).is_integer():
             raise ValueError(f"{name}: indices must be integers, got {orig!r}")
-    bad = [m for m in idx if m < 0 or m >= n_maps]
+    bad = [m for m in idx if m < 0 or (n_maps is not None and m >= n_maps)]
+    if bad and n_maps is None:
+        raise ValueError(f"{name}: indices {bad[:5]} out of range; indices are >= 0")
     if bad:
         raise ValueError(f"{name}: indices {bad[:5]} out of range; the layer has {n_maps} maps (0..{n_maps - 1})")
     return torch.tensor(sorted(set(idx)), dtype=torch.long)
@@ -83,12 +91,37 @@ def layer_channels(model: nn.Module, layer: str, probe_input: torch.Tensor) -> i
     return int(t.output.shape[1])
 
 
+def declared_channels(module: nn.Module) -> int | None:
+    """The feature maps a layer outputs, read from its definition without a forward pass: ``out_channels`` (a
+    conv, a latentlab block), ``num_features`` (BatchNorm), or the last such layer of a Sequential followed only by
+    activations, dropout or resampling; None when the definition does not say (checked at the forward pass)."""
+    for attr in ("out_channels", "num_features"):
+        n = getattr(module, attr, None)
+        if isinstance(n, int) and not isinstance(n, bool):
+            return n
+    if isinstance(module, nn.Sequential):
+        for child in reversed(list(module)):
+            n = declared_channels(child)
+            if n is not None or not isinstance(child, _KEEP_CHANNELS):
+                return n
+    return None
+
+
+def _check_on_entry(model: nn.Module, layer: str, maps, name: str = "maps") -> None:
+    """Map indices checked when the ``with`` block is entered: the layer must exist, the indices must be
+    non-negative integers, and below the layer's map count when its definition gives one."""
+    n = declared_channels(get_module(model, layer))
+    check_maps(maps, n, name)  # n None: types and signs only; the edit checks the range at the forward pass
+
+
 @contextlib.contextmanager
 def ablate(model: nn.Module, layer: str, maps, value: float = 0.0, region=None, image_size: int | None = None):
     """Context manager: while open, ``maps`` of ``layer`` are set to ``value`` (default: dropped to 0).
 
-    The hook is removed on exit, also when generation raises.
+    The hook is removed on exit, also when generation raises. Bad ``maps`` (out of range for the layer's
+    definition, negative, not integers) raise ValueError/TypeError on entry, before any forward pass.
     """
+    _check_on_entry(model, layer, maps)
     with Trace(model, layer, retain_output=False, edit_output=ablation_edit(maps, value, region, image_size)) as t:
         yield t
 
@@ -108,6 +141,8 @@ def ablate_layers(model: nn.Module, drops, value: float = 0.0):
     Every hook is removed on exit, also when generation raises or a later layer name is unknown.
     """
     drops = check_drops(drops)
+    for name, maps in drops.items():
+        _check_on_entry(model, name, maps, f"drops[{name!r}]")
     with contextlib.ExitStack() as stack:
         yield {name: stack.enter_context(Trace(model, name, retain_output=False,
                                                edit_output=ablation_edit(maps, value)))

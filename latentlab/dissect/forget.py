@@ -423,7 +423,7 @@ def forget(generator, segmenter=None, *, layer: str | None = None, obj: str = "w
     from seed + 3. ``causal_steps > 0`` adds a soft-ablation ranking (needs a differentiable segmenter);
     ``joint_layers`` drops the positive maps of ``layer`` and of those layers together.
     """
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar as tqdm
 
     t0 = time.time()
     _check_counts(n_probe=(n_probe, 2), n_eval=(n_eval, 1), n_curve=(n_curve, 1))

@@ -13,15 +13,50 @@ and ``latentlab.judges.outline`` (mask outlines for figures).
 from __future__ import annotations
 
 import importlib
+import warnings
 from pathlib import Path
 
-__all__ = ["load_judge", "JUDGES", "judge_path"]
+__all__ = ["load_judge", "JUDGES", "judge_path", "JUDGE_DOMAINS", "JudgeDomainWarning", "check_domain"]
 
 # name -> (module, class); each judge's module is latentlab.judges.<name>
 _CLASSES = dict(rooms="RoomSegmenter", faces="FaceJudge", fashion="FashionClassifier", avatars="AvatarJudge",
                 mnist="MNISTJudge")
 JUDGES = {name: (f"latentlab.judges.{name}", cls) for name, cls in _CLASSES.items()}
 _ALIASES = {"fashion-mnist": "fashion", "rooms-segmenter": "rooms"}
+
+
+# What each shipped judge was trained on: {judge: (the dataset names of models it may read, in words)}. rooms and
+# faces are latentlab's procedural worlds, drawn by code (latentlab.data.rooms / .faces), not LSUN or CelebA.
+JUDGE_DOMAINS = {
+    "rooms": (("rooms",), "latentlab's procedural rooms (drawn by code, not LSUN bedrooms)"),
+    "faces": (("faces",), "latentlab's procedural faces (drawn by code, not CelebA)"),
+    "fashion": (("fashion-mnist", "fashion"), "Fashion-MNIST"),
+    "avatars": (("avatars",), "latentlab's procedural avatars (drawn by code)"),
+    "mnist": (("mnist",), "MNIST digits"),
+}
+
+
+class JudgeDomainWarning(UserWarning):
+    """A shipped judge reads images of a model that was not trained on the judge's world: its numbers are not
+    validated there."""
+
+
+def check_domain(judge: str, dataset: str | None, *, stacklevel: int = 2) -> str | None:
+    """Warn (:class:`JudgeDomainWarning`) when the shipped judge ``judge`` is about to read a model whose recorded
+    ``dataset`` ('' or None: not recorded, e.g. a converted or foreign generator) is not the judge's world; returns
+    the message, or None when the model is in the judge's domain."""
+    key = _ALIASES.get(judge, judge)
+    if key not in JUDGE_DOMAINS:
+        raise ValueError(f"judge: unknown judge {judge!r}; judges exist for {sorted(JUDGE_DOMAINS)}")
+    names, world = JUDGE_DOMAINS[key]
+    ds = str(dataset or "").lower()
+    if ds in names:
+        return None
+    said = f"was trained on {dataset!r}" if ds else "does not record its dataset (a converted or foreign generator)"
+    msg = (f"the {key} judge is outside its domain: it was trained on {world}, and the model {said}; its numbers "
+           f"on other images (e.g. samples of an LSUN or CelebA GAN) are not validated")
+    warnings.warn(msg, JudgeDomainWarning, stacklevel=stacklevel + 1)
+    return msg
 
 
 def judge_path(name: str) -> Path:

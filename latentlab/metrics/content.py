@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from ..progress import progress_bar
 
 from .frechet import _check_batch_size
 
@@ -30,7 +30,7 @@ FACE_RATES = ("glasses", "smiling", "feminine", "masculine")
 
 def _chunks(images: torch.Tensor, batch_size: int, progress: bool, desc: str):
     _check_batch_size(batch_size)
-    return tqdm(images.split(batch_size), desc=desc, disable=not progress, leave=False)
+    return progress_bar(images.split(batch_size), desc=desc, disable=not progress, leave=False)
 
 
 def _class_masks(judge, images: torch.Tensor, names) -> dict[str, torch.Tensor]:

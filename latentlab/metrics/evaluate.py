@@ -28,7 +28,7 @@ from typing import Mapping
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from ..progress import progress_bar
 
 from ..checkpoint import load
 from ..images import from_uint8
@@ -106,7 +106,7 @@ def _to_float_images(arr: np.ndarray) -> torch.Tensor:
 
 def _render(ds, indices, desc: str, progress: bool, with_labels: bool = False):
     images, labels = [], []
-    for i in tqdm(indices, desc=desc, disable=not progress, leave=False):
+    for i in progress_bar(indices, desc=desc, disable=not progress, leave=False):
         if with_labels:
             s = ds.sample(i)
             images.append(s.image)
@@ -258,7 +258,7 @@ def _generate(subject: Subject, n: int, seed: int, batch_size: int, progress: bo
     lm, k = subject.lm, subject.num_classes
     z = lm.sample_z(n, seed=seed)
     c = torch.arange(n) % k if k else None
-    bar = tqdm(total=n, desc="generate", disable=not progress, leave=False)
+    bar = progress_bar(total=n, desc="generate", disable=not progress, leave=False)
     out = []
     for x, sl in lm.batches(z, c, batch_size=batch_size):
         out.append(x.detach().float().cpu())
@@ -316,8 +316,9 @@ def _judge_and_real(subject: Subject, data_name: str, judge, real, n: int, n_tra
         if data_name not in DATASET_JUDGES:
             raise ValueError(f"model: its dataset is {data_name!r}, which has no judge (judges exist for "
                              f"{sorted(set(DATASET_JUDGES) - {'fashion'})}); pass judge= and real=")
-        from ..judges import load_judge
+        from ..judges import check_domain, load_judge
         judge = load_judge(DATASET_JUDGES[data_name])
+        check_domain(DATASET_JUDGES[data_name], subject.info.get("dataset"), stacklevel=3)
     if not hasattr(judge, "features"):
         raise TypeError(f"judge: expected an object with features(images), got {type(judge).__name__}")
     if real is None:

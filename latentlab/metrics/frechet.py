@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 import scipy.linalg
 import torch
-from tqdm.auto import tqdm
+from ..progress import progress_bar
 
 __all__ = ["frechet_distance", "feature_statistics", "judge_features"]
 
@@ -92,7 +92,7 @@ def judge_features(judge, images: torch.Tensor, batch_size: int = 256, *, progre
         raise TypeError(f"judge: expected an object with a features(images) method, got {type(judge).__name__}")
     _check_batch_size(batch_size)
     out = [judge.features(chunk).detach().to("cpu", torch.float32)
-           for chunk in tqdm(images.split(batch_size), desc=desc, disable=not progress, leave=False)]
+           for chunk in progress_bar(images.split(batch_size), desc=desc, disable=not progress, leave=False)]
     feats = torch.cat(out) if out else torch.zeros(0, 0)
     if feats.ndim != 2 or feats.shape[0] != images.shape[0]:
         raise ValueError(f"judge: features() returned shape {tuple(feats.shape)} for {images.shape[0]} images; "

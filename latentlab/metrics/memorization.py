@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from ..progress import progress_bar
 
 __all__ = ["nearest_distances", "near_copy_thresholds", "flag_near_copies"]
 
@@ -48,7 +48,7 @@ def nearest_distances(queries, reference, *, chunk_size: int = 512, progress: bo
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size: expected a positive int, got {chunk_size!r}")
     dists, idx = [], []
-    for chunk in tqdm(q.split(chunk_size), desc=desc, disable=not progress, leave=False):
+    for chunk in progress_bar(q.split(chunk_size), desc=desc, disable=not progress, leave=False):
         d = torch.cdist(chunk, r)
         m = d.min(dim=1)
         dists.append(m.values)

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from ..progress import progress_bar
 
 from ..latent.interpolate import lerp, slerp
 from ..models.adapter import as_latent_model
@@ -94,7 +94,7 @@ def perceptual_path_length(generator, judge=None, n_samples: int = 500, *, nz: i
     interp, features = INTERPOLATIONS[method], _feature_fn(judge)
     g = rng if rng is not None else torch.Generator().manual_seed(0 if seed is None else int(seed))
     dists = []
-    for start in tqdm(range(0, n_samples, batch_size), desc="path length", disable=not progress, leave=False):
+    for start in progress_bar(range(0, n_samples, batch_size), desc="path length", disable=not progress, leave=False):
         m = min(batch_size, n_samples - start)
         z1 = sample_prior(m, lm.nz, lm.prior, rng=g).double()
         z2 = sample_prior(m, lm.nz, lm.prior, rng=g).double()

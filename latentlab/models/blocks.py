@@ -30,6 +30,11 @@ class UpBlock(nn.Module):
     def forward(self, x):
         return self.act(self.bn(self.conv(x)))
 
+    @property
+    def out_channels(self) -> int:
+        """Feature maps of the block's output (``ablate`` checks map indices against it on entry)."""
+        return self.conv.out_channels
+
 
 class DownBlock(nn.Module):
     """Strided conv -> [BatchNorm] -> LeakyReLU(0.2) (DCGAN discriminator block)."""
@@ -43,6 +48,11 @@ class DownBlock(nn.Module):
     def forward(self, x):
         return self.act(self.bn(self.conv(x)))
 
+    @property
+    def out_channels(self) -> int:
+        """Feature maps of the block's output (``ablate`` checks map indices against it on entry)."""
+        return self.conv.out_channels
+
 
 class ToRGB(nn.Module):
     """The generator's last layer: fractionally-strided conv -> tanh (images in [-1, 1])."""
@@ -54,6 +64,11 @@ class ToRGB(nn.Module):
 
     def forward(self, x):
         return self.act(self.conv(x))
+
+    @property
+    def out_channels(self) -> int:
+        """Feature maps of the block's output (``ablate`` checks map indices against it on entry)."""
+        return self.conv.out_channels
 
 
 def add_blocks(module: nn.Module, blocks, start: int = 1) -> list[str]:

@@ -147,7 +147,7 @@ def train_encoder(config: EncoderConfig, images: torch.Tensor, labels: torch.Ten
     :func:`latentlab.data.digits.augment_digits`), drawing from the same seeded generator as the batch order.
     Deterministic given ``seed`` (weights, batch order, augmentation; the global RNG is forked and restored).
     """
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar as tqdm
     _check_labelled(images, labels, config)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps: expected a positive int, got {steps!r}")

@@ -137,7 +137,7 @@ def probe_weights_figure(weights, iou=None, title: str = "probe weight per featu
     fig = go.Figure(go.Bar(x=list(range(len(w))), y=w[order], text=text, hoverinfo="text", textposition="none",
                            marker_color=np.where(w[order] > 0, "#d62728", "#7f7f7f")))
     fig.update_layout(title=title, xaxis_title="rank of the feature map (sorted by weight; red = weight > 0, dropped)",
-                      yaxis_title="logistic-regression weight (per unit of standardised activation)", height=350)
+                      yaxis_title="probe weight<br>(per standardised unit)", height=350)
     return fig
 
 

@@ -30,7 +30,8 @@ def png_data_uri(arr: np.ndarray) -> str:
     """(H, W, 3) uint8 -> 'data:image/png;base64,...'."""
     from PIL import Image
     buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG", optimize=True)
+    # zlib level 6: on a 600 x 1986 grid of rooms 0.59 s and 351 KB; optimize=True (level 9) took 5.9 s for 347 KB
+    Image.fromarray(arr).save(buf, format="PNG", compress_level=6)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 

@@ -126,6 +126,7 @@ def axis_figure(images: torch.Tensor, coefficients, *, title: str = "", scale: i
     else:
         fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    fig.update_layout(title=title, width=min(1200, arr.shape[1] + 80), height=arr.shape[0] + 140,
-                      margin=dict(l=20, r=20, t=100, b=20))
+    top = 100 if len(coef) == k else 50 if title else 10   # room for the ticks + axis title, a title, or nothing
+    fig.update_layout(title=title, width=min(1200, arr.shape[1] + 80), height=arr.shape[0] + top + 30,
+                      margin=dict(l=20, r=20, t=top, b=20))
     return fig

@@ -63,6 +63,8 @@ def test_round_trip_and_checks(tmp_path, tiny):
     with pytest.raises(ValueError, match=r"tags\['b'\]: a sample index is repeated"):
         save_tags(tmp_path / "t.json", {"b": [1, 1]}, model="m", seed=0, n=5)
     assert load_tags(p).tags == {"b": [1, 3], "a": []}       # the failed save left the file as it was
+    with pytest.raises(ValueError, match=r"tags\['b'\]: samples \[3\] are tagged but not in 'seen'"):
+        save_tags(tmp_path / "u.json", {"b": [1, 3]}, model="m", seed=0, n=5, seen=[0, 1])
     with pytest.raises(FileNotFoundError, match="labels: file .* does not exist"):
         load_tags(tmp_path / "nope.json")
 

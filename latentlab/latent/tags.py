@@ -180,6 +180,9 @@ def _check(data, where: str = "") -> TagsFile:
         if not _NAME.fullmatch(k):
             raise ValueError(f"tags: tag names must be identifiers (letters, digits, _){where}, got {k!r}")
         out[k] = _index_list(f"tags[{k!r}]", v, n, where)
+        unseen = sorted(set(out[k]) - set(seen)) if seen is not None else []
+        if unseen:
+            raise ValueError(f"tags[{k!r}]: samples {unseen} are tagged but not in 'seen'{where}; add them to 'seen'")
     return TagsFile(data["model"], seed, n, out, opt["nz"], opt["image_size"], fp, seen)
 
 

@@ -167,7 +167,7 @@ def test_bad_split_or_size(tiny_root, kwargs, name):
 
 # -- the judge -----------------------------------------------------------------------------------
 def test_shipped_judge_reads_real_test_images(judge, test_set):
-    """The fast path of the check below: 64 official test images (93.76% expected; 80% is 4.6 sd below it)."""
+    """The fast path of the check below: the first 64 official test images (90.6% measured; 93.76% on all 10,000)."""
     images = torch.stack([test_set[i][0] for i in range(64)])
     accuracy = (judge.predict(images) == test_set.targets[:64]).float().mean().item()
     assert accuracy >= 0.80, accuracy

@@ -39,6 +39,13 @@ def _check_channels(x: torch.Tensor, name: str, allowed: tuple[int, ...]) -> int
     return x.shape[-3]
 
 
+def _moved(x: torch.Tensor, source: int, destination: int, expected: str) -> torch.Tensor:
+    """``x.movedim(source, destination)``; ValueError "images: expected <expected>" for fewer than 3 dims."""
+    if x.ndim < 3:
+        raise ValueError(f"images: expected {expected}, got shape {tuple(x.shape)}")
+    return x.movedim(source, destination)
+
+
 def from_uint8(images, *, channels_last: bool = False) -> torch.Tensor:
     """uint8 images in [0, 255] -> float32 in [-1, 1] (``x / 127.5 - 1``; 0 -> -1, 255 -> 1).
 
@@ -57,9 +64,7 @@ def from_uint8(images, *, channels_last: bool = False) -> torch.Tensor:
     if x.dtype != torch.uint8:
         raise TypeError(f"images: expected uint8 values in [0, 255], got dtype {x.dtype}")
     if channels_last:
-        if x.ndim < 3:
-            raise ValueError(f"images: expected channels-last images (..., H, W, C), got shape {tuple(x.shape)}")
-        x = x.movedim(-1, -3)
+        x = _moved(x, -1, -3, "channels-last images (..., H, W, C)")
     return x.to(torch.float32).div(127.5).sub(1.0)
 
 
@@ -82,11 +87,7 @@ def to_uint8(images: torch.Tensor, *, channels_last: bool = False) -> torch.Tens
     if not images.is_floating_point():
         raise TypeError(f"images: expected a floating tensor in [-1, 1], got dtype {images.dtype}")
     x = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    if channels_last:
-        if x.ndim < 3:
-            raise ValueError(f"images: expected images (..., C, H, W), got shape {tuple(x.shape)}")
-        x = x.movedim(-3, -1)
-    return x
+    return _moved(x, -3, -1, "images (..., C, H, W)") if channels_last else x
 
 
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:

@@ -35,7 +35,7 @@ from safetensors.torch import save as _st_save
 
 __all__ = ["CheckpointError", "save_safetensors", "load_safetensors", "read_metadata", "atomic_write_bytes",
            "FileKind", "FILE_KINDS", "ModelFile", "write_model_file", "read_model_file", "module_tensors", "digest",
-           "load_part"]
+           "check_sha256", "load_part"]
 
 
 class CheckpointError(ValueError):
@@ -193,6 +193,14 @@ def digest(tensors: Mapping[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
+def check_sha256(tensors: Mapping[str, torch.Tensor], meta: Mapping[str, str], path,
+                 error: type = CheckpointError) -> None:
+    """``error`` naming the file if the metadata's ``sha256`` does not match the tensors (no ``sha256``, as
+    in files written before it was recorded: nothing to check)."""
+    if "sha256" in meta and meta["sha256"] != digest(tensors):
+        raise error(f"checkpoint {str(path)!r}: tensor checksum does not match the metadata (corrupt file)")
+
+
 def module_tensors(parts: Iterable[tuple[str, torch.nn.Module]], dtype: torch.dtype | None = None
                    ) -> dict[str, torch.Tensor]:
     """``{"<prefix>.<name>": tensor}`` of each ``(prefix, module)``'s state dict (an empty prefix: the bare
@@ -336,7 +344,6 @@ def check_model_file(model_file: ModelFile, kind: str,
     if version > file_kind.version:
         raise error(f"{where} was written by a newer latentlab (format {version}); this version reads "
                     f"format <= {file_kind.version}: upgrade latentlab")
-    if "sha256" in meta and meta["sha256"] != digest(model_file.tensors):
-        raise error(f"{where}: tensor checksum does not match the metadata (corrupt file)")
+    check_sha256(model_file.tensors, meta, model_file.path, error)
     model_file.version = version
     return model_file

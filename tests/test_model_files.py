@@ -173,3 +173,20 @@ def test_unknown_keys_are_refused_in_one_message(cls):
 
 def test_train_config_drops_unknown_keys_of_another_version():
     assert TrainConfig.from_dict({**TrainConfig().to_dict(), "retired_option": 3}) == TrainConfig()
+
+
+def test_resume_skips_a_newest_checkpoint_whose_tensors_changed(tmp_path):
+    """A training checkpoint whose bytes changed after writing (the file still parses) fails its sha256,
+    so resuming falls back to the one before it, with a warning naming the file."""
+    from latentlab.train.trainer import checkpoint_name, latest_checkpoint
+    gan, _, _ = _tiny("gan")
+    (tmp_path / "checkpoints").mkdir()
+    old, new = (tmp_path / "checkpoints" / checkpoint_name(s) for s in (1, 2))
+    save(gan, old, kind="training", step=1)
+    save(gan, new, kind="training", step=2)
+    assert latest_checkpoint(tmp_path) == new
+    tensors, meta = load_file(str(new)), read_metadata(new)
+    tensors["generator.to_rgb.conv.weight"] = tensors["generator.to_rgb.conv.weight"] + 1
+    save_file(tensors, str(new), metadata=meta)
+    with pytest.warns(UserWarning, match=r"skipping unreadable checkpoint .*step-00000002.*checksum"):
+        assert latest_checkpoint(tmp_path) == old

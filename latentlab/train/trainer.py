@@ -25,7 +25,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from ..checkpoint import load as load_model, load_part, save as save_model, state_to_gan
 from ..config import Config, ModelConfig
-from ..io import CheckpointError, atomic_write_bytes, load_safetensors, write_model_file
+from ..io import CheckpointError, atomic_write_bytes, check_sha256, load_safetensors, write_model_file
 from ..models import GAN, sample_prior
 from . import callbacks as _callbacks, losses
 from .devices import autocast_dtype, dist_backend, local_rank, native_bf16, resolve_device
@@ -134,10 +134,11 @@ def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
 
 
 def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
-    """Newest checkpoint in ``run_dir`` that loads; corrupt ones are skipped with a warning."""
+    """Newest checkpoint in ``run_dir`` that loads and matches its sha256; corrupt ones are skipped with a
+    warning."""
     for p in list_checkpoints(run_dir):
         try:
-            load_safetensors(p)
+            check_sha256(*load_safetensors(p), p)
             return p
         except (CheckpointError, OSError) as e:
             warnings.warn(f"skipping unreadable checkpoint {p}: {e}")

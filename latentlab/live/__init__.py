@@ -6,5 +6,7 @@
 from __future__ import annotations
 
 from .export import MISSING_LIVE, LiveModel, export_live, live_layers, require_live
+from .page import LiveContent, LivePage, live_content, render_page, vendor_info, write_live_page
 
-__all__ = ["LiveModel", "export_live", "live_layers", "require_live", "MISSING_LIVE"]
+__all__ = ["LiveModel", "export_live", "live_layers", "require_live", "MISSING_LIVE", "LiveContent", "LivePage",
+           "live_content", "render_page", "vendor_info", "write_live_page"]

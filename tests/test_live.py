@@ -169,3 +169,14 @@ def test_page_is_self_contained_and_its_script_is_the_hashed_one(tiny, tmp_path)
         live_content(lm, live, rankings={"nope": [0]})
     with pytest.raises(ValueError, match="path: expected an .html file"):
         write_live_page(gan, tmp_path / "x.txt")
+
+
+def test_report_live_names_the_missing_extra_before_building(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    from latentlab.cli import main
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real(name, *a))
+    assert main(["report", "rooms", "--out", str(tmp_path / "r"), "--quick", "--live", "--no-progress"]) == 2
+    assert "pip install 'latentlab[live]' (missing: onnx)" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

@@ -31,8 +31,10 @@ class LiveSession:
 
 @contextlib.contextmanager
 def open_live(path, *, executable: str | None = None, width: int = 1280, height: int = 900,
-              timeout_ms: int = 60_000):
-    """Context manager: the page at ``path`` opened from file:// with the network blocked -> LiveSession."""
+              timeout_ms: int = 60_000, extra_args: tuple = ()):
+    """Context manager: the page at ``path`` opened from file:// with the network blocked -> LiveSession.
+
+    ``extra_args``: more Chromium switches (the benchmark marks its browser process with one)."""
     from playwright.sync_api import sync_playwright
 
     from ..viz.browser import find_chromium
@@ -44,7 +46,7 @@ def open_live(path, *, executable: str | None = None, width: int = 1280, height:
         raise FileNotFoundError("executable: no Chromium found (set LATENTLAB_CHROMIUM or apt-get install chromium)")
     own = path.as_uri()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=exe, args=list(ARGS))
+        browser = pw.chromium.launch(executable_path=exe, args=[*ARGS, *extra_args])
         try:
             ctx = browser.new_context(viewport={"width": width, "height": height}, service_workers="block")
             s = LiveSession(None)

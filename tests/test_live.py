@@ -180,3 +180,20 @@ def test_report_live_names_the_missing_extra_before_building(tmp_path, monkeypat
     assert main(["report", "rooms", "--out", str(tmp_path / "r"), "--quick", "--live", "--no-progress"]) == 2
     assert "pip install 'latentlab[live]' (missing: onnx)" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_judge_directions_point_towards_the_label(tiny):
+    from latentlab.live.build import judge_directions
+    gan, _ = tiny
+
+    def judge(images):   # brightness as a probability, and a signed label that one side never reaches
+        b = images.mean((1, 2, 3))
+        return {"bright": (b > b.median()).float(), "never": torch.full_like(b, -1.0)}
+    dirs = judge_directions(gan, judge, n=64, seed=0)
+    assert [d.name.split(" ")[0] for d in dirs] == ["bright"]
+    d = dirs[0]
+    assert abs(float(d.vector.norm()) - 1) < 1e-5
+    lm = LatentModel(gan)
+    z = lm.sample_z(32, seed=9)
+    brighter = lm.generate(z + 3 * d.vector).mean() - lm.generate(z - 3 * d.vector).mean()
+    assert brighter > 0

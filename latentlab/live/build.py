@@ -2,13 +2,14 @@
 
 For room models (RGB, data domain "rooms") the drop-maps slider runs over forget's ranking: the window probe of
 DCGAN §6.3.1 fitted on samples boxed by the shipped room segmenter (:func:`probe_ranking`). Every model gets
-SeFa's directions; other rankings and directions can be passed to :func:`~latentlab.live.write_live_page`.
+SeFa's directions; face models (data domain "faces") also the face judge's attribute boundaries
+(:func:`judge_directions`). Other rankings and directions can be passed to :func:`~latentlab.live.write_live_page`.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["probe_ranking", "build_live"]
+__all__ = ["probe_ranking", "judge_directions", "build_live"]
 
 
 def probe_ranking(generator, segmenter, *, layer: str | None = None, obj: str = "window", n_probe: int = 150,
@@ -25,6 +26,27 @@ def probe_ranking(generator, segmenter, *, layer: str | None = None, obj: str = 
     note = (f"ranked by the {obj} probe's weight (DCGAN §6.3.1: {n_probe} samples, {obj}s boxed by the room "
             f"segmenter; AUC {probe.auc:.2f}); the first {n_pos} have a positive weight, the paper's drop")
     return {layer: {"order": [int(i) for i in probe.ranking], "note": note, "positive": n_pos}}
+
+
+def judge_directions(generator, judge, *, n: int = 500, seed: int = 0) -> list:
+    """InterFaceGAN boundaries in z for each label of ``judge`` on ``n`` samples (:mod:`latentlab.latent.labels`,
+    :func:`latentlab.latent.directions.boundary`): probabilities split at 0.5, signed labels (yaw) at 0; a label
+    with fewer than 2 samples on a side is left out."""
+    from ..latent.directions import boundary
+    from ..latent.labels import label_images
+    from ..models.adapter import as_latent_model
+    lm = as_latent_model(generator)
+    z = lm.sample_z(n, seed=seed)
+    labels = label_images(judge, lm.generate(z))
+    out = []
+    for name, v in labels.items():
+        y = v > (0.0 if float(v.min()) < 0 else 0.5)
+        if min(int(y.sum()), int((~y).sum())) < 2:
+            continue
+        d = boundary(z, y, name=name, seed=seed)
+        d.name = f"{name} (judge boundary, held-out accuracy {d.accuracy:.2f})" if d.accuracy is not None else name
+        out.append(d)
+    return out
 
 
 def build_live(model, out, *, seed: int = 0, quick: bool = False, segmenter=None):
@@ -45,6 +67,11 @@ def build_live(model, out, *, seed: int = 0, quick: bool = False, segmenter=None
         layer = next(iter(rankings))
         about = (f"Drop the window maps of {layer} with the k slider, or paint over a window on the right-hand "
                  "image to erase it only there.")
+    directions = None
+    if (cfg.dataset or "").lower() == "faces" and cfg.channels == 3 and not cfg.conditional:
+        from ..latent.labels import load_default_judge
+        directions = judge_directions(gan, load_default_judge("faces"), n=64 if quick else 500, seed=seed)
+        about = "Directions: SeFa's, then the face judge's attribute boundaries (InterFaceGAN)."
     name = Path(str(model)).stem if not hasattr(model, "config") else (cfg.dataset or "model")
-    return write_live_page(LatentModel(gan), Path(out) / "live.html", seed=seed, rankings=rankings,
+    return write_live_page(LatentModel(gan), Path(out) / "live.html", seed=seed, rankings=rankings, directions=directions,
                            title=f"latentlab live: {name}", about=about)

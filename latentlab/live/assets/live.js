@@ -250,7 +250,13 @@
 
   function drawOverlay() {
     const ctx = overlay.getContext("2d"), img = ctx.createImageData(size, size);
-    if (state.region) state.region.forEach((v, p) => { img.data[4 * p] = 255; img.data[4 * p + 3] = v ? 90 : 0; });
+    // the painted area's outline only, so the edit underneath stays visible
+    const r = state.region, on = (x, y) => x >= 0 && y >= 0 && x < size && y < size && r[y * size + x] > 0;
+    if (r) for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+      if (on(x, y) && !(on(x - 1, y) && on(x + 1, y) && on(x, y - 1) && on(x, y + 1))) {
+        const p = 4 * (y * size + x); img.data[p] = 255; img.data[p + 1] = 220; img.data[p + 3] = 200;
+      }
+    }
     ctx.putImageData(img, 0, 0);
   }
   function buildPainting() {

@@ -16,7 +16,8 @@ from file:// with the network blocked, and
 
 ``pytorch-examples``: the unmodified pytorch/examples ``netG`` (nz=100, ngf=64, random weights with its BatchNorm
 statistics measured on 64 z), saved as a ``.pth`` state dict and imported with ``latentlab convert``.
-Targets: batch 16 <= 100 ms per frame, stall <= 50 ms, page <= 12 MB per 64 px model.
+Targets: batch 16 <= 100 ms per frame, stall <= 50 ms, page <= 12 MB per 64 px model. Exit code 1 when generate
+differs from PyTorch by more than 2 grey levels or the page makes a request (CI's second stage runs it).
 """
 from __future__ import annotations
 
@@ -195,6 +196,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=4.0, help="how long the sliders are dragged")
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
+    from latentlab.viz.browser import find_chromium
+    if find_chromium() is None:
+        print("skipped: no Chromium (apt-get install chromium, or set LATENTLAB_CHROMIUM)")
+        return 0
     torch.set_num_threads(1)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -208,13 +213,15 @@ def main(argv=None) -> int:
                   f"({r['batch16']['round_trip_ms']:5.1f}, {r['batch16']['cpu_ms']:5.1f} CPU)  "
                   f"longest task {r['stall']['longest_task_ms']:.0f} ms, frame gap "
                   f"{r['stall']['longest_frame_gap_ms']:.0f} ms  requests {len(r['requests'])}", flush=True)
-    ok = all(r["batch16"]["round_trip_ms"] <= 100 and r["stall"]["longest_task_ms"] <= 50 and r["mb"] <= 12
-             and max(r["max_diff"].values()) <= 2 and not r["requests"] for r in rows)
-    print("targets met" if ok else "targets NOT met")
+    correct = all(max(r["max_diff"].values()) <= 2 and not r["requests"] and not r["errors"] for r in rows)
+    ok = correct and all(r["batch16"]["round_trip_ms"] <= 100 and r["stall"]["longest_task_ms"] <= 50
+                         and r["mb"] <= 12 for r in rows)
+    print("targets met" if ok else "targets NOT met", "" if correct else "(generate differs from PyTorch by more "
+          "than 2 grey levels, or the page made a request or logged an error)")
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.json).write_text(json.dumps({"rows": rows, "targets_met": ok}, indent=1))
-    return 0
+        Path(a.json).write_text(json.dumps({"rows": rows, "targets_met": ok, "correct": correct}, indent=1))
+    return 0 if correct else 1   # speed and size depend on the machine: reported, not failed on
 
 
 if __name__ == "__main__":

@@ -108,3 +108,40 @@ def test_k_slider_and_brush_edit_only_the_after_image(live):
     assert np.abs(far - ref[size // 2:, size // 2:]).max() <= 2 and np.abs(painted - ref).max() > 0
     assert "ms per image" in p.evaluate("() => document.getElementById('ll-status').textContent")
     assert s.requests == [] and s.page_errors == []
+
+
+_CELLS = """() => Array.from(document.querySelectorAll('#ll-grid canvas')).map(c =>
+              Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data))"""
+
+
+def test_arithmetic_grid_and_single_map_toggle(live):
+    lm, page, s = live
+    p = s.page
+    thumbs = p.query_selector_all(".ll-thumb")
+    p.check("input[name=ll-mode][value=plus]")
+    thumbs[0].click()
+    thumbs[1].click()
+    p.check("input[name=ll-mode][value=minus]")
+    thumbs[2].click()
+    p.wait_for_timeout(800)
+    assert p.evaluate("() => document.getElementById('ll-expr').textContent") == "sample 1 + sample 2 − sample 3"
+    cells = np.array(p.evaluate(_CELLS))
+    size = page.meta["size"]
+    zs = torch.tensor(p.evaluate("() => window.latentlab.content.samples.slice(0, 3)"))
+    y = zs[0] + zs[1] - zs[2]
+    centre = cells[4].reshape(size, size, 4)[..., :3]
+    assert np.abs(centre - _torch(lm, y[None])[0]).max() <= 2           # the centre is G(y)
+    assert len(cells) == 9 and min(np.abs(c - cells[4]).max() for i, c in enumerate(cells) if i != 4) > 0
+    # one map on and off: the button toggles it in the "after" image only
+    p.evaluate("() => { const k = document.getElementById('ll-k'); k.value = 0; k.dispatchEvent(new Event('input')); "
+               "document.getElementById('ll-clear-paint').click(); }")
+    p.wait_for_timeout(500)
+    plain = np.array(p.evaluate(_PIXELS, 1))
+    p.query_selector_all(".ll-map")[0].click()
+    p.wait_for_timeout(800)
+    assert p.query_selector_all(".ll-map")[0].get_attribute("class") == "ll-map off"
+    assert "1 dropped" in p.evaluate("() => document.getElementById('ll-kval').textContent")
+    assert np.abs(np.array(p.evaluate(_PIXELS, 1)) - plain).max() > 0
+    p.query_selector_all(".ll-map")[0].click()
+    p.wait_for_timeout(800)
+    assert np.abs(np.array(p.evaluate(_PIXELS, 1)) - plain).max() == 0

@@ -181,7 +181,7 @@
   }
   function updateArith() {
     if (state.terms.length === 0) { $("ll-expr").textContent = "click samples to build an expression"; return; }
-    $("ll-expr").textContent = state.terms.map((t, i) => `${t.sign < 0 ? "−" : i ? "+" : ""} sample ${t.i + 1}`).join(" ");
+    $("ll-expr").textContent = state.terms.map((t, i) => (t.sign < 0 ? "− " : i ? "+ " : "") + `sample ${t.i + 1}`).join(" ");
     let y = new Array(nz).fill(0);
     state.terms.forEach((t) => { y = add(y, state.samples[t.i], t.sign); });
     const r = mulberry32(content.seed + 777), zs = [];

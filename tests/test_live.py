@@ -197,3 +197,16 @@ def test_judge_directions_point_towards_the_label(tiny):
     z = lm.sample_z(32, seed=9)
     brighter = lm.generate(z + 3 * d.vector).mean() - lm.generate(z - 3 * d.vector).mean()
     assert brighter > 0
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00", b"<" * 9, bytes(range(256)) * 3, b"\x1a\x00\x3c\xf0" * 5])
+def test_7bit_text_round_trip(data):
+    from latentlab.live.encode import ILLEGAL, decode7, encode7
+    text = encode7(data)
+    assert not any(ord(ch) in ILLEGAL for ch in text) and max(map(ord, text), default=1) < 0x200
+    assert decode7(text, len(data)) == data
+    if len(data) > 100:
+        assert len(text.encode("utf-8")) <= len(data) * 8 / 7 + 2 + len(data) // 20
+    rng = np.random.default_rng(len(data))
+    blob = rng.integers(0, 256, 5000, dtype=np.uint8).tobytes()
+    assert decode7(encode7(blob), 5000) == blob

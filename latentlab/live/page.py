@@ -1,8 +1,9 @@
 """Write the live page: one offline HTML file in which the generator runs (issue 31).
 
-The page embeds, as base64 inside non-executed ``<script>`` elements: onnxruntime-web's ES bundle
-(vendored in ``latentlab/live/vendor``, see ``scripts/vendor_ort.py``), its gzipped WebAssembly binary and the
-gzipped ONNX export of :func:`~latentlab.live.export.export_live`. A classic Web Worker made from a blob imports
+The page embeds, inside non-executed ``<script>`` elements: onnxruntime-web's ES bundle (base64; vendored in
+``latentlab/live/vendor``, see ``scripts/vendor_ort.py``), its gzipped WebAssembly binary and the gzipped ONNX
+export of :func:`~latentlab.live.export.export_live` (both as 7-bit text, :mod:`latentlab.live.encode`: 8/7 of
+their bytes). A classic Web Worker made from a blob imports
 ORT from a data: URL and runs the model on the wasm backend, single-threaded; the page's main thread only
 draws. A Content-Security-Policy (``default-src 'none'``, the one inline script allowed by its hash, no
 ``unsafe-eval``) makes sure nothing is fetched.
@@ -19,6 +20,7 @@ import hashlib
 import html
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -26,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from .encode import encode7
 from .export import LiveModel, export_live
 
 __all__ = ["LivePage", "LiveContent", "live_content", "render_page", "write_live_page", "vendor_info"]
@@ -113,13 +116,13 @@ def render_page(live: LiveModel, content: LiveContent, *, title: str = "latentla
     fields = {
         "%CSP%": csp, "%TITLE%": html.escape(title), "%CSS%": a["live.css"], "%ORT_VERSION%": info["version"],
         "%ABOUT%": content.about, "%META%": _json_script(live.meta()), "%CONTENT%": _json_script(content.to_json()),
-        "%WORKER%": a["worker.js"], "%ORT%": _b64(_read("vendor", VENDOR[0])), "%WASM%": _b64(_read("vendor", VENDOR[1])),
-        "%MODEL%": _b64(gzip.compress(live.onnx, compresslevel=9, mtime=0)),
+        "%WORKER%": a["worker.js"], "%ORT%": _b64(_read("vendor", VENDOR[0])),
     }
-    out = a["live.html"]
-    for k, v in fields.items():
-        out = out.replace(k, v)
-    return out.replace("%LIVE_JS%", js)   # last: the script's text must stay as hashed
+    for key, data in (("WASM", _read("vendor", VENDOR[1])), ("MODEL", gzip.compress(live.onnx, compresslevel=9, mtime=0))):
+        fields[f"%{key}_BYTES%"], fields[f"%{key}%"] = str(len(data)), encode7(data)
+    fields["%LIVE_JS%"] = js
+    # one pass over the template: an inserted text (the model's bytes, say) is never searched for placeholders
+    return re.sub(r"%[A-Z_]+%", lambda m: fields[m.group(0)], a["live.html"])
 
 
 @dataclass

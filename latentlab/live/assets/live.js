@@ -3,6 +3,7 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const text = (id) => $(id).textContent.trim();
+  const packed = (id) => ({text: $(id).textContent, bytes: +$(id).dataset.bytes});   // 7-bit text: no trim
   const meta = JSON.parse(text("ll-meta"));
   const content = JSON.parse(text("ll-content"));
   const nz = meta.nz, size = meta.size, layerIndex = {};
@@ -27,7 +28,7 @@
     p.resolve({rgb: m.rgb, n: m.n, ms: m.ms});
   };
   worker.onerror = (e) => { status("worker error: " + e.message); readyReject(new Error(e.message)); };
-  worker.postMessage({type: "init", ort: text("ll-ort"), wasm: text("ll-wasm"), model: text("ll-model"), meta});
+  worker.postMessage({type: "init", ort: text("ll-ort"), wasm: packed("ll-wasm"), model: packed("ll-model"), meta});
 
   // zs: array of N arrays of nz numbers; keeps: per layer an array of N keep vectors (null: keep all);
   // regions: N arrays of size*size (null: everywhere); cls: class per image (conditional models)

@@ -1,18 +1,29 @@
 // latentlab live page: the generator's worker (a classic Worker made from a blob; ORT comes in as a data: URL).
-// Messages in:  {type: "init", ort, wasm, model, meta}  (base64 strings; wasm and model gzipped)
+// Messages in:  {type: "init", ort, wasm, model, meta}  (ort: base64; wasm, model: {text, bytes}, gzipped, 7-bit)
 //               {type: "run", id, n, z, c, region, keeps}  (Float32Arrays; c an Int32Array or null)
 // Messages out: {type: "ready", ms} | {type: "result", id, rgb, n, ms} | {type: "error", id, message}
 "use strict";
 let ort = null, session = null, meta = null;
 
-function bytes(b64) {
-  const s = atob(b64), out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+// latentlab.live.encode: 7-bit groups as ASCII; NUL, CR and "<" (ILLEGAL) as U+0080 + 128 * which + next group
+const ILLEGAL = [0, 13, 60];
+function decode7(p) {
+  const s = p.text, n = p.bytes, out = new Uint8Array(n);
+  let acc = 0, bits = 0, j = 0;
+  const push = (v) => {
+    acc = (acc << 7) | v; bits += 7;
+    if (bits >= 8) { bits -= 8; out[j++] = (acc >> bits) & 255; acc &= (1 << bits) - 1; }
+  };
+  for (let i = 0; i < s.length && j < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 128) push(c); else { const d = c - 128; push(ILLEGAL[d >> 7]); push(d & 127); }
+  }
+  if (j < n) throw new Error(`decode7: ${j} of ${n} bytes in the page`);
   return out;
 }
 
-async function gunzip(b64) {
-  const stream = new Blob([bytes(b64)]).stream().pipeThrough(new DecompressionStream("gzip"));
+async function gunzip(p) {
+  const stream = new Blob([decode7(p)]).stream().pipeThrough(new DecompressionStream("gzip"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 

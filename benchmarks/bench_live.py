@@ -122,17 +122,14 @@ def build(name: str, out: Path, tmp: Path):
     else:
         gan = load_pretrained(name)
         page = build_live(name, out / name)
-    lm = LatentModel(gan)
-    from latentlab.live.page import _read  # noqa: F401  (the vendored files are there)
-    return lm, page
+    return LatentModel(gan), page
 
 
 def drop_for(page, session) -> dict:
     ranks = session.page.evaluate("() => window.latentlab.content.rankings")
     if ranks:
         layer, r = next(iter(ranks.items()))
-        n_pos = int(r["note"].split("the first ")[1].split(" ")[0])
-        return {layer: r["order"][:n_pos]}
+        return {layer: r["order"][:r["positive"]]}
     mid = page.meta["layers"][len(page.meta["layers"]) // 2]
     return {mid["name"]: list(range(0, mid["maps"], 3))}
 

@@ -76,7 +76,7 @@ def main(argv=None) -> int:
             size = p.evaluate("() => window.latentlab.meta.size")
             i, box = pick_sample(s, segmenter)
             p.query_selector_all(".ll-thumb")[i].click()
-            n_pos = p.evaluate("() => Object.values(window.latentlab.content.rankings)[0].note.match(/first (\\d+)/)[1]")
+            n_pos = p.evaluate("() => Object.values(window.latentlab.content.rankings)[0].positive")
             p.evaluate(f"() => {{ const k = document.getElementById('ll-k'); k.value = {n_pos}; "
                        "k.dispatchEvent(new Event('input')); }")
             p.evaluate("() => { const b = document.getElementById('ll-brush'); b.value = 3; b.dispatchEvent(new Event('input')); }")

@@ -31,7 +31,8 @@ from torch import nn
 
 from ..hooks import Trace, get_module
 
-__all__ = ["LiveModel", "export_live", "live_layers", "require_live", "MISSING_LIVE"]
+__all__ = ["LiveModel", "export_live", "live_layers", "keep_edit", "half_weights", "verify", "require_live",
+           "MISSING_LIVE"]
 
 MISSING_LIVE = ("the live page needs the export packages onnx, onnxscript and onnxruntime: "
                 "pip install 'latentlab[live]'")
@@ -143,7 +144,7 @@ def _example(lm, layers, n: int = 2, seed: int = 0):
     return args, shapes, images.shape
 
 
-def _torch_export(module: nn.Module, args, names: list[str]):
+def _torch_export(module: nn.Module, args):
     """torch.export with a dynamic batch; ``draft_export`` when a data-dependent check (e.g. latentlab's
     ``isfinite(z)``) stops the sound export: it keeps the branch the example takes."""
     n = torch.export.Dim("N", min=1, max=4096)
@@ -205,21 +206,16 @@ def _drops(shapes, seed: int) -> dict:
     return {name: sorted(torch.randperm(c, generator=g)[: max(1, c // 3)].tolist()) for name, c, _, _ in shapes}
 
 
-def _reference(lm, z, c, drops: dict, box=None) -> np.ndarray:
+def _reference(lm, z, c, drops: dict, box=None, size: int | None = None) -> np.ndarray:
     """PyTorch's images with ``drops`` through :mod:`latentlab.dissect.ablate` (not the exported hook), as
-    ``to_uint8`` gives them (N, H, W, 3)."""
+    ``to_uint8`` gives them (N, H, W, 3); ``box`` (x0, y0, x1, y1) limits the drop to a region of a ``size`` image."""
     from ..attribution.filters import to_uint8
     from ..dissect.ablate import ablate
     with contextlib.ExitStack() as stack:
         for name, maps in drops.items():
-            stack.enter_context(ablate(lm.module, name, maps, region=box, image_size=None if box is None
-                                       else lm_size(lm, z, c)))
+            stack.enter_context(ablate(lm.module, name, maps, region=box, image_size=size if box else None))
         x = lm.generate(z, c)
     return to_uint8(x).astype(np.int16)
-
-
-def lm_size(lm, z, c) -> int:
-    return int(lm.generate(z[:1], None if c is None else c[:1]).shape[-1])
 
 
 def _feeds(names, z, c, region, keeps) -> dict:
@@ -227,9 +223,10 @@ def _feeds(names, z, c, region, keeps) -> dict:
     return {n: v.numpy() for n, v in zip(names, vals)}
 
 
-def verify(data: bytes, lm, shapes, names, *, n: int = 4, seed: int = 1) -> dict:
+def verify(data: bytes, lm, shapes, names, size: int, *, n: int = 4, seed: int = 1) -> dict:
     """Max |onnxruntime - PyTorch| in grey levels for three checks: ``plain`` (nothing dropped), ``drop`` (a
-    third of every layer's maps, everywhere) and ``paint`` (the same maps inside the middle of the image)."""
+    third of every layer's maps, everywhere) and ``paint`` (the same maps inside the middle of the image, a box on
+    the coarsest layer's grid, where the averaged region is exactly 0 or 1 in every layer)."""
     import onnxruntime as ort
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = opts.inter_op_num_threads = 1
@@ -237,9 +234,9 @@ def verify(data: bytes, lm, shapes, names, *, n: int = 4, seed: int = 1) -> dict
     g = torch.Generator().manual_seed(seed)
     z = lm.sample_z(n, generator=g) if lm.prior else torch.randn(n, lm.nz, generator=g)
     c = torch.arange(n) % lm.num_classes if lm.conditional else None
-    size = lm_size(lm, z, c)
-    cell = size // min(h for _, _, h, _ in shapes)
-    lo, hi = cell * max(1, min(h for _, _, h, _ in shapes) // 4), size - cell * max(1, min(h for _, _, h, _ in shapes) // 4)
+    coarse = min(h for _, _, h, _ in shapes)
+    lo = (size // coarse) * max(1, coarse // 4)
+    box = (lo, lo, size - lo, size - lo)
     drops = _drops(shapes, seed)
     out = {}
     for check in ("plain", "drop", "paint"):
@@ -248,13 +245,11 @@ def verify(data: bytes, lm, shapes, names, *, n: int = 4, seed: int = 1) -> dict
         for k, (name, _, _, _) in zip(keeps, shapes):
             k[:, d.get(name, [])] = 0
         region = torch.ones(n, 1, size, size)
-        box = None
         if check == "paint":
             region.zero_()
-            region[:, :, lo:hi, lo:hi] = 1
-            box = (lo, lo, hi, hi)
+            region[:, :, lo:size - lo, lo:size - lo] = 1
         got = sess.run(["rgb"], _feeds(names, z, c, region, keeps))[0].astype(np.int16)
-        ref = _reference(lm, z, c, d, box)
+        ref = _reference(lm, z, c, d, box if check == "paint" else None, size)
         if got.shape != ref.shape:
             raise RuntimeError(f"export: onnxruntime gave images of shape {got.shape}, PyTorch {ref.shape}")
         out[check] = int(np.abs(got - ref).max())
@@ -284,26 +279,18 @@ def export_live(generator, *, prior=None, nz=None, layers=None, weights: str = "
     was = lm.module.training
     lm.module.eval()
     try:
-        args, shapes, _ = _example(lm, layers, seed=seed)
+        args, shapes, image_shape = _example(lm, layers, seed=seed)
         names = ["z", *(["c"] if lm.conditional else []), "region", *(f"keep:{n}" for n in layers)]
         with torch.no_grad():
-            data = _to_onnx(_torch_export(_Editable(lm, layers).eval(), args, names), args, names)
+            data = _to_onnx(_torch_export(_Editable(lm, layers).eval(), args), args, names)
         if weights == "float16":
             data = half_weights(data)
-        diff = verify(data, lm, shapes, names, seed=seed + 1)
+        diff = verify(data, lm, shapes, names, int(image_shape[-1]), seed=seed + 1)
     finally:
         lm.module.train(was)
     if max(diff.values()) > tolerance:
         raise RuntimeError(f"export: onnxruntime differs from PyTorch by up to {max(diff.values())} grey levels "
                            f"({diff}), more than tolerance={tolerance}; nothing was written")
-    size = int(args[-len(layers) - 1].shape[-1])
-    cfg = lm.config
-    return LiveModel(data, lm.nz, lm.prior or "normal", size, _channels(lm, args), [tuple(s) for s in shapes],
-                     lm.num_classes, list(getattr(cfg, "class_names", ()) or ()) if lm.conditional else [],
-                     weights, diff)
-
-
-def _channels(lm, args) -> int:
-    with torch.no_grad():
-        c = args[1] if lm.conditional else None
-        return int(lm.generate(args[0][:1], None if c is None else c[:1]).shape[1])
+    names = list(getattr(lm.config, "class_names", ()) or ()) if lm.conditional else []
+    return LiveModel(data, lm.nz, lm.prior or "normal", int(image_shape[-1]), int(image_shape[1]),
+                     [tuple(s) for s in shapes], lm.num_classes, names, weights, diff)

@@ -57,7 +57,7 @@ class LiveContent:
     seed: int
     samples: list                    # [[nz floats]] the samples shown first
     directions: list                 # [{"name", "vector": [nz], "range"}]
-    rankings: dict                   # {layer: {"order": [map indices, first = most related], "note": str}}
+    rankings: dict                   # {layer: {"order": [map indices, most related first], "note", "positive"}}
     default_layer: str
     about: str = ""                  # one HTML sentence under the title
 
@@ -69,7 +69,8 @@ class LiveContent:
 def live_content(lm, live: LiveModel, *, seed: int = 0, n_samples: int = 12, directions=None, rankings=None,
                  default_layer: str | None = None, about: str = "") -> LiveContent:
     """Samples from the model's prior (``seed``), SeFa's 5 directions plus ``directions`` (Direction objects, e.g.
-    judge boundaries) and ``rankings`` ({layer: map indices, most related first} or {layer: {"order", "note"}})."""
+    judge boundaries) and ``rankings`` ({layer: map indices, most related first} or {layer: {"order", "note",
+    "positive"}}, ``positive`` the number of maps the paper would drop)."""
     from ..latent.directions import sefa
     layers = [n for n, *_ in live.layers]
     z = lm.sample_z(n_samples, seed=seed)
@@ -79,8 +80,9 @@ def live_content(lm, live: LiveModel, *, seed: int = 0, n_samples: int = 12, dir
     for name, r in (rankings or {}).items():
         if name not in layers:
             raise ValueError(f"rankings: layer {name!r} has no keep-mask in the export; layers are {layers}")
-        order, note = (r["order"], r.get("note", "")) if isinstance(r, dict) else (r, "")
-        ranks[name] = {"order": [int(i) for i in order], "note": note or "maps ranked by relevance"}
+        r = r if isinstance(r, dict) else {"order": r}
+        ranks[name] = {"order": [int(i) for i in r["order"]], "note": r.get("note") or "maps ranked by relevance",
+                       "positive": int(r.get("positive", len(r["order"])))}
     if default_layer is None:
         default_layer = next(iter(ranks), None) or _middle(lm, layers)
     if default_layer not in layers:

@@ -88,9 +88,12 @@ def timed(session, marker: str, n: int, reps: int) -> dict:
 
 
 _OBSERVE = """() => {
-  window.__long = []; window.__gap = 0; let last = performance.now();
-  new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__long.push(e.duration))).observe({entryTypes: ["longtask"]});
-  const tick = (t) => { window.__gap = Math.max(window.__gap, t - last); last = t; if (!window.__stop) requestAnimationFrame(tick); };
+  window.__long = []; window.__gap = 0; window.__t0 = performance.now(); window.__end = Infinity;
+  let last = performance.now();
+  new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__long.push([e.startTime, e.duration])))
+    .observe({entryTypes: ["longtask"]});
+  const tick = (t) => { if (t < window.__end) window.__gap = Math.max(window.__gap, t - last); last = t;
+                        if (!window.__stop) requestAnimationFrame(tick); };
   requestAnimationFrame(tick);
 }"""
 
@@ -146,26 +149,32 @@ def accuracy(lm, session, drop) -> dict:
 
 
 def stall(session, seconds: float) -> dict:
+    """Drag the sliders for ``seconds``; nothing is evaluated in the page meanwhile (a Playwright evaluation is a
+    main-thread task of its own, not the page's), the long tasks that started while the sliders moved, the longest
+    gap between animation frames and the worker's ms per UI frame are read afterwards."""
     p = session.page
     p.evaluate(_OBSERVE)
-    ui_ms = []
-    end = time.perf_counter() + seconds
-    sliders = ["#ll-t", ".ll-dir", "#ll-k"]
+    n0 = p.evaluate("() => window.latentlab.frames.length")
+    boxes = [p.query_selector(sel).bounding_box() for sel in ("#ll-t", ".ll-dir", "#ll-k")]
+    start = time.perf_counter()
+    end = start + seconds
     while time.perf_counter() < end:
-        for sel in sliders:
-            box = p.query_selector(sel).bounding_box()
+        for box in boxes:
             y = box["y"] + box["height"] / 2
             p.mouse.move(box["x"] + 2, y)
             p.mouse.down()
             for i in range(1, 21):
                 p.mouse.move(box["x"] + 2 + (box["width"] - 4) * (i % 11) / 10, y)
-                ui_ms.append(p.evaluate("() => window.latentlab.lastMs"))
             p.mouse.up()
-    p.evaluate("() => { window.__stop = true; }")
-    long = p.evaluate("() => window.__long")
+    p.wait_for_timeout(300)
+    # the evaluation that stops the clock is a task of its own: only tasks that started before it count
+    elapsed_ms = (time.perf_counter() - start) * 1000
+    p.evaluate(f"() => {{ window.__end = window.__t0 + {elapsed_ms}; window.__stop = true; }}")
+    long = [d for t, d in p.evaluate("() => window.__long") if t < p.evaluate("() => window.__end")]
+    ui = p.evaluate(f"() => window.latentlab.frames.slice({n0})")
     return {"longest_task_ms": max(long, default=0.0), "long_tasks": len(long),
-            "longest_frame_gap_ms": p.evaluate("() => window.__gap"),
-            "ui_frame_ms_median": statistics.median(v for v in ui_ms if v is not None)}
+            "longest_frame_gap_ms": p.evaluate("() => window.__gap"), "ui_frames": len(ui),
+            "ui_frame_ms_median": statistics.median(ui) if ui else None}
 
 
 def measure(name: str, out: Path, tmp: Path, reps: int, seconds: float) -> dict:

@@ -12,6 +12,7 @@
   // ---------------------------------------------------------------- worker and requests
   const worker = new Worker(URL.createObjectURL(new Blob([text("ll-worker")], {type: "text/javascript"})));
   const pending = new Map();
+  const frames = [];   // worker ms of the last 1000 frames (benchmarks read them)
   let nextId = 1, readyResolve, readyReject, lastMs = null, lastN = 0, ready = false;
   const readyPromise = new Promise((res, rej) => { readyResolve = res; readyReject = rej; });
   worker.onmessage = (e) => {
@@ -24,6 +25,7 @@
     }
     pending.delete(m.id);
     lastMs = m.ms; lastN = m.n;
+    frames.push(m.ms); if (frames.length > 1000) frames.shift();
     status(`last frame: ${m.n} image${m.n > 1 ? "s" : ""} in ${m.ms.toFixed(1)} ms (${(m.ms / m.n).toFixed(1)} ms per image)`);
     p.resolve({rgb: m.rgb, n: m.n, ms: m.ms});
   };
@@ -118,10 +120,10 @@
   const clip = (v) => meta.prior === "uniform" ? v.map((x) => Math.max(-1, Math.min(1, x))) : v;
 
   // ---------------------------------------------------------------- drawing
+  const img = new ImageData(size, size), px = new Uint32Array(img.data.buffer);   // reused: RGBA, little-endian
   function paint(canvas, rgb, i) {
-    const img = new ImageData(size, size), d = img.data, off = i * size * size * 3;
-    for (let p = 0; p < size * size; p++) {
-      d[4 * p] = rgb[off + 3 * p]; d[4 * p + 1] = rgb[off + 3 * p + 1]; d[4 * p + 2] = rgb[off + 3 * p + 2]; d[4 * p + 3] = 255;
+    for (let p = 0, q = i * size * size * 3; p < px.length; p++, q += 3) {
+      px[p] = 0xFF000000 | (rgb[q + 2] << 16) | (rgb[q + 1] << 8) | rgb[q];
     }
     canvas.getContext("2d").putImageData(img, 0, 0);
   }
@@ -177,9 +179,13 @@
     drawEdit(() => run([z, z], afterKeeps(), [null, state.region]));
     $("ll-ab").textContent = `A = sample ${state.a + 1}, B = sample ${state.b + 1}`;
     const d = dropped(layerIndex[state.layer]);
+    const key = `${state.layer} ${state.k} ${!!state.region} ${[...d].join(",")}`;
+    if (key === shownDrop) return;   // walk and direction moves: only the images change, not the map buttons
+    shownDrop = key;
     $("ll-kval").textContent = `${state.k} ranked, ${d.size} dropped in ${state.layer}` + (state.region ? " (inside the painted area)" : " (everywhere)");
     document.querySelectorAll(".ll-map").forEach((b) => b.classList.toggle("off", d.has(+b.dataset.map)));
   }
+  let shownDrop = null;
   function updateArith() {
     if (state.terms.length === 0) { $("ll-expr").textContent = "click samples to build an expression"; return; }
     $("ll-expr").textContent = state.terms.map((t, i) => (t.sign < 0 ? "− " : i ? "+ " : "") + `sample ${t.i + 1}`).join(" ");
@@ -222,7 +228,7 @@
     const sel = $("ll-layer");
     meta.layers.forEach((l) => { const o = document.createElement("option"); o.value = o.textContent = l.name; sel.appendChild(o); });
     sel.value = state.layer;
-    sel.addEventListener("change", () => { state.layer = sel.value; state.k = 0; $("ll-k").value = 0; buildMaps(); updateEdit(); });
+    sel.addEventListener("change", () => { state.layer = sel.value; state.k = 0; $("ll-k").value = 0; buildMaps(); shownDrop = null; updateEdit(); });
     $("ll-k").addEventListener("input", (e) => { state.k = +e.target.value; updateEdit(); });
     $("ll-new").addEventListener("click", () => { state.samples = state.samples.map(drawZ); updateSamples(); updateEdit(); });
     $("ll-clear-terms").addEventListener("click", () => { state.terms = []; cells.forEach((c) => c.getContext("2d").clearRect(0, 0, size, size)); updateArith(); });
@@ -287,6 +293,6 @@
     updateSamples(); updateEdit(); updateArith();
   }
 
-  window.latentlab = {meta, content, ready: readyPromise, generate, get lastMs() { return lastMs; }, get lastN() { return lastN; }, state};
+  window.latentlab = {meta, content, ready: readyPromise, generate, get lastMs() { return lastMs; }, get lastN() { return lastN; }, frames, state};
   mount();
 })();

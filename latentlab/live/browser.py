@@ -1,8 +1,8 @@
 """Open a live page in headless Chromium with the network blocked (tests and ``benchmarks/bench_live.py``).
 
 Playwright drives the system's Chromium (:func:`latentlab.viz.browser.find_chromium`; nothing is downloaded).
-Every request other than the page's own file is aborted and recorded, so a test can assert that the page makes
-none.
+The browser context is offline, and every request other than the page's own file is aborted and recorded, so a
+test can assert that the page makes none.
 """
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ def open_live(path, *, executable: str | None = None, width: int = 1280, height:
                 s.requests.append(r.request.url)
                 return r.abort()
             ctx.route("**/*", route)
+            ctx.set_offline(True)                       # the network is off as well
             page = ctx.new_page()
             page.on("console", lambda m: s.console_errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: s.page_errors.append(str(e)))

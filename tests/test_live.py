@@ -35,7 +35,7 @@ def lively(module: torch.nn.Module, nz: int, z_dims: int = 2, seed: int = 0) -> 
     module.train()
     with torch.no_grad():
         module(z[:, :, None, None] if z_dims == 4 else z)
-        last = [m for m in module.modules() if isinstance(m, torch.nn.ConvTranspose2d)][-1]
+        last = [m for m in module.modules() if isinstance(m, (torch.nn.ConvTranspose2d, torch.nn.Linear))][-1]
         last.weight.mul_(25)
     return module.eval()
 
@@ -115,6 +115,28 @@ def test_foreign_module_and_acgan(foreign_generator):
     got = run(live_ac, lm, z, c=c)
     assert got.shape == (3, 32, 32, 3) and (got[..., 0] == got[..., 2]).all()      # grey repeated to RGB
     assert np.abs(got - to_uint8(lm.generate(z, c)).astype(int)).max() <= 2
+
+
+def test_mlp_generator_drops_units():
+    torch.manual_seed(0)
+    gan = GAN(ModelConfig(arch="gan", nz=8, hidden=32, image_size=32, channels=1), with_discriminator=False).eval()
+    with torch.no_grad():   # no BatchNorm here: unit-variance pre-activations instead of N(0, 0.02) weights
+        for m in gan.generator.modules():
+            if isinstance(m, torch.nn.Linear):
+                m.weight.mul_(1.5 / (0.02 * m.weight.shape[1] ** 0.5))
+    live = export_live(gan)
+    assert live.layers == [("fc1.act", 32, 0, 0), ("fc2.act", 32, 0, 0)] and set(live.max_diff) == {"plain", "drop"}
+    assert max(live.max_diff.values()) <= 2
+    lm = LatentModel(gan)
+    z = lm.sample_z(3, seed=2)
+    keeps = {"fc2.act": torch.ones(3, 32)}
+    keeps["fc2.act"][:, :16] = 0
+    ref = to_uint8(lm.generate(z)).astype(int)
+    assert ref.std() > 20 and np.abs(run(live, lm, z) - ref).max() <= 2
+    from latentlab import Trace
+    with Trace(gan.generator, "fc2.act", edit_output=lambda out: out * keeps["fc2.act"]):
+        ref_drop = to_uint8(lm.generate(z)).astype(int)
+    assert np.abs(ref_drop - ref).max() > 20 and np.abs(run(live, lm, z, keeps) - ref_drop).max() <= 2
 
 
 def test_half_weights_halve_the_file(tiny):

@@ -73,5 +73,6 @@ def build_live(model, out, *, seed: int = 0, quick: bool = False, segmenter=None
         directions = judge_directions(gan, load_default_judge("faces"), n=64 if quick else 500, seed=seed)
         about = "Directions: SeFa's, then the face judge's attribute boundaries (InterFaceGAN)."
     name = Path(str(model)).stem if not hasattr(model, "config") else (cfg.dataset or "model")
-    return write_live_page(LatentModel(gan), Path(out) / "live.html", seed=seed, rankings=rankings, directions=directions,
+    return write_live_page(LatentModel(gan), Path(out) / "live.html", seed=seed, rankings=rankings,
+                           directions=directions,
                            title=f"latentlab live: {name}", about=about)

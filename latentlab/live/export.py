@@ -36,7 +36,7 @@ __all__ = ["LiveModel", "export_live", "live_layers", "keep_edit", "half_weights
 
 MISSING_LIVE = ("the live page needs the export packages onnx, onnxscript and onnxruntime: "
                 "pip install 'latentlab[live]'")
-_CONVS = (nn.ConvTranspose2d, nn.Conv2d)
+_LAYERS = (nn.ConvTranspose2d, nn.Conv2d, nn.Linear)
 
 
 def require_live() -> None:
@@ -56,7 +56,7 @@ class LiveModel:
     prior: str
     image_size: int                  # H = W of the images
     channels: int                    # the generator's own channels (1 or 3); the output is always RGB
-    layers: list                     # [(name, maps, h, w)] in forward order
+    layers: list                     # [(name, maps, h, w)] in forward order; h = w = 0: a vector layer (N, C)
     num_classes: int = 0             # > 0: the graph has the class input "c"
     class_names: list = field(default_factory=list)
     weights: str = "float16"
@@ -72,24 +72,29 @@ class LiveModel:
 
 def live_layers(lm) -> list[str]:
     """The layers that get a keep-mask: latentlab's ``block_names``; in any other module, the output that
-    feeds each convolution after the first (``main.2``, ``main.5``, ... in the pytorch/examples netG)."""
+    feeds each convolution or linear layer after the first (``main.2``, ``main.5``, ... in the pytorch/examples
+    netG; ``fc1.act``, ``fc2.act`` in latentlab's MLP generator)."""
     from ..models.adapter import _leaf_outputs
     blocks = getattr(lm.module, "block_names", None)
     if blocks:
         return list(blocks)
     z = torch.zeros(1, lm.nz, device=lm.device, dtype=lm.dtype)
     found = _leaf_outputs(lm.module, z[:, :, None, None] if lm.z_dims == 4 else z)
-    convs = [i for i, (_, m, _) in enumerate(found) if isinstance(m, _CONVS)]
+    convs = [i for i, (_, m, _) in enumerate(found) if isinstance(m, _LAYERS)]
     names = [found[i - 1][0] for i in convs[1:]]
     if not names:
-        raise ValueError(f"layers: found no layer between two convolutions in {type(lm.module).__name__}; "
+        raise ValueError(f"layers: found no layer between two convolution or linear layers in "
+                         f"{type(lm.module).__name__}; "
                          "pass layers= (dotted names, see latentlab.layer_names)")
     return names
 
 
 def keep_edit(keep: torch.Tensor, region: torch.Tensor):
-    """``edit(f) -> f * (1 - r * (1 - keep))`` with r = ``region`` (N, 1, H, W) averaged to f's (h, w)."""
+    """``edit(f) -> f * (1 - r * (1 - keep))`` with r = ``region`` (N, 1, H, W) averaged to f's (h, w); for a
+    vector layer f (N, C) (a Linear's units) r is the region's mean."""
     def edit(out: torch.Tensor) -> torch.Tensor:
+        if out.dim() == 2:
+            return out * (1 - region.mean((1, 2, 3))[:, None] * (1 - keep))
         r = F.adaptive_avg_pool2d(region, tuple(out.shape[-2:]))
         return out * (1 - r * (1 - keep[:, :, None, None]))
     return edit
@@ -108,7 +113,11 @@ class _Editable(nn.Module):
         # class range) are data-dependent and would force the slower draft export
         from ..models.acgan import ACGANGenerator
         from ..models.dcgan import DCGANGenerator
+        from ..models.gan import MLPGenerator
         g = self.g
+        if type(g) is MLPGenerator:
+            s, ch = g.config.image_size, g.config.channels
+            return g.to_rgb(g.fc2(g.fc1(z))).view(-1, ch, s, s)
         if type(g) is DCGANGenerator:
             return g.features_to_image(z[:, :, None, None])
         if type(g) is ACGANGenerator:
@@ -134,10 +143,13 @@ def _example(lm, layers, n: int = 2, seed: int = 0):
     z = torch.randn(n, lm.nz, generator=g)
     c = torch.arange(n) % lm.num_classes if lm.conditional else None
     images, feats = lm.trace(z, layers, c)
-    shapes = [(name, *tuple(int(s) for s in feats[name].shape[1:])) for name in layers]
-    bad = [s for s in shapes if len(s) != 4]
+    bad = [name for name in layers if feats[name].dim() not in (2, 4)]
     if bad:
-        raise ValueError(f"layers: expected (N, C, h, w) outputs, got {bad[0][0]!r} with shape {bad[0][1:]}")
+        raise ValueError(f"layers: expected (N, C, h, w) or (N, C) outputs, got {bad[0]!r} with shape "
+                         f"{tuple(feats[bad[0]].shape)}")
+    # (name, maps, h, w); h = w = 0 for a vector layer (N, C)
+    shapes = [(name, int(f.shape[1]), *((int(f.shape[2]), int(f.shape[3])) if f.dim() == 4 else (0, 0)))
+              for name, f in ((name, feats[name]) for name in layers)]
     region = torch.ones(n, 1, *images.shape[-2:])
     keeps = [torch.ones(n, s[1]) for s in shapes]
     args = (z, *([c] if c is not None else []), region, *keeps)
@@ -206,14 +218,20 @@ def _drops(shapes, seed: int) -> dict:
     return {name: sorted(torch.randperm(c, generator=g)[: max(1, c // 3)].tolist()) for name, c, _, _ in shapes}
 
 
-def _reference(lm, z, c, drops: dict, box=None, size: int | None = None) -> np.ndarray:
+def _reference(lm, z, c, drops: dict, box=None, size: int | None = None, vector: dict | None = None) -> np.ndarray:
     """PyTorch's images with ``drops`` through :mod:`latentlab.dissect.ablate` (not the exported hook), as
-    ``to_uint8`` gives them (N, H, W, 3); ``box`` (x0, y0, x1, y1) limits the drop to a region of a ``size`` image."""
+    ``to_uint8`` gives them (N, H, W, 3); ``box`` (x0, y0, x1, y1) limits the drop to a region of a ``size`` image;
+    ``vector``: {layer: True} for layers with (N, C) outputs, whose units are zeroed by a Trace edit."""
+    vector = vector or {}
     from ..attribution.filters import to_uint8
     from ..dissect.ablate import ablate
+    def zero_units(maps):   # a vector layer's units (dissect.ablate takes feature maps (N, C, H, W) only)
+        return lambda out: out.index_fill(1, torch.as_tensor(maps, dtype=torch.long), 0.0) if out.dim() == 2 else out
     with contextlib.ExitStack() as stack:
         for name, maps in drops.items():
-            stack.enter_context(ablate(lm.module, name, maps, region=box, image_size=size if box else None))
+            stack.enter_context(Trace(lm.module, name, retain_output=False, edit_output=zero_units(maps)))
+            stack.enter_context(ablate(lm.module, name, maps, region=box, image_size=size if box else None)
+                                if not vector.get(name) else contextlib.nullcontext())
         x = lm.generate(z, c)
     return to_uint8(x).astype(np.int16)
 
@@ -226,7 +244,8 @@ def _feeds(names, z, c, region, keeps) -> dict:
 def verify(data: bytes, lm, shapes, names, size: int, *, n: int = 4, seed: int = 1) -> dict:
     """Max |onnxruntime - PyTorch| in grey levels for three checks: ``plain`` (nothing dropped), ``drop`` (a
     third of every layer's maps, everywhere) and ``paint`` (the same maps inside the middle of the image, a box on
-    the coarsest layer's grid, where the averaged region is exactly 0 or 1 in every layer)."""
+    the coarsest layer's grid, where the averaged region is exactly 0 or 1 in every layer; feature-map layers
+    only, and only when there is one)."""
     import onnxruntime as ort
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = opts.inter_op_num_threads = 1
@@ -234,13 +253,15 @@ def verify(data: bytes, lm, shapes, names, size: int, *, n: int = 4, seed: int =
     g = torch.Generator().manual_seed(seed)
     z = lm.sample_z(n, generator=g) if lm.prior else torch.randn(n, lm.nz, generator=g)
     c = torch.arange(n) % lm.num_classes if lm.conditional else None
-    coarse = min(h for _, _, h, _ in shapes)
-    lo = (size // coarse) * max(1, coarse // 4)
+    spatial = [h for _, _, h, _ in shapes if h > 0]
+    lo = (size // min(spatial)) * max(1, min(spatial) // 4) if spatial else 0
     box = (lo, lo, size - lo, size - lo)
     drops = _drops(shapes, seed)
     out = {}
-    for check in ("plain", "drop", "paint"):
+    for check in ("plain", "drop", "paint") if spatial else ("plain", "drop"):
         d = {} if check == "plain" else drops
+        if check == "paint":   # the reference (dissect.ablate's region) is defined for feature maps only
+            d = {name: m for name, m in drops.items() if dict((s[0], s[2]) for s in shapes)[name] > 0}
         keeps = [torch.ones(n, ch) for _, ch, _, _ in shapes]
         for k, (name, _, _, _) in zip(keeps, shapes):
             k[:, d.get(name, [])] = 0
@@ -249,7 +270,7 @@ def verify(data: bytes, lm, shapes, names, size: int, *, n: int = 4, seed: int =
             region.zero_()
             region[:, :, lo:size - lo, lo:size - lo] = 1
         got = sess.run(["rgb"], _feeds(names, z, c, region, keeps))[0].astype(np.int16)
-        ref = _reference(lm, z, c, d, box if check == "paint" else None, size)
+        ref = _reference(lm, z, c, d, box if check == "paint" else None, size, {n: h == 0 for n, _, h, _ in shapes})
         if got.shape != ref.shape:
             raise RuntimeError(f"export: onnxruntime gave images of shape {got.shape}, PyTorch {ref.shape}")
         out[check] = int(np.abs(got - ref).max())

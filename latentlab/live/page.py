@@ -120,7 +120,8 @@ def render_page(live: LiveModel, content: LiveContent, *, title: str = "latentla
         "%ABOUT%": content.about, "%META%": _json_script(live.meta()), "%CONTENT%": _json_script(content.to_json()),
         "%WORKER%": a["worker.js"], "%ORT%": _b64(_read("vendor", VENDOR[0])),
     }
-    for key, data in (("WASM", _read("vendor", VENDOR[1])), ("MODEL", gzip.compress(live.onnx, compresslevel=9, mtime=0))):
+    model = gzip.compress(live.onnx, compresslevel=9, mtime=0)
+    for key, data in (("WASM", _read("vendor", VENDOR[1])), ("MODEL", model)):
         fields[f"%{key}_BYTES%"], fields[f"%{key}%"] = str(len(data)), encode7(data)
     fields["%LIVE_JS%"] = js
     # one pass over the template: an inserted text (the model's bytes, say) is never searched for placeholders

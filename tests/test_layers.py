@@ -29,7 +29,7 @@ LAYERS = {
     "train": TRAIN,
     "latent": ANALYSES, "dissect": ANALYSES, "attribution": ANALYSES, "metrics": ANALYSES, "transfer": ANALYSES,
     "viz": VIZ,
-    "app": APP, "cli": APP,
+    "app": APP, "cli": APP, "live": APP,
     "": APP,  # the package's own __init__ re-exports from everywhere; nothing inside may import it
 }
 LAYER_NAMES = ("bottom utilities", "data", "models/judges", "train", "analyses", "viz", "app")

@@ -65,6 +65,19 @@ def test_wheel_holds_the_weights(wheel_target):
 
 
 @pytest.mark.slow
+def test_wheel_holds_the_live_page_runtime(wheel_target):
+    """The live page's assets and the vendored onnxruntime-web travel in the wheel: pages are written offline."""
+    import zipfile
+    _, wheel, _ = wheel_target
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for folder in ("assets", "vendor"):
+        files = sorted((ROOT / "latentlab/live" / folder).iterdir())
+        assert files
+        for f in files:
+            assert f"latentlab/live/{folder}/{f.name}" in names, f
+
+
+@pytest.mark.slow
 def test_installed_wheel_loads_rooms_from_anywhere(wheel_target):
     tmp, _, target = wheel_target
     elsewhere = tmp / "elsewhere"

@@ -35,11 +35,20 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="your tags JSON (latentlab annotate MODEL --tags ...): adds the 'labels' section, arithmetic, "
                         "turn axis and directions from your tags, measured without judges (default: none)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--live", action="store_true", help="also write OUT/live.html, where the generator runs in the "
+                                                       "page (pip install 'latentlab[live]')")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     from .report import build_report
+    if args.live:  # before the report's minutes: a missing extra is named at once
+        from ..live import require_live
+        try:
+            require_live()
+        except ImportError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     r = build_report(args.model, args.out, sections=args.sections, quick=args.quick, seed=args.seed, log=args.log,
                      metrics=args.metrics, png=args.png, progress=not args.no_progress, labels=args.labels,
                      data=args.data)
@@ -49,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
           f"{r['total_seconds']:.0f} s)")
     if r["png"]:
         print(f"wrote {len(r['png'])} PNGs to {args.out}/png")
+    if args.live:
+        from ..live.build import build_live
+        lp = build_live(args.model, args.out, seed=args.seed, quick=args.quick)
+        r["live"] = {"html": lp.path, "bytes": lp.bytes, "seconds": lp.seconds}
+        print(f"wrote {lp.path} ({lp.bytes / 1e6:.1f} MB; the generator runs in the page)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(r, f, indent=1)

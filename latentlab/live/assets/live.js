@@ -30,7 +30,7 @@
     p.resolve({rgb: m.rgb, n: m.n, ms: m.ms});
   };
   worker.onerror = (e) => { status("worker error: " + e.message); readyReject(new Error(e.message)); };
-  worker.postMessage({type: "init", ort: text("ll-ort"), wasm: packed("ll-wasm"), model: packed("ll-model"), meta});
+  worker.postMessage({type: "init", ort: text("ll-ort"), wasm: packed("ll-wasm"), model: {...packed("ll-model"), raw: +$("ll-model").dataset.raw}, meta});
 
   // zs: array of N arrays of nz numbers; keeps: per layer an array of N keep vectors (null: keep all);
   // regions: N arrays of size*size (null: everywhere); cls: class per image (conditional models)

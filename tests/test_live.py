@@ -232,3 +232,5 @@ def test_7bit_text_round_trip(data):
     rng = np.random.default_rng(len(data))
     blob = rng.integers(0, 256, 5000, dtype=np.uint8).tobytes()
     assert decode7(encode7(blob), 5000) == blob
+    from latentlab.live.encode import byte_planes, from_byte_planes
+    assert from_byte_planes(byte_planes(data), len(data)) == data and len(byte_planes(data)) % 2 == 0

@@ -23,7 +23,7 @@ from latentlab.viz.browser import find_chromium  # noqa: E402
 from _pytorch_examples_dcgan import build  # noqa: E402
 from test_live import lively, tiny_model  # noqa: E402
 
-pytestmark = [pytest.mark.usefixtures("one_thread"),
+pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.slow,
               pytest.mark.skipif(find_chromium() is None, reason="no Chromium (apt-get install chromium)")]
 
 
@@ -145,3 +145,4 @@ def test_arithmetic_grid_and_single_map_toggle(live):
     p.query_selector_all(".ll-map")[0].click()
     p.wait_for_timeout(800)
     assert np.abs(np.array(p.evaluate(_PIXELS, 1)) - plain).max() == 0
+

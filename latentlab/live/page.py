@@ -2,8 +2,8 @@
 
 The page embeds, inside non-executed ``<script>`` elements: onnxruntime-web's ES bundle (base64; vendored in
 ``latentlab/live/vendor``, see ``scripts/vendor_ort.py``), its gzipped WebAssembly binary and the gzipped ONNX
-export of :func:`~latentlab.live.export.export_live` (both as 7-bit text, :mod:`latentlab.live.encode`: 8/7 of
-their bytes). A classic Web Worker made from a blob imports
+export of :func:`~latentlab.live.export.export_live` (its bytes split into even and odd planes first, which
+gzip packs better; both as 7-bit text, :mod:`latentlab.live.encode`: 8/7 of their bytes). A classic Web Worker made from a blob imports
 ORT from a data: URL and runs the model on the wasm backend, single-threaded; the page's main thread only
 draws. A Content-Security-Policy (``default-src 'none'``, the one inline script allowed by its hash, no
 ``unsafe-eval``) makes sure nothing is fetched.
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from .encode import encode7
+from .encode import byte_planes, encode7
 from .export import LiveModel, export_live
 
 __all__ = ["LivePage", "LiveContent", "live_content", "render_page", "write_live_page", "vendor_info"]
@@ -120,7 +120,8 @@ def render_page(live: LiveModel, content: LiveContent, *, title: str = "latentla
         "%ABOUT%": content.about, "%META%": _json_script(live.meta()), "%CONTENT%": _json_script(content.to_json()),
         "%WORKER%": a["worker.js"], "%ORT%": _b64(_read("vendor", VENDOR[0])),
     }
-    model = gzip.compress(live.onnx, compresslevel=9, mtime=0)
+    model = gzip.compress(byte_planes(live.onnx), compresslevel=9, mtime=0)
+    fields["%MODEL_RAW%"] = str(len(live.onnx))
     for key, data in (("WASM", _read("vendor", VENDOR[1])), ("MODEL", model)):
         fields[f"%{key}_BYTES%"], fields[f"%{key}%"] = str(len(data)), encode7(data)
     fields["%LIVE_JS%"] = js

@@ -30,7 +30,7 @@
     p.resolve({rgb: m.rgb, n: m.n, ms: m.ms});
   };
   worker.onerror = (e) => { status("worker error: " + e.message); readyReject(new Error(e.message)); };
-  worker.postMessage({type: "init", ort: text("ll-ort"), wasm: packed("ll-wasm"), model: packed("ll-model"), meta});
+  worker.postMessage({type: "init", ort: text("ll-ort"), wasm: packed("ll-wasm"), model: {...packed("ll-model"), raw: +$("ll-model").dataset.raw}, meta});
 
   // zs: array of N arrays of nz numbers; keeps: per layer an array of N keep vectors (null: keep all);
   // regions: N arrays of size*size (null: everywhere); cls: class per image (conditional models)
@@ -86,6 +86,12 @@
   async function generate(z, drop, cls) {
     if (!Array.isArray(z) || z.some((v) => !Array.isArray(v) && !ArrayBuffer.isView(v) || v.length !== nz)) {
       throw new TypeError(`z: expected an array of N arrays of ${nz} numbers`);
+    }
+    if (meta.num_classes > 0 && cls !== undefined) {   // AC-GAN: one class for all, or one per z
+      cls = Array.isArray(cls) ? cls : z.map(() => cls);
+      if (cls.length !== z.length || cls.some((c) => !Number.isInteger(c) || c < 0 || c >= meta.num_classes)) {
+        throw new RangeError(`c: expected ${z.length} class indices in 0..${meta.num_classes - 1}`);
+      }
     }
     await readyPromise;
     const r = await run(z, dropKeeps(drop, z.length), null, cls);
@@ -230,7 +236,7 @@
     sel.value = state.layer;
     sel.addEventListener("change", () => { state.layer = sel.value; state.k = 0; $("ll-k").value = 0; buildMaps(); shownDrop = null; updateEdit(); });
     $("ll-k").addEventListener("input", (e) => { state.k = +e.target.value; updateEdit(); });
-    $("ll-new").addEventListener("click", () => { state.samples = state.samples.map(drawZ); updateSamples(); updateEdit(); });
+    $("ll-new").addEventListener("click", () => { state.samples = state.samples.map(drawZ); updateSamples(); updateEdit(); updateArith(); });
     $("ll-clear-terms").addEventListener("click", () => { state.terms = []; cells.forEach((c) => c.getContext("2d").clearRect(0, 0, size, size)); updateArith(); });
     $("ll-clear-paint").addEventListener("click", () => { state.region = null; drawOverlay(); updateEdit(); });
     $("ll-brush").addEventListener("input", (e) => { state.brush = +e.target.value; });

@@ -1,5 +1,6 @@
 // latentlab live page: the generator's worker (a classic Worker made from a blob; ORT comes in as a data: URL).
-// Messages in:  {type: "init", ort, wasm, model, meta}  (ort: base64; wasm, model: {text, bytes}, gzipped, 7-bit)
+// Messages in:  {type: "init", ort, wasm, model, meta}  (ort: base64; wasm, model: {text, bytes}, gzipped, 7-bit;
+//               the model's bytes in two planes, model.raw of them)
 //               {type: "run", id, n, z, c, region, keeps}  (Float32Arrays; c an Int32Array or null)
 // Messages out: {type: "ready", ms} | {type: "result", id, rgb, n, ms} | {type: "error", id, message}
 "use strict";
@@ -22,6 +23,13 @@ function decode7(p) {
   return out;
 }
 
+// latentlab.live.encode.byte_planes: the model's even bytes, then its odd bytes
+function fromBytePlanes(a, n) {
+  const h = a.length >> 1, out = new Uint8Array(a.length);
+  for (let i = 0; i < h; i++) { out[2 * i] = a[i]; out[2 * i + 1] = a[h + i]; }
+  return out.subarray(0, n);
+}
+
 async function gunzip(p) {
   const stream = new Blob([decode7(p)]).stream().pipeThrough(new DecompressionStream("gzip"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
@@ -31,7 +39,8 @@ async function init(m) {
   const t0 = performance.now();
   meta = m.meta;
   ort = await import("data:text/javascript;base64," + m.ort);
-  const [wasm, model] = await Promise.all([gunzip(m.wasm), gunzip(m.model)]);
+  const [wasm, planes] = await Promise.all([gunzip(m.wasm), gunzip(m.model)]);
+  const model = fromBytePlanes(planes, m.model.raw);
   ort.env.wasm.numThreads = 1;       // threads need SharedArrayBuffer (cross-origin isolation): not on file://
   ort.env.wasm.proxy = false;        // ORT's own proxy worker cannot start from file://
   ort.env.wasm.wasmBinary = wasm.buffer;

@@ -514,6 +514,11 @@ def _forget(s: ReportSubject, b: Budget, seed: int, segmenter, detector, progres
                    numbers=intro_sentence(r) + _instruments_html(r), data=_numbers(json.loads(r.to_json())))
 
 
+def _forget_boxes(s: ReportSubject, b: Budget, seed: int, boxes) -> Section:
+    from .report_forget_boxes import forget_boxes_section
+    return forget_boxes_section(s, b, seed, boxes)
+
+
 def _instruments_html(r) -> str:
     """Both window instruments' numbers per drop and the verdict of the disagreement rule (``removal.DISAGREE``),
     as HTML lines after the forget sentence; "" when only the segmenter read the images."""
@@ -572,7 +577,8 @@ def _page(title: str, meta: str, sections: list[Section], skipped: dict[str, str
 def build_report(model, out, *, sections=None, quick: bool = False, budget: Budget | None = None, seed: int = 0,
                  log=None, metrics=None, segmenter=None, face_judge=None, png: bool = False,
                  progress: bool = True, title: str | None = None, prior: str | None = None, nz: int | None = None,
-                 layer: str | None = None, discriminator=None, data: str | None = None, detector=None) -> dict:
+                 layer: str | None = None, discriminator=None, data: str | None = None, detector=None,
+                 boxes=None) -> dict:
     """Build ``out/index.html`` for ``model``: a GAN, a shipped name, a .safetensors path, or any generator module;
     or a Domain Transfer Network (a DTN, "dtn-digits" / "dtn-faces", a DTN .safetensors): then the page has the
     ``dtn`` section (before / after grid and the experiment's measurements at the budget's n_dtn*).
@@ -597,6 +603,8 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
         discriminator: a raw module's D (any module reading its images); enables the filters section (rooms).
         data: a raw module's data domain, "rooms", "faces" or "fashion-mnist": picks the judges and real data
             of the metrics, walk, arithmetic / rotation, filters and forget sections.
+        boxes: a boxes file (or BoxesFile) drawn on the forget probe samples: adds the "forget-boxes" section
+            (:mod:`latentlab.app.report_forget_boxes`), measured from the boxes on any model.
 
     Returns:
         {"html": path, "sections": [keys built], "failed": {key: reason}, "skipped": {key: why it does not
@@ -617,11 +625,13 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
                               seed=seed)
     out, log_path = _check_paths(model, out, log, metrics)
     keys, skipped = _section_keys(subject, sections, has_log=log_path is not None)
+    from .report_forget_boxes import with_boxes
+    keys, skipped = with_boxes(keys, skipped, boxes, sections)
     judges = _judges(keys, segmenter, face_judge, detector)
     if subject.gan is not None:
         subject.gan.generator.eval()
     built = _build_sections(subject, keys, budget, seed, log_path=log_path, metrics=metrics, progress=progress,
-                            **judges)
+                            boxes=boxes, **judges)
     out.mkdir(parents=True, exist_ok=True)
     path = write_page(out / "index.html", _page(title or f"latentlab report: {subject.name}",
                                                 _meta(subject, seed), built, skipped))
@@ -687,7 +697,7 @@ def _judges(keys: list[str], segmenter, face_judge, detector=None) -> dict:
 
 
 def _build_sections(s: ReportSubject, keys: list[str], b: Budget, seed: int, *, log_path, metrics, segmenter,
-                    detector, face_judge, progress: bool) -> list[Section]:
+                    detector, face_judge, progress: bool, boxes=None) -> list[Section]:
     """Each section in turn; one that does not apply to these weights (ValueError) is shown with its reason."""
     built: list[Section] = []
     pool = None
@@ -700,6 +710,7 @@ def _build_sections(s: ReportSubject, keys: list[str], b: Budget, seed: int, *, 
         "rotation": lambda: _rotation(s, b, seed, face_judge, pool),
         "filters": lambda: _filters(s, b, seed),
         "forget": lambda: _forget(s, b, seed, segmenter, detector, progress),
+        "forget-boxes": lambda: _forget_boxes(s, b, seed, boxes),
     }
     for k in keys:
         t0 = time.perf_counter()

@@ -4,6 +4,7 @@ images.npz, and bad inputs."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -218,3 +219,42 @@ def test_cli_boxes_on_a_sample_not_in_the_file_is_refused(face_file, tmp_path, c
                      "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and "n=12" in err and "n=20" in err and not (tmp_path / "o").exists()
+
+
+def test_report_section_forget_from_boxes(face_file, tmp_path):
+    from latentlab.app.report import QUICK, build_report
+    boxes = save_boxes(tmp_path / "glasses_boxes.json", _boxes(QUICK.n_probe), model="face", seed=0, image_size=32)
+    r = build_report(str(face_file), tmp_path / "rep", sections=["samples", "forget-boxes"], quick=True,
+                     progress=False, boxes=str(boxes))
+    assert r["sections"] == ["samples", "forget-boxes"] and r["failed"] == {}, r["failed"]
+    m = r["numbers"]["forget-boxes"]
+    assert m["label"] == "glasses" and m["default"]["instrument"].startswith("box-only detector")
+    page = Path(r["html"]).read_text()
+    assert "Forget glasses from boxes" in page and "held-out" in page
+    from latentlab.app.report_forget_boxes import with_boxes
+    keys, skipped = with_boxes(["samples", "forget-boxes"], {}, None, None)     # all sections, no boxes: skipped
+    assert keys == ["samples"] and "no boxes" in skipped["forget-boxes"]
+    with pytest.raises(ValueError, match="'forget-boxes' needs boxes"):
+        build_report(str(face_file), tmp_path / "rep3", sections=["forget-boxes"], quick=True, progress=False)
+
+
+def test_reference_instrument_reads_the_same_drops(fitted):
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _stand_ins import StandInSegmenter
+    from latentlab.dissect.instruments import SegmenterInstrument
+    f, fit, inst = fitted
+    seg = SegmenterInstrument(StandInSegmenter(), "window")
+    cmp = f.compare(seg, inst, f.rank(fit), [1, 2, 4], fit)
+    assert cmp.ks == [1, 2, 4] and len(cmp.reference_removal) == len(cmp.instrument_removal) == 3
+    a, b = np.asarray(cmp.reference_removal), np.asarray(cmp.instrument_removal)
+    if a.std() > 0 and b.std() > 0:
+        assert cmp.correlation == pytest.approx(np.corrcoef(a, b)[0, 1])
+    else:
+        assert np.isnan(cmp.correlation)     # a constant series has no correlation
+    idx = fit.held_out
+    x = f.apply(f.drop(f.rank(fit), 2), fit, idx)
+    expect = 1 - seg.read(x).mean() / seg.read(fit.images[torch.as_tensor(idx)]).mean()
+    assert cmp.reference_removal[1] == pytest.approx(expect)
+    with pytest.raises(ValueError, match="object: 'door' is not a class of the segmenter"):
+        SegmenterInstrument(StandInSegmenter(), "door")

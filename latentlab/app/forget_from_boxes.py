@@ -69,9 +69,14 @@ def box_summary(r) -> str:
              f"read by the box-only detector",
              f"  held-out: locality {d.locality:.2f}x (random maps {d.locality_random:.2f}x), mean |change| inside "
              f"the user's boxes / outside, pixels; change outside {d.change_outside:.4f}"]
+    if r.reference_default is not None:
+        ref = r.reference_default
+        lines.append(f"  held-out: the same drop read by {ref.instrument}: {100 * ref.removal:+.1f}% removal (random maps "
+                     f"{100 * ref.removal_random:+.1f}%)")
     if r.comparison is not None:
         c = r.comparison
-        lines.append(f"box-only detector vs {c.reference} over k={c.ks}: removal correlation {c.correlation:.3f}")
+        lines.append(f"box-only detector vs {c.reference}, {r.label} removal over k={c.ks} (probe ranking, dropped "
+                     f"everywhere, held-out samples): correlation {c.correlation:.3f}")
     return "\n".join(lines)
 
 

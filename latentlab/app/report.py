@@ -516,7 +516,7 @@ def _forget(s: ReportSubject, b: Budget, seed: int, segmenter, detector, progres
 
 def _forget_boxes(s: ReportSubject, b: Budget, seed: int, boxes) -> Section:
     from .report_forget_boxes import forget_boxes_section
-    return forget_boxes_section(s, b, seed, boxes)
+    return Section(**forget_boxes_section(s, b, seed, boxes))
 
 
 def _instruments_html(r) -> str:

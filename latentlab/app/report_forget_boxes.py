@@ -21,13 +21,12 @@ def with_boxes(keys: list, skipped: dict, boxes, requested) -> tuple[list, dict]
     return [k for k in keys if k != KEY], {**skipped, KEY: NO_BOXES}
 
 
-def forget_boxes_section(s, b, seed: int, boxes, label: str | None = None):
+def forget_boxes_section(s, b, seed: int, boxes, label: str | None = None) -> dict:
     """The section for the report subject ``s`` (budget ``b``): ``boxes`` a boxes file path or a BoxesFile drawn
-    on ``b.n_probe`` samples of ``seed``."""
+    on ``b.n_probe`` samples of ``seed``. Returns the keyword arguments of the report's ``Section``."""
     from ..dissect.boxes_json import BoxesFile, load_boxes
     from ..dissect.forget_boxes import forget_from_boxes
     from .forget_from_boxes import box_figures, box_summary, label_from_path
-    from .report import Section
     if not isinstance(boxes, BoxesFile):
         label = label or label_from_path(boxes)
         boxes = load_boxes(boxes, n=b.n_probe, seed=seed)
@@ -44,5 +43,5 @@ def forget_boxes_section(s, b, seed: int, boxes, label: str | None = None):
            "chosen on the train samples' removal-vs-collateral curves. Every number is measured on the held-out "
            f"samples, read by {html.escape(r.instrument['name'])} (no judge), beside as many random maps dropped "
            "the same way (DCGAN §6.3.1; GAN Dissection / GANPaint's local ablation).")
-    return Section(KEY, f"Forget {label} from boxes", cap, figs,
-                   numbers="<br>".join(html.escape(x) for x in box_summary(r).splitlines()), data=r.to_dict())
+    return dict(key=KEY, title=f"Forget {label} from boxes", caption=cap, figures=figs,
+                numbers="<br>".join(html.escape(x) for x in box_summary(r).splitlines()), data=r.to_dict())

@@ -21,6 +21,7 @@ __all__ = ["forget_from_boxes", "BoxForget", "WAYS", "choose", "to_uint8"]
 
 # The ways of dropping swept: (where, off). "boxes" uses the user's boxes of each sample as the region (GANPaint);
 # "probe" the cells where the probe sees the object, so it needs no box at edit time.
+N_RANDOM = 3   # random draws per control (few held-out samples: one draw swings by +-50 points)
 WAYS = (("everywhere", "zero"), ("boxes", "zero"), ("boxes", "mean_at"), ("probe", "zero"), ("probe", "mean_at"))
 
 
@@ -36,12 +37,14 @@ class BoxForget:
     choice: dict                    # ranking, where, off, k, and the rule that chose them
     curves: list                    # [Curve] on the held-out samples, one per (ranking, way)
     comparison: InstrumentComparison | None = None   # box-only instrument vs a reference (a segmenter) over k
+    reference_default: Measurement | None = None     # the default drop read by the reference instrument
     images: dict = field(default_factory=dict, repr=False)   # before / after / after_random uint8 (n, S, S, 3)
 
     def to_dict(self) -> dict:
         return {"label": self.label, "layer": self.layer, "probe": self.probe, "instrument": self.instrument,
                 "default": self.default.to_dict(), "choice": self.choice, "curves": [c.to_dict() for c in self.curves],
-                "comparison": None if self.comparison is None else self.comparison.to_dict()}
+                "comparison": None if self.comparison is None else self.comparison.to_dict(),
+                "reference_default": None if self.reference_default is None else self.reference_default.to_dict()}
 
     def to_json(self, path=None) -> str:
         text = json.dumps(self.to_dict(), indent=2)
@@ -89,7 +92,7 @@ def _layer_curves(f: Forget, fit: ProbeFit, inst, part: str, ranks: dict) -> lis
     """Every (ranking, way) curve of one layer on ``part`` of the samples."""
     ks = _ks(len(ranks["probe"].order))
     pairs = [(r, w, o) for w, o in WAYS for r in ranks.values() if r.by == "probe" or _off_of(r.by) == o]
-    return [f.curve(inst, r, ks, fit, where=w, off=o, part=part) for r, w, o in pairs]
+    return [f.curve(inst, r, ks, fit, where=w, off=o, part=part, n_random=N_RANDOM) for r, w, o in pairs]
 
 
 def _rankings(f: Forget, fit: ProbeFit, inst) -> dict:
@@ -122,14 +125,17 @@ def forget_from_boxes(generator, boxes, *, label: str, layers=None, seed: int = 
     f, fit = objs[c.layer], fits[c.layer]
     drop = f.drop(ranks[c.layer][c.ranking], p.k, where=c.where, off=c.off, fit=fit)
     held = [c for l, f2 in objs.items() for c in _layer_curves(f2, fits[l], inst, "held_out", ranks[l])]
-    default = f.measure(inst, drop, fit)
-    cmp = None if reference is None else first.compare(reference, inst, ranks[first.layer]["probe"],
-                                                       _ks(len(ranks[first.layer]["probe"].order)), fits[first.layer])
+    default = f.measure(inst, drop, fit, n_random=N_RANDOM)
+    cmp = ref = None
+    if reference is not None:
+        cmp = first.compare(reference, inst, ranks[first.layer]["probe"], _ks(len(ranks[first.layer]["probe"].order)),
+                            fits[first.layer])
+        ref = f.measure(reference, drop, fit, n_random=N_RANDOM)
     images = {"before": to_uint8(fit.images), "after": to_uint8(f.apply(drop, fit)),
-              "after_random": to_uint8(f.apply(f.random_like(drop, fit), fit))}
+              "after_random": to_uint8(f.apply(f.random_like(drop, fit), fit))}   # the first random draw
     return BoxForget(label, f.layer, _probe_info(fit), _instrument_info(inst, fit), default,
                      {"layer": c.layer, "ranking": c.ranking, "where": c.where, "off": c.off, "k": p.k, "rule": rule,
-                      "drop": drop.describe()}, held, cmp, images)
+                      "drop": drop.describe()}, held, cmp, ref, images)
 
 
 def _off_of(ranking_name: str) -> str:

@@ -11,7 +11,7 @@ call (captum style)::
     m = f.measure(inst, d, fit)                    # held-out: removal, locality, and a random control of each
     curve = f.curve(inst, rank, [5, 10, 20, 40], fit, where="boxes", off="mean_at")
 
-Randomness: the probe samples' z from ``seed``; the split from ``seed``; random controls from ``seed + 2``.
+Randomness: the probe samples' z from ``seed``; the split from ``seed``; random controls from ``seed + 2`` (+ draw).
 """
 from __future__ import annotations
 
@@ -326,29 +326,33 @@ class Forget:
         return generate_dropped(self.lm, fit.z[torch.as_tensor(idx)], drop, self.cells_for(drop, fit, idx), c=self.c)
 
     # -- measuring --------------------------------------------------------------------------------------
-    def measure(self, instrument, drop: Drop, fit: ProbeFit, part: str = "held_out") -> Measurement:
-        """``drop`` and as many random maps dropped the same way, on the held-out samples with boxes (``part``
-        "train": the train ones, to choose a drop without looking at the held-out part): removal read by
-        ``instrument`` inside the boxes (``read_in``; a whole-image ``read`` when it has none), and locality
-        (|change| inside the boxes / outside)."""
+    def measure(self, instrument, drop: Drop, fit: ProbeFit, part: str = "held_out", n_random: int = 1) -> Measurement:
+        """``drop`` and as many random maps dropped the same way (``n_random`` draws, averaged), on the held-out
+        samples with boxes (``part`` "train": the train ones, to choose a drop without looking at the held-out
+        part): removal read by ``instrument`` inside the boxes (``read_in``; a whole-image ``read`` when it has
+        none), and locality (|change| inside the boxes / outside)."""
         check_instrument(instrument)
+        if isinstance(n_random, bool) or not isinstance(n_random, int) or n_random < 1:
+            raise ValueError(f"n_random: expected an int >= 1, got {n_random!r}")
         idx = fit.boxed(part)
         boxes = [fit.boxes[i] for i in idx]
         before = fit.images[torch.as_tensor(idx)]
-        after, rand = self.apply(drop, fit, idx), self.apply(self.random_like(drop, fit), fit, idx)
+        after = self.apply(drop, fit, idx)
+        rand = [self.apply(self.random_like(drop, fit, r), fit, idx) for r in range(n_random)]
         read = (lambda x: instrument.read_in(x, boxes)) if hasattr(instrument, "read_in") else instrument.read
-        b, a, r = (float(np.nanmean(read(x))) for x in (before, after, rand))
+        b, a = float(np.nanmean(read(before))), float(np.nanmean(read(after)))
+        r = float(np.mean([np.nanmean(read(x)) for x in rand]))
         loc, _, out = locality(before, after, boxes)
-        loc_r = locality(before, rand, boxes)[0]
+        loc_r = float(np.mean([locality(before, x, boxes)[0] for x in rand]))
         rem = (lambda x: 1 - x / b if b > 0 else float("nan"))
         return Measurement(instrument.name, drop.describe(), drop.k, len(idx), b, a, r, rem(a), rem(r), loc, loc_r,
                            out)
 
     def curve(self, instrument, ranking: Ranking, ks, fit: ProbeFit, *, where: str = "everywhere",
-              off: str = "zero", part: str = "held_out") -> Curve:
+              off: str = "zero", part: str = "held_out", n_random: int = 1) -> Curve:
         """:meth:`measure` for the top-k maps of ``ranking`` at each k of ``ks``."""
-        pts = [self.measure(instrument, self.drop(ranking, int(k), where=where, off=off, fit=fit), fit, part)
-               for k in ks if k > 0]
+        pts = [self.measure(instrument, self.drop(ranking, int(k), where=where, off=off, fit=fit), fit, part,
+                            n_random) for k in ks if k > 0]
         return Curve(ranking.by, where, off, pts, self.layer)
 
     def compare(self, reference, instrument, ranking: Ranking, ks, fit: ProbeFit) -> InstrumentComparison:
@@ -363,5 +367,7 @@ class Forget:
             x = self.apply(self.drop(ranking, int(k)), fit, idx)
             ref.append(1 - float(np.mean(reference.read(x))) / rb if rb > 0 else float("nan"))
             ins.append(1 - float(np.mean(instrument.read(x))) / ib if ib > 0 else float("nan"))
-        corr = float(np.corrcoef(ref, ins)[0, 1]) if len(ks) > 2 else float("nan")
+        a, b = np.asarray(ref), np.asarray(ins)
+        ok = len(ks) > 2 and np.isfinite(a).all() and np.isfinite(b).all() and a.std() > 0 and b.std() > 0
+        corr = float(np.corrcoef(a, b)[0, 1]) if ok else float("nan")   # undefined for a constant series
         return InstrumentComparison(reference.name, instrument.name, [int(k) for k in ks], ref, ins, corr)

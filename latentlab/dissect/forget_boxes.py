@@ -2,7 +2,7 @@
 
 :func:`forget_from_boxes` splits the labelled probe samples (train / held-out), fits the probe and a box-only
 detector (:class:`~.instruments.BoxInstrument`) on the train part, sweeps k for each ranking (probe weight,
-first-order causal effect) and each way of dropping (everywhere or only in the object's cells; to zero or to
+first-order causal effect on a second, colour detector) and each way of dropping (everywhere or only in the object's cells; to zero or to
 what the maps carry where there is no object), chooses the default on the train samples' removal-vs-collateral
 curves, and measures everything on the held-out samples, each drop beside as many random maps dropped the same
 way. It returns a :class:`BoxForget`.
@@ -119,7 +119,10 @@ def forget_from_boxes(generator, boxes, *, label: str, layers=None, seed: int = 
                                    for l in layers if l != first.layer}}
     fits = {l: f.probe(boxes, held_out=held_out) for l, f in objs.items()}
     inst = first.box_instrument(fits[first.layer])
-    ranks = {l: _rankings(f, fits[l], inst) for l, f in objs.items()}
+    # the causal ranking follows the gradient of a second detector (colour, another seed): ranking by the measuring
+    # detector itself finds maps that fool it (on rooms: +84% by it, +17% by the segmenter)
+    ranker = first.box_instrument(fits[first.layer], seed=seed + 1, colour=True)
+    ranks = {l: _rankings(f, fits[l], ranker) for l, f in objs.items()}
     train = [c for l, f in objs.items() for c in _layer_curves(f, fits[l], inst, "train", ranks[l])]
     c, p, rule = choose(train, min_locality)
     f, fit = objs[c.layer], fits[c.layer]

@@ -60,10 +60,10 @@ class DetectorInstrument:
         return self.detector.region_fraction(images).cpu().mean(dim=(1, 2)).double().numpy()
 
 
-def _net(width: int) -> nn.Sequential:
-    """A small fully-convolutional cell classifier: grey (N, 1, S, S) -> logits (N, 1, S/4, S/4)."""
+def _net(channels: int, width: int) -> nn.Sequential:
+    """A small fully-convolutional cell classifier: (N, channels, S, S) -> logits (N, 1, S/4, S/4)."""
     return nn.Sequential(
-        nn.Conv2d(1, 2 * width, 4, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(channels, 2 * width, 4, stride=2, padding=1), nn.ReLU(),
         nn.Conv2d(2 * width, 2 * width, 4, stride=2, padding=1), nn.ReLU(),
         nn.Conv2d(2 * width, 2 * width, 5, padding=2), nn.ReLU(),
         nn.Conv2d(2 * width, 1, 1))
@@ -83,21 +83,22 @@ class BoxInstrument(nn.Module):
     ``fit(images, boxes)``: cells whose centre lies in a box are positives, all others negatives (half-balanced
     by weight), Adam for ``steps`` steps with horizontal flips, shifts by whole cells and brightness / contrast
     jitter, randomness from ``seed``. It reads luminance only, so an edit that merely recolours the object (red
-    frames instead of black ones) does not count as removing it. ``threshold``: the probability above which a
-    cell counts as the object.
+    frames instead of black ones) does not count as removing it (``colour=True``: it reads the colour images, as
+    the second detector that ranks maps by causal effect, so the measuring one is not the one optimised against).
+    ``threshold``: the probability above which a cell counts as the object.
 
     >>> inst = BoxInstrument("glasses").fit(images, boxes)      # doctest: +SKIP
     >>> inst.read(images)          # (N,) share of cells called glasses  # doctest: +SKIP
     """
 
     def __init__(self, label: str, *, steps: int = 400, width: int = 16, lr: float = 3e-3, seed: int = 0,
-                 threshold: float = 0.5):
+                 threshold: float = 0.5, colour: bool = False):
         super().__init__()
         if not isinstance(label, str) or not label:
             raise ValueError(f"label: expected the object's name, got {label!r}")
         self.label, self.steps, self.width, self.lr, self.seed = label, steps, width, lr, seed
-        self.threshold = float(threshold)
-        self.name = f"box-only detector fitted on the user's {label} boxes"
+        self.threshold, self.colour = float(threshold), bool(colour)
+        self.name = f"box-only detector fitted on the user's {label} boxes" + (" (colour)" if colour else "")
         self.net: nn.Sequential | None = None
 
     def _targets(self, boxes, size: int) -> torch.Tensor:
@@ -117,12 +118,12 @@ class BoxInstrument(nn.Module):
         g = torch.Generator().manual_seed(self.seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            self.net = _net(self.width)
+            self.net = _net(images.shape[1] if self.colour else 1, self.width)
         opt = torch.optim.Adam(self.net.parameters(), lr=self.lr, weight_decay=1e-4)
         # half-balanced: full balancing makes the detector call eye regions glasses on every face
         pos_weight = ((y.numel() - y.sum()) / y.sum()).sqrt()
         loss_fn = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
-        x = _grey(images)
+        x = self._input(images)
         self.net.train()
         for _ in range(self.steps):
             idx = torch.randint(0, x.shape[0], (min(32, x.shape[0]),), generator=g)
@@ -143,7 +144,10 @@ class BoxInstrument(nn.Module):
         """Cell logits (N, S/4, S/4) (differentiable in the images)."""
         if self.net is None:
             raise RuntimeError("BoxInstrument: call fit(images, boxes) first")
-        return self.net(_grey(images))[:, 0]
+        return self.net(self._input(images))[:, 0]
+
+    def _input(self, images: torch.Tensor) -> torch.Tensor:
+        return images.float() if self.colour else _grey(images)
 
     @torch.no_grad()
     def cells(self, images: torch.Tensor) -> torch.Tensor:

@@ -81,8 +81,8 @@ class BoxInstrument(nn.Module):
     """An object detector fitted only on the user's boxes (no judge): one logit per 4x4-pixel cell.
 
     ``fit(images, boxes)``: cells whose centre lies in a box are positives, all others negatives (half-balanced
-    by weight), Adam for ``steps`` steps with horizontal flips, shifts by whole cells and brightness / contrast
-    jitter, randomness from ``seed``. It reads luminance only, so an edit that merely recolours the object (red
+    by weight), Adam for ``steps`` steps with horizontal flips, shifts by whole cells, 3x3 blur (so an edit that only
+    blurs the object does not count as removing it) and brightness / contrast jitter, randomness from ``seed``. It reads luminance only, so an edit that merely recolours the object (red
     frames instead of black ones) does not count as removing it (``colour=True``: it reads the colour images, as
     the second detector that ranks maps by causal effect, so the measuring one is not the one optimised against).
     ``threshold``: the probability above which a cell counts as the object.
@@ -132,6 +132,8 @@ class BoxInstrument(nn.Module):
                 xb, yb = xb.flip(-1), yb.flip(-1)
             dy, dx = (int(v) for v in torch.randint(-1, 2, (2,), generator=g))   # shift by whole cells
             xb, yb = xb.roll((4 * dy, 4 * dx), (-2, -1)), yb.roll((dy, dx), (-2, -1))
+            if torch.rand((), generator=g) < 0.5:   # a blurred object is still the object: blur must not fool it
+                xb = nn.functional.avg_pool2d(xb, 3, 1, 1, count_include_pad=False)
             gain = 1 + 0.3 * (torch.rand(len(xb), 1, 1, 1, generator=g) - 0.5)
             xb = xb * gain + 0.3 * (torch.rand(len(xb), 1, 1, 1, generator=g) - 0.5)
             opt.zero_grad()

@@ -145,7 +145,8 @@ def test_report_quick_on_raw_modules_equals_converted_file(raw_and_converted_rep
     raw, conv = raw_and_converted_reports
     sections = ["samples", "metrics", "walk", "sefa", "filters", "forget"]
     assert raw["sections"] == conv["sections"] == sections and raw["failed"] == conv["failed"] == {}
-    assert set(raw["skipped"]) == set(conv["skipped"]) == {"training", "arithmetic", "rotation", "labels"}
+    assert set(raw["skipped"]) == set(conv["skipped"]) == {"training", "arithmetic", "rotation", "labels",
+                                                                 "forget-boxes"}  # no labels, no boxes given
     a, b = json.loads(json.dumps(raw["numbers"])), json.loads(json.dumps(conv["numbers"]))   # as --json writes them
     assert a["metrics"].pop("model")["arch"] == "Generator" and b["metrics"].pop("model")["arch"] == "dcgan"
     assert (a["forget"].pop("layer"), b["forget"].pop("layer")) == ("main.5", "block2")

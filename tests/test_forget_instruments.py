@@ -226,16 +226,16 @@ def _boxes_file(path: Path, *, n: int, seed: int) -> Path:
 def test_cli_no_segmenter_runs_with_user_boxes(model_file, tmp_path, capsys):
     f = _boxes_file(tmp_path / "seed0.json", n=6, seed=0)
     out = tmp_path / "out"
-    code = cli.main(["forget", str(model_file), "--boxes", str(f), "--no-segmenter", "--n-probe", "6", "--n-eval",
-                     "4", "--no-sweep", "--out", str(out)])
+    code = cli.main(["forget", str(model_file), "--boxes", str(f), "--no-segmenter", "--n-probe", "6", "--label",
+                     "window", "--out", str(out)])
     text = capsys.readouterr().out
     assert code == 0, text
-    m = json.loads((out / "metrics.json").read_text())
-    assert m["box_source"] == "user" and m["n_boxes"] == 3 and not m["measured"] and m["instruments"] is None
-    assert "no segmenter: removal not measured" in text
-    png = np.asarray(Image.open(out / "forget_windows.png"))
-    assert png.shape[0] == 3 * (2 * 66 + 4) + 22 and (png[:, :170] < 100).any()   # three labelled rows + caption
-    assert (out / "forget_windows.html").stat().st_size > 1000
+    m = json.loads((out / "metrics.json").read_text())   # measured from the boxes (forget_from_boxes)
+    assert m["label"] == "window" and m["probe"]["n_boxes"] == 3 and m["comparison"] is None
+    assert "box-only detector" in m["instrument"]["name"] and "window removal" in text
+    png = np.asarray(Image.open(out / "forget_window.png"))
+    assert (png[:, :170] < 100).any()                    # labelled rows
+    assert (out / "forget_window.html").stat().st_size > 1000 and (out / "images.npz").is_file()
 
 
 def test_cli_boxes_of_another_seed_are_refused(model_file, tmp_path, capsys):

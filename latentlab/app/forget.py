@@ -15,33 +15,35 @@ def _write_html(figs: list, path: Path, title: str, intro: str) -> None:
     write_page(path, page(title, [f"<p>{intro}</p>"] + [x for h, fig in figs for x in (f"<h2>{h}</h2>", fig)]))
 
 
-def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="window", n_probe=150, n_eval=1000,
-                   n_curve=200, seed=0, boxes=None, boxes_json=None, sweep=True, n_show=10, progress=True,
-                   causal_steps=0, joint_layers=None, prior=None, nz=None, device=None, detector=None):
+def run_experiment(gan, segmenter, out: str | os.PathLike, *, boxes=None, boxes_json=None, detector=None,
+                   sweep: bool = True, n_show: int = 10, **options):
     """Run ``forget`` on ``gan`` (a GAN, a generator or any module with ``prior=``/``nz=``) and write
     ``out/forget_<obj>s.png``, ``.html`` and ``metrics.json``; returns the ForgetResult.
 
     ``segmenter`` None: ``boxes`` (or ``boxes_json``) are required; the probe and the before/after images
     are written, nothing is measured. ``detector``: the second window instrument (``WindowDetector``), read on
-    the same images as the segmenter (``forget(detector=...)``).
+    the same images as the segmenter (``forget(detector=...)``). ``options``: fields of
+    :class:`latentlab.dissect.forget.ForgetSettings` (``layer``, ``obj``, ``n_probe``, ``seed``, ``prior`` ...);
+    ``sweep``: also sweep every block of our generators.
     """
     from PIL import Image
 
-    from ..dissect.forget import forget
+    from ..dissect.forget import ForgetSettings, forget
 
     t0 = time.time()
     out = Path(out)
     G = gan.generator if hasattr(gan, "generator") else gan
+    s = ForgetSettings(**{k: v for k, v in options.items() if k in ForgetSettings.__dataclass_fields__})
     if boxes_json:  # checked before anything is written
-        boxes = _read_boxes(boxes_json, G, n_probe, seed, prior=prior, nz=nz)
+        boxes = _read_boxes(boxes_json, G, s.n_probe, s.seed, prior=s.prior, nz=s.nz)
     if out.exists() and not out.is_dir():
         raise ValueError(f"out: expected a folder, got the file {str(out)!r}")
     blocks = list(getattr(G, "block_names", []))
-    r = forget(G, segmenter, layer=layer, obj=obj, n_probe=n_probe, n_eval=n_eval, n_curve=n_curve, seed=seed,
-               boxes=boxes, sweep_layers=blocks if sweep else None, progress=progress, causal_steps=causal_steps,
-               joint_layers=joint_layers, prior=prior, nz=nz, device=device, detector=detector)
+    options.setdefault("sweep_layers", blocks if sweep else None)
+    r = forget(G, segmenter, boxes=boxes, detector=detector, **options)
     out.mkdir(parents=True, exist_ok=True)  # after forget: a bad layer or count leaves no empty folder behind
     figs, image, _ = experiment_figures(G, segmenter, r, n_show=n_show)
+    obj = r.object
     png = out / f"forget_{obj}s.png"
     Image.fromarray(image).save(png.with_suffix(".tmp.png"))
     os.replace(png.with_suffix(".tmp.png"), png)
@@ -53,14 +55,15 @@ def run_experiment(gan, segmenter, out: str | os.PathLike, *, layer=None, obj="w
     return r
 
 
-def _read_boxes(path, G, n_probe: int, seed: int, *, prior=None, nz=None):
+def _read_boxes(path, G, n_probe: int, seed: int, *, prior=None, nz=None, whole: bool = False):
     """Boxes drawn on the probe samples (a ``latentlab annotate`` file), checked against the samples they must
-    have been drawn on: ``n_probe`` samples of ``seed`` at the generator's image size."""
+    have been drawn on: ``n_probe`` samples of ``seed`` at the generator's image size (``whole``: the BoxesFile)."""
     from ..dissect.boxes_json import load_boxes
     from ..dissect.removal import adapter
     lm = adapter(G, prior=prior, nz=nz, need_prior=True)
     size = lm.generate(lm.sample_z(1, seed=seed)).shape[-1]
-    return load_boxes(path, n=n_probe, seed=seed, image_size=size).boxes
+    f = load_boxes(path, n=n_probe, seed=seed, image_size=size)
+    return f if whole else f.boxes
 
 
 def _pct(x: float) -> str:
@@ -166,11 +169,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-curve", type=int, default=200, help="samples per point of the removal curves")
     p.add_argument("--boxes", default=None, metavar="FILE",
                    help="boxes drawn on the probe samples, as `latentlab annotate MODEL --n N_PROBE --seed SEED` "
-                        "saves them (the file's n and seed must match --n-probe and --seed; default: the room "
-                        "segmenter's boxes)")
+                        "saves them (the file's n and seed must match --n-probe and --seed). Then forget is "
+                        "measured from your boxes only (train / held-out split, a box-only detector, locality, "
+                        "random controls, a sweep of k) and OUT/images.npz holds every probe sample before and "
+                        "after (default: the room segmenter's window boxes, measured by the segmenter)")
     p.add_argument("--no-segmenter", action="store_true",
-                   help="do not load the room segmenter (needs --boxes): fit the probe on your boxes and write "
-                        "the before/after images only; removal is not measured (default: off)")
+                   help="do not load the room segmenter (with --boxes: nothing is compared with it; everything is "
+                        "measured from your boxes) (default: off)")
+    p.add_argument("--label", default=None,
+                   help="with --boxes: the name of what you boxed (default: the boxes file's name without "
+                        "'_boxes', e.g. glasses_boxes.json -> glasses)")
     p.add_argument("--seed", type=int, default=0,
                    help="probe z from SEED, evaluation z from SEED+1, random controls from SEED+2 (default: 0)")
     p.add_argument("--no-sweep", action="store_true", help="skip the layer sweep")
@@ -202,15 +210,36 @@ def run(args) -> int:
     if args.no_segmenter and not args.boxes:
         raise ValueError("--no-segmenter: without the segmenter the probe needs your boxes; pass --boxes FILE "
                          "(draw them with `latentlab annotate`)")
+    if args.boxes:
+        return _run_boxes(args, gan, device)
     seg = det = None
     if not args.no_segmenter:
         seg = load_judge("rooms").to(device)  # forget hands it images on the CPU, moved to its device per batch
         det = load_detector(args.object, device)
-    r = run_experiment(gan, seg, args.out, layer=args.layer, obj=args.object, n_probe=args.n_probe,
-                       n_eval=args.n_eval, n_curve=args.n_curve, seed=args.seed, boxes_json=args.boxes,
-                       sweep=not args.no_sweep, causal_steps=args.causal_steps, joint_layers=args.joint_layers,
-                       device=device, detector=det)
+    r = run_experiment(gan, seg, args.out, boxes_json=args.boxes, detector=det, sweep=not args.no_sweep,
+                       layer=args.layer, obj=args.object, n_probe=args.n_probe, n_eval=args.n_eval,
+                       n_curve=args.n_curve, seed=args.seed, causal_steps=args.causal_steps,
+                       joint_layers=args.joint_layers, device=device)
     print(summary(r))
+    return 0
+
+
+def _run_boxes(args, gan, device) -> int:
+    """``--boxes``: forget the user's label measured from the boxes (``app.forget_from_boxes``)."""
+    from ..dissect.instruments import SegmenterInstrument
+    from .forget_from_boxes import box_summary, label_from_path, run_from_boxes
+    label = args.label or label_from_path(args.boxes)
+    bf = _read_boxes(args.boxes, gan.generator, args.n_probe, args.seed, whole=True)  # checked before writing
+    reference = None
+    if not args.no_segmenter:
+        from ..judges import load_judge
+        seg = load_judge("rooms")
+        if label in seg.classes:
+            reference = SegmenterInstrument(seg, label)
+    r = run_from_boxes(gan, bf, args.out, label=label, layer=args.layer, seed=args.seed, reference=reference,
+                       device=device)
+    print(box_summary(r))
+    print(f"wrote {args.out}/metrics.json, images.npz, forget_{label}.png, forget_{label}.html")
     return 0
 
 

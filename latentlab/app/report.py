@@ -517,6 +517,11 @@ def _forget(s: ReportSubject, b: Budget, seed: int, segmenter, detector, progres
                    numbers=intro_sentence(r) + _instruments_html(r), data=_numbers(json.loads(r.to_json())))
 
 
+def _forget_boxes(s: ReportSubject, b: Budget, seed: int, boxes) -> Section:
+    from .report_forget_boxes import forget_boxes_section
+    return Section(**forget_boxes_section(s, b, seed, boxes))
+
+
 def _instruments_html(r) -> str:
     """Both window instruments' numbers per drop and the verdict of the disagreement rule (``removal.DISAGREE``),
     as HTML lines after the forget sentence; "" when only the segmenter read the images."""
@@ -576,7 +581,7 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
                  log=None, metrics=None, segmenter=None, face_judge=None, png: bool = False,
                  progress: bool = True, title: str | None = None, prior: str | None = None, nz: int | None = None,
                  layer: str | None = None, discriminator=None, data: str | None = None, detector=None,
-                 labels=None) -> dict:
+                 labels=None, boxes=None) -> dict:
     """Build ``out/index.html`` for ``model``: a GAN, a shipped name, a .safetensors path, or any generator module;
     or a Domain Transfer Network (a DTN, "dtn-digits" / "dtn-faces", a DTN .safetensors): then the page has the
     ``dtn`` section (before / after grid and the experiment's measurements at the budget's n_dtn*).
@@ -602,6 +607,8 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
         data: a raw module's data domain, "rooms", "faces" or "fashion-mnist": picks the judges and real data
             of the metrics, walk, arithmetic / rotation, filters and forget sections.
         labels: the user's tags (a ``latentlab.latent.tags`` file or TagsFile) for the ``labels`` section.
+        boxes: a boxes file (or BoxesFile) drawn on the forget probe samples: adds the "forget-boxes" section
+            (:mod:`latentlab.app.report_forget_boxes`), measured from the boxes on any model.
 
     Returns:
         {"html": path, "sections": [keys built], "failed": {key: reason}, "skipped": {key: why it does not
@@ -624,11 +631,13 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
     from .report_labels import load_report_tags
     tags = load_report_tags(labels, subject, model)
     keys, skipped = _section_keys(subject, sections, has_log=log_path is not None, has_labels=tags is not None)
+    from .report_forget_boxes import with_boxes
+    keys, skipped = with_boxes(keys, skipped, boxes, sections)
     judges = _judges(keys, segmenter, face_judge, detector, recorded=subject.lm.dataset)
     if subject.gan is not None:
         subject.gan.generator.eval()
     built = _build_sections(subject, keys, budget, seed, log_path=log_path, metrics=metrics, progress=progress,
-                            tags=tags, **judges)
+                            tags=tags, boxes=boxes, **judges)
     out.mkdir(parents=True, exist_ok=True)
     path = write_page(out / "index.html", _page(title or f"latentlab report: {subject.name}",
                                                 _meta(subject, seed), built, skipped))
@@ -697,7 +706,8 @@ def _judges(keys: list[str], segmenter, face_judge, detector=None, recorded: str
 
 
 def _build_sections(s: ReportSubject, keys: list[str], b: Budget, seed: int, *, log_path, metrics, segmenter,
-                    detector, face_judge, progress: bool, tags=None) -> list[Section]:
+                    detector, face_judge, progress: bool, tags=None,
+                    boxes=None) -> list[Section]:
     """Each section in turn; one that does not apply to these weights (ValueError) is shown with its reason."""
     built: list[Section] = []
     pool = None
@@ -710,6 +720,7 @@ def _build_sections(s: ReportSubject, keys: list[str], b: Budget, seed: int, *, 
         "rotation": lambda: _rotation(s, b, seed, face_judge, pool),
         "filters": lambda: _filters(s, b, seed),
         "forget": lambda: _forget(s, b, seed, segmenter, detector, progress),
+        "forget-boxes": lambda: _forget_boxes(s, b, seed, boxes),
     }
     from .report_labels import labels_section, sefa_section      # judge-free sections (SeFa, the user's tags)
     builders.update(sefa=lambda: sefa_section(s, b, seed), labels=lambda: labels_section(s, b, seed, tags))

@@ -10,6 +10,7 @@ __all__ = ["add_arguments", "run", "SECTIONS"]
 # The report's sections in page order (latentlab.app.report imports them from here: that module imports torch,
 # and `latentlab report --help` must not).
 SECTIONS = ("samples", "training", "metrics", "walk", "sefa", "arithmetic", "rotation", "labels", "filters", "forget",
+            "forget-boxes",
             "dtn")
 
 
@@ -37,6 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--live", action="store_true", help="also write OUT/live.html, where the generator runs in the "
                                                        "page (pip install 'latentlab[live]')")
+    p.add_argument("--boxes", default=None, metavar="FILE",
+                   help="boxes drawn on the forget probe samples (`latentlab annotate MODEL --n 150 --seed SEED`): adds "
+                        "the 'forget-boxes' section, measured from your boxes (default: none)")
     return p
 
 
@@ -51,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
     r = build_report(args.model, args.out, sections=args.sections, quick=args.quick, seed=args.seed, log=args.log,
                      metrics=args.metrics, png=args.png, progress=not args.no_progress, labels=args.labels,
-                     data=args.data)
+                     data=args.data, boxes=args.boxes)
     for k, reason in r["failed"].items():
         print(f"warning: section {k!r} could not be built: {reason}", file=sys.stderr)
     print(f"wrote {r['html']} ({r['bytes'] / 1e6:.1f} MB; sections {', '.join(r['sections'])}; "

@@ -25,9 +25,9 @@ from .boxes import validate_boxes
 from .probe import ProbeResult, fit_probe
 from .removal import (DISAGREE, Removal, _agreement, _fractions, adapter, boxes_from_masks, class_index,
                       detector_regions, generate, instrument_numbers, measure_removal, object_boxes, object_masks,
-                      random_maps, removal_curve)
+                      random_maps, removal_curve)  # noqa: F401 (re-exported)
 
-__all__ = ["forget", "ForgetResult", "ProbeSamples", "sample_and_box", "fit_probes", "select_maps", "measure",
+__all__ = ["forget", "ForgetResult", "ForgetSettings", "Judge", "EvalSet", "ProbeSamples", "sample_and_box", "fit_probes", "select_maps", "measure",
            "curves", "layer_sweep", "joint_drop", "rank_by_iou", "default_layer", "paper_layer_note", "SCHEMA",
            "generate", "object_masks", "object_boxes", "measure_removal", "removal_curve", "random_maps", "Removal"]
 
@@ -202,19 +202,57 @@ def select_maps(probe: ProbeResult) -> np.ndarray:
     return pos
 
 
-def measure(lm, layer, maps, n_maps: int, z, segmenter, obj, *, before, masks_before, n_random=1, seed=0,
-            min_fraction=0.004, c=None, detector=None, detector_before=None) -> tuple[dict, Removal, list]:
+@dataclass
+class Judge:
+    """What reads the segmenter's side of ``forget``: the segmenter, the object's class, the threshold of an
+    object-bearing sample, and optionally the second window instrument."""
+
+    segmenter: object
+    obj: str = "window"
+    min_fraction: float = 0.004
+    detector: object | None = None
+
+
+@dataclass
+class EvalSet:
+    """The evaluation samples of ``forget`` and what the instruments saw on them before any drop."""
+
+    z: torch.Tensor                          # (n_eval, nz)
+    before: torch.Tensor                     # (n_eval, C, S, S) unedited images
+    masks: torch.Tensor | None = None        # the segmenter's object masks on ``before`` (n_eval, S, S)
+    detector_before: torch.Tensor | None = None   # the detector's regions on ``before`` (n_eval, G, G)
+
+    @classmethod
+    def read(cls, z, before, judge: Judge | None) -> "EvalSet":
+        if judge is None:
+            return cls(z, before)
+        det = None if judge.detector is None else detector_regions(judge.detector, before)
+        return cls(z, before, object_masks(judge.segmenter, before, judge.obj), det)
+
+    def head(self, n: int) -> "EvalSet":
+        """The first ``n`` samples (the curves' samples); the detector's regions are not carried over."""
+        return EvalSet(self.z[:n], self.before[:n], None if self.masks is None else self.masks[:n])
+
+    def removal(self, lm, drops: dict, judge: Judge, c=None, *, detector: bool = True) -> Removal:
+        """``measure_removal`` of ``drops`` ({layer: maps}) on these samples."""
+        det = dict(detector=judge.detector, detector_before=self.detector_before) if detector and \
+            self.detector_before is not None else {}
+        return measure_removal(lm, None, None, self.z, judge.segmenter, judge.obj, before=self.before,
+                               masks_before=self.masks, drops=drops, c=c, **det)
+
+
+def measure(lm, layer, maps, n_maps: int, ev: EvalSet, judge: Judge, *, n_random=1, seed=0,
+            c=None) -> tuple[dict, Removal, list]:
     """Drop ``maps`` of ``layer`` (which has ``n_maps``) vs ``n_random`` random controls of as many maps
-    (seeds seed + 2 + r), on the same z.
+    (seeds seed + 2 + r), on the samples of ``ev``.
 
     Returns (summary dict with the ``*_random`` means, the drop's Removal, the controls' Removals). With a
-    ``detector`` the summary also has ``instruments`` = {"probe": ..., "random": ...} (both instruments).
+    detector the summary also has ``instruments`` = {"probe": ..., "random": ...} (both instruments).
     """
-    kw = dict(before=before, masks_before=masks_before, c=c, detector=detector, detector_before=detector_before)
-    rem = measure_removal(lm, layer, maps, z, segmenter, obj, **kw)
-    rand = [measure_removal(lm, layer, random_maps(n_maps, len(maps), seed + 2 + r), z, segmenter, obj, **kw)
-            for r in range(n_random)]
-    s, sr = rem.summary(min_fraction), [r.summary(min_fraction) for r in rand]
+    rem = ev.removal(lm, {layer: maps}, judge, c)
+    rand = [ev.removal(lm, {layer: random_maps(n_maps, len(maps), seed + 2 + r)}, judge, c) for r in range(n_random)]
+    mf = judge.min_fraction
+    s, sr = rem.summary(mf), [r.summary(mf) for r in rand]
     out = {"fraction_before": s["fraction_before"], "fraction_after": s["fraction_after"],
            "fraction_after_random": float(np.mean([r["fraction_after"] for r in sr])),
            "reduction": s["reduction"], "reduction_random": float(np.mean([r["reduction"] for r in sr])),
@@ -223,7 +261,7 @@ def measure(lm, layer, maps, n_maps: int, z, segmenter, obj, *, before, masks_be
            "outside_change": s["outside_change"],
            "outside_change_random": float(np.mean([r["outside_change"] for r in sr])),
            "replaced_by": s["replaced_by"]}
-    if detector is not None:
+    if judge.detector is not None:
         out["instruments"] = {"probe": s["instruments"], "random": _pooled_instruments(rand)}
     return out, rem, rand
 
@@ -255,59 +293,50 @@ def _min_k(curve: dict, target: float) -> int | None:
     return None
 
 
-def curves(lm, layer, rankings: dict, n_maps: int, n_pos: int, z, segmenter, obj, *, before, masks_before,
-           extra_ks=(), seed=0, c=None) -> dict:
+def curves(lm, layer, rankings: dict, n_maps: int, n_pos: int, ev: EvalSet, judge: Judge, *, extra_ks=(), seed=0,
+           c=None) -> dict:
     """Object pixel share over k for each ranking (and a random one, seed + 2) -> {name: {k: fraction}}."""
     ks = sorted(set(_curve_ks(n_pos, n_maps)) | set(extra_ks))
     rankings = {**rankings, "random": random_maps(n_maps, n_maps, seed + 2)}
-    return {name: removal_curve(lm, layer, r, ks, z, segmenter, obj, before=before, masks_before=masks_before, c=c)
+    return {name: removal_curve(lm, layer, r, ks, ev.z, judge.segmenter, judge.obj, before=ev.before,
+                                masks_before=ev.masks, c=c)
             for name, r in rankings.items()}
 
 
-def _drop_numbers(lm, drops, z, segmenter, obj, *, before, masks_before, min_fraction, c=None, detector=None,
-                  detector_before=None) -> dict:
-    return measure_removal(lm, None, None, z, segmenter, obj, before=before, masks_before=masks_before, drops=drops,
-                           c=c, detector=detector, detector_before=detector_before).summary(min_fraction)
-
-
-def layer_sweep(lm, probes: dict, samples: ProbeSamples, z, segmenter, obj, *, before, masks_before,
-                min_fraction, c=None) -> dict:
-    """Per layer: its probe's positive maps dropped on ``z`` (the curve samples)."""
+def layer_sweep(lm, probes: dict, samples: ProbeSamples, ev: EvalSet | None, judge: Judge | None, c=None) -> dict:
+    """Per layer: its probe's positive maps dropped on the samples of ``ev`` (the curve samples)."""
     out = {}
     for l, p in probes.items():
         n_maps, pos = int(samples.features[l].shape[1]), p.positive_maps
         out[l] = {"n_maps": n_maps, "maps_dropped": int(len(pos)), "probe_auc": p.auc}
-        if segmenter is None or len(pos) == 0:
+        if judge is None or len(pos) == 0:
             continue
-        r = _drop_numbers(lm, {l: pos}, z, segmenter, obj, before=before, masks_before=masks_before,
-                          min_fraction=min_fraction, c=c)
+        r = ev.removal(lm, {l: pos}, judge, c, detector=False).summary(judge.min_fraction)
         out[l].update({"reduction": r["reduction"], "share_samples_removed": r["share_removed_90"]})
     return out
 
 
-def joint_drop(lm, probes: dict, samples: ProbeSamples, z, segmenter, obj, *, before, masks_before, min_fraction,
-               seed=0, c=None, detector=None, detector_before=None) -> dict:
+def joint_drop(lm, probes: dict, samples: ProbeSamples, ev: EvalSet, judge: Judge | None, *, seed=0,
+               c=None) -> dict:
     """The positive maps of every layer in ``probes`` dropped together, against as many random maps per layer.
 
-    With a ``detector`` the result has ``instruments`` = {"joint": ..., "joint_random": ...} (both instruments).
+    With a detector the result has ``instruments`` = {"joint": ..., "joint_random": ...} (both instruments).
     """
     layers = list(probes)
     n_maps = {l: int(samples.features[l].shape[1]) for l in layers}
     drop = {l: probes[l].positive_maps for l in layers}
     out = {"layers": layers, "n_maps": n_maps, "maps_dropped": {l: int(len(drop[l])) for l in layers},
            "dropped_maps": {l: drop[l].tolist() for l in layers}, "probe_auc": {l: probes[l].auc for l in layers}}
-    if segmenter is None:
+    if judge is None:
         return out
     rnd = {l: random_maps(n_maps[l], len(drop[l]), seed + 2) for l in layers}
-    kw = dict(before=before, masks_before=masks_before, min_fraction=min_fraction, c=c, detector=detector,
-              detector_before=detector_before)
-    rj, rr = (_drop_numbers(lm, d, z, segmenter, obj, **kw) for d in (drop, rnd))
+    rj, rr = (ev.removal(lm, d, judge, c).summary(judge.min_fraction) for d in (drop, rnd))
     out.update({"fraction_after": rj["fraction_after"], "reduction": rj["reduction"],
                 "share_samples_removed": rj["share_removed_90"], "outside_change": rj["outside_change"],
                 "fraction_after_random": rr["fraction_after"], "reduction_random": rr["reduction"],
                 "share_samples_removed_random": rr["share_removed_90"], "outside_change_random": rr["outside_change"],
                 "replaced_by": rj["replaced_by"]})
-    if detector is not None:
+    if judge.detector is not None:
         out["instruments"] = {"joint": rj["instruments"], "joint_random": rr["instruments"]}
     return out
 
@@ -341,68 +370,107 @@ def _check_detector(detector, segmenter, obj) -> None:
         raise ValueError(f"detector: the window detector measures windows, but obj={obj!r}; drop the detector")
 
 
-def _causal(lm, layer, segmenter, obj, n_maps, steps, seed, c):
+def _causal(lm, layer, judge: Judge, n_maps, steps, seed, c):
     from .causal import causal_ranking
-    rank, mask = causal_ranking(lm, layer, segmenter, obj, steps=steps, seed=seed + 3, c=c)
+    rank, mask = causal_ranking(lm, layer, judge.segmenter, judge.obj, steps=steps, seed=seed + 3, c=c)
     info = {"steps": steps, "ranking": rank.tolist(), "mask": mask.round(4).tolist(),
             "quarter_maps": sorted(rank[:n_maps // 4].tolist())}
     return rank, info
 
 
-def _measured(lm, layer, pos, probe, samples, z_eval, before, segmenter, obj, *, n_maps, n_curve, n_random, seed,
-              min_fraction, iou_selection, causal_steps, c, steps, detector=None) -> dict:
-    """The segmenter's side of ``forget``: the drop vs random controls, the curves, the causal quarter (and,
-    with a ``detector``, the second instrument's reading of the same images)."""
-    masks_before = object_masks(segmenter, before, obj)
-    det = {}
-    if detector is not None:
-        det = {"detector": detector, "detector_before": detector_regions(detector, before)}
-    numbers, rem, rand = measure(lm, layer, pos, n_maps, z_eval, segmenter, obj, before=before, masks_before=masks_before,
-                                 n_random=n_random, seed=seed, min_fraction=min_fraction, c=c, **det)
+@dataclass
+class ForgetSettings:
+    """What ``forget`` does besides the generator and its instruments (every field is also a keyword of
+    ``forget``). Randomness: probe z from seed, eval z from seed + 1, random controls from seed + 2 (+ draw),
+    causal z from seed + 3."""
+
+    layer: str | None = None        # default: ``block2`` for ours, the second block's output for other generators
+    obj: str = "window"             # the segmenter's class to remove
+    n_probe: int = 150              # probe samples (the paper: 150)
+    n_eval: int = 1000              # fresh samples every drop is measured on
+    n_curve: int = 200              # the first n_curve of them: samples per point of the removal curves
+    seed: int = 0
+    C: float = 1.0                  # the probe's inverse L2 strength
+    min_area: int = 4               # smallest segmenter component turned into a box
+    min_fraction: float = 0.004     # object share that makes a sample object-bearing
+    sweep_layers: list | None = None  # layers whose own probes are dropped in turn (the layer sweep)
+    iou_selection: bool = True      # also rank by GAN Dissection's IoU
+    n_random: int = 1               # random controls of the main drop
+    causal_steps: int = 0           # > 0: a soft-ablation causal ranking (needs a differentiable segmenter)
+    joint_layers: list | None = None  # drop the positive maps of these layers together with ``layer``'s
+    prior: str | None = None        # for a module that is not ours (see LatentModel)
+    nz: int | None = None
+    device: object = None           # where the generator runs (the module is moved there)
+    c: object = None                # an AC-GAN's class for every sample
+    progress: bool = True
+
+    def check(self) -> "ForgetSettings":
+        _check_counts(n_probe=(self.n_probe, 2), n_eval=(self.n_eval, 1), n_curve=(self.n_curve, 1))
+        return self
+
+
+def _settings(settings, options: dict) -> ForgetSettings:
+    names = set(ForgetSettings.__dataclass_fields__)
+    bad = sorted(set(options) - names)
+    if bad:
+        raise TypeError(f"forget: unexpected keyword arguments {bad}; the settings are {sorted(names)}")
+    base = settings if settings is not None else ForgetSettings()
+    if not isinstance(base, ForgetSettings):
+        raise TypeError(f"settings: expected a ForgetSettings, got {type(base).__name__}")
+    from dataclasses import replace
+    return replace(base, **options).check()
+
+
+def _measured(lm, layer, pos, samples: ProbeSamples, ev: EvalSet, judge: Judge, s: ForgetSettings,
+              steps) -> dict:
+    """The segmenter's side of ``forget`` (the drop vs random controls, the curves, the causal quarter, and with
+    a detector the second instrument's reading) -> ForgetResult fields."""
+    n_maps = int(samples.features[layer].shape[1])
+    numbers, rem, rand = measure(lm, layer, pos, n_maps, ev, judge, n_random=s.n_random, seed=s.seed, c=s.c)
     instruments = numbers.pop("instruments", None)
     steps.update(2)
-    nc = min(n_curve, len(z_eval))
-    cur = dict(before=before[:nc], masks_before=masks_before[:nc])
+    nc = min(s.n_curve, len(ev.z))
     rankings, extra_ks, iou, causal = {"probe": pos}, (), None, None
-    if iou_selection:
+    if s.iou_selection:
         rankings["iou"], iou = rank_by_iou(samples.features[layer], samples.masks)
         iou = iou.tolist()
-    if causal_steps:
-        rankings["causal"], causal = _causal(lm, layer, segmenter, obj, n_maps, causal_steps, seed, c)
+    if s.causal_steps:
+        rankings["causal"], causal = _causal(lm, layer, judge, n_maps, s.causal_steps, s.seed, s.c)
         extra_ks = (n_maps // 4,)
-        q = _drop_numbers(lm, {layer: causal["quarter_maps"]}, z_eval, segmenter, obj, before=before,
-                          masks_before=masks_before, min_fraction=min_fraction, c=c, **det)
+        q = ev.removal(lm, {layer: causal["quarter_maps"]}, judge, s.c).summary(judge.min_fraction)
         causal.update({"quarter_reduction": q["reduction"], "quarter_share_samples_removed": q["share_removed_90"],
                        "quarter_outside_change": q["outside_change"]})
         if instruments is not None:
             instruments["causal_quarter"] = q["instruments"]
-    order = ["probe", "iou", "causal"]
-    rankings = {k: rankings[k] for k in order if k in rankings}
-    cv = curves(lm, layer, rankings, n_maps, len(pos), z_eval[:nc], segmenter, obj, extra_ks=extra_ks, seed=seed,
-                c=c, **cur)
+    cv = curves(lm, layer, rankings, n_maps, len(pos), ev.head(nc), judge, extra_ks=extra_ks, seed=s.seed, c=s.c)
     steps.update(1)
     best = {name: _min_k(v, 0.9) for name, v in cv.items()}
-    quarter = n_maps // 4
     if instruments is not None:
-        instruments = {"detector": type(detector).__name__, "thresholds": dict(DISAGREE),
+        instruments = {"detector": type(judge.detector).__name__, "thresholds": dict(DISAGREE),
                        "fraction_before": {"segmenter": float(rem.fraction_before.mean()),
                                            "detector": float(rem.detector_before.mean())},
-                       "agreement_before": _agreement(masks_before, det["detector_before"]), **instruments}
-    return {**numbers, "measured": True, "instruments": instruments, "_det": det,
-            "curves": {n: {str(k): v for k, v in cv[n].items()} for n in cv},
-            "n_curve_samples": nc, "min_k_90": best,
-            "selection_within_quarter": {n: (k is not None and k <= quarter) for n, k in best.items()},
+                       "agreement_before": _agreement(ev.masks, ev.detector_before), **instruments}
+    return {**numbers, "measured": True, "instruments": instruments,
+            "curves": {n: {str(k): v for k, v in cv[n].items()} for n in cv}, "n_curve_samples": nc,
+            "min_k_90": best, "selection_within_quarter": {n: (k is not None and k <= n_maps // 4)
+                                                           for n, k in best.items()},
             "iou": iou, "causal": causal, "fraction_before_per_sample": rem.fraction_before,
             "fraction_after_per_sample": rem.fraction_after,
-            "fraction_after_random_per_sample": rand[0].fraction_after if rand else None, "_cur": cur,
-            "_masks": masks_before}
+            "fraction_after_random_per_sample": rand[0].fraction_after if rand else None}
 
 
-def forget(generator, segmenter=None, *, layer: str | None = None, obj: str = "window", n_probe: int = 150,
-           n_eval: int = 1000, n_curve: int = 200, seed: int = 0, prior: str | None = None, nz: int | None = None,
-           boxes=None, C: float = 1.0, min_area: int = 4, min_fraction: float = 0.004, sweep_layers=None,
-           iou_selection: bool = True, n_random: int = 1, progress: bool = True, causal_steps: int = 0,
-           joint_layers=None, device=None, c=None, detector=None) -> ForgetResult:
+def _joint(lm, probes, layer, joint, samples, ev, judge, s: ForgetSettings, m: dict):
+    """The joint drop's numbers; its instruments' reading joins ``m["instruments"]``."""
+    if not joint:
+        return None
+    out = joint_drop(lm, {l: probes[l] for l in [layer, *joint]}, samples, ev, judge, seed=s.seed, c=s.c)
+    if m.get("instruments") is not None and "instruments" in out:
+        m["instruments"].update(out.pop("instruments"))
+    return out
+
+
+def forget(generator, segmenter=None, *, boxes=None, detector=None, settings: ForgetSettings | None = None,
+           **options) -> ForgetResult:
     """Run the DCGAN §6.3.1 experiment on any generator module and return a :class:`ForgetResult`.
 
     Args:
@@ -411,69 +479,60 @@ def forget(generator, segmenter=None, *, layer: str | None = None, obj: str = "w
             layer is a convolution, e.g. the pytorch/examples netG).
         segmenter: a judge with ``classes`` and ``predict(images) -> (N, H, W)`` labels; None: boxes are
             required and only the probe's results and the images are produced.
-        layer: default ``block2`` for ours, the second block's output for other generators (``main.5``).
         boxes: per probe sample, a list of (x0, y0, x1, y1) pixel boxes (the samples are ``n_probe`` z drawn
             from ``seed`` with the model's prior, in order); default: the segmenter's connected components.
-        device: where the generator runs (the module is moved there); c: an AC-GAN's class for every sample.
         detector: a second, independently built window instrument (``judges.windows.WindowDetector``) that
             reads the same images as the segmenter: ``instruments`` then holds both instruments' numbers per
             drop (probe, random control, causal quarter, joint and its control), their agreement, and whether
             they disagree (``removal.DISAGREE``). Needs the segmenter and ``obj="window"``.
-    Randomness: probe z from seed, eval z from seed + 1, random controls from seed + 2 (+ draw), causal z
-    from seed + 3. ``causal_steps > 0`` adds a soft-ablation ranking (needs a differentiable segmenter);
-    ``joint_layers`` drops the positive maps of ``layer`` and of those layers together.
+        settings / options: a :class:`ForgetSettings`, and any of its fields as keywords (``layer=``,
+            ``n_probe=``, ``seed=``, ``joint_layers=``, ``prior=``, ``device=``, ``c=`` ...), which win.
+    Measured from the user's boxes alone (no segmenter, a train / held-out split, locality and a box-only
+    instrument): :func:`latentlab.dissect.forget_boxes.forget_from_boxes`.
     """
     from ..progress import progress_bar as tqdm
 
     t0 = time.time()
-    _check_counts(n_probe=(n_probe, 2), n_eval=(n_eval, 1), n_curve=(n_curve, 1))
-    lm = adapter(generator, prior=prior, nz=nz, device=device, need_prior=True)
-    layer, sweep, joint = _layers(lm, layer, sweep_layers, joint_layers)
+    s = _settings(settings, options)
+    lm = adapter(generator, prior=s.prior, nz=s.nz, device=s.device, need_prior=True)
+    layer, sweep, joint = _layers(lm, s.layer, s.sweep_layers, s.joint_layers)
+    judge = None if segmenter is None else Judge(segmenter, s.obj, s.min_fraction, detector)
     if segmenter is not None:
-        class_index(segmenter, obj)
+        class_index(segmenter, s.obj)
     if detector is not None:
-        _check_detector(detector, segmenter, obj)
-    steps = tqdm(total=6, desc="forget", disable=not progress)
-    samples = sample_and_box(lm, [layer, *sweep, *joint], n_probe, seed, segmenter, obj, boxes=boxes,
-                             min_area=min_area, c=c)
-    shape = tuple(getattr(detector, "input_shape", ()))
-    if detector is not None and shape and tuple(samples.images.shape[1:]) != shape:
-        raise ValueError(f"detector: it reads images of shape {shape}, the generator makes "
-                         f"{tuple(samples.images.shape[1:])}")
+        _check_detector(detector, segmenter, s.obj)
+    steps = tqdm(total=6, desc="forget", disable=not s.progress)
+    samples = sample_and_box(lm, [layer, *sweep, *joint], s.n_probe, s.seed, segmenter, s.obj, boxes=boxes,
+                             min_area=s.min_area, c=s.c)
+    _check_detector_shape(detector, samples.images)
     steps.update(1)
-    probes = fit_probes(samples, [layer, *sweep, *joint], C=C, seed=seed)
+    probes = fit_probes(samples, [layer, *sweep, *joint], C=s.C, seed=s.seed)
     probe, n_maps = probes[layer], int(samples.features[layer].shape[1])
     pos = select_maps(probe)
     steps.update(1)
-    z_eval = lm.sample_z(n_eval, seed=seed + 1)
-    before = generate(lm, z_eval, c=c)
-    m = {"measured": False}
-    if segmenter is not None:
-        m = _measured(lm, layer, pos, probe, samples, z_eval, before, segmenter, obj, n_maps=n_maps,
-                      n_curve=n_curve, n_random=n_random, seed=seed, min_fraction=min_fraction,
-                      iou_selection=iou_selection, causal_steps=causal_steps, c=c, steps=steps, detector=detector)
-    cur, masks_before = m.pop("_cur", {"before": None, "masks_before": None}), m.pop("_masks", None)
-    det = m.pop("_det", {})
+    z_eval = lm.sample_z(s.n_eval, seed=s.seed + 1)
+    ev = EvalSet.read(z_eval, generate(lm, z_eval, c=s.c), judge)
+    m = {"measured": False} if judge is None else _measured(lm, layer, pos, samples, ev, judge, s, steps)
     nc = m.get("n_curve_samples", 0)
-    kw = dict(before=cur["before"], masks_before=cur["masks_before"], min_fraction=min_fraction, c=c)
-    sweep_out = layer_sweep(lm, {l: probes[l] for l in sweep}, samples, z_eval[:nc], segmenter, obj, **kw)
-    joint_out = None
-    if joint:
-        kw.update(before=before, masks_before=masks_before)
-        joint_out = joint_drop(lm, {l: probes[l] for l in [layer, *joint]}, samples, z_eval, segmenter, obj,
-                               seed=seed, **kw, **det)
-        if m.get("instruments") is not None and "instruments" in joint_out:
-            m["instruments"].update(joint_out.pop("instruments"))
+    sweep_out = layer_sweep(lm, {l: probes[l] for l in sweep}, samples, ev.head(nc), judge, c=s.c)
+    joint_out = _joint(lm, probes, layer, joint, samples, ev, judge, s, m)
     if m.get("instruments") is not None:
         m["instruments_disagree"] = any(v["disagree"] for k, v in m["instruments"].items()
                                         if isinstance(v, dict) and "disagree" in v)
     steps.update(steps.total - steps.n)
     steps.close()
     return ForgetResult(
-        object=obj, layer=layer, n_maps=n_maps, dropped_maps=pos.tolist(), box_source=samples.box_source,
-        n_probe_samples=n_probe, n_boxes=sum(len(b) for b in samples.boxes), probe_auc=probe.auc,
-        probe_accuracy=probe.accuracy, probe_weights=probe.weights.tolist(), n_eval_samples=n_eval, seed=seed,
-        min_fraction=min_fraction, quarter_of_maps=n_maps // 4, layer_sweep=sweep_out, joint=joint_out,
-        probe=probe, z_eval=z_eval, before=before, random_maps=random_maps(n_maps, len(pos), seed + 2),
+        object=s.obj, layer=layer, n_maps=n_maps, dropped_maps=pos.tolist(), box_source=samples.box_source,
+        n_probe_samples=s.n_probe, n_boxes=sum(len(b) for b in samples.boxes), probe_auc=probe.auc,
+        probe_accuracy=probe.accuracy, probe_weights=probe.weights.tolist(), n_eval_samples=s.n_eval, seed=s.seed,
+        min_fraction=s.min_fraction, quarter_of_maps=n_maps // 4, layer_sweep=sweep_out, joint=joint_out,
+        probe=probe, z_eval=z_eval, before=ev.before, random_maps=random_maps(n_maps, len(pos), s.seed + 2),
         detector=None if detector is None else type(detector).__name__,
         seconds=round(time.time() - t0, 2), **m)
+
+
+def _check_detector_shape(detector, images) -> None:
+    shape = tuple(getattr(detector, "input_shape", ()))
+    if detector is not None and shape and tuple(images.shape[1:]) != shape:
+        raise ValueError(f"detector: it reads images of shape {shape}, the generator makes "
+                         f"{tuple(images.shape[1:])}")

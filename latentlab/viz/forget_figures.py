@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 from .images import png_data_uri, to_uint8_grid
 
 __all__ = ["forget_rows_figure", "k_slider_figure", "probe_weights_figure", "removal_curve_figure",
-           "labelled_rows_image", "instruments_figure", "OUTLINE_SUFFIX"]
+           "labelled_rows_image", "instruments_figure", "box_curves_figure", "OUTLINE_SUFFIX"]
 
 OUTLINE_SUFFIX = " (judge's outlines)"   # trace names of the outlined copies
 
@@ -179,4 +179,42 @@ def instruments_figure(names, segmenter, detector, disagree=None, object_name: s
                       title=title or f"{object_name} pixels read by two instruments (≠: they disagree)",
                       xaxis_title="drop (the same evaluation samples)",
                       yaxis_title=f"change of {object_name} pixels (% of before)")
+    return fig
+
+
+def box_curves_figure(curves: list, label: str, instrument: str, chosen: dict | None = None) -> go.Figure:
+    """Forget from boxes: removal and locality over k for each (ranking, where, off) curve, and the random
+    control of each (dotted).
+
+    curves: [{"layer", "ranking", "where", "off", "points": [{"k", "removal", "removal_random", "locality",
+    "locality_random", ...}]}] (``Curve.to_dict()``); chosen: {"ranking", "where", "off", "k"} (marked with a star).
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(f"{label} removal (read by {instrument})",
+                                                        "locality: |change| inside the boxes / outside"))
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+               "#17becf"]
+    for i, c in enumerate(curves):
+        name = f"{c.get('layer', '')} {c['ranking']}, {c['where']}, off={c['off']}".strip()
+        ks = [p["k"] for p in c["points"]]
+        color = palette[i % len(palette)]
+        for col, key in ((1, "removal"), (2, "locality")):
+            fig.add_trace(go.Scatter(x=ks, y=[p[key] for p in c["points"]], mode="lines+markers", name=name,
+                                     legendgroup=name, showlegend=col == 1, line=dict(color=color)), 1, col)
+            fig.add_trace(go.Scatter(x=ks, y=[p[key + "_random"] for p in c["points"]], mode="lines",
+                                     name=name + " (random maps)", legendgroup=name, showlegend=False,
+                                     line=dict(color=color, dash="dot")), 1, col)
+    if chosen:
+        for c in curves:
+            key = ("layer", "ranking", "where", "off")
+            if all(c.get(k) == chosen.get(k) for k in key):
+                p = next((p for p in c["points"] if p["k"] == chosen["k"]), None)
+                if p:
+                    for col, key in ((1, "removal"), (2, "locality")):
+                        fig.add_trace(go.Scatter(x=[p["k"]], y=[p[key]], mode="markers", name="default",
+                                                 showlegend=col == 1, marker=dict(symbol="star", size=16,
+                                                                                  color="black")), 1, col)
+    fig.update_xaxes(title_text="k (maps dropped)", type="log")
+    fig.update_yaxes(title_text="1 - after / before (held-out boxed samples)", row=1, col=1)
+    fig.update_yaxes(title_text="inside / outside", type="log", row=1, col=2)
+    fig.update_layout(height=420, title="dotted: as many random maps dropped the same way", margin=dict(t=80))
     return fig

@@ -1,0 +1,95 @@
+"""Dropping feature maps everywhere or only in some cells of each sample, to an "off" value (GANPaint-style).
+
+``ablate`` sets maps to one value in one region for the whole batch; forgetting an object the user boxed needs
+a region per sample (the box cells of each image, or the cells where the probe sees the object) and "off"
+values other than zero (what the maps carry where there is no object). A :class:`Drop` says which maps of which
+layer, set to what, where; :func:`generate_dropped` generates with it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..hooks import Trace
+from .ablate import check_maps
+
+__all__ = ["Drop", "drop_edit", "generate_dropped", "WHERE", "OFF"]
+
+WHERE = ("everywhere", "boxes", "probe")   # all cells / the user's box cells / the cells the probe calls the object
+OFF = ("zero", "mean", "mean_at")          # 0 / the map's mean outside the boxes / ... at the same position
+
+
+@dataclass(frozen=True)
+class Drop:
+    """Maps of ``layer`` set to ``values`` in ``where`` cells.
+
+    ``values``: None (zero), (k,) one value per map, or (k, h, w) one per map and position.
+    """
+
+    layer: str
+    maps: np.ndarray                   # (k,) map indices
+    where: str = "everywhere"          # one of WHERE
+    off: str = "zero"                  # one of OFF (how ``values`` was made)
+    values: torch.Tensor | None = None
+    ranking: str = "probe"             # which ranking the maps came from ("probe", "causal", "random")
+
+    def __post_init__(self):
+        if self.where not in WHERE:
+            raise ValueError(f"where: expected one of {WHERE}, got {self.where!r}")
+        if self.off not in OFF:
+            raise ValueError(f"off: expected one of {OFF}, got {self.off!r}")
+
+    @property
+    def k(self) -> int:
+        return int(len(self.maps))
+
+    def describe(self) -> str:
+        where = {"everywhere": "everywhere", "boxes": "in the box cells", "probe": "where the probe fires"}[self.where]
+        off = {"zero": "to 0", "mean": "to their mean outside the boxes",
+               "mean_at": "to their mean at that position outside the boxes"}[self.off]
+        return f"{self.k} maps of {self.layer} ({self.ranking} ranking) set {off} {where}"
+
+
+def drop_edit(maps, values: torch.Tensor | None = None, cells: torch.Tensor | None = None):
+    """``edit(output) -> output`` setting ``maps`` of a (B, C, h, w) output to ``values`` (None: 0) where ``cells``
+    (bool (B, h, w), None: everywhere) is True. Out of place."""
+    def edit(output: torch.Tensor) -> torch.Tensor:
+        if not isinstance(output, torch.Tensor) or output.dim() != 4:
+            raise ValueError(f"layer output: expected a (N, C, H, W) tensor, got "
+                             f"{tuple(getattr(output, 'shape', ())) or type(output).__name__}")
+        idx = check_maps(maps, output.shape[1]).to(output.device)
+        if len(idx) == 0:
+            return output
+        sel = output[:, idx]
+        v = torch.zeros((), dtype=output.dtype, device=output.device) if values is None else \
+            values.to(output.device, output.dtype)
+        if v.dim() == 1:
+            v = v.view(1, -1, 1, 1)          # one value per map
+        elif v.dim() == 3:
+            v = v[None]                      # one per map and position
+        new = v.expand_as(sel) if cells is None else torch.where(cells[:, None].to(output.device), v, sel)
+        out = output.clone()
+        out[:, idx] = new
+        return out
+    return edit
+
+
+@torch.no_grad()
+def generate_dropped(lm, z: torch.Tensor, drop: Drop | None, cells: torch.Tensor | None = None, *, c=None,
+                     batch_size: int = 200) -> torch.Tensor:
+    """Images (N, C, S, S) on the CPU for z (N, nz) through the LatentModel ``lm`` with ``drop`` applied
+    (``cells`` bool (N, h, w): where, per sample; None: everywhere). ``drop`` None: unedited."""
+    if drop is None or drop.k == 0:
+        return lm.generate(z, c, batch_size=batch_size)
+    if cells is not None and cells.shape[0] != z.shape[0]:
+        raise ValueError(f"cells: expected one (h, w) mask per z ({z.shape[0]}), got {tuple(cells.shape)}")
+    out = []
+    for i in range(0, z.shape[0], batch_size):
+        sl = slice(i, i + batch_size)
+        ci = c[sl] if isinstance(c, torch.Tensor) and c.dim() else c
+        edit = drop_edit(drop.maps, drop.values, None if cells is None else cells[sl])
+        with Trace(lm.module, drop.layer, retain_output=False, edit_output=edit):
+            out.append(lm.generate(z[sl], ci, batch_size=batch_size))
+    return torch.cat(out)

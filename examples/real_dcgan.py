@@ -13,9 +13,16 @@
    are read off the tensors), checks that the converted generator draws the same images as the tutorial's Generator
    on the same z, and writes DIR/face.safetensors.
 
+4. Analyse (:func:`analyse`) with labels drawn by hand on the model's 150 probe samples (seed 0), committed in
+   ``examples/real_dcgan_labels/`` (how they were drawn: its README): the DCGAN paper's arithmetic from the tags
+   (``glasses_man - no_glasses_man + no_glasses_woman``, §6.3.2), a turn axis from ``looks_left`` / ``looks_right``
+   tags, forgetting glasses from the glasses boxes (§6.3.1, measured from the boxes only: no latentlab judge knows
+   this model's faces) and the report (samples, walk, SeFa, labels, forget-boxes). Each step is the command line's
+   own driver, so ``latentlab arithmetic / turn / forget / report`` give the same files.
+
 :func:`run` returns a :class:`Fetched` (paths, provenance, the converted model) for the analyses that follow it.
-``--smoke`` builds a tiny stand-in wheel (random weights, same layout) in DIR/cache and runs the same steps
-without network, in seconds (used by the tests).
+``--smoke`` builds a tiny stand-in wheel (random weights, same layout) in DIR/cache and random stand-in labels, and
+runs the same steps without network, in about a minute (used by the tests). ``--convert-only`` stops after step 3.
 """
 from __future__ import annotations
 
@@ -163,6 +170,51 @@ def run(out: Path, cache: Path, wheel: Path | None = None, index_url: str | None
     return Fetched(wheel, weights, out / "face.safetensors", prov, gan, diff)
 
 
+LABELS = Path(__file__).resolve().parent / "real_dcgan_labels"
+
+
+def stand_in_labels(folder: Path, gan: latentlab.GAN, n: int = 36, seed: int = 0) -> tuple[Path, Path]:
+    """--smoke: tags and glasses boxes for the stand-in model (random, in the committed files' formats)."""
+    from latentlab.dissect.boxes_json import save_boxes
+    from latentlab.latent.tags import save_tags
+    rng = torch.Generator().manual_seed(seed)
+    order = torch.randperm(n, generator=rng).tolist()
+    tags = {"glasses": order[:8], "man": order[:4] + order[8:14], "woman": order[4:8] + order[14:20],
+            "looks_left": order[20:24], "looks_right": order[24:28]}
+    size = gan.config.image_size
+    boxes = [[(size // 8, size * 3 // 8, size * 7 // 8, size * 5 // 8)] if i in tags["glasses"] else []
+             for i in range(n)]
+    folder.mkdir(parents=True, exist_ok=True)
+    save_boxes(folder / "glasses_boxes.json", boxes, model="face.safetensors", seed=seed, image_size=size)
+    save_tags(folder / "tags.json", tags, model="face.safetensors", seed=seed, n=n, nz=gan.config.nz, image_size=size)
+    return folder / "tags.json", folder / "glasses_boxes.json"
+
+
+def analyse(model: Path, out: Path, tags: Path, boxes: Path, *, quick: bool = False) -> dict:
+    """The paper's figures on the converted model, driven by the user's labels (the command line's drivers)."""
+    from latentlab import cli
+    from latentlab.dissect.boxes_json import load_boxes
+    n = load_boxes(boxes).n       # the samples the labels were drawn on (150 for the committed files)
+    steps = {
+        "arithmetic": ["arithmetic", str(model), "--labels", str(tags),
+                       "glasses_man - no_glasses_man + no_glasses_woman", "--expect", "glasses_woman",
+                       "--out", str(out / "arithmetic")],
+        "turn": ["turn", str(model), "--labels", str(tags), "--left", "looks_left", "--right", "looks_right",
+                 "--out", str(out / "turn")],
+        "forget": ["forget", str(model), "--boxes", str(boxes), "--no-segmenter", "--n-probe", str(n),
+                   "--out", str(out / "forget")],
+        "report": ["report", str(model), "--labels", str(tags), "--boxes", str(boxes), "--out", str(out / "report"),
+                   "--no-progress"] + (["--quick"] if quick else []),
+    }
+    codes = {}
+    for name, argv in steps.items():
+        print(f"\n== {name}: latentlab {' '.join(argv)}", flush=True)
+        codes[name] = cli.main(argv)
+        if codes[name] != 0:
+            raise SystemExit(f"error: `latentlab {argv[0]}` failed with exit code {codes[name]}")
+    return codes
+
+
 def main(argv=None) -> Fetched:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="out/real_dcgan", help="output folder (default: out/real_dcgan)")
@@ -171,7 +223,8 @@ def main(argv=None) -> Fetched:
     ap.add_argument("--wheel", default=None, help="use this gan_face_generate-1.1.1 wheel instead of downloading")
     ap.add_argument("--index-url", default=None, help="package index for pip download (default: pip's own)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
-    ap.add_argument("--smoke", action="store_true", help="a tiny stand-in wheel in DIR/cache, no network, seconds")
+    ap.add_argument("--smoke", action="store_true", help="a tiny stand-in wheel and stand-in labels, no network")
+    ap.add_argument("--convert-only", action="store_true", help="stop after converting (steps 1-3)")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     out = Path(a.out)
@@ -185,6 +238,15 @@ def main(argv=None) -> Fetched:
     summary = {"model": str(fetched.model), "max_abs_diff": fetched.max_abs_diff,
                "source": {k: v for k, v in asdict(fetched.provenance).items() if k != "license_text"}}
     (out / "convert.json").write_text(json.dumps(summary, indent=2))
+    if a.convert_only:
+        return fetched
+    if a.smoke:
+        tags, boxes = stand_in_labels(out / "labels", fetched.gan)
+    else:
+        tags, boxes = LABELS / "tags.json", LABELS / "glasses_boxes.json"
+    analyse(fetched.model, out, tags, boxes, quick=a.smoke)
+    print(f"\nwrote {out}/: arithmetic/grid.png, turn/turn.png, forget/forget_glasses.png + images.npz, "
+          f"report/index.html")
     return fetched
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -30,9 +31,10 @@ def _env():
 
 
 def test_smoke_converts_the_stand_in_wheel_and_keeps_its_licence(tmp_path):
-    r = subprocess.run([sys.executable, str(SCRIPT), "--smoke", "--out", str(tmp_path)], capture_output=True,
-                       text=True, timeout=300, env=_env())
+    r = subprocess.run([sys.executable, str(SCRIPT), "--smoke", "--convert-only", "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=300, env=_env())
     assert r.returncode == 0, r.stderr[-2000:]
+    assert "== arithmetic" not in r.stdout and not (tmp_path / "arithmetic").exists()
     assert "using the wheel already in the cache" in r.stdout and "fetching" not in r.stdout
     assert "licence: MIT License" in r.stdout and "netG: read the entry 'netG_state_dict'" in r.stdout
     summary = json.loads((tmp_path / "convert.json").read_text())
@@ -45,6 +47,20 @@ def test_smoke_converts_the_stand_in_wheel_and_keeps_its_licence(tmp_path):
     z = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         assert torch.equal(gan.generator(z), G(z[:, :, None, None]))
+
+
+@pytest.mark.shipped  # about a minute of CPU (arithmetic, turn, forget sweep, report): .ci/run's second stage
+def test_smoke_analyses_write_every_figure_from_the_labels(tmp_path):
+    r = subprocess.run([sys.executable, str(SCRIPT), "--smoke", "--out", str(tmp_path)], capture_output=True,
+                       text=True, timeout=900, env=_env())
+    assert r.returncode == 0, r.stderr[-2000:]
+    for f in ("arithmetic/grid.png", "arithmetic/arithmetic.json", "turn/turn.png", "forget/metrics.json",
+              "forget/forget_glasses.png", "report/index.html"):
+        assert (tmp_path / f).is_file(), f
+    with np.load(tmp_path / "forget" / "images.npz") as z:
+        assert z["before"].shape == z["after"].shape == z["after_random"].shape == (36, 64, 64, 3)
+    page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Forget glasses from boxes" in page and r.stdout.count("== ") == 4
 
 
 def test_an_unreachable_registry_stops_with_a_clear_message(tmp_path):

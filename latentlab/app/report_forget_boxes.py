@@ -22,17 +22,17 @@ def with_boxes(keys: list, skipped: dict, boxes, requested) -> tuple[list, dict]
 
 
 def forget_boxes_section(s, b, seed: int, boxes, label: str | None = None) -> dict:
-    """The section for the report subject ``s`` (budget ``b``): ``boxes`` a boxes file path or a BoxesFile drawn
-    on ``b.n_probe`` samples of ``seed``. Returns the keyword arguments of the report's ``Section``."""
+    """The section for the report subject ``s``: ``boxes`` a boxes file path or a BoxesFile drawn on the probe
+    samples of ``seed`` (their number is the file's own ``n``, whatever the report's budget ``b``: the boxes were
+    drawn on those samples). Returns the keyword arguments of the report's ``Section``."""
     from ..dissect.boxes_json import BoxesFile, load_boxes
     from ..dissect.forget_boxes import forget_from_boxes
     from .forget_from_boxes import box_figures, box_summary, label_from_path
     if not isinstance(boxes, BoxesFile):
         label = label or label_from_path(boxes)
-        boxes = load_boxes(boxes, n=b.n_probe, seed=seed)
-    elif boxes.n != b.n_probe or boxes.seed != seed:
-        raise ValueError(f"boxes: drawn on n={boxes.n} samples of seed={boxes.seed}, the report's forget probe "
-                         f"samples are n={b.n_probe} of seed={seed}")
+        boxes = load_boxes(boxes, seed=seed)
+    elif boxes.seed != seed:
+        raise ValueError(f"boxes: drawn on samples of seed={boxes.seed}, the report's seed is {seed}")
     label = label or "object"
     lm = s.lm
     r = forget_from_boxes(lm, boxes, label=label, layers=None if s.gan is not None else s.layer, seed=seed)

@@ -106,4 +106,4 @@ def test_failing_g_step_unfreezes_d_and_keeps_no_checkpoint(tmp_path, monkeypatc
     assert [p.name for p in (tmp_path / "r" / "checkpoints").glob("step-*")] == ["step-00000001.safetensors"]
     rec = json.loads((tmp_path / "r" / "log.jsonl").read_text())
     assert rec["step"] == 1 and set(rec) == {"step", "loss_d", "loss_g", "loss_gang", "loss_const", "loss_tid",
-                                             "loss_tv", "loss_div", "time"}
+                                             "loss_tv", "time"}

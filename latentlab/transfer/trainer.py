@@ -320,8 +320,11 @@ class DTNTrainer:
             for p in self._d_params:
                 p.requires_grad_(True)
         self.opt_g.step()
-        return {"loss_g": loss_g.detach(), "loss_gang": l_gan.detach(), "loss_const": l_const.detach(),
-                "loss_tid": l_tid.detach(), "loss_tv": l_tv.detach(), "loss_div": l_div.detach()}
+        out = {"loss_g": loss_g.detach(), "loss_gang": l_gan.detach(), "loss_const": l_const.detach(),
+               "loss_tid": l_tid.detach(), "loss_tv": l_tv.detach()}
+        if c.diversity > 0:  # logged only when used: the log of a paper-recipe run keeps its former records
+            out["loss_div"] = l_div.detach()
+        return out
 
     def train_step(self, step: int) -> dict:
         """Step ``step`` (0-based): one D update, then ``g_steps_per_d_step`` G updates on the same batches.

@@ -74,3 +74,19 @@ def test_resume_of_a_run_started_before_the_field_existed(tmp_path):
     with pytest.raises(ValueError, match="diversity"):
         DTNTrainer(_cfg(steps=6, diversity=1.0), encoder=_enc(), source=_data(), target=_data(channels=1, seed=1),
                    run_dir=tmp_path / "old", resume=True).fit()
+
+
+def test_train_script_takes_f_from_a_dtn_file(tmp_path):
+    from _scripts import load_script
+    from latentlab.transfer import DTN, load_encoder, save_dtn, save_encoder
+    script = load_script("pretrained/train_dtn.py")
+    f = _enc()
+    save_dtn(DTN(_cfg(), f), tmp_path / "d.safetensors")
+    script.encoder_into(tmp_path / "run", tmp_path / "d.safetensors")
+    got = load_encoder(tmp_path / "run" / "encoder.safetensors").state_dict()
+    assert all(torch.equal(v, got[k]) for k, v in f.state_dict().items())
+    script.encoder_into(tmp_path / "run", tmp_path / "d.safetensors")  # the same f again: accepted
+    save_encoder(_enc(seed=3), tmp_path / "other.safetensors")
+    with pytest.raises(ValueError, match="another f"):
+        script.encoder_into(tmp_path / "run", tmp_path / "other.safetensors")
+    assert "dtn-digits-div" in script.PRESETS and script.PRESETS["dtn-digits-div"]["diversity"] > 0

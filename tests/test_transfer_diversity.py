@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from latentlab.transfer import DTNConfig, DTNTrainer, losses
-from tests.test_transfer import _cfg, _data, _enc, _fit, _states
+from test_transfer import _cfg, _data, _enc, _fit, _states
 
 
 def test_sensitivity_by_hand():

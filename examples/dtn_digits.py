@@ -13,8 +13,8 @@ judge's feature space over the real-vs-real floor) and seconds; and what the tra
 the raw grey source and on the label-free normalised source, and their spread), ``no_transfer_accuracy_normalised``,
 ``within_class_diversity`` (mean pairwise distance within a class of G(x) over the same for real MNIST; 1 = as
 varied as real digits), ``style_carry_over`` (stroke width and slant of source vs transfer: Pearson r pooled and
-within class) and ``precision_recall`` (Kynkaenniemi et al. 2019, k = 3, in the judge's features). The ablations (full / alpha = 0 / beta = 0 /
-the paper's Sec. 3 baseline) are too long for an example: they are read from the committed measurements
+within class) and ``precision_recall`` (Kynkaenniemi et al. 2019, k = 3, in the judge's features). The ablations
+(full / alpha = 0 / beta = 0 / the paper's Sec. 3 baseline) are too long for an example: they are read from the committed measurements
 ``pretrained/logs/dtn-digits-ablations.json`` (``pretrained/train_dtn.py ablations``). ``--smoke`` runs every
 step on tiny untrained networks and 20 source digits; its numbers mean nothing.
 
@@ -168,10 +168,12 @@ def main(argv=None) -> dict:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
     r = result["readers"]
     print(f"transfer accuracy {result['transfer_accuracy']:.4f} by the judge, {r['svc']['transfer']:.4f} by the SVC "
-          f"(no transfer: raw {result['no_transfer_accuracy']:.4f}, normalised {r['judge']['no_transfer_normalised']:.4f}"
+          f"(no transfer: raw {result['no_transfer_accuracy']:.4f}, "
+          f"normalised {r['judge']['no_transfer_normalised']:.4f}"
           f" / {r['svc']['no_transfer_normalised']:.4f}); within-class diversity {result['within_class_diversity']:.2f}"
           f" of real MNIST; stroke-width correlation source -> transfer (within class) "
-          f"{result['style_carry_over']['stroke_width']['within_class']:.2f}; Fréchet ratio {result['fd_ratio']:.2f}x, "
+          f"{result['style_carry_over']['stroke_width']['within_class']:.2f}; "
+          f"Fréchet ratio {result['fd_ratio']:.2f}x, "
           f"{result['seconds']:.1f} s -> {out}")
     if args.uda:
         d = result["domain_adaptation"]

@@ -77,8 +77,8 @@ def transfer_metrics(dtn, judge, source_images, source_labels, target_a, target_
 
 def mnist_readers(judge=None, kinds=("svc",), seed: int = 0, n_train: int | None = None) -> dict:
     """{name: reader}: the MNIST judge (if given) and scikit-learn pixel readers (``latentlab.transfer.readers``)
-    fitted on the 4,000 MNIST train digits (``n_train`` of them, evenly spread, if given) - readers that share no code with the
-    judge. ``kinds``: "svc" (the second reporting reader), "forest" (the validation reader that picks
+    fitted on the 4,000 MNIST train digits (``n_train`` of them, evenly spread, if given) - readers that share no
+    code with the judge. ``kinds``: "svc" (the second reporting reader), "forest" (the validation reader that picks
     checkpoints)."""
     from ..data.digits import MNISTDigits
     from ..transfer.readers import PixelReader
@@ -129,7 +129,8 @@ def style_metrics(dtn, source_images, source_labels, real_images, real_labels, r
     real = reader_accuracies(readers, real_labels, real=real_images)
     out = {"accuracy": acc, "real_accuracy": {k: v["real"] for k, v in real.items() if k != "spread"},
            "diversity": M.within_class_diversity(g, source_labels, real_images, real_labels),
-           "diversity_source_normalised": M.within_class_diversity(norm, source_labels, real_images, real_labels)["mean"],
+           "diversity_source_normalised":
+               M.within_class_diversity(norm, source_labels, real_images, real_labels)["mean"],
            "style": {}}
     crops = {k: M.central_columns(v) for k, v in (("source", norm), ("transfer", g), ("real", real_images))}
     for name, fn in (("stroke_width", M.stroke_width), ("slant", M.slant)):

@@ -295,8 +295,9 @@ class DTNTrainer:
         return loss_d.detach()
 
     def g_step(self, t: torch.Tensor, f_s: torch.Tensor, f_t: torch.Tensor, step: int) -> dict:
-        """One update of g: L_G = L_GANG + alpha L_CONST + beta L_TID + gamma L_TV + diversity L_DIV (a term whose weight is 0 is
-        not computed). D's weights are frozen meanwhile, so backward computes only the input gradients G needs.
+        """One update of g: L_G = L_GANG + alpha L_CONST + beta L_TID + gamma L_TV + diversity L_DIV (a term whose
+        weight is 0 is not computed). D's weights are frozen meanwhile, so backward computes only the input
+        gradients G needs.
         Returns the loss and its terms (detached), named as in the log."""
         c, dtn = self.config, self.dtn
         D, binary = dtn.discriminator, c.binary_d

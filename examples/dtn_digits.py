@@ -8,8 +8,13 @@ sees it without transfer) and ``DIR/dtn_digits.html`` (offline plotly: the befor
 accuracy, the ablations). ``--json`` holds transfer_accuracy (the MNIST judge's accuracy on G(source test)
 against the source labels; the paper: 90.66%), no_transfer_accuracy (the judge on the grey source),
 ablations ({condition: {mean, std, seeds}}), fd_ratio (Fréchet distance of G(source) vs real MNIST in the
-judge's feature space over the real-vs-real floor) and seconds. The ablations (full / alpha = 0 / beta = 0 /
-the paper's Sec. 3 baseline) are too long for an example: they are read from the committed measurements
+judge's feature space over the real-vs-real floor) and seconds; and what the transfer keeps besides the class
+(issue 32): ``readers`` (the judge and an RBF SVC on MNIST pixels, sharing no code with it: accuracy on G(x), on
+the raw grey source and on the label-free normalised source, and their spread), ``no_transfer_accuracy_normalised``,
+``within_class_diversity`` (mean pairwise distance within a class of G(x) over the same for real MNIST; 1 = as
+varied as real digits), ``style_carry_over`` (stroke width and slant of source vs transfer: Pearson r pooled and
+within class) and ``precision_recall`` (Kynkaenniemi et al. 2019, k = 3, in the judge's features). The ablations
+(full / alpha = 0 / beta = 0 / the paper's Sec. 3 baseline) are too long for an example: they are read from the committed measurements
 ``pretrained/logs/dtn-digits-ablations.json`` (``pretrained/train_dtn.py ablations``). ``--smoke`` runs every
 step on tiny untrained networks and 20 source digits; its numbers mean nothing.
 
@@ -30,8 +35,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from latentlab.app.transfer import (DIGITS_SOURCE, digits_eval_data, domain_adaptation, to_grey,  # noqa: E402
-                                    transfer_metrics)
+from latentlab.app.transfer import (DIGITS_SOURCE, digits_eval_data, domain_adaptation, mnist_readers,  # noqa: E402
+                                    style_metrics, to_grey, transfer_metrics)
 
 MODEL = ROOT / "pretrained" / "dtn-digits.safetensors"
 JUDGE = ROOT / "pretrained" / "judges" / "mnist.safetensors"
@@ -99,6 +104,23 @@ def uda(dtn, smoke: bool) -> dict:
                              batch_size=8 if smoke else None)
 
 
+def beyond_the_class(dtn, judge, src, labels, smoke: bool) -> dict:
+    """Issue 32's measures: two readers (the judge and an RBF SVC on MNIST pixels that shares no code with it)
+    with their spread, the no-transfer floor raw and label-free normalised, within-class diversity against the
+    1,000 held-out MNIST digits, stroke-width / slant carry-over and precision / recall in the judge's features."""
+    from latentlab.data.digits import MNISTDigits
+    real = MNISTDigits("test")
+    readers = mnist_readers(judge, kinds=("svc",), n_train=200 if smoke else None)
+    m = style_metrics(dtn, src, labels, real.images, real.labels, readers, judge=judge)
+    acc = m["accuracy"]
+    return {"readers": {k: v for k, v in acc.items()}, "reader_accuracy_on_real_mnist": m["real_accuracy"],
+            "no_transfer_accuracy_normalised": acc["judge"]["no_transfer_normalised"],
+            "within_class_diversity": m["diversity"]["mean"],
+            "within_class_diversity_per_class": m["diversity"]["per_class"],
+            "within_class_diversity_normalised_source": m["diversity_source_normalised"],
+            "style_carry_over": m["style"], "precision_recall": m["precision_recall"]}
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=str(MODEL), help="DTN file")
@@ -136,14 +158,23 @@ def main(argv=None) -> dict:
               "ablations": ablations, "fd_ratio": m["fd_ratio"], "seconds": round(time.time() - t0, 2),
               "fd": m["fd"], "fd_real_floor": m["fd_real_floor"], "n": m["n"],
               "per_class_transfer_accuracy": m["per_class_transfer_accuracy"], "smoke": bool(args.smoke)}
+    result.update(beyond_the_class(dtn, judge, src, labels, args.smoke))
+    result["seconds"] = round(time.time() - t0, 2)
     if args.uda:
         result["domain_adaptation"] = uda(dtn, args.smoke)
         result["seconds"] = round(time.time() - t0, 2)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
-    print(f"transfer accuracy {result['transfer_accuracy']:.4f} (no transfer {result['no_transfer_accuracy']:.4f}), "
-          f"Fréchet ratio {result['fd_ratio']:.2f}x, {result['seconds']:.1f} s -> {out}")
+    r = result["readers"]
+    print(f"transfer accuracy {result['transfer_accuracy']:.4f} by the judge, {r['svc']['transfer']:.4f} by the SVC "
+          f"(no transfer: raw {result['no_transfer_accuracy']:.4f}, "
+          f"normalised {r['judge']['no_transfer_normalised']:.4f}"
+          f" / {r['svc']['no_transfer_normalised']:.4f}); within-class diversity {result['within_class_diversity']:.2f}"
+          f" of real MNIST; stroke-width correlation source -> transfer (within class) "
+          f"{result['style_carry_over']['stroke_width']['within_class']:.2f}; "
+          f"Fréchet ratio {result['fd_ratio']:.2f}x, "
+          f"{result['seconds']:.1f} s -> {out}")
     if args.uda:
         d = result["domain_adaptation"]
         print(f"domain adaptation: classifier trained on G(source) {d['uda_accuracy']:.4f} on real MNIST "

@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from latentlab.app.transfer import (DIGITS_SOURCE, digits_eval_data, train_digits_encoder,  # noqa: E402
-                                    transfer_metrics, _load_mnist_judge)
+from latentlab.app.transfer import (DIGITS_SOURCE, digits_eval_data, mnist_readers, style_metrics,  # noqa: E402
+                                    train_digits_encoder, transfer_metrics, _load_mnist_judge)
 from latentlab.data.digits import MNISTDigits, SourceDigits  # noqa: E402
 from latentlab.io import atomic_write_bytes  # noqa: E402
 from latentlab.transfer import DTNConfig, DTNTrainer, load_dtn, load_encoder, save_dtn  # noqa: E402
@@ -45,6 +45,9 @@ BASE = dict(ngf=16, ndf=16, alpha=15.0, beta=15.0, gamma=0.0, const_distance="ms
             keep_checkpoints=0, num_threads=1, fast=True)
 PRESETS = {
     "dtn-digits": dict(BASE, steps=6000),
+    # Experiment (issue 32): the shipped recipe plus the diversity-sensitive hinge L_DIV (losses.diversity_loss),
+    # against the one-glyph-per-class collapse; checkpoints every 250 steps for the validation reader's choice.
+    "dtn-digits-div": dict(BASE, steps=6000, diversity=8.0, checkpoint_every=250),
 }
 # Ablations (issue 22; the paper's Table 2 style): each condition changes only what it names.
 CONDITIONS = {
@@ -56,9 +59,29 @@ CONDITIONS = {
 ABLATION_STEPS = 500
 
 
-def train(preset: str, run_dir: Path, resume: bool, steps: int | None, overrides: dict) -> Path:
+def encoder_into(run_dir: Path, path: Path) -> None:
+    """Put f of ``path`` (an encoder file or a DTN file, e.g. the shipped pretrained/dtn-digits.safetensors) into
+    RUN_DIR/encoder.safetensors, so the run uses that f instead of training one (the ablations' setting: f is the
+    shipped model's f). An existing RUN_DIR/encoder.safetensors must hold the same tensors (ValueError)."""
+    from latentlab.io import read_metadata
+    from latentlab.transfer import save_encoder
+    f = load_dtn(path).encoder if read_metadata(path).get("format") == "latentlab-dtn" else load_encoder(path)
+    dest = run_dir / "encoder.safetensors"
+    if dest.exists():
+        old = load_encoder(dest).state_dict()
+        if any(not torch.equal(v, old[k]) for k, v in f.state_dict().items()):
+            raise ValueError(f"encoder: {str(dest)!r} holds another f than {str(path)!r}")
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_encoder(f, dest, info={"from": str(path)})
+
+
+def train(preset: str, run_dir: Path, resume: bool, steps: int | None, overrides: dict,
+          encoder: Path | None = None) -> Path:
     cfg = DTNConfig(**{**PRESETS[preset], **({"steps": steps} if steps else {}), **overrides})
     source = SourceDigits(n=DIGITS_SOURCE["train"], seed=DIGITS_SOURCE["seed"], split="train")
+    if encoder is not None:
+        encoder_into(run_dir, encoder)
     f, info = train_digits_encoder(run_dir, source=source)
     print(f"f: {info}", file=sys.stderr)
     DTNTrainer(cfg, encoder=f, source=source, target=MNISTDigits("train"), run_dir=run_dir, resume=resume,
@@ -66,21 +89,38 @@ def train(preset: str, run_dir: Path, resume: bool, steps: int | None, overrides
     return run_dir / "model.safetensors"
 
 
-def select(run_dir: Path, judge_path: str | None) -> dict:
-    """MNIST-judge accuracy on G(source val) for every checkpoint of the run (val, never test)."""
-    judge = _load_mnist_judge(judge_path)
-    data = digits_eval_data("val")
-    out_path = run_dir / "select.json"
+def select(run_dir: Path, judge_path: str | None, reader: str = "judge") -> dict:
+    """Measure every checkpoint of the run on the source *val* split (never test) and name the chosen one.
+
+    ``reader="judge"``: the MNIST judge's val accuracy (the shipped model's rule: the highest wins).
+    ``reader="forest"`` (issue 32): the validation reader is a random forest on MNIST pixels
+    (``latentlab.transfer.readers``), which is neither of the two reporting readers (judge, SVC); each checkpoint
+    also gets its within-class diversity against the 4,000 MNIST train digits and its style correlations. Rule,
+    fixed before any test number: the highest validation-reader accuracy among the checkpoints with diversity
+    >= 0.7; if none reaches 0.7, the highest validation-reader accuracy overall."""
+    out_path = run_dir / ("select.json" if reader == "judge" else f"select-{reader}.json")
     done = json.loads(out_path.read_text()) if out_path.exists() else {}
-    for ck in sorted(list_checkpoints(run_dir)):
+    todo = [ck for ck in sorted(list_checkpoints(run_dir)) if str(int(ck.stem.split("-")[1])) not in done]
+    if todo and reader == "judge":
+        judge, data = _load_mnist_judge(judge_path), digits_eval_data("val")
+    elif todo:
+        readers, data, real = mnist_readers(kinds=(reader,)), digits_eval_data("val"), MNISTDigits("train")
+    for ck in todo:
         step = str(int(ck.stem.split("-")[1]))
-        if step in done:
-            continue
-        m = transfer_metrics(load_dtn(ck), judge, *data)
-        done[step] = {k: m[k] for k in ("transfer_accuracy", "fd_ratio")}
-        print(f"step {step}: val transfer accuracy {m['transfer_accuracy']:.4f}, FD ratio {m['fd_ratio']:.2f}",
-              file=sys.stderr)
+        if reader == "judge":
+            m = transfer_metrics(load_dtn(ck), judge, *data)
+            done[step] = {k: m[k] for k in ("transfer_accuracy", "fd_ratio")}
+        else:
+            m = style_metrics(load_dtn(ck), data[0], data[1], real.images, real.labels, readers)
+            done[step] = {"val_accuracy": m["accuracy"][reader]["transfer"], "diversity": m["diversity"]["mean"],
+                          "stroke_width_r": m["style"]["stroke_width"]["within_class"],
+                          "slant_r": m["style"]["slant"]["within_class"]}
+        print(f"step {step}: {done[step]}", file=sys.stderr, flush=True)
         out_path.write_text(json.dumps(done, indent=1))
+    if reader != "judge" and done:
+        div = {k: v for k, v in done.items() if v["diversity"] >= 0.7} or done
+        best = max(div, key=lambda k: (div[k]["val_accuracy"], -int(k)))
+        print(f"chosen: step {best} {done[best]}", file=sys.stderr)
     return done
 
 
@@ -198,9 +238,14 @@ def main(argv=None) -> int:
     t.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
     t.add_argument("--steps", type=int, default=None, help="override the preset's steps")
     t.add_argument("--set", nargs="*", default=[], help="override DTNConfig fields, e.g. fast=false")
+    t.add_argument("--encoder", default=None, help="take f from this encoder or DTN file (e.g. the shipped "
+                   "pretrained/dtn-digits.safetensors) instead of training it")
     s = sub.add_parser("select", help="val accuracy of every checkpoint of a run")
     s.add_argument("--run-dir", required=True)
     s.add_argument("--judge", default=None, help="MNIST judge file (default pretrained/judges/mnist.safetensors)")
+    s.add_argument("--reader", choices=["judge", "forest"], default="judge",
+                   help="validation reader: the MNIST judge (the shipped model's rule) or a random forest on MNIST "
+                        "pixels with the diversity rule (issue 32)")
     e = sub.add_parser("export", help="write the chosen checkpoint (fp16 if accuracy holds) and its test metrics")
     e.add_argument("--run-dir", required=True)
     e.add_argument("--step", type=int, default=None, help="checkpoint step (default: the final model)")
@@ -221,9 +266,10 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(getattr(args, "threads", 1))
     if args.cmd == "train":
-        print(train(args.preset, Path(args.run_dir).expanduser(), args.resume, args.steps, _parse_set(args.set)))
+        print(train(args.preset, Path(args.run_dir).expanduser(), args.resume, args.steps, _parse_set(args.set),
+                    Path(args.encoder).expanduser() if args.encoder else None))
     elif args.cmd == "select":
-        select(Path(args.run_dir).expanduser(), args.judge)
+        select(Path(args.run_dir).expanduser(), args.judge, args.reader)
     elif args.cmd == "export":
         out = Path(args.out)
         res = export(Path(args.run_dir).expanduser(), args.step, out, args.judge)

@@ -430,7 +430,9 @@ def test_example_smoke(tmp_path):
     out = ex.main(["--smoke", "--out", str(tmp_path), "--json", str(tmp_path / "m.json"),
                    "--ablations", str(tmp_path / "none.json")])
     saved = json.loads((tmp_path / "m.json").read_text())
-    assert set(saved) >= {"transfer_accuracy", "no_transfer_accuracy", "ablations", "fd_ratio", "seconds"}
+    assert set(saved) >= {"transfer_accuracy", "no_transfer_accuracy", "ablations", "fd_ratio", "seconds", "readers",
+                          "within_class_diversity", "no_transfer_accuracy_normalised", "style_carry_over"}
+    assert set(saved["readers"]) == {"judge", "svc", "spread"} and saved["within_class_diversity"] >= 0
     assert 0 <= out["transfer_accuracy"] <= 1 and out["fd_ratio"] > 0
     assert (tmp_path / "dtn_digits_grid.png").stat().st_size > 1000
     html = (tmp_path / "dtn_digits.html").read_text()

@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 __all__ = ["add_arguments", "run", "transfer_metrics", "to_grey", "digits_eval_data", "train_digits_encoder",
-           "domain_adaptation", "DIGITS_ENCODER", "DIGITS_SOURCE", "UDA_CLASSIFIER"]
+           "domain_adaptation", "DIGITS_ENCODER", "DIGITS_SOURCE", "UDA_CLASSIFIER", "style_metrics", "mnist_readers",
+           "reader_accuracies"]
 
 # The digits experiment's data sizes and f (shared by the CLI, pretrained/train_dtn.py and the example).
 DIGITS_SOURCE = dict(train=20000, val=1000, test=2000, seed=0)
@@ -69,6 +70,75 @@ def transfer_metrics(dtn, judge, source_images, source_labels, target_a, target_
             "no_transfer_accuracy": float((pred0 == source_labels).float().mean()),
             "fd": fd, "fd_real_floor": floor, "fd_ratio": fd / floor if floor > 0 else None,
             "per_class_transfer_accuracy": per_class, "n": int(len(source_images)), "n_fd": m}
+
+
+def mnist_readers(judge=None, kinds=("svc",), seed: int = 0, n_train: int | None = None) -> dict:
+    """{name: reader}: the MNIST judge (if given) and scikit-learn pixel readers (``latentlab.transfer.readers``)
+    fitted on the 4,000 MNIST train digits (``n_train`` of them, evenly spread, if given) - readers that share no
+    code with the judge. ``kinds``: "svc" (the second reporting reader), "forest" (the validation reader that picks
+    checkpoints)."""
+    from ..data.digits import MNISTDigits
+    from ..transfer.readers import PixelReader
+    train = MNISTDigits("train")
+    step = max(1, len(train) // n_train) if n_train else 1  # an even spread: the digits are stored by class
+    x, y = train.images[::step][:n_train], train.labels[::step][:n_train]
+    out = {"judge": judge} if judge is not None else {}
+    for kind in kinds:
+        out[kind] = PixelReader(kind, seed=seed).fit(x, y)
+    return out
+
+
+def _predict(reader, images):
+    try:
+        return reader.predict(images, batch_size=250)
+    except TypeError:  # a reader without batch_size (the scikit-learn ones)
+        return reader.predict(images)
+
+
+def reader_accuracies(readers: dict, labels, **images) -> dict:
+    """{reader: {name: accuracy of that reader on images[name] against ``labels``}} plus "spread" (max - min
+    over readers) per name. ``images``: keyword batches (N, 1, S, S) in [-1, 1], e.g. transfer=G(x)."""
+    out = {r: {k: float((_predict(rd, x.clamp(-1, 1)) == labels).float().mean()) for k, x in images.items()}
+           for r, rd in readers.items()}
+    out["spread"] = {k: max(v[k] for v in out.values()) - min(v[k] for v in out.values()) for k in images}
+    return out
+
+
+def style_metrics(dtn, source_images, source_labels, real_images, real_labels, readers: dict, *, judge=None,
+                  batch_size: int = 250) -> dict:
+    """What the transfer keeps besides the class (issue 32), for grey-target DTNs such as the digits one.
+
+    Args: source test images (N, 3, S, S) and labels; real held-out target images (M, 1, S, S) and labels (the
+    diversity reference and the readers' own accuracy); ``readers`` {name: object with predict(images)};
+    ``judge`` (optional): the feature space for precision / recall.
+
+    Returns accuracy ({reader: {transfer, no_transfer_raw, no_transfer_normalised}, spread}), real_accuracy
+    ({reader: accuracy on the real images}), diversity (:func:`~latentlab.transfer.measures.within_class_diversity`
+    of G(x) against the real digits; ``source_normalised``: the same for the normalised source), style
+    (stroke width and slant: source vs transfer correlations, mean values of transfer, source and real) and
+    precision_recall (k = 3, the judge's features, G(x) against the real digits)."""
+    import torch
+    from ..transfer import measures as M
+    g = dtn.transfer(source_images, batch_size).clamp(-1, 1)
+    norm = M.normalise_digits(source_images)
+    acc = reader_accuracies(readers, source_labels, transfer=g, no_transfer_raw=to_grey(source_images),
+                            no_transfer_normalised=norm)
+    real = reader_accuracies(readers, real_labels, real=real_images)
+    out = {"accuracy": acc, "real_accuracy": {k: v["real"] for k, v in real.items() if k != "spread"},
+           "diversity": M.within_class_diversity(g, source_labels, real_images, real_labels),
+           "diversity_source_normalised":
+               M.within_class_diversity(norm, source_labels, real_images, real_labels)["mean"],
+           "style": {}}
+    crops = {k: M.central_columns(v) for k, v in (("source", norm), ("transfer", g), ("real", real_images))}
+    for name, fn in (("stroke_width", M.stroke_width), ("slant", M.slant)):
+        v = {k: fn(x) for k, x in crops.items()}
+        out["style"][name] = {**M.style_correlation(v["source"], v["transfer"], source_labels),
+                              **{f"mean_{k}": float(torch.nanmean(x)) for k, x in v.items()}}
+    if judge is not None:
+        from ..metrics.frechet import judge_features
+        out["precision_recall"] = M.precision_recall(judge_features(judge, real_images, batch_size),
+                                                     judge_features(judge, g[:len(real_images)], batch_size))
+    return out
 
 
 # The domain-adaptation classifier: f's architecture on grey 32x32 digits, trained as f was, with handwriting-like

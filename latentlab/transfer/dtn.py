@@ -66,6 +66,8 @@ class DTNConfig(DictConfig):
     alpha: float = 15.0               # f-constancy weight (paper digits 15, faces 100)
     beta: float = 15.0                # identity-on-target weight (paper digits 15, faces 1)
     gamma: float = 0.0                # total-variation weight (paper digits 0, faces 0.05)
+    diversity: float = 0.0            # weight of L_DIV, the diversity-sensitive hinge (losses.diversity_loss; not in
+                                      # the paper): G(source) must vary with f as much as real targets do
     const_distance: str = "mse"       # d in L_CONST: "mse" (digits) or "cosine" (faces)
     tid_distance: str = "mse"         # d2 in L_TID: "mse" or "l1"
     binary_d: bool = False            # the paper's Sec. 3 baseline D: real target vs G(source), one logit
@@ -93,7 +95,7 @@ class DTNConfig(DictConfig):
         if self.image_size < 8 or self.image_size & (self.image_size - 1):
             raise ValueError(f"image_size: expected a power of 2 >= 8, got {self.image_size}")
         check_ints(self, ("keep_checkpoints", "num_threads", "seed"), minimum=0)
-        for name in ("alpha", "beta", "gamma"):
+        for name in ("alpha", "beta", "gamma", "diversity"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
                 raise ValueError(f"{name}: expected a finite float >= 0, got {v!r}")

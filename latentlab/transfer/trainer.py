@@ -120,8 +120,9 @@ class DTNTrainer:
                 indent=2).encode())
             return
         prev, now = old.get("config") or {}, self.config.to_dict()
-        diff = {k: (prev.get(k), now.get(k)) for k in sorted(set(prev) | set(now))
-                if prev.get(k) != now.get(k) and k not in DTNConfig.RESUMABLE}
+        default = DTNConfig().to_dict()  # a field added after the run was started counts as its default
+        diff = {k: (prev.get(k, default.get(k)), now.get(k)) for k in sorted(set(prev) | set(now))
+                if prev.get(k, default.get(k)) != now.get(k) and k not in DTNConfig.RESUMABLE}
         if diff:
             raise ValueError(f"resume: the config in {str(rd / 'run.json')!r} differs from the requested one "
                              f"(run.json vs requested: {diff}); resume with the same options")
@@ -294,8 +295,9 @@ class DTNTrainer:
         return loss_d.detach()
 
     def g_step(self, t: torch.Tensor, f_s: torch.Tensor, f_t: torch.Tensor, step: int) -> dict:
-        """One update of g: L_G = L_GANG + alpha L_CONST + beta L_TID + gamma L_TV (a term whose weight is 0 is
-        not computed). D's weights are frozen meanwhile, so backward computes only the input gradients G needs.
+        """One update of g: L_G = L_GANG + alpha L_CONST + beta L_TID + gamma L_TV + diversity L_DIV (a term whose
+        weight is 0 is not computed). D's weights are frozen meanwhile, so backward computes only the input
+        gradients G needs.
         Returns the loss and its terms (detached), named as in the log."""
         c, dtn = self.config, self.dtn
         D, binary = dtn.discriminator, c.binary_d
@@ -311,15 +313,19 @@ class DTNTrainer:
                            else torch.zeros(()))
             l_tid = losses.tid_loss(t, gt, c.tid_distance) if c.beta > 0 else torch.zeros(())
             l_tv = losses.tv_loss(gs if gt is None else torch.cat([gs, gt])) if c.gamma > 0 else torch.zeros(())
-            loss_g = l_gan + c.alpha * l_const + c.beta * l_tid + c.gamma * l_tv
+            l_div = losses.diversity_loss(f_s, gs, f_t, t) if c.diversity > 0 else torch.zeros(())
+            loss_g = l_gan + c.alpha * l_const + c.beta * l_tid + c.gamma * l_tv + c.diversity * l_div
             self._check_finite(step, loss_g.detach(), "loss_g")
             loss_g.backward()
         finally:
             for p in self._d_params:
                 p.requires_grad_(True)
         self.opt_g.step()
-        return {"loss_g": loss_g.detach(), "loss_gang": l_gan.detach(), "loss_const": l_const.detach(),
-                "loss_tid": l_tid.detach(), "loss_tv": l_tv.detach()}
+        out = {"loss_g": loss_g.detach(), "loss_gang": l_gan.detach(), "loss_const": l_const.detach(),
+               "loss_tid": l_tid.detach(), "loss_tv": l_tv.detach()}
+        if c.diversity > 0:  # logged only when used: the log of a paper-recipe run keeps its former records
+            out["loss_div"] = l_div.detach()
+        return out
 
     def train_step(self, step: int) -> dict:
         """Step ``step`` (0-based): one D update, then ``g_steps_per_d_step`` G updates on the same batches.

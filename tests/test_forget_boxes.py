@@ -50,6 +50,20 @@ def test_drop_edit_sets_maps_only_in_the_cells_of_each_sample():
     assert torch.equal(drop_edit([0, 4], at, cells)(x)[0, 4, 1, 2], at[1, 1, 2])
 
 
+def test_drop_edit_values_follow_the_order_the_maps_are_given_in():
+    # a ranking gives maps strongest first (unsorted); each map must get its own value, not its sorted neighbour's
+    x = torch.zeros(1, 6, 2, 2)
+    out = drop_edit([4, 1, 3], torch.tensor([40.0, 10.0, 30.0]))(x)
+    assert out[0, :, 0, 0].tolist() == [0, 10, 0, 30, 40, 0]
+    at = torch.arange(3.0)[:, None, None].expand(3, 2, 2) * 10 + 10      # (k, h, w): 10, 20, 30
+    assert drop_edit([5, 0, 2], at)(x)[0, :, 1, 1].tolist() == [20, 0, 30, 0, 0, 10]
+    per = torch.tensor([[1.0, 2.0], [3.0, 4.0]])[:, :, None, None].expand(2, 2, 2, 2)   # (N, k, h, w)
+    y = drop_edit([3, 0], per)(torch.zeros(2, 4, 2, 2))
+    assert y[0, [0, 3], 0, 0].tolist() == [2, 1] and y[1, [0, 3], 0, 0].tolist() == [4, 3]
+    with pytest.raises(ValueError, match="maps: expected distinct indices"):
+        drop_edit([1, 1], torch.tensor([1.0, 2.0]))(x)
+
+
 def test_generate_dropped_zeroes_the_layer_in_the_box_cells_only():
     gan = _gan()
     f = Forget(gan, "block2", label="glasses")
@@ -147,6 +161,35 @@ def test_rank_drop_measure_and_random_control(fitted):
     assert torch.equal(after[unboxed], fit.images[unboxed])          # box-restricted: nothing else changes
     c = f.curve(inst, r, [2, 4], fit, where="everywhere")
     assert c.ks == [2, 4] and c.to_dict()["points"][0]["k"] == 2
+
+
+def test_nearest_transplants_the_look_alike_without_a_box_in_the_box_cells_only(fitted):
+    f, fit, inst = fitted
+    r = f.rank(fit, "probe")
+    d = f.drop(r, 16, where="boxes", off="nearest", fit=fit)
+    assert d.values is None and "nearest sample without a box" in d.describe()
+    idx = fit.held_out_boxed
+    cells = fit.cells(idx)
+    v = f.nearest_values(fit, d.maps, idx, cells)
+    free = [i for i in fit.train if not fit.boxes[i]]
+    for j, i in enumerate(idx):   # the donor is the unboxed train sample nearest outside the box cells
+        dist = [float((((fit.features[k] - fit.features[i]) ** 2) * ~cells[j]).sum()) for k in free]
+        assert torch.equal(v[j], fit.features[free[int(np.argmin(dist))]][torch.as_tensor(d.maps)])
+    # per sample: the batch edit equals each sample edited alone with its own donor's values
+    after = f.apply(d, fit, idx)
+    for j, i in enumerate(idx):
+        one = generate_dropped(f.lm, fit.z[[int(i)]], Drop("block2", d.maps, "boxes", "mean_at", v[j]), cells[[j]])
+        assert torch.allclose(after[j:j + 1], one, atol=1e-6)
+    x = torch.randn(2, 4, 3, 3)
+    vals, cl = torch.randn(2, 2, 3, 3), torch.zeros(2, 3, 3, dtype=torch.bool)
+    cl[1, 0, 0] = True
+    y = drop_edit([1, 2], vals, cl)(x)
+    assert torch.equal(y[0], x[0]) and y[1, 1, 0, 0] == vals[1, 0, 0, 0] and y[1, 2, 0, 0] == vals[1, 1, 0, 0]
+    assert not torch.equal(after, fit.images[torch.as_tensor(idx)])
+    m2 = f.measure(inst, d, fit)      # the random control transplants as many random maps the same way
+    assert m2.n_samples == len(idx) and np.isfinite(m2.locality)
+    with pytest.raises(ValueError, match="values: expected one"):
+        drop_edit([0], torch.zeros(3, 1, 8, 8), None)(torch.zeros(2, 16, 8, 8))
 
 
 def test_bad_inputs_of_the_object(fitted):

@@ -18,14 +18,16 @@ from .ablate import check_maps
 __all__ = ["Drop", "drop_edit", "generate_dropped", "WHERE", "OFF"]
 
 WHERE = ("everywhere", "boxes", "probe")   # all cells / the user's box cells / the cells the probe calls the object
-OFF = ("zero", "mean", "mean_at")          # 0 / the map's mean outside the boxes / ... at the same position
+OFF = ("zero", "mean", "mean_at", "nearest")   # 0 / the map's mean outside the boxes / ... at the same position /
+# per sample, what the maps carry there in the nearest train sample without a box (feature transplant)
 
 
 @dataclass(frozen=True)
 class Drop:
     """Maps of ``layer`` set to ``values`` in ``where`` cells.
 
-    ``values``: None (zero), (k,) one value per map, or (k, h, w) one per map and position.
+    ``values``: None (zero), (k,) one value per map, (k, h, w) one per map and position, or (N, k, h, w) one per
+    sample ("nearest": computed for the samples at hand by ``Forget.apply``).
     """
 
     layer: str
@@ -48,7 +50,8 @@ class Drop:
     def describe(self) -> str:
         where = {"everywhere": "everywhere", "boxes": "in the box cells", "probe": "where the probe fires"}[self.where]
         off = {"zero": "to 0", "mean": "to their mean outside the boxes",
-               "mean_at": "to their mean at that position outside the boxes"}[self.off]
+               "mean_at": "to their mean at that position outside the boxes",
+               "nearest": "to those of the nearest sample without a box"}[self.off]
         return f"{self.k} maps of {self.layer} ({self.ranking} ranking) set {off} {where}"
 
 
@@ -64,16 +67,30 @@ def drop_edit(maps, values: torch.Tensor | None = None, cells: torch.Tensor | No
             return output
         sel = output[:, idx]
         v = torch.zeros((), dtype=output.dtype, device=output.device) if values is None else \
-            values.to(output.device, output.dtype)
+            _in_sorted_order(maps, values).to(output.device, output.dtype)
         if v.dim() == 1:
             v = v.view(1, -1, 1, 1)          # one value per map
         elif v.dim() == 3:
             v = v[None]                      # one per map and position
+        elif v.dim() == 4 and v.shape[0] != sel.shape[0]:
+            raise ValueError(f"values: expected one (k, h, w) per sample ({sel.shape[0]}), got {tuple(v.shape)}")
         new = v.expand_as(sel) if cells is None else torch.where(cells[:, None].to(output.device), v, sel)
         out = output.clone()
         out[:, idx] = new
         return out
     return edit
+
+
+def _in_sorted_order(maps, values: torch.Tensor) -> torch.Tensor:
+    """``values`` follow ``maps`` (a ranking's order); the edit writes the maps in sorted order: permute to match."""
+    m = torch.as_tensor(np.asarray(maps.tolist() if isinstance(maps, torch.Tensor) else maps, dtype=np.int64))
+    if len(torch.unique(m)) != len(m):
+        raise ValueError(f"maps: expected distinct indices when values are given, got {m.tolist()}")
+    perm = torch.argsort(m)
+    axis = 1 if values.dim() == 4 else 0
+    if values.dim() and values.shape[axis] != len(m):
+        raise ValueError(f"values: expected one entry per map ({len(m)}) on axis {axis}, got {tuple(values.shape)}")
+    return values.index_select(axis, perm) if values.dim() else values
 
 
 @torch.no_grad()
@@ -89,7 +106,8 @@ def generate_dropped(lm, z: torch.Tensor, drop: Drop | None, cells: torch.Tensor
     for i in range(0, z.shape[0], batch_size):
         sl = slice(i, i + batch_size)
         ci = c[sl] if isinstance(c, torch.Tensor) and c.dim() else c
-        edit = drop_edit(drop.maps, drop.values, None if cells is None else cells[sl])
+        v = drop.values[sl] if drop.values is not None and drop.values.dim() == 4 else drop.values
+        edit = drop_edit(drop.maps, v, None if cells is None else cells[sl])
         with Trace(lm.module, drop.layer, retain_output=False, edit_output=edit):
             out.append(lm.generate(z[sl], ci, batch_size=batch_size))
     return torch.cat(out)

@@ -23,7 +23,9 @@ __all__ = ["forget_from_boxes", "BoxForget", "WAYS", "choose", "to_uint8"]
 # "probe" the cells where the probe sees the object, so it needs no box at edit time.
 DEFAULT_RANKINGS = ("probe",)   # the rankings the default may come from (the causal ones are shown, not chosen)
 N_RANDOM = 3   # random draws per control (few held-out samples: one draw swings by +-50 points)
-WAYS = (("everywhere", "zero"), ("boxes", "zero"), ("boxes", "mean_at"), ("probe", "zero"), ("probe", "mean_at"))
+WAYS = (("everywhere", "zero"), ("boxes", "zero"), ("boxes", "mean_at"), ("boxes", "nearest"), ("probe", "zero"),
+        ("probe", "mean_at"))
+CAUSAL_OFFS = ("zero", "mean_at")   # the off values with a causal ranking ("nearest" differs per sample: probe only)
 
 
 @dataclass
@@ -98,7 +100,7 @@ def _layer_curves(f: Forget, fit: ProbeFit, inst, part: str, ranks: dict) -> lis
 
 def _rankings(f: Forget, fit: ProbeFit, inst) -> dict:
     ranks = {"probe": f.rank(fit, "probe")}
-    for off in dict.fromkeys(o for _, o in WAYS):      # the causal ranking of each "off" value
+    for off in CAUSAL_OFFS:      # the causal ranking of each "off" value
         r = f.rank(fit, "causal", inst, off=off)
         ranks[r.by] = r
     return ranks

@@ -15,7 +15,7 @@ Randomness: the probe samples' z from ``seed``; the split from ``seed``; random 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -273,10 +273,10 @@ class Forget:
     def off_values(self, fit: ProbeFit, maps, off: str) -> torch.Tensor | None:
         """The "off" value of each map: None (zero), its mean over the train samples' cells outside the boxes
         ((k,), "mean"), or that mean at each position ((k, h, w), "mean_at"; positions every train box covers
-        fall back to "mean")."""
+        fall back to "mean"). "nearest" depends on the sample: None here, :meth:`nearest_values` at apply time."""
         if off not in OFF:
             raise ValueError(f"off: expected one of {OFF}, got {off!r}")
-        if off == "zero":
+        if off in ("zero", "nearest"):
             return None
         f = fit.features[torch.as_tensor(fit.train)][:, torch.as_tensor(np.asarray(maps, dtype=np.int64))]
         free = ~fit.cells(fit.train)[:, None]                      # (n, 1, h, w) no-object cells
@@ -318,12 +318,32 @@ class Forget:
             return None
         return fit.cells(idx) if drop.where == "boxes" else fit.probe_cells(idx)
 
+    def nearest_values(self, fit: ProbeFit, maps, idx, cells: torch.Tensor | None) -> torch.Tensor:
+        """(len(idx), k, h, w): for each sample, the ``maps`` of the train sample without a box whose features
+        (all maps) are nearest (L2) to its own outside ``cells`` (None: over all cells) - a feature transplant
+        from a look-alike without the object. Samples that are themselves such train samples skip themselves."""
+        free = np.array([i for i in fit.train if not len(fit.boxes[i])], dtype=int)
+        if len(free) == 0:
+            raise ValueError("boxes: off='nearest' needs train samples without a box to take the values from")
+        fr = fit.features[torch.as_tensor(free)]                                  # (F, C, h, w)
+        m = torch.as_tensor(np.asarray(maps, dtype=np.int64))
+        out = []
+        for j, i in enumerate(np.asarray(idx)):
+            keep = torch.ones(fr.shape[2:], dtype=torch.bool) if cells is None else ~cells[j]
+            d = ((fr - fit.features[int(i)]) ** 2 * keep).sum(dim=(1, 2, 3))
+            d[torch.as_tensor(free == i)] = float("inf")
+            out.append(fr[int(torch.argmin(d)), m])
+        return torch.stack(out)
+
     def apply(self, drop: Drop | None, fit: ProbeFit, idx=None) -> torch.Tensor:
         """Images of the probe samples ``idx`` (default: all, in order) with ``drop`` applied."""
         idx = np.arange(len(fit.boxes)) if idx is None else np.asarray(idx)
         if drop is None:
             return fit.images[torch.as_tensor(idx)]
-        return generate_dropped(self.lm, fit.z[torch.as_tensor(idx)], drop, self.cells_for(drop, fit, idx), c=self.c)
+        cells = self.cells_for(drop, fit, idx)
+        if drop.off == "nearest":
+            drop = replace(drop, values=self.nearest_values(fit, drop.maps, idx, cells))
+        return generate_dropped(self.lm, fit.z[torch.as_tensor(idx)], drop, cells, c=self.c)
 
     # -- measuring --------------------------------------------------------------------------------------
     def measure(self, instrument, drop: Drop, fit: ProbeFit, part: str = "held_out", n_random: int = 1) -> Measurement:

@@ -95,7 +95,7 @@ def test_forget_result_says_when_instruments_disagree():
                                                            d["joint"]["reduction" if key == "joint" else
                                                                       "reduction_random"])
     text = summary(r)
-    assert "INSTRUMENTS DISAGREE" in text and "second instrument (WindowDetector" in text
+    assert "the instruments disagree" in text and "which to trust: the segmenter" in text and "second instrument (WindowDetector" in text
     back = ForgetResult.from_json(r.to_json())
     assert back.instruments_disagree is True and back.detector == "WindowDetector"
     # no detector: no instrument keys filled, nothing printed about them

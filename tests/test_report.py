@@ -275,6 +275,7 @@ def test_instrument_verdict_in_both_directions(rooms_report):
             d["instruments"][key]["reasons"] = ["made up"] if flag and key == "probe" else []
         text = _instruments_html(Result(d))
         if flag:
-            assert "DISAGREE on: probe&#x27;s maps dropped</strong>" in text and "INSTRUMENTS DISAGREE: made up" in text
+            assert "DISAGREE on: probe&#x27;s maps dropped</strong>" in text and "the instruments disagree: made up" in text \
+                and "which to trust: the segmenter" in text
         else:
-            assert "agree on every drop" in text and "DISAGREE" not in text
+            assert "agree on every drop" in text and "DISAGREE" not in text and "which to trust" not in text

@@ -230,8 +230,8 @@ def main(argv=None) -> Fetched:
     out = Path(a.out)
     cache = Path(a.cache)
     if a.smoke:
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-        from _fake_wheel import fake_face_wheel  # a test helper: the smoke mode is a test
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from _stand_in_wheel import fake_face_wheel  # the stand-in wheel of --smoke, beside this script
         cache = out / "cache"
         fake_face_wheel(cache)
     fetched = run(out, cache, Path(a.wheel) if a.wheel else None, a.index_url)

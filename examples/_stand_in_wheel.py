@@ -1,4 +1,5 @@
-"""A tiny stand-in for the wheel of gan-face-generate 1.1.1, for examples/real_dcgan.py --smoke and its tests.
+"""A tiny stand-in for the wheel of gan-face-generate 1.1.1, for examples/real_dcgan.py --smoke and its tests
+(tests/test_real_dcgan_example.py).
 
 Same layout as the real wheel: ``gan_face_generate/weights.tar`` is a training checkpoint ``{"netG_state_dict": ...}``
 of a pytorch DCGAN-tutorial Generator whose storages are recorded on 'cuda:0' (as a GPU machine saves them), and the

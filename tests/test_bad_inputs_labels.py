@@ -1,8 +1,9 @@
 """Bad inputs of the user's tags (docs/BAD_INPUTS.md, rows 460-479, the section "Your labels").
 
-Same scheme as tests/test_bad_inputs_byog.py (the machinery in tests/_catalogue.py): every row is one case here, run and checked (exception type, a
-distinctive regex, and every piece of the catalogue's abbreviated message, split at "…", occurs in the real
-one). ``python tests/test_bad_inputs_labels.py`` prints the rows from the live messages.
+Same scheme as tests/test_bad_inputs_byog.py (the machinery in tests/_catalogue.py): every row is one case
+here, run and checked (exception type, a distinctive regex, and every piece of the catalogue's abbreviated
+message, split at "…", occurs in the real one). ``python tests/test_bad_inputs_labels.py`` prints the rows
+from the live messages.
 """
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ from safetensors.torch import save as _st_save
 
 __all__ = ["CheckpointError", "save_safetensors", "load_safetensors", "read_metadata", "atomic_write_bytes",
            "FileKind", "FILE_KINDS", "ModelFile", "write_model_file", "read_model_file", "module_tensors", "digest",
-           "check_sha256", "load_part"]
+           "check_sha256", "load_part", "int_field", "read_json_file", "JsonHeader", "check_json_header"]
 
 
 class CheckpointError(ValueError):
@@ -347,3 +347,55 @@ def check_model_file(model_file: ModelFile, kind: str,
     check_sha256(model_file.tensors, meta, model_file.path, error)
     model_file.version = version
     return model_file
+
+
+# --------------------------------------------------------------------------------------------------
+# the small JSON files written for a model's samples (boxes, labels): one header, checked the same way
+
+
+def int_field(name: str, v, lo: int, where: str) -> int:
+    """``v`` if it is an int >= ``lo`` (not a bool), else a ValueError naming ``name``."""
+    if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+        raise ValueError(f"{name}: expected an int >= {lo}{where}, got {v!r}")
+    return v
+
+
+def read_json_file(path: Path, what: str) -> object:
+    """The parsed JSON of ``path``; FileNotFoundError or ValueError starting with ``what`` ("boxes", "labels")."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what}: file {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise ValueError(f"{what}: {str(path)!r} is a directory, expected a JSON file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{what}: {str(path)!r} is not valid JSON ({e})") from None
+
+
+@dataclass(frozen=True)
+class JsonHeader:
+    """What a samples file's header must be: ``what`` names it in the messages ("boxes", "labels")."""
+    what: str
+    format: str
+    version: int
+    keys: tuple
+    hint: str = ""          # said after the file in the "expected a JSON object" message
+
+
+def check_json_header(data, header: JsonHeader, where: str = "") -> tuple[str, int, int]:
+    """Check the object, its keys, format, version, model, seed and n; returns (model, seed, n)."""
+    what, keys = header.what, list(header.keys)
+    if not isinstance(data, dict):
+        raise ValueError(f"{what}: expected a JSON object with the keys {keys}{where}{header.hint}, got a JSON "
+                         f"{type(data).__name__}")
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise ValueError(f"{what}: the keys {missing} are missing{where}; expected {keys}")
+    if data.get("format", header.format) != header.format:
+        raise ValueError(f"{what}: format {data['format']!r}{where} is not {header.format!r}")
+    if int_field("version", data.get("version", header.version), 1, where) > header.version:
+        raise ValueError(f"version: {what} file version {data['version']}{where} is newer than this latentlab "
+                         f"reads ({header.version}); upgrade latentlab")
+    if not isinstance(data["model"], str) or not data["model"]:
+        raise ValueError(f"model: expected the model's name or file{where}, got {data['model']!r}")
+    return data["model"], int_field("seed", data["seed"], 0, where), int_field("n", data["n"], 1, where)

@@ -29,6 +29,8 @@ from latentlab.attribution import FilterGuidedBackprop, filter_report, layer_act
 from latentlab.data import ImageFolderDataset, get_dataset
 from latentlab.dissect import (Probe, ablate, ablate_layers, box_to_grid, collect_features, fit_probe, forget, generate,
                                load_boxes_json, validate_boxes)
+from _catalogue import error_line as _error_line
+from _catalogue import uncell as _uncell
 from _stand_ins import StandInSegmenter
 from latentlab.io import load_safetensors, save_safetensors
 from latentlab.judges import load_judge
@@ -465,12 +467,6 @@ def ctx(tmp_path_factory):
 # running a case, and the catalogue
 
 
-def _error_line(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if "error: " in ln]
-    assert lines, f"no error line on stderr: {err[-500:]}"
-    return lines[-1].split("error: ", 1)[1]
-
-
 def run_case(case: Case, ctx, capsys=None, monkeypatch=None) -> str:
     """Trigger the bad input, check the exception (or exit code) and return the message."""
     if case.kind == "cli":
@@ -508,13 +504,6 @@ def abbreviate(message: str, tmp: Path, limit: int = 110) -> str:
 def _cell(text: str) -> str:
     text = text.replace("|", "\\|")
     return f"`` {text} ``" if "`" in text else f"`{text}`"
-
-
-def _uncell(cell: str) -> str:
-    """The text of a message cell: its code span (a footnote mark may follow it)."""
-    m = re.match(r"``\s(.*?)\s``|`([^`]*)`", cell.strip())
-    assert m, f"message cell is not a code span: {cell}"
-    return (m.group(1) if m.group(1) is not None else m.group(2)).replace("\\|", "|")
 
 
 def render_rows(ctx) -> str:

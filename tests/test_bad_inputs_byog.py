@@ -1,45 +1,27 @@
 """Bad inputs of convert / annotate (docs/BAD_INPUTS.md, rows 320-349, the section "Bringing your own GAN").
 
-Same scheme as tests/test_bad_inputs.py: every row is one case here, run and checked (exception type, a
-distinctive regex, and every piece of the catalogue's abbreviated message, split at "…", occurs in the real
-one). ``python tests/test_bad_inputs_byog.py`` prints the rows from the live messages.
+Same scheme as tests/test_bad_inputs.py (the machinery in tests/_catalogue.py): every row is one case here,
+run and checked (exception type, a distinctive regex, and every piece of the catalogue's abbreviated message,
+split at "…", occurs in the real one). ``python tests/test_bad_inputs_byog.py`` prints the rows from the live
+messages.
 """
 from __future__ import annotations
 
 import json
-import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Callable
 
 import pytest
 import torch
 
-from latentlab import GAN, ModelConfig, cli, save
+from _catalogue import Case, check_bad_input, check_rows_match, print_rows
+from latentlab import GAN, ModelConfig, save
 from latentlab.convert import convert, pytorch_examples_dcgan
 from latentlab.dissect.boxes_json import load_boxes, save_boxes
 
-ROOT = Path(__file__).resolve().parent.parent
-CATALOGUE = ROOT / "docs" / "BAD_INPUTS.md"
 FIRST, LAST = 320, 349
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@dataclass
-class Case:
-    number: int
-    where: str
-    bad: str
-    exc: type
-    match: str
-    run: Callable | list       # fn(ctx) for the API; an argument list (format keys of ctx) for the CLI
-    cli: bool = False
-
-    @property
-    def exc_label(self) -> str:
-        return f"exit 2, {self.exc.__name__}" if self.cli else self.exc.__name__
 
 
 CASES = [
@@ -149,90 +131,15 @@ def ctx(tmp_path_factory):
     return build_context(tmp_path_factory.mktemp("bad_inputs_byog"))
 
 
-def _error_line(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if "error: " in ln]
-    assert lines, f"no error line on stderr: {err[-500:]}"
-    return lines[-1].split("error: ", 1)[1]
-
-
-def run_case(case: Case, ctx, capsys=None, monkeypatch=None) -> str:
-    if case.cli:
-        args = [a.format(tmp=ctx.tmp) for a in case.run]
-        code = cli.main(args)
-        err = capsys.readouterr().err
-        assert code == 2 and "Traceback" not in err, err[-1000:]
-        message = _error_line(err)
-        assert re.search(case.match, message), message
-        monkeypatch.setenv("LATENTLAB_DEBUG", "1")  # the exception behind the exit code
-        with pytest.raises(case.exc, match=case.match):
-            cli.main(args)
-        monkeypatch.delenv("LATENTLAB_DEBUG")
-        capsys.readouterr()
-        return message
-    with pytest.raises(case.exc, match=case.match) as info:
-        case.run(ctx)
-    return str(info.value)
-
-
-def read_rows() -> dict[int, list[str]]:
-    """{row number: [#, where, bad input, exception type, message]} for the rows FIRST..LAST of the catalogue."""
-    rows = {}
-    for line in CATALOGUE.read_text(encoding="utf-8").splitlines():
-        m = re.match(r"\|\s*(\d+)\s*\|", line)
-        if m and FIRST <= int(m.group(1)) <= LAST:
-            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
-            assert len(cells) == 5, line
-            rows[int(m.group(1))] = cells
-    return rows
-
-
-def _uncell(cell: str) -> str:
-    m = re.match(r"``\s(.*?)\s``|`([^`]*)`", cell.strip())
-    assert m, f"message cell is not a code span: {cell}"
-    return (m.group(1) if m.group(1) is not None else m.group(2)).replace("\\|", "|")
-
-
 @pytest.mark.parametrize("case", CASES, ids=[str(c.number) for c in CASES])
 def test_bad_input(case, ctx, capsys, monkeypatch):
-    message = run_case(case, ctx, capsys, monkeypatch)
-    row = read_rows().get(case.number)
-    assert row is not None, f"row {case.number} is missing from {CATALOGUE.name}"
-    for piece in _uncell(row[4]).split("…"):
-        assert piece.strip() in message.replace("\n", " "), (piece, message)
+    check_bad_input(case, ctx, capsys, monkeypatch, FIRST, LAST)
 
 
 def test_rows_match_the_cases():
-    rows = read_rows()
-    assert sorted(rows) == [c.number for c in CASES]
-    for c in CASES:
-        assert rows[c.number][1:4] == [c.where, c.bad, c.exc_label], (c.number, rows[c.number])
+    check_rows_match(CASES, FIRST, LAST)
 
 
 if __name__ == "__main__":  # print the rows from the live messages
-    import contextlib
-    import io
-    import os
-    import tempfile
-    with tempfile.TemporaryDirectory() as d:
-        c = build_context(Path(d))
-        for case in CASES:
-            if case.cli:
-                err = io.StringIO()
-                os.environ.pop("LATENTLAB_DEBUG", None)
-                with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-                    cli.main([a.format(tmp=c.tmp) for a in case.run])
-                msg = _error_line(err.getvalue())
-            else:
-                try:
-                    case.run(c)
-                    msg = "(no error)"
-                except Exception as e:  # noqa: BLE001
-                    msg = str(e)
-            msg = msg.replace(d, "…")
-            if len(msg) > 110:
-                cut = msg.rfind(" ", 0, 110)
-                msg = msg[: cut if cut > 55 else 110] + " …"
-            msg = msg.replace("|", "\\|")
-            cell = f"`` {msg} ``" if "`" in msg else f"`{msg}`"
-            print(f"| {case.number} | {case.where} | {case.bad} | {case.exc_label} | {cell} |")
+    print_rows(CASES, build_context)
     sys.exit(0)

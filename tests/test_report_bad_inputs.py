@@ -16,7 +16,7 @@ from latentlab import GAN, ModelConfig, save
 from latentlab.app.report import build_report
 from latentlab.convert import pytorch_examples_dcgan
 from latentlab.transfer import DTN, DTNConfig, Encoder, EncoderConfig
-from test_bad_inputs_byog import _uncell
+from _catalogue import uncell as _uncell
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "docs" / "BAD_INPUTS.md"

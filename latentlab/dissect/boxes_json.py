@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..io import atomic_write_bytes
+from ..io import JsonHeader, atomic_write_bytes, check_json_header, int_field, read_json_file
 from .boxes import Box, validate_boxes
 
 __all__ = ["BoxesFile", "load_boxes", "save_boxes", "FORMAT", "VERSION"]
@@ -26,6 +26,7 @@ __all__ = ["BoxesFile", "load_boxes", "save_boxes", "FORMAT", "VERSION"]
 FORMAT = "latentlab-boxes"
 VERSION = 1
 KEYS = ("model", "seed", "n", "image_size", "boxes")
+HEADER = JsonHeader("boxes", FORMAT, VERSION, KEYS, hint=" (as `latentlab annotate` saves it)")
 
 
 @dataclass(frozen=True)
@@ -45,34 +46,14 @@ class BoxesFile:
                 "image_size": self.image_size, "boxes": [[list(b) for b in bs] for bs in self.boxes]}
 
 
-def _int(name: str, v, lo: int, where: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-        raise ValueError(f"{name}: expected an int >= {lo}{where}, got {v!r}")
-    return v
-
-
 def _check(data, where: str = "") -> BoxesFile:
-    if not isinstance(data, dict):
-        raise ValueError(f"boxes: expected a JSON object with the keys {list(KEYS)}{where} (as `latentlab annotate` "
-                         f"saves it), got a JSON {type(data).__name__}")
-    missing = [k for k in KEYS if k not in data]
-    if missing:
-        raise ValueError(f"boxes: the keys {missing} are missing{where}; expected {list(KEYS)}")
-    if data.get("format", FORMAT) != FORMAT:
-        raise ValueError(f"boxes: format {data['format']!r}{where} is not {FORMAT!r}")
-    if _int("version", data.get("version", VERSION), 1, where) > VERSION:
-        raise ValueError(f"version: boxes file version {data['version']}{where} is newer than this latentlab "
-                         f"reads ({VERSION}); upgrade latentlab")
-    if not isinstance(data["model"], str) or not data["model"]:
-        raise ValueError(f"model: expected the model's name or file{where}, got {data['model']!r}")
-    seed = _int("seed", data["seed"], 0, where)
-    n = _int("n", data["n"], 1, where)
-    size = _int("image_size", data["image_size"], 1, where)
+    model, seed, n = check_json_header(data, HEADER, where)
+    size = int_field("image_size", data["image_size"], 1, where)
     try:
         boxes = validate_boxes(data["boxes"], n, size)
     except ValueError as e:
         raise ValueError(f"{e}{where}") from None
-    return BoxesFile(model=data["model"], seed=seed, n=n, image_size=size, boxes=boxes)
+    return BoxesFile(model=model, seed=seed, n=n, image_size=size, boxes=boxes)
 
 
 def load_boxes(path: str | os.PathLike, *, model: str | None = None, seed: int | None = None, n: int | None = None,
@@ -81,14 +62,7 @@ def load_boxes(path: str | os.PathLike, *, model: str | None = None, seed: int |
     drawn on the samples of that model, seed and n. Raises FileNotFoundError or ValueError naming the field."""
     path = Path(path)
     where = f" in {str(path)!r}"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"boxes: file {str(path)!r} does not exist") from None
-    except IsADirectoryError:
-        raise ValueError(f"boxes: {str(path)!r} is a directory, expected a JSON file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"boxes: {str(path)!r} is not valid JSON ({e})") from None
+    data = read_json_file(path, "boxes")
     f = _check(data, where)
     for name, want in (("model", model), ("seed", seed), ("n", n), ("image_size", image_size)):
         if want is not None and getattr(f, name) != want:

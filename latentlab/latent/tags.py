@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from ..io import atomic_write_bytes
+from ..io import JsonHeader, atomic_write_bytes, check_json_header, int_field, read_json_file
 
 __all__ = ["TagsFile", "load_tags", "save_tags", "model_fingerprint", "FORMAT", "VERSION", "MIN_SAMPLES"]
 
@@ -34,6 +34,7 @@ FORMAT = "latentlab-tags"
 VERSION = 1
 MIN_SAMPLES = 2
 KEYS = ("model", "seed", "n", "tags")
+HEADER = JsonHeader("labels", FORMAT, VERSION, KEYS)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NEGATIONS = ("no", "not")
 
@@ -135,12 +136,6 @@ class TagsFile:
         return model.sample_z(self.n, seed=self.seed)
 
 
-def _int(name: str, v, lo: int, where: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-        raise ValueError(f"{name}: expected an int >= {lo}{where}, got {v!r}")
-    return v
-
-
 def _index_list(name: str, v, n: int, where: str) -> list:
     if not isinstance(v, list):
         raise ValueError(f"{name}: expected a list of sample indices{where}, got {type(v).__name__}")
@@ -153,21 +148,8 @@ def _index_list(name: str, v, n: int, where: str) -> list:
 
 
 def _check(data, where: str = "") -> TagsFile:
-    if not isinstance(data, dict):
-        raise ValueError(f"labels: expected a JSON object with the keys {list(KEYS)}{where}, got a JSON "
-                         f"{type(data).__name__}")
-    missing = [k for k in KEYS if k not in data]
-    if missing:
-        raise ValueError(f"labels: the keys {missing} are missing{where}; expected {list(KEYS)}")
-    if data.get("format", FORMAT) != FORMAT:
-        raise ValueError(f"labels: format {data['format']!r}{where} is not {FORMAT!r}")
-    if _int("version", data.get("version", VERSION), 1, where) > VERSION:
-        raise ValueError(f"version: labels file version {data['version']}{where} is newer than this latentlab "
-                         f"reads ({VERSION}); upgrade latentlab")
-    if not isinstance(data["model"], str) or not data["model"]:
-        raise ValueError(f"model: expected the model's name or file{where}, got {data['model']!r}")
-    seed, n = _int("seed", data["seed"], 0, where), _int("n", data["n"], 1, where)
-    opt = {k: _int(k, data[k], 1, where) if data.get(k) is not None else None for k in ("nz", "image_size")}
+    model, seed, n = check_json_header(data, HEADER, where)
+    opt = {k: int_field(k, data[k], 1, where) if data.get(k) is not None else None for k in ("nz", "image_size")}
     fp = data.get("fingerprint")
     if fp is not None and not isinstance(fp, str):
         raise ValueError(f"fingerprint: expected a string{where}, got {fp!r}")
@@ -183,7 +165,7 @@ def _check(data, where: str = "") -> TagsFile:
         unseen = sorted(set(out[k]) - set(seen)) if seen is not None else []
         if unseen:
             raise ValueError(f"tags[{k!r}]: samples {unseen} are tagged but not in 'seen'{where}; add them to 'seen'")
-    return TagsFile(data["model"], seed, n, out, opt["nz"], opt["image_size"], fp, seen)
+    return TagsFile(model, seed, n, out, opt["nz"], opt["image_size"], fp, seen)
 
 
 def load_tags(path: str | os.PathLike, *, model: str | None = None, seed: int | None = None, n: int | None = None,
@@ -192,14 +174,7 @@ def load_tags(path: str | os.PathLike, *, model: str | None = None, seed: int | 
     that model's samples); ``model`` is compared by file name. Raises FileNotFoundError or ValueError."""
     path = Path(path)
     where = f" in {str(path)!r}"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"labels: file {str(path)!r} does not exist") from None
-    except IsADirectoryError:
-        raise ValueError(f"labels: {str(path)!r} is a directory, expected a JSON file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"labels: {str(path)!r} is not valid JSON ({e})") from None
+    data = read_json_file(path, "labels")
     f = _check(data, where)
     for name, want in (("model", model), ("seed", seed), ("n", n), ("nz", nz), ("image_size", image_size),
                        ("fingerprint", fingerprint)):

@@ -9,12 +9,12 @@ drawn rectangle becomes [x0, y0, x1, y1] by rounding to the nearest pixel edge a
 from __future__ import annotations
 
 import html
-import json
 
 import numpy as np
 import plotly.graph_objects as go
 
 from .images import png_data_uri
+from .samples_page import SAMPLES_JS, check_samples, page_head
 
 __all__ = ["annotate_figure", "annotate_page"]
 
@@ -91,14 +91,7 @@ function setupAnnotate(gd) {
                          line: {color: META.color, width: 2}, fillcolor: 'rgba(0,229,255,0.12)'}));
   }
   const thumbs = document.getElementById('thumbs');
-  IMAGES.forEach((src, i) => {
-    const f = document.createElement('figure');
-    f.dataset.index = i;
-    f.innerHTML = '<img alt="sample ' + i + '"><figcaption></figcaption>';
-    f.querySelector('img').src = src;
-    f.addEventListener('click', () => show(i));
-    thumbs.appendChild(f);
-  });
+  addThumbnails(thumbs, IMAGES, i => show(i));
   function status() {
     const total = boxes.reduce((a, b) => a + b.length, 0);
     const withBoxes = boxes.filter(b => b.length).length;
@@ -125,13 +118,7 @@ function setupAnnotate(gd) {
     store();
     const data = {format: 'latentlab-boxes', version: 1, model: META.model, seed: META.seed, n: N,
                   image_size: S, boxes: boxes};
-    const blob = new Blob([JSON.stringify(data) + '\\n'], {type: 'application/json'});
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = META.filename;
-    document.body.appendChild(a);
-    a.click();
-    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+    downloadJson(data, META.filename);
     document.getElementById('saved').textContent = 'saved ' + boxes.reduce((a, b) => a + b.length, 0) +
       ' boxes as ' + META.filename;
   }
@@ -160,12 +147,7 @@ def annotate_page(images: np.ndarray, *, model: str, seed: int, filename: str = 
     ``model``, ``seed`` and N go into the saved JSON (forget checks them); ``filename`` is the name the Save
     button downloads to; ``boxes``: N lists of boxes already drawn (to continue a file), default none.
     """
-    images = np.asarray(images)
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] != 3 or images.shape[1] != images.shape[2]:
-        raise ValueError(f"images: expected (N, S, S, 3) uint8 samples, got {images.dtype} {images.shape}")
-    n, s = images.shape[0], images.shape[1]
-    if n < 1:
-        raise ValueError("images: expected at least one sample, got 0")
+    images, n, s = check_samples(images)
     boxes = [[list(map(int, b)) for b in bs] for bs in boxes] if boxes is not None else [[] for _ in range(n)]
     if len(boxes) != n:
         raise ValueError(f"boxes: expected one list per sample ({n}), got {len(boxes)}")
@@ -180,15 +162,7 @@ def annotate_page(images: np.ndarray, *, model: str, seed: int, filename: str = 
             "color": BOX_COLOR}
     title = title or f"latentlab annotate: {model}, {n} samples (seed {seed})"
 
-    def script_json(obj) -> str:  # JSON inside <script>: "</" must not close the element
-        return json.dumps(obj).replace("</", "<\\/")
-
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>{_CSS}</style>
-<script type="application/json" id="annotate-meta">{script_json(meta)}</script>
-<script type="application/json" id="annotate-images">{script_json(uris)}</script>
-<script>{_JS}</script>
+    return page_head(title, _CSS, "annotate", meta, uris) + f"""<script>{SAMPLES_JS}{_JS}</script>
 </head><body>
 <h1>{html.escape(title)}</h1>
 <p class="help">Drag with the mouse to draw a box around each object (the rectangle tool is on; the eraser button

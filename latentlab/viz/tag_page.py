@@ -8,12 +8,12 @@ on a sample (its badges list its tags), and Save downloads the file.
 from __future__ import annotations
 
 import html
-import json
 import re
 
 import numpy as np
 
 from .images import png_data_uri
+from .samples_page import SAMPLES_JS, check_samples, page_head
 
 __all__ = ["tags_page", "numbered_sheet"]
 
@@ -41,14 +41,7 @@ function setupTags() {
   Object.keys(META.tags).forEach(t => { tags[t] = new Set(META.tags[t]); });
   let cur = Object.keys(tags)[0] || null;
   const grid = document.getElementById('grid');
-  IMAGES.forEach((src, i) => {
-    const f = document.createElement('figure');
-    f.dataset.index = i;
-    f.innerHTML = '<img alt="sample ' + i + '"><figcaption></figcaption>';
-    f.querySelector('img').src = src;
-    f.addEventListener('click', () => toggle(i));
-    grid.appendChild(f);
-  });
+  addThumbnails(grid, IMAGES, i => toggle(i));
   function render() {
     const bar = document.getElementById('tagbuttons');
     bar.innerHTML = '';
@@ -90,13 +83,7 @@ function setupTags() {
             image_size: META.image_size, fingerprint: META.fingerprint, tags: out};
   }
   function save() {
-    const blob = new Blob([JSON.stringify(data()) + '\\n'], {type: 'application/json'});
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = META.filename;
-    document.body.appendChild(a);
-    a.click();
-    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+    downloadJson(data(), META.filename);
     document.getElementById('saved').textContent = 'saved ' + META.filename;
   }
   document.getElementById('add').addEventListener('click', addTag);
@@ -123,12 +110,7 @@ def tags_page(images: np.ndarray, *, model: str, seed: int, tags: dict, nz: int 
     ``tags``: {name: [sample indices]} to start from (names may have empty lists); ``model``, ``seed``, N, ``nz``,
     S and ``fingerprint`` go into the saved JSON, which the commands check against the model.
     """
-    images = np.asarray(images)
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] != 3 or images.shape[1] != images.shape[2]:
-        raise ValueError(f"images: expected (N, S, S, 3) uint8 samples, got {images.dtype} {images.shape}")
-    n, s = images.shape[0], images.shape[1]
-    if n < 1:
-        raise ValueError("images: expected at least one sample, got 0")
+    images, n, s = check_samples(images)
     if not isinstance(tags, dict) or any(not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(t)) for t in tags):
         raise ValueError(f"tags: expected {{name: [indices]}} with identifier names, got {tags!r:.200}")
     tags = {t: sorted(int(i) for i in v) for t, v in tags.items()}
@@ -140,15 +122,8 @@ def tags_page(images: np.ndarray, *, model: str, seed: int, tags: dict, nz: int 
     uris = [png_data_uri(im) for im in images]
     title = title or f"latentlab annotate (tags): {model}, {n} samples (seed {seed})"
 
-    def script_json(obj) -> str:  # JSON inside <script>: "</" must not close the element
-        return json.dumps(obj).replace("</", "<\\/")
-
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>{_CSS.replace("THUMB", str(int(thumb_px)))}</style>
-<script type="application/json" id="tags-meta">{script_json(meta)}</script>
-<script type="application/json" id="tags-images">{script_json(uris)}</script>
-</head><body>
+    head = page_head(title, _CSS.replace("THUMB", str(int(thumb_px))), "tags", meta, uris)
+    return head + f"""</head><body>
 <h1>{html.escape(title)}</h1>
 <p class="help">Choose a tag (a button, or keys 1-9), then click every sample that shows it; a click again removes
 it. Add a tag by name (letters, digits, _). A sample may carry several tags; its number is its index in the file.
@@ -158,7 +133,7 @@ it. Add a tag by name (letters, digits, _). A sample may carry several tags; its
 <button id="add">Add tag</button><button id="save"><b>Save</b></button>
 <span id="status"></span> <span id="saved"></span></div>
 <div id="grid"></div>
-<script>{_JS}</script>
+<script>{SAMPLES_JS}{_JS}</script>
 </body></html>
 """
 

@@ -301,3 +301,19 @@ def test_reference_instrument_reads_the_same_drops(fitted):
     assert cmp.reference_removal[1] == pytest.approx(expect)
     with pytest.raises(ValueError, match="object: 'door' is not a class of the segmenter"):
         SegmenterInstrument(StandInSegmenter(), "door")
+
+
+def test_summary_says_unmeasured_when_the_instrument_saw_nothing_before():
+    # 1 - after / before is undefined when the box-only detector finds no object before the edit: the summary
+    # must say so instead of printing "+nan%"
+    from types import SimpleNamespace
+    from latentlab.app.forget_from_boxes import box_summary
+    nan = float("nan")
+    probe = dict(n_boxes=2, n_samples=6, n_train=3, n_held_out=3, n_held_out_boxed=1, held_out_auc=0.5,
+                 n_positive_maps=1, n_maps=4)
+    inst = dict(name="box-only detector", fitted_on="1 boxed", box_cells_found=0.0, false_cells_without_boxes=0.0)
+    d = SimpleNamespace(removal=nan, removal_random=0.25, locality=3.0, locality_random=1.0, change_outside=0.01)
+    r = SimpleNamespace(label="glasses", layer="block2", probe=probe, instrument=inst, default=d,
+                        choice=dict(rule="r", drop="1 map"), reference_default=None, comparison=None)
+    text = box_summary(r)
+    assert "nan" not in text and "glasses removal unmeasured (the instrument finds none" in text and "+25.0%" in text

@@ -55,6 +55,12 @@ def box_figures(r, n_show: int = 10):
     return png, figs
 
 
+def _pct(x: float) -> str:
+    """A signed percentage, or why there is none (the instrument saw no object before the edit: 1 - after/before
+    is undefined)."""
+    return f"{100 * x:+.1f}%" if np.isfinite(x) else "unmeasured (the instrument finds none before the edit)"
+
+
 def box_summary(r) -> str:
     """The from-boxes run in plain lines; every number says what measured it."""
     p, d, i = r.probe, r.default, r.instrument
@@ -65,14 +71,14 @@ def box_summary(r) -> str:
              f"held-out box cells, calls {100 * i['false_cells_without_boxes']:.1f}% of cells {r.label} on held-out "
              "samples without boxes",
              f"default ({r.choice['rule']}): {r.choice['drop']}",
-             f"  held-out: {r.label} removal {100 * d.removal:+.1f}% (random maps {100 * d.removal_random:+.1f}%), "
+             f"  held-out: {r.label} removal {_pct(d.removal)} (random maps {_pct(d.removal_random)}), "
              f"read by the box-only detector",
              f"  held-out: locality {d.locality:.2f}x (random maps {d.locality_random:.2f}x), mean |change| inside "
              f"the user's boxes / outside, pixels; change outside {d.change_outside:.4f}"]
     if r.reference_default is not None:
         ref = r.reference_default
-        lines.append(f"  held-out: the same drop read by {ref.instrument}: {100 * ref.removal:+.1f}% removal (random maps "
-                     f"{100 * ref.removal_random:+.1f}%)")
+        lines.append(f"  held-out: the same drop read by {ref.instrument}: {_pct(ref.removal)} removal (random maps "
+                     f"{_pct(ref.removal_random)})")
     if r.comparison is not None:
         c = r.comparison
         lines.append(f"box-only detector vs {c.reference}, {r.label} removal over k={c.ks} (probe ranking, dropped "

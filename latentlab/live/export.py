@@ -251,7 +251,7 @@ def verify(data: bytes, lm, shapes, names, size: int, *, n: int = 4, seed: int =
     opts.intra_op_num_threads = opts.inter_op_num_threads = 1
     sess = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
     g = torch.Generator().manual_seed(seed)
-    z = lm.sample_z(n, generator=g) if lm.prior else torch.randn(n, lm.nz, generator=g)
+    z = lm.sample_z(n, rng=g) if lm.prior else torch.randn(n, lm.nz, generator=g)
     c = torch.arange(n) % lm.num_classes if lm.conditional else None
     spatial = [h for _, _, h, _ in shapes if h > 0]
     lo = (size // min(spatial)) * max(1, min(spatial) // 4) if spatial else 0

@@ -43,6 +43,7 @@ def sample_uint8(gan, n: int, seed: int, batch_size: int = 200):
     import numpy as np
     import torch
 
+    from ..images import grey_to_rgb, to_uint8
     from ..models import sample_prior
     G = gan.generator
     cfg = gan.config
@@ -54,10 +55,7 @@ def sample_uint8(gan, n: int, seed: int, batch_size: int = 200):
             x = torch.cat([G(z[i:i + batch_size]).float() for i in range(0, n, batch_size)])
     finally:
         G.train(was)
-    if x.shape[1] == 1:
-        x = x.repeat(1, 3, 1, 1)
-    arr = ((x.clamp(-1, 1) + 1) / 2 * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    return np.ascontiguousarray(arr)
+    return np.ascontiguousarray(to_uint8(grey_to_rgb(x), channels_last=True).numpy())
 
 
 def run(args) -> int:

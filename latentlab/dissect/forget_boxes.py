@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..images import grey_to_rgb
+from ..images import to_uint8 as images_to_uint8
 from .forget_object import Curve, Forget, InstrumentComparison, Measurement, ProbeFit
 
 __all__ = ["forget_from_boxes", "BoxForget", "WAYS", "choose", "to_uint8"]
@@ -58,9 +60,8 @@ class BoxForget:
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """[-1, 1] (N, C, S, S) -> uint8 (N, S, S, 3) (grey images repeated to 3 channels)."""
-    x = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    return np.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
+    """[-1, 1] (N, C, S, S) -> uint8 (N, S, S, 3) (grey images repeated to 3 channels), as numpy for images.npz."""
+    return np.ascontiguousarray(images_to_uint8(grey_to_rgb(images), channels_last=True).cpu().numpy())
 
 
 def _ks(n_maps: int) -> list[int]:

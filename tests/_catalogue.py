@@ -1,8 +1,9 @@
-"""Shared machinery of the catalogue tests of docs/BAD_INPUTS.md (a section of rows FIRST..LAST each).
+"""Shared machinery of the bad-input tests (rows FIRST..LAST of tests/_bad_input_table.py each; docs/BAD_INPUTS.md
+is generated from that table by scripts/gen_bad_inputs.py).
 
 Used by tests/test_bad_inputs_byog.py and tests/test_bad_inputs_labels.py: every row is one ``Case``, run and
 checked (exception type, a distinctive regex, and every piece of the catalogue's abbreviated message, split
-at "…", occurs in the real one); ``print_rows`` prints the rows from the live messages.
+at "…", occurs in the real one); ``print_rows`` prints the rows from the live messages, as lines of the table.
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ import pytest
 from latentlab import cli
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOGUE = ROOT / "docs" / "BAD_INPUTS.md"
+import _bad_input_table  # noqa: E402  (the rows; docs/BAD_INPUTS.md is generated from them)
+
+CATALOGUE = Path(_bad_input_table.__file__)
 
 
 @dataclass
@@ -60,15 +63,8 @@ def run_case(case: Case, ctx, capsys=None, monkeypatch=None) -> str:
 
 
 def read_rows(first: int, last: int) -> dict[int, list[str]]:
-    """{row number: [#, where, bad input, exception type, message]} for the rows first..last of the catalogue."""
-    rows = {}
-    for line in CATALOGUE.read_text(encoding="utf-8").splitlines():
-        m = re.match(r"\|\s*(\d+)\s*\|", line)
-        if m and first <= int(m.group(1)) <= last:
-            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
-            assert len(cells) == 5, line
-            rows[int(m.group(1))] = cells
-    return rows
+    """{row: [#, where, bad input, exception type, message]} of rows first..last (tests/_bad_input_table.py)."""
+    return _bad_input_table.cells(first, last)
 
 
 def uncell(cell: str) -> str:
@@ -112,7 +108,7 @@ def _live_message(case: Case, ctx) -> str:
 
 
 def print_rows(cases: list[Case], build_context: Callable) -> None:
-    """Print the catalogue rows of the cases from the live messages (the test files' ``__main__``)."""
+    """Print the table rows of the cases from the live messages (the test files' ``__main__``)."""
     import tempfile
     with tempfile.TemporaryDirectory() as d:
         c = build_context(Path(d))
@@ -121,6 +117,4 @@ def print_rows(cases: list[Case], build_context: Callable) -> None:
             if len(msg) > 110:
                 cut = msg.rfind(" ", 0, 110)
                 msg = msg[: cut if cut > 55 else 110] + " …"
-            msg = msg.replace("|", "\\|")
-            cell = f"`` {msg} ``" if "`" in msg else f"`{msg}`"
-            print(f"| {case.number} | {case.where} | {case.bad} | {case.exc_label} | {cell} |")
+            print(_bad_input_table.Row(case.number, case.where, case.bad, case.exc_label, msg).source())

@@ -31,7 +31,9 @@ from latentlab.pretrained import load_pretrained
 from latentlab.viz.page import page
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-CATALOGUE = Path(__file__).resolve().parents[1] / "docs" / "BAD_INPUTS.md"
+import _bad_input_table  # noqa: E402  (the rows; docs/BAD_INPUTS.md is generated from them)
+
+CATALOGUE = Path(_bad_input_table.__file__)
 
 # latentlab DCGAN (64 px) <-> pytorch/examples: module prefixes (test only)
 G_KEYS = {"block1.conv": "main.0", "block1.bn": "main.1", "block2.conv": "main.3", "block2.bn": "main.4",
@@ -214,12 +216,8 @@ def test_walk_arithmetic_rotation_on_the_raw_module(pair):
 # ---------------------------------------------------------------------------------------- bad inputs (270-299)
 
 def _rows() -> dict[int, list[str]]:
-    rows = {}
-    for line in CATALOGUE.read_text(encoding="utf-8").splitlines():
-        m = re.match(r"\|\s*(2[7-9]\d)\s*\|", line)
-        if m:
-            rows[int(m.group(1))] = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
-    return rows
+    """{row: [#, where, bad input, exception type, message]} of rows 270-299 (tests/_bad_input_table.py)."""
+    return _bad_input_table.cells(270, 299)
 
 
 def _message(cell: str) -> str:

@@ -22,7 +22,9 @@ from latentlab.judges.avatars import AVATAR_JUDGE_OUTPUTS, AvatarJudge
 from _scripts import ROOT, load_script
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-CATALOGUE = ROOT / "docs" / "BAD_INPUTS.md"
+import _bad_input_table  # noqa: E402  (the rows; docs/BAD_INPUTS.md is generated from them)
+
+CATALOGUE = Path(_bad_input_table.__file__)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -299,12 +301,8 @@ BAD = {
 
 
 def _rows() -> dict[int, list[str]]:
-    rows = {}
-    for line in CATALOGUE.read_text(encoding="utf-8").splitlines():
-        m = re.match(r"\|\s*(2[34]\d)\s*\|", line)
-        if m:
-            rows[int(m.group(1))] = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
-    return rows
+    """{row: [#, where, bad input, exception type, message]} of rows 230-249 (tests/_bad_input_table.py)."""
+    return _bad_input_table.cells(230, 249)
 
 
 def test_catalogue_has_rows_230_249():

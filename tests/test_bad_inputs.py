@@ -43,7 +43,9 @@ from latentlab.models import sample_prior
 from latentlab.train import TrainConfig, Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOGUE = ROOT / "docs" / "BAD_INPUTS.md"
+import _bad_input_table  # noqa: E402  (the rows; docs/BAD_INPUTS.md is generated from them)
+
+CATALOGUE = Path(_bad_input_table.__file__)
 pytestmark = [pytest.mark.filterwarnings("ignore:skipping unreadable image"),  # the rows about them check it
               pytest.mark.usefixtures("one_thread")]
 
@@ -507,11 +509,13 @@ def _cell(text: str) -> str:
 
 
 def render_rows(ctx) -> str:
-    """The catalogue's table rows from the live messages (``python tests/test_bad_inputs.py``)."""
+    """The table's rows from the live messages (``python tests/test_bad_inputs.py``), as lines of
+    tests/_bad_input_table.py."""
     lines = []
     for i, case in enumerate(CASES, 1):
         message = _message_outside_pytest(case, ctx)
-        lines.append(f"| {i} | {case.where} | {case.bad} | {case.exc_label} | {_cell(abbreviate(message, ctx.tmp))} |")
+        lines.append(_bad_input_table.Row(i, case.where, case.bad, case.exc_label,
+                                          abbreviate(message, ctx.tmp)).source())
     return "\n".join(lines)
 
 
@@ -540,20 +544,8 @@ def _message_outside_pytest(case: Case, ctx) -> str:
 
 
 def read_catalogue() -> dict[int, list[str]]:
-    """{row number: [#, where, bad input, exception type, message]} of the catalogue's (first) table."""
-    rows, inside = {}, False
-    for line in CATALOGUE.read_text(encoding="utf-8").splitlines():
-        if line.startswith("| # | where |"):
-            inside = True
-            continue
-        if inside and not line.startswith("|"):
-            break
-        m = re.match(r"\|\s*(\d+)\s*\|", line)
-        if inside and m:
-            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
-            assert len(cells) == 5, line
-            rows[int(m.group(1))] = cells
-    return rows
+    """{row: [#, where, bad input, exception type, message]} of rows 1-199 (tests/_bad_input_table.py)."""
+    return _bad_input_table.cells(1, 199)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from latentlab import GAN, ModelConfig, cli, load, save
+import _bad_input_table
 from _scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,13 +126,8 @@ def test_sample_from_an_unfinished_run_folder_names_the_checkpoint(tmp_path, tin
 # -------------------------------------------------------------------------- bad inputs 350-379
 
 def _catalogue_rows() -> dict[int, list[str]]:
-    text = (ROOT / "docs" / "BAD_INPUTS.md").read_text()
-    rows = {}
-    for line in text.splitlines():
-        m = re.match(r"\|\s*(3[5-7]\d)\s*\|", line)
-        if m:
-            rows[int(m.group(1))] = [c.strip() for c in line.strip().strip("|").split("|")]
-    return rows
+    """{row: [#, where, bad input, exception type, message]} of rows 350-379 (tests/_bad_input_table.py)."""
+    return _bad_input_table.cells(350, 379)
 
 
 def _bad_input_args(tmp: Path, tiny_file: Path, tiny_acgan_file: Path) -> dict[int, list]:
@@ -166,7 +162,7 @@ def test_bad_input_rows_350_379(tmp_path, tiny_file, tiny_acgan_file, capsys):
         assert where == f"`latentlab {args[0]}`" and exc == "exit 2", rows[number]
         code, _, err = run(args, capsys)
         assert code == 2 and "Traceback" not in err, (number, err)
-        quoted = message.strip("`")
+        quoted = _bad_input_table.message(number)  # the message without its code span
         for piece in quoted.split("…"):
             assert piece in err, (number, piece, err)
 

@@ -15,7 +15,9 @@ from latentlab.train import TrainConfig, Trainer, d_loss_dcgan
 from latentlab.train.devices import autocast_dtype, dist_backend, local_rank, native_bf16, resolve_device
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-CATALOGUE = Path(__file__).resolve().parents[1] / "docs" / "BAD_INPUTS.md"
+import _bad_input_table  # noqa: E402  (the rows; docs/BAD_INPUTS.md is generated from them)
+
+CATALOGUE = Path(_bad_input_table.__file__)
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="the messages quoted are those of a CPU-only machine")
 
 
@@ -142,12 +144,8 @@ ROWS = {  # row: (kind, exception, callable or CLI args); the message is the cat
 
 
 def _catalogue_rows() -> dict[int, list[str]]:
-    rows = {}
-    for line in CATALOGUE.read_text(encoding="utf-8").splitlines():
-        m = re.match(r"\|\s*(3[01]\d)\s*\|", line)
-        if m:
-            rows[int(m.group(1))] = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
-    return rows
+    """{row: [#, where, bad input, exception type, message]} of rows 300-319 (tests/_bad_input_table.py)."""
+    return _bad_input_table.cells(300, 319)
 
 
 def _quoted(cell: str) -> str:

@@ -253,7 +253,9 @@ def test_cli_boxes_of_another_seed_are_refused(model_file, tmp_path, capsys):
 
 # ------------------------------------------------------------------------------------------ bad inputs 380-389
 
-CATALOGUE = ROOT / "docs" / "BAD_INPUTS.md"
+import _bad_input_table  # noqa: E402  (the rows; docs/BAD_INPUTS.md is generated from them)
+
+CATALOGUE = Path(_bad_input_table.__file__)
 HEADING = "## forget: the second instrument, --boxes, --no-segmenter (rows 380-389)"
 FIRST = 380
 
@@ -309,21 +311,8 @@ IDS = [str(FIRST + i) for i in range(len(CASES))]
 
 
 def read_rows() -> dict[int, list[str]]:
-    """{row: [#, where, bad input, exception type, message]} of this file's table in the catalogue."""
-    rows, inside, seen = {}, False, False
-    for line in CATALOGUE.read_text(encoding="utf-8").splitlines():
-        if line.strip() == HEADING:
-            seen = True
-            continue
-        if seen and line.startswith("| # | where |"):
-            inside = True
-            continue
-        if inside and not line.startswith("|"):
-            break
-        m = re.match(r"\|\s*(\d+)\s*\|", line)
-        if inside and m:
-            rows[int(m.group(1))] = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
-    return rows
+    """{row: [#, where, bad input, exception type, message]} of rows 380-389 (tests/_bad_input_table.py)."""
+    return _bad_input_table.cells(380, 389)
 
 
 def _prepare(tmp: Path) -> None:
@@ -372,4 +361,4 @@ if __name__ == "__main__":  # print the rows from the live messages
                 sys.stderr = old
             if len(msg) > 150:
                 msg = msg[:140].rsplit(" ", 1)[0] + " …"
-            print(f"| {FIRST + i} | {case.where} | {case.bad} | {case.exc} | `{msg.replace('|', chr(92) + '|')}` |")
+            print(_bad_input_table.Row(FIRST + i, case.where, case.bad, case.exc, msg).source())

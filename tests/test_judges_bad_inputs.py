@@ -23,7 +23,9 @@ from latentlab.judges.windows import (WindowDetector, WindowDetectorConfig, agre
                                       region_fractions)
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOGUE = ROOT / "docs" / "BAD_INPUTS.md"
+import _bad_input_table  # noqa: E402  (the rows; docs/BAD_INPUTS.md is generated from them)
+
+CATALOGUE = Path(_bad_input_table.__file__)
 HEADING = "## Judges: degradations, window detector, outlines (rows 250-269)"
 FIRST = 250
 
@@ -109,21 +111,8 @@ IDS = [str(FIRST + i) for i in range(len(CASES))]
 
 
 def read_rows() -> dict[int, list[str]]:
-    """{row: [#, where, bad input, exception type, message]} of this file's table in the catalogue."""
-    rows, inside, seen = {}, False, False
-    for line in CATALOGUE.read_text(encoding="utf-8").splitlines():
-        if line.strip() == HEADING:
-            seen = True
-            continue
-        if seen and line.startswith("| # | where |"):
-            inside = True
-            continue
-        if inside and not line.startswith("|"):
-            break
-        m = re.match(r"\|\s*(\d+)\s*\|", line)
-        if inside and m:
-            rows[int(m.group(1))] = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
-    return rows
+    """{row: [#, where, bad input, exception type, message]} of rows 250-269 (tests/_bad_input_table.py)."""
+    return _bad_input_table.cells(250, 269)
 
 
 def _uncell(text: str) -> str:
@@ -163,5 +152,4 @@ if __name__ == "__main__":  # print the rows from the live messages
                 msg = str(e).replace(d, "…")
             if len(msg) > 150:
                 msg = msg[:140].rsplit(" ", 1)[0] + " …"
-            cell = msg.replace("|", "\\|")
-            print(f"| {FIRST + i} | {case.where} | {case.bad} | {case.exc.__name__} | `{cell}` |")
+            print(_bad_input_table.Row(FIRST + i, case.where, case.bad, case.exc.__name__, msg).source())

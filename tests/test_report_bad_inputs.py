@@ -19,7 +19,9 @@ from latentlab.transfer import DTN, DTNConfig, Encoder, EncoderConfig
 from _catalogue import uncell as _uncell
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOGUE = ROOT / "docs" / "BAD_INPUTS.md"
+import _bad_input_table  # noqa: E402  (the rows; docs/BAD_INPUTS.md is generated from them)
+
+CATALOGUE = Path(_bad_input_table.__file__)
 FIRST, LAST = 400, 419
 pytestmark = pytest.mark.usefixtures("one_thread")
 RAW = dict(prior="normal", nz=8)
@@ -96,13 +98,8 @@ def ctx(tmp_path_factory):
 
 
 def read_rows() -> dict[int, list[str]]:
-    """{row: [#, where, bad input, exception type, message]} for rows FIRST..LAST of the catalogue."""
-    rows = {}
-    for line in CATALOGUE.read_text(encoding="utf-8").splitlines():
-        m = re.match(r"\|\s*(\d+)\s*\|", line)
-        if m and FIRST <= int(m.group(1)) <= LAST:
-            rows[int(m.group(1))] = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
-    return rows
+    """{row: [#, where, bad input, exception type, message]} of rows 400-419 (tests/_bad_input_table.py)."""
+    return _bad_input_table.cells(400, 419)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -126,7 +123,7 @@ def test_rows_match_the_cases():
 if __name__ == "__main__":  # print the rows from the live messages
     import tempfile
 
-    from test_bad_inputs import _cell, abbreviate
+    from test_bad_inputs import abbreviate
     with tempfile.TemporaryDirectory() as d:
         c = build_context(Path(d))
         for number, where, bad, exc, _, run in CASES:
@@ -135,5 +132,5 @@ if __name__ == "__main__":  # print the rows from the live messages
                 msg = "(no error)"
             except Exception as e:  # noqa: BLE001
                 msg = str(e).splitlines()[0]
-            print(f"| {number} | {where} | {bad} | {exc.__name__} | {_cell(abbreviate(msg, Path(d)))} |")
+            print(_bad_input_table.Row(number, where, bad, exc.__name__, abbreviate(msg, Path(d))).source())
     sys.exit(0)

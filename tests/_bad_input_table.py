@@ -89,7 +89,7 @@ the message, and checks that every piece of the message quoted here (split at â€
 The rows live in `tests/_bad_input_table.py`; this page is generated from it with
 `python scripts/gen_bad_inputs.py`, and `tests/test_bad_inputs_doc.py` fails when the page and the table differ.
 Each test file also checks that its rows and its cases are the same set. `python tests/test_bad_inputs.py` (and the
-most test files named below) prints its rows from the live messages, as lines to paste into the table.
+test files below that say so) prints its rows from the live messages, as lines to paste into the table.
 
 Conventions: `ValueError` for a bad value, `TypeError` for a bad type, `FileNotFoundError` for a missing
 file, `CheckpointError` (a `ValueError`) naming the file for anything wrong inside a model file; the

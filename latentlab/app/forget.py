@@ -164,12 +164,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="pretrained name (rooms) or path to a .safetensors model")
     p.add_argument("--object", default="window", help="segmenter class to remove (window, bed, ...)")
     p.add_argument("--layer", default=None, help="generator layer (default block2, the paper's 'second highest')")
-    p.add_argument("--n-probe", type=int, default=150, help="samples for the probe (paper: 150)")
+    p.add_argument("--n-probe", type=int, default=None,
+                   help="samples for the probe (default: 150 as in the paper; with --boxes: the boxes file's n)")
     p.add_argument("--n-eval", type=int, default=1000, help="fresh samples to measure on")
     p.add_argument("--n-curve", type=int, default=200, help="samples per point of the removal curves")
     p.add_argument("--boxes", default=None, metavar="FILE",
                    help="boxes drawn on the probe samples, as `latentlab annotate MODEL --n N_PROBE --seed SEED` "
-                        "saves them (the file's n and seed must match --n-probe and --seed). Then forget is "
+                        "saves them (the file's seed must match --seed, and its n --n-probe when given). Then forget is "
                         "measured from your boxes only (train / held-out split, a box-only detector, locality, "
                         "random controls, a sweep of k) and OUT/images.npz holds every probe sample before and "
                         "after (default: the room segmenter's window boxes, measured by the segmenter)")
@@ -217,7 +218,7 @@ def run(args) -> int:
         seg = load_judge("rooms").to(device)  # forget hands it images on the CPU, moved to its device per batch
         det = load_detector(args.object, device)
     r = run_experiment(gan, seg, args.out, boxes_json=args.boxes, detector=det, sweep=not args.no_sweep,
-                       layer=args.layer, obj=args.object, n_probe=args.n_probe, n_eval=args.n_eval,
+                       layer=args.layer, obj=args.object, n_probe=args.n_probe or 150, n_eval=args.n_eval,
                        n_curve=args.n_curve, seed=args.seed, causal_steps=args.causal_steps,
                        joint_layers=args.joint_layers, device=device)
     print(summary(r))

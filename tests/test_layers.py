@@ -24,6 +24,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / "latentlab"
 BOTTOM, DATA, MODELS, TRAIN, ANALYSES, VIZ, APP = range(7)
 LAYERS = {
     "hooks": BOTTOM, "io": BOTTOM, "config": BOTTOM, "rng": BOTTOM, "images": BOTTOM, "progress": BOTTOM,
+    "masks": BOTTOM,  # boxes and region shares of binary masks, shared by judges and dissect
     "data": DATA,
     "models": MODELS, "judges": MODELS, "checkpoint": MODELS, "pretrained": MODELS, "convert": MODELS,
     "train": TRAIN,

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1] / "latentlab"
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = ROOT / "latentlab"
 
 BOTTOM, DATA, MODELS, TRAIN, ANALYSES, VIZ, APP = range(7)
 LAYERS = {
@@ -161,8 +165,86 @@ def test_imports_only_go_downward():
     assert bad == [], "\n".join(bad)
 
 
+def module_cycles(imports: list[Import]) -> list[list[str]]:
+    """Import cycles between modules (strongly connected parts of the module graph, each sorted), counting
+    imports inside functions too: a cycle within one package (report -> report_cli -> report) is still one."""
+    graph: dict[str, set[str]] = {}
+    for imp in imports:
+        if imp.importer != imp.target:
+            graph.setdefault(imp.importer, set()).add(imp.target)
+    order, low, stack, cycles = {}, {}, [], []
+
+    def visit(node):  # Tarjan's algorithm
+        order[node] = low[node] = len(order)
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in order:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], order[nxt])
+        if low[node] == order[node]:
+            scc = stack[stack.index(node):]
+            del stack[stack.index(node):]
+            if len(scc) > 1:
+                cycles.append(sorted(scc))
+
+    for node in sorted(graph):
+        if node not in order:
+            visit(node)
+    return cycles
+
+
 def test_no_cycle_between_packages():
     assert package_cycles(collect_imports(PACKAGE_DIR)) == []
+
+
+def test_no_cycle_between_modules():
+    assert module_cycles(collect_imports(PACKAGE_DIR)) == []
+
+
+def _loaded_by(statement: str) -> set[str]:
+    """Names in sys.modules after ``statement`` in a fresh interpreter (this checkout first on the path)."""
+    probe = f"import sys\n{statement}\nprint('\\n'.join(sorted(sys.modules)))"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return set(proc.stdout.split())
+
+
+def test_dissect_loads_no_data_generator_judge_or_cv2():
+    """Generic helpers (mask_to_boxes, agreement) live in latentlab.masks, not in the judge modules, so the
+    dissection's import does not pull in the procedural rooms, the judges or cv2 (issue 33)."""
+    loaded = _loaded_by("import latentlab.dissect")
+    assert "latentlab.dissect.removal" in loaded and "latentlab.masks" in loaded  # the probe saw the real import
+    assert {"cv2", "latentlab.data.rooms", "latentlab.judges"} & loaded == set()
+
+
+def imported_roots(path: Path) -> set[str]:
+    """Top-level names a script imports (module level and in functions); relative imports give ""."""
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            roots |= {a.name.partition(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            roots.add("" if node.level else node.module.partition(".")[0])
+    return roots
+
+
+def test_examples_import_only_latentlab_of_this_repository():
+    """An example is what a user can copy: besides the library and third-party packages it may use only a
+    private helper file beside it (examples/_*.py), never tests/, scripts/, benchmarks/ or pretrained/."""
+    ours = {p.stem for p in ROOT.iterdir() if p.suffix == ".py" or p.is_dir()} - {"latentlab"}
+    helpers = {p.stem for p in (ROOT / "examples").glob("_*.py")}
+    bad = {}
+    for path in sorted((ROOT / "examples").glob("*.py")):
+        wrong = {r for r in imported_roots(path) if r in ours or r == "" or
+                 (r.startswith("_") and r not in helpers and r not in sys.stdlib_module_names)}
+        if wrong:
+            bad[path.name] = sorted(wrong)
+    assert "tests" in ours and "latentlab" not in ours
+    assert bad == {}, f"examples import from this repository outside latentlab: {bad}"
 
 
 # -- the checker on a made-up package, so that a broken checker cannot pass silently
@@ -212,6 +294,20 @@ def test_package_cycles_are_found(tmp_path):
     root = _fake_package(tmp_path, {"judges/a.py": "from ..models import m\n",
                                     "models/m.py": "from ..judges import a\n"})
     assert package_cycles(collect_imports(root)) == [["judges", "models", "judges"]]
+
+
+def test_module_cycles_are_found_also_inside_a_package_and_a_function(tmp_path):
+    root = _fake_package(tmp_path, {
+        "app/report.py": "from .report_cli import SECTIONS\n",
+        "app/report_cli.py": "def run():\n    from .report import build_report\n",
+        "app/walk.py": "from .report import Section\n",
+        "latent/a.py": "from . import b\n", "latent/b.py": "from .c import x\n",
+        "latent/c.py": "import latentlab.latent.a\n",
+    })
+    imports = collect_imports(root)
+    assert package_cycles(imports) == []  # within one package: invisible to the package graph
+    assert module_cycles(imports) == [["latentlab.app.report", "latentlab.app.report_cli"],
+                                      ["latentlab.latent.a", "latentlab.latent.b", "latentlab.latent.c"]]
 
 
 MAX_FUNCTION_LINES = 80

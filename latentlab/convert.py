@@ -50,6 +50,7 @@ from torch import nn
 from .checkpoint import load, save
 from .config import IMAGE_SIZES, ModelConfig
 from .models import GAN
+from .validate import positive_int
 
 __all__ = ["convert", "ConvertResult", "Layout", "LAYOUTS", "read_state_dict", "select_state_dict",
            "map_state_dict", "generator_table", "discriminator_table", "pytorch_examples_dcgan",
@@ -864,11 +865,6 @@ def _checked(gan, state_g, state_d, lay: Layout, check: bool, n: int, seed: int,
     return diffs
 
 
-def _positive(name, v):
-    if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-        raise ValueError(f"{name}: expected a positive int, got {v!r}")
-
-
 def _load_part(module: nn.Module, src: _Source, table: dict, lay: Layout, part: str, what: str) -> list[str]:
     """Fold biases, rename, check and load one network's tensors into ``module`` -> notes."""
     name = "netG" if part == "generator" else "netD"
@@ -938,7 +934,8 @@ def convert(netG, netD=None, *, source: str = "pytorch-examples", key: str | Non
     lay = _layout(source)
     for k, v in (("nz", nz), ("ngf", ngf), ("ndf", ndf), ("nc", nc), ("num_classes", num_classes),
                  ("n_verify", n_verify)):
-        _positive(k, v)
+        if v is not None:
+            positive_int(v, k)
     if num_classes is not None and not lay.conditional:
         raise ValueError(f"num_classes: the {lay.name!r} layout is not class-conditional; use source='cdcgan' for a "
                          f"generator that takes classes, got num_classes={num_classes}")

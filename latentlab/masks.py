@@ -11,6 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .validate import non_negative_int, number_in, positive_int
+
 __all__ = ["Box", "mask_to_boxes", "region_fractions", "agreement"]
 
 Box = tuple[int, int, int, int]  # (x0, y0, x1, y1), x1 and y1 exclusive
@@ -33,8 +35,7 @@ def mask_to_boxes(mask, min_area: int = 4) -> list[Box]:
         >>> mask_to_boxes(m), mask_to_boxes(m, min_area=1)
         ([(1, 1, 4, 3)], [(1, 1, 4, 3), (6, 6, 7, 7)])
     """
-    if isinstance(min_area, bool) or not isinstance(min_area, (int, np.integer)) or min_area < 0:
-        raise ValueError(f"min_area must be a non-negative int, got {min_area!r}")
+    min_area = non_negative_int(min_area, "min_area", numpy=True)
     if isinstance(mask, torch.Tensor):
         mask = mask.detach().to("cpu").numpy()
     if not isinstance(mask, np.ndarray):
@@ -60,12 +61,6 @@ def mask_to_boxes(mask, min_area: int = 4) -> list[Box]:
     return [b for _, b in boxes]
 
 
-def _check_fraction(value, name: str = "min_fraction") -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
-        raise ValueError(f"{name}: expected a number in (0, 1], got {value!r}")
-    return float(value)
-
-
 def region_fractions(masks, grid: int = 8) -> torch.Tensor:
     """Share of True pixels per region: bool/0-1 masks (N, H, W) -> float32 (N, grid, grid).
 
@@ -78,8 +73,7 @@ def region_fractions(masks, grid: int = 8) -> torch.Tensor:
         raise TypeError(f"masks: expected a torch.Tensor or numpy array (N, H, W), got {type(masks).__name__}")
     if masks.ndim != 3:
         raise ValueError(f"masks: expected shape (N, H, W), got {tuple(masks.shape)}")
-    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 1:
-        raise ValueError(f"grid: expected a positive int, got {grid!r}")
+    grid = positive_int(grid, "grid")
     n, h, w = masks.shape
     if h % grid or w % grid:
         raise ValueError(f"grid: expected a divisor of the mask size {h}x{w}, got {grid}")
@@ -119,7 +113,7 @@ def agreement(fractions_a, fractions_b, regions_a, regions_b, min_fraction: floa
     if ra.shape != rb.shape or ra.ndim != 3 or ra.shape[0] != a.numel():
         raise ValueError(f"regions_a, regions_b: expected two (N, G, G) tensors with N = {a.numel()}, got "
                          f"{tuple(ra.shape)} and {tuple(rb.shape)}")
-    min_fraction = _check_fraction(min_fraction)
+    min_fraction = number_in(min_fraction, "min_fraction", 0, 1, low_open=True)
     pa, pb = ra >= min_fraction, rb >= min_fraction
     agree = float((pa == pb).double().mean())
     p_yes = float(pa.double().mean()) * float(pb.double().mean())

@@ -28,6 +28,7 @@ PACKAGE_DIR = ROOT / "latentlab"
 BOTTOM, DATA, MODELS, TRAIN, ANALYSES, VIZ, APP = range(7)
 LAYERS = {
     "hooks": BOTTOM, "io": BOTTOM, "config": BOTTOM, "rng": BOTTOM, "images": BOTTOM, "progress": BOTTOM,
+    "validate": BOTTOM,  # argument checks in one message style
     "masks": BOTTOM,  # boxes and region shares of binary masks, shared by judges and dissect
     "data": DATA,
     "models": MODELS, "judges": MODELS, "checkpoint": MODELS, "pretrained": MODELS, "convert": MODELS,

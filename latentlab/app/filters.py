@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..validate import one_of
 from .options import add_device_argument, resolve_device
 
 DEFAULT_QUANTILE = 0.2   # = latentlab.attribution.report.DEFAULT_QUANTILE (a test checks; that module imports torch)
@@ -162,8 +163,7 @@ def write_filter_report(rep, out_dir, *, png: str = "auto") -> dict:
     """
     from ..io import atomic_write_bytes
     from ..viz.page import page, write_page
-    if png not in PNG_MODES:
-        raise ValueError(f"png: expected one of {PNG_MODES}, got {png!r}")
+    one_of(png, "png", PNG_MODES)
     t0, c0 = time.perf_counter(), time.process_time()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

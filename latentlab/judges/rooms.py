@@ -34,9 +34,10 @@ from torch import nn
 
 from latentlab.data.rooms import ROOM_CLASSES
 from latentlab.io import CheckpointError
-from latentlab.judges._files import ConvUnit, JsonConfig, JudgeFile, check_positive_int
+from latentlab.judges._files import ConvUnit, JsonConfig, JudgeFile
 from latentlab.judges._files import digest as _digest  # noqa: F401 (tests build files with it)
 from latentlab.masks import Box, mask_to_boxes  # re-exported: the rooms judge's boxes
+from latentlab.validate import positive_int, probability
 
 __all__ = ["RoomSegmenter", "RoomSegmenterConfig", "mask_to_boxes", "window_boxes"]
 
@@ -53,7 +54,7 @@ class RoomSegmenterConfig(JsonConfig):
     def __post_init__(self):
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
         object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
-        check_positive_int("image_size", self.image_size)
+        positive_int(self.image_size, "image_size")
         if len(self.widths) < 2 or min(self.widths) < 1:
             raise ValueError(f"widths must be >= 2 positive channel counts, got {self.widths!r}")
         if self.image_size % 2 ** (len(self.widths) - 1):
@@ -177,8 +178,7 @@ class RoomSegmenter(JudgeFile, nn.Module):
         index = self.class_index(name)
         if min_prob is None:
             return self.predict(images, batch_size) == index
-        if isinstance(min_prob, bool) or not isinstance(min_prob, (int, float)) or not 0.0 <= min_prob <= 1.0:
-            raise ValueError(f"min_prob must be a number in [0, 1] or None, got {min_prob!r}")
+        min_prob = probability(min_prob, "min_prob", hint="or None")
 
         def mask(x):
             p = self._logits(x).float().softmax(dim=1)

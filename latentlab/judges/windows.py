@@ -28,8 +28,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from latentlab.judges._files import JsonConfig, JudgeFile, check_positive_int
-from latentlab.masks import _check_fraction, agreement, region_fractions  # re-exported: the instruments' comparison
+from latentlab.judges._files import JsonConfig, JudgeFile
+from latentlab.masks import agreement, region_fractions  # noqa: F401 (re-exported: the instruments' comparison)
+from latentlab.validate import number_in, positive_int
 
 __all__ = ["WindowDetector", "WindowDetectorConfig", "region_fractions", "agreement", "instrument_agreement"]
 
@@ -47,7 +48,7 @@ class WindowDetectorConfig(JsonConfig):
     def __post_init__(self):
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
         for name in ("image_size", "grid", "groups"):
-            check_positive_int(name, getattr(self, name))
+            positive_int(getattr(self, name), name)
         if len(self.widths) < 1 or min(self.widths) < 1 or any(w % self.groups for w in self.widths):
             raise ValueError(f"widths must be positive channel counts divisible by groups={self.groups}, "
                              f"got {self.widths!r}")
@@ -134,7 +135,7 @@ class WindowDetector(JudgeFile, nn.Module):
     def region_presence(self, images: torch.Tensor, min_fraction: float = 0.25,
                         batch_size: int = 256) -> torch.Tensor:
         """bool (N, grid, grid): regions whose predicted window share is >= ``min_fraction``."""
-        min_fraction = _check_fraction(min_fraction)
+        min_fraction = number_in(min_fraction, "min_fraction", 0, 1, low_open=True)
         return self.region_fraction(images, batch_size) >= min_fraction
 
 

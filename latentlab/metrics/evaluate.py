@@ -37,6 +37,7 @@ from ..models import GAN
 from ..models.adapter import LatentModel, as_latent_model
 from ..models.base import dcgan_init
 from ..pretrained import PRETRAINED, load_pretrained
+from ..validate import int_at_least
 from .content import (FACE_RATES, ROOM_RATES, WINDOW_THRESHOLD, class_accuracy, compare_rates, face_content,
                       room_content)
 from .diversity import mode_collapse, msssim_per_class, msssim_settings
@@ -126,8 +127,7 @@ def load_real(dataset: str, *, n_heldout: int, n_train: int = 5000, image_size: 
     """
     key = str(dataset).lower().replace("_", "-")
     for name, v in (("n_heldout", n_heldout), ("n_train", n_train)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 2:
-            raise ValueError(f"{name}: expected an int >= 2, got {v!r}")
+        int_at_least(v, name, 2)
     if key == "rooms":
         from ..data.rooms import ROOM_CLASSES, RoomsDataset
         size = image_size or 64
@@ -206,9 +206,7 @@ def _minimums(num_classes: int) -> dict[str, tuple[int, str]]:
 
 
 def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
-    return int(value)
+    return int_at_least(value, name, minimum, numpy=True)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -209,7 +209,7 @@ def resolve_subject(model, *, prior=None, nz=None, layer=None, discriminator=Non
     needs ``prior`` and ``nz``; ``discriminator`` (any module reading its images) and ``data`` are optional."""
     from torch import nn
 
-    from ..metrics.evaluate import resolve_model
+    from ..pretrained import resolve_model
     from ..models import GAN
     from ..models.adapter import LatentModel
     from ..hooks import get_module

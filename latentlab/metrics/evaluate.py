@@ -22,7 +22,6 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping
 
 import numpy as np
@@ -30,13 +29,11 @@ import torch
 from torch import nn
 from ..progress import progress_bar
 
-from ..checkpoint import load
 from ..images import from_uint8
-from ..io import CheckpointError
 from ..models import GAN
 from ..models.adapter import LatentModel, as_latent_model
 from ..models.base import dcgan_init
-from ..pretrained import PRETRAINED, load_pretrained
+from ..pretrained import resolve_model  # re-exported: the one model resolver
 from ..validate import int_at_least
 from .content import (FACE_RATES, ROOM_RATES, WINDOW_THRESHOLD, class_accuracy, compare_rates, face_content,
                       room_content)
@@ -76,28 +73,6 @@ class RealData:
 
 # --------------------------------------------------------------------------------------------------
 # inputs
-
-
-def resolve_model(model) -> GAN:
-    """A GAN, a shipped model name ("rooms", "faces", "fashion") or a path to a latentlab .safetensors."""
-    if isinstance(model, GAN):
-        return model
-    if isinstance(model, (str, os.PathLike)):
-        p = Path(model)
-        if p.is_dir():
-            raise ValueError(f"model: {str(p)!r} is a directory, expected a .safetensors model file or a "
-                             f"shipped model name {PRETRAINED}")
-        if p.is_file():
-            try:
-                return load(p)
-            except CheckpointError as e:
-                raise ValueError(f"model: {str(p)!r} is not a latentlab GAN checkpoint ({e})") from None
-        if p.suffix == ".safetensors":
-            raise FileNotFoundError(f"model: no such file {str(p)!r}")
-        if str(model) in PRETRAINED:
-            return load_pretrained(str(model))
-        raise ValueError(f"model: {str(model)!r} is neither a shipped model {PRETRAINED} nor an existing file")
-    raise TypeError(f"model: expected a latentlab GAN, a shipped model name or a path, got {type(model).__name__}")
 
 
 def _to_float_images(arr: np.ndarray) -> torch.Tensor:

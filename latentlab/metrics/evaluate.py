@@ -17,7 +17,6 @@ metric. ``judge=`` and ``real=`` replace the defaults (e.g. stand-ins in tests).
 """
 from __future__ import annotations
 
-import copy
 import math
 import os
 import time
@@ -32,7 +31,6 @@ from ..progress import progress_bar
 from ..images import from_uint8
 from ..models import GAN
 from ..models.adapter import LatentModel, as_latent_model
-from ..models.base import dcgan_init
 from ..pretrained import resolve_model  # re-exported: the one model resolver
 from ..validate import int_at_least
 from .content import (FACE_RATES, ROOM_RATES, WINDOW_THRESHOLD, class_accuracy, compare_rates, face_content,
@@ -40,7 +38,7 @@ from .content import (FACE_RATES, ROOM_RATES, WINDOW_THRESHOLD, class_accuracy, 
 from .diversity import mode_collapse, msssim_per_class, msssim_settings
 from .frechet import frechet_distance, judge_features
 from .memorization import flag_near_copies, near_copy_thresholds, nearest_distances
-from .ppl import perceptual_path_length, random_generator, recalibrate_batchnorm
+from .ppl import perceptual_path_length, random_generator
 
 __all__ = ["evaluate", "RealData", "load_real", "resolve_model", "resolve_subject", "Subject", "HELDOUT_SEED", "DATASET_JUDGES"]
 
@@ -241,27 +239,14 @@ def _generate(subject: Subject, n: int, seed: int, batch_size: int, progress: bo
 
 
 def _random_copy(subject: Subject, seed: int, calibration_samples: int = 256, batch_size: int = 128) -> LatentModel:
-    """The same architecture with random DCGAN-initialised weights (BatchNorm statistics re-estimated).
-
-    A foreign module is copied and re-initialised as if built afresh under ``seed`` (each layer's own
-    ``reset_parameters`` in module order, then the DCGAN init), as ``random_generator`` builds ours.
-    """
+    """The same architecture with random DCGAN-initialised weights (BatchNorm statistics re-estimated), from
+    :func:`~latentlab.metrics.ppl.random_generator`: ours built from its config, a foreign module copied and
+    re-initialised as if built afresh under ``seed``."""
     if subject.gan is not None:
         return LatentModel(random_generator(subject.gan.config, seed=seed), subject.lm.prior)
     lm = subject.lm
-    G = copy.deepcopy(lm.module)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
-        for m in G.modules():
-            if hasattr(m, "reset_parameters"):
-                m.reset_parameters()
-        dcgan_init(G)
-    rand = LatentModel(G, lm.prior, nz=lm.nz, z_dims=lm.z_dims)
-    g = torch.Generator().manual_seed(int(seed) + 1)
-    with torch.no_grad():
-        recalibrate_batchnorm(G, lambda k: rand.forward(rand.sample_z(k, rng=g).to(rand.device, rand.dtype)),
-                              calibration_samples, batch_size)
-    return rand
+    return LatentModel(random_generator(lm, seed, calibration_samples, batch_size), lm.prior, nz=lm.nz,
+                       z_dims=lm.z_dims)
 
 
 def _check_settings(n, k: int, ppl_samples, pairs_per_class, n_train, seed, batch_size, near_copy_quantile):

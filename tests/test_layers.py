@@ -1,10 +1,12 @@
-"""The package's layers import only downward (issue 23).
+"""The package's layers import only downward (issues 23, 33); docs/design.md draws them and a test below checks
+that the drawing and ``LAYERS`` agree.
 
     data -> models (judges beside them) -> train -> analyses (latent, dissect, attribution, metrics, transfer)
          -> viz (figures from arrays) -> app (commands, the report, experiment drivers)
 
-``hooks``, ``io``, ``config`` and ``progress`` are shared utilities at the bottom. ``checkpoint`` and ``pretrained`` build
-``GAN`` objects, so they sit with ``models``: everything above may import them, ``data`` may not.
+``hooks``, ``io``, ``config``, ``rng``, ``images``, ``progress``, ``validate`` and ``masks`` are shared utilities at
+the bottom. ``checkpoint`` and ``pretrained`` build ``GAN`` objects, so they sit with ``models``: everything above may
+import them, ``data`` may not. No two modules import each other, directly or round a loop.
 
 Every module of ``latentlab`` is parsed with ``ast``; module-level imports and imports inside functions
 (the usual place to hide a cycle) both count, relative imports are resolved. ``viz`` is held to a stricter
@@ -246,6 +248,27 @@ def test_examples_import_only_latentlab_of_this_repository():
             bad[path.name] = sorted(wrong)
     assert "tests" in ours and "latentlab" not in ours
     assert bad == {}, f"examples import from this repository outside latentlab: {bad}"
+
+
+def design_layers(text: str) -> list[tuple[str, list[str]]]:
+    """The layer table of docs/design.md (first ```text block after "## Layers"), top row first:
+    [(layer name, [parts])]; the package's own __init__ is written ``__init__``."""
+    block = text.split("## Layers", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    rows = [line.split("|") for line in block.splitlines() if line.strip()]
+    assert all(len(r) == 3 for r in rows), f"expected rows 'layer | parts | what', got {block!r}"
+    return [(name.strip(), parts.split()) for name, parts, _ in rows]
+
+
+def test_design_doc_draws_the_layers_this_test_enforces():
+    rows = design_layers((ROOT / "docs" / "design.md").read_text(encoding="utf-8"))
+    drawn = {("" if p == "__init__" else p): len(rows) - 1 - i for i, (_, parts) in enumerate(rows) for p in parts}
+    assert drawn == LAYERS, "docs/design.md's layer table and LAYERS in tests/test_layers.py disagree"
+    assert [name for name, _ in rows][::-1][1:] == ["data", "models", "train", "analyses", "viz", "app"]
+
+
+def test_design_table_parser_reads_rows_top_down():
+    text = "## Layers\n\n```text\nup   | b __init__ | x\ndown | a          | y\n```\n"
+    assert design_layers(text) == [("up", ["b", "__init__"]), ("down", ["a"])]
 
 
 # -- the checker on a made-up package, so that a broken checker cannot pass silently

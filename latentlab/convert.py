@@ -865,6 +865,11 @@ def _checked(gan, state_g, state_d, lay: Layout, check: bool, n: int, seed: int,
     return diffs
 
 
+def _positive(name, v):
+    if v is not None:
+        positive_int(v, name)
+
+
 def _load_part(module: nn.Module, src: _Source, table: dict, lay: Layout, part: str, what: str) -> list[str]:
     """Fold biases, rename, check and load one network's tensors into ``module`` -> notes."""
     name = "netG" if part == "generator" else "netD"
@@ -934,8 +939,7 @@ def convert(netG, netD=None, *, source: str = "pytorch-examples", key: str | Non
     lay = _layout(source)
     for k, v in (("nz", nz), ("ngf", ngf), ("ndf", ndf), ("nc", nc), ("num_classes", num_classes),
                  ("n_verify", n_verify)):
-        if v is not None:
-            positive_int(v, k)
+        _positive(k, v)
     if num_classes is not None and not lay.conditional:
         raise ValueError(f"num_classes: the {lay.name!r} layout is not class-conditional; use source='cdcgan' for a "
                          f"generator that takes classes, got num_classes={num_classes}")

@@ -6,6 +6,8 @@ import json
 import math
 from dataclasses import dataclass
 
+from .validate import one_of, positive_int
+
 __all__ = ["Config", "ModelConfig", "ARCHITECTURES", "CLASS_INPUTS", "PRIORS", "IMAGE_SIZES", "CONFIG_VERSION"]
 
 
@@ -75,18 +77,12 @@ class ModelConfig(Config):
     version: int = CONFIG_VERSION
 
     def __post_init__(self):
-        if self.arch not in ARCHITECTURES:
-            raise ValueError(f"arch: expected one of {ARCHITECTURES}, got {self.arch!r}")
-        if self.prior not in PRIORS:
-            raise ValueError(f"prior: expected one of {PRIORS}, got {self.prior!r}")
-        if self.image_size not in IMAGE_SIZES:
-            raise ValueError(f"image_size: expected one of {IMAGE_SIZES}, got {self.image_size!r}")
+        one_of(self.arch, "arch", ARCHITECTURES)
+        one_of(self.prior, "prior", PRIORS)
+        one_of(self.image_size, "image_size", IMAGE_SIZES)
         for name in ("nz", "ngf", "ndf", "channels", "embed_dim", "hidden"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                raise ValueError(f"{name}: expected a positive int, got {v!r}")
-        if self.class_input not in CLASS_INPUTS:
-            raise ValueError(f"class_input: expected one of {CLASS_INPUTS}, got {self.class_input!r}")
+            positive_int(getattr(self, name), name)
+        one_of(self.class_input, "class_input", CLASS_INPUTS)
         if self.arch == "acgan":
             if not isinstance(self.num_classes, int) or self.num_classes < 2:
                 raise ValueError(f"num_classes: an AC-GAN needs >= 2 classes, got {self.num_classes!r}")

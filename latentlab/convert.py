@@ -50,6 +50,7 @@ from torch import nn
 from .checkpoint import load, save
 from .config import IMAGE_SIZES, ModelConfig
 from .models import GAN
+from .validate import positive_int
 
 __all__ = ["convert", "ConvertResult", "Layout", "LAYOUTS", "read_state_dict", "select_state_dict",
            "map_state_dict", "generator_table", "discriminator_table", "pytorch_examples_dcgan",
@@ -865,8 +866,8 @@ def _checked(gan, state_g, state_d, lay: Layout, check: bool, n: int, seed: int,
 
 
 def _positive(name, v):
-    if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-        raise ValueError(f"{name}: expected a positive int, got {v!r}")
+    if v is not None:
+        positive_int(v, name)
 
 
 def _load_part(module: nn.Module, src: _Source, table: dict, lay: Layout, part: str, what: str) -> list[str]:

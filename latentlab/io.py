@@ -33,6 +33,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as _st_save
 
+from .validate import int_at_least
+
 __all__ = ["CheckpointError", "save_safetensors", "load_safetensors", "read_metadata", "atomic_write_bytes",
            "FileKind", "FILE_KINDS", "ModelFile", "write_model_file", "read_model_file", "module_tensors", "digest",
            "check_sha256", "load_part", "int_field", "read_json_file", "JsonHeader", "check_json_header"]
@@ -354,10 +356,8 @@ def check_model_file(model_file: ModelFile, kind: str,
 
 
 def int_field(name: str, v, lo: int, where: str) -> int:
-    """``v`` if it is an int >= ``lo`` (not a bool), else a ValueError naming ``name``."""
-    if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-        raise ValueError(f"{name}: expected an int >= {lo}{where}, got {v!r}")
-    return v
+    """``v`` if it is an int >= ``lo`` (not a bool), else a ValueError naming ``name`` and the file (``where``)."""
+    return int_at_least(v, name, lo, hint=where.strip())
 
 
 def read_json_file(path: Path, what: str) -> object:

@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 
 from .checkpoint import load
+from .io import CheckpointError
 from .models import GAN
 
-__all__ = ["load_pretrained", "pretrained_dir", "PRETRAINED"]
+__all__ = ["load_pretrained", "resolve_model", "pretrained_dir", "PRETRAINED"]
 
 PRETRAINED = ("rooms", "faces", "fashion")
 
@@ -49,3 +50,33 @@ def load_pretrained(name: str) -> GAN:
         raise FileNotFoundError(f"pretrained model {name!r} not found at {str(path)!r}; train it with "
                                 f"`python pretrained/train.py {name}` (see pretrained/README.md)")
     return load(path)
+
+
+def resolve_model(model) -> GAN:
+    """The model argument of every analysis and command, as a ``GAN``: a ``GAN`` itself, a shipped model name
+    (``PRETRAINED``) or a path to a latentlab .safetensors file. A shipped name wins over a same-named file or
+    folder in the working directory (as in :func:`load_pretrained`).
+
+    Any other generator module goes through :class:`latentlab.models.adapter.LatentModel` instead; this function
+    names what is wrong with the argument: ValueError for a folder, an unknown name or a file that is not a
+    latentlab GAN (the loader's reason in brackets), FileNotFoundError for a missing .safetensors file, TypeError
+    for anything else.
+    """
+    if isinstance(model, GAN):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        p = Path(model)
+        if str(model) in PRETRAINED:
+            return load_pretrained(str(model))
+        if p.is_dir():
+            raise ValueError(f"model: {str(p)!r} is a directory, expected a .safetensors model file or a "
+                             f"shipped model name {PRETRAINED}")
+        if p.is_file():
+            try:
+                return load(p)
+            except CheckpointError as e:
+                raise ValueError(f"model: {str(p)!r} is not a latentlab GAN checkpoint ({e})") from None
+        if p.suffix == ".safetensors":
+            raise FileNotFoundError(f"model: no such file {str(p)!r}")
+        raise ValueError(f"model: {str(model)!r} is neither a shipped model {PRETRAINED} nor an existing file")
+    raise TypeError(f"model: expected a latentlab GAN, a shipped model name or a path, got {type(model).__name__}")

@@ -110,6 +110,21 @@ def test_device_goes_through_the_adapter(pair):
             LatentModel(netG, "normal", device=bad)
 
 
+
+def test_device_moves_the_callers_module_in_place_as_documented(pair):
+    """``device=`` is ``Module.to`` on the caller's module, not a copy (LatentModel's docstring says so): hooks
+    put on the caller's module before wrapping see the adapter's forward passes."""
+    from latentlab.hooks import Trace
+    _, netG, _ = pair
+    before = [p for p in netG.parameters()]
+    lm = LatentModel(netG, "normal", device="cpu")
+    assert lm.module is netG and all(a is b for a, b in zip(lm.module.parameters(), before))
+    assert "in place" in LatentModel.__doc__
+    with Trace(netG, "main.5") as t:
+        lm.generate(lm.sample_z(2, seed=0))
+    assert t.output is not None and t.output.shape[0] == 2
+
+
 FORGET_KW = dict(n_probe=30, n_eval=16, n_curve=8, seed=0, progress=False)  # equality, not quality: small
 
 

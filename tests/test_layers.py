@@ -1,10 +1,12 @@
-"""The package's layers import only downward (issue 23).
+"""The package's layers import only downward (issues 23, 33); docs/design.md draws them and a test below checks
+that the drawing and ``LAYERS`` agree.
 
     data -> models (judges beside them) -> train -> analyses (latent, dissect, attribution, metrics, transfer)
          -> viz (figures from arrays) -> app (commands, the report, experiment drivers)
 
-``hooks``, ``io``, ``config`` and ``progress`` are shared utilities at the bottom. ``checkpoint`` and ``pretrained`` build
-``GAN`` objects, so they sit with ``models``: everything above may import them, ``data`` may not.
+``hooks``, ``io``, ``config``, ``rng``, ``images``, ``progress``, ``validate`` and ``masks`` are shared utilities at
+the bottom. ``checkpoint`` and ``pretrained`` build ``GAN`` objects, so they sit with ``models``: everything above may
+import them, ``data`` may not. No two modules import each other, directly or round a loop.
 
 Every module of ``latentlab`` is parsed with ``ast``; module-level imports and imports inside functions
 (the usual place to hide a cycle) both count, relative imports are resolved. ``viz`` is held to a stricter
@@ -14,16 +16,22 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1] / "latentlab"
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = ROOT / "latentlab"
 
 BOTTOM, DATA, MODELS, TRAIN, ANALYSES, VIZ, APP = range(7)
 LAYERS = {
     "hooks": BOTTOM, "io": BOTTOM, "config": BOTTOM, "rng": BOTTOM, "images": BOTTOM, "progress": BOTTOM,
+    "validate": BOTTOM,  # argument checks in one message style
+    "masks": BOTTOM,  # boxes and region shares of binary masks, shared by judges and dissect
     "data": DATA,
     "models": MODELS, "judges": MODELS, "checkpoint": MODELS, "pretrained": MODELS, "convert": MODELS,
     "train": TRAIN,
@@ -160,8 +168,107 @@ def test_imports_only_go_downward():
     assert bad == [], "\n".join(bad)
 
 
+def module_cycles(imports: list[Import]) -> list[list[str]]:
+    """Import cycles between modules (strongly connected parts of the module graph, each sorted), counting
+    imports inside functions too: a cycle within one package (report -> report_cli -> report) is still one."""
+    graph: dict[str, set[str]] = {}
+    for imp in imports:
+        if imp.importer != imp.target:
+            graph.setdefault(imp.importer, set()).add(imp.target)
+    order, low, stack, cycles = {}, {}, [], []
+
+    def visit(node):  # Tarjan's algorithm
+        order[node] = low[node] = len(order)
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in order:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], order[nxt])
+        if low[node] == order[node]:
+            scc = stack[stack.index(node):]
+            del stack[stack.index(node):]
+            if len(scc) > 1:
+                cycles.append(sorted(scc))
+
+    for node in sorted(graph):
+        if node not in order:
+            visit(node)
+    return cycles
+
+
 def test_no_cycle_between_packages():
     assert package_cycles(collect_imports(PACKAGE_DIR)) == []
+
+
+def test_no_cycle_between_modules():
+    assert module_cycles(collect_imports(PACKAGE_DIR)) == []
+
+
+def _loaded_by(statement: str) -> set[str]:
+    """Names in sys.modules after ``statement`` in a fresh interpreter (this checkout first on the path)."""
+    probe = f"import sys\n{statement}\nprint('\\n'.join(sorted(sys.modules)))"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return set(proc.stdout.split())
+
+
+def test_dissect_loads_no_data_generator_judge_or_cv2():
+    """Generic helpers (mask_to_boxes, agreement) live in latentlab.masks, not in the judge modules, so the
+    dissection's import does not pull in the procedural rooms, the judges or cv2 (issue 33)."""
+    loaded = _loaded_by("import latentlab.dissect")
+    assert "latentlab.dissect.removal" in loaded and "latentlab.masks" in loaded  # the probe saw the real import
+    assert {"cv2", "latentlab.data.rooms", "latentlab.judges"} & loaded == set()
+
+
+def imported_roots(path: Path) -> set[str]:
+    """Top-level names a script imports (module level and in functions); relative imports give ""."""
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            roots |= {a.name.partition(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            roots.add("" if node.level else node.module.partition(".")[0])
+    return roots
+
+
+def test_examples_import_only_latentlab_of_this_repository():
+    """An example is what a user can copy: besides the library and third-party packages it may use only a
+    private helper file beside it (examples/_*.py), never tests/, scripts/, benchmarks/ or pretrained/."""
+    ours = {p.stem for p in ROOT.iterdir() if p.suffix == ".py" or p.is_dir()} - {"latentlab"}
+    helpers = {p.stem for p in (ROOT / "examples").glob("_*.py")}
+    bad = {}
+    for path in sorted((ROOT / "examples").glob("*.py")):
+        wrong = {r for r in imported_roots(path) if r in ours or r == "" or
+                 (r.startswith("_") and r not in helpers and r not in sys.stdlib_module_names)}
+        if wrong:
+            bad[path.name] = sorted(wrong)
+    assert "tests" in ours and "latentlab" not in ours
+    assert bad == {}, f"examples import from this repository outside latentlab: {bad}"
+
+
+def design_layers(text: str) -> list[tuple[str, list[str]]]:
+    """The layer table of docs/design.md (first ```text block after "## Layers"), top row first:
+    [(layer name, [parts])]; the package's own __init__ is written ``__init__``."""
+    block = text.split("## Layers", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    rows = [line.split("|") for line in block.splitlines() if line.strip()]
+    assert all(len(r) == 3 for r in rows), f"expected rows 'layer | parts | what', got {block!r}"
+    return [(name.strip(), parts.split()) for name, parts, _ in rows]
+
+
+def test_design_doc_draws_the_layers_this_test_enforces():
+    rows = design_layers((ROOT / "docs" / "design.md").read_text(encoding="utf-8"))
+    drawn = {("" if p == "__init__" else p): len(rows) - 1 - i for i, (_, parts) in enumerate(rows) for p in parts}
+    assert drawn == LAYERS, "docs/design.md's layer table and LAYERS in tests/test_layers.py disagree"
+    assert [name for name, _ in rows][::-1][1:] == ["data", "models", "train", "analyses", "viz", "app"]
+
+
+def test_design_table_parser_reads_rows_top_down():
+    text = "## Layers\n\n```text\nup   | b __init__ | x\ndown | a          | y\n```\n"
+    assert design_layers(text) == [("up", ["b", "__init__"]), ("down", ["a"])]
 
 
 # -- the checker on a made-up package, so that a broken checker cannot pass silently
@@ -211,6 +318,20 @@ def test_package_cycles_are_found(tmp_path):
     root = _fake_package(tmp_path, {"judges/a.py": "from ..models import m\n",
                                     "models/m.py": "from ..judges import a\n"})
     assert package_cycles(collect_imports(root)) == [["judges", "models", "judges"]]
+
+
+def test_module_cycles_are_found_also_inside_a_package_and_a_function(tmp_path):
+    root = _fake_package(tmp_path, {
+        "app/report.py": "from .report_cli import SECTIONS\n",
+        "app/report_cli.py": "def run():\n    from .report import build_report\n",
+        "app/walk.py": "from .report import Section\n",
+        "latent/a.py": "from . import b\n", "latent/b.py": "from .c import x\n",
+        "latent/c.py": "import latentlab.latent.a\n",
+    })
+    imports = collect_imports(root)
+    assert package_cycles(imports) == []  # within one package: invisible to the package graph
+    assert module_cycles(imports) == [["latentlab.app.report", "latentlab.app.report_cli"],
+                                      ["latentlab.latent.a", "latentlab.latent.b", "latentlab.latent.c"]]
 
 
 MAX_FUNCTION_LINES = 80

@@ -116,3 +116,26 @@ def test_train_py_hands_dtn_recipes_to_their_scripts(name, subcommands, capsys):
     with pytest.raises(SystemExit) as e:                         # the GAN presets' parser refuses other names
         _train_script().main(["dtn-nonsense"])
     assert e.value.code == 2
+
+
+def test_resolve_model_is_the_one_resolver(tmp_path, monkeypatch):
+    """latentlab.pretrained.resolve_model: a shipped name wins over a same-named folder (as in load_pretrained);
+    metrics re-exports it; the commands' drivers go through it (app.options.load_model), none loads on its own."""
+    import ast
+
+    import latentlab.metrics
+    from latentlab.pretrained import resolve_model
+    assert latentlab.metrics.resolve_model is resolve_model
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rooms").mkdir()
+    assert resolve_model("rooms").config.dataset == "rooms"
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(ValueError, match=r"^model: 'mine' is a directory"):
+        resolve_model("mine")
+    pkg = Path(latentlab.metrics.__file__).resolve().parents[1]
+    loaders = {"load_pretrained", "load"}
+    direct = sorted(f"{path.relative_to(pkg)}:{node.lineno}" for folder in ("app", "live")
+                    for path in (pkg / folder).glob("*.py")
+                    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                    if isinstance(node, ast.Call) and getattr(node.func, "id", None) in loaders)
+    assert direct == [], f"load the model argument with resolve_model / app.options.load_model: {direct}"

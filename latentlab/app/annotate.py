@@ -61,7 +61,7 @@ def sample_uint8(gan, n: int, seed: int, batch_size: int = 200):
 def run(args) -> int:
     from ..dissect.boxes_json import load_boxes
     from ..io import atomic_write_bytes
-    from ..pretrained import load_pretrained
+    from .options import load_model
     from ..viz.annotate import annotate_page
 
     for name, v, lo in (("--n", args.n, 1), ("--seed", args.seed, 0), ("--size", args.size, 64)):
@@ -81,10 +81,7 @@ def run(args) -> int:
         page.parent.mkdir(parents=True, exist_ok=True)   # like train, walk, report: missing folders are created
     except OSError as e:
         raise ValueError(f"--html: cannot create the folder {str(page.parent)!r} ({e.strerror or e})") from None
-    try:
-        gan = load_pretrained(args.model)
-    except (ValueError, FileNotFoundError) as e:
-        raise ValueError(f"model: {e}") from None
+    gan = load_model(args.model)
     if gan.config.conditional:
         raise ValueError(f"model: {args.model!r} is an AC-GAN; annotate (like forget) takes an unconditional model")
     size = gan.config.image_size

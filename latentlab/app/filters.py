@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from .options import add_device_argument, resolve_device
+from ..validate import one_of
+from .options import add_device_argument, load_model, resolve_device
 
 DEFAULT_QUANTILE = 0.2   # = latentlab.attribution.report.DEFAULT_QUANTILE (a test checks; that module imports torch)
 
@@ -55,7 +56,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..pretrained import load_pretrained
     from ..attribution.report import filter_report
 
     t0 = time.perf_counter()
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             torch.set_num_threads(args.threads)
         device = resolve_device(args.device)     # before loading: a bad --device fails fast
         t, c = time.perf_counter(), time.process_time()
-        gan = load_pretrained(args.model)
+        gan = load_model(args.model)
         t_load, c_load = time.perf_counter() - t, time.process_time() - c
         rep = filter_report(gan, args.data, n=args.n, layer=args.layer, quantile=args.quantile,
                             data_seed=args.data_seed, random_seed=args.seed, k=args.top_k, n_show=args.show,
@@ -162,8 +162,7 @@ def write_filter_report(rep, out_dir, *, png: str = "auto") -> dict:
     """
     from ..io import atomic_write_bytes
     from ..viz.page import page, write_page
-    if png not in PNG_MODES:
-        raise ValueError(f"png: expected one of {PNG_MODES}, got {png!r}")
+    one_of(png, "png", PNG_MODES)
     t0, c0 = time.perf_counter(), time.process_time()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

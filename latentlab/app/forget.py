@@ -201,10 +201,9 @@ def add_joint_argument(p: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     from ..judges import load_judge
-    from ..pretrained import load_pretrained
-    from .options import resolve_device
+    from .options import load_model, resolve_device
     device = resolve_device(args.device)  # checked before anything is loaded
-    gan = load_pretrained(args.model)
+    gan = load_model(args.model)
     if not args.no_segmenter:
         from ..judges import check_domain
         check_domain("rooms", gan.config.dataset)  # JudgeDomainWarning outside latentlab's procedural rooms

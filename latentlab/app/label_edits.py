@@ -19,12 +19,9 @@ TURN_COEFFICIENTS = (-1.0, -0.667, -0.333, 0.0, 0.333, 0.667, 1.0)
 def load_model_and_tags(model: str, labels: str):
     """(gan, TagsFile): the tags checked against the model (file name, nz, image size, weights' fingerprint)."""
     from ..latent.tags import load_tags, model_fingerprint
-    from ..pretrained import load_pretrained
+    from .options import load_model
 
-    try:
-        gan = load_pretrained(model)
-    except (ValueError, FileNotFoundError) as e:
-        raise ValueError(f"model: {e}") from None
+    gan = load_model(model)
     cfg = gan.config
     if cfg.conditional:
         raise ValueError(f"model: {model!r} is class-conditional; tags are made on an unconditional model's samples")

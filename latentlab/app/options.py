@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 __all__ = ["HelpFormatter", "add_device_argument", "resolve_device", "add_class_argument", "class_index",
-           "resolve_class", "model_file"]
+           "resolve_class", "model_file", "load_model"]
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -108,3 +108,12 @@ def model_file(model: str, *, option: str = "--model") -> str:
     hint = f"; pass one of {[str(f) for f in files[:5]]}" if files else ""
     raise ValueError(f"{option}: {model!r} is a folder without model.safetensors (expected a run folder written by "
                      f"`latentlab train`, a .safetensors file or one of {list(PRETRAINED)}){hint}")
+
+
+def load_model(model: str, *, option: str = "model"):
+    """The GAN a command's model argument names: a run folder (its ``model.safetensors``, see :func:`model_file`),
+    then :func:`latentlab.pretrained.resolve_model` (a shipped name or a .safetensors file), the library's one
+    model resolver, whose messages name ``model``."""
+    from ..pretrained import resolve_model  # imports torch: call this in run(), not while parsing
+
+    return resolve_model(model_file(model, option=option))

@@ -40,14 +40,14 @@ import html
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..viz.page import figure_html, page, write_page
-from .report_cli import SECTIONS  # one list, kept where `report --help` reads it without importing torch
+from .report_sections import SECTIONS, Section  # one list, read by `report --help` without importing torch
 
 __all__ = ["Budget", "QUICK", "SECTIONS", "Section", "build_report", "applicable_sections", "plan_sections",
            "resolve_subject", "ReportSubject", "read_training_log", "find_training_log", "DTN_MODELS",
@@ -86,18 +86,6 @@ class Budget:
 #: A budget for smoke runs and tests: every section in seconds on a tiny model.
 QUICK = Budget(n_samples=16, n_metrics=32, n_train=64, walks=2, walk_steps=5, pool_size=64, n_rotation=2, n_filters=32,
                n_probe=12, n_forget_eval=24, n_curve=12, n_dtn=100, n_dtn_fd=50, n_dtn_faces=48)
-
-
-@dataclass
-class Section:
-    key: str
-    title: str
-    caption: str                                   # HTML: what the reader sees and which paper figure
-    figures: list = field(default_factory=list)    # [(heading, go.Figure)]
-    numbers: str = ""                              # HTML: the measured numbers behind the figure
-    error: str | None = None
-    seconds: float = 0.0
-    data: dict = field(default_factory=dict)       # the measured numbers as JSON (result["numbers"][key])
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -221,7 +209,7 @@ def resolve_subject(model, *, prior=None, nz=None, layer=None, discriminator=Non
     needs ``prior`` and ``nz``; ``discriminator`` (any module reading its images) and ``data`` are optional."""
     from torch import nn
 
-    from ..metrics.evaluate import resolve_model
+    from ..pretrained import resolve_model
     from ..models import GAN
     from ..models.adapter import LatentModel
     from ..hooks import get_module

@@ -5,13 +5,9 @@ import argparse
 import json
 import sys
 
-__all__ = ["add_arguments", "run", "SECTIONS"]
+from .report_sections import SECTIONS  # torch-free: `latentlab report --help` imports no torch
 
-# The report's sections in page order (latentlab.app.report imports them from here: that module imports torch,
-# and `latentlab report --help` must not).
-SECTIONS = ("samples", "training", "metrics", "walk", "sefa", "arithmetic", "rotation", "labels", "filters", "forget",
-            "forget-boxes",
-            "dtn")
+__all__ = ["add_arguments", "run", "SECTIONS"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:

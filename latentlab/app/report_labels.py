@@ -55,7 +55,7 @@ def _pixel_change(images: torch.Tensor) -> float:
 def sefa_section(s, b, seed: int):
     from ..latent.directions import edit, sefa
     from ..viz.latent_figures import axis_figure
-    from .report import Section
+    from .report_sections import Section
 
     lm = s.lm
     k = min(SEFA_K, lm.nz)
@@ -224,7 +224,7 @@ def _direction_part(s, tags, bounds, b, seed: int):
 
 
 def labels_section(s, b, seed: int, tags):
-    from .report import Section
+    from .report_sections import Section
     bounds = _boundaries(s, tags)
     figs, texts, data = [("Each tag's boundary in z, held-out agreement with your tags", _boundary_table(tags,
                                                                                                       bounds))], [], {}

@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .options import add_class_argument, add_device_argument, model_file, resolve_class, resolve_device
+from .options import add_class_argument, add_device_argument, load_model, resolve_class, resolve_device
 
 __all__ = ["add_arguments", "run", "jump_note", "DESCRIPTION"]
 
@@ -53,14 +53,10 @@ def jump_note(s) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..latent.walk import Walk
-    from ..pretrained import load_pretrained
     from ..viz.latent_figures import smoothness_figure, walk_figure
 
     device = resolve_device(args.device)     # before loading: a bad --device fails fast
-    try:
-        gan = load_pretrained(model_file(args.model, option="model"))
-    except FileNotFoundError as e:
-        raise ValueError(f"model: {e}") from None
+    gan = load_model(args.model)
     cfg = gan.config
     klass = resolve_class(args.klass, cfg)
     class_walk = None

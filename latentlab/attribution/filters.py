@@ -15,7 +15,6 @@ Example::
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +23,7 @@ from torch import nn
 
 from .. import images as images_
 from ..hooks import Trace
+from ..models.baseline import random_weights
 from ._common import check_filter, eval_mode, prepare
 from .guided import FilterGuidedBackprop
 
@@ -94,28 +94,11 @@ def random_like(model: nn.Module, *, seed: int = 0) -> nn.Module:
 
     Conv/linear weights ~ N(0, 0.02), biases 0; BatchNorm scale ~ N(1, 0.02), shift 0, running
     statistics reset. The paper's "randomly initialised D of the same architecture"; the global RNG
-    is not touched. Returned in eval mode.
+    is not touched. Returned in eval mode. (:func:`latentlab.models.baseline.random_weights`, ``draws="direct"``.)
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected an nn.Module, got {type(model).__name__}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
-    clone = copy.deepcopy(model)
-    g = torch.Generator().manual_seed(seed)
-    for m in clone.modules():
-        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.Linear)):
-            m.weight.copy_(torch.randn(m.weight.shape, generator=g) * 0.02)
-            if m.bias is not None:
-                m.bias.zero_()
-        elif isinstance(m, nn.modules.batchnorm._BatchNorm):
-            if m.affine:
-                m.weight.copy_(1.0 + 0.02 * torch.randn(m.weight.shape, generator=g))
-                m.bias.zero_()
-            if m.track_running_stats:
-                m.reset_running_stats()
-        elif isinstance(m, nn.Embedding):
-            m.weight.copy_(torch.randn(m.weight.shape, generator=g))
-    return clone.eval()
+    return random_weights(model, seed=seed, draws="direct")
 
 
 @dataclass

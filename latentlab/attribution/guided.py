@@ -37,6 +37,7 @@ from captum.attr import GuidedBackprop as _CaptumGuidedBackprop
 from captum.attr import NeuronGuidedBackprop as _CaptumNeuronGuidedBackprop
 from torch import nn
 
+from ..validate import one_of
 from ._common import check_filter, check_images, resolve_layer
 
 __all__ = ["GUIDED_ACTIVATIONS", "register_guided_activation", "GuidedBackprop", "NeuronGuidedBackprop",
@@ -196,8 +197,7 @@ class FilterGuidedBackprop(NeuronGuidedBackprop):
     """
 
     def attribute(self, inputs, filter: int, reduce: str = "max", additional_forward_args=None):  # noqa: A002
-        if reduce not in REDUCTIONS:
-            raise ValueError(f"reduce: expected one of {REDUCTIONS}, got {reduce!r}")
+        one_of(reduce, "reduce", REDUCTIONS)
         check_images(self.forward_func, inputs)
         if isinstance(filter, bool) or not isinstance(filter, int):
             raise TypeError(f"filter: expected an int filter index, got {type(filter).__name__}")

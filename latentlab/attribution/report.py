@@ -30,6 +30,7 @@ from torch import nn
 
 from ..images import from_uint8
 from ..models.base import check_device
+from ..validate import positive_int
 from ._common import check_images, prepare, resolve_layer
 from .filters import FilterViews, filter_views, layer_activations, random_like, top_images
 from .semantic import SemanticScores, filter_iou
@@ -46,8 +47,7 @@ def load_labelled_images(data, n: int, *, size: int = 64, seed: int = 1, cache=N
             ``label_maps(indices)`` and ``classes``.
         n: number of images (the first n).
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise ValueError(f"n: expected a positive int, got {n!r}")
+    positive_int(n, "n")
     if isinstance(data, str):
         if data.lower() != "rooms":
             raise ValueError(f"data: filter dissection needs label maps; built-in labelled datasets are ('rooms',), "

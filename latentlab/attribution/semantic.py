@@ -33,6 +33,8 @@ import numpy as np
 import torch
 import torch.nn.functional as Fn
 
+from ..validate import positive_int
+
 __all__ = ["SemanticScores", "filter_iou", "iou_bound", "upsample"]
 
 _BUDGET = 1 << 23  # upsampled values held at once (32 MB of float32)
@@ -138,8 +140,7 @@ def _check(activations, labels, n_classes, quantile):
         raise TypeError(f"labels: expected integer class indices, got dtype {labels.dtype}")
     if isinstance(quantile, bool) or not isinstance(quantile, (int, float)) or not 0 < quantile < 1:
         raise ValueError(f"quantile: expected a fraction 0 < quantile < 1 (0.005 = top 0.5%), got {quantile!r}")
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
-        raise ValueError(f"n_classes: expected a positive int, got {n_classes!r}")
+    positive_int(n_classes, "n_classes")
     if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= n_classes):
         raise ValueError(f"labels: expected values in [0, {n_classes}), got [{int(labels.min())}, {int(labels.max())}]")
     return labels.long()

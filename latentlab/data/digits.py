@@ -30,6 +30,7 @@ import torch
 
 from ..images import from_uint8
 from ..rng import resolve_rng
+from ..validate import int_at_least, positive_int
 
 __all__ = ["SourceDigits", "MNISTDigits", "render_source_digit", "find_fonts", "load_mnist_5k", "mnist_5k_path",
            "random_affine", "augment_digits", "FONT_CANDIDATES", "MNIST_SPLIT"]
@@ -93,8 +94,7 @@ def render_source_digit(index: int, seed: int = 0, *, fonts=None, _cache=None) -
     ``fonts``: None (the system fonts found by :func:`find_fonts`) or a list of font file paths.
     """
     from PIL import Image, ImageDraw, ImageFilter
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
-        raise ValueError(f"index: expected an int >= 0, got {index!r}")
+    int_at_least(index, "index", 0, numpy=True)
     _, font_sets = _cache if _cache is not None else _load_fonts(fonts)
     rng = np.random.default_rng([int(seed), int(index)])
     label = int(rng.integers(10))
@@ -193,8 +193,7 @@ class SourceDigits(torch.utils.data.Dataset):
     classes = tuple(str(i) for i in range(10))
 
     def __init__(self, n: int = 20000, seed: int = 0, split: str = "train", fonts=None):
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n: expected a positive int, got {n!r}")
+        positive_int(n, "n")
         if split not in SPLIT_OFFSET:
             raise ValueError(f"split: expected one of {sorted(SPLIT_OFFSET)}, got {split!r}")
         self.n, self.seed, self.split = n, int(seed), split

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..hooks import get_module
+from ..validate import int_at_least
 from .boxes import validate_boxes
 from .probe import ProbeResult, fit_probe
 from .removal import (DISAGREE, Removal, _agreement, _fractions, adapter, boxes_from_masks, class_index,
@@ -343,12 +344,6 @@ def joint_drop(lm, probes: dict, samples: ProbeSamples, ev: EvalSet, judge: Judg
 
 # ------------------------------------------------------------------------------------------------ forget
 
-def _check_counts(**counts) -> None:
-    for name, (v, lo) in counts.items():
-        if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-            raise ValueError(f"{name}: expected an int >= {lo}, got {v!r}")
-
-
 def _layers(lm, layer, sweep_layers, joint_layers) -> tuple[str, list, list]:
     layer = layer or lm.default_layer()
     sweep = list(sweep_layers) if sweep_layers else []
@@ -405,7 +400,9 @@ class ForgetSettings:
     progress: bool = True
 
     def check(self) -> "ForgetSettings":
-        _check_counts(n_probe=(self.n_probe, 2), n_eval=(self.n_eval, 1), n_curve=(self.n_curve, 1))
+        int_at_least(self.n_probe, "n_probe", 2)
+        int_at_least(self.n_eval, "n_eval", 1)
+        int_at_least(self.n_curve, "n_curve", 1)
         return self
 
 

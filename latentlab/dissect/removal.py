@@ -11,8 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..judges.rooms import mask_to_boxes
-from ..judges.windows import agreement, region_fractions
+from ..masks import agreement, mask_to_boxes, region_fractions
 from ..models.adapter import LatentModel, as_latent_model
 from .ablate import ablate_layers, check_drops
 

@@ -13,14 +13,8 @@ from torch import nn
 from latentlab.config import Config
 from latentlab.io import FILE_KINDS, digest, load_part, module_tensors, read_model_file, write_model_file  # noqa: F401 (digest: re-exported)
 from latentlab.models.base import check_device
+from latentlab.validate import positive_int
 
-
-
-def check_positive_int(name: str, value) -> int:
-    """``value`` if it is an int >= 1 (not a bool), else a ValueError "<name> must be a positive int, got ..."."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
 
 
 JsonConfig = Config  # the judges' name for the config base class (to_json and a strict from_json)
@@ -36,7 +30,7 @@ class ConvNetConfig(JsonConfig):
     def __post_init__(self):
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
         for name in self.positive_ints:
-            check_positive_int(name, getattr(self, name))
+            positive_int(getattr(self, name), name)
         if not self.widths or min(self.widths) < 1:
             raise ValueError(f"widths must be positive channel counts, got {self.widths!r}")
         if self.image_size % 2 ** len(self.widths):
@@ -156,7 +150,7 @@ class JudgeFile:
         """``fn`` over chunks of ``batch_size`` images in eval mode (the mode is restored), no gradients;
         the outputs concatenated on the images' device."""
         self._check_images(images, check_range=self.batch_check_range)
-        check_positive_int("batch_size", batch_size)
+        positive_int(batch_size, "batch_size")
         param = next(self.parameters())
         fmt = torch.channels_last if self.batch_channels_last else torch.contiguous_format
         was_training = self.training

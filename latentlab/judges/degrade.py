@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from ..rng import resolve_rng
+from ..validate import int_at_least, non_negative_int, number_in, positive_int
 
 __all__ = [
     "wash", "colour_shift", "blur", "pixel_noise", "lowfreq_noise", "blotches", "checkerboard", "erase_class",
@@ -60,19 +61,6 @@ def _check_batch(images, rng, generator=None) -> torch.Generator:
     return resolve_rng(rng, generator, required=True)
 
 
-def _check_amount(name: str, value, low: float = 0.0, high: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ValueError(f"{name}: expected a number in [{low}, {high}], got {value!r}")
-    return float(value)
-
-
-def _check_count(name: str, value, low: int, expected: str) -> int:
-    """``value`` as an int >= ``low``, else a ValueError saying it ``expected`` (e.g. "a positive int")."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name}: expected {expected}, got {value!r}")
-    return value
-
-
 def _rand(rng: torch.Generator, *shape) -> torch.Tensor:
     return torch.rand(*shape, generator=rng)
 
@@ -86,7 +74,7 @@ def wash(images: torch.Tensor, amount: float = 0.5) -> torch.Tensor:
     images (N, 3, H, W) in [-1, 1], amount in [0, 1] (0: unchanged, 1: a flat grey) -> same shape.
     """
     _check_images(images)
-    amount = _check_amount("amount", amount, 0.0, 1.0)
+    amount = number_in(amount, "amount", 0.0, 1.0)
     grey = images.mean(dim=(1, 2, 3), keepdim=True)
     return (1 - amount) * images + amount * grey
 
@@ -95,7 +83,7 @@ def colour_shift(images: torch.Tensor, strength: float = 0.25, *, rng: torch.Gen
         generator: torch.Generator | None = None) -> torch.Tensor:
     """Random per-image, per-channel gain in [1 - s, 1 + s] and offset in [-s/2, s/2] (in [0, 1] units)."""
     rng = _check_batch(images, rng, generator)
-    s = _check_amount("strength", strength, 0.0, 1.0)
+    s = number_in(strength, "strength", 0.0, 1.0)
     n = images.shape[0]
     gain = 1 + s * (2 * _rand(rng, n, 3, 1, 1) - 1)
     offset = s * (_rand(rng, n, 3, 1, 1) - 0.5)
@@ -112,7 +100,7 @@ def blur(images: torch.Tensor, sigma) -> torch.Tensor:
             raise ValueError(f"sigma: expected a number or a tensor of shape ({n},), got {tuple(sigma.shape)}")
         sig = sigma.to(images.dtype)
     else:
-        sig = torch.full((n,), _check_amount("sigma", sigma, 0.0, 16.0), dtype=images.dtype)
+        sig = torch.full((n,), number_in(sigma, "sigma", 0.0, 16.0), dtype=images.dtype)
     if n == 0:
         return images.clone()
     r = max(1, int(math.ceil(3 * float(sig.max()))))
@@ -129,7 +117,7 @@ def pixel_noise(images: torch.Tensor, sigma: float = 0.1, *, rng: torch.Generato
         generator: torch.Generator | None = None) -> torch.Tensor:
     """High-frequency noise: i.i.d. Gaussian per pixel and channel, std ``sigma`` in [-1, 1] units."""
     rng = _check_batch(images, rng, generator)
-    sigma = _check_amount("sigma", sigma, 0.0, 2.0)
+    sigma = number_in(sigma, "sigma", 0.0, 2.0)
     return (images + sigma * torch.randn(images.shape, generator=rng).to(images)).clamp(-1, 1)
 
 
@@ -142,8 +130,8 @@ def lowfreq_noise(images: torch.Tensor, sigma: float = 0.25, grid: int = 8, *,
     a window detector can mistake for sky. ``sigma`` is the std of the field in [-1, 1] units.
     """
     rng = _check_batch(images, rng, generator)
-    sigma = _check_amount("sigma", sigma, 0.0, 2.0)
-    grid = _check_count("grid", grid, 1, "a positive int")
+    sigma = number_in(sigma, "sigma", 0.0, 2.0)
+    grid = positive_int(grid, "grid")
     n, _, h, w = images.shape
     field = torch.randn(n, 3, grid, grid, generator=rng)
     field = F.interpolate(field, size=(h, w), mode="bicubic", align_corners=False).to(images)
@@ -156,8 +144,8 @@ def blotches(images: torch.Tensor, count: int = 6, strength: float = 0.6, radius
     """``count`` soft elliptical blobs per image, each of a random colour, mixed in with weight up to
     ``strength``; radii (pixels) drawn from ``radius``. Some blobs are bright and sky-coloured."""
     rng = _check_batch(images, rng, generator)
-    count = _check_count("count", count, 0, "a non-negative int")
-    strength = _check_amount("strength", strength, 0.0, 1.0)
+    count = non_negative_int(count, "count")
+    strength = number_in(strength, "strength", 0.0, 1.0)
     if (not isinstance(radius, (tuple, list)) or len(radius) != 2
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in radius)
             or not 0 < radius[0] <= radius[1]):
@@ -187,8 +175,8 @@ def checkerboard(images: torch.Tensor, strength: float = 0.15, period: int = 2, 
     """Transposed-conv artefacts: a random periodic (period x period) colour tile of std ``strength``
     under a smooth random envelope (stronger in some regions, as in GAN samples)."""
     rng = _check_batch(images, rng, generator)
-    strength = _check_amount("strength", strength, 0.0, 2.0)
-    period = _check_count("period", period, 2, "an int >= 2")
+    strength = number_in(strength, "strength", 0.0, 2.0)
+    period = int_at_least(period, "period", 2)
     n, _, h, w = images.shape
     tile = torch.randn(n, 3, period, period, generator=rng)
     tile = tile - tile.mean(dim=(2, 3), keepdim=True)
@@ -245,7 +233,7 @@ def erase_class(images: torch.Tensor, labels: torch.Tensor, cls: int = WINDOW, p
     if labels.shape != (images.shape[0], *images.shape[2:]):
         raise ValueError(f"labels: expected shape {(images.shape[0], *images.shape[2:])} (N, H, W) to match "
                          f"images {tuple(images.shape)}, got {tuple(labels.shape)}")
-    p = _check_amount("p", p, 0.0, 1.0)
+    p = number_in(p, "p", 0.0, 1.0)
     x, y = images.clone(), labels.clone()
     for i in range(images.shape[0]):
         ids, k = _components(labels[i] == cls)
@@ -325,7 +313,7 @@ def degrade(images: torch.Tensor, condition: str, labels: torch.Tensor | None = 
     """
     if not isinstance(condition, str) or condition not in SUITE:
         raise ValueError(f"condition: expected one of {list(CONDITIONS)}, got {condition!r}")
-    seed = _check_count("seed", seed, 0, "a non-negative int")
+    seed = non_negative_int(seed, "seed")
     _check_images(images)
     gen = torch.Generator().manual_seed(seed)
     x, y = images, labels

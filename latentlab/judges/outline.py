@@ -20,6 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from latentlab.validate import positive_int
+
 __all__ = ["mask_outline", "overlay_outline"]
 
 
@@ -43,8 +45,7 @@ def _as_bool_tensor(mask, name: str = "mask") -> tuple[torch.Tensor, bool]:
 def mask_outline(mask, thickness: int = 1):
     """Boundary pixels of a mask: (H, W) or (N, H, W) bool / 0-1, numpy or torch -> bool of the same
     shape and kind. ``thickness`` k marks mask pixels within k 4-neighbour steps of the outside."""
-    if isinstance(thickness, bool) or not isinstance(thickness, int) or thickness < 1:
-        raise ValueError(f"thickness: expected a positive int, got {thickness!r}")
+    positive_int(thickness, "thickness")
     t, is_numpy = _as_bool_tensor(mask)
     squeeze = t.ndim == 2
     m = t[None] if squeeze else t

@@ -28,22 +28,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import cv2
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from latentlab.data.rooms import ROOM_CLASSES
 from latentlab.io import CheckpointError
-from latentlab.judges._files import ConvUnit, JsonConfig, JudgeFile, check_positive_int
+from latentlab.judges._files import ConvUnit, JsonConfig, JudgeFile
 from latentlab.judges._files import digest as _digest  # noqa: F401 (tests build files with it)
+from latentlab.masks import Box, mask_to_boxes  # re-exported: the rooms judge's boxes
+from latentlab.validate import positive_int, probability
 
 __all__ = ["RoomSegmenter", "RoomSegmenterConfig", "mask_to_boxes", "window_boxes"]
 
 JUDGE = "rooms"
-
-Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,7 @@ class RoomSegmenterConfig(JsonConfig):
     def __post_init__(self):
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
         object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
-        check_positive_int("image_size", self.image_size)
+        positive_int(self.image_size, "image_size")
         if len(self.widths) < 2 or min(self.widths) < 1:
             raise ValueError(f"widths must be >= 2 positive channel counts, got {self.widths!r}")
         if self.image_size % 2 ** (len(self.widths) - 1):
@@ -180,8 +178,7 @@ class RoomSegmenter(JudgeFile, nn.Module):
         index = self.class_index(name)
         if min_prob is None:
             return self.predict(images, batch_size) == index
-        if isinstance(min_prob, bool) or not isinstance(min_prob, (int, float)) or not 0.0 <= min_prob <= 1.0:
-            raise ValueError(f"min_prob must be a number in [0, 1] or None, got {min_prob!r}")
+        min_prob = probability(min_prob, "min_prob", hint="or None")
 
         def mask(x):
             p = self._logits(x).float().softmax(dim=1)
@@ -199,52 +196,6 @@ class RoomSegmenter(JudgeFile, nn.Module):
         if config.classes != ROOM_CLASSES:
             raise CheckpointError(f"{path}: trained for classes {list(config.classes)}, but the rooms "
                                   f"renderer now has {list(ROOM_CLASSES)}; retrain the judge")
-
-
-# ------------------------------------------------------------------------------------------------
-# masks -> boxes
-
-
-def mask_to_boxes(mask, min_area: int = 4) -> list[Box]:
-    """Bounding boxes of the 8-connected components of a (H, W) mask.
-
-    Args:
-        mask: (H, W) bool, or integers / floats that are all 0 or 1; numpy array or tensor.
-        min_area: components with fewer pixels are dropped (GAN speckle, not objects).
-
-    Returns:
-        ``[(x0, y0, x1, y1), ...]`` with x1, y1 exclusive (``mask[y0:y1, x0:x1]`` holds the
-        component), sorted by pixel count, largest first (ties: top to bottom, left to right).
-
-    Example::
-
-        >>> m = np.zeros((8, 8), bool); m[1:3, 1:4] = True; m[6, 6] = True
-        >>> mask_to_boxes(m), mask_to_boxes(m, min_area=1)
-        ([(1, 1, 4, 3)], [(1, 1, 4, 3), (6, 6, 7, 7)])
-    """
-    if isinstance(min_area, bool) or not isinstance(min_area, (int, np.integer)) or min_area < 0:
-        raise ValueError(f"min_area must be a non-negative int, got {min_area!r}")
-    if isinstance(mask, torch.Tensor):
-        mask = mask.detach().to("cpu").numpy()
-    if not isinstance(mask, np.ndarray):
-        raise TypeError(f"mask must be a numpy array or torch.Tensor, got {type(mask).__name__}")
-    if mask.ndim != 2:
-        raise ValueError(f"mask must be 2-D (H, W), got shape {mask.shape}")
-    if mask.dtype != np.bool_:
-        if not (np.issubdtype(mask.dtype, np.integer) or np.issubdtype(mask.dtype, np.floating)):
-            raise ValueError(f"mask must be bool or 0/1 numbers, got dtype {mask.dtype}")
-        if mask.size and not np.isin(mask, (0, 1)).all():
-            raise ValueError(f"mask must be bool or 0/1 numbers, got values {np.unique(mask)[:5].tolist()}...")
-    if mask.size == 0:
-        return []
-    n, _, stats, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(mask, dtype=np.uint8),
-                                                      connectivity=8)
-    boxes = []
-    for x, y, w, h, area in stats[1:].tolist():  # row 0 is the background
-        if area >= min_area:
-            boxes.append((area, (x, y, x + w, y + h)))
-    boxes.sort(key=lambda ab: (-ab[0], ab[1][1], ab[1][0]))
-    return [b for _, b in boxes]
 
 
 def window_boxes(segmenter: RoomSegmenter, images: torch.Tensor, min_area: int = 4,

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 
 from latentlab.judges.degrade import CONDITIONS, SUITE, WINDOW, degrade
-from latentlab.judges.windows import region_fractions
+from latentlab.masks import region_fractions
 
 __all__ = ["pixel_scores", "room_suite", "detector_suite", "face_suite"]
 

@@ -25,12 +25,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from latentlab.judges._files import JsonConfig, JudgeFile, check_positive_int
+from latentlab.judges._files import JsonConfig, JudgeFile
+from latentlab.masks import agreement, region_fractions  # noqa: F401 (re-exported: the instruments' comparison)
+from latentlab.validate import number_in, positive_int
 
 __all__ = ["WindowDetector", "WindowDetectorConfig", "region_fractions", "agreement", "instrument_agreement"]
 
@@ -48,7 +48,7 @@ class WindowDetectorConfig(JsonConfig):
     def __post_init__(self):
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
         for name in ("image_size", "grid", "groups"):
-            check_positive_int(name, getattr(self, name))
+            positive_int(getattr(self, name), name)
         if len(self.widths) < 1 or min(self.widths) < 1 or any(w % self.groups for w in self.widths):
             raise ValueError(f"widths must be positive channel counts divisible by groups={self.groups}, "
                              f"got {self.widths!r}")
@@ -135,101 +135,12 @@ class WindowDetector(JudgeFile, nn.Module):
     def region_presence(self, images: torch.Tensor, min_fraction: float = 0.25,
                         batch_size: int = 256) -> torch.Tensor:
         """bool (N, grid, grid): regions whose predicted window share is >= ``min_fraction``."""
-        min_fraction = _check_fraction(min_fraction)
+        min_fraction = number_in(min_fraction, "min_fraction", 0, 1, low_open=True)
         return self.region_fraction(images, batch_size) >= min_fraction
 
 
 # ------------------------------------------------------------------------------------------------
 # comparing the two instruments
-
-
-def _check_fraction(value, name: str = "min_fraction") -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
-        raise ValueError(f"{name}: expected a number in (0, 1], got {value!r}")
-    return float(value)
-
-
-def region_fractions(masks, grid: int = 8) -> torch.Tensor:
-    """Share of True pixels per region: bool/0-1 masks (N, H, W) -> float32 (N, grid, grid).
-
-    H and W must be divisible by ``grid``. Turns the segmenter's ``class_mask(images, "window")`` into
-    the detector's units (also the detector's training target).
-    """
-    if isinstance(masks, np.ndarray):
-        masks = torch.from_numpy(masks)
-    if not isinstance(masks, torch.Tensor):
-        raise TypeError(f"masks: expected a torch.Tensor or numpy array (N, H, W), got {type(masks).__name__}")
-    if masks.ndim != 3:
-        raise ValueError(f"masks: expected shape (N, H, W), got {tuple(masks.shape)}")
-    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 1:
-        raise ValueError(f"grid: expected a positive int, got {grid!r}")
-    n, h, w = masks.shape
-    if h % grid or w % grid:
-        raise ValueError(f"grid: expected a divisor of the mask size {h}x{w}, got {grid}")
-    m = masks.float()
-    if m.numel() and not bool(((m == 0) | (m == 1)).all()):
-        raise ValueError("masks: expected bool or 0/1 values")
-    return F.avg_pool2d(m[:, None], (h // grid, w // grid))[:, 0]
-
-
-def agreement(fractions_a, fractions_b, regions_a, regions_b, min_fraction: float = 0.25,
-              tolerance: float = 0.01) -> dict:
-    """Agreement of two window instruments on the same N images (pure; no models).
-
-    Args:
-        fractions_a, fractions_b: (N,) per-image window shares (pixels) from instruments a and b.
-        regions_a, regions_b: (N, G, G) per-region window shares in [0, 1].
-        min_fraction: a region "has a window" when its share is >= this.
-        tolerance: two per-image fractions agree when they differ by at most this (absolute).
-
-    Returns a dict of floats (and one list):
-        ``fraction_corr``: Pearson correlation of the per-image fractions (nan if either is constant);
-        ``mean_fraction_a`` / ``mean_fraction_b``: the batch means; ``mean_abs_diff``: mean |a - b|;
-        ``region_agreement``: share of (image, region) cells where both say window or both say none;
-        ``region_kappa``: Cohen's kappa of that presence (nan when chance agreement is 1);
-        ``region_iou``: cells both mark / cells either marks (nan if neither marks any);
-        ``image_presence_agreement``: share of images where both see a window somewhere or both none;
-        ``disagree``: indices of images whose fractions differ by more than ``tolerance`` or whose
-        image-level presence differs (for the "instruments disagree" line of a report).
-    """
-    a = torch.as_tensor(fractions_a, dtype=torch.float64).flatten()
-    b = torch.as_tensor(fractions_b, dtype=torch.float64).flatten()
-    ra = torch.as_tensor(regions_a, dtype=torch.float64)
-    rb = torch.as_tensor(regions_b, dtype=torch.float64)
-    if a.shape != b.shape or a.numel() == 0:
-        raise ValueError(f"fractions_a, fractions_b: expected two non-empty (N,) tensors of one length, got "
-                         f"{tuple(a.shape)} and {tuple(b.shape)}")
-    if ra.shape != rb.shape or ra.ndim != 3 or ra.shape[0] != a.numel():
-        raise ValueError(f"regions_a, regions_b: expected two (N, G, G) tensors with N = {a.numel()}, got "
-                         f"{tuple(ra.shape)} and {tuple(rb.shape)}")
-    min_fraction = _check_fraction(min_fraction)
-    pa, pb = ra >= min_fraction, rb >= min_fraction
-    agree = float((pa == pb).double().mean())
-    p_yes = float(pa.double().mean()) * float(pb.double().mean())
-    p_no = (1 - float(pa.double().mean())) * (1 - float(pb.double().mean()))
-    chance = p_yes + p_no
-    kappa = (agree - chance) / (1 - chance) if chance < 1 else float("nan")
-    union = int((pa | pb).sum())
-    iou = int((pa & pb).sum()) / union if union else float("nan")
-    ia, ib = pa.flatten(1).any(1), pb.flatten(1).any(1)
-    if a.numel() > 1 and float(a.std()) > 0 and float(b.std()) > 0:
-        corr = float(torch.corrcoef(torch.stack([a, b]))[0, 1])
-    else:
-        corr = float("nan")
-    diff = (a - b).abs()
-    disagree = torch.nonzero((diff > tolerance) | (ia != ib)).flatten().tolist()
-    return {
-        "n": int(a.numel()),
-        "fraction_corr": corr,
-        "mean_fraction_a": float(a.mean()),
-        "mean_fraction_b": float(b.mean()),
-        "mean_abs_diff": float(diff.mean()),
-        "region_agreement": agree,
-        "region_kappa": kappa,
-        "region_iou": iou,
-        "image_presence_agreement": float((ia == ib).double().mean()),
-        "disagree": disagree,
-    }
 
 
 def instrument_agreement(segmenter, detector: WindowDetector, images: torch.Tensor, min_fraction: float = 0.25,

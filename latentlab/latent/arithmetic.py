@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..models.adapter import as_latent_model
+from ..validate import positive_int
 from .labels import label_images, match
 from .pool import JudgedPool, LatentPool
 
@@ -211,8 +212,8 @@ class Arithmetic(JudgedPool):
         if len(given) > 1 or (given and query):
             raise ValueError(f"{name}: give exemplars one way: z=, indices=, vector= or a query, got "
                              f"{given + sorted(query)}")
-        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
-            raise ValueError(f"k: expected a positive int, got {k!r}")
+        if k is not None:
+            positive_int(k, "k")
         if vector is not None:
             v = getattr(vector, "vector", vector)
             v = self.model.check_z(torch.as_tensor(v), "vector")

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import torch
 
+from ..validate import finite, float_tensor, int_at_least
+
 __all__ = ["lerp", "slerp", "interpolate", "METHODS", "PARALLEL_EPS"]
 
 METHODS = ("slerp", "linear")
@@ -30,14 +32,10 @@ PARALLEL_EPS = 1e-6  # |cos(angle)| > 1 - eps counts as (anti)parallel: slerp fa
 
 def _check_pair(z0, z1):
     for name, z in (("z0", z0), ("z1", z1)):
-        if not isinstance(z, torch.Tensor):
-            raise TypeError(f"{name}: expected a torch.Tensor (..., D), got {type(z).__name__}")
-        if not z.is_floating_point():
-            raise TypeError(f"{name}: expected a floating point tensor, got dtype {z.dtype}")
+        float_tensor(z, name, hint="(..., D)")
         if z.dim() == 0:
             raise ValueError(f"{name}: expected a vector (..., D), got a scalar")
-        if not torch.isfinite(z).all():
-            raise ValueError(f"{name}: contains NaN or inf values")
+        finite(z, name)
     if z0.shape[-1] != z1.shape[-1]:
         raise ValueError(f"z1: expected the same size as z0 in the last dimension ({z0.shape[-1]}), "
                          f"got shape {tuple(z1.shape)}")
@@ -45,8 +43,7 @@ def _check_pair(z0, z1):
 
 def _as_t(t, like: torch.Tensor) -> torch.Tensor:
     t = torch.as_tensor(t, dtype=torch.float64, device=like.device)
-    if not torch.isfinite(t).all():
-        raise ValueError("t: contains NaN or inf values")
+    finite(t, "t")
     return t[..., None]  # broadcast over the batch shape, constant along D
 
 
@@ -92,8 +89,7 @@ def interpolate(keyframes: torch.Tensor, steps: int, method: str = "slerp") -> t
         keyframes = keyframes.flatten(1)
     if keyframes.dim() != 2 or keyframes.shape[0] < 2:
         raise ValueError(f"keyframes: expected at least 2 vectors as a (K, D) tensor, got {tuple(keyframes.shape)}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-        raise ValueError(f"steps: expected an int >= 2 (points per segment, endpoints included), got {steps!r}")
+    int_at_least(steps, "steps", 2, hint="(points per segment, endpoints included)")
     if method not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
     fn = slerp if method == "slerp" else lerp

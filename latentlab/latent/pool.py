@@ -11,6 +11,7 @@ import torch
 
 from ..models.adapter import LatentModel
 from ..rng import resolve_rng
+from ..validate import one_of, positive_int
 from .labels import describe_query, label_images, match
 
 __all__ = ["LatentPool", "sample_pool", "PICKS", "JudgedPool"]
@@ -42,10 +43,8 @@ class LatentPool:
         whose 0/1-queried labels lie farthest from 0.5.
         """
         rng = resolve_rng(rng, generator)
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k: expected a positive int (number of exemplars), got {k!r}")
-        if pick not in PICKS:
-            raise ValueError(f"pick: expected one of {PICKS}, got {pick!r}")
+        positive_int(k, "k", hint="(number of exemplars)")
+        one_of(pick, "pick", PICKS)
         idx = self.matching(margin, **query)
         if len(idx) < k:
             raise ValueError(f"query {describe_query(query)}: {len(idx)} of {len(self)} pool samples match, "
@@ -68,8 +67,7 @@ def sample_pool(model: LatentModel, judge, n: int, *, seed: int | None = 0, rng:
     """Draw n z's from the prior (``seed``, or ``rng``: a torch.Generator; ``generator=`` is its deprecated
     old name), generate and label them (N images at a time in batches; images are not kept)."""
     rng = resolve_rng(rng, generator)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"pool_size: expected a positive int, got {n!r}")
+    positive_int(n, "pool_size")
     z = model.sample_z(n, seed=seed if rng is None else None, rng=rng)
     chunks: dict[str, list] = {}
     bs = max(model.batch_size, 256)

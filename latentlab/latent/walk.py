@@ -21,6 +21,7 @@ import torch
 
 from ..models.adapter import LatentModel, as_latent_model
 from ..rng import resolve_rng
+from ..validate import int_at_least
 from .interpolate import METHODS, interpolate, lerp, slerp
 
 __all__ = ["Walk", "Smoothness", "walk_smoothness", "pixel_features", "JUMP_FACTOR", "resolve_features"]
@@ -174,8 +175,7 @@ class Walk:
         """A walk through ``keyframes`` z's drawn from the prior (``seed``, or ``rng``: a torch.Generator, which
         then replaces the seed; ``generator=`` is its deprecated old name)."""
         rng = resolve_rng(rng, generator)
-        if isinstance(keyframes, bool) or not isinstance(keyframes, int) or keyframes < 2:
-            raise ValueError(f"keyframes: expected an int >= 2, got {keyframes!r}")
+        int_at_least(keyframes, "keyframes", 2)
         kf = self.model.sample_z(keyframes, seed=None if rng is not None else seed, rng=rng)
         return self.path(kf, steps, method, c)
 
@@ -188,8 +188,7 @@ class Walk:
         if not m.conditional:
             raise TypeError("generator: class walks need an AC-GAN (a generator with a class embedding)")
         z = self._vector(z, "z")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-            raise ValueError(f"steps: expected an int >= 2, got {steps!r}")
+        int_at_least(steps, "steps", 2)
         if method not in METHODS:
             raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
         k = m.num_classes

@@ -51,7 +51,7 @@ def judge_directions(generator, judge, *, n: int = 500, seed: int = 0) -> list:
 
 def build_live(model, out, *, seed: int = 0, quick: bool = False, segmenter=None):
     """Write ``OUT/live.html`` for ``model`` (a GAN, a shipped name or a .safetensors path) -> LivePage."""
-    from ..metrics.evaluate import resolve_model
+    from ..pretrained import resolve_model
     from ..models.adapter import LatentModel
     from .export import require_live
     from .page import write_live_page

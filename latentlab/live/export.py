@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..hooks import Trace, get_module
+from ..validate import int_at_least
 
 __all__ = ["LiveModel", "export_live", "live_layers", "keep_edit", "half_weights", "verify", "require_live",
            "MISSING_LIVE"]
@@ -290,8 +291,7 @@ def export_live(generator, *, prior=None, nz=None, layers=None, weights: str = "
     require_live()
     if weights not in ("float16", "float32"):
         raise ValueError(f"weights: expected 'float16' or 'float32', got {weights!r}")
-    if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 0:
-        raise ValueError(f"tolerance: expected an int >= 0 (grey levels), got {tolerance!r}")
+    int_at_least(tolerance, "tolerance", 0, hint="(grey levels)")
     lm = as_latent_model(generator, prior, nz=nz)
     lm = LatentModel(lm.module, lm.prior, nz=lm.nz, z_dims=lm.z_dims, device="cpu")
     layers = list(layers) if layers is not None else live_layers(lm)

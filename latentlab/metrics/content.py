@@ -17,8 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from ..progress import progress_bar
-
-from .frechet import _check_batch_size
+from ..validate import positive_int
 
 __all__ = ["room_content", "face_content", "class_accuracy", "compare_rates", "WINDOW_THRESHOLD",
            "ROOM_RATES", "FACE_RATES"]
@@ -29,7 +28,7 @@ FACE_RATES = ("glasses", "smiling", "feminine", "masculine")
 
 
 def _chunks(images: torch.Tensor, batch_size: int, progress: bool, desc: str):
-    _check_batch_size(batch_size)
+    positive_int(batch_size, "batch_size")
     return progress_bar(images.split(batch_size), desc=desc, disable=not progress, leave=False)
 
 
@@ -80,8 +79,7 @@ def face_content(judge, images: torch.Tensor, *, yaw_bins: int = 8, batch_size: 
     Rates count images whose judged probability is > 0.5; ``masculine`` = 1 - ``feminine``.
     ``yaw_histogram``: shares of images in ``yaw_bins`` equal bins over [-1, 1] (-1 looks left).
     """
-    if isinstance(yaw_bins, bool) or not isinstance(yaw_bins, int) or yaw_bins < 1:
-        raise ValueError(f"yaw_bins: expected a positive int, got {yaw_bins!r}")
+    positive_int(yaw_bins, "yaw_bins")
     keys = ("yaw", "smile", "glasses", "feminine")
     acc = {k: [] for k in keys}
     for chunk in _chunks(images, batch_size, progress, "faces content"):

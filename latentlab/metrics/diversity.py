@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from pytorch_msssim import ssim
 
 from ..rng import resolve_rng
+from ..validate import positive_int
 
 __all__ = ["msssim", "msssim_pairs", "msssim_per_class", "mode_collapse", "msssim_settings", "ssim_terms",
            "WANG_WEIGHTS", "CS_K1"]
@@ -134,12 +135,6 @@ def _rng(rng: torch.Generator | None, seed: int | None) -> torch.Generator:
     return rng
 
 
-def _check_pairs(n_pairs) -> int:
-    if isinstance(n_pairs, bool) or not isinstance(n_pairs, int) or n_pairs < 1:
-        raise ValueError(f"n_pairs: expected a positive int, got {n_pairs!r}")
-    return n_pairs
-
-
 @torch.no_grad()
 def msssim_pairs(images: torch.Tensor, n_pairs: int = 100, *, rng: torch.Generator | None = None,
                  seed: int | None = None, batch_size: int = 256, generator: torch.Generator | None = None,
@@ -155,7 +150,7 @@ def msssim_pairs(images: torch.Tensor, n_pairs: int = 100, *, rng: torch.Generat
     n = images.shape[0]
     if n < 2:
         raise ValueError(f"images: MS-SSIM of pairs needs at least 2 images, got {n}")
-    n_pairs = _check_pairs(n_pairs)
+    n_pairs = positive_int(n_pairs, "n_pairs")
     g = _rng(rng, seed)
     i = torch.randint(0, n, (n_pairs,), generator=g)
     j = (i + torch.randint(1, n, (n_pairs,), generator=g)) % n  # never equal to i

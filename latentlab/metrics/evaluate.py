@@ -17,12 +17,10 @@ metric. ``judge=`` and ``real=`` replace the defaults (e.g. stand-ins in tests).
 """
 from __future__ import annotations
 
-import copy
 import math
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping
 
 import numpy as np
@@ -30,19 +28,17 @@ import torch
 from torch import nn
 from ..progress import progress_bar
 
-from ..checkpoint import load
 from ..images import from_uint8
-from ..io import CheckpointError
 from ..models import GAN
 from ..models.adapter import LatentModel, as_latent_model
-from ..models.base import dcgan_init
-from ..pretrained import PRETRAINED, load_pretrained
+from ..pretrained import resolve_model  # re-exported: the one model resolver
+from ..validate import int_at_least
 from .content import (FACE_RATES, ROOM_RATES, WINDOW_THRESHOLD, class_accuracy, compare_rates, face_content,
                       room_content)
 from .diversity import mode_collapse, msssim_per_class, msssim_settings
 from .frechet import frechet_distance, judge_features
 from .memorization import flag_near_copies, near_copy_thresholds, nearest_distances
-from .ppl import perceptual_path_length, random_generator, recalibrate_batchnorm
+from .ppl import perceptual_path_length, random_generator
 
 __all__ = ["evaluate", "RealData", "load_real", "resolve_model", "resolve_subject", "Subject", "HELDOUT_SEED", "DATASET_JUDGES"]
 
@@ -77,28 +73,6 @@ class RealData:
 # inputs
 
 
-def resolve_model(model) -> GAN:
-    """A GAN, a shipped model name ("rooms", "faces", "fashion") or a path to a latentlab .safetensors."""
-    if isinstance(model, GAN):
-        return model
-    if isinstance(model, (str, os.PathLike)):
-        p = Path(model)
-        if p.is_dir():
-            raise ValueError(f"model: {str(p)!r} is a directory, expected a .safetensors model file or a "
-                             f"shipped model name {PRETRAINED}")
-        if p.is_file():
-            try:
-                return load(p)
-            except CheckpointError as e:
-                raise ValueError(f"model: {str(p)!r} is not a latentlab GAN checkpoint ({e})") from None
-        if p.suffix == ".safetensors":
-            raise FileNotFoundError(f"model: no such file {str(p)!r}")
-        if str(model) in PRETRAINED:
-            return load_pretrained(str(model))
-        raise ValueError(f"model: {str(model)!r} is neither a shipped model {PRETRAINED} nor an existing file")
-    raise TypeError(f"model: expected a latentlab GAN, a shipped model name or a path, got {type(model).__name__}")
-
-
 def _to_float_images(arr: np.ndarray) -> torch.Tensor:
     """uint8 (N, H, W, 3) or (N, H, W) -> float32 (N, C, H, W) in [-1, 1]."""
     return from_uint8(arr[..., None] if arr.ndim == 3 else arr, channels_last=True)
@@ -126,8 +100,7 @@ def load_real(dataset: str, *, n_heldout: int, n_train: int = 5000, image_size: 
     """
     key = str(dataset).lower().replace("_", "-")
     for name, v in (("n_heldout", n_heldout), ("n_train", n_train)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 2:
-            raise ValueError(f"{name}: expected an int >= 2, got {v!r}")
+        int_at_least(v, name, 2)
     if key == "rooms":
         from ..data.rooms import ROOM_CLASSES, RoomsDataset
         size = image_size or 64
@@ -206,9 +179,7 @@ def _minimums(num_classes: int) -> dict[str, tuple[int, str]]:
 
 
 def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
-    return int(value)
+    return int_at_least(value, name, minimum, numpy=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -268,27 +239,14 @@ def _generate(subject: Subject, n: int, seed: int, batch_size: int, progress: bo
 
 
 def _random_copy(subject: Subject, seed: int, calibration_samples: int = 256, batch_size: int = 128) -> LatentModel:
-    """The same architecture with random DCGAN-initialised weights (BatchNorm statistics re-estimated).
-
-    A foreign module is copied and re-initialised as if built afresh under ``seed`` (each layer's own
-    ``reset_parameters`` in module order, then the DCGAN init), as ``random_generator`` builds ours.
-    """
+    """The same architecture with random DCGAN-initialised weights (BatchNorm statistics re-estimated), from
+    :func:`~latentlab.metrics.ppl.random_generator`: ours built from its config, a foreign module copied and
+    re-initialised as if built afresh under ``seed``."""
     if subject.gan is not None:
         return LatentModel(random_generator(subject.gan.config, seed=seed), subject.lm.prior)
     lm = subject.lm
-    G = copy.deepcopy(lm.module)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
-        for m in G.modules():
-            if hasattr(m, "reset_parameters"):
-                m.reset_parameters()
-        dcgan_init(G)
-    rand = LatentModel(G, lm.prior, nz=lm.nz, z_dims=lm.z_dims)
-    g = torch.Generator().manual_seed(int(seed) + 1)
-    with torch.no_grad():
-        recalibrate_batchnorm(G, lambda k: rand.forward(rand.sample_z(k, rng=g).to(rand.device, rand.dtype)),
-                              calibration_samples, batch_size)
-    return rand
+    return LatentModel(random_generator(lm, seed, calibration_samples, batch_size), lm.prior, nz=lm.nz,
+                       z_dims=lm.z_dims)
 
 
 def _check_settings(n, k: int, ppl_samples, pairs_per_class, n_train, seed, batch_size, near_copy_quantile):

@@ -21,6 +21,8 @@ import scipy.linalg
 import torch
 from ..progress import progress_bar
 
+from ..validate import finite, positive_int
+
 __all__ = ["frechet_distance", "feature_statistics", "judge_features"]
 
 
@@ -32,8 +34,7 @@ def _as_features(x, name: str) -> np.ndarray:
         raise ValueError(f"{name}: expected features of shape (N, D), got {x.shape}")
     if x.shape[0] < 2:
         raise ValueError(f"{name}: a covariance needs at least 2 feature vectors, got {x.shape[0]}")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{name}: contains NaN or inf values")
+    finite(x, name)
     return x
 
 
@@ -90,7 +91,7 @@ def judge_features(judge, images: torch.Tensor, batch_size: int = 256, *, progre
     """
     if not hasattr(judge, "features"):
         raise TypeError(f"judge: expected an object with a features(images) method, got {type(judge).__name__}")
-    _check_batch_size(batch_size)
+    positive_int(batch_size, "batch_size")
     out = [judge.features(chunk).detach().to("cpu", torch.float32)
            for chunk in progress_bar(images.split(batch_size), desc=desc, disable=not progress, leave=False)]
     feats = torch.cat(out) if out else torch.zeros(0, 0)
@@ -98,8 +99,3 @@ def judge_features(judge, images: torch.Tensor, batch_size: int = 256, *, progre
         raise ValueError(f"judge: features() returned shape {tuple(feats.shape)} for {images.shape[0]} images; "
                          "expected (N, D)")
     return feats
-
-
-def _check_batch_size(batch_size) -> None:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from ..progress import progress_bar
+from ..validate import positive_int
 
 __all__ = ["nearest_distances", "near_copy_thresholds", "flag_near_copies"]
 
@@ -45,8 +46,7 @@ def nearest_distances(queries, reference, *, chunk_size: int = 512, progress: bo
         raise ValueError("reference: expected at least one reference vector")
     if q.shape[1] != r.shape[1]:
         raise ValueError(f"reference: expected vectors of size {q.shape[1]} like the queries, got {r.shape[1]}")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size: expected a positive int, got {chunk_size!r}")
+    positive_int(chunk_size, "chunk_size")
     dists, idx = [], []
     for chunk in progress_bar(q.split(chunk_size), desc=desc, disable=not progress, leave=False):
         d = torch.cdist(chunk, r)

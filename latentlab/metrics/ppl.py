@@ -21,8 +21,9 @@ from torch import nn
 from ..progress import progress_bar
 
 from ..latent.interpolate import lerp, slerp
-from ..models.adapter import as_latent_model
-from ..models import build_generator, sample_prior
+from ..models.adapter import LatentModel, as_latent_model
+from ..models.baseline import random_weights
+from ..models import sample_prior
 from .frechet import judge_features
 
 __all__ = ["slerp", "lerp", "perceptual_path_length", "random_generator", "recalibrate_batchnorm", "INTERPOLATIONS"]
@@ -139,21 +140,28 @@ def recalibrate_batchnorm(module: nn.Module, run_batch: Callable[[int], object],
 
 @torch.no_grad()
 def random_generator(config, seed: int = 0, calibration_samples: int = 256, batch_size: int = 128) -> nn.Module:
-    """A randomly initialised generator of ``config`` (DCGAN init), seeded without touching global RNG.
+    """A randomly initialised generator of the same architecture (DCGAN init), seeded without touching global RNG:
+    the random-generator baseline of ``evaluate``.
 
-    Its BatchNorm running statistics are re-estimated on ``calibration_samples`` prior draws
+    ``config``: a ``ModelConfig`` (the generator is built under ``seed``) or a ``LatentModel`` (its module is copied
+    and re-initialised as if built afresh under ``seed``); both through
+    :func:`latentlab.models.baseline.random_weights` (``draws="fresh"``). Its BatchNorm running statistics are
+    re-estimated on ``calibration_samples`` prior draws from ``torch.Generator(seed + 1)``
     (:func:`recalibrate_batchnorm`): with the initial statistics (mean 0, variance 1) the small
     DCGAN-initialised weights make the eval-mode outputs nearly constant, which would make its path
-    length trivially ~0. Returned in eval mode.
+    length trivially ~0. Returns the module, in eval mode.
     """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
-        G = build_generator(config)
+    if isinstance(config, LatentModel):
+        G = random_weights(config.module, seed=int(seed))
+        lm = LatentModel(G, config.prior, nz=config.nz, z_dims=config.z_dims)
+    else:
+        G = random_weights(config, seed=int(seed))
+        lm = LatentModel(G, config.prior)
     g = torch.Generator().manual_seed(int(seed) + 1)
 
     def run_batch(k: int):
-        z = sample_prior(k, config.nz, config.prior, rng=g)
-        c = torch.randint(0, config.num_classes, (k,), generator=g) if config.conditional else None
-        return G(z) if c is None else G(z, c)
+        z = lm.sample_z(k, rng=g).to(lm.device, lm.dtype)
+        c = torch.randint(0, lm.num_classes, (k,), generator=g) if lm.conditional else None
+        return lm.forward(z, c)
 
     return recalibrate_batchnorm(G, run_batch, calibration_samples, batch_size)

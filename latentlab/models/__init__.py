@@ -6,6 +6,7 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..rng import resolve_rng
+from ..validate import positive_int
 from .acgan import ACGANDiscriminator, ACGANGenerator
 from .base import GeneratorBase, check_device, check_dtype, check_z, sample_prior
 from .dcgan import DCGANDiscriminator, DCGANGenerator
@@ -57,9 +58,8 @@ class GAN(nn.Module):
         """Generate n images (n, C, S, S) in [-1, 1] in eval mode; classes required for AC-GAN. Randomness from
         ``seed`` or ``rng`` (a torch.Generator; ``generator=`` is its deprecated old name)."""
         rng = resolve_rng(rng, generator)
-        for name, v in (("n", n), ("batch_size", batch_size)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name}: expected a positive int, got {v!r}")
+        positive_int(n, "n")
+        positive_int(batch_size, "batch_size")
         G = self.generator
         was_training = G.training
         G.eval()

@@ -24,6 +24,7 @@ from torch import nn
 from ..config import PRIORS, ModelConfig
 from ..hooks import TraceDict, get_module
 from ..rng import resolve_rng
+from ..validate import positive_int
 from .base import GeneratorBase, check_device, check_z, sample_prior
 
 __all__ = ["LatentModel", "as_latent_model", "first_layer", "default_layer", "FeatureFn"]
@@ -53,12 +54,6 @@ def _in_features(m: nn.Module) -> int:
     if isinstance(m, (nn.Conv2d, nn.Linear)):
         return m.weight.shape[1]       # (out, in, ...)
     raise TypeError(f"layer: expected ConvTranspose2d, Conv2d or Linear, got {type(m).__name__}")
-
-
-def _positive_int(name: str, v) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"{name}: expected a positive int, got {v!r}")
-    return v
 
 
 class LatentModel:
@@ -97,7 +92,7 @@ class LatentModel:
         self.prior = self._check_prior(prior, need_prior)
         self.nz = self._check_nz(nz)
         self.z_dims = self._check_z_dims(z_dims)
-        self.batch_size = _positive_int("batch_size", batch_size)
+        self.batch_size = positive_int(batch_size, "batch_size")
         dev = check_device(device)
         if dev is not None:
             module.to(dev)
@@ -127,7 +122,7 @@ class LatentModel:
         if nz is None:
             _, layer = first_layer(self.module)  # names the problem when there is no such layer
             nz = _in_features(layer)
-        nz = _positive_int("nz", nz)
+        nz = positive_int(nz, "nz")
         if layer is not None and _in_features(layer) != nz:
             raise ValueError(f"nz: the generator's first layer ({type(layer).__name__}) takes "
                              f"{_in_features(layer)} inputs, got nz={nz}")
@@ -226,7 +221,7 @@ class LatentModel:
         z = self.check_z(z)
         n = z.shape[0]
         c = self._classes(c, embedding, n)
-        bs = _positive_int("batch_size", batch_size or self.batch_size)
+        bs = positive_int(batch_size or self.batch_size, "batch_size")
         module = self.module
         was_training = module.training
         module.eval()

@@ -6,6 +6,7 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..rng import resolve_rng
+from ..validate import finite
 
 __all__ = ["GeneratorBase", "sample_prior", "check_z", "check_device", "check_dtype", "dcgan_init", "BatchNorm2d"]
 
@@ -69,9 +70,7 @@ def check_z(z, nz: int, name: str = "z") -> torch.Tensor:
         raise ValueError(f"{name}: expected shape (N, {nz}) or (N, {nz}, 1, 1), got {tuple(z.shape)}")
     if z.shape[0] == 0:
         raise ValueError(f"{name}: expected at least one vector, got an empty batch {tuple(z.shape)}")
-    if not torch.isfinite(z).all():
-        raise ValueError(f"{name}: contains NaN or inf values")
-    return z
+    return finite(z, name)
 
 
 class BatchNorm2d(nn.BatchNorm2d):

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from latentlab.app.transfer import (DIGITS_SOURCE, digits_eval_data, mnist_readers, style_metrics,  # noqa: E402
+from latentlab.transfer.digits import (DIGITS_SOURCE, digits_eval_data, mnist_readers, style_metrics,  # noqa: E402
                                     train_digits_encoder, transfer_metrics, _load_mnist_judge)
 from latentlab.data.digits import MNISTDigits, SourceDigits  # noqa: E402
 from latentlab.io import atomic_write_bytes  # noqa: E402

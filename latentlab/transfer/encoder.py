@@ -24,7 +24,7 @@ from ..io import FILE_KINDS, load_part, module_tensors, read_model_file, write_m
 from ..models.base import BatchNorm2d
 from ..models.blocks import add_blocks
 from ..rng import derive_seed, seeded_rng
-from ..train.classify import ShuffledBatches, fit_classifier, progress_callbacks
+from ..train.classify import LabelledBatches, ShuffledBatches, fit_classifier, progress_callbacks
 
 __all__ = ["EncoderConfig", "Encoder", "train_encoder", "save_encoder", "load_encoder", "encoder_accuracy",
            "encoder_logits", "ENCODER_FORMAT"]
@@ -154,10 +154,10 @@ def train_encoder(config: EncoderConfig, images: torch.Tensor, labels: torch.Ten
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derive_seed(seed, 11))
         f = Encoder(config)
-        batches = ShuffledBatches(images.shape[0], batch_size, seeded_rng(seed, 12))
+        order = ShuffledBatches(images.shape[0], batch_size, seeded_rng(seed, 12))
         opt = torch.optim.Adam(f.parameters(), lr=lr)
-        fit_classifier(f, images, labels, steps=steps, batches=batches, optimizer=opt,
-                       scheduler=torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps), augment=augment,
+        fit_classifier(f, LabelledBatches(images, labels, order, augment), steps=steps, optimizer=opt,
+                       scheduler=torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps),
                        callbacks=progress_callbacks("encoder", bar=progress))
     return f.eval()
 

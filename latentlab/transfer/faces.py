@@ -34,7 +34,7 @@ from ..images import from_uint8
 from ..data.avatars import HAIR_COLORS, SKINS, AvatarsDataset, avatar_from_face, default_cache_dir, render_spec
 from ..data.faces import BEARD_STYLES, HAIR_LENGTHS, PRESENTATIONS, face_attributes
 from ..metrics.frechet import frechet_distance
-from ..train.classify import ShuffledBatches, fit_classifier, progress_callbacks
+from ..train.classify import LabelledBatches, ShuffledBatches, fit_classifier, progress_callbacks
 from .encoder import Encoder, EncoderConfig, encoder_logits
 
 __all__ = ["FACE_GROUPS", "face_labels", "face_encoder_config", "train_face_encoder", "group_accuracy",
@@ -109,12 +109,11 @@ def train_face_encoder(images: torch.Tensor, labels: torch.Tensor, config: Encod
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         f = Encoder(config)
-        batches = ShuffledBatches(len(images), batch_size, torch.Generator().manual_seed(seed + 1))
+        order = ShuffledBatches(len(images), batch_size, torch.Generator().manual_seed(seed + 1))
         opt = torch.optim.AdamW(f.parameters(), lr=lr, weight_decay=1e-4)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
-        fit_classifier(f, images, labels, steps=steps, batches=batches, optimizer=opt, scheduler=sched,
-                       loss_fn=_group_loss, augment=_flip_and_shift,
-                       callbacks=progress_callbacks("encoder", every=log_every))
+        fit_classifier(f, LabelledBatches(images, labels, order, _flip_and_shift), steps=steps, optimizer=opt,
+                       scheduler=sched, loss_fn=_group_loss, callbacks=progress_callbacks("encoder", every=log_every))
     return f.eval()
 
 

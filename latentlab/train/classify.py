@@ -100,23 +100,32 @@ class EpochHistory:
 
 
 class RunningLog:
-    """A callback that keeps a running mean (0.9 old + 0.1 new, starting at the first value) of each loss term of
-    the records (``running``) and prints ``step S/N  term v ...  lr LR  Ts`` every ``every`` steps and at the
-    last: the judges' training log. ``scheduler``: its last lr is shown; ``t0``: the start time (earlier on
-    resume)."""
+    """A callback that keeps a running mean (``decay`` old + 1 - ``decay`` new) of each loss term of the records,
+    or of ``keys`` (e.g. ("loss",)), in ``running``, and prints ``step S/N  term v ...  lr LR  Ts`` every
+    ``every`` steps and at step N: the judges' training log.
 
-    def __init__(self, every: int, scheduler=None, t0: float | None = None, running: dict | None = None):
-        self.every, self.scheduler = every, scheduler
+    ``scheduler``: its last lr is shown; ``t0``: the start time (earlier on resume); ``running``: the means so far
+    (resume); ``total``: N (default the loop's total); ``exact_first``: a term's first mean is its value (else
+    the blend of the value with itself)."""
+
+    def __init__(self, every: int, scheduler=None, t0: float | None = None, running: dict | None = None, *,
+                 decay: float = 0.9, keys: Sequence[str] | None = None, total: int | None = None,
+                 exact_first: bool = False):
+        self.every, self.scheduler, self.decay, self.keys, self.total = every, scheduler, decay, keys, total
         self.t0 = time.time() if t0 is None else t0
         self.running: dict[str, float] = dict(running or {})
+        self.exact_first = exact_first
 
     def on_step(self, trainer, step, record):
-        for k, v in record.items():
-            if k not in RECORD_KEYS:
-                self.running[k] = 0.9 * self.running.get(k, v) + 0.1 * v
-        if step % self.every == 0 or step == trainer.total_steps:
+        for k in (self.keys or [k for k in record if k not in RECORD_KEYS]):
+            v = record[k]
+            first = k not in self.running
+            self.running[k] = v if first and self.exact_first else \
+                self.decay * self.running.get(k, v) + (1 - self.decay) * v
+        total = self.total or trainer.total_steps
+        if step % self.every == 0 or step == total:
             lr = f"  lr {self.scheduler.get_last_lr()[0]:.2e}" if self.scheduler is not None else ""
-            print(f"step {step}/{trainer.total_steps}  " + "  ".join(f"{k} {v:.4f}" for k, v in self.running.items())
+            print(f"step {step}/{total}  " + "  ".join(f"{k} {v:.4f}" for k, v in self.running.items())
                   + f"{lr}  {time.time() - self.t0:.0f}s", flush=True)
 
 
@@ -131,13 +140,12 @@ def progress_callbacks(desc: str, *, bar: bool = False, every: int = 0, stream=N
     return out
 
 
-def _record(step: int, loss, out, y, t0: float) -> dict:
+def _record(step: int, loss, out, x, y, t0: float) -> dict:
     """The log record of one step: loss, batch size, (N, C) logits' correct count, the loss terms."""
     parts = {}
     if isinstance(loss, tuple):  # loss_fn -> (loss, {term: float})
         loss, parts = loss
-    rec = {"step": step, "loss": float(loss.detach()), "n": len(y) if not isinstance(y, dict) else len(next(iter(
-        y.values()))), **parts}
+    rec = {"step": step, "loss": float(loss.detach()), "n": len(x), **parts}
     if isinstance(out, torch.Tensor) and out.dim() == 2 and isinstance(y, torch.Tensor) and y.dim() == 1:
         rec["correct"] = int((out.detach().argmax(1) == y).sum())
     rec["time"] = round(time.time() - t0, 3)
@@ -151,12 +159,14 @@ def fit_classifier(model: torch.nn.Module, batches, *, steps: int, optimizer: to
     ``scheduler.step()`` after each. ``loss_fn`` may return ``(loss, {term: float})``: the terms join the record.
     Records ``{"step", "loss", "n", "correct" (class logits), terms..., "time"}`` go to ``callbacks``; with
     ``checkpoint_every`` the loop makes save points (``on_save``; SIGINT/SIGTERM stop at one). The model is put
-    in train mode first and returned as it ends. The caller seeds the model and the batch source."""
+    in train mode before every step (a save point may have evaluated it) and returned as it ends. The caller seeds
+    the model and the batch source."""
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps: expected a positive int, got {steps!r}")
     loop = TrainingLoop(steps, callbacks=callbacks, checkpoint_every=checkpoint_every)
 
     def step(s: int) -> dict:
+        model.train()
         x, y = batches.next()
         out = model(x)
         res = loss_fn(out, y)
@@ -166,8 +176,7 @@ def fit_classifier(model: torch.nn.Module, batches, *, steps: int, optimizer: to
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        return _record(s + 1, res, out, y, loop.t0)
+        return _record(s + 1, res, out, x, y, loop.t0)
 
-    model.train()
     loop.run(start, step)
     return model

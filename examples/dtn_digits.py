@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from latentlab.transfer.digits import (DIGITS_SOURCE, digits_eval_data, domain_adaptation, mnist_readers,  # noqa: E402
-                                    style_metrics, to_grey, transfer_metrics)
+                                       style_metrics, to_grey, transfer_metrics)
 
 MODEL = ROOT / "pretrained" / "dtn-digits.safetensors"
 JUDGE = ROOT / "pretrained" / "judges" / "mnist.safetensors"

@@ -21,14 +21,15 @@ __all__ = ["add_arguments", "run"]
 
 # defined in latentlab.transfer.digits; still importable from here
 _MOVED = {"transfer_metrics", "to_grey", "digits_eval_data", "train_digits_encoder", "domain_adaptation",
-          "DIGITS_ENCODER", "DIGITS_SOURCE", "UDA_CLASSIFIER", "style_metrics", "mnist_readers", "reader_accuracies"}
+          "DIGITS_ENCODER", "DIGITS_SOURCE", "UDA_CLASSIFIER", "style_metrics", "mnist_readers", "reader_accuracies",
+          "load_mnist_judge"}
 
 
 def __getattr__(name: str):
     """The measurement helpers, imported on first use (``latentlab transfer --help`` stays free of torch)."""
-    if name in _MOVED:
+    if name in _MOVED or name == "_load_mnist_judge":
         from ..transfer import digits
-        return getattr(digits, name)
+        return getattr(digits, name.lstrip("_"))
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -64,16 +65,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
 
 
-def _load_mnist_judge(path):
-    from ..judges.mnist import MNISTJudge
-    from ..pretrained import pretrained_dir
-    p = Path(path) if path else pretrained_dir() / "judges" / "mnist.safetensors"
-    if not p.exists():
-        raise FileNotFoundError(f"judge: MNIST judge weights not found at {str(p)!r}; train them with "
-                                "`python scripts/train_judge_mnist.py`")
-    return MNISTJudge.load(p)
-
-
 def run(args) -> int:
     import torch
     torch.set_num_threads(max(1, args.threads))
@@ -95,9 +86,9 @@ def run(args) -> int:
         return 0
     from ..transfer import load_dtn
     dtn = load_dtn(args.model)
-    judge = _load_mnist_judge(args.judge)
+    from ..transfer.digits import digits_eval_data, load_mnist_judge, transfer_metrics
+    judge = load_mnist_judge(args.judge)
     t0 = time.time()
-    from ..transfer.digits import digits_eval_data, transfer_metrics
     m = transfer_metrics(dtn, judge, *digits_eval_data(args.split, args.n))
     m["seconds"] = round(time.time() - t0, 2)
     if args.json:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["transfer_metrics", "to_grey", "digits_eval_data", "train_digits_encoder", "domain_adaptation",
+__all__ = ["load_mnist_judge", "transfer_metrics", "to_grey", "digits_eval_data", "train_digits_encoder", "domain_adaptation",
            "DIGITS_ENCODER", "DIGITS_SOURCE", "UDA_CLASSIFIER", "style_metrics", "mnist_readers", "reader_accuracies"]
 
 
@@ -222,3 +222,15 @@ def train_digits_encoder(run_dir: Path, *, source=None, steps: int | None = None
     print(f"encoder f: source val accuracy {info['val_accuracy']:.4f} ({info['seconds']:.0f} s) -> {path}",
           file=sys.stderr)
     return f, info
+
+
+def load_mnist_judge(path=None):
+    """The MNIST judge the digits measurements read with: ``path``, or pretrained/judges/mnist.safetensors.
+    FileNotFoundError naming the path when it is absent."""
+    from ..judges.mnist import MNISTJudge
+    from ..pretrained import pretrained_dir
+    p = Path(path) if path else pretrained_dir() / "judges" / "mnist.safetensors"
+    if not p.exists():
+        raise FileNotFoundError(f"judge: MNIST judge weights not found at {str(p)!r}; train them with "
+                                "`python scripts/train_judge_mnist.py`")
+    return MNISTJudge.load(p)

@@ -242,3 +242,36 @@ def test_fit_classifier_save_points_and_loss_terms():
                    optimizer=torch.optim.SGD(model.parameters(), lr=0.1), loss_fn=loss, callbacks=[Save(), Keep()],
                    start=1, checkpoint_every=2)
     assert saves == [2, 4, 5] and len(seen) == 4
+
+
+# --------------------------------------------------------------------------------------------------
+# where training code may live (issue 33)
+
+
+def _python_files(*parts):
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1] / "latentlab"
+    for part in parts:
+        p = root / part
+        yield from ([p] if p.suffix == ".py" else sorted(p.rglob("*.py")))
+
+
+def test_app_defines_no_training_loop():
+    """app/ and cli.py drive; optimizers and backward passes live in train (and the analyses' own fits)."""
+    import ast
+    found = []
+    for path in _python_files("app", "cli.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("backward", "optim", "zero_grad"):
+                found.append(f"{path.name}:{node.lineno} .{node.attr}")
+    assert not found, found
+
+
+def test_no_private_names_of_train_are_imported_elsewhere():
+    import ast
+    found = []
+    for path in _python_files("transfer", "app", "judges", "metrics", "cli.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and "train" in (node.module or "").split("."):
+                found += [f"{path.name}:{node.lineno} {a.name}" for a in node.names if a.name.startswith("_")]
+    assert not found, found

@@ -35,8 +35,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from latentlab.app.transfer import (DIGITS_SOURCE, digits_eval_data, domain_adaptation, mnist_readers,  # noqa: E402
-                                    style_metrics, to_grey, transfer_metrics)
+from latentlab.transfer.digits import (DIGITS_SOURCE, digits_eval_data, domain_adaptation, mnist_readers,  # noqa: E402
+                                       style_metrics, to_grey, transfer_metrics)
 
 MODEL = ROOT / "pretrained" / "dtn-digits.safetensors"
 JUDGE = ROOT / "pretrained" / "judges" / "mnist.safetensors"

@@ -26,7 +26,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from latentlab.app.dtn_faces import Reference, measure  # noqa: E402
+from latentlab.transfer.faces import Reference, measure  # noqa: E402
 
 RESULTS = ROOT / "pretrained" / "dtn-faces.results.json"
 CONDITIONS = ("dtn-faces", "dtn-faces-alpha0", "dtn-faces-beta0", "dtn-faces-binary")
@@ -90,7 +90,7 @@ def main(argv=None) -> dict:
     torch.set_num_threads(a.threads)
     t0 = time.time()
     if a.smoke:
-        from latentlab.app.dtn_faces import face_encoder_config
+        from latentlab.transfer.faces import face_encoder_config
         from latentlab.judges.avatars import AvatarJudge
         from latentlab.transfer import DTN, DTNConfig, Encoder
         with torch.random.fork_rng(devices=[]):

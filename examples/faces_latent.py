@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from latentlab import GAN, ModelConfig, load_pretrained  # noqa: E402
 from latentlab.latent import Arithmetic, ImageStatsJudge, LatentModel, RotationAxis, Walk  # noqa: E402
-from latentlab.app.faces_experiment import format_summary, run_faces_experiment  # noqa: E402
+from latentlab.app.faces_experiment import FacesSettings, format_summary, run_faces_experiment  # noqa: E402
 from latentlab.viz.latent_figures import (ROTATION_TITLE, arithmetic_figure, axis_figure,  # noqa: E402
                                           smoothness_figure, walk_figure)
 
@@ -74,7 +74,7 @@ def main(argv=None) -> dict:
         judge = load_judge("faces")
         kw = dict(repeats=a.repeats, pool_size=a.pool_size, margin=a.margin)
         model_name, step = a.model, int(gan.step)
-    m = run_faces_experiment(gan, judge, seed=a.seed, **kw)
+    m = run_faces_experiment(gan, judge, FacesSettings(seed=a.seed, **kw))
     m = {"model": model_name, "step": step, **m}
     print(f"model {model_name} (step {step}), {m['settings']['repeats']} repeats, {m['seconds']}s")
     print(format_summary(m))

@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from latentlab.app.transfer import (DIGITS_SOURCE, digits_eval_data, mnist_readers, style_metrics,  # noqa: E402
-                                    train_digits_encoder, transfer_metrics, _load_mnist_judge)
+from latentlab.transfer.digits import (DIGITS_SOURCE, digits_eval_data, mnist_readers, style_metrics,  # noqa: E402
+                                       train_digits_encoder, transfer_metrics, load_mnist_judge)
 from latentlab.data.digits import MNISTDigits, SourceDigits  # noqa: E402
 from latentlab.io import atomic_write_bytes  # noqa: E402
 from latentlab.transfer import DTNConfig, DTNTrainer, load_dtn, load_encoder, save_dtn  # noqa: E402
@@ -102,7 +102,7 @@ def select(run_dir: Path, judge_path: str | None, reader: str = "judge") -> dict
     done = json.loads(out_path.read_text()) if out_path.exists() else {}
     todo = [ck for ck in sorted(list_checkpoints(run_dir)) if str(int(ck.stem.split("-")[1])) not in done]
     if todo and reader == "judge":
-        judge, data = _load_mnist_judge(judge_path), digits_eval_data("val")
+        judge, data = load_mnist_judge(judge_path), digits_eval_data("val")
     elif todo:
         readers, data, real = mnist_readers(kinds=(reader,)), digits_eval_data("val"), MNISTDigits("train")
     for ck in todo:
@@ -129,7 +129,7 @@ def export(run_dir: Path, step: int | None, out: Path, judge_path: str | None) -
     point of float32. Returns the test metrics of the written file."""
     ck = run_dir / "model.safetensors" if step is None else run_dir / "checkpoints" / f"step-{step:08d}.safetensors"
     dtn = load_dtn(ck)
-    judge = _load_mnist_judge(judge_path)
+    judge = load_mnist_judge(judge_path)
     data = digits_eval_data("test")
     m32 = transfer_metrics(dtn, judge, *data)
     info = {"source": "digits-source", "target": "mnist", "run": str(run_dir), "checkpoint": ck.name,
@@ -149,7 +149,7 @@ def export(run_dir: Path, step: int | None, out: Path, judge_path: str | None) -
 def ablations(root: Path, seeds, conditions, steps: int, encoder: Path, out: Path, judge_path: str | None,
               batch_size: int = BASE["batch_size"], remeasure: bool = False) -> dict:
     if remeasure:  # re-evaluate the finished runs' models with the current measurement code, no training
-        judge, data = _load_mnist_judge(judge_path), digits_eval_data("test")
+        judge, data = load_mnist_judge(judge_path), digits_eval_data("test")
         results = {}
         for seed in seeds:
             for cond in conditions:
@@ -179,7 +179,7 @@ def ablations(root: Path, seeds, conditions, steps: int, encoder: Path, out: Pat
             dtn = DTNTrainer(cfg, encoder=f, source=source, target=target, run_dir=run_dir, resume=True,
                              source_name="digits-source", target_name="mnist").fit()
             if judge is None:
-                judge, data = _load_mnist_judge(judge_path), digits_eval_data("test")
+                judge, data = load_mnist_judge(judge_path), digits_eval_data("test")
             m = transfer_metrics(dtn, judge, *data)
             with _locked(out):  # several processes (one per condition) share the results file
                 results = _record(out, key, m, t0, steps, batch_size, encoder)

@@ -8,7 +8,7 @@
 
 Data: source = procedural faces set 0 (20,000, cached under ~/latentlab-data/faces), target = the cached
 avatar set 0 (20,000; ``python -m latentlab.data.avatars build --n 20000 --out ~/latentlab-data/avatars``).
-f = a bounded Encoder trained on the faces' attribute groups (latentlab.app.dtn_faces.FACE_GROUPS), seed 0.
+f = a bounded Encoder trained on the faces' attribute groups (latentlab.transfer.faces.FACE_GROUPS), seed 0.
 Measurements use face set 1 (1,000 faces), their ceiling avatars and held-out avatar sets 202 / 203.
 The ablation presets change only what their name says (alpha = 0; beta = 0; binary D with beta = 0).
 """
@@ -54,7 +54,7 @@ def _faces(n: int, seed: int):
 def cmd_encoder(args) -> int:
     import numpy as np
     import torch
-    from latentlab.app.dtn_faces import face_encoder_config, face_labels, group_accuracy, train_face_encoder
+    from latentlab.transfer.faces import face_encoder_config, face_labels, group_accuracy, train_face_encoder
     from latentlab.data.faces import face_attributes
     from latentlab.transfer import save_encoder
     torch.set_num_threads(args.threads)
@@ -99,7 +99,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_measure(args) -> int:
-    from latentlab.app.dtn_faces import Reference, measure
+    from latentlab.transfer.faces import Reference, measure
     from latentlab.judges import load_judge
     from latentlab.transfer import load_dtn
     ref = Reference(n=args.n, judge=load_judge("avatars"))
@@ -119,7 +119,7 @@ def cmd_measure(args) -> int:
 def cmd_select(args) -> int:
     """Measure candidate checkpoints on validation faces (set 2, never the test set 1) and name the one with the
     highest mean of the smile and glasses balanced accuracies."""
-    from latentlab.app.dtn_faces import Reference, measure
+    from latentlab.transfer.faces import Reference, measure
     from latentlab.transfer import load_dtn
     ref = Reference(n=args.n, face_seed=2)
     scores = {}

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from latentlab.data.avatars import AvatarsDataset, default_cache_dir  # noqa: E402
 from latentlab.judges.avatars import AVATAR_JUDGE_OUTPUTS, AvatarJudge, AvatarJudgeConfig  # noqa: E402
+from latentlab.train.classify import LabelledBatches, RunningLog, ShuffledBatches, fit_classifier  # noqa: E402
 
 TARGETS = {"smile_acc": 0.97, "glasses_acc": 0.97}  # shipped only if both hold on held-out renders
 _TRUTH = {"smile": "smiling", "glasses": "glasses", "feminine": "feminine", "beard": "beard"}
@@ -111,28 +112,15 @@ def main(argv=None) -> dict:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (
         1.0 + math.cos(math.pi * min(1.0, s / args.steps))))
 
+    def loss_fn(out, y):
+        parts = {k: F.binary_cross_entropy_with_logits(out[k], y[k]) for k in AVATAR_JUDGE_OUTPUTS}
+        return sum(parts.values()), {k: v.item() for k, v in parts.items()}
+
     t0 = time.time()
-    judge.train()
-    running: dict[str, float] = {}
-    perm, pos = torch.randperm(args.n, generator=gen), 0
-    for step in range(args.steps):
-        if pos + args.batch_size > args.n:
-            perm, pos = torch.randperm(args.n, generator=gen), 0
-        idx = perm[pos:pos + args.batch_size]
-        pos += args.batch_size
-        x = augment(x_all[idx], gen)
-        out = judge(x)
-        parts = {k: F.binary_cross_entropy_with_logits(out[k], y_all[k][idx]) for k in AVATAR_JUDGE_OUTPUTS}
-        loss = sum(parts.values())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        for k, v in parts.items():
-            running[k] = 0.9 * running.get(k, v.item()) + 0.1 * v.item()
-        if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
-            print(f"step {step + 1}/{args.steps}  " + "  ".join(f"{k} {v:.4f}" for k, v in running.items())
-                  + f"  lr {sched.get_last_lr()[0]:.2e}  {time.time() - t0:.0f}s", flush=True)
+    # the shared loop (latentlab.train.loop) via fit_classifier, on shuffled batches of the cached avatars
+    fit_classifier(judge, LabelledBatches(x_all, y_all, ShuffledBatches(args.n, args.batch_size, gen), augment),
+                   steps=args.steps, optimizer=opt, scheduler=sched, loss_fn=loss_fn,
+                   callbacks=[RunningLog(args.log_every, sched, t0)])
     train_time = time.time() - t0
     del x_all
 

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from latentlab.data.faces import render_face  # noqa: E402
 from latentlab.judges.degrade import random_degradation  # noqa: E402
 from latentlab.judges.faces import FaceJudge, FaceJudgeConfig  # noqa: E402
+from latentlab.train.classify import RunningLog, fit_classifier  # noqa: E402
 
 TARGETS = {"yaw_mae": 0.08, "glasses_acc": 0.97, "smile_acc": 0.97, "presentation_acc": 0.97}
 
@@ -137,7 +138,6 @@ def main(argv=None) -> dict:
 
     state_path = Path(args.state) if args.state else out_path.with_suffix(".state.pt")
     t0 = time.time()
-    judge.train()
     running, start = {}, 0
     if args.resume and state_path.exists():
         st = torch.load(state_path, weights_only=True)  # our own file, never shipped
@@ -145,30 +145,37 @@ def main(argv=None) -> dict:
         opt.load_state_dict(st["opt"])
         sched.load_state_dict(st["sched"])
         gen.set_state(st["gen"])
+        if "rng" in st:  # the global stream the dropout masks come from (states saved before it was kept: not exact)
+            torch.set_rng_state(st["rng"])
         start, running = int(st["step"]), json.loads(st["running"])
         t0 -= float(st["elapsed"])
         print(f"resumed from {state_path} at step {start}", flush=True)
-    for step in range(start, args.steps):
-        idx = range(step * args.batch_size, (step + 1) * args.batch_size)
-        x, y = augment(*render_batch(idx, args.data_seed), gen)
-        if args.robust:
-            x, _ = random_degradation(x, None, rng=gen, p_erase=0.0)
-        loss, parts = loss_fn(judge(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        for k, v in parts.items():
-            running[k] = 0.9 * running.get(k, v) + 0.1 * v
-        if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
-            print(f"step {step + 1}/{args.steps}  " + "  ".join(f"{k} {v:.4f}" for k, v in running.items())
-                  + f"  lr {sched.get_last_lr()[0]:.2e}  {time.time() - t0:.0f}s", flush=True)
-        if (step + 1) % args.state_every == 0 and not args.smoke:
+    log = RunningLog(args.log_every, sched, t0, running)
+
+    class FreshBatches:  # batch `step` is faces step*B .. (step+1)*B of --data-seed: a fresh batch every step
+        step = start
+
+        def next(self):
+            idx = range(self.step * args.batch_size, (self.step + 1) * args.batch_size)
+            self.step += 1
+            x, y = augment(*render_batch(idx, args.data_seed), gen)
+            if args.robust:
+                x, _ = random_degradation(x, None, rng=gen, p_erase=0.0)
+            return x, y
+
+    class SaveState:  # at the loop's save points (every --state-every steps, the last one, SIGINT/SIGTERM)
+        def on_save(self, trainer, step):
             state_path.parent.mkdir(parents=True, exist_ok=True)
             torch.save({"model": judge.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                        "gen": gen.get_state(), "step": step + 1, "running": json.dumps(running),
+                        "gen": gen.get_state(), "rng": torch.get_rng_state(), "step": step,
+                        "running": json.dumps(log.running),
                         "elapsed": time.time() - t0}, str(state_path) + ".tmp")
             Path(str(state_path) + ".tmp").replace(state_path)
+
+    # the shared loop (latentlab.train.loop) via fit_classifier; resumable from --state
+    fit_classifier(judge, FreshBatches(), steps=args.steps, optimizer=opt, scheduler=sched, loss_fn=loss_fn,
+                   callbacks=[log, SaveState()], start=start,
+                   checkpoint_every=None if args.smoke else args.state_every)
     train_time = time.time() - t0
 
     x_eval, y_eval = render_batch(range(args.eval_n), args.eval_seed)

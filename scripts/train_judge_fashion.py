@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shlex
 import sys
@@ -31,6 +30,7 @@ except ImportError:  # run from a checkout without installing the package
 
 from latentlab.data.fashion import FASHION_CLASSES, FashionMNIST
 from latentlab.judges.fashion import FashionClassifier, FashionClassifierConfig
+from latentlab.train.classify import EpochBatches, EpochHistory, LabelledBatches, fit_classifier
 
 DEFAULT_OUT = "pretrained/judges/fashion.safetensors"
 
@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     config = FashionClassifierConfig()
     model = FashionClassifier(config)
-    steps_per_epoch = math.ceil(len(train_y) / args.batch_size)
+    order = EpochBatches(len(train_y), args.batch_size, generator)
+    steps_per_epoch = order.steps_per_epoch
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch, pct_start=0.2)
@@ -114,26 +115,12 @@ def main(argv: list[str] | None = None) -> dict:
           f"images, {args.epochs} epochs x {steps_per_epoch} steps, {args.threads} thread(s)", flush=True)
 
     start = time.time()
-    history = []
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        order = torch.randperm(len(train_y), generator=generator)
-        total_loss, correct = 0.0, 0
-        for idx in order.split(args.batch_size):
-            x = random_shift(to_float(train_x[idx]), args.max_shift, generator)
-            y = train_y[idx]
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            total_loss += loss.item() * len(y)
-            correct += (logits.argmax(1) == y).sum().item()
-        history.append({"epoch": epoch, "train_loss": total_loss / len(train_y),
-                        "train_accuracy": correct / len(train_y), "seconds": time.time() - start})
-        print(f"epoch {epoch:2d}/{args.epochs}  loss {history[-1]['train_loss']:.4f}  "
-              f"train acc {history[-1]['train_accuracy']:.4f}  {history[-1]['seconds']:.0f}s", flush=True)
+    epochs = EpochHistory(steps_per_epoch, len(train_y), args.epochs, t0=start)
+    # the shared loop (latentlab.train.loop) via fit_classifier: cross-entropy, one-cycle lr, per-epoch rows
+    fit_classifier(model, LabelledBatches(train_x, train_y, order,
+                                          lambda x, gen: random_shift(to_float(x), args.max_shift, gen)),
+                   steps=args.epochs * steps_per_epoch, optimizer=optimizer, scheduler=schedule, callbacks=[epochs])
+    history = epochs.history
     train_seconds = time.time() - start
 
     fp32 = evaluate(model, test_x, test_y)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shlex
 import sys
@@ -21,7 +20,6 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 try:
     import latentlab  # noqa: F401
@@ -30,6 +28,7 @@ except ImportError:  # run from a checkout without installing the package
 
 from latentlab.data.digits import MNISTDigits, random_affine
 from latentlab.judges.mnist import MNISTJudge, MNISTJudgeConfig
+from latentlab.train.classify import EpochBatches, EpochHistory, LabelledBatches, fit_classifier
 
 DEFAULT_OUT = "pretrained/judges/mnist.safetensors"
 
@@ -81,34 +80,23 @@ def main(argv: list[str] | None = None) -> dict:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(args.seed)  # initial weights; dropout masks below draw from this forked stream too
         model = MNISTJudge(config)
-        steps_per_epoch = math.ceil(len(train_y) / args.batch_size)
+        order = EpochBatches(len(train_y), args.batch_size, generator)
+        steps_per_epoch = order.steps_per_epoch
         optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr,
                                                        total_steps=args.epochs * steps_per_epoch, pct_start=0.2)
         print(f"training {sum(q.numel() for q in model.parameters()):,} parameters on {len(train_y):,} digits, "
               f"{args.epochs} epochs x {steps_per_epoch} steps, {args.threads} thread(s)", flush=True)
-        start, history = time.time(), []
-        for epoch in range(1, args.epochs + 1):
-            model.train()
-            order = torch.randperm(len(train_y), generator=generator)
-            total_loss, correct = 0.0, 0
-            for idx in order.split(args.batch_size):
-                x = random_affine(train_x[idx], generator, max_degrees=args.max_degrees, max_scale=args.max_scale,
-                                  max_shift=args.max_shift)
-                y = train_y[idx]
-                logits = model(x)
-                loss = F.cross_entropy(logits, y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                total_loss += loss.item() * len(y)
-                correct += (logits.argmax(1) == y).sum().item()
-            history.append({"epoch": epoch, "train_loss": total_loss / len(train_y),
-                            "train_accuracy": correct / len(train_y), "seconds": time.time() - start})
-            if epoch % 5 == 0 or epoch == args.epochs:
-                print(f"epoch {epoch:2d}/{args.epochs}  loss {history[-1]['train_loss']:.4f}  "
-                      f"train acc {history[-1]['train_accuracy']:.4f}  {history[-1]['seconds']:.0f}s", flush=True)
+        start = time.time()
+        epochs = EpochHistory(steps_per_epoch, len(train_y), args.epochs, print_every=5, t0=start)
+
+        def augment(x, gen):
+            return random_affine(x, gen, max_degrees=args.max_degrees, max_scale=args.max_scale,
+                                 max_shift=args.max_shift)
+        # the shared loop (latentlab.train.loop) via fit_classifier: cross-entropy, one-cycle lr, per-epoch rows
+        fit_classifier(model, LabelledBatches(train_x, train_y, order, augment), steps=args.epochs * steps_per_epoch,
+                       optimizer=optimizer, scheduler=schedule, callbacks=[epochs])
+        history = epochs.history
     train_seconds = time.time() - start
     fp32 = evaluate(model, test_x, test_y)
     dtype = torch.float32

@@ -55,6 +55,7 @@ from latentlab.judges.degrade import (  # noqa: E402
     pixel_noise, random_degradation, wash,
 )
 from latentlab.judges.rooms import RoomSegmenter, RoomSegmenterConfig, mask_to_boxes  # noqa: E402
+from latentlab.train.classify import RunningLog, fit_classifier  # noqa: E402
 
 TARGETS = {"window": 0.90, "bed": 0.90}  # held-out IoU
 IGNORE = 255  # label of pixels shifted in from outside the image
@@ -402,55 +403,66 @@ def main(argv=None) -> dict:
         history, running = json.loads(st["history"]), float(st["running"])
         t0 -= float(st["elapsed"])
         print(f"resumed from {state_path} at step {start}", flush=True)
-    for step in range(start, args.steps if args.stop_after is None else min(args.steps, args.stop_after)):
-        seg.train()
-        idx = torch.randint(0, args.data_n, (args.batch_size,), generator=gen).tolist()
-        erased = None
-        if args.robust:
-            x, y, erased = robust_batch(*load_batch(train, idx), gen, args.p_erase, args.erase_part_share, args.p_hard)
-        else:
-            x, y = augment(*load_batch(train, idx), gen)
-        logits = seg(x.contiguous(memory_format=torch.channels_last))
-        if erased is not None and args.erased_weight != 1.0:
-            # weighted mean as F.cross_entropy(weight=...) computes it, erased pixels count erased_weight times
-            pix = F.cross_entropy(logits, y, weight=weights, ignore_index=IGNORE, reduction="none")
-            valid = y != IGNORE
-            w_pix = torch.where(valid, weights[y.clamp_max(len(ROOM_CLASSES) - 1)], torch.zeros(()))
-            loss = (pix * torch.where(erased, args.erased_weight, 1.0)).sum() / w_pix.sum().clamp_min(1e-6)
-        else:
-            loss = F.cross_entropy(logits, y, weight=weights, ignore_index=IGNORE)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
-        if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
-            print(f"step {step + 1}/{args.steps}  loss {running:.4f}  lr {sched.get_last_lr()[0]:.2e}  "
-                  f"{time.time() - t0:.0f}s", flush=True)
-        if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
-            m = evaluate(seg, x_val, y_val)
-            extra, worst = {}, ""
+    log = RunningLog(args.log_every, sched, t0, None if running is None else {"loss": running}, decay=0.95,
+                     keys=("loss",), total=args.steps, exact_first=True)
+
+    class Batches:  # a fresh random draw of training scenes every step, augmented (or the robust mixture)
+        def next(self):
+            idx = torch.randint(0, args.data_n, (args.batch_size,), generator=gen).tolist()
             if args.robust:
-                suite = suite_scores(seg, x_sval, y_sval)
-                s_now = robust_score(m, suite)
-                extra = {"suite": suite, "robust_score": round(s_now, 4)}
-                worst = f"  weakest target quantity {s_now:.4f}"
+                x, y, erased = robust_batch(*load_batch(train, idx), gen, args.p_erase, args.erase_part_share,
+                                            args.p_hard)
             else:
-                s_now = score(m)
-            history.append({"step": step + 1, "time_s": round(time.time() - t0, 1), **m, **extra})
-            tag = ""
-            if s_now > best:
-                best, best_step, tag = s_now, step + 1, "  (best, saved)"
-                ckpt_path.parent.mkdir(parents=True, exist_ok=True)
-                seg.save(ckpt_path, metadata={"training": json.dumps({**provenance, "step": step + 1})})
-            print(f"  val@{step + 1}: window {m['iou']['window']:.4f}  bed {m['iou']['bed']:.4f}  "
-                  f"mIoU {m['mean_iou']:.4f}{worst}{tag}", flush=True)
+                (x, y), erased = augment(*load_batch(train, idx), gen), None
+            return x.contiguous(memory_format=torch.channels_last), (y, erased)
+
+    def loss_fn(logits, target):
+        y, erased = target
+        if erased is None or args.erased_weight == 1.0:
+            return F.cross_entropy(logits, y, weight=weights, ignore_index=IGNORE)
+        # weighted mean as F.cross_entropy(weight=...) computes it, erased pixels count erased_weight times
+        pix = F.cross_entropy(logits, y, weight=weights, ignore_index=IGNORE, reduction="none")
+        valid = y != IGNORE
+        w_pix = torch.where(valid, weights[y.clamp_max(len(ROOM_CLASSES) - 1)], torch.zeros(()))
+        return (pix * torch.where(erased, args.erased_weight, 1.0)).sum() / w_pix.sum().clamp_min(1e-6)
+
+    class Validate:  # at the loop's save points: every --eval-every steps, the last step (and SIGINT/SIGTERM)
+        def on_save(self, trainer, step):
+            nonlocal best, best_step
+            if step % args.eval_every == 0 or step == args.steps:
+                best, best_step = validate(step, best, best_step)
             state_path.parent.mkdir(parents=True, exist_ok=True)
             torch.save({"model": seg.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                        "gen": gen.get_state(), "step": step + 1, "best": best, "best_step": best_step,
-                        "history": json.dumps(history), "running": running,
+                        "gen": gen.get_state(), "step": step, "best": best, "best_step": best_step,
+                        "history": json.dumps(history), "running": log.running["loss"],
                         "elapsed": time.time() - t0}, str(state_path) + ".tmp")
             Path(str(state_path) + ".tmp").replace(state_path)
+
+    def validate(step, best, best_step):
+        m = evaluate(seg, x_val, y_val)
+        extra, worst = {}, ""
+        if args.robust:
+            suite = suite_scores(seg, x_sval, y_sval)
+            s_now = robust_score(m, suite)
+            extra = {"suite": suite, "robust_score": round(s_now, 4)}
+            worst = f"  weakest target quantity {s_now:.4f}"
+        else:
+            s_now = score(m)
+        history.append({"step": step, "time_s": round(time.time() - t0, 1), **m, **extra})
+        tag = ""
+        if s_now > best:
+            best, best_step, tag = s_now, step, "  (best, saved)"
+            ckpt_path.parent.mkdir(parents=True, exist_ok=True)
+            seg.save(ckpt_path, metadata={"training": json.dumps({**provenance, "step": step})})
+        print(f"  val@{step}: window {m['iou']['window']:.4f}  bed {m['iou']['bed']:.4f}  "
+              f"mIoU {m['mean_iou']:.4f}{worst}{tag}", flush=True)
+        return best, best_step
+
+    # the shared loop (latentlab.train.loop) via fit_classifier; resumable from --state, --stop-after ends early
+    end = args.steps if args.stop_after is None else min(args.steps, args.stop_after)
+    if start < end:
+        fit_classifier(seg, Batches(), steps=end, optimizer=opt, scheduler=sched, loss_fn=loss_fn,
+                       callbacks=[log, Validate()], start=start, checkpoint_every=args.eval_every)
     train_time = time.time() - t0
 
     seg = RoomSegmenter.load(ckpt_path)

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from latentlab.data.rooms import ROOM_CLASSES, RoomsDataset  # noqa: E402
 from latentlab.judges.degrade import CONDITIONS, degrade, erase_class, random_degradation  # noqa: E402
 from latentlab.judges.windows import WindowDetector, WindowDetectorConfig, region_fractions  # noqa: E402
+from latentlab.train.classify import RunningLog, fit_classifier  # noqa: E402
 
 WINDOW = ROOM_CLASSES.index("window")
 MIN_FRACTION = 0.25
@@ -146,37 +147,43 @@ def main(argv=None) -> dict:
         history, running = json.loads(st["history"]), float(st["running"])
         t0 -= float(st["elapsed"])
         print(f"resumed from {state_path} at step {start}", flush=True)
-    for step in range(start, args.steps):
-        det.train()
-        idx = torch.randint(0, args.data_n, (args.batch_size,), generator=gen).tolist()
-        x, target = make_batch(*load_batch(train, idx), gen, args.p_erase, config.grid)
-        logits = det(x.contiguous(memory_format=torch.channels_last))
-        # regions holding some window weigh 3x: most regions hold none
-        weight = 1.0 + 2.0 * (target > 0).float()
-        loss = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
-        if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
-            print(f"step {step + 1}/{args.steps}  loss {running:.4f}  {time.time() - t0:.0f}s", flush=True)
-        if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
-            scores = presence_scores(det, x_val, y_val, config.grid)
-            s = weakest(scores)
-            history.append({"step": step + 1, "time_s": round(time.time() - t0, 1), "weakest": s, "suite": scores})
-            tag = ""
-            if s > best:
-                best, best_step, tag = s, step + 1, "  (best, saved)"
-                det.save(best_path, metadata={"training": json.dumps({**provenance, "step": step + 1})})
-            print(f"  val@{step + 1}: weakest presence P/R {s:.4f}  clean P {scores['clean']['precision']:.4f} "
-                  f"R {scores['clean']['recall']:.4f}{tag}", flush=True)
+    log = RunningLog(args.log_every, t0=t0, running=None if running is None else {"loss": running}, decay=0.95,
+                     keys=("loss",), exact_first=True)
+
+    class Batches:  # a fresh random draw of training scenes every step, erased and cut into the detector's grid
+        def next(self):
+            idx = torch.randint(0, args.data_n, (args.batch_size,), generator=gen).tolist()
+            x, target = make_batch(*load_batch(train, idx), gen, args.p_erase, config.grid)
+            return x.contiguous(memory_format=torch.channels_last), target
+
+    def loss_fn(logits, target):
+        weight = 1.0 + 2.0 * (target > 0).float()  # regions holding some window weigh 3x: most regions hold none
+        return F.binary_cross_entropy_with_logits(logits, target, weight=weight)
+
+    class Validate:  # at the loop's save points: every --eval-every steps, the last step (and SIGINT/SIGTERM)
+        def on_save(self, trainer, step):
+            nonlocal best, best_step
+            if step % args.eval_every == 0 or step == args.steps:
+                scores = presence_scores(det, x_val, y_val, config.grid)
+                s = weakest(scores)
+                history.append({"step": step, "time_s": round(time.time() - t0, 1), "weakest": s, "suite": scores})
+                tag = ""
+                if s > best:
+                    best, best_step, tag = s, step, "  (best, saved)"
+                    det.save(best_path, metadata={"training": json.dumps({**provenance, "step": step})})
+                print(f"  val@{step}: weakest presence P/R {s:.4f}  clean P {scores['clean']['precision']:.4f} "
+                      f"R {scores['clean']['recall']:.4f}{tag}", flush=True)
             state_path.parent.mkdir(parents=True, exist_ok=True)
             torch.save({"model": det.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                        "gen": gen.get_state(), "step": step + 1, "best": best, "best_step": best_step,
-                        "history": json.dumps(history), "running": running,
+                        "gen": gen.get_state(), "step": step, "best": best, "best_step": best_step,
+                        "history": json.dumps(history), "running": log.running["loss"],
                         "elapsed": time.time() - t0}, str(state_path) + ".tmp")
             Path(str(state_path) + ".tmp").replace(state_path)
+
+    # the shared loop (latentlab.train.loop) via fit_classifier; resumable from --state
+    if start < args.steps:
+        fit_classifier(det, Batches(), steps=args.steps, optimizer=opt, scheduler=sched, loss_fn=loss_fn,
+                       callbacks=[log, Validate()], start=start, checkpoint_every=args.eval_every)
     train_time = time.time() - t0
 
     det = WindowDetector.load(best_path)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from latentlab.app.dtn_faces import (FACE_GROUPS, balanced_accuracy, ceiling_images, face_encoder_config,
+from latentlab.transfer.faces import (FACE_GROUPS, balanced_accuracy, ceiling_images, face_encoder_config,
                                      face_labels, retrieval_ranks, train_face_encoder)
 from latentlab.data import get_dataset
 from latentlab.data.avatars import (SKINS, AvatarsDataset, avatar_attributes, avatar_from_face, build_cache,

@@ -288,7 +288,7 @@ def test_mnist_judge_round_trip(tmp_path):
 
 
 def test_transfer_metrics_on_a_tiny_model():
-    from latentlab.app.transfer import to_grey, transfer_metrics
+    from latentlab.transfer.digits import to_grey, transfer_metrics
     from latentlab.judges.mnist import MNISTJudge
     torch.manual_seed(0)
     judge = MNISTJudge().eval()

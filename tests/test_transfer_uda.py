@@ -1,11 +1,11 @@
-"""The paper's domain adaptation (latentlab.app.transfer.domain_adaptation): classifier on G(source), tested on
+"""The paper's domain adaptation (latentlab.transfer.digits.domain_adaptation): classifier on G(source), tested on
 real target digits, beside the same classifier trained on the grey source."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from latentlab.app.transfer import domain_adaptation, to_grey
+from latentlab.transfer.digits import domain_adaptation, to_grey
 from latentlab.data.digits import MNISTDigits, SourceDigits
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -78,7 +78,7 @@ def test_augment_digits_is_seeded_bounded_and_the_identity_at_zero_strength(data
 
 
 def test_train_encoder_applies_augment_to_every_batch_from_its_seeded_generator(data):
-    from latentlab.app.transfer import UDA_CLASSIFIER
+    from latentlab.transfer.digits import UDA_CLASSIFIER
     from latentlab.transfer import EncoderConfig, train_encoder
     cfg = EncoderConfig(**UDA_CLASSIFIER["config"])
     x, y = to_grey(data[0]).clamp(-1, 1), data[1]

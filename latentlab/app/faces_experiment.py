@@ -23,8 +23,10 @@ For each of ``repeats`` fresh seeded pools (exemplars re-drawn every time):
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -37,7 +39,7 @@ from ..latent.rotation import RotationAxis
 from ..metrics.ppl import perceptual_path_length
 from ..models.adapter import LatentModel
 
-__all__ = ["run_faces_experiment", "format_summary", "KEYS"]
+__all__ = ["run_faces_experiment", "FacesSettings", "format_summary", "KEYS"]
 
 KEYS = ("arithmetic_success_k3", "arithmetic_success_k1", "glasses_success_k3", "rotation_spearman_median",
         "rotation_sign_change_share", "ppl_lerp", "ppl_slerp", "boundary_success", "conditional_other_change")
@@ -131,12 +133,30 @@ def _summary(rows: list[dict], ppl: dict) -> dict:
     return out
 
 
-def run_faces_experiment(generator, judge, *, prior: str | None = None, repeats: int = 20, pool_size: int = 1000,
-                         n_rotation: int = 50, coefficients=None, n_conditional: int = 100, ppl_n: int = 200,
-                         margin: float = 0.2, seed: int = 0, log=print) -> dict:
-    """All the numbers of the module docstring; a dict with ``KEYS`` plus per-repeat details."""
+@dataclass(frozen=True)
+class FacesSettings:
+    """The sizes of :func:`run_faces_experiment` (the module docstring says what each number is)."""
+    repeats: int = 20            # fresh seeded pools; the numbers are means (medians for rotation) over them
+    pool_size: int = 1000        # judged samples per pool, from which the exemplars are drawn
+    n_rotation: int = 50         # random z's moved along the turn vector
+    coefficients: tuple | None = None  # turn-vector coefficients (default 9 from -1 to 1)
+    n_conditional: int = 100     # random z's moved along the smile normals
+    ppl_n: int = 200             # walks of the perceptual path length
+    margin: float = 0.2          # exemplars need their label beyond 0.5 +- margin
+    seed: int = 0                # seeds the pools (seed * 100_003 + 1000 + repeat) and the path length
+
+
+def run_faces_experiment(generator, judge, settings: FacesSettings | None = None, *, prior: str | None = None,
+                         log=print, **overrides) -> dict:
+    """All the numbers of the module docstring; a dict with ``KEYS`` plus per-repeat details.
+
+    ``settings``: a :class:`FacesSettings`; ``overrides`` replace its fields (``repeats=3, seed=1``)."""
+    settings = dataclasses.replace(settings or FacesSettings(), **overrides)
+    repeats, pool_size, n_rotation = settings.repeats, settings.pool_size, settings.n_rotation
+    n_conditional, ppl_n, margin, seed = settings.n_conditional, settings.ppl_n, settings.margin, settings.seed
     lm = LatentModel(generator, prior)
-    coefficients = torch.linspace(-1, 1, 9) if coefficients is None else torch.as_tensor(coefficients).float()
+    coefficients = (torch.linspace(-1, 1, 9) if settings.coefficients is None
+                    else torch.as_tensor(settings.coefficients).float())
     rows = []
     t0 = time.time()
     for r in range(repeats):

@@ -2,10 +2,40 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
-__all__ = ["HelpFormatter", "add_device_argument", "resolve_device", "add_class_argument", "class_index",
-           "resolve_class", "model_file", "load_model"]
+__all__ = ["UsageError", "positive_int", "non_negative_int", "positive_float", "HelpFormatter",
+           "add_device_argument", "resolve_device", "add_class_argument", "class_index", "resolve_class", "model_file",
+           "load_model"]
+
+
+class UsageError(ValueError):
+    """Bad command-line input; reported as ``error: ...`` with exit code 2."""
+
+
+def _number_type(name: str, convert, ok, expected: str, expected_value: str | None = None, show_text: bool = False):
+    """An argparse ``type`` called ``name``: ``convert(text)`` (int or float), then ``ok(value)``; otherwise an
+    ArgumentTypeError "expected <expected>, got ..." (``expected_value`` for a number that fails ``ok``,
+    shown as typed with ``show_text``, else as converted)."""
+    def parse(text: str):
+        try:
+            v = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"expected {expected_value or expected}, got {text if show_text else v}")
+        return v
+    parse.__name__ = parse.__qualname__ = name
+    return parse
+
+
+_positive_int = _number_type("_positive_int", int, lambda v: v > 0, "a positive integer")
+_non_negative_int = _number_type("_non_negative_int", int, lambda v: v >= 0, "an integer >= 0")
+_positive_float = _number_type("_positive_float", float, lambda v: v > 0 and math.isfinite(v), "a positive number",
+                               "a positive finite number", show_text=True)
+
+positive_int, non_negative_int, positive_float = _positive_int, _non_negative_int, _positive_float
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

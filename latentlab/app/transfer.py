@@ -7,225 +7,30 @@
 (SVHN-like procedural digits -> MNIST); ``eval`` gives the MNIST judge's accuracy on G(source test),
 the same judge on the grey source (no transfer), and the Fréchet ratio of G(source) vs real MNIST in the
 judge's feature space against the real-vs-real floor. Measurement helpers (``transfer_metrics``,
-``digits_eval_data``) are used by ``pretrained/train_dtn.py`` and ``examples/dtn_digits.py`` too.
+``digits_eval_data``, ...) live in :mod:`latentlab.transfer.digits`; the names stay importable from here.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-__all__ = ["add_arguments", "run", "transfer_metrics", "to_grey", "digits_eval_data", "train_digits_encoder",
-           "domain_adaptation", "DIGITS_ENCODER", "DIGITS_SOURCE", "UDA_CLASSIFIER", "style_metrics", "mnist_readers",
-           "reader_accuracies"]
 
-# The digits experiment's data sizes and f (shared by the CLI, pretrained/train_dtn.py and the example).
-DIGITS_SOURCE = dict(train=20000, val=1000, test=2000, seed=0)
-DIGITS_ENCODER = dict(config=dict(in_channels=3, image_size=32, feature_dim=128, widths=(16, 32, 64), num_classes=10,
-                                  bounded=True), steps=1500, batch_size=64, lr=1e-3, seed=0)
+__all__ = ["add_arguments", "run"]
 
-
-def to_grey(images):
-    """RGB (N, 3, H, W) in [-1, 1] -> luminance (N, 1, H, W) in [-1, 1] (ITU-R 601 weights): the no-transfer
-    floor feeds the source to the MNIST judge this way."""
-    from ..images import rgb_to_grey
-    return rgb_to_grey(images)
+# defined in latentlab.transfer.digits; still importable from here
+_MOVED = {"transfer_metrics", "to_grey", "digits_eval_data", "train_digits_encoder", "domain_adaptation",
+          "DIGITS_ENCODER", "DIGITS_SOURCE", "UDA_CLASSIFIER", "style_metrics", "mnist_readers", "reader_accuracies",
+          "load_mnist_judge"}
 
 
-def transfer_metrics(dtn, judge, source_images, source_labels, target_a, target_b, *, batch_size: int = 250) -> dict:
-    """Digits measurements of a DTN.
-
-    Args:
-        dtn: a :class:`~latentlab.transfer.DTN`.
-        judge: a target-domain classifier with ``predict`` and ``features`` (the MNIST judge).
-        source_images, source_labels: held-out labelled source images (N, 3, S, S) and labels (N,).
-        target_a, target_b: two disjoint sets of real target images of the same size M, both unseen by the
-            judge (the two halves of MNIST test): FD(G(source[:M]), target_a) is divided by the floor
-            FD(target_b, target_a), same M on both sides (the estimate is biased upwards for small M).
-
-    Returns: transfer_accuracy (judge on G(x) vs x's label), no_transfer_accuracy (judge on grey x),
-    fd, fd_real_floor, fd_ratio, per_class_transfer_accuracy, n.
-    """
-    import torch
-    from ..metrics.frechet import frechet_distance, judge_features
-    if len(target_a) != len(target_b):
-        raise ValueError(f"target_b: expected as many images as target_a ({len(target_a)}), got {len(target_b)}")
-    if len(source_images) < len(target_a):
-        raise ValueError(f"source_images: need at least {len(target_a)} images (as many as target_a), "
-                         f"got {len(source_images)}")
-    g = dtn.transfer(source_images, batch_size)
-    pred = judge.predict(g.clamp(-1, 1), batch_size=batch_size)
-    pred0 = judge.predict(to_grey(source_images).clamp(-1, 1), batch_size=batch_size)
-    correct = (pred == source_labels)
-    per_class = {str(c): round(float(correct[source_labels == c].float().mean()), 4)
-                 for c in range(10) if bool((source_labels == c).any())}
-    m = len(target_a)
-    f_g = judge_features(judge, g[:m].clamp(-1, 1), batch_size)
-    f_a = judge_features(judge, target_a, batch_size)
-    f_b = judge_features(judge, target_b, batch_size)
-    fd, floor = frechet_distance(f_g, f_a), frechet_distance(f_b, f_a)
-    return {"transfer_accuracy": float(correct.float().mean()),
-            "no_transfer_accuracy": float((pred0 == source_labels).float().mean()),
-            "fd": fd, "fd_real_floor": floor, "fd_ratio": fd / floor if floor > 0 else None,
-            "per_class_transfer_accuracy": per_class, "n": int(len(source_images)), "n_fd": m}
-
-
-def mnist_readers(judge=None, kinds=("svc",), seed: int = 0, n_train: int | None = None) -> dict:
-    """{name: reader}: the MNIST judge (if given) and scikit-learn pixel readers (``latentlab.transfer.readers``)
-    fitted on the 4,000 MNIST train digits (``n_train`` of them, evenly spread, if given) - readers that share no
-    code with the judge. ``kinds``: "svc" (the second reporting reader), "forest" (the validation reader that picks
-    checkpoints)."""
-    from ..data.digits import MNISTDigits
-    from ..transfer.readers import PixelReader
-    train = MNISTDigits("train")
-    step = max(1, len(train) // n_train) if n_train else 1  # an even spread: the digits are stored by class
-    x, y = train.images[::step][:n_train], train.labels[::step][:n_train]
-    out = {"judge": judge} if judge is not None else {}
-    for kind in kinds:
-        out[kind] = PixelReader(kind, seed=seed).fit(x, y)
-    return out
-
-
-def _predict(reader, images):
-    try:
-        return reader.predict(images, batch_size=250)
-    except TypeError:  # a reader without batch_size (the scikit-learn ones)
-        return reader.predict(images)
-
-
-def reader_accuracies(readers: dict, labels, **images) -> dict:
-    """{reader: {name: accuracy of that reader on images[name] against ``labels``}} plus "spread" (max - min
-    over readers) per name. ``images``: keyword batches (N, 1, S, S) in [-1, 1], e.g. transfer=G(x)."""
-    out = {r: {k: float((_predict(rd, x.clamp(-1, 1)) == labels).float().mean()) for k, x in images.items()}
-           for r, rd in readers.items()}
-    out["spread"] = {k: max(v[k] for v in out.values()) - min(v[k] for v in out.values()) for k in images}
-    return out
-
-
-def style_metrics(dtn, source_images, source_labels, real_images, real_labels, readers: dict, *, judge=None,
-                  batch_size: int = 250) -> dict:
-    """What the transfer keeps besides the class (issue 32), for grey-target DTNs such as the digits one.
-
-    Args: source test images (N, 3, S, S) and labels; real held-out target images (M, 1, S, S) and labels (the
-    diversity reference and the readers' own accuracy); ``readers`` {name: object with predict(images)};
-    ``judge`` (optional): the feature space for precision / recall.
-
-    Returns accuracy ({reader: {transfer, no_transfer_raw, no_transfer_normalised}, spread}), real_accuracy
-    ({reader: accuracy on the real images}), diversity (:func:`~latentlab.transfer.measures.within_class_diversity`
-    of G(x) against the real digits; ``source_normalised``: the same for the normalised source), style
-    (stroke width and slant: source vs transfer correlations, mean values of transfer, source and real) and
-    precision_recall (k = 3, the judge's features, G(x) against the real digits)."""
-    import torch
-    from ..transfer import measures as M
-    g = dtn.transfer(source_images, batch_size).clamp(-1, 1)
-    norm = M.normalise_digits(source_images)
-    acc = reader_accuracies(readers, source_labels, transfer=g, no_transfer_raw=to_grey(source_images),
-                            no_transfer_normalised=norm)
-    real = reader_accuracies(readers, real_labels, real=real_images)
-    out = {"accuracy": acc, "real_accuracy": {k: v["real"] for k, v in real.items() if k != "spread"},
-           "diversity": M.within_class_diversity(g, source_labels, real_images, real_labels),
-           "diversity_source_normalised":
-               M.within_class_diversity(norm, source_labels, real_images, real_labels)["mean"],
-           "style": {}}
-    crops = {k: M.central_columns(v) for k, v in (("source", norm), ("transfer", g), ("real", real_images))}
-    for name, fn in (("stroke_width", M.stroke_width), ("slant", M.slant)):
-        v = {k: fn(x) for k, x in crops.items()}
-        out["style"][name] = {**M.style_correlation(v["source"], v["transfer"], source_labels),
-                              **{f"mean_{k}": float(torch.nanmean(x)) for k, x in v.items()}}
-    if judge is not None:
-        from ..metrics.frechet import judge_features
-        out["precision_recall"] = M.precision_recall(judge_features(judge, real_images, batch_size),
-                                                     judge_features(judge, g[:len(real_images)], batch_size))
-    return out
-
-
-# The domain-adaptation classifier: f's architecture on grey 32x32 digits, trained as f was, with handwriting-like
-# augmentation (latentlab.data.digits.augment_digits: affine + stroke width) unless augment=False.
-UDA_CLASSIFIER = dict(config=dict(DIGITS_ENCODER["config"], in_channels=1), steps=1500, batch_size=64, lr=1e-3,
-                      augment=True)
-
-
-def domain_adaptation(dtn, source_images, source_labels, target_images, target_labels, *, steps: int | None = None,
-                      batch_size: int | None = None, seed: int = 0, progress: bool = False,
-                      augment: bool | None = None) -> dict:
-    """The paper's unsupervised domain adaptation (Taigman et al. 2017: 84.44% on MNIST from SVHN):
-    a classifier trained on G(source) with the *source* labels, tested on real labelled target digits that
-    neither the DTN nor the classifier saw. Beside it, the same classifier trained on the grey source itself
-    (``source_only_accuracy``: no transfer), the usual floor of domain adaptation.
-
-    The classifier is :data:`UDA_CLASSIFIER` (f's architecture with one input channel, Adam, cross-entropy),
-    seeded by ``seed``; both runs see the same labels, steps, batch order and augmentation (``augment``, default
-    UDA_CLASSIFIER's: random affine maps and stroke widths from ``augment_digits``, so that a classifier fitted to
-    one drawing style can read another). Returns uda_accuracy, source_only_accuracy, n_train, n_test, steps,
-    augment, seconds."""
-    import torch
-    from ..data.digits import augment_digits
-    from ..transfer import EncoderConfig, encoder_accuracy, train_encoder
-    if len(source_images) != len(source_labels):
-        raise ValueError(f"source_labels: expected {len(source_images)} labels (one per source image), "
-                         f"got {len(source_labels)}")
-    if len(target_images) != len(target_labels):
-        raise ValueError(f"target_labels: expected {len(target_images)} labels (one per target image), "
-                         f"got {len(target_labels)}")
-    t0 = time.time()
-    cfg = EncoderConfig(**UDA_CLASSIFIER["config"])
-    augment = UDA_CLASSIFIER["augment"] if augment is None else bool(augment)
-    kw = dict(steps=steps or UDA_CLASSIFIER["steps"], batch_size=batch_size or UDA_CLASSIFIER["batch_size"],
-              lr=UDA_CLASSIFIER["lr"], seed=seed, progress=progress, augment=augment_digits if augment else None)
-    transferred = dtn.transfer(source_images).clamp(-1, 1)
-    if transferred.shape[1:] != target_images.shape[1:]:
-        raise ValueError(f"target_images: expected images shaped like G(source) {tuple(transferred.shape[1:])}, "
-                         f"got {tuple(target_images.shape[1:])}")
-    on_g = train_encoder(cfg, transferred, source_labels, **kw)
-    on_source = train_encoder(cfg, to_grey(source_images).clamp(-1, 1), source_labels, **kw)
-    with torch.no_grad():
-        return {"uda_accuracy": encoder_accuracy(on_g, target_images, target_labels),
-                "source_only_accuracy": encoder_accuracy(on_source, target_images, target_labels),
-                "n_train": int(len(source_images)), "n_test": int(len(target_images)), "steps": kw["steps"],
-                "augment": augment, "seconds": round(time.time() - t0, 1)}
-
-
-def digits_eval_data(split: str = "test", n: int | None = None):
-    """(source images, labels, target_a, target_b) for :func:`transfer_metrics`. ``split``: "test" (the reported
-    numbers) or "val" (checkpoint selection). target_a / target_b are the even / odd halves (500 each) of the
-    1,000 held-out MNIST test digits: both unseen by the MNIST judge, so the floor is not inflated by what the
-    judge memorised of its training digits (train-vs-test gave a floor above G(source)-vs-test)."""
-    from ..data.digits import MNISTDigits, SourceDigits
-    src = SourceDigits(n=n or DIGITS_SOURCE[split], seed=DIGITS_SOURCE["seed"], split=split)
-    mt = MNISTDigits("test").images
-    return src.images, src.labels, mt[0::2], mt[1::2]
-
-
-def train_digits_encoder(run_dir: Path, *, source=None, steps: int | None = None, progress: bool | None = None):
-    """f for the digits experiment: load RUN_DIR/encoder.safetensors if it exists (and has the recipe's config),
-    else train it on the labelled source train set (DIGITS_ENCODER) and save it there. Returns (f, info)."""
-    from ..data.digits import SourceDigits
-    from ..transfer import EncoderConfig, encoder_accuracy, load_encoder, save_encoder, train_encoder
-    path = Path(run_dir) / "encoder.safetensors"
-    cfg = EncoderConfig(**DIGITS_ENCODER["config"])
-    if path.exists():
-        f = load_encoder(path)
-        if f.config != cfg:
-            raise ValueError(f"run_dir: {str(path)!r} holds an encoder with config {f.config}, the recipe's is {cfg}")
-        from ..io import read_metadata
-        return f, json.loads(read_metadata(path).get("info", "{}"))
-    if source is None:
-        source = SourceDigits(n=DIGITS_SOURCE["train"], seed=DIGITS_SOURCE["seed"], split="train")
-    t0 = time.time()
-    progress = sys.stderr.isatty() if progress is None else progress  # no bar in a nohup log
-    f = train_encoder(cfg, source.images, source.labels, steps=steps or DIGITS_ENCODER["steps"],
-                      batch_size=DIGITS_ENCODER["batch_size"], lr=DIGITS_ENCODER["lr"], seed=DIGITS_ENCODER["seed"],
-                      progress=progress)
-    val = SourceDigits(n=DIGITS_SOURCE["val"], seed=DIGITS_SOURCE["seed"], split="val")
-    info = {"val_accuracy": encoder_accuracy(f, val.images, val.labels), "train_images": len(source),
-            "steps": steps or DIGITS_ENCODER["steps"], "seconds": round(time.time() - t0, 1)}
-    Path(run_dir).mkdir(parents=True, exist_ok=True)
-    save_encoder(f, path, info=info)
-    print(f"encoder f: source val accuracy {info['val_accuracy']:.4f} ({info['seconds']:.0f} s) -> {path}",
-          file=sys.stderr)
-    return f, info
+def __getattr__(name: str):
+    """The measurement helpers, imported on first use (``latentlab transfer --help`` stays free of torch)."""
+    if name in _MOVED or name == "_load_mnist_judge":
+        from ..transfer import digits
+        return getattr(digits, name.lstrip("_"))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -260,22 +65,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
 
 
-def _load_mnist_judge(path):
-    from ..judges.mnist import MNISTJudge
-    from ..pretrained import pretrained_dir
-    p = Path(path) if path else pretrained_dir() / "judges" / "mnist.safetensors"
-    if not p.exists():
-        raise FileNotFoundError(f"judge: MNIST judge weights not found at {str(p)!r}; train them with "
-                                "`python scripts/train_judge_mnist.py`")
-    return MNISTJudge.load(p)
-
-
 def run(args) -> int:
     import torch
     torch.set_num_threads(max(1, args.threads))
     if args.transfer_command == "train":
         from ..data.digits import MNISTDigits, SourceDigits
         from ..transfer import DTNConfig, DTNTrainer
+        from ..transfer.digits import DIGITS_SOURCE, train_digits_encoder
         run_dir = Path(args.run_dir).expanduser()
         source = SourceDigits(n=DIGITS_SOURCE["train"], seed=DIGITS_SOURCE["seed"], split="train")
         f, _ = train_digits_encoder(run_dir, source=source)
@@ -290,7 +86,8 @@ def run(args) -> int:
         return 0
     from ..transfer import load_dtn
     dtn = load_dtn(args.model)
-    judge = _load_mnist_judge(args.judge)
+    from ..transfer.digits import digits_eval_data, load_mnist_judge, transfer_metrics
+    judge = load_mnist_judge(args.judge)
     t0 = time.time()
     m = transfer_metrics(dtn, judge, *digits_eval_data(args.split, args.n))
     m["seconds"] = round(time.time() - t0, 2)

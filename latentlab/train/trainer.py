@@ -11,7 +11,6 @@ import json
 import math
 import os
 import shutil
-import signal
 import sys
 import time
 import warnings
@@ -19,27 +18,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import torch
 from torch.optim.swa_utils import AveragedModel
 
 from ..checkpoint import load as load_model, load_part, save as save_model, state_to_gan
 from ..config import Config, ModelConfig
-from ..io import CheckpointError, atomic_write_bytes, check_sha256, load_safetensors, write_model_file
+from ..io import atomic_write_bytes, load_safetensors, write_model_file
 from ..models import GAN, sample_prior
+from ..rng import derive_seed, seeded_rng
 from . import callbacks as _callbacks, losses
 from .devices import autocast_dtype, dist_backend, local_rank, native_bf16, resolve_device
+from .loop import TrainingLoop
+from .optim import adam, optimizer_from_tensors, optimizer_to_tensors
+# the run directory layout, shared with the DTN trainer (re-exported here, where it used to live)
+from .rundir import (RunExistsError, TrainingDiverged, checkpoint_name, latest_checkpoint, list_checkpoints,  # noqa: F401
+                     make_run_dir, previous_run, prune_checkpoints)
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "RunExistsError", "train", "latest_checkpoint",
            "native_bf16"]
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN/inf; the last good checkpoint is kept."""
-
-
-class RunExistsError(FileExistsError):
-    """The run directory already holds a run and resume was not requested."""
 
 
 @dataclass(frozen=True)
@@ -113,100 +109,7 @@ class TrainConfig(Config):
 
 
 
-def _derive_seed(*parts: int) -> int:
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
-
-
-def _rng(*parts: int) -> torch.Generator:
-    return torch.Generator().manual_seed(_derive_seed(*parts))
-
-
-def checkpoint_name(step: int) -> str:
-    return f"step-{step:08d}.safetensors"
-
-
-def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
-    """Training checkpoints in ``run_dir/checkpoints``, newest first."""
-    d = Path(run_dir) / "checkpoints"
-    if not d.is_dir():
-        return []
-    return sorted((p for p in d.glob("step-*.safetensors")), reverse=True)
-
-
-def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
-    """Newest checkpoint in ``run_dir`` that loads and matches its sha256; corrupt ones are skipped with a
-    warning."""
-    for p in list_checkpoints(run_dir):
-        try:
-            check_sha256(*load_safetensors(p), p)
-            return p
-        except (CheckpointError, OSError) as e:
-            warnings.warn(f"skipping unreadable checkpoint {p}: {e}")
-    return None
-
-
-# --------------------------------------------------------------------------------------------------
-# run directories (the DTN trainer shares these)
-
-def make_run_dir(run_dir: Path, resume: bool) -> None:
-    """Create ``run_dir/checkpoints`` and ``run_dir/samples`` and check that a file can be written there.
-
-    RunExistsError if ``run_dir`` already holds a run (run.json) and ``resume`` is False; OSError naming
-    ``run_dir`` if it is not writable.
-    """
-    if (run_dir / "run.json").exists() and not resume:
-        raise RunExistsError(f"run_dir: {str(run_dir)!r} already holds a run (run.json); pass resume=True / "
-                             "--resume to continue it, or choose another directory")
-    try:
-        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-        (run_dir / "samples").mkdir(exist_ok=True)
-        probe = run_dir / ".write-test"
-        probe.write_bytes(b"x" * 1024)
-        probe.unlink()
-    except OSError as e:
-        raise OSError(f"run_dir: {str(run_dir)!r} is not writable: {e}") from None
-
-
-def previous_run(run_dir: Path, stale: Sequence[str]) -> dict | None:
-    """The run.json of the run in ``run_dir`` (None for a new run; ValueError if it is unreadable), after deleting
-    the temp files that a process killed mid-write left (``stale``: glob patterns below ``run_dir``;
-    atomic_write_bytes names its temp files ".<name>.*.tmp")."""
-    for path in [p for pattern in stale for p in run_dir.glob(pattern)]:
-        with contextlib.suppress(OSError):
-            path.unlink()
-    run_json = run_dir / "run.json"
-    if not run_json.exists():
-        return None
-    try:
-        return json.loads(run_json.read_text())
-    except (OSError, ValueError) as e:
-        raise ValueError(f"resume: {str(run_json)!r} is unreadable ({e})") from None
-
-
-# --------------------------------------------------------------------------------------------------
-# optimizer state <-> flat tensors (safetensors cannot hold nested dicts)
-
-def _optim_to_tensors(opt: torch.optim.Optimizer, prefix: str) -> tuple[dict, list]:
-    sd = opt.state_dict()
-    tensors = {}
-    for pid, st in sd["state"].items():
-        for k, v in st.items():
-            t = v if isinstance(v, torch.Tensor) else torch.tensor(v)
-            tensors[f"{prefix}.{pid}.{k}"] = t.cpu()
-    return tensors, sd["param_groups"]
-
-
-def _optim_from_tensors(opt: torch.optim.Optimizer, tensors: dict, groups: list, prefix: str) -> None:
-    state: dict = {}
-    for k, v in tensors.items():
-        if not k.startswith(prefix + "."):
-            continue
-        _, pid, key = k.split(".", 2)
-        state.setdefault(int(pid), {})[key] = v
-    opt.load_state_dict({"state": state, "param_groups": groups})
-
-
-# --------------------------------------------------------------------------------------------------
+_derive_seed, _rng = derive_seed, seeded_rng  # the old private names (latentlab.rng has the public ones)
 
 
 class _Dist:
@@ -246,6 +149,16 @@ class _Dist:
         t = torch.tensor([1.0 if flag else 0.0], device=self.device)
         self.dist.all_reduce(t)
         return bool(t.item() > 0)
+
+    def on_rank0(self, fn, message: str) -> None:
+        """Run ``fn`` on rank 0 only; an error there is raised on every rank (with ``message`` on the others)."""
+        error = None
+        if self.rank == 0:
+            try:
+                fn()
+            except Exception as e:  # noqa: BLE001 - re-raised below, after telling the other ranks
+                error = e
+        _raise_if_any(self, error, message)
 
     def close(self):
         if self.owned:
@@ -337,7 +250,7 @@ class Trainer:
         self.skipped_items = 0
         self.is_rank0 = True
         self.last_checkpoint: Path | None = None
-        self._stop_signal = None
+        self._loop: TrainingLoop | None = None
         if len(dataset) == 0:
             raise ValueError("dataset: is empty")
         sample, _ = dataset[0]
@@ -427,8 +340,8 @@ class Trainer:
         for prefix, m in parts:
             for k, v in m.state_dict().items():
                 tensors[f"{prefix}.{k}"] = v.detach().cpu().contiguous(memory_format=torch.contiguous_format)
-        tg, gg = _optim_to_tensors(self.opt_g, "optim_g")
-        td, gd = _optim_to_tensors(self.opt_d, "optim_d")
+        tg, gg = optimizer_to_tensors(self.opt_g, "optim_g")
+        td, gd = optimizer_to_tensors(self.opt_d, "optim_d")
         tensors.update(tg)
         tensors.update(td)
         bad = [k for k, t in tensors.items() if t.is_floating_point() and not torch.isfinite(t).all()]
@@ -447,11 +360,10 @@ class Trainer:
         }
         path = self.run_dir / "checkpoints" / checkpoint_name(step)
         write_model_file(path, "gan", tensors, json.dumps(self.mc.to_dict()), meta)
-        # Only after the new file is safely in place, prune older ones.
-        for old in list_checkpoints(self.run_dir)[self.tc.keep_checkpoints:]:
-            with contextlib.suppress(OSError):
-                old.unlink()
-        self.last_checkpoint = self._written = path
+        prune_checkpoints(self.run_dir, self.tc.keep_checkpoints)  # only after the new file is safely in place
+        self.last_checkpoint = path
+        if self._loop is not None:
+            self._loop.wrote(path)
         return path
 
     def _load_checkpoint(self, path: Path):
@@ -467,8 +379,8 @@ class Trainer:
             else:  # a checkpoint written without EMA: the average starts from the current weights
                 self.G_ema.load_state_dict(self.G.state_dict())
             self.ema.n_averaged.fill_(int(meta["step"]) + 1)  # the next update is step t = meta["step"]
-        _optim_from_tensors(self.opt_g, tensors, json.loads(meta["optim_g_groups"]), "optim_g")
-        _optim_from_tensors(self.opt_d, tensors, json.loads(meta["optim_d_groups"]), "optim_d")
+        optimizer_from_tensors(self.opt_g, tensors, json.loads(meta["optim_g_groups"]), "optim_g")
+        optimizer_from_tensors(self.opt_d, tensors, json.loads(meta["optim_d_groups"]), "optim_d")
         # The optimizer hyper-parameters come from the current TrainConfig (e.g. a lower lr after a divergence);
         # when unchanged this is a no-op and the resumed run stays bit-exact.
         for opt in (self.opt_g, self.opt_d):
@@ -507,8 +419,8 @@ class Trainer:
             self.ema = AveragedModel(self.G, avg_fn=_ema_average(tc.ema_decay), use_buffers=True)
             self.ema.n_averaged.fill_(1)  # the copy of G's initial weights is the first average (see _ema_average)
             self.G_ema = self.ema.module.requires_grad_(False)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=tc.lr, betas=(tc.beta1, tc.beta2))
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=tc.lr, betas=(tc.beta1, tc.beta2))
+        self.opt_g = adam(self.G.parameters(), tc.lr, (tc.beta1, tc.beta2))
+        self.opt_d = adam(self.D.parameters(), tc.lr, (tc.beta1, tc.beta2))
 
     def _start(self, dist: "_Dist") -> int:
         """Prepare the run directory (rank 0) and load the newest checkpoint on resume; returns the first step."""
@@ -632,7 +544,7 @@ class Trainer:
         rec = {"step": step + 1, "loss_d": float(d["loss_d"]), "loss_g": float(loss_g),
                "d_x": float(torch.sigmoid(d["real_src"].float()).mean()),
                "d_g_z": float(torch.sigmoid(d["fake_src"].float()).mean()),
-               "time": round(time.time() - self._t0, 3)}
+               "time": round(time.time() - self._loop.t0, 3)}
         if d["r1"] is not None:
             rec["r1"] = float(d["r1"])
         return rec
@@ -652,8 +564,10 @@ class Trainer:
             G.train()
 
     # ---------------------------------------------------------------- training
-    def _on_signal(self, signum, frame):
-        self._stop_signal = signum
+    @property
+    def total_steps(self) -> int:
+        """The step at which training ends (``train_config.steps``); callbacks read it."""
+        return self.tc.steps
 
     def _check_finite(self, dist, step, value, name):
         if dist.any_flag(not bool(torch.isfinite(value))):
@@ -663,33 +577,9 @@ class Trainer:
                 f"({ck if ck else 'none written yet'}). Try a lower learning rate (now lr={self.tc.lr}) and resume."
             )
 
-    def _emit(self, event: str, *args) -> None:
-        for cb in self._all_callbacks:
-            fn = getattr(cb, event, None)
-            if fn is not None:
-                fn(self, *args)
-
-    def _save_here(self, step: int) -> None:
-        self._written = None
-        self._emit("on_save", step)
-        if self._written is not None:
-            self._emit("on_checkpoint", self._written)
-
-    def _save_point(self, step: int) -> None:
-        """``on_save`` on rank 0 (checkpoint, grid, ...), then ``on_checkpoint`` if a checkpoint was written; an
-        error on rank 0 stops every rank."""
-        self._on_rank0(self._dist, lambda: self._save_here(step),
-                       f"rank 0 failed to write the checkpoint at step {step} (see its error)")
-
     def _on_rank0(self, dist: "_Dist", fn, message: str) -> None:
         """Run ``fn`` on rank 0 only; an error there is raised on every rank (with ``message`` on the others)."""
-        error = None
-        if self.is_rank0:
-            try:
-                fn()
-            except Exception as e:  # noqa: BLE001 - re-raised below, after telling the other ranks
-                error = e
-        _raise_if_any(dist, error, message)
+        dist.on_rank0(fn, message)
 
     def fit(self) -> GAN:
         """Run (or continue) training up to ``train_config.steps``; returns the trained GAN.
@@ -708,35 +598,12 @@ class Trainer:
 
     def _fit(self, dist: "_Dist") -> GAN:
         self._dist = dist
-        self._all_callbacks = [*self.default_callbacks, *self.callbacks]
+        self._loop = TrainingLoop(self.tc.steps, trainer=self, callbacks=[*self.default_callbacks, *self.callbacks],
+                                  checkpoint_every=self.tc.checkpoint_every, sync=dist)
         self._build(dist)
         start = self._start(dist)
         self._wrap(dist)
-        old_handlers = {}
-        try:
-            import threading
-            if threading.current_thread() is threading.main_thread():
-                for s in (signal.SIGINT, signal.SIGTERM):
-                    old_handlers[s] = signal.signal(s, self._on_signal)
-            self._emit("on_train_start")
-            self._t0 = time.time()
-            for step in range(start, self.tc.steps):
-                rec = self.train_step(step)
-                done = step + 1
-                self._emit("on_step", done, rec)
-                stop = dist.any_flag(self._stop_signal is not None)
-                if done % self.tc.checkpoint_every == 0 or done == self.tc.steps or stop:
-                    self._save_point(done)
-                if stop:
-                    if self.is_rank0:
-                        print(f"stopped by signal at step {done}; checkpoint saved, resume with --resume",
-                              file=sys.stderr)
-                    raise KeyboardInterrupt(f"training stopped by signal at step {done} (checkpoint saved)")
-            self._export()
-        finally:
-            for s, h in old_handlers.items():
-                signal.signal(s, h)
-            self._emit("on_train_end")
+        self._loop.run(start, self.train_step, finish=self._export)
         return self._result()
 
     def _export(self) -> None:
@@ -745,7 +612,7 @@ class Trainer:
         if self.is_rank0:
             try:
                 if self.start_step >= tc.steps and not list_checkpoints(self.run_dir):
-                    self._save_here(tc.steps)
+                    self._loop.save_point(tc.steps)
                 self.gan.step = self.step
                 self.gan.dataset = self.dataset_name
                 info = {"train": tc.to_dict(), "skipped_items": self.skipped_items}

@@ -35,6 +35,11 @@ API (agreed with the faces -> avatars experiment; all names importable from ``la
                                      # discriminator.*; metadata "format"="latentlab-dtn", "config" (DTNConfig
                                      # JSON), "encoder_config", "step", "info"
 
+    # the two experiments' f and measurements (not imported by ``import latentlab.transfer``):
+    #   latentlab.transfer.digits: transfer_metrics, style_metrics, domain_adaptation, train_digits_encoder, ...
+    #   latentlab.transfer.faces: face_encoder_config, train_face_encoder, Reference, measure, ...
+    # f's training (train_encoder, train_face_encoder) and DTNTrainer run on latentlab.train.loop.TrainingLoop.
+
     # datasets: any torch Dataset returning (image in [-1, 1] of shape (C, S, S), label int); labels of
     # the target are never used by the DTN. Source and target must share S (ValueError otherwise);
     # a 1-channel target is fed to f as 3 repeated channels when f takes 3 (``match_channels``).

@@ -16,7 +16,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -24,6 +23,8 @@ from ..config import Config
 from ..io import FILE_KINDS, load_part, module_tensors, read_model_file, write_model_file
 from ..models.base import BatchNorm2d
 from ..models.blocks import add_blocks
+from ..rng import derive_seed, seeded_rng
+from ..train.classify import LabelledBatches, ShuffledBatches, fit_classifier, progress_callbacks
 
 __all__ = ["EncoderConfig", "Encoder", "train_encoder", "save_encoder", "load_encoder", "encoder_accuracy",
            "encoder_logits", "ENCODER_FORMAT"]
@@ -147,30 +148,17 @@ def train_encoder(config: EncoderConfig, images: torch.Tensor, labels: torch.Ten
     :func:`latentlab.data.digits.augment_digits`), drawing from the same seeded generator as the batch order.
     Deterministic given ``seed`` (weights, batch order, augmentation; the global RNG is forked and restored).
     """
-    from ..progress import progress_bar as tqdm
     _check_labelled(images, labels, config)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps: expected a positive int, got {steps!r}")
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(np.random.SeedSequence([seed, 11]).generate_state(1)[0]))
+        torch.manual_seed(derive_seed(seed, 11))
         f = Encoder(config)
-        gen = torch.Generator().manual_seed(int(np.random.SeedSequence([seed, 12]).generate_state(1)[0]))
+        order = ShuffledBatches(images.shape[0], batch_size, seeded_rng(seed, 12))
         opt = torch.optim.Adam(f.parameters(), lr=lr)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-        f.train()
-        n = images.shape[0]
-        perm, pos = torch.randperm(n, generator=gen), 0
-        for _ in tqdm(range(steps), disable=not progress, desc="encoder"):
-            if pos + batch_size > n:
-                perm, pos = torch.randperm(n, generator=gen), 0
-            idx = perm[pos:pos + batch_size]
-            pos += batch_size
-            x = images[idx] if augment is None else augment(images[idx], gen)
-            loss = nn.functional.cross_entropy(f(x), labels[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+        fit_classifier(f, LabelledBatches(images, labels, order, augment), steps=steps, optimizer=opt,
+                       scheduler=torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps),
+                       callbacks=progress_callbacks("encoder", bar=progress))
     return f.eval()
 
 

@@ -13,9 +13,9 @@ Run directory: ``run.json`` (config, encoder config, datasets, runtime), ``log.j
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
-import signal
 import sys
 import time
 import warnings
@@ -25,17 +25,21 @@ from typing import Sequence
 import torch
 
 from ..io import atomic_write_bytes, load_safetensors
-# Shared with the GAN trainer: seeds, run directory, checkpoint names/listing, optimizer state <-> flat tensors,
-# errors.
-from ..train.callbacks import truncate_log
-from ..train.trainer import (RunExistsError, TrainingDiverged, _derive_seed, _optim_from_tensors, _optim_to_tensors,
-                             _rng, checkpoint_name, latest_checkpoint, list_checkpoints, make_run_dir, native_bf16,
-                             previous_run)
+from ..rng import derive_seed, seeded_rng
+# Shared with the GAN trainer: the loop (signals, save points, callbacks), the stock callbacks, the run directory,
+# optimizer state <-> flat tensors, errors.
+from ..train.callbacks import Checkpointer, JsonlLog, ProgressBar, ProgressLines
+from ..train.devices import native_bf16
+from ..train.loop import TrainingLoop
+from ..train.optim import adam, optimizer_from_tensors, optimizer_to_tensors
+from ..train.rundir import (RunExistsError, TrainingDiverged, checkpoint_name, latest_checkpoint, list_checkpoints,
+                            make_run_dir, previous_run, prune_checkpoints)
 from . import losses
 from .dtn import DTN, DTNConfig, dtn_from_state, match_channels, save_dtn
 from .encoder import Encoder
 
-__all__ = ["DTNTrainer", "latest_checkpoint", "RunExistsError", "TrainingDiverged"]
+__all__ = ["DTNTrainer", "DTNSampleGrid", "default_callbacks", "latest_checkpoint", "RunExistsError",
+           "TrainingDiverged"]
 
 SOURCE_STREAM, TARGET_STREAM = 21, 22  # seed-derivation tags of the two data orders
 
@@ -54,6 +58,48 @@ def _check_dataset(ds, name: str, channels: int, size: int):
                          f" (source_channels / target_channels, image_size); source and target must share the size")
 
 
+def dtn_postfix(record: dict) -> dict:
+    return {"loss_d": f"{record['loss_d']:.3f}", "const": f"{record['loss_const']:.4f}",
+            "tid": f"{record['loss_tid']:.4f}"}
+
+
+def dtn_line(step: int, total: int, record: dict, per_step: float) -> str:
+    return (f"dtn step {step}/{total} loss_d {record['loss_d']:.3f} loss_gang {record['loss_gang']:.3f} "
+            f"const {record['loss_const']:.4f} tid {record['loss_tid']:.4f} {per_step:.2f} s/step")
+
+
+class DTNSampleGrid:
+    """``run_dir/samples/step-XXXXXXXX.png`` at each save point: the first ``n`` source images (top rows) and
+    their G(x) (bottom rows), 16 per row."""
+
+    def __init__(self, n: int = 64):
+        self.n = n
+
+    def on_save(self, trainer, step):
+        from torchvision.utils import save_image
+        n = min(self.n, len(trainer.source))
+        x = trainer._batch(trainer.source, range(n))
+        y = match_channels(trainer.dtn.transfer(x), x.shape[1])
+        buf = io.BytesIO()
+        save_image(torch.cat([x, y]) * 0.5 + 0.5, buf, format="png", nrow=min(n, 16), padding=1)
+        atomic_write_bytes(trainer.run_dir / "samples" / f"step-{step:08d}.png", buf.getvalue())
+
+
+def default_callbacks(config: DTNConfig, *, tty: bool | None = None) -> list:
+    """The DTN's stock callbacks (the GAN trainer's, with the DTN's progress text and grid): the JSONL log,
+    progress (a bar on a terminal, a line every ``print_every`` steps otherwise; none with ``progress=False``),
+    checkpoints, sample grids."""
+    out: list = [JsonlLog(config.log_every)]
+    if config.progress:
+        tty = bool(getattr(sys.stderr, "isatty", lambda: False)()) if tty is None else tty
+        out.append(ProgressBar(desc="dtn", postfix=dtn_postfix) if tty
+                   else ProgressLines(config.print_every, line=dtn_line))
+    return out + [Checkpointer(), DTNSampleGrid(config.grid_size)]
+
+
+_default_callbacks = default_callbacks  # DTNTrainer's keyword of the same name shadows it
+
+
 class DTNTrainer:
     """Train a DTN on unpaired ``source`` and ``target`` datasets with a fixed encoder f.
 
@@ -63,12 +109,15 @@ class DTNTrainer:
             never changed). On resume it must equal the one stored in the checkpoint.
         source, target: datasets of ``(image (C, S, S) in [-1, 1], label)``; labels are never used.
         run_dir: the run directory (created). An existing run needs ``resume=True``.
-        callbacks: objects with optional ``on_step(trainer, step, record)`` / ``on_checkpoint(trainer, path)``.
+        callbacks: extra callbacks, run after the default ones; the protocol of :mod:`latentlab.train.loop`
+            (``on_train_start``, ``on_step``, ``on_save``, ``on_checkpoint``, ``on_train_end``), as for the GAN
+            trainer.
+        default_callbacks: replaces :func:`default_callbacks` (JSONL log, progress, checkpoints, sample grids).
     """
 
     def __init__(self, config: DTNConfig, *, encoder: Encoder, source, target, run_dir: str | os.PathLike,
                  resume: bool = False, callbacks: Sequence[object] = (), source_name: str = "",
-                 target_name: str = ""):
+                 target_name: str = "", default_callbacks: Sequence[object] | None = None):
         if not isinstance(config, DTNConfig):
             raise TypeError(f"config: expected a DTNConfig, got {type(config).__name__}")
         if not isinstance(encoder, Encoder):
@@ -82,9 +131,18 @@ class DTNTrainer:
         self.run_dir = Path(run_dir).expanduser()
         self.resume = resume
         self.callbacks = list(callbacks)
-        self.step = 0
-        self._stop_signal = None
+        self.default_callbacks = (_default_callbacks(config) if default_callbacks is None
+                                  else list(default_callbacks))
+        self.step = self.start_step = 0
+        self.is_rank0 = True
+        self.last_checkpoint: Path | None = None
+        self._loop: TrainingLoop | None = None
         self._perm: dict = {}
+
+    @property
+    def total_steps(self) -> int:
+        """The step at which training ends (``config.steps``); callbacks read it."""
+        return self.config.steps
 
     # ---------------------------------------------------------------- data
     def _indices(self, n: int, stream: int, step: int) -> list[int]:
@@ -95,7 +153,7 @@ class DTNTrainer:
             key = (stream, epoch)
             if key not in self._perm:
                 self._perm = {k: v for k, v in self._perm.items() if k[0] != stream}
-                self._perm[key] = torch.randperm(n, generator=_rng(self.config.seed, stream, epoch))
+                self._perm[key] = torch.randperm(n, generator=seeded_rng(self.config.seed, stream, epoch))
             take = min(b - len(out), n - off)
             out.extend(self._perm[key][off:off + take].tolist())
             pos += take
@@ -131,9 +189,11 @@ class DTNTrainer:
                           f"continues with {bool(self.fast)}; the continuation is not the uninterrupted trajectory",
                           RuntimeWarning, stacklevel=5)  # the caller of fit()
 
-    def _save_checkpoint(self, step: int) -> Path:
-        tg, gg = _optim_to_tensors(self.opt_g, "optim_g")
-        td, gd = _optim_to_tensors(self.opt_d, "optim_d")
+    def save_checkpoint(self, step: int) -> Path:
+        """Write ``checkpoints/step-XXXXXXXX.safetensors`` (g, D, f, both Adam states; bit-exact resume) and prune
+        the oldest beyond ``keep_checkpoints`` (0 keeps all). Called by the ``Checkpointer`` callback."""
+        tg, gg = optimizer_to_tensors(self.opt_g, "optim_g")
+        td, gd = optimizer_to_tensors(self.opt_d, "optim_d")
         extra = {**tg, **td}
         bad = [k for k, t in [*self.dtn.decoder.state_dict().items(), *self.dtn.discriminator.state_dict().items(),
                               *extra.items()] if t.is_floating_point() and not torch.isfinite(t).all()]
@@ -147,13 +207,10 @@ class DTNTrainer:
                  extra_tensors=extra, extra_meta={"kind": "training", "optim_g_groups": json.dumps(gg),
                                                   "optim_d_groups": json.dumps(gd)})
         if self.config.keep_checkpoints:
-            for old in list_checkpoints(self.run_dir)[self.config.keep_checkpoints:]:
-                with contextlib.suppress(OSError):
-                    old.unlink()
-        self._save_grid(step)
-        for cb in self.callbacks:
-            if hasattr(cb, "on_checkpoint"):
-                cb.on_checkpoint(self, path)
+            prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
+        self.last_checkpoint = path
+        if self._loop is not None:
+            self._loop.wrote(path)
         return path
 
     def _load_checkpoint(self, path: Path) -> int:
@@ -166,25 +223,11 @@ class DTNTrainer:
                                  "the same encoder")
         self.dtn.decoder.load_state_dict(saved.decoder.state_dict())
         self.dtn.discriminator.load_state_dict(saved.discriminator.state_dict())
-        _optim_from_tensors(self.opt_g, tensors, json.loads(meta["optim_g_groups"]), "optim_g")
-        _optim_from_tensors(self.opt_d, tensors, json.loads(meta["optim_d_groups"]), "optim_d")
+        optimizer_from_tensors(self.opt_g, tensors, json.loads(meta["optim_g_groups"]), "optim_g")
+        optimizer_from_tensors(self.opt_d, tensors, json.loads(meta["optim_d_groups"]), "optim_d")
         return int(meta["step"])
 
-    def _save_grid(self, step: int):
-        import io
-        from torchvision.utils import save_image
-        n = min(self.config.grid_size, len(self.source))
-        x = self._batch(self.source, range(n))
-        y = self.dtn.transfer(x)
-        y = match_channels(y, x.shape[1])
-        buf = io.BytesIO()
-        save_image(torch.cat([x, y]) * 0.5 + 0.5, buf, format="png", nrow=min(n, 16), padding=1)
-        atomic_write_bytes(self.run_dir / "samples" / f"step-{step:08d}.png", buf.getvalue())
-
     # ---------------------------------------------------------------- training
-    def _on_signal(self, signum, frame):
-        self._stop_signal = signum
-
     def fit(self) -> DTN:
         """Train (or continue) up to ``config.steps``; returns the DTN in eval mode. The caller's global RNG
         state and thread count are left untouched."""
@@ -196,39 +239,12 @@ class DTNTrainer:
                 torch.set_num_threads(threads)
 
     def _fit(self) -> DTN:
-        from tqdm.auto import tqdm
         c = self.config
+        self._loop = TrainingLoop(c.steps, trainer=self, callbacks=[*self.default_callbacks, *self.callbacks],
+                                  checkpoint_every=c.checkpoint_every)
         self._build()
         start = self._start()
-        self._tty = c.progress and sys.stderr.isatty()
-        self._log = open(self.run_dir / "log.jsonl", "a", buffering=1)
-        self._bar = None
-        old_handlers = {}
-        try:
-            import threading
-            if threading.current_thread() is threading.main_thread():
-                for s in (signal.SIGINT, signal.SIGTERM):
-                    old_handlers[s] = signal.signal(s, self._on_signal)
-            self._bar = tqdm(total=c.steps, initial=start, disable=not self._tty, desc="dtn", dynamic_ncols=True)
-            self._t0 = time.time()
-            for step in range(start, c.steps):
-                rec = self.train_step(step)
-                done = step + 1
-                self._report(done, rec)
-                stop = self._stop_signal is not None
-                if done % c.checkpoint_every == 0 or done == c.steps or stop:
-                    self._log.flush()
-                    self._save_checkpoint(done)
-                if stop:
-                    print(f"stopped by signal at step {done}; checkpoint saved, resume with --resume", file=sys.stderr)
-                    raise KeyboardInterrupt(f"training stopped by signal at step {done} (checkpoint saved)")
-            self._export()
-        finally:
-            for sig, h in old_handlers.items():
-                signal.signal(sig, h)
-            if self._bar is not None:
-                self._bar.close()
-            self._log.close()
+        self._loop.run(start, self.train_step, finish=self._export)
         return self.dtn.eval()
 
     def _build(self) -> None:
@@ -237,18 +253,18 @@ class DTNTrainer:
         self.fast = native_bf16() if c.fast == "auto" else bool(c.fast)
         if c.num_threads:
             torch.set_num_threads(c.num_threads)
-        torch.manual_seed(_derive_seed(c.seed, 0))
+        torch.manual_seed(derive_seed(c.seed, 0))
         self.dtn = dtn = DTN(c, self.encoder)
         if self.fast:
             dtn.decoder.to(memory_format=torch.channels_last)
             dtn.discriminator.to(memory_format=torch.channels_last)
         self._d_params = list(dtn.discriminator.parameters())
-        self.opt_g = torch.optim.Adam(list(dtn.decoder.parameters()), lr=c.lr, betas=(c.beta1, c.beta2))
-        self.opt_d = torch.optim.Adam(self._d_params, lr=c.lr, betas=(c.beta1, c.beta2))
+        self.opt_g = adam(list(dtn.decoder.parameters()), c.lr, (c.beta1, c.beta2))
+        self.opt_d = adam(self._d_params, c.lr, (c.beta1, c.beta2))
 
     def _start(self) -> int:
-        """Prepare the run directory; on resume load the newest checkpoint and drop the log records past it.
-        Returns the first step."""
+        """Prepare the run directory; on resume load the newest checkpoint (the JsonlLog callback drops the log
+        records past it). Returns the first step."""
         self._prepare_run_dir()
         start = 0
         if self.resume:
@@ -256,7 +272,6 @@ class DTNTrainer:
             if ck is not None:
                 start = self._load_checkpoint(ck)
                 print(f"resuming from {ck} at step {start}", file=sys.stderr)
-            truncate_log(self.run_dir / "log.jsonl", start)
         self.step = self.start_step = start
         self.dtn.train()
         return start
@@ -337,32 +352,14 @@ class DTNTrainer:
             g = self.g_step(t, f_s, f_t, step)
         self.step = self.dtn.step = step + 1
         return {"step": step + 1, "loss_d": float(loss_d), **{k: float(v) for k, v in g.items()},
-                "time": round(time.time() - self._t0, 3)}
+                "time": round(time.time() - self._loop.t0, 3)}
 
     # ---------------------------------------------------------------- bookkeeping
-    def _report(self, done: int, rec: dict) -> None:
-        """After step ``done``: the log line, the callbacks' ``on_step``, the progress bar or plain line."""
-        c = self.config
-        if done % c.log_every == 0 or done == c.steps:
-            self._log.write(json.dumps(rec) + "\n")
-        for cb in self.callbacks:
-            if hasattr(cb, "on_step"):
-                cb.on_step(self, done, rec)
-        self._bar.update(1)
-        if self._tty and done % 10 == 0:
-            self._bar.set_postfix(loss_d=f"{rec['loss_d']:.3f}", const=f"{rec['loss_const']:.4f}",
-                                  tid=f"{rec['loss_tid']:.4f}")
-        if c.progress and not self._tty and (done % c.print_every == 0 or done == c.steps):
-            el = time.time() - self._t0
-            print(f"dtn step {done}/{c.steps} loss_d {rec['loss_d']:.3f} loss_gang {rec['loss_gang']:.3f} "
-                  f"const {rec['loss_const']:.4f} tid {rec['loss_tid']:.4f} "
-                  f"{el / max(done - self.start_step, 1):.2f} s/step", file=sys.stderr, flush=True)
-
     def _export(self) -> None:
         """``model.safetensors`` (g, D and f, contiguous); a checkpoint first if a finished run has none."""
         c, dtn = self.config, self.dtn
         if self.start_step >= c.steps and not list_checkpoints(self.run_dir):
-            self._save_checkpoint(c.steps)
+            self._loop.save_point(c.steps)
         dtn.decoder.to(memory_format=torch.contiguous_format)
         dtn.discriminator.to(memory_format=torch.contiguous_format)
         save_dtn(dtn, self.run_dir / "model.safetensors", info={"source": self.source_name, "target": self.target_name})

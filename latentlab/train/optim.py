@@ -1,0 +1,40 @@
+"""Optimizers of the trainers and their state as flat tensors (safetensors cannot hold nested dicts).
+
+``adam(params, lr, betas)`` is the Adam every trainer builds; ``optimizer_to_tensors`` /
+``optimizer_from_tensors`` store its state (step counts and moments, bit-exact) beside the weights in a checkpoint:
+tensors ``<prefix>.<param id>.<key>`` plus the param groups as JSON in the metadata.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+
+__all__ = ["adam", "optimizer_to_tensors", "optimizer_from_tensors"]
+
+
+def adam(params: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+    """``torch.optim.Adam(params, lr=lr, betas=betas)``: the optimizer of G, D and the DTN's g and D."""
+    return torch.optim.Adam(params, lr=lr, betas=tuple(betas))
+
+
+def optimizer_to_tensors(opt: torch.optim.Optimizer, prefix: str) -> tuple[dict, list]:
+    """``opt``'s state as ({f"{prefix}.{param id}.{key}": CPU tensor}, param_groups); scalars become 0-d tensors."""
+    sd = opt.state_dict()
+    tensors = {}
+    for pid, st in sd["state"].items():
+        for k, v in st.items():
+            t = v if isinstance(v, torch.Tensor) else torch.tensor(v)
+            tensors[f"{prefix}.{pid}.{k}"] = t.cpu()
+    return tensors, sd["param_groups"]
+
+
+def optimizer_from_tensors(opt: torch.optim.Optimizer, tensors: dict, groups: list, prefix: str) -> None:
+    """Load into ``opt`` the state :func:`optimizer_to_tensors` stored under ``prefix`` (other keys are ignored)."""
+    state: dict = {}
+    for k, v in tensors.items():
+        if not k.startswith(prefix + "."):
+            continue
+        _, pid, key = k.split(".", 2)
+        state.setdefault(int(pid), {})[key] = v
+    opt.load_state_dict({"state": state, "param_groups": groups})

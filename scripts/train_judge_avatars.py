@@ -117,6 +117,7 @@ def main(argv=None) -> dict:
         return sum(parts.values()), {k: v.item() for k, v in parts.items()}
 
     t0 = time.time()
+    torch.manual_seed(args.seed + 1)   # the dropout masks come from the global RNG: seeded, so a run repeats exactly
     # the shared loop (latentlab.train.loop) via fit_classifier, on shuffled batches of the cached avatars
     fit_classifier(judge, LabelledBatches(x_all, y_all, ShuffledBatches(args.n, args.batch_size, gen), augment),
                    steps=args.steps, optimizer=opt, scheduler=sched, loss_fn=loss_fn,

@@ -371,8 +371,9 @@ def _check_detector(detector, segmenter, obj) -> None:
 
 
 def _causal(lm, layer, judge: Judge, n_maps, steps, seed, c):
-    from .causal import causal_ranking
-    rank, mask = causal_ranking(lm, layer, judge.segmenter, judge.obj, steps=steps, seed=seed + 3, c=c)
+    from .causal import CausalSettings, causal_ranking
+    rank, mask = causal_ranking(lm, layer, judge.segmenter, judge.obj, seed=seed + 3, c=c,
+                                settings=CausalSettings(steps=steps))
     info = {"steps": steps, "ranking": rank.tolist(), "mask": mask.round(4).tolist(),
             "quarter_maps": sorted(rank[:n_maps // 4].tolist())}
     return rank, info

@@ -19,7 +19,7 @@ from latentlab import cli, load
 from latentlab.attribution import filter_report
 from latentlab.dissect import forget
 from latentlab.latent import Walk
-from latentlab.metrics.evaluate import evaluate
+from latentlab.metrics.evaluate import EvalSettings, evaluate
 from test_adapter import FORGET_KW, pair, real64, segmenter  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -65,7 +65,8 @@ def test_forget_on_raw_module_equals_converted_file(pair, converted, segmenter):
 def test_evaluate_on_raw_module_equals_converted_file(pair, converted, segmenter, real64):  # noqa: F811
     _, netG, _ = pair
     model, _ = converted
-    kw = dict(n=12, real=real64, judge=segmenter, progress=False, pairs_per_class=4, ppl_samples=6, n_train=12)
+    kw = dict(n=12, real=real64, judge=segmenter,
+              settings=EvalSettings(progress=False, pairs_per_class=4, ppl_samples=6, n_train=12))
     raw = evaluate(netG, prior="normal", dataset="rooms", **kw)
     conv = evaluate(model, dataset="rooms", **kw)
     for r in (raw, conv):

@@ -21,7 +21,7 @@ from latentlab.attribution import FilterSettings, filter_report
 from latentlab.dissect import forget
 from _stand_ins import StandInSegmenter
 from latentlab.latent import Arithmetic, ImageStatsJudge, RotationAxis, Walk
-from latentlab.metrics import RealData, evaluate
+from latentlab.metrics import EvalSettings, RealData, evaluate
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -173,8 +173,8 @@ def test_evaluate_metrics():
     real = RealData(*(torch.rand(n, 3, 32, 32, generator=g) * 2 - 1 for n in (24, 16, 16)), description="noise")
 
     def run(seed=0):
-        r = evaluate(G32, n=16, seed=seed, real=real, judge=PoolJudge(), progress=False, pairs_per_class=8,
-                     ppl_samples=8)
+        r = evaluate(G32, n=16, seed=seed, real=real, judge=PoolJudge(),
+                     settings=EvalSettings(progress=False, pairs_per_class=8, ppl_samples=8))
         return without(r, "timings", "seconds")
 
     a, b = twice(run)

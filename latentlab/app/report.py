@@ -393,9 +393,9 @@ def _metrics(s: ReportSubject, b: Budget, seed: int, metrics, progress: bool) ->
     from ..viz.tables import table_figure
     from .evaluate import table_rows
     if metrics is None:
-        from ..metrics.evaluate import evaluate
-        metrics = evaluate(s.gan if s.gan is not None else s.lm, n=b.n_metrics, seed=seed, n_train=b.n_train,
-                           progress=progress, dataset=s.dataset)
+        from ..metrics.evaluate import EvalSettings, evaluate
+        metrics = evaluate(s.gan if s.gan is not None else s.lm, n=b.n_metrics, seed=seed, dataset=s.dataset,
+                           settings=EvalSettings(n_train=b.n_train, progress=progress))
     elif isinstance(metrics, (str, os.PathLike)):
         metrics = json.loads(Path(metrics).read_text())
     head, rows = table_rows(metrics)

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from latentlab import GAN, ModelConfig, cli, save
-from latentlab.latent import Arithmetic, LatentModel, RotationAxis, rotation_axis
+from latentlab.latent import Arithmetic, LatentModel, RotationAxis, RotationOptions, rotation_axis
 from latentlab.latent.tag_measures import TagProbe, tag_boundary
 from latentlab.latent.tags import TagsFile, load_tags, model_fingerprint, save_tags
 
@@ -110,8 +110,8 @@ def test_turn_axis_from_tags(tiny):
     images = rot.apply(z[:2], [-1.0, 0.0, 1.0])
     assert images.shape == (2, 3, 3, 32, 32)
     assert torch.allclose(images[:, 1], gan.generator(z[:2]), atol=1e-6)   # coefficient 0: the z itself
-    with pytest.raises(ValueError, match="give c=None"):
-        RotationAxis.from_tags(gan, f, c=0)
+    with pytest.raises(ValueError, match="leave options.c at None"):
+        RotationAxis.from_tags(gan, f, options=RotationOptions(c=0))
 
 
 def test_tag_boundary_agreement_is_measured_on_held_out_samples():

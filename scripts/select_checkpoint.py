@@ -56,7 +56,7 @@ def select(candidates, real: RealData, *, n: int, progress: bool = True, setting
     for name, gan in candidates:
         t0 = time.time()
         r = evaluate(gan, n=n, seed=VALIDATION_SEED, real=validation, **evaluate_kw,
-                     settings=dataclasses.replace(settings or EvalSettings(), progress=False))
+                     settings=dataclasses.replace(settings or EvalSettings(), progress=False)).to_dict()
         row = {"file": str(name), "step": gan.step, "fd_ratio": r["fd_ratio"], "meets_non_fd_targets": meets_non_fd_targets(r),
                "content_max_gap": r["content"]["max_abs_difference"] if r["content"] else None,
                "near_copies": r["near_copies"], "class_accuracy": r["class_accuracy"],

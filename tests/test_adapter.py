@@ -183,8 +183,8 @@ def test_evaluate_on_the_raw_module_equals_our_class(pair, segmenter, real64):
     gan, netG, _ = pair
     kw = dict(n=12, real=real64, judge=segmenter,
               settings=EvalSettings(progress=False, pairs_per_class=4, ppl_samples=6, n_train=12))
-    raw = evaluate(netG, prior="normal", dataset="rooms", **kw)
-    ours = evaluate(gan, **kw)
+    raw = evaluate(netG, prior="normal", dataset="rooms", **kw).to_dict()
+    ours = evaluate(gan, **kw).to_dict()
     assert raw["model"]["arch"] == "Generator" and raw["model"]["step"] is None and raw["model"]["nz"] == 100
     for r in (raw, ours):
         for key in ("model", "timings", "seconds"):

@@ -67,8 +67,8 @@ def test_evaluate_on_raw_module_equals_converted_file(pair, converted, segmenter
     model, _ = converted
     kw = dict(n=12, real=real64, judge=segmenter,
               settings=EvalSettings(progress=False, pairs_per_class=4, ppl_samples=6, n_train=12))
-    raw = evaluate(netG, prior="normal", dataset="rooms", **kw)
-    conv = evaluate(model, dataset="rooms", **kw)
+    raw = evaluate(netG, prior="normal", dataset="rooms", **kw).to_dict()
+    conv = evaluate(model, dataset="rooms", **kw).to_dict()
     for r in (raw, conv):
         for key in ("model", "timings", "seconds"):
             r.pop(key, None)

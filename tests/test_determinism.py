@@ -174,7 +174,7 @@ def test_evaluate_metrics():
 
     def run(seed=0):
         r = evaluate(G32, n=16, seed=seed, real=real, judge=PoolJudge(),
-                     settings=EvalSettings(progress=False, pairs_per_class=8, ppl_samples=8))
+                     settings=EvalSettings(progress=False, pairs_per_class=8, ppl_samples=8)).to_dict()
         return without(r, "timings", "seconds")
 
     a, b = twice(run)

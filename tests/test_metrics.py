@@ -14,7 +14,7 @@ from latentlab import GAN, ModelConfig, save
 from latentlab.metrics import (RealData, class_accuracy, evaluate, flag_near_copies, frechet_distance, lerp,
                                mode_collapse, msssim, msssim_pairs, msssim_per_class, msssim_settings,
                                near_copy_thresholds, nearest_distances, perceptual_path_length, random_generator,
-                               room_content, slerp, EvalSettings, PPLSettings)
+                               room_content, slerp, EvalSettings, Evaluation, PPLSettings)
 from latentlab.app import evaluate as cli
 from latentlab.models import GeneratorBase
 from latentlab.models.adapter import LatentModel
@@ -341,16 +341,27 @@ def _check_result(r, n):
 def test_evaluate_tiny_rooms_model(tiny_rooms_gan):
     cfg = tiny_rooms_gan.config
     t0 = time.perf_counter()
-    r = evaluate(tiny_rooms_gan, n=64, real=stand_in_real(64, 3, 64), judge=PoolJudge(),
+    e = evaluate(tiny_rooms_gan, n=64, real=stand_in_real(64, 3, 64), judge=PoolJudge(),
                  settings=EvalSettings(progress=False, pairs_per_class=20, ppl_samples=16))
     assert time.perf_counter() - t0 < 20
+    r = e.to_dict()
     _check_result(r, 64)
+    # the groups hold the flat file's numbers, in the file's order; from_dict reads the file back
+    assert isinstance(e, Evaluation) and e.frechet["fd_ratio"] == r["fd_ratio"]
+    assert e.path_length["ppl"] == r["ppl"] and e.memorization["near_copies"] == r["near_copies"]
+    assert list(r) == ["n", "model", "judge", "real", "fd_judge", "fd_real_floor", "fd_ratio", "content",
+                       "class_accuracy", "class_accuracy_detail", "msssim_per_class", "msssim_real_per_class",
+                       "msssim_real_max", "share_classes_below_real_max", "mode_collapse", "near_copies",
+                       "memorization", "ppl", "ppl_random_generator", "ppl_detail", "settings", "timings", "seconds"]
+    assert Evaluation.from_dict(json.loads(json.dumps(r))).to_dict() == json.loads(json.dumps(r))
+    with pytest.raises(ValueError, match=r"d: not an evaluate result: keys \['fd_judge'\] are missing"):
+        Evaluation.from_dict({k: v for k, v in r.items() if k != "fd_judge"})
     assert cfg.dataset == "rooms" and set(r["content"]["generated"]) >= {"share_window", "share_bed"}
     assert r["class_accuracy"] is None and list(r["msssim_per_class"]) == ["all"]
     assert r["ppl"] is not None and r["ppl_random_generator"] is not None
     # deterministic for a seed
     r2 = evaluate(tiny_rooms_gan, n=64, real=stand_in_real(64, 3, 64), judge=PoolJudge(),
-                  settings=EvalSettings(progress=False, pairs_per_class=20, ppl_samples=16))
+                  settings=EvalSettings(progress=False, pairs_per_class=20, ppl_samples=16)).to_dict()
     assert r2["fd_judge"] == r["fd_judge"] and r2["ppl"] == r["ppl"]
     assert cli.format_table(r).count("\n") > 8
 
@@ -363,7 +374,7 @@ def test_latentlab_evaluate_is_exported():
 
 def test_evaluate_tiny_acgan(tiny_acgan):
     r = evaluate(tiny_acgan, n=64, real=stand_in_real(32, 1, 64, labels=True), judge=PoolJudge(),
-                 settings=EvalSettings(progress=False, pairs_per_class=10, ppl_samples=16))
+                 settings=EvalSettings(progress=False, pairs_per_class=10, ppl_samples=16)).to_dict()
     _check_result(r, 64)
     assert 0 <= r["class_accuracy"] <= 1 and len(r["class_accuracy_detail"]["per_class"]) == 10
     assert list(r["msssim_per_class"]) == [f"c{i}" for i in range(10)]
@@ -374,14 +385,14 @@ def test_evaluate_flags_constant_generator_and_copies():
     cfg = ModelConfig(**TINY, dataset="custom")
     real = stand_in_real(32, 3, 64)
     const = evaluate(GAN(cfg, ConstantGenerator(cfg)), n=64, real=real, judge=PoolJudge(),
-                     settings=EvalSettings(progress=False, pairs_per_class=20, ppl_samples=16))
+                     settings=EvalSettings(progress=False, pairs_per_class=20, ppl_samples=16)).to_dict()
     assert const["mode_collapse"]["collapsed"] and const["ppl"] == 0.0
     assert const["share_classes_below_real_max"] == 0.0
     copies = evaluate(GAN(cfg, CopyGenerator(cfg, real.train)), n=64, real=real, judge=PoolJudge(),
-                      settings=EvalSettings(progress=False, pairs_per_class=20, ppl_samples=16))
+                      settings=EvalSettings(progress=False, pairs_per_class=20, ppl_samples=16)).to_dict()
     assert copies["near_copies"] == 64 and copies["memorization"]["min_pixel_distance"]["generated"] < 1e-2
     honest = evaluate(GAN(cfg, CopyGenerator(cfg, blocks(100, 32, 3, seed=7))), n=64, real=real, judge=PoolJudge(),
-                      settings=EvalSettings(progress=False, pairs_per_class=20, ppl_samples=16))
+                      settings=EvalSettings(progress=False, pairs_per_class=20, ppl_samples=16)).to_dict()
     assert honest["near_copies"] <= 3  # new images from the same distribution: about the 1 % quantile or less
 
 
@@ -451,8 +462,8 @@ def test_select_checkpoint_scores_on_the_validation_draw_and_applies_the_rule(ti
     # each row is evaluate() at seed 1 against the second held-out set, not the reported seed-0 / heldout draw
     swapped = RealData(train=real.train, heldout=real.heldout2, heldout2=real.heldout, description="swapped")
     for row, gan in zip(rows, (tiny_rooms_gan, other)):
-        assert row["fd_ratio"] == evaluate(gan, n=64, seed=1, real=swapped, **kw)["fd_ratio"]
-        assert row["fd_ratio"] != evaluate(gan, n=64, seed=0, real=real, **kw)["fd_ratio"]
+        assert row["fd_ratio"] == evaluate(gan, n=64, seed=1, real=swapped, **kw).to_dict()["fd_ratio"]
+        assert row["fd_ratio"] != evaluate(gan, n=64, seed=0, real=real, **kw).to_dict()["fd_ratio"]
     ok = [r for r in rows if r["meets_non_fd_targets"]]
     assert pick == (min(ok, key=lambda r: r["fd_ratio"]) if ok else None)
     # the rule itself: the non-FD targets of the issue, per model kind

@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = evaluate(args.model, n=args.n, seed=args.seed,
                           settings=EvalSettings(progress=not args.no_progress, pairs_per_class=args.pairs_per_class,
-                                                n_train=args.n_train, ppl_samples=args.ppl_samples))
+                                                n_train=args.n_train, ppl_samples=args.ppl_samples)).to_dict()
     except (ValueError, TypeError, FileNotFoundError) as e:
         print(f"latentlab evaluate: error: {e}", file=sys.stderr)
         return 2

@@ -90,7 +90,7 @@ class ReportOptions:
     seed: int = 0                 # every section's randomness derives from it (same seed, same page)
     budget: Budget | None = None  # sample counts (default: Budget(), or QUICK with quick=True)
     log: str | os.PathLike | None = None      # training JSONL log (default: find_training_log(model))
-    metrics: dict | str | os.PathLike | None = None  # a finished `evaluate` result (dict or JSON path) to show
+    metrics: object = None        # a finished `evaluate` result (Evaluation, its dict or JSON path) to show
     labels: object = None         # the user's tags (a latentlab.latent.tags file or TagsFile): "labels" section
     boxes: object = None          # a boxes file (or BoxesFile) on the forget probe samples: "forget-boxes" section
     segmenter: object = None      # the forget section's segmenter (default: the shipped room segmenter)
@@ -418,9 +418,11 @@ def _metrics(s: ReportSubject, b: Budget, seed: int, metrics, progress: bool) ->
     if metrics is None:
         from ..metrics.evaluate import EvalSettings, evaluate
         metrics = evaluate(s.gan if s.gan is not None else s.lm, n=b.n_metrics, seed=seed, dataset=s.dataset,
-                           settings=EvalSettings(n_train=b.n_train, progress=progress))
+                           settings=EvalSettings(n_train=b.n_train, progress=progress)).to_dict()
     elif isinstance(metrics, (str, os.PathLike)):
         metrics = json.loads(Path(metrics).read_text())
+    elif hasattr(metrics, "to_dict"):     # an Evaluation
+        metrics = metrics.to_dict()
     head, rows = table_rows(metrics)
     fig = table_figure(["metric", "model", "real", "note"], rows, columnwidth=[3, 1.2, 1.2, 4])
     return Section("metrics", "Evaluation",

@@ -52,8 +52,8 @@ from .config import IMAGE_SIZES, ModelConfig
 from .models import GAN
 from .validate import positive_int
 
-__all__ = ["convert", "ConvertResult", "Layout", "LAYOUTS", "read_state_dict", "select_state_dict",
-           "map_state_dict", "generator_table", "discriminator_table", "pytorch_examples_dcgan",
+__all__ = ["convert", "ConvertOptions", "ConvertResult", "Layout", "LAYOUTS", "read_state_dict",
+           "select_state_dict", "map_state_dict", "generator_table", "discriminator_table", "pytorch_examples_dcgan",
            "cdcgan_reference", "SequentialReference", "verify", "Sizes"]
 
 
@@ -845,6 +845,24 @@ def verify(gan: GAN, state_g: Mapping, state_d: Mapping | None = None, *, source
 
 # ------------------------------------------------------------------------------------------------ convert
 
+@dataclass(frozen=True)
+class ConvertOptions:
+    """The less common knobs of :func:`convert`."""
+
+    d_key: str | None = None      # the training checkpoint's entry holding D's state dict (as ``key`` for G)
+    nc: int | None = None         # the source's image channels (default: read off the tensors; a given one is checked)
+    class_names: tuple = ()       # a name per class (conditional layouts), stored in the config
+    prior: str = "normal"         # the distribution z was drawn from in training ("normal": torch.randn)
+    dataset: str = ""             # informational name stored in the config ("rooms" makes the rooms judge default)
+    # verify against the layout's reference module (same z -> same images, same D(x)); a difference above
+    # ``tolerance`` raises ValueError
+    check: bool = True
+    n_verify: int = 16            # number of z for the check
+    seed: int = 0                 # their seed
+    tolerance: float = 1e-5
+    half: bool = False            # store floating weights as fp16 (the check then runs on the fp16 file, tol 1e-2)
+
+
 @dataclass
 class ConvertResult:
     gan: GAN                         # the converted model (eval mode; read back from ``path`` when one was written)
@@ -904,11 +922,9 @@ def _build(lay: Layout, g: _Source, d: _Source | None, sizes: Sizes, prior: str,
     return gan, notes
 
 
-def convert(netG, netD=None, *, source: str = "pytorch-examples", key: str | None = None, d_key: str | None = None,
-            nz: int | None = None, ngf: int | None = None, ndf: int | None = None, nc: int | None = None,
-            num_classes: int | None = None, class_names=(), out: str | os.PathLike | None = None,
-            prior: str = "normal", dataset: str = "", check: bool = True, n_verify: int = 16, seed: int = 0,
-            tolerance: float = 1e-5, half: bool = False) -> ConvertResult:
+def convert(netG, netD=None, *, source: str = "pytorch-examples", key: str | None = None, nz: int | None = None,
+            ngf: int | None = None, ndf: int | None = None, num_classes: int | None = None,
+            out: str | os.PathLike | None = None, options: ConvertOptions | None = None) -> ConvertResult:
     """Convert a foreign DCGAN checkpoint to a latentlab :class:`~latentlab.GAN` (and write it to ``out``).
 
     Args:
@@ -917,28 +933,26 @@ def convert(netG, netD=None, *, source: str = "pytorch-examples", key: str | Non
         netD: the same for the discriminator, or None (the file then holds the generator only). It may be the same
             training checkpoint as ``netG``: its discriminator entry is taken.
         source: the source layout, a key of :data:`LAYOUTS` ("pytorch-examples", "dcgan-tutorial", "cdcgan").
-        key, d_key: the entry of a training checkpoint holding G's / D's state dict ("netG_state_dict", or a nested
-            path "models/G"); default: the one entry that can be the generator / discriminator (see
-            :func:`select_state_dict`; an ambiguous checkpoint raises ValueError listing its entries).
-        nz, ngf, ndf, nc: the source model's sizes (pytorch/examples flags ``--nz --ngf --ndf``); default: read off
-            the tensors. A given size is checked against them.
+        key: the entry of a training checkpoint holding G's state dict ("netG_state_dict", or a nested path
+            "models/G"); default: the one entry that can be the generator (see :func:`select_state_dict`; an
+            ambiguous checkpoint raises ValueError listing its entries). D's entry: ``options.d_key``.
+        nz, ngf, ndf: the source model's sizes (pytorch/examples flags ``--nz --ngf --ndf``); default: read off
+            the tensors. A given size is checked against them (the channels: ``options.nc``).
         num_classes: classes of a ``cdcgan`` generator with a one-hot input (its first layer takes nz + num_classes
             inputs, so one of ``num_classes`` / ``nz`` is needed); read off a class embedding.
-        class_names: a name per class (conditional layouts), stored in the config.
         out: the ``.safetensors`` file to write with :func:`latentlab.save` (None: do not write).
-        prior: the distribution z was drawn from in training ("normal" for pytorch/examples: torch.randn).
-        dataset: informational name stored in the config (e.g. "rooms" makes the rooms judge the default).
-        check: verify against the layout's reference module (same z -> same images, same D(x)); a difference
-            above ``tolerance`` raises ValueError.
-        n_verify, seed: number of z and their seed for the check.
-        half: store floating weights as fp16 (the check then runs on the fp16 file, tolerance 1e-2).
+        options: a :class:`ConvertOptions` (d_key, nc, class names, prior, dataset, the check and fp16 storage);
+            default ``ConvertOptions()``.
 
     Returns a :class:`ConvertResult` (model, path, max abs differences, notes). Reads with
     ``torch.load(map_location="cpu", weights_only=True)``.
     """
+    o = options if options is not None else ConvertOptions()
+    if not isinstance(o, ConvertOptions):
+        raise TypeError(f"options: expected a latentlab.convert.ConvertOptions, got {type(o).__name__}")
     lay = _layout(source)
-    for k, v in (("nz", nz), ("ngf", ngf), ("ndf", ndf), ("nc", nc), ("num_classes", num_classes),
-                 ("n_verify", n_verify)):
+    for k, v in (("nz", nz), ("ngf", ngf), ("ndf", ndf), ("nc", o.nc), ("num_classes", num_classes),
+                 ("n_verify", o.n_verify)):
         _positive(k, v)
     if num_classes is not None and not lay.conditional:
         raise ValueError(f"num_classes: the {lay.name!r} layout is not class-conditional; use source='cdcgan' for a "
@@ -949,14 +963,16 @@ def convert(netG, netD=None, *, source: str = "pytorch-examples", key: str | Non
     if out is not None and Path(out).suffix != ".safetensors":
         raise ValueError(f"out: expected a path ending in .safetensors, got {str(out)!r}")
     g = _source_state(netG, "netG", key, "generator")
-    d = _source_state(netD, "netD", d_key, "discriminator") if netD is not None else None
-    sizes = Sizes(nz, ngf, ndf, nc, num_classes, tuple(class_names or ()))
-    gan, notes = _build(lay, g, d, sizes, prior, dataset)
+    d = _source_state(netD, "netD", o.d_key, "discriminator") if netD is not None else None
+    sizes = Sizes(nz, ngf, ndf, o.nc, num_classes, tuple(o.class_names or ()))
+    gan, notes = _build(lay, g, d, sizes, o.prior, o.dataset)
     state_d = d.state if d is not None else None
-    diffs = _checked(gan, g.state, state_d, lay, check, n_verify, seed, tolerance)  # before anything is written
+    # before anything is written
+    diffs = _checked(gan, g.state, state_d, lay, o.check, o.n_verify, o.seed, o.tolerance)
     path = None
     if out is not None:
-        path = save(gan, out, step=0, dataset=dataset, half=half)
+        path = save(gan, out, step=0, dataset=o.dataset, half=o.half)
         gan = load(path)  # report on what was written, not on the in-memory copy
-        diffs = _checked(gan, g.state, state_d, lay, check, n_verify, seed, max(tolerance, 1e-2) if half else tolerance)
+        diffs = _checked(gan, g.state, state_d, lay, o.check, o.n_verify, o.seed,
+                         max(o.tolerance, 1e-2) if o.half else o.tolerance)
     return ConvertResult(gan=gan, path=path, max_abs_diff=diffs, notes=notes)

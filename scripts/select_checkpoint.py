@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from latentlab import load  # noqa: E402
-from latentlab.metrics.evaluate import RealData, evaluate, load_real  # noqa: E402
+from latentlab.metrics.evaluate import EvalSettings, RealData, evaluate, load_real  # noqa: E402
 
 VALIDATION_SEED = 1
 
@@ -46,14 +46,17 @@ def validation_split(real: RealData) -> RealData:
     return dataclasses.replace(real, heldout=real.heldout2, heldout2=real.heldout, heldout_truth=None)
 
 
-def select(candidates, real: RealData, *, n: int, progress: bool = True, **evaluate_kw) -> tuple[list[dict], dict | None]:
+def select(candidates, real: RealData, *, n: int, progress: bool = True, settings: EvalSettings | None = None,
+           **evaluate_kw) -> tuple[list[dict], dict | None]:
     """Score (name, GAN) candidates on the validation draw; return the rows and the pick (None if no candidate
-    meets the non-FD targets). ``evaluate_kw`` go to ``evaluate`` (e.g. a judge)."""
+    meets the non-FD targets). ``settings`` (without its progress bars) and ``evaluate_kw`` go to ``evaluate``
+    (e.g. a judge)."""
     validation = validation_split(real)
     rows = []
     for name, gan in candidates:
         t0 = time.time()
-        r = evaluate(gan, n=n, seed=VALIDATION_SEED, real=validation, progress=False, **evaluate_kw)
+        r = evaluate(gan, n=n, seed=VALIDATION_SEED, real=validation, **evaluate_kw,
+                     settings=dataclasses.replace(settings or EvalSettings(), progress=False)).to_dict()
         row = {"file": str(name), "step": gan.step, "fd_ratio": r["fd_ratio"], "meets_non_fd_targets": meets_non_fd_targets(r),
                "content_max_gap": r["content"]["max_abs_difference"] if r["content"] else None,
                "near_copies": r["near_copies"], "class_accuracy": r["class_accuracy"],

@@ -25,7 +25,7 @@ from latentlab.hooks import count_hooks
 from latentlab.judges import load_judge
 from latentlab.latent import Arithmetic, RotationAxis, Walk
 from latentlab.metrics import perceptual_path_length
-from latentlab.metrics.evaluate import RealData, evaluate
+from latentlab.metrics.evaluate import EvalSettings, RealData, evaluate
 from latentlab.models.adapter import LatentModel, default_layer
 from latentlab.pretrained import load_pretrained
 from latentlab.viz.page import page
@@ -198,9 +198,10 @@ def real64():
 
 def test_evaluate_on_the_raw_module_equals_our_class(pair, segmenter, real64):
     gan, netG, _ = pair
-    kw = dict(n=12, real=real64, judge=segmenter, progress=False, pairs_per_class=4, ppl_samples=6, n_train=12)
-    raw = evaluate(netG, prior="normal", dataset="rooms", **kw)
-    ours = evaluate(gan, **kw)
+    kw = dict(n=12, real=real64, judge=segmenter,
+              settings=EvalSettings(progress=False, pairs_per_class=4, ppl_samples=6, n_train=12))
+    raw = evaluate(netG, prior="normal", dataset="rooms", **kw).to_dict()
+    ours = evaluate(gan, **kw).to_dict()
     assert raw["model"]["arch"] == "Generator" and raw["model"]["step"] is None and raw["model"]["nz"] == 100
     for r in (raw, ours):
         for key in ("model", "timings", "seconds"):
@@ -260,15 +261,16 @@ BAD = {  # row: (exception, regex, call(ctx))
     276: (ValueError, r"boxes: expected one entry per sample \(4\), got 2",
           lambda c: forget(c["netG"], None, prior="normal", boxes=[[], []], n_probe=4, n_eval=2, progress=False)),
     277: (ValueError, r"prior: required for a generator that is not a latentlab model \(Generator\)",
-          lambda c: evaluate(c["netG"], judge=c["seg"], progress=False)),
+          lambda c: evaluate(c["netG"], judge=c["seg"], settings=EvalSettings(progress=False))),
     278: (ValueError, r"nz: the generator's first layer \(ConvTranspose2d\) takes 100 inputs, got nz=64",
-          lambda c: evaluate(c["netG"], prior="normal", nz=64, judge=c["seg"], progress=False)),
+          lambda c: evaluate(c["netG"], prior="normal", nz=64, judge=c["seg"], settings=EvalSettings(progress=False))),
     279: (TypeError, r"model: expected a latentlab GAN, a generator module \(with prior=\), a shipped model",
-          lambda c: evaluate(np.zeros(3), judge=c["seg"], progress=False)),
+          lambda c: evaluate(np.zeros(3), judge=c["seg"], settings=EvalSettings(progress=False))),
     280: (ValueError, r"device: 'cuda:1' was asked for, but CUDA is not available",
-          lambda c: evaluate(c["netG"], prior="normal", device="cuda:1", judge=c["seg"], progress=False)),
+          lambda c: evaluate(c["netG"], prior="normal", device="cuda:1", judge=c["seg"],
+                             settings=EvalSettings(progress=False))),
     281: (ValueError, r"model: its dataset is '', which has no judge",
-          lambda c: evaluate(c["netG"], prior="normal", progress=False)),
+          lambda c: evaluate(c["netG"], prior="normal", settings=EvalSettings(progress=False))),
     282: (ValueError, r"z_dims: expected 2 or 4, got 3", lambda c: LatentModel(c["netG"], "normal", z_dims=3)),
     283: (ValueError, r"layer: this model is not a latentlab model; pass layer=",
           lambda c: default_layer(c["netG"])),

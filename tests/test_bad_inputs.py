@@ -38,7 +38,7 @@ from latentlab.judges.faces import FaceJudge
 from latentlab.judges.fashion import FashionClassifier
 from latentlab.judges.rooms import RoomSegmenter
 from latentlab.latent import Arithmetic, ImageStatsJudge, RotationAxis, Walk, slerp
-from latentlab.metrics import RealData, evaluate, load_real
+from latentlab.metrics import EvalSettings, RealData, evaluate, load_real
 from latentlab.models import sample_prior
 from latentlab.train import TrainConfig, Trainer
 
@@ -309,10 +309,10 @@ CASES: list[Case] = [
          lambda c: load_real("cifar10", n_heldout=4)),
     # ---- metrics
     Case("`evaluate(gan, n=)`", "n=1", ValueError, r"n: 1 is too small for fd_judge \(needs >= 2",
-         lambda c: evaluate(c.g32, n=1, judge=c.judge, real=c.real32, progress=False)),
+         lambda c: evaluate(c.g32, n=1, judge=c.judge, real=c.real32, settings=EvalSettings(progress=False))),
     Case("`evaluate(gan, real=)` (32 px model)", "64 px real images", ValueError,
          r"real: train images are \(3, 64, 64\), the model generates \(3, 32, 32\)",
-         lambda c: evaluate(c.g32, n=8, judge=c.judge, real=c.real64, progress=False)),
+         lambda c: evaluate(c.g32, n=8, judge=c.judge, real=c.real64, settings=EvalSettings(progress=False))),
     # ---- the command line
     cli_case("`latentlab train`", "--steps -5", ["train", "--data", "rooms", "--out", "{tmp}/r", "--steps", "-5"],
              r"argument --steps: expected a positive integer, got -5", label="exit 2 (argparse)"),

@@ -17,7 +17,7 @@ import torch
 
 from _catalogue import Case, check_bad_input, check_rows_match, print_rows
 from latentlab import GAN, ModelConfig, save
-from latentlab.app.report import build_report
+from latentlab.app.report import ReportOptions, build_report
 from latentlab.latent import Arithmetic, RotationAxis
 from latentlab.latent.tags import load_tags, model_fingerprint, save_tags
 
@@ -73,8 +73,8 @@ CASES = [
           "--out", "{tmp}/t.json"], cli=True),
     Case(472, "`build_report(path, labels=)`", "labels made for another model", ValueError,
          r"labels: model: labels made for another model",
-         lambda c: build_report(c.tmp / "tiny.safetensors", c.tmp / "r", labels=c.tmp / "other.json", quick=True,
-                                progress=False)),
+         lambda c: build_report(c.tmp / "tiny.safetensors", c.tmp / "r", quick=True,
+                                options=ReportOptions(labels=c.tmp / "other.json", progress=False))),
 ]
 
 

@@ -19,7 +19,7 @@ from latentlab import cli, load
 from latentlab.attribution import filter_report
 from latentlab.dissect import forget
 from latentlab.latent import Walk
-from latentlab.metrics.evaluate import evaluate
+from latentlab.metrics.evaluate import EvalSettings, evaluate
 from test_adapter import FORGET_KW, pair, real64, segmenter  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -65,9 +65,10 @@ def test_forget_on_raw_module_equals_converted_file(pair, converted, segmenter):
 def test_evaluate_on_raw_module_equals_converted_file(pair, converted, segmenter, real64):  # noqa: F811
     _, netG, _ = pair
     model, _ = converted
-    kw = dict(n=12, real=real64, judge=segmenter, progress=False, pairs_per_class=4, ppl_samples=6, n_train=12)
-    raw = evaluate(netG, prior="normal", dataset="rooms", **kw)
-    conv = evaluate(model, dataset="rooms", **kw)
+    kw = dict(n=12, real=real64, judge=segmenter,
+              settings=EvalSettings(progress=False, pairs_per_class=4, ppl_samples=6, n_train=12))
+    raw = evaluate(netG, prior="normal", dataset="rooms", **kw).to_dict()
+    conv = evaluate(model, dataset="rooms", **kw).to_dict()
     for r in (raw, conv):
         for key in ("model", "timings", "seconds"):
             r.pop(key, None)
@@ -101,14 +102,14 @@ def test_report_quick_on_converted_file(converted):
 @pytest.fixture(scope="module")
 def raw_and_converted_reports(pair, converted, segmenter, tmp_path_factory):  # noqa: F811
     """`report --quick` (build_report quick) on the raw netG / netD and on the converted file."""
-    from latentlab.app.report import build_report
+    from latentlab.app.report import ReportOptions, build_report
     _, netG, netD = pair
     model, tmp = converted
     out = tmp_path_factory.mktemp("byog-report")
     raw = build_report(netG, out / "raw", quick=True, prior="normal", nz=100, discriminator=netD, data="rooms",
-                       segmenter=segmenter, progress=False)
-    conv = build_report(tmp / "model.safetensors", out / "conv", quick=True, segmenter=segmenter, progress=False,
-                        data="rooms")
+                       options=ReportOptions(segmenter=segmenter, progress=False))
+    conv = build_report(tmp / "model.safetensors", out / "conv", quick=True,
+                        data="rooms", options=ReportOptions(segmenter=segmenter, progress=False))
     return raw, conv
 
 
@@ -117,7 +118,7 @@ def test_report_on_tiny_raw_modules_equals_their_converted_file(tmp_path):
     converted file, and the report sections that read the raw modules (samples, walk, forget with a stand-in
     segmenter) give the same numbers."""
     import sys
-    from latentlab.app.report import build_report
+    from latentlab.app.report import ReportOptions, build_report
     from latentlab.convert import pytorch_examples_dcgan
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _stand_ins import StandInSegmenter
@@ -129,8 +130,8 @@ def test_report_on_tiny_raw_modules_equals_their_converted_file(tmp_path):
     assert cli.main(["convert", str(tmp_path / "g.pth"), "--netD", str(tmp_path / "d.pth"), "--from",
                      "pytorch-examples", "--nz", "8", "--ngf", "4", "--ndf", "4", "--out",
                      str(tmp_path / "m.safetensors")]) == 0
-    kw = dict(quick=True, sections=["samples", "walk", "forget"], segmenter=StandInSegmenter(), detector=False,
-              progress=False, data="rooms")
+    kw = dict(quick=True, sections=["samples", "walk", "forget"], data="rooms",
+              options=ReportOptions(segmenter=StandInSegmenter(), detector=False, progress=False))
     raw = build_report(netG, tmp_path / "raw", prior="normal", nz=8, discriminator=netD, **kw)
     conv = build_report(tmp_path / "m.safetensors", tmp_path / "conv", **kw)
     a, b = json.loads(json.dumps(raw["numbers"])), json.loads(json.dumps(conv["numbers"]))

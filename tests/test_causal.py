@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from latentlab.dissect.causal import causal_ranking
+from latentlab.dissect.causal import CausalSettings, causal_ranking
 from latentlab.dissect.forget import forget
 from latentlab.hooks import count_hooks
 
@@ -56,12 +56,12 @@ class RedIsWindow(nn.Module):
 
 def test_causal_ranking_finds_the_map_that_draws_the_object():
     G, seg = ToyGenerator(), RedIsWindow()
-    ranking, mask = causal_ranking(G, "feat", seg, nz=6, prior="normal", steps=60, seed=0)
+    ranking, mask = causal_ranking(G, "feat", seg, nz=6, prior="normal", seed=0, settings=CausalSettings(steps=60))
     assert sorted(ranking.tolist()) == list(range(6))
     assert ranking[0] == 3
     assert mask[3] > 0.5 and np.delete(mask, 3).max() < mask[3]
     assert count_hooks(G) == 0                               # hooks gone
-    r2, m2 = causal_ranking(G, "feat", seg, nz=6, prior="normal", steps=60, seed=0)
+    r2, m2 = causal_ranking(G, "feat", seg, nz=6, prior="normal", seed=0, settings=CausalSettings(steps=60))
     assert (r2 == ranking).all() and np.array_equal(m2, mask)  # deterministic under a seed
     assert all(p.grad is None for p in G.parameters())       # the model is not touched
     assert G.training  # mode restored
@@ -70,15 +70,15 @@ def test_causal_ranking_finds_the_map_that_draws_the_object():
 def test_causal_ranking_bad_input():
     G, seg = ToyGenerator(), RedIsWindow()
     with pytest.raises(ValueError, match="steps: expected a positive int"):
-        causal_ranking(G, "feat", seg, nz=6, prior="normal", steps=0)
+        causal_ranking(G, "feat", seg, nz=6, prior="normal", settings=CausalSettings(steps=0))
     with pytest.raises(ValueError, match="'door' is not a class"):
-        causal_ranking(G, "feat", seg, "door", nz=6, prior="normal", steps=1)
+        causal_ranking(G, "feat", seg, "door", nz=6, prior="normal", settings=CausalSettings(steps=1))
 
     class NoClasses(nn.Module):
         def forward(self, x):
             return x
     with pytest.raises(TypeError, match="segmenter: expected a differentiable module"):
-        causal_ranking(G, "feat", NoClasses(), nz=6, prior="normal", steps=1)
+        causal_ranking(G, "feat", NoClasses(), nz=6, prior="normal", settings=CausalSettings(steps=1))
 
 
 def test_forget_with_causal_curve_beats_random_on_the_toy():

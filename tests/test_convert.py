@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from latentlab import Trace, cli, load, load_pretrained
-from latentlab.convert import (LAYOUTS, Layout, convert, generator_table, map_state_dict,
+from latentlab.convert import (LAYOUTS, ConvertOptions, Layout, convert, generator_table, map_state_dict,
                                pytorch_examples_dcgan, verify)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -142,11 +142,12 @@ def test_in_place_relu_of_the_source_hides_the_batchnorm_output(source):
 
 def test_function_with_state_dicts_generator_only_half_and_dataparallel_keys(source, tmp_path):
     G, _, _ = source
-    r = convert(G.state_dict(), nz=NZ, ngf=NGF, out=tmp_path / "g.safetensors", dataset="rooms")
+    r = convert(G.state_dict(), nz=NZ, ngf=NGF, out=tmp_path / "g.safetensors",
+                options=ConvertOptions(dataset="rooms"))
     assert r.gan.discriminator is None and set(r.max_abs_diff) == {"generator"} and r.max_abs_diff["generator"] == 0
     assert load(tmp_path / "g.safetensors").config.dataset == "rooms"
     h = convert({f"module.{k}": v for k, v in G.state_dict().items()}, nz=NZ, ngf=NGF,
-                out=tmp_path / "h.safetensors", half=True)
+                out=tmp_path / "h.safetensors", options=ConvertOptions(half=True))
     assert 0 <= h.max_abs_diff["generator"] <= 1e-2
     from safetensors import safe_open
     with safe_open(str(tmp_path / "h.safetensors"), "pt") as f:

@@ -15,7 +15,7 @@ from torch import nn
 
 from latentlab import cli, load
 from latentlab.models.adapter import LatentModel
-from latentlab.convert import SequentialReference, convert, generator_table, pytorch_examples_dcgan
+from latentlab.convert import ConvertOptions, SequentialReference, convert, generator_table, pytorch_examples_dcgan
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 NZ, NGF, NDF = 8, 4, 4
@@ -249,7 +249,8 @@ def test_a_cdcgan_converts_to_an_acgan_that_takes_c_everywhere(size, embed, bias
     torch.save({"generator": net.state_dict(), "epoch": 9}, tmp_path / "cgan.pth")
     kw = {} if embed else {"num_classes": 5}
     source = "cdcgan-class-first" if first else "cdcgan"
-    r = convert(tmp_path / "cgan.pth", source=source, class_names=list("abcde"), out=tmp_path / "c.safetensors", **kw)
+    r = convert(tmp_path / "cgan.pth", source=source, out=tmp_path / "c.safetensors", **kw,
+                options=ConvertOptions(class_names=list("abcde")))
     cfg = r.gan.config
     assert (cfg.arch, cfg.num_classes, cfg.nz, cfg.image_size, cfg.class_names) == \
            ("acgan", 5, NZ, size, tuple("abcde"))

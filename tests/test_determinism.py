@@ -17,11 +17,11 @@ import torch
 import torch.nn.functional as F
 
 from latentlab import GAN, ModelConfig
-from latentlab.attribution import filter_report
+from latentlab.attribution import FilterSettings, filter_report
 from latentlab.dissect import forget
 from _stand_ins import StandInSegmenter
 from latentlab.latent import Arithmetic, ImageStatsJudge, RotationAxis, Walk
-from latentlab.metrics import RealData, evaluate
+from latentlab.metrics import EvalSettings, RealData, evaluate
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -173,8 +173,8 @@ def test_evaluate_metrics():
     real = RealData(*(torch.rand(n, 3, 32, 32, generator=g) * 2 - 1 for n in (24, 16, 16)), description="noise")
 
     def run(seed=0):
-        r = evaluate(G32, n=16, seed=seed, real=real, judge=PoolJudge(), progress=False, pairs_per_class=8,
-                     ppl_samples=8)
+        r = evaluate(G32, n=16, seed=seed, real=real, judge=PoolJudge(),
+                     settings=EvalSettings(progress=False, pairs_per_class=8, ppl_samples=8)).to_dict()
         return without(r, "timings", "seconds")
 
     a, b = twice(run)
@@ -186,7 +186,8 @@ def test_evaluate_metrics():
 
 def test_discriminator_filter_ranking():
     def run(random_seed=0):
-        rep = filter_report(ROOMS, "rooms", n=8, k=2, n_show=3, quantile=0.05, random_seed=random_seed)
+        rep = filter_report(ROOMS, "rooms", n=8, k=2, n_show=3, quantile=0.05,
+                            settings=FilterSettings(random_seed=random_seed))
         s = without(rep.summary(), "timings", "cpu_timings", "seconds", "cpu_seconds", "torch_threads")
         return {"summary": s, "trained_iou": rep.trained.iou, "random_iou": rep.random.iou,
                 "trained_views": rep.trained_views, "random_views": rep.random_views,

@@ -247,7 +247,7 @@ def test_forget_joint_layers_drops_each_layers_positive_maps(tiny_rooms_gan):
     from latentlab.dissect.forget import measure_removal
     from latentlab.models.base import sample_prior
     z = sample_prior(10, 8, "normal", generator=torch.Generator().manual_seed(1))
-    r = measure_removal(G, None, None, z, StandInSegmenter(), drops=j["dropped_maps"]).summary(m["min_fraction"])
+    r = measure_removal(G, j["dropped_maps"], z, StandInSegmenter()).summary(m["min_fraction"])
     assert r["fraction_after"] == pytest.approx(j["fraction_after"])
     assert r["outside_change"] == pytest.approx(j["outside_change"])
     from latentlab.app.forget import summary

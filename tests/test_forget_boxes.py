@@ -264,10 +264,10 @@ def test_cli_boxes_on_a_sample_not_in_the_file_is_refused(face_file, tmp_path, c
 
 
 def test_report_section_forget_from_boxes(face_file, tmp_path):
-    from latentlab.app.report import QUICK, build_report
+    from latentlab.app.report import QUICK, ReportOptions, build_report
     boxes = save_boxes(tmp_path / "glasses_boxes.json", _boxes(QUICK.n_probe), model="face", seed=0, image_size=32)
     r = build_report(str(face_file), tmp_path / "rep", sections=["samples", "forget-boxes"], quick=True,
-                     progress=False, boxes=str(boxes))
+                     options=ReportOptions(progress=False, boxes=str(boxes)))
     assert r["sections"] == ["samples", "forget-boxes"] and r["failed"] == {}, r["failed"]
     m = r["numbers"]["forget-boxes"]
     assert m["label"] == "glasses" and m["default"]["instrument"].startswith("box-only detector")
@@ -277,7 +277,8 @@ def test_report_section_forget_from_boxes(face_file, tmp_path):
     keys, skipped = with_boxes(["samples", "forget-boxes"], {}, None, None)     # all sections, no boxes: skipped
     assert keys == ["samples"] and "no boxes" in skipped["forget-boxes"]
     with pytest.raises(ValueError, match="'forget-boxes' needs boxes"):
-        build_report(str(face_file), tmp_path / "rep3", sections=["forget-boxes"], quick=True, progress=False)
+        build_report(str(face_file), tmp_path / "rep3", sections=["forget-boxes"], quick=True,
+                     options=ReportOptions(progress=False))
 
 
 def test_reference_instrument_reads_the_same_drops(fitted):

@@ -16,8 +16,8 @@ from latentlab import save
 from latentlab.hooks import count_hooks
 from latentlab.viz.latent_figures import (ROTATION_TITLE, arithmetic_figure, axis_figure, smoothness_figure,
                                           walk_figure)
-from latentlab.latent import (Arithmetic, ImageStatsJudge, LatentModel, RotationAxis, Walk, boundary, conditional,
-                              interpolate, lerp, parse_expression, result_latents, rotation_axis, sefa,
+from latentlab.latent import (Arithmetic, ArithmeticOptions, ImageStatsJudge, LatentModel, RotationAxis, Walk,
+                              boundary, conditional, interpolate, lerp, parse_expression, result_latents, rotation_axis, sefa,
                               slerp, walk_smoothness)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -282,7 +282,8 @@ def test_result_noise_kinds():
     assert u.abs().max() <= 0.25 and n.abs().max() > 0.25 and abs(float(n[0].std()) - 0.25) < 0.03
     assert Arithmetic(torch.nn.Linear(8, 8), "uniform").noise_kind == "uniform"
     assert Arithmetic(torch.nn.Linear(8, 8), "normal").noise_kind == "normal"
-    assert Arithmetic(torch.nn.Linear(8, 8), "normal", noise="uniform").noise_kind == "uniform"
+    opts = ArithmeticOptions(noise="uniform")
+    assert Arithmetic(torch.nn.Linear(8, 8), "normal", options=opts).noise_kind == "uniform"
 
 
 def test_auto_exemplars_match_query_and_are_seeded(gen):

@@ -14,9 +14,10 @@ from latentlab import GAN, ModelConfig, save
 from latentlab.metrics import (RealData, class_accuracy, evaluate, flag_near_copies, frechet_distance, lerp,
                                mode_collapse, msssim, msssim_pairs, msssim_per_class, msssim_settings,
                                near_copy_thresholds, nearest_distances, perceptual_path_length, random_generator,
-                               room_content, slerp)
+                               room_content, slerp, EvalSettings, Evaluation, PPLSettings)
 from latentlab.app import evaluate as cli
 from latentlab.models import GeneratorBase
+from latentlab.models.adapter import LatentModel
 
 from _scripts import load_script
 
@@ -264,13 +265,16 @@ def test_one_slerp_and_lerp():
 
 def test_ppl_method_features_and_a_foreign_generator(foreign_generator):
     # a pytorch/examples-style module (4-D z), pixels as features, both interpolations, seeded
-    a = perceptual_path_length(foreign_generator, None, 16, prior="normal", method="slerp", seed=0, batch_size=5)
-    b = perceptual_path_length(foreign_generator, None, 16, prior="normal", method="slerp", seed=0, batch_size=5)
+    a = perceptual_path_length(foreign_generator, None, 16, prior="normal", method="slerp", seed=0,
+                               settings=PPLSettings(batch_size=5))
+    b = perceptual_path_length(foreign_generator, None, 16, prior="normal", method="slerp", seed=0,
+                               settings=PPLSettings(batch_size=5))
     lin = perceptual_path_length(foreign_generator, None, 16, prior="normal", method="linear", seed=0)
     assert a == b and a["interpolation"] == "slerp" and lin["interpolation"] == "lerp"
     assert a["ppl"] > 0 and lin["ppl"] > 0 and a["ppl"] != lin["ppl"] and a["n_kept"] == 14
     # a callable gives the same number as a judge with the same features()
-    c = perceptual_path_length(foreign_generator, lambda x: x.flatten(1), 16, prior="normal", seed=0, batch_size=5)
+    c = perceptual_path_length(foreign_generator, lambda x: x.flatten(1), 16, prior="normal", seed=0,
+                               settings=PPLSettings(batch_size=5))
     assert c["ppl"] == pytest.approx(a["ppl"], rel=1e-9)
     with pytest.raises(ValueError, match="method: expected one of"):
         perceptual_path_length(foreign_generator, None, 16, prior="normal", method="cubic")
@@ -278,13 +282,14 @@ def test_ppl_method_features_and_a_foreign_generator(foreign_generator):
 
 def test_ppl_constant_generator_is_zero():
     G = ConstantGenerator(ModelConfig(**TINY))
-    r = perceptual_path_length(G, PoolJudge(), 20, nz=8, seed=0, batch_size=8)
+    r = perceptual_path_length(LatentModel(G, nz=8), PoolJudge(), 20, seed=0, settings=PPLSettings(batch_size=8))
     assert r["ppl"] == 0.0 and r["n_samples"] == 20
 
 
 def test_ppl_linear_generator_known_value():
     # uniform prior -> lerp: G(za) - G(zb) = eps (z2 - z1), so d / eps² = |z2 - z1|² for each draw
-    r = perceptual_path_length(LinearGenerator(), FlatJudge(), 50, nz=4, prior="uniform", seed=0, batch_size=50)
+    r = perceptual_path_length(LatentModel(LinearGenerator(), "uniform", nz=4), FlatJudge(), 50, seed=0,
+                               settings=PPLSettings(batch_size=50))
     g = torch.Generator().manual_seed(0)
     z1, z2 = torch.rand(50, 4, generator=g) * 2 - 1, torch.rand(50, 4, generator=g) * 2 - 1
     d = ((z2 - z1) ** 2).sum(1).double().numpy()
@@ -336,16 +341,27 @@ def _check_result(r, n):
 def test_evaluate_tiny_rooms_model(tiny_rooms_gan):
     cfg = tiny_rooms_gan.config
     t0 = time.perf_counter()
-    r = evaluate(tiny_rooms_gan, n=64, real=stand_in_real(64, 3, 64), judge=PoolJudge(), progress=False,
-                 pairs_per_class=20, ppl_samples=16)
+    e = evaluate(tiny_rooms_gan, n=64, real=stand_in_real(64, 3, 64), judge=PoolJudge(),
+                 settings=EvalSettings(progress=False, pairs_per_class=20, ppl_samples=16))
     assert time.perf_counter() - t0 < 20
+    r = e.to_dict()
     _check_result(r, 64)
+    # the groups hold the flat file's numbers, in the file's order; from_dict reads the file back
+    assert isinstance(e, Evaluation) and e.frechet["fd_ratio"] == r["fd_ratio"]
+    assert e.path_length["ppl"] == r["ppl"] and e.memorization["near_copies"] == r["near_copies"]
+    assert list(r) == ["n", "model", "judge", "real", "fd_judge", "fd_real_floor", "fd_ratio", "content",
+                       "class_accuracy", "class_accuracy_detail", "msssim_per_class", "msssim_real_per_class",
+                       "msssim_real_max", "share_classes_below_real_max", "mode_collapse", "near_copies",
+                       "memorization", "ppl", "ppl_random_generator", "ppl_detail", "settings", "timings", "seconds"]
+    assert Evaluation.from_dict(json.loads(json.dumps(r))).to_dict() == json.loads(json.dumps(r))
+    with pytest.raises(ValueError, match=r"d: not an evaluate result: keys \['fd_judge'\] are missing"):
+        Evaluation.from_dict({k: v for k, v in r.items() if k != "fd_judge"})
     assert cfg.dataset == "rooms" and set(r["content"]["generated"]) >= {"share_window", "share_bed"}
     assert r["class_accuracy"] is None and list(r["msssim_per_class"]) == ["all"]
     assert r["ppl"] is not None and r["ppl_random_generator"] is not None
     # deterministic for a seed
-    r2 = evaluate(tiny_rooms_gan, n=64, real=stand_in_real(64, 3, 64), judge=PoolJudge(), progress=False,
-                  pairs_per_class=20, ppl_samples=16)
+    r2 = evaluate(tiny_rooms_gan, n=64, real=stand_in_real(64, 3, 64), judge=PoolJudge(),
+                  settings=EvalSettings(progress=False, pairs_per_class=20, ppl_samples=16)).to_dict()
     assert r2["fd_judge"] == r["fd_judge"] and r2["ppl"] == r["ppl"]
     assert cli.format_table(r).count("\n") > 8
 
@@ -357,8 +373,8 @@ def test_latentlab_evaluate_is_exported():
 
 
 def test_evaluate_tiny_acgan(tiny_acgan):
-    r = evaluate(tiny_acgan, n=64, real=stand_in_real(32, 1, 64, labels=True), judge=PoolJudge(), progress=False,
-                 pairs_per_class=10, ppl_samples=16)
+    r = evaluate(tiny_acgan, n=64, real=stand_in_real(32, 1, 64, labels=True), judge=PoolJudge(),
+                 settings=EvalSettings(progress=False, pairs_per_class=10, ppl_samples=16)).to_dict()
     _check_result(r, 64)
     assert 0 <= r["class_accuracy"] <= 1 and len(r["class_accuracy_detail"]["per_class"]) == 10
     assert list(r["msssim_per_class"]) == [f"c{i}" for i in range(10)]
@@ -368,15 +384,15 @@ def test_evaluate_tiny_acgan(tiny_acgan):
 def test_evaluate_flags_constant_generator_and_copies():
     cfg = ModelConfig(**TINY, dataset="custom")
     real = stand_in_real(32, 3, 64)
-    const = evaluate(GAN(cfg, ConstantGenerator(cfg)), n=64, real=real, judge=PoolJudge(), progress=False,
-                     pairs_per_class=20, ppl_samples=16)
+    const = evaluate(GAN(cfg, ConstantGenerator(cfg)), n=64, real=real, judge=PoolJudge(),
+                     settings=EvalSettings(progress=False, pairs_per_class=20, ppl_samples=16)).to_dict()
     assert const["mode_collapse"]["collapsed"] and const["ppl"] == 0.0
     assert const["share_classes_below_real_max"] == 0.0
-    copies = evaluate(GAN(cfg, CopyGenerator(cfg, real.train)), n=64, real=real, judge=PoolJudge(), progress=False,
-                      pairs_per_class=20, ppl_samples=16)
+    copies = evaluate(GAN(cfg, CopyGenerator(cfg, real.train)), n=64, real=real, judge=PoolJudge(),
+                      settings=EvalSettings(progress=False, pairs_per_class=20, ppl_samples=16)).to_dict()
     assert copies["near_copies"] == 64 and copies["memorization"]["min_pixel_distance"]["generated"] < 1e-2
     honest = evaluate(GAN(cfg, CopyGenerator(cfg, blocks(100, 32, 3, seed=7))), n=64, real=real, judge=PoolJudge(),
-                      progress=False, pairs_per_class=20, ppl_samples=16)
+                      settings=EvalSettings(progress=False, pairs_per_class=20, ppl_samples=16)).to_dict()
     assert honest["near_copies"] <= 3  # new images from the same distribution: about the 1 % quantile or less
 
 
@@ -386,7 +402,7 @@ def test_evaluate_flags_constant_generator_and_copies():
 
 def test_evaluate_bad_inputs(tiny_gan, tiny_acgan, tmp_path):
     real = stand_in_real(32, 3, 16)
-    kw = dict(real=real, judge=PoolJudge(), progress=False)
+    kw = dict(real=real, judge=PoolJudge(), settings=EvalSettings(progress=False))
     with pytest.raises(ValueError, match="model: 'bedrooms' is neither a shipped model"):
         evaluate("bedrooms", **kw)
     junk = tmp_path / "junk.safetensors"
@@ -404,17 +420,20 @@ def test_evaluate_bad_inputs(tiny_gan, tiny_acgan, tmp_path):
     with pytest.raises(ValueError, match=r"n: 1 is too small for fd_judge \(needs >= 2.*ppl \(needs >= 3"):
         evaluate(tiny_gan, n=1, **kw)
     with pytest.raises(ValueError, match=r"n: 12 is too small for msssim_per_class \(needs >= 20"):
-        evaluate(tiny_acgan, n=12, real=stand_in_real(32, 1, 16), judge=PoolJudge(), progress=False)
+        evaluate(tiny_acgan, n=12, real=stand_in_real(32, 1, 16), judge=PoolJudge(),
+                 settings=EvalSettings(progress=False))
     with pytest.raises(ValueError, match=r"ppl_samples: 2 is too small for ppl"):
-        evaluate(tiny_gan, n=16, ppl_samples=2, **kw)
+        evaluate(tiny_gan, n=16, real=real, judge=PoolJudge(), settings=EvalSettings(ppl_samples=2, progress=False))
     with pytest.raises(ValueError, match="pairs_per_class"):
-        evaluate(tiny_gan, n=16, pairs_per_class=0, **kw)
+        evaluate(tiny_gan, n=16, real=real, judge=PoolJudge(),
+                 settings=EvalSettings(pairs_per_class=0, progress=False))
     with pytest.raises(ValueError, match=r"real: train images are \(3, 64, 64\)"):
-        evaluate(tiny_gan, n=16, real=stand_in_real(64, 3, 16), judge=PoolJudge(), progress=False)
+        evaluate(tiny_gan, n=16, real=stand_in_real(64, 3, 16), judge=PoolJudge(),
+                 settings=EvalSettings(progress=False))
     with pytest.raises(ValueError, match="has no judge"):
-        evaluate(tiny_gan, n=16, real=real, progress=False)  # dataset "" and no judge given
+        evaluate(tiny_gan, n=16, real=real, settings=EvalSettings(progress=False))  # dataset "" and no judge given
     with pytest.raises(ValueError, match="real"):
-        evaluate(tiny_gan, n=16, real={"train": real.train}, judge=PoolJudge(), progress=False)
+        evaluate(tiny_gan, n=16, real={"train": real.train}, judge=PoolJudge(), settings=EvalSettings(progress=False))
 
 
 def test_cli_reports_errors(tmp_path, capsys, tiny_gan):
@@ -438,13 +457,13 @@ def test_select_checkpoint_scores_on_the_validation_draw_and_applies_the_rule(ti
     torch.manual_seed(1)
     other = GAN(tiny_rooms_gan.config).eval()
     real = stand_in_real(64, 3, 64)
-    kw = dict(judge=PoolJudge(), pairs_per_class=20, ppl_samples=16)
+    kw = dict(judge=PoolJudge(), settings=EvalSettings(pairs_per_class=20, ppl_samples=16, progress=False))
     rows, pick = sel.select([("a", tiny_rooms_gan), ("b", other)], real, n=64, progress=False, **kw)
     # each row is evaluate() at seed 1 against the second held-out set, not the reported seed-0 / heldout draw
     swapped = RealData(train=real.train, heldout=real.heldout2, heldout2=real.heldout, description="swapped")
     for row, gan in zip(rows, (tiny_rooms_gan, other)):
-        assert row["fd_ratio"] == evaluate(gan, n=64, seed=1, real=swapped, progress=False, **kw)["fd_ratio"]
-        assert row["fd_ratio"] != evaluate(gan, n=64, seed=0, real=real, progress=False, **kw)["fd_ratio"]
+        assert row["fd_ratio"] == evaluate(gan, n=64, seed=1, real=swapped, **kw).to_dict()["fd_ratio"]
+        assert row["fd_ratio"] != evaluate(gan, n=64, seed=0, real=real, **kw).to_dict()["fd_ratio"]
     ok = [r for r in rows if r["meets_non_fd_targets"]]
     assert pick == (min(ok, key=lambda r: r["fd_ratio"]) if ok else None)
     # the rule itself: the non-FD targets of the issue, per model kind

@@ -14,7 +14,8 @@ from latentlab import GAN, ModelConfig, save
 from latentlab.cli import main as cli_main
 from _stand_ins import StandInSegmenter
 from latentlab.latent.labels import ImageStatsJudge
-from latentlab.app.report import QUICK, Budget, build_report, find_training_log, read_training_log
+from latentlab.app.report import (QUICK, Budget, ReportOptions, build_report, find_training_log,
+                                  read_training_log)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,7 +45,7 @@ def rooms_report(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
     path = _tiny(tmp, "rooms")
     _write_log(path.parent)
-    r = build_report(path, tmp / "out", quick=True, segmenter=StandInSegmenter(), progress=False)
+    r = build_report(path, tmp / "out", quick=True, options=ReportOptions(segmenter=StandInSegmenter(), progress=False))
     return r
 
 
@@ -72,8 +73,8 @@ def test_faces_report_has_arithmetic_and_rotation(tmp_path):
     g = load(path)
     judge = ImageStatsJudge(g.sample(256, seed=123), gain=6.0)
     budget = Budget(**{**QUICK.__dict__, "pool_size": 400})
-    r = build_report(path, tmp_path / "out", sections=["samples", "arithmetic", "rotation"], budget=budget,
-                     face_judge=judge, progress=False)
+    r = build_report(path, tmp_path / "out", sections=["samples", "arithmetic", "rotation"],
+                     options=ReportOptions(budget=budget, face_judge=judge, progress=False))
     assert r["sections"] == ["samples", "arithmetic", "rotation"] and r["failed"] == {}
     page = Path(r["html"]).read_text()
     assert "Fig. 7" in page and "Fig. 8" in page
@@ -81,7 +82,8 @@ def test_faces_report_has_arithmetic_and_rotation(tmp_path):
 
 def test_acgan_report_rows_per_class_and_class_walk(tmp_path):
     path = _tiny(tmp_path, "fashion-mnist", arch="acgan", size=32, channels=1, num_classes=10)
-    r = build_report(path, tmp_path / "out", sections=["samples", "walk"], quick=True, progress=False)
+    r = build_report(path, tmp_path / "out", sections=["samples", "walk"], quick=True,
+                     options=ReportOptions(progress=False))
     page = Path(r["html"]).read_text()
     assert r["failed"] == {} and "Class embedding walk" in page and "one row per class" in page
 
@@ -89,7 +91,7 @@ def test_acgan_report_rows_per_class_and_class_walk(tmp_path):
 def test_a_section_that_cannot_run_is_shown_with_its_reason(tmp_path):
     # the real face judge finds no smiling women among an untrained generator's blobs: the page says so
     path = _tiny(tmp_path, "faces")
-    r = build_report(path, tmp_path / "out", sections=["arithmetic"], quick=True, progress=False)
+    r = build_report(path, tmp_path / "out", sections=["arithmetic"], quick=True, options=ReportOptions(progress=False))
     assert set(r["failed"]) == {"arithmetic"} and "pool samples match" in r["failed"]["arithmetic"]
     assert "could not be built" in Path(r["html"]).read_text()
 
@@ -103,9 +105,9 @@ def test_bad_input(tmp_path):
     with pytest.raises(ValueError, match="budget.walks: expected a positive int"):
         Budget(walks=0)
     with pytest.raises(FileNotFoundError, match="log: training log"):
-        build_report(path, tmp_path / "o", log=tmp_path / "missing.jsonl", quick=True)
+        build_report(path, tmp_path / "o", quick=True, options=ReportOptions(log=tmp_path / "missing.jsonl"))
     with pytest.raises(FileNotFoundError, match="metrics: evaluate result"):
-        build_report(path, tmp_path / "o", metrics=tmp_path / "missing.json", quick=True)
+        build_report(path, tmp_path / "o", quick=True, options=ReportOptions(metrics=tmp_path / "missing.json"))
     (tmp_path / "file").write_text("x")
     with pytest.raises(NotADirectoryError, match="out:"):
         build_report(path, tmp_path / "file", quick=True)
@@ -252,8 +254,8 @@ def test_forget_section_reads_both_window_instruments(rooms_report, tmp_path):
         assert "The two window instruments agree on every drop" in forget_part
     # detector=False: the segmenter alone, same experiment (the detector only reads)
     path = Path(rooms_report["html"]).parent.parent / "run-rooms" / "model.safetensors"
-    one = build_report(path, tmp_path / "one", sections=["forget"], quick=True, segmenter=StandInSegmenter(),
-                       detector=False, progress=False)
+    one = build_report(path, tmp_path / "one", sections=["forget"], quick=True,
+                       options=ReportOptions(segmenter=StandInSegmenter(), detector=False, progress=False))
     o = one["numbers"]["forget"]
     assert o["instruments"] is None and o["reduction"] == d["reduction"]
     assert "second instrument" not in Path(one["html"]).read_text(encoding="utf-8")

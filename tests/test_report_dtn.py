@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from latentlab.app.report import QUICK, build_report
+from latentlab.app.report import QUICK, ReportOptions, build_report
 from latentlab.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,8 +32,8 @@ def digits(tmp_path_factory):
     path = tmp / "copy.safetensors"               # a DTN file anywhere is recognised by its metadata
     shutil.copy(ROOT / "pretrained" / "dtn-digits.safetensors", path)
     return (json.loads((tmp / "a.json").read_text()),
-            build_report(path, tmp / "b", quick=True, progress=False),
-            build_report("dtn-digits", tmp / "c", quick=True, seed=1, progress=False))
+            build_report(path, tmp / "b", quick=True, options=ReportOptions(progress=False)),
+            build_report("dtn-digits", tmp / "c", quick=True, options=ReportOptions(seed=1, progress=False)))
 
 
 def test_digits_section_numbers_in_range(digits):
@@ -60,8 +60,9 @@ def test_digits_numbers_deterministic_and_grid_chosen_by_seed(digits):
 
 
 def test_faces_section_numbers_in_range_and_deterministic(tmp_path):
-    r = build_report("dtn-faces", tmp_path / "a", quick=True, progress=False)
-    again = build_report(ROOT / "pretrained" / "dtn-faces.safetensors", tmp_path / "b", quick=True, progress=False)
+    r = build_report("dtn-faces", tmp_path / "a", quick=True, options=ReportOptions(progress=False))
+    again = build_report(ROOT / "pretrained" / "dtn-faces.safetensors", tmp_path / "b", quick=True,
+                         options=ReportOptions(progress=False))
     assert r["sections"] == ["dtn"] and r["failed"] == {} and r["numbers"] == again["numbers"]
     m = r["numbers"]["dtn"]
     assert m["experiment"] == "faces" and m["n"] == QUICK.n_dtn_faces

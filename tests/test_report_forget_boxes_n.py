@@ -17,19 +17,19 @@ def _face_file(tmp_path):
 
 
 def test_quick_report_uses_the_boxes_files_own_number_of_samples(tmp_path):
-    from latentlab.app.report import QUICK, build_report
+    from latentlab.app.report import QUICK, ReportOptions, build_report
     n = QUICK.n_probe + 18
     boxes = save_boxes(tmp_path / "glasses_boxes.json", [[(8, 8, 24, 16)] if i % 3 == 0 else [] for i in range(n)],
                        model="face", seed=0, image_size=32)
     r = build_report(str(_face_file(tmp_path)), tmp_path / "rep", sections=["forget-boxes"], quick=True,
-                     progress=False, boxes=str(boxes))
+                     options=ReportOptions(progress=False, boxes=str(boxes)))
     assert r["failed"] == {}, r["failed"]
     assert r["numbers"]["forget-boxes"]["probe"]["n_samples"] == n
 
 
 def test_boxes_of_another_seed_are_refused(tmp_path):
-    from latentlab.app.report import build_report
+    from latentlab.app.report import ReportOptions, build_report
     boxes = save_boxes(tmp_path / "b.json", [[(8, 8, 24, 16)]] * 12, model="face", seed=3, image_size=32)
     r = build_report(str(_face_file(tmp_path)), tmp_path / "rep", sections=["forget-boxes"], quick=True,
-                     progress=False, boxes=str(boxes))
+                     options=ReportOptions(progress=False, boxes=str(boxes)))
     assert "seed" in r["failed"]["forget-boxes"]

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from latentlab import GAN, ModelConfig, cli, save
-from latentlab.latent import Arithmetic, LatentModel, RotationAxis, rotation_axis
+from latentlab.latent import Arithmetic, LatentModel, RotationAxis, RotationOptions, rotation_axis
 from latentlab.latent.tag_measures import TagProbe, tag_boundary
 from latentlab.latent.tags import TagsFile, load_tags, model_fingerprint, save_tags
 
@@ -110,8 +110,8 @@ def test_turn_axis_from_tags(tiny):
     images = rot.apply(z[:2], [-1.0, 0.0, 1.0])
     assert images.shape == (2, 3, 3, 32, 32)
     assert torch.allclose(images[:, 1], gan.generator(z[:2]), atol=1e-6)   # coefficient 0: the z itself
-    with pytest.raises(ValueError, match="give c=None"):
-        RotationAxis.from_tags(gan, f, c=0)
+    with pytest.raises(ValueError, match="leave options.c at None"):
+        RotationAxis.from_tags(gan, f, options=RotationOptions(c=0))
 
 
 def test_tag_boundary_agreement_is_measured_on_held_out_samples():
@@ -232,7 +232,7 @@ def converted(tmp_path_factory):
 
 
 def test_report_sections_without_judges_on_a_converted_generator(converted, tmp_path, monkeypatch):
-    from latentlab.app.report import build_report
+    from latentlab.app.report import ReportOptions, build_report
 
     def no_judge(*a, **k):
         raise AssertionError("a judge was loaded")
@@ -240,7 +240,7 @@ def test_report_sections_without_judges_on_a_converted_generator(converted, tmp_
     gan, tmp = converted
     assert gan.discriminator is None
     r = build_report(tmp / "face.safetensors", tmp_path / "r", sections=["samples", "walk", "sefa", "labels"],
-                     quick=True, progress=False, labels=tmp / "tags.json")
+                     quick=True, options=ReportOptions(progress=False, labels=tmp / "tags.json"))
     assert r["sections"] == ["samples", "walk", "sefa", "labels"] and r["failed"] == {}
     sefa, lab = r["numbers"]["sefa"], r["numbers"]["labels"]
     assert len(sefa["directions"]) == 5 and "no judge" in sefa["measured_with"]
@@ -258,8 +258,8 @@ def test_report_sections_without_judges_on_a_converted_generator(converted, tmp_
         assert "measured_with" in part
     page = (tmp_path / "r" / "index.html").read_text()
     assert "data-section='sefa'" in page and "data-section='labels'" in page
-    default = build_report(tmp / "face.safetensors", tmp_path / "d", quick=True, progress=False,
-                           sections=None)
+    default = build_report(tmp / "face.safetensors", tmp_path / "d", quick=True,
+                           sections=None, options=ReportOptions(progress=False))
     assert "sefa" in default["sections"] and "labels" in default["skipped"]
 
 

@@ -63,7 +63,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..convert import LAYOUTS, convert
+    from ..convert import LAYOUTS, ConvertOptions, convert
 
     if args.source not in LAYOUTS:
         raise ValueError(f"--from: unknown checkpoint layout {args.source!r}; known layouts are {sorted(LAYOUTS)}")
@@ -71,10 +71,11 @@ def run(args) -> int:
     if out.exists() and not args.force:
         raise ValueError(f"--out: {str(out)!r} exists; pass --force to overwrite it")
     names = tuple(n.strip() for n in args.class_names.split(",")) if args.class_names else ()
-    r = convert(args.netG, args.netD, source=args.source, key=args.key, d_key=args.d_key, nz=args.nz, ngf=args.ngf,
-                ndf=args.ndf, nc=args.nc, num_classes=args.num_classes, class_names=names, out=out,
-                prior=args.prior, dataset=args.dataset, check=not args.no_verify, n_verify=args.n_verify,
-                seed=args.seed, half=args.half)
+    r = convert(args.netG, args.netD, source=args.source, key=args.key, nz=args.nz, ngf=args.ngf, ndf=args.ndf,
+                num_classes=args.num_classes, out=out,
+                options=ConvertOptions(d_key=args.d_key, nc=args.nc, class_names=names, prior=args.prior,
+                                       dataset=args.dataset, check=not args.no_verify, n_verify=args.n_verify,
+                                       seed=args.seed, half=args.half))
     cfg = r.gan.config
     parts = "generator + discriminator" if r.gan.discriminator is not None else "generator"
     classes = f", {cfg.num_classes} classes ({cfg.class_input})" if cfg.conditional else ""

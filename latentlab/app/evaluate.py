@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..io import atomic_write_bytes
-    from ..metrics.evaluate import evaluate
+    from ..metrics.evaluate import EvalSettings, evaluate
 
     if args.json:  # create the folder (or fail) before minutes of work
         target = Path(args.json)
@@ -115,8 +115,9 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     try:
-        result = evaluate(args.model, n=args.n, seed=args.seed, progress=not args.no_progress,
-                          pairs_per_class=args.pairs_per_class, n_train=args.n_train, ppl_samples=args.ppl_samples)
+        result = evaluate(args.model, n=args.n, seed=args.seed,
+                          settings=EvalSettings(progress=not args.no_progress, pairs_per_class=args.pairs_per_class,
+                                                n_train=args.n_train, ppl_samples=args.ppl_samples)).to_dict()
     except (ValueError, TypeError, FileNotFoundError) as e:
         print(f"latentlab evaluate: error: {e}", file=sys.stderr)
         return 2

@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..attribution.report import filter_report
+    from ..attribution.report import FilterSettings, filter_report
 
     t0 = time.perf_counter()
     threads = torch.get_num_threads()
@@ -67,11 +67,13 @@ def run(args: argparse.Namespace) -> int:
         t, c = time.perf_counter(), time.process_time()
         gan = load_model(args.model)
         t_load, c_load = time.perf_counter() - t, time.process_time() - c
-        rep = filter_report(gan, args.data, n=args.n, layer=args.layer, quantile=args.quantile,
-                            data_seed=args.data_seed, random_seed=args.seed, k=args.top_k, n_show=args.show,
-                            views_from=args.views_from, min_iou=args.min_iou,
-                            semantic_classes=tuple(x.strip() for x in args.classes.split(",") if x.strip()),
-                            batch_size=args.batch_size, cache=args.cache, device=device)
+        classes = tuple(x.strip() for x in args.classes.split(",") if x.strip())
+        rep = filter_report(gan, args.data, n=args.n, layer=args.layer, quantile=args.quantile, k=args.top_k,
+                            n_show=args.show, device=device,
+                            settings=FilterSettings(data_seed=args.data_seed, random_seed=args.seed,
+                                                    views_from=args.views_from, min_iou=args.min_iou,
+                                                    semantic_classes=classes, batch_size=args.batch_size,
+                                                    cache=args.cache))
         rep.info["model"] = str(args.model)
         rep.timings = {"load": t_load, **rep.timings}
         rep.cpu_timings = {"load": c_load, **rep.cpu_timings}

@@ -49,8 +49,8 @@ import torch
 from ..viz.page import figure_html, page, write_page
 from .report_sections import SECTIONS, Section  # one list, read by `report --help` without importing torch
 
-__all__ = ["Budget", "QUICK", "SECTIONS", "Section", "build_report", "applicable_sections", "plan_sections",
-           "resolve_subject", "ReportSubject", "read_training_log", "find_training_log", "DTN_MODELS",
+__all__ = ["Budget", "QUICK", "ReportOptions", "SECTIONS", "Section", "build_report", "applicable_sections",
+           "plan_sections", "resolve_subject", "ReportSubject", "read_training_log", "find_training_log", "DTN_MODELS",
            "load_dtn_model", "dtn_experiment"]
 
 _EVALUATE_DATASETS = ("rooms", "faces", "fashion-mnist", "fashion")
@@ -81,6 +81,29 @@ class Budget:
             v = getattr(self, f.name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"budget.{f.name}: expected a positive int, got {v!r}")
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """How :func:`build_report` builds the page, beyond the model and its sections."""
+
+    seed: int = 0                 # every section's randomness derives from it (same seed, same page)
+    budget: Budget | None = None  # sample counts (default: Budget(), or QUICK with quick=True)
+    log: str | os.PathLike | None = None      # training JSONL log (default: find_training_log(model))
+    metrics: object = None        # a finished `evaluate` result (Evaluation, its dict or JSON path) to show
+    labels: object = None         # the user's tags (a latentlab.latent.tags file or TagsFile): "labels" section
+    boxes: object = None          # a boxes file (or BoxesFile) on the forget probe samples: "forget-boxes" section
+    segmenter: object = None      # the forget section's segmenter (default: the shipped room segmenter)
+    # the forget section's second window instrument, read on the same images (default: the shipped
+    # WindowDetector, as `latentlab forget`); the page shows both instruments' numbers per drop and says when
+    # they disagree (latentlab.dissect.removal.DISAGREE). False: the segmenter only.
+    detector: object = None
+    # labels faces for arithmetic / rotation exemplars (default: the shipped face judge); metrics and walk
+    # smoothness always use the dataset's shipped judge
+    face_judge: object = None
+    png: bool = False             # also export every figure as a PNG to out/png/ (plotly's kaleido, Chromium)
+    progress: bool = True         # print a line per section
+    title: str | None = None      # the page's title (default "latentlab report: NAME")
 
 
 #: A budget for smoke runs and tests: every section in seconds on a tiny model.
@@ -381,11 +404,13 @@ def _metrics(s: ReportSubject, b: Budget, seed: int, metrics, progress: bool) ->
     from ..viz.tables import table_figure
     from .evaluate import table_rows
     if metrics is None:
-        from ..metrics.evaluate import evaluate
-        metrics = evaluate(s.gan if s.gan is not None else s.lm, n=b.n_metrics, seed=seed, n_train=b.n_train,
-                           progress=progress, dataset=s.dataset)
+        from ..metrics.evaluate import EvalSettings, evaluate
+        metrics = evaluate(s.gan if s.gan is not None else s.lm, n=b.n_metrics, seed=seed, dataset=s.dataset,
+                           settings=EvalSettings(n_train=b.n_train, progress=progress)).to_dict()
     elif isinstance(metrics, (str, os.PathLike)):
         metrics = json.loads(Path(metrics).read_text())
+    elif hasattr(metrics, "to_dict"):     # an Evaluation
+        metrics = metrics.to_dict()
     head, rows = table_rows(metrics)
     fig = table_figure(["metric", "model", "real", "note"], rows, columnwidth=[3, 1.2, 1.2, 4])
     return Section("metrics", "Evaluation",
@@ -565,28 +590,16 @@ def _page(title: str, meta: str, sections: list[Section], skipped: dict[str, str
     return page(title, body, meta=meta, nav=nav)
 
 
-def build_report(model, out, *, sections=None, quick: bool = False, budget: Budget | None = None, seed: int = 0,
-                 log=None, metrics=None, segmenter=None, face_judge=None, png: bool = False,
-                 progress: bool = True, title: str | None = None, prior: str | None = None, nz: int | None = None,
-                 layer: str | None = None, discriminator=None, data: str | None = None, detector=None,
-                 labels=None, boxes=None) -> dict:
+def build_report(model, out, *, sections=None, quick: bool = False, prior: str | None = None, nz: int | None = None,
+                 layer: str | None = None, discriminator=None, data: str | None = None,
+                 options: ReportOptions | None = None) -> dict:
     """Build ``out/index.html`` for ``model``: a GAN, a shipped name, a .safetensors path, or any generator module;
     or a Domain Transfer Network (a DTN, "dtn-digits" / "dtn-faces", a DTN .safetensors): then the page has the
     ``dtn`` section (before / after grid and the experiment's measurements at the budget's n_dtn*).
 
     Args:
         sections: keys to build (default: every section that applies, see :func:`plan_sections`).
-        quick: use :data:`QUICK` (tiny sample counts, for smoke runs); ``budget`` overrides it.
-        seed: every section's randomness derives from it (same seed, same page).
-        log: training JSONL log (default :func:`find_training_log`).
-        metrics: a finished ``evaluate`` result (dict or JSON path) to show instead of recomputing it.
-        segmenter: the forget section's segmenter (default: the shipped room segmenter).
-        detector: the forget section's second window instrument, read on the same images (default: the shipped
-            ``WindowDetector``, as ``latentlab forget``); the page shows both instruments' numbers per drop and
-            says when they disagree (``latentlab.dissect.removal.DISAGREE``). ``False``: the segmenter only.
-        face_judge: labels faces for arithmetic / rotation exemplars (default: the shipped face judge).
-            Metrics and walk smoothness always use the dataset's shipped judge.
-        png: also export every figure as a PNG to ``out/png/`` (plotly's kaleido, using Chromium).
+        quick: use :data:`QUICK` (tiny sample counts, for smoke runs); ``options.budget`` overrides it.
         prior, nz: for a raw generator module (required there; refused for a latentlab model, which brings its
             own). The module is called with z of shape (N, nz, 1, 1) when its first layer is a convolution.
         layer: the forget section's layer (default: ``block2`` for ours, the second up-sampling block's output
@@ -594,9 +607,8 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
         discriminator: a raw module's D (any module reading its images); enables the filters section (rooms).
         data: a raw module's data domain, "rooms", "faces" or "fashion-mnist": picks the judges and real data
             of the metrics, walk, arithmetic / rotation, filters and forget sections.
-        labels: the user's tags (a ``latentlab.latent.tags`` file or TagsFile) for the ``labels`` section.
-        boxes: a boxes file (or BoxesFile) drawn on the forget probe samples: adds the "forget-boxes" section
-            (:mod:`latentlab.app.report_forget_boxes`), measured from the boxes on any model.
+        options: a :class:`ReportOptions` (seed, budget, the sections' inputs and judges, png / progress / title);
+            default ``ReportOptions()``.
 
     Returns:
         {"html": path, "sections": [keys built], "failed": {key: reason}, "skipped": {key: why it does not
@@ -604,37 +616,45 @@ def build_report(model, out, *, sections=None, quick: bool = False, budget: Budg
          index.html, "png": [paths]}.
     """
     t_all = time.perf_counter()
-    budget = _check_budget(budget, quick)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed: expected an int, got {seed!r}")
+    o = _check_options(options)
+    budget = _check_budget(o.budget, quick)
     dtn = load_dtn_model(model)
     if dtn is not None:
-        _check_dtn_args(sections, prior=prior, nz=nz, layer=layer, discriminator=discriminator, data=data, log=log,
-                        metrics=metrics, detector=detector, labels=labels)
-        return _build_dtn_report(dtn, model, out, b=budget, seed=seed, png=png, progress=progress, title=title,
-                                 t_all=t_all)
+        _check_dtn_args(sections, prior=prior, nz=nz, layer=layer, discriminator=discriminator, data=data, log=o.log,
+                        metrics=o.metrics, detector=o.detector, labels=o.labels)
+        return _build_dtn_report(dtn, model, out, b=budget, seed=o.seed, png=o.png, progress=o.progress,
+                                 title=o.title, t_all=t_all)
     subject = resolve_subject(model, prior=prior, nz=nz, layer=layer, discriminator=discriminator, data=data,
-                              seed=seed)
-    out, log_path = _check_paths(model, out, log, metrics)
+                              seed=o.seed)
+    out, log_path = _check_paths(model, out, o.log, o.metrics)
     from .report_labels import load_report_tags
-    tags = load_report_tags(labels, subject, model)
+    tags = load_report_tags(o.labels, subject, model)
     keys, skipped = _section_keys(subject, sections, has_log=log_path is not None, has_labels=tags is not None)
     from .report_forget_boxes import with_boxes
-    keys, skipped = with_boxes(keys, skipped, boxes, sections)
-    judges = _judges(keys, segmenter, face_judge, detector, recorded=subject.lm.dataset)
+    keys, skipped = with_boxes(keys, skipped, o.boxes, sections)
+    judges = _judges(keys, o.segmenter, o.face_judge, o.detector, recorded=subject.lm.dataset)
     if subject.gan is not None:
         subject.gan.generator.eval()
-    built = _build_sections(subject, keys, budget, seed, log_path=log_path, metrics=metrics, progress=progress,
-                            tags=tags, boxes=boxes, **judges)
+    built = _build_sections(subject, keys, budget, o, log_path=log_path, tags=tags, judges=judges)
     out.mkdir(parents=True, exist_ok=True)
-    path = write_page(out / "index.html", _page(title or f"latentlab report: {subject.name}",
-                                                _meta(subject, seed), built, skipped))
-    pngs = export_pngs(built, out / "png") if png else []
+    path = write_page(out / "index.html", _page(o.title or f"latentlab report: {subject.name}",
+                                                _meta(subject, o.seed), built, skipped))
+    pngs = export_pngs(built, out / "png") if o.png else []
     return {"html": str(path), "sections": [s.key for s in built],
             "failed": {s.key: s.error for s in built if s.error is not None}, "skipped": skipped,
             "numbers": {s.key: s.data for s in built if s.error is None},
             "seconds": {s.key: round(s.seconds, 2) for s in built},
             "total_seconds": round(time.perf_counter() - t_all, 2), "bytes": path.stat().st_size, "png": pngs}
+
+
+def _check_options(options) -> ReportOptions:
+    if options is None:
+        return ReportOptions()
+    if not isinstance(options, ReportOptions):
+        raise TypeError(f"options: expected a latentlab.app.report.ReportOptions, got {type(options).__name__}")
+    if isinstance(options.seed, bool) or not isinstance(options.seed, int):
+        raise TypeError(f"seed: expected an int, got {options.seed!r}")
+    return options
 
 
 def _check_budget(budget, quick: bool) -> Budget:
@@ -693,22 +713,24 @@ def _judges(keys: list[str], segmenter, face_judge, detector=None, recorded: str
     return {"segmenter": segmenter, "detector": detector or None, "face_judge": face_judge}
 
 
-def _build_sections(s: ReportSubject, keys: list[str], b: Budget, seed: int, *, log_path, metrics, segmenter,
-                    detector, face_judge, progress: bool, tags=None,
-                    boxes=None) -> list[Section]:
-    """Each section in turn; one that does not apply to these weights (ValueError) is shown with its reason."""
+def _build_sections(s: ReportSubject, keys: list[str], b: Budget, o: ReportOptions, *, log_path, tags,
+                    judges: dict) -> list[Section]:
+    """Each section in turn; one that does not apply to these weights (ValueError) is shown with its reason.
+    ``judges``: {"segmenter", "detector", "face_judge"} from :func:`_judges`."""
+    seed, progress = o.seed, o.progress
+    segmenter, detector, face_judge = judges["segmenter"], judges["detector"], judges["face_judge"]
     built: list[Section] = []
     pool = None
     builders = {
         "samples": lambda: _samples(s, b, seed),
         "training": lambda: _training(log_path),
-        "metrics": lambda: _metrics(s, b, seed, metrics, progress),
+        "metrics": lambda: _metrics(s, b, seed, o.metrics, progress),
         "walk": lambda: _walk(s, b, seed),
         "arithmetic": lambda: _arithmetic(s, b, seed, face_judge),
         "rotation": lambda: _rotation(s, b, seed, face_judge, pool),
         "filters": lambda: _filters(s, b, seed),
         "forget": lambda: _forget(s, b, seed, segmenter, detector, progress),
-        "forget-boxes": lambda: _forget_boxes(s, b, seed, boxes),
+        "forget-boxes": lambda: _forget_boxes(s, b, seed, o.boxes),
     }
     from .report_labels import labels_section, sefa_section      # judge-free sections (SeFa, the user's tags)
     builders.update(sefa=lambda: sefa_section(s, b, seed), labels=lambda: labels_section(s, b, seed, tags))

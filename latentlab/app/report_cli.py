@@ -41,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .report import build_report
+    from .report import ReportOptions, build_report
     if args.live:  # before the report's minutes: a missing extra is named at once
         from ..live import require_live
         try:
@@ -49,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
         except ImportError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
-    r = build_report(args.model, args.out, sections=args.sections, quick=args.quick, seed=args.seed, log=args.log,
-                     metrics=args.metrics, png=args.png, progress=not args.no_progress, labels=args.labels,
-                     data=args.data, boxes=args.boxes)
+    r = build_report(args.model, args.out, sections=args.sections, quick=args.quick, data=args.data,
+                     options=ReportOptions(seed=args.seed, log=args.log, metrics=args.metrics, png=args.png,
+                                           progress=not args.no_progress, labels=args.labels, boxes=args.boxes))
     for k, reason in r["failed"].items():
         print(f"warning: section {k!r} could not be built: {reason}", file=sys.stderr)
     print(f"wrote {r['html']} ({r['bytes'] / 1e6:.1f} MB; sections {', '.join(r['sections'])}; "

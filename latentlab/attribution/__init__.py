@@ -16,7 +16,7 @@ from .filters import (FilterViews, filter_scores, filter_views, guided_overlay, 
                       top_images)
 from .guided import (GUIDED_ACTIVATIONS, FilterGuidedBackprop, GuidedBackprop, NeuronGuidedBackprop,
                      filter_guided_backprop, guided_backprop, positive_input, register_guided_activation)
-from .report import FilterReport, filter_report, load_labelled_images
+from .report import FilterReport, FilterSettings, filter_report, load_labelled_images
 from .semantic import SemanticScores, filter_iou, iou_bound
 
 __all__ = [
@@ -24,5 +24,5 @@ __all__ = [
     "FilterGuidedBackprop", "guided_backprop", "filter_guided_backprop",
     "layer_activations", "filter_scores", "top_images", "random_like", "FilterViews", "filter_views", "guided_overlay",
     "SemanticScores", "filter_iou", "iou_bound",
-    "FilterReport", "filter_report", "load_labelled_images",
+    "FilterReport", "FilterSettings", "filter_report", "load_labelled_images",
 ]

@@ -35,7 +35,7 @@ from ._common import check_images, prepare, resolve_layer
 from .filters import FilterViews, filter_views, layer_activations, random_like, top_images
 from .semantic import SemanticScores, filter_iou
 
-__all__ = ["FilterReport", "filter_report", "load_labelled_images", "DEFAULT_QUANTILE"]
+__all__ = ["FilterReport", "FilterSettings", "filter_report", "load_labelled_images", "DEFAULT_QUANTILE"]
 
 
 def load_labelled_images(data, n: int, *, size: int = 64, seed: int = 1, cache=None):
@@ -141,27 +141,44 @@ def _rank(s: SemanticScores, classes) -> np.ndarray:
 DEFAULT_QUANTILE = 0.2      # top 20% per filter; GAN Dissection's 0.005 caps the IoU near 0.026 on a 4x4 map
 
 
+@dataclass(frozen=True)
+class FilterSettings:
+    """The less common knobs of :func:`filter_report`."""
+
+    data_seed: int = 1            # rooms scene family (1 = held out; the rooms model trains on 0)
+    random_seed: int = 0          # seed of the random D's DCGAN initialisation
+    # "data" (top images among the n dataset images) or "samples" (among n samples of the GAN's generator,
+    # seeded by sample_seed)
+    views_from: str = "data"
+    sample_seed: int = 0
+    # a filter is semantic when its IoU with one of these classes is >= min_iou
+    semantic_classes: tuple = ("window", "bed")
+    min_iou: float = 0.2
+    batch_size: int = 250         # images per forward pass for the activations
+    cache: object = None          # where rendered rooms are cached (see load_labelled_images)
+
+
 def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = None, quantile: float = DEFAULT_QUANTILE,
-                  data_seed: int = 1, random_seed: int = 0, k: int = 4, n_show: int = 8, views_from: str = "data",
-                  sample_seed: int = 0, semantic_classes=("window", "bed"), min_iou: float = 0.2,
-                  batch_size: int = 250, cache=None, device=None) -> FilterReport:
+                  k: int = 4, n_show: int = 8, device=None, settings: FilterSettings | None = None) -> FilterReport:
     """Filter views and per-filter IoU for a trained discriminator and a random one (DCGAN §6.2).
 
     Args:
         model: a latentlab ``GAN`` (its ``discriminator`` is used) or any discriminator ``nn.Module``.
         data: "rooms" or a dataset with label maps (see :func:`load_labelled_images`).
-        n: images for the IoU (and for the top images when ``views_from="data"``).
+        n: images for the IoU (and for the top images when ``settings.views_from="data"``).
         layer: dotted layer name; default D's last conv block (``block4`` for 64 px).
         quantile: top fraction of upsampled activations kept per filter (see ``semantic.py``); default 0.2,
             GAN Dissection's is 0.005.
-        data_seed: rooms scene family (1 = held out; the rooms model trains on 0).
-        random_seed: seed of the random D's DCGAN initialisation.
         k: top images per shown filter; n_show: filters shown per D (its most window/bed-like).
-        views_from: "data" (top images among the n dataset images) or "samples" (among n samples
-            of the GAN's generator, seeded by ``sample_seed``).
-        semantic_classes, min_iou: a filter is semantic when its IoU with one of these classes is >= min_iou.
         device: where both discriminators run ("cpu", "cuda", ...; D is moved there in place); results on the CPU.
+        settings: a :class:`FilterSettings` (seeds, where the views come from, the semantic classes and their
+            IoU threshold, batch size, cache); default ``FilterSettings()``.
     """
+    st = settings if settings is not None else FilterSettings()
+    if not isinstance(st, FilterSettings):
+        raise TypeError(f"settings: expected a latentlab.attribution.FilterSettings, got {type(st).__name__}")
+    data_seed, random_seed, views_from, semantic_classes = st.data_seed, st.random_seed, st.views_from, \
+        st.semantic_classes
     clock = _Clock()
     with clock.stage("data"):
         D, gen, info = _discriminator(model)
@@ -170,7 +187,7 @@ def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = Non
         if layer is not None:
             resolve_layer(D, layer)
         size = getattr(getattr(D, "config", None), "image_size", 64)
-        images, labels, classes = load_labelled_images(data, n, size=size, seed=data_seed, cache=cache)
+        images, labels, classes = load_labelled_images(data, n, size=size, seed=data_seed, cache=st.cache)
         check_images(D, images, name="data images")
         for c in semantic_classes:
             if c not in classes:
@@ -178,13 +195,14 @@ def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = Non
     with clock.stage("activations"):
         dev, images, layer = prepare(D, images, layer, device)
         pair = {"trained": D, "random": random_like(D, seed=random_seed)}
-        acts = {key: layer_activations(m, images, layer, batch_size=batch_size, device=dev) for key, m in pair.items()}
+        acts = {key: layer_activations(m, images, layer, batch_size=st.batch_size, device=dev)
+                for key, m in pair.items()}
     with clock.stage("iou"):
         scores = {key: filter_iou(a, labels, classes, quantile=quantile) for key, a in acts.items()}
     with clock.stage("views"):
         if views_from == "samples":
-            images = gen.sample(n, seed=sample_seed)
-            acts = {key: layer_activations(m, images, layer, batch_size=batch_size, device=dev)
+            images = gen.sample(n, seed=st.sample_seed)
+            acts = {key: layer_activations(m, images, layer, batch_size=st.batch_size, device=dev)
                     for key, m in pair.items()}
         n_show, k = min(n_show, acts["trained"].shape[1]), min(k, len(images))
         views = {key: filter_views(m, images, layer, filters=_rank(scores[key], semantic_classes)[:n_show].tolist(),
@@ -194,7 +212,7 @@ def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = Non
                  "random_seed": random_seed, "views_from": views_from, "torch_threads": torch.get_num_threads()})
     return FilterReport(layer=layer, trained=scores["trained"], random=scores["random"], trained_views=views["trained"],
                         random_views=views["random"], trained_top=top["trained"], random_top=top["random"],
-                        semantic_classes=tuple(semantic_classes), min_iou=float(min_iou), info=info,
+                        semantic_classes=tuple(semantic_classes), min_iou=float(st.min_iou), info=info,
                         timings=clock.wall, cpu_timings=clock.cpu)
 
 

@@ -205,8 +205,10 @@ class _Canvas:
                      np.int32)
         cv2.fillConvexPoly(self.parts, a, pid, cv2.LINE_8, _SHIFT)
 
-    def box3(self, x0, x1, y0, y1, z0, z1, inst: int, color, top=1.0, front=0.8, side=0.62):
-        """Axis-aligned box; only faces facing the camera are drawn (their union = the box's outline)."""
+    def box3(self, xs, ys, zs, inst: int, color, top=1.0, front=0.8, side=0.62):
+        """Axis-aligned box spanning ``xs = (x0, x1)``, ``ys = (y0, y1)``, ``zs = (z0, z1)``; only faces facing the
+        camera are drawn (their union = the box's outline)."""
+        (x0, x1), (y0, y1), (z0, z1) = xs, ys, zs
         cam = self.cam
         faces = {}
         if cam.eye > y1:
@@ -333,8 +335,10 @@ def _frame_color(R: _Rand):
     return _hsv(R.u(0.55, 0.65), R.u(0.0, 0.15), R.u(0.12, 0.25))  # dark metal
 
 
-def _draw_window(cv: _Canvas, R: _Rand, wall: _Wall, s0, s1, y0, y1, frame, curtain, style, ceiling) -> dict:
-    """Frame + sill + panes (sky) + mullions (+ curtains). Returns its params."""
+def _draw_window(cv: _Canvas, R: _Rand, wall: _Wall, span, height, look, ceiling) -> dict:
+    """Frame + sill + panes (sky) + mullions (+ curtains) over ``span = (s0, s1)`` along the wall and
+    ``height = (y0, y1)``; ``look = (frame colour, curtain colour or None, style)``. Returns its params."""
+    (s0, s1), (y0, y1), (frame, curtain, style) = span, height, look
     cam = cv.cam
     win = cv.obj("window")
     zmid = wall.pt((s0 + s1) / 2, 0)[2]
@@ -431,18 +435,18 @@ def _draw_bed(cv: _Canvas, R: _Rand, bed: dict) -> None:
     k = bed["sheet_frac"]
     top = base_h + mat_h
     if head == "back":
-        cv.box3(x0 - 0.03, x1 + 0.03, 0.0, hb_h, z1 - t, z1, inst, wood)
-        cv.box3(x0, x1, 0.0, base_h, z0, z1 - t, inst, wood)
+        cv.box3((x0 - 0.03, x1 + 0.03), (0.0, hb_h), (z1 - t, z1), inst, wood)
+        cv.box3((x0, x1), (0.0, base_h), (z0, z1 - t), inst, wood)
         zs = z1 - t - (z1 - t - z0) * k
-        cv.box3(x0, x1, base_h, top, zs, z1 - t, inst, sheet)
+        cv.box3((x0, x1), (base_h, top), (zs, z1 - t), inst, sheet)
         n = bed["n_pillows"]
         pw = (x1 - x0 - 0.1) / n
         order = range(n) if cv.cam.cam_x > (x0 + x1) / 2 else range(n - 1, -1, -1)
         for i in order:  # farther pillow first
             px0 = x0 + 0.05 + i * pw
-            cv.box3(px0 + 0.02, px0 + pw - 0.02, top, top + 0.13, z1 - t - 0.5, z1 - t - 0.08, inst, pillow,
+            cv.box3((px0 + 0.02, px0 + pw - 0.02), (top, top + 0.13), (z1 - t - 0.5, z1 - t - 0.08), inst, pillow,
                     front=0.85, side=0.75)
-        cv.box3(x0 - 0.03, x1 + 0.03, base_h - 0.08, top + 0.03, z0 - 0.03, zs, inst, blanket)
+        cv.box3((x0 - 0.03, x1 + 0.03), (base_h - 0.08, top + 0.03), (z0 - 0.03, zs), inst, blanket)
         fold = cv.part(inst, _shade(blanket, 1.18))
         cv.quad3(((x0 - 0.03, top + 0.03, zs - 0.22), (x1 + 0.03, top + 0.03, zs - 0.22),
                   (x1 + 0.03, top + 0.03, zs), (x0 - 0.03, top + 0.03, zs)), fold)
@@ -451,20 +455,20 @@ def _draw_bed(cv: _Canvas, R: _Rand, bed: dict) -> None:
         wx = x0 if head == "left" else x1  # wall side
         length = x1 - x0
         hx0, hx1 = (x0, x0 + t) if head == "left" else (x1 - t, x1)
-        cv.box3(hx0, hx1, 0.0, hb_h, z0 - 0.03, z1 + 0.03, inst, wood)
+        cv.box3((hx0, hx1), (0.0, hb_h), (z0 - 0.03, z1 + 0.03), inst, wood)
         bx0, bx1 = (x0 + t, x1) if head == "left" else (x0, x1 - t)
-        cv.box3(bx0, bx1, 0.0, base_h, z0, z1, inst, wood)
+        cv.box3((bx0, bx1), (0.0, base_h), (z0, z1), inst, wood)
         xs = wx + sgn * (t + (length - t) * k)
         sx0, sx1 = sorted((wx + sgn * t, xs))
-        cv.box3(sx0, sx1, base_h, top, z0, z1, inst, sheet)
+        cv.box3((sx0, sx1), (base_h, top), (z0, z1), inst, sheet)
         n = bed["n_pillows"]
         pw = (z1 - z0 - 0.1) / n
         for i in range(n - 1, -1, -1):  # larger z (farther) first
             pz0 = z0 + 0.05 + i * pw
             px0, px1 = sorted((wx + sgn * (t + 0.08), wx + sgn * (t + 0.5)))
-            cv.box3(px0, px1, top, top + 0.13, pz0 + 0.02, pz0 + pw - 0.02, inst, pillow, front=0.85, side=0.75)
+            cv.box3((px0, px1), (top, top + 0.13), (pz0 + 0.02, pz0 + pw - 0.02), inst, pillow, front=0.85, side=0.75)
         fx0, fx1 = sorted((xs, (x1 + 0.03) if head == "left" else (x0 - 0.03)))
-        cv.box3(fx0, fx1, base_h - 0.08, top + 0.03, z0 - 0.03, z1 + 0.03, inst, blanket)
+        cv.box3((fx0, fx1), (base_h - 0.08, top + 0.03), (z0 - 0.03, z1 + 0.03), inst, blanket)
         fold = cv.part(inst, _shade(blanket, 1.18))
         gx0, gx1 = sorted((xs, xs + sgn * 0.22))
         cv.quad3(((gx0, top + 0.03, z0 - 0.03), (gx1, top + 0.03, z0 - 0.03),
@@ -474,7 +478,7 @@ def _draw_bed(cv: _Canvas, R: _Rand, bed: dict) -> None:
 def _draw_nightstand(cv: _Canvas, R: _Rand, ns: dict) -> None:
     inst = cv.obj("nightstand")
     x0, x1, z0, z1, h = ns["x0"], ns["x1"], ns["z0"], ns["z1"], ns["h"]
-    cv.box3(x0, x1, 0.0, h, z0, z1, inst, ns["color"])
+    cv.box3((x0, x1), (0.0, h), (z0, z1), inst, ns["color"])
     cam = cv.cam
     if cam.ppm(z0) * (x1 - x0) > 5:  # drawer line and knob where they fit
         line = cv.part(inst, _shade(ns["color"], 0.55))
@@ -492,7 +496,7 @@ def _draw_lamp(cv: _Canvas, lamp: dict) -> tuple[float, float]:
     stem = cv.part(inst, lamp["base"])
     cv.line(cam.p(x, y0, z), cam.p(x, y1, z), stem, th)
     if lamp["kind"] == "table":
-        cv.box3(x - 0.07, x + 0.07, y0, y0 + 0.05, z - 0.07, z + 0.07, inst, lamp["base"])
+        cv.box3((x - 0.07, x + 0.07), (y0, y0 + 0.05), (z - 0.07, z + 0.07), inst, lamp["base"])
     shade = cv.part(inst, lamp["shade"], emissive=lamp["on"])
     rb, rt = lamp["shade_r"], lamp["shade_r"] * 0.65
     ub, vb = cam.p(x, y1, z)
@@ -847,7 +851,7 @@ def _draw_objects(sc: _Scene, R: _Rand) -> tuple[list[dict], tuple[float, float]
         _draw_door(cv, R, sc.walls[name], s0, s1, R.u(1.95, 2.1), door_c, _shade(door_c, 0.82))
     windows = []
     for wall, s0, s1, y0, y1, style in sc.win_specs:
-        windows.append(_draw_window(cv, R, wall, s0, s1, y0, y1, sc.frame, sc.curtains_c, style, sc.H))
+        windows.append(_draw_window(cv, R, wall, (s0, s1), (y0, y1), (sc.frame, sc.curtains_c, style), sc.H))
     if sc.picture is not None:
         _draw_picture(cv, R, *sc.picture)
     if sc.rug is not None:

@@ -9,6 +9,8 @@ and compares it with the probe's and the IoU ranking at equal k.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import nn
@@ -16,25 +18,39 @@ from torch import nn
 from ..hooks import Trace
 from .removal import adapter, class_index
 
-__all__ = ["causal_ranking"]
+__all__ = ["causal_ranking", "CausalSettings"]
+
+
+@dataclass(frozen=True)
+class CausalSettings:
+    """The optimisation of :func:`causal_ranking` (Adam on a soft mask)."""
+
+    steps: int = 150          # Adam steps, each on fresh prior samples (z from the seed)
+    batch_size: int = 16      # samples per step
+    lr: float = 0.1
+    sparsity: float = 4e-4    # L1 price per unit of mask (keeps the selection small)
+    preserve: float = 0.05    # weight of the mean absolute pixel change outside the object in the unablated image
 
 
 def causal_ranking(generator, layer: str, segmenter, obj: str = "window", *, nz: int | None = None,
-                   prior: str | None = None, steps: int = 150, batch_size: int = 16, lr: float = 0.1,
-                   sparsity: float = 4e-4, preserve: float = 0.05, seed: int = 0, device=None,
-                   c=None) -> tuple[np.ndarray, np.ndarray]:
+                   prior: str | None = None, seed: int = 0, device=None, c=None,
+                   settings: CausalSettings | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Optimise a soft ablation mask over the maps of ``layer``; returns (ranking, mask values).
 
     Args:
         generator: any generator module or a LatentModel (``nz``/``prior`` as for ``LatentModel``;
             ``device``: where it runs); ``c``: an AC-GAN's class for every sample.
         segmenter: a differentiable module, ``segmenter(images) -> logits (N, classes, H, W)``, with ``classes``.
-        steps, batch_size, lr: Adam steps on fresh prior samples (z from ``seed``) of ``batch_size`` each.
-        sparsity: L1 price per unit of mask (keeps the selection small).
-        preserve: weight of the mean absolute pixel change outside the object in the unablated image.
+        seed: the z of every step.
+        settings: a :class:`CausalSettings` (steps, batch size, learning rate, sparsity and preserve weights);
+            default ``CausalSettings()``.
     Returns:
         ranking: map indices, most causal first; mask: the optimised m (C,) in [0, 1].
     """
+    st = settings if settings is not None else CausalSettings()
+    if not isinstance(st, CausalSettings):
+        raise TypeError(f"settings: expected a latentlab.dissect.causal.CausalSettings, got {type(st).__name__}")
+    steps, batch_size, lr, sparsity, preserve = st.steps, st.batch_size, st.lr, st.sparsity, st.preserve
     for name, v in (("steps", steps), ("batch_size", batch_size)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{name}: expected a positive int, got {v!r}")

@@ -24,7 +24,7 @@ from ..hooks import get_module
 from ..validate import int_at_least
 from .boxes import validate_boxes
 from .probe import ProbeResult, fit_probe
-from .removal import (DISAGREE, Removal, _agreement, _fractions, adapter, boxes_from_masks, class_index,
+from .removal import (DISAGREE, Before, Removal, _agreement, _fractions, adapter, boxes_from_masks, class_index,
                       detector_regions, generate, instrument_numbers, measure_removal, object_boxes, object_masks,
                       random_maps, removal_curve)  # noqa: F401 (re-exported)
 
@@ -236,10 +236,10 @@ class EvalSet:
 
     def removal(self, lm, drops: dict, judge: Judge, c=None, *, detector: bool = True) -> Removal:
         """``measure_removal`` of ``drops`` ({layer: maps}) on these samples."""
-        det = dict(detector=judge.detector, detector_before=self.detector_before) if detector and \
-            self.detector_before is not None else {}
-        return measure_removal(lm, None, None, self.z, judge.segmenter, judge.obj, before=self.before,
-                               masks_before=self.masks, drops=drops, c=c, **det)
+        use = detector and self.detector_before is not None
+        before = Before(self.before, self.masks, self.detector_before if use else None)
+        return measure_removal(lm, drops, self.z, judge.segmenter, judge.obj, before=before, c=c,
+                               detector=judge.detector if use else None)
 
 
 def measure(lm, layer, maps, n_maps: int, ev: EvalSet, judge: Judge, *, n_random=1, seed=0,
@@ -299,8 +299,8 @@ def curves(lm, layer, rankings: dict, n_maps: int, n_pos: int, ev: EvalSet, judg
     """Object pixel share over k for each ranking (and a random one, seed + 2) -> {name: {k: fraction}}."""
     ks = sorted(set(_curve_ks(n_pos, n_maps)) | set(extra_ks))
     rankings = {**rankings, "random": random_maps(n_maps, n_maps, seed + 2)}
-    return {name: removal_curve(lm, layer, r, ks, ev.z, judge.segmenter, judge.obj, before=ev.before,
-                                masks_before=ev.masks, c=c)
+    before = Before(ev.before, ev.masks)
+    return {name: removal_curve(lm, layer, r, ks, ev.z, judge.segmenter, judge.obj, before=before, c=c)
             for name, r in rankings.items()}
 
 
@@ -366,8 +366,9 @@ def _check_detector(detector, segmenter, obj) -> None:
 
 
 def _causal(lm, layer, judge: Judge, n_maps, steps, seed, c):
-    from .causal import causal_ranking
-    rank, mask = causal_ranking(lm, layer, judge.segmenter, judge.obj, steps=steps, seed=seed + 3, c=c)
+    from .causal import CausalSettings, causal_ranking
+    rank, mask = causal_ranking(lm, layer, judge.segmenter, judge.obj, seed=seed + 3, c=c,
+                                settings=CausalSettings(steps=steps))
     info = {"steps": steps, "ranking": rank.tolist(), "mask": mask.round(4).tolist(),
             "quarter_maps": sorted(rank[:n_maps // 4].tolist())}
     return rank, info

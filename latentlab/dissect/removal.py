@@ -16,8 +16,8 @@ from ..models.adapter import LatentModel, as_latent_model
 from .ablate import ablate_layers, check_drops
 
 __all__ = ["adapter", "generate", "object_masks", "object_boxes", "measure_removal", "removal_curve", "random_maps",
-           "Removal", "class_index", "boxes_from_masks", "detector_regions", "instrument_numbers", "disagreement",
-           "DISAGREE"]
+           "Before", "Removal", "class_index", "boxes_from_masks", "detector_regions", "instrument_numbers",
+           "disagreement", "DISAGREE"]
 
 BATCH = 200        # generator batch of the forget experiment (its published numbers were taken with it)
 SEG_BATCH = 250    # segmenter batch
@@ -194,22 +194,38 @@ def _fractions(before: np.ndarray, after: np.ndarray) -> dict:
     return {"fraction_before": b, "fraction_after": a, "reduction": 1 - a / b if b > 0 else float("nan")}
 
 
-@torch.no_grad()
-def measure_removal(generator, layer, maps, z, segmenter, obj="window", *, before=None, masks_before=None,
-                    drops=None, batch_size=BATCH, c=None, detector=None, detector_before=None,
-                    **adapter_kw) -> Removal:
-    """Compare generations with and without dropping ``maps`` of ``layer`` on the same z.
+@dataclass(frozen=True)
+class Before:
+    """The unedited images of z and what the instruments read on them (each computed from ``images`` when None),
+    so that several drops on the same z read the "before" once."""
 
-    ``drops`` ({layer: maps}, with ``layer=maps=None``) drops maps of several layers at once. ``detector``: a
-    second window instrument (``WindowDetector``) read on the same images; ``detector_before`` its (N, G, G)
-    regions on ``before`` (computed when None).
+    images: torch.Tensor                     # (N, C, S, S) unedited images
+    masks: torch.Tensor | None = None        # the segmenter's object masks on them (N, S, S)
+    detector: torch.Tensor | None = None     # the detector's regions on them (N, G, G)
+
+
+def _check_before(before) -> None:
+    if before is not None and not isinstance(before, Before):
+        raise TypeError(f"before: expected a latentlab.dissect.removal.Before (the unedited images and their "
+                        f"readings) or None, got {type(before).__name__}")
+
+
+@torch.no_grad()
+def measure_removal(generator, drops: dict, z, segmenter, obj="window", *, before: Before | None = None,
+                    batch_size=BATCH, c=None, detector=None, **adapter_kw) -> Removal:
+    """Compare generations with and without dropping ``drops`` ({layer: maps}, one layer or several at once) on the
+    same z.
+
+    ``before``: the unedited images and their readings when already known (:class:`Before`; computed when None).
+    ``detector``: a second window instrument (``WindowDetector``) read on the same images (its regions on the
+    unedited images: ``before.detector``, computed when None).
     """
+    _check_before(before)
     lm = adapter(generator, **adapter_kw)
-    if before is None:
-        before = generate(lm, z, batch_size=batch_size, c=c)
-    if masks_before is None:
-        masks_before = object_masks(segmenter, before, obj)
-    after = generate(lm, z, layer=layer, maps=maps, drops=drops, batch_size=batch_size, c=c)
+    before = Before(generate(lm, z, batch_size=batch_size, c=c)) if before is None else before
+    masks_before = before.masks if before.masks is not None else object_masks(segmenter, before.images, obj)
+    detector_before, before = before.detector, before.images
+    after = generate(lm, z, drops=drops, batch_size=batch_size, c=c)
     labels_after = _labels(segmenter, after)
     masks_after = labels_after == class_index(segmenter, obj)
     hw = masks_before.shape[1] * masks_before.shape[2]
@@ -235,19 +251,22 @@ def measure_removal(generator, layer, maps, z, segmenter, obj="window", *, befor
                    regions_after.mean(dim=(1, 2)).double().numpy(), _agreement(masks_after, regions_after))
 
 
-def removal_curve(generator, layer, ranking, ks, z, segmenter, obj="window", *, before=None, masks_before=None,
+def removal_curve(generator, layer, ranking, ks, z, segmenter, obj="window", *, before: Before | None = None,
                   c=None, **adapter_kw) -> dict:
-    """Object pixel share after dropping the top-k maps of ``ranking`` for each k -> {k: fraction}."""
+    """Object pixel share after dropping the top-k maps of ``ranking`` for each k -> {k: fraction}.
+    ``before``: the unedited images of z and their masks when already known (:class:`Before`)."""
+    _check_before(before)
     lm = adapter(generator, **adapter_kw)
     if before is None:
-        before = generate(lm, z, c=c)
-    if masks_before is None:
-        masks_before = object_masks(segmenter, before, obj)
+        before = Before(generate(lm, z, c=c))
+    if before.masks is None:
+        before = Before(before.images, object_masks(segmenter, before.images, obj))
     out = {}
     for k in ks:
         if k == 0:
-            out[0] = float(masks_before.float().mean())
+            out[0] = float(before.masks.float().mean())
             continue
-        r = measure_removal(lm, layer, ranking[:k], z, segmenter, obj, before=before, masks_before=masks_before, c=c)
+        r = measure_removal(lm, {layer: ranking[:k]}, z, segmenter, obj, before=Before(before.images, before.masks),
+                            c=c)
         out[int(k)] = float(r.fraction_after.mean())
     return out

@@ -13,19 +13,20 @@ Computation lives in functions (``interpolate``, ``walk_smoothness``, ``result_l
 from __future__ import annotations
 
 from ..models.adapter import LatentModel
-from .arithmetic import (Arithmetic, ArithmeticResult, Concept, combine_vectors, concept_vector, parse_expression,
-                         result_latents)
+from .arithmetic import (Arithmetic, ArithmeticOptions, ArithmeticResult, Concept, combine_vectors, concept_vector,
+                         parse_expression, result_latents)
 from .directions import Direction, boundary, conditional, edit, sefa
 from .interpolate import interpolate, lerp, slerp
 from .labels import ImageStatsJudge, label_images, match
 from .pool import LatentPool, sample_pool
-from .rotation import RotationAxis, along_axis, rotation_axis
+from .rotation import RotationAxis, RotationOptions, along_axis, rotation_axis
 from .tag_measures import TagBoundary, TagProbe, label_directions, tag_boundary
 from .tags import TagsFile, load_tags, save_tags
 from .walk import JUMP_FACTOR, Smoothness, Walk, walk_smoothness
 
 __all__ = [
-    "Walk", "Arithmetic", "RotationAxis", "slerp", "lerp", "interpolate", "walk_smoothness", "Smoothness",
+    "Walk", "Arithmetic", "ArithmeticOptions", "RotationAxis", "RotationOptions", "slerp", "lerp", "interpolate",
+    "walk_smoothness", "Smoothness",
     "JUMP_FACTOR", "LatentModel", "Concept", "ArithmeticResult", "concept_vector", "combine_vectors",
     "parse_expression", "result_latents", "rotation_axis", "along_axis", "Direction", "boundary", "conditional",
     "sefa", "edit", "LatentPool", "sample_pool", "label_images", "match", "ImageStatsJudge",

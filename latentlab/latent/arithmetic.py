@@ -32,8 +32,8 @@ from ..validate import positive_int
 from .labels import label_images, match
 from .pool import JudgedPool, LatentPool
 
-__all__ = ["Arithmetic", "Concept", "ArithmeticResult", "concept_vector", "combine_vectors", "parse_expression",
-           "result_latents", "NOISE_KINDS", "GRID_CENTER"]
+__all__ = ["Arithmetic", "ArithmeticOptions", "Concept", "ArithmeticResult", "concept_vector", "combine_vectors",
+           "parse_expression", "result_latents", "NOISE_KINDS", "GRID_CENTER"]
 
 NOISE_KINDS = ("prior", "uniform", "normal")
 GRID_CENTER = 4  # index of G(Y) in the row-major 3x3 grid
@@ -158,35 +158,47 @@ class ArithmeticResult:
         return self.images[GRID_CENTER]
 
 
+@dataclass(frozen=True)
+class ArithmeticOptions:
+    """The less common knobs of :class:`Arithmetic`."""
+
+    pick: str = "random"      # "random" among matches (seeded by the Arithmetic's seed) or "confident"
+    scale: float = 0.25       # the result grid's noise scale (see the module docstring)
+    noise: str = "prior"      # the grid's noise: "prior" (follows the model's prior), "uniform" or "normal"
+    c: object = None          # AC-GAN class for every generated image
+    batch_size: int = 64      # images per generator call
+
+
 class Arithmetic(JudgedPool):
     """Concept vectors and their arithmetic on any generator (DCGAN §6.3.2).
 
     Args:
-        generator: a latentlab ``GAN``/generator or any module z -> images.
+        generator: a latentlab ``GAN``/generator, a ``LatentModel`` or any module z -> images (a module whose nz
+            its first layer does not tell comes as ``LatentModel(module, prior, nz=)``).
         prior: "normal" / "uniform" (required for foreign modules).
         judge: labels the pool for automatic exemplars (``predict(images) -> dict``); default the shipped
             faces judge, loaded on first use.
         k: exemplars per concept (the paper's 3).
         pool_size, seed: the seeded pool exemplars are chosen from (sampled on first use).
         margin: a 0/1 query needs the label >= 0.5 + margin (or <= 0.5 - margin): clear exemplars.
-        pick: "random" among matches (seeded by ``seed``) or "confident" (labels farthest from 0.5).
-        scale, noise: the result grid's noise (see the module docstring).
-        c: AC-GAN class for every generated image.
         pool: a labelled ``LatentPool`` to reuse (e.g. shared with a ``RotationAxis``) instead of sampling one.
         device: where the generator runs ("cpu", "cuda", ...; moved there in place); default where it is.
+        options: an :class:`ArithmeticOptions` (pick, the grid's noise scale and kind, AC-GAN class, batch size).
     """
 
-    def __init__(self, generator, prior: str | None = None, judge=None, *, nz: int | None = None, k: int = 3,
-                 pool_size: int = 1000, seed: int = 0, margin: float = 0.2, pick: str = "random",
-                 scale: float = 0.25, noise: str = "prior", c=None, batch_size: int = 64,
-                 pool: LatentPool | None = None, device=None):
-        self.model = as_latent_model(generator, prior, nz=nz, batch_size=batch_size, device=device)
+    def __init__(self, generator, prior: str | None = None, judge=None, *, k: int = 3, pool_size: int = 1000,
+                 seed: int = 0, margin: float = 0.2, pool: LatentPool | None = None, device=None,
+                 options: ArithmeticOptions | None = None):
+        o = options if options is not None else ArithmeticOptions()
+        if not isinstance(o, ArithmeticOptions):
+            raise TypeError(f"options: expected a latentlab.latent.ArithmeticOptions, got {type(o).__name__}")
+        self.model = as_latent_model(generator, prior, batch_size=o.batch_size, device=device)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k: expected a positive int (exemplars per concept), got {k!r}")
-        if noise not in NOISE_KINDS:
-            raise ValueError(f"noise: expected one of {NOISE_KINDS}, got {noise!r}")
-        self._init_pool(judge, pool, pool_size, seed, c)
-        self.k, self.margin, self.pick, self.scale, self.noise = k, margin, pick, scale, noise
+        if o.noise not in NOISE_KINDS:
+            raise ValueError(f"noise: expected one of {NOISE_KINDS}, got {o.noise!r}")
+        self._init_pool(judge, pool, pool_size, seed, o.c)
+        self.k, self.margin, self.pick, self.scale, self.noise = k, margin, o.pick, o.scale, o.noise
         self._pick_gen = torch.Generator().manual_seed(int(seed))
         self.concepts: dict[str, Concept] = {}
 

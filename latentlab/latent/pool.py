@@ -101,7 +101,7 @@ class JudgedPool:
         if not isinstance(tags, TagsFile):
             raise TypeError(f"tags: expected a TagsFile (latentlab.latent.tags.load_tags), got {type(tags).__name__}")
         if self.c is not None:
-            raise ValueError("tags: the tags' samples are unconditional; give c=None")
+            raise ValueError("tags: the tags' samples are unconditional; leave options.c at None")
         self._pool = LatentPool(tags.z(self.model), {}, tags.seed)
         self.tags = tags
 

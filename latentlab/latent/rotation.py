@@ -14,12 +14,14 @@ Example::
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from ..models.adapter import as_latent_model
 from .pool import JudgedPool, LatentPool
 
-__all__ = ["RotationAxis", "rotation_axis", "along_axis", "DEFAULT_COEFFICIENTS"]
+__all__ = ["RotationAxis", "RotationOptions", "rotation_axis", "along_axis", "DEFAULT_COEFFICIENTS"]
 
 DEFAULT_COEFFICIENTS = (-1.0, -0.667, -0.333, 0.0, 0.333, 0.667, 1.0)
 
@@ -45,31 +47,44 @@ def along_axis(z: torch.Tensor, axis: torch.Tensor, coefficients) -> torch.Tenso
     return z.float()[:, None, :] + coef[None, :, None] * axis.float()[None, None, :]
 
 
+@dataclass(frozen=True)
+class RotationOptions:
+    """The less common knobs of :class:`RotationAxis`."""
+
+    pick: str = "random"      # "random" among the matches (seeded) or "extreme" (the k largest |yaw|)
+    clip: bool = False        # uniform prior: clip edited z's to [-1, 1]^nz (off by default: the paper did not)
+    c: object = None          # AC-GAN class for every generated image
+    batch_size: int = 64      # images per generator call
+
+
 class RotationAxis(JudgedPool):
     """The turn vector of any generator, from exemplars chosen by a judge's yaw or given.
 
     Args:
-        generator, prior, nz: as in ``Walk``.
+        generator, prior: as in ``Walk`` (a module whose nz its first layer does not tell comes as
+            ``LatentModel(module, prior, nz=)``).
         judge: gives ``yaw`` in [-1, 1] (-1 looks left); default the shipped faces judge.
         k: exemplars per side (the paper's 4; given exemplars must number at least k).
         pool_size, seed: the labelled pool exemplars come from.
         yaw_threshold: left-looking means yaw <= -threshold, right-looking yaw >= threshold.
-        pick: "random" among the matches (seeded) or "extreme" (the k largest |yaw|).
-        clip: for the uniform prior, clip edited z's to [-1, 1]^nz (off by default: the paper did not).
         pool: a labelled ``LatentPool`` to reuse instead of sampling one.
         device: where the generator runs ("cpu", "cuda", ...; moved there in place); default where it is.
+        options: a :class:`RotationOptions` (pick, clip, AC-GAN class, batch size).
     """
 
-    def __init__(self, generator, prior: str | None = None, judge=None, *, nz: int | None = None, k: int = 4,
-                 pool_size: int = 1000, seed: int = 0, yaw_threshold: float = 0.5, pick: str = "random",
-                 clip: bool = False, c=None, batch_size: int = 64, pool: LatentPool | None = None, device=None):
-        self.model = as_latent_model(generator, prior, nz=nz, batch_size=batch_size, device=device)
+    def __init__(self, generator, prior: str | None = None, judge=None, *, k: int = 4, pool_size: int = 1000,
+                 seed: int = 0, yaw_threshold: float = 0.5, pool: LatentPool | None = None, device=None,
+                 options: RotationOptions | None = None):
+        o = options if options is not None else RotationOptions()
+        if not isinstance(o, RotationOptions):
+            raise TypeError(f"options: expected a latentlab.latent.RotationOptions, got {type(o).__name__}")
+        self.model = as_latent_model(generator, prior, batch_size=o.batch_size, device=device)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k: expected a positive int (exemplars per side), got {k!r}")
-        if pick not in ("random", "extreme"):
-            raise ValueError(f"pick: expected 'random' or 'extreme', got {pick!r}")
-        self._init_pool(judge, pool, pool_size, seed, c)
-        self.k, self.yaw_threshold, self.pick, self.clip = k, yaw_threshold, pick, clip
+        if o.pick not in ("random", "extreme"):
+            raise ValueError(f"pick: expected 'random' or 'extreme', got {o.pick!r}")
+        self._init_pool(judge, pool, pool_size, seed, o.c)
+        self.k, self.yaw_threshold, self.pick, self.clip = k, yaw_threshold, o.pick, o.clip
         self.left: torch.Tensor | None = None
         self.right: torch.Tensor | None = None
         self.axis: torch.Tensor | None = None

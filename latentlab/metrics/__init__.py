@@ -16,16 +16,16 @@ from __future__ import annotations
 
 from .content import class_accuracy, compare_rates, face_content, room_content
 from .diversity import mode_collapse, msssim, msssim_pairs, msssim_per_class, msssim_settings
-from .evaluate import RealData, evaluate, load_real, resolve_model
+from .evaluate import EvalSettings, Evaluation, RealData, evaluate, load_real, resolve_model
 from .frechet import feature_statistics, frechet_distance, judge_features
 from .memorization import flag_near_copies, near_copy_thresholds, nearest_distances
-from .ppl import lerp, perceptual_path_length, random_generator, slerp
+from .ppl import PPLSettings, lerp, perceptual_path_length, random_generator, slerp
 
 __all__ = [
-    "evaluate", "RealData", "load_real", "resolve_model",
+    "evaluate", "EvalSettings", "Evaluation", "RealData", "load_real", "resolve_model",
     "frechet_distance", "feature_statistics", "judge_features",
     "msssim", "msssim_pairs", "msssim_per_class", "msssim_settings", "mode_collapse",
     "room_content", "face_content", "class_accuracy", "compare_rates",
     "nearest_distances", "near_copy_thresholds", "flag_near_copies",
-    "perceptual_path_length", "random_generator", "slerp", "lerp",
+    "perceptual_path_length", "PPLSettings", "random_generator", "slerp", "lerp",
 ]

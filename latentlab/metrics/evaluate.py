@@ -38,9 +38,10 @@ from .content import (FACE_RATES, ROOM_RATES, WINDOW_THRESHOLD, class_accuracy, 
 from .diversity import mode_collapse, msssim_per_class, msssim_settings
 from .frechet import frechet_distance, judge_features
 from .memorization import flag_near_copies, near_copy_thresholds, nearest_distances
-from .ppl import perceptual_path_length, random_generator
+from .ppl import PPLSettings, perceptual_path_length, random_generator
 
-__all__ = ["evaluate", "RealData", "load_real", "resolve_model", "resolve_subject", "Subject", "HELDOUT_SEED", "DATASET_JUDGES"]
+__all__ = ["evaluate", "Evaluation", "EvalSettings", "RealData", "load_real", "resolve_model", "resolve_subject",
+           "Subject", "HELDOUT_SEED", "DATASET_JUDGES"]
 
 HELDOUT_SEED = 1      # procedural datasets: the scene/face family the GANs never saw (they train on seed 0)
 TRAIN_SEED = 0
@@ -369,10 +370,74 @@ def _finite(x):
     return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
 
 
-def evaluate(model, n: int = 2000, seed: int = 0, real=None, judge=None, progress: bool = True,
-             pairs_per_class: int = 100, *, n_train: int = 5000, ppl_samples: int | None = None,
-             near_copy_quantile: float = 0.01, msssim_win_size: int = 7, dataset: str | None = None,
-             batch_size: int = 32, prior: str | None = None, nz: int | None = None, device=None) -> dict:
+@dataclass(frozen=True)
+class EvalSettings:
+    """How :func:`evaluate` measures (recorded under ``result["settings"]``), beyond n and seed."""
+
+    pairs_per_class: int = 100         # MS-SSIM pairs per class (unconditional models: pairs over the whole set)
+    n_train: int = 5000                # training images used as the nearest-neighbour reference (the first n_train)
+    ppl_samples: int | None = None     # path-length draws per generator (default min(n, 500))
+    # quantile of held-out-to-train distances below which (in both pixel and feature space) a sample counts as
+    # a near-copy
+    near_copy_quantile: float = 0.01
+    msssim_win_size: int = 7           # Gaussian window of MS-SSIM (scales and weights follow, see diversity.py)
+    batch_size: int = 32               # images per generator / judge call (small batches are faster on CPU here)
+    progress: bool = True              # progress bars
+
+
+_FRECHET = ("fd_judge", "fd_real_floor", "fd_ratio")
+_CLASSES = ("class_accuracy", "class_accuracy_detail")
+_DIVERSITY = ("msssim_per_class", "msssim_real_per_class", "msssim_real_max", "share_classes_below_real_max",
+              "mode_collapse")
+_PATH_LENGTH = ("ppl", "ppl_random_generator", "ppl_detail")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What :func:`evaluate` measured, in groups. ``to_dict()`` is the JSON ``latentlab evaluate --json`` writes
+    (the same keys in the same order as before the groups existed); ``from_dict`` reads such a file back."""
+
+    n: int                  # generated samples; also the size of each held-out real set
+    model: dict             # the model's info, with the dataset it was measured against
+    judge: str              # the judge's class name
+    real: dict              # the real sets: description, n_train, n_heldout, n_heldout2
+    frechet: dict           # fd_judge, fd_real_floor (held-out vs held-out), fd_ratio (None when not finite)
+    content: dict | None    # content statistics against the real data (rooms, faces), else None
+    classes: dict           # class_accuracy (None for an unconditional model) and class_accuracy_detail
+    diversity: dict         # MS-SSIM per class (generated, real), the real maximum, share below it, mode_collapse
+    memorization: dict      # near-copies of training images ("near_copies": the count, thresholds, flagged samples)
+    path_length: dict       # ppl, ppl_random_generator (same architecture, random weights), ppl_detail
+    settings: dict          # what was measured with (seed, pairs, ppl samples, MS-SSIM window and weights, ...)
+    timings: dict           # seconds per stage
+    seconds: float          # seconds in all
+
+    def to_dict(self) -> dict:
+        """The flat JSON-serialisable dict (23 top-level keys) of ``latentlab evaluate --json``."""
+        return {"n": self.n, "model": self.model, "judge": self.judge, "real": self.real, **self.frechet,
+                "content": self.content, **self.classes, **self.diversity,
+                "near_copies": self.memorization["near_copies"], "memorization": self.memorization,
+                **self.path_length, "settings": self.settings, "timings": self.timings, "seconds": self.seconds}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Evaluation":
+        """An Evaluation from :meth:`to_dict`'s dict (e.g. a ``metrics.json`` read with ``json.load``)."""
+        if not isinstance(d, dict):
+            raise TypeError(f"d: expected the dict of Evaluation.to_dict() / latentlab evaluate --json, got "
+                            f"{type(d).__name__}")
+        missing = [k for k in ("n", "model", "judge", "real", "content", "memorization", "settings", "timings",
+                               "seconds", *_FRECHET, *_CLASSES, *_DIVERSITY, *_PATH_LENGTH) if k not in d]
+        if missing:
+            raise ValueError(f"d: not an evaluate result: keys {missing} are missing")
+        pick = lambda keys: {k: d[k] for k in keys}  # noqa: E731
+        return cls(n=d["n"], model=d["model"], judge=d["judge"], real=d["real"], frechet=pick(_FRECHET),
+                   content=d["content"], classes=pick(_CLASSES), diversity=pick(_DIVERSITY),
+                   memorization=d["memorization"], path_length=pick(_PATH_LENGTH), settings=d["settings"],
+                   timings=d["timings"], seconds=d["seconds"])
+
+
+def evaluate(model, n: int = 2000, seed: int = 0, real=None, judge=None, *, dataset: str | None = None,
+             prior: str | None = None, nz: int | None = None, device=None,
+             settings: EvalSettings | None = None) -> Evaluation:
     """Evaluate a generator with the metrics of the DCGAN / AC-GAN papers and later work.
 
     Args:
@@ -384,33 +449,34 @@ def evaluate(model, n: int = 2000, seed: int = 0, real=None, judge=None, progres
         seed: all randomness (z, pairs, path-length draws, the random generator) derives from it.
         real: RealData (or a dict of its fields); default ``load_real(dataset, ...)``.
         judge: object with ``features`` (and ``predict`` / ``class_mask``); default the dataset's judge.
-        pairs_per_class: MS-SSIM pairs per class (unconditional models: pairs over the whole set).
-        n_train: training images used as the nearest-neighbour reference (the first n_train).
-        ppl_samples: path-length draws per generator (default min(n, 500)).
-        near_copy_quantile: quantile of held-out-to-train distances below which (in both pixel and
-            feature space) a sample counts as a near-copy.
-        msssim_win_size: Gaussian window of MS-SSIM (scales and weights follow, see diversity.py).
         dataset: override the model's dataset (chooses judge, real data and content statistics).
-        batch_size: images per generator / judge call (small batches are faster on CPU here).
+        prior, nz: for a raw generator module.
         device: where the generator runs (the module is moved there); judges stay where they are.
+        settings: an :class:`EvalSettings` (MS-SSIM pairs and window, training reference size, path-length draws,
+            near-copy quantile, batch size, progress bars); default ``EvalSettings()``.
 
     Returns:
-        A JSON-serialisable dict; top-level keys include ``n``, ``fd_judge``, ``fd_real_floor``,
-        ``content``, ``class_accuracy``, ``msssim_per_class``, ``msssim_real_max``,
-        ``share_classes_below_real_max``, ``near_copies``, ``ppl``, ``ppl_random_generator``, ``seconds``.
+        An :class:`Evaluation`: the numbers in groups (``frechet``, ``content``, ``classes``, ``diversity``,
+        ``memorization``, ``path_length``, ...); ``.to_dict()`` is the JSON of ``latentlab evaluate --json``.
 
     Example::
 
         >>> result = latentlab.evaluate("fashion", n=2000)            # doctest: +SKIP
-        >>> result["class_accuracy"], result["fd_judge"] / result["fd_real_floor"]  # doctest: +SKIP
+        >>> result.classes["class_accuracy"], result.frechet["fd_ratio"]  # doctest: +SKIP
     """
     clock = _Clock()
+    st = settings if settings is not None else EvalSettings()
+    if not isinstance(st, EvalSettings):
+        raise TypeError(f"settings: expected a latentlab.metrics.EvalSettings, got {type(st).__name__}")
+    pairs_per_class, msssim_win_size, batch_size, progress = (st.pairs_per_class, st.msssim_win_size, st.batch_size,
+                                                              st.progress)
     subject = resolve_subject(model, prior=prior, nz=nz, device=device, seed=seed)
     k = subject.num_classes
-    n, n_ppl = _check_settings(n, k, ppl_samples, pairs_per_class, n_train, seed, batch_size, near_copy_quantile)
+    n, n_ppl = _check_settings(n, k, st.ppl_samples, pairs_per_class, st.n_train, seed, batch_size,
+                               st.near_copy_quantile)
     msssim_weights = msssim_settings(subject.shape[-1], msssim_win_size)
     data_name = (dataset if dataset is not None else subject.info["dataset"]).lower().replace("_", "-")
-    judge, real = _judge_and_real(subject, data_name, judge, real, n, n_train, progress)
+    judge, real = _judge_and_real(subject, data_name, judge, real, n, st.n_train, progress)
     clock.lap("load")  # model, judge, real data
     gen, classes = _generate(subject, n, seed, batch_size, progress)
     clock.lap("generate")
@@ -422,25 +488,27 @@ def evaluate(model, n: int = 2000, seed: int = 0, real=None, judge=None, progres
     clock.lap("content")
     diversity = _diversity(subject, data_name, gen, classes, real, f, pairs_per_class, seed, msssim_win_size)
     clock.lap("msssim")
-    memorization = _memorization(gen, real, f, near_copy_quantile, progress)
+    memorization = _memorization(gen, real, f, st.near_copy_quantile, progress)
     clock.lap("memorization")
-    ppl_kw = dict(num_classes=k, batch_size=max(batch_size // 2, 1), progress=progress)
+    ppl_kw = dict(num_classes=k, settings=PPLSettings(batch_size=max(batch_size // 2, 1), progress=progress))
     ppl = perceptual_path_length(subject.lm, judge, n_ppl, seed=seed + 3, **ppl_kw)
     ppl_rand = perceptual_path_length(_random_copy(subject, seed), judge, n_ppl, seed=seed + 3, **ppl_kw)
     clock.lap("ppl")
-    return {
-        "n": n, "model": {**subject.info, "dataset": data_name}, "judge": type(judge).__name__,
-        "real": {"description": real.description, "n_train": int(real.train.shape[0]),
-                 "n_heldout": int(real.heldout.shape[0]), "n_heldout2": int(real.heldout2.shape[0])},
-        "fd_judge": fd, "fd_real_floor": fd_floor, "fd_ratio": _finite(fd / fd_floor) if fd_floor > 0 else None,
-        "content": content, "class_accuracy": None if acc is None else acc["accuracy"], "class_accuracy_detail": acc,
-        **diversity, "near_copies": memorization["near_copies"], "memorization": memorization,
-        "ppl": _finite(ppl["ppl"]), "ppl_random_generator": _finite(ppl_rand["ppl"]),
-        "ppl_detail": {"model": ppl, "random_generator": ppl_rand,
-                       "distance": "squared L2 of judge features / epsilon^2"},
-        "settings": {"seed": seed, "pairs_per_class": pairs_per_class, "ppl_samples": n_ppl,
-                     "near_copy_quantile": near_copy_quantile, "msssim_win_size": msssim_win_size,
-                     "msssim_weights": list(msssim_weights),
-                     "window_threshold": WINDOW_THRESHOLD},
-        "timings": clock.timings, "seconds": round(time.perf_counter() - clock.start, 3),
-    }
+    return Evaluation(
+        n=n, model={**subject.info, "dataset": data_name}, judge=type(judge).__name__,
+        real={"description": real.description, "n_train": int(real.train.shape[0]),
+              "n_heldout": int(real.heldout.shape[0]), "n_heldout2": int(real.heldout2.shape[0])},
+        frechet={"fd_judge": fd, "fd_real_floor": fd_floor,
+                 "fd_ratio": _finite(fd / fd_floor) if fd_floor > 0 else None},
+        content=content,
+        classes={"class_accuracy": None if acc is None else acc["accuracy"], "class_accuracy_detail": acc},
+        diversity=diversity, memorization=memorization,
+        path_length={"ppl": _finite(ppl["ppl"]), "ppl_random_generator": _finite(ppl_rand["ppl"]),
+                     "ppl_detail": {"model": ppl, "random_generator": ppl_rand,
+                                    "distance": "squared L2 of judge features / epsilon^2"}},
+        settings={"seed": seed, "pairs_per_class": pairs_per_class, "ppl_samples": n_ppl,
+                  "near_copy_quantile": st.near_copy_quantile, "msssim_win_size": msssim_win_size,
+                  "msssim_weights": list(msssim_weights),
+                  "window_threshold": WINDOW_THRESHOLD},
+        timings=clock.timings, seconds=round(time.perf_counter() - clock.start, 3),
+    )

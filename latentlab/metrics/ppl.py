@@ -13,6 +13,7 @@ norm), lerp for a uniform prior (the cube is convex; slerp could leave it).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -26,7 +27,8 @@ from ..models.baseline import random_weights
 from ..models import sample_prior
 from .frechet import judge_features
 
-__all__ = ["slerp", "lerp", "perceptual_path_length", "random_generator", "recalibrate_batchnorm", "INTERPOLATIONS"]
+__all__ = ["slerp", "lerp", "perceptual_path_length", "PPLSettings", "random_generator", "recalibrate_batchnorm",
+           "INTERPOLATIONS"]
 
 INTERPOLATIONS = {"slerp": slerp, "linear": lerp, "lerp": lerp}
 
@@ -64,38 +66,50 @@ def _classes(c, num_classes: int, start: int, m: int, g: torch.Generator):
     return torch.randint(0, num_classes, (m,), generator=g) if num_classes else None
 
 
+@dataclass(frozen=True)
+class PPLSettings:
+    """How :func:`perceptual_path_length` walks and averages (the paper's values by default)."""
+
+    epsilon: float = 1e-4                          # step along the path (1e-4 as in the paper)
+    batch_size: int = 64                           # pairs per forward pass (2 x batch_size images)
+    percentiles: tuple[float, float] = (1.0, 99.0)  # samples outside [p_low, p_high] are dropped before the mean
+    progress: bool = False                         # a progress bar over the batches
+
+
 @torch.no_grad()
-def perceptual_path_length(generator, judge=None, n_samples: int = 500, *, nz: int | None = None,
-                           prior: str | None = None, method: str | None = None, num_classes: int = 0, c=None,
-                           epsilon: float = 1e-4, seed: int | None = None, rng: torch.Generator | None = None,
-                           batch_size: int = 64, percentiles: tuple[float, float] = (1.0, 99.0),
-                           progress: bool = False, device=None) -> dict:
+def perceptual_path_length(generator, judge=None, n_samples: int = 500, *, prior: str | None = None,
+                           method: str | None = None, num_classes: int = 0, c=None, seed: int | None = None,
+                           rng: torch.Generator | None = None, settings: PPLSettings | None = None) -> dict:
     """PPL of ``generator`` in the feature space of ``judge`` (Karras et al. 2019, "full" path sampling).
 
     Args:
         generator: a latentlab ``GAN``/generator, a ``LatentModel`` or any module mapping z (N, nz) or
-            (N, nz, 1, 1) to images (N, C, H, W); run in eval mode (its mode is restored).
+            (N, nz, 1, 1) to images (N, C, H, W); run in eval mode (its mode is restored). A module whose nz
+            cannot be read off its first layer, or that should run on another device, comes wrapped:
+            ``LatentModel(module, prior, nz=, device=)``.
         judge: an object with ``features(images) -> (N, D)``, a callable doing the same, or None (pixels).
         n_samples: number of (z1, z2, t) draws, >= 3 so that percentile filtering keeps some.
-        nz, prior: the latent size and prior (read from our models' configs).
+        prior: the prior of z (read from our models' configs).
         method: "slerp" or "linear" (alias "lerp"); default by the prior (normal: slerp, uniform: lerp).
         num_classes: AC-GAN: each pair keeps one random class; or ``c``: a fixed class (int or (n_samples,)).
-        epsilon: step along the path (1e-4 as in the paper).
         seed / rng: randomness of z, t and classes (default seed 0).
-        batch_size: pairs per forward pass (2 x batch_size images).
-        percentiles: samples outside [p_low, p_high] are dropped before the mean.
-        device: where the generator runs (default: where its parameters are).
+        settings: a :class:`PPLSettings` (epsilon, batch size, percentiles, progress); default ``PPLSettings()``.
 
     Returns:
         {"ppl": filtered mean, "median", "n_samples", "n_kept", "epsilon", "interpolation"}.
     """
+    settings = PPLSettings() if settings is None else settings
+    if not isinstance(settings, PPLSettings):
+        raise TypeError(f"settings: expected a latentlab.metrics.ppl.PPLSettings, got {type(settings).__name__}")
+    epsilon, batch_size, percentiles = settings.epsilon, settings.batch_size, settings.percentiles
     _check_ppl_args(n_samples, epsilon, method, seed, rng)
-    lm = as_latent_model(generator, prior, nz=nz, device=device)
+    lm = as_latent_model(generator, prior)
     method = method or ("slerp" if lm.prior == "normal" else "linear")
     interp, features = INTERPOLATIONS[method], _feature_fn(judge)
     g = rng if rng is not None else torch.Generator().manual_seed(0 if seed is None else int(seed))
     dists = []
-    for start in progress_bar(range(0, n_samples, batch_size), desc="path length", disable=not progress, leave=False):
+    for start in progress_bar(range(0, n_samples, batch_size), desc="path length", disable=not settings.progress,
+                             leave=False):
         m = min(batch_size, n_samples - start)
         z1 = sample_prior(m, lm.nz, lm.prior, rng=g).double()
         z2 = sample_prior(m, lm.nz, lm.prior, rng=g).double()

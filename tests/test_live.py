@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+from pathlib import Path
 import torch
 
 pytest.importorskip("onnxruntime", reason="pip install 'latentlab[live]'")
@@ -202,6 +203,23 @@ def test_report_live_names_the_missing_extra_before_building(tmp_path, monkeypat
     assert main(["report", "rooms", "--out", str(tmp_path / "r"), "--quick", "--live", "--no-progress"]) == 2
     assert "pip install 'latentlab[live]' (missing: onnx)" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_report_live_refuses_a_dtn_before_building(tmp_path, capsys):
+    from latentlab.cli import main
+    assert main(["report", "dtn-digits", "--out", str(tmp_path / "r"), "--quick", "--live", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "--live" in err and "Domain Transfer Network" in err and "without --live" in err
+    assert not (tmp_path / "r").exists()      # refused before the report's minutes
+
+
+@pytest.mark.parametrize("live", [True, False])
+def test_report_links_the_live_page_only_when_it_writes_one(tmp_path, live):
+    from latentlab.app.report import ReportOptions, build_report
+    r = build_report(tiny_model(), tmp_path, sections=["samples"], quick=True,
+                     options=ReportOptions(progress=False, live=live))
+    page = Path(r["html"]).read_text()
+    assert ("href='live.html'" in page) is live
 
 
 def test_judge_directions_point_towards_the_label(tiny):

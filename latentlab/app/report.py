@@ -104,6 +104,7 @@ class ReportOptions:
     png: bool = False             # also export every figure as a PNG to out/png/ (plotly's kaleido, Chromium)
     progress: bool = True         # print a line per section
     title: str | None = None      # the page's title (default "latentlab report: NAME")
+    live: bool = False            # the page links live.html beside it (`latentlab report --live` writes it)
 
 
 #: A budget for smoke runs and tests: every section in seconds on a tiny model.
@@ -581,12 +582,16 @@ def _skipped_html(skipped: dict[str, str]) -> str:
     return f"<div id='skipped' class='skipped'><h2>Not in this report</h2><ul>{items}</ul></div>"
 
 
-def _page(title: str, meta: str, sections: list[Section], skipped: dict[str, str] | None = None) -> str:
+def _page(title: str, meta: str, sections: list[Section], skipped: dict[str, str] | None = None,
+          live: bool = False) -> str:
     body = [_section_html(s) for s in sections]
     nav = [(s.key, s.title) for s in sections]
     if skipped:
         body.append(_skipped_html(skipped))
         nav.append(("skipped", "Not in this report"))
+    if live:
+        meta += (" &middot; <a id='live-link' href='live.html'>live page</a>: the generator runs in your browser "
+                 "(walk, directions, drop maps, paint)")
     return page(title, body, meta=meta, nav=nav)
 
 
@@ -638,7 +643,7 @@ def build_report(model, out, *, sections=None, quick: bool = False, prior: str |
     built = _build_sections(subject, keys, budget, o, log_path=log_path, tags=tags, judges=judges)
     out.mkdir(parents=True, exist_ok=True)
     path = write_page(out / "index.html", _page(o.title or f"latentlab report: {subject.name}",
-                                                _meta(subject, o.seed), built, skipped))
+                                                _meta(subject, o.seed), built, skipped, live=o.live))
     pngs = export_pngs(built, out / "png") if o.png else []
     return {"html": str(path), "sections": [s.key for s in built],
             "failed": {s.key: s.error for s in built if s.error is not None}, "skipped": skipped,

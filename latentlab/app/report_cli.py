@@ -42,16 +42,23 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from .report import ReportOptions, build_report
-    if args.live:  # before the report's minutes: a missing extra is named at once
+    if args.live:  # before the report's minutes: a missing extra or a model the page cannot run is named at once
         from ..live import require_live
+        from .report import load_dtn_model
         try:
             require_live()
         except ImportError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
+        if load_dtn_model(args.model) is not None:
+            print(f"error: --live: the live page runs a GAN's generator (z -> image); {args.model!r} is a Domain "
+                  "Transfer Network (source image -> target image). Build its report without --live.",
+                  file=sys.stderr)
+            return 2
     r = build_report(args.model, args.out, sections=args.sections, quick=args.quick, data=args.data,
                      options=ReportOptions(seed=args.seed, log=args.log, metrics=args.metrics, png=args.png,
-                                           progress=not args.no_progress, labels=args.labels, boxes=args.boxes))
+                                           progress=not args.no_progress, labels=args.labels, boxes=args.boxes,
+                                           live=args.live))
     for k, reason in r["failed"].items():
         print(f"warning: section {k!r} could not be built: {reason}", file=sys.stderr)
     print(f"wrote {r['html']} ({r['bytes'] / 1e6:.1f} MB; sections {', '.join(r['sections'])}; "

@@ -26,7 +26,7 @@ def _caller_level() -> int:
         frame, level = frame.f_back, level + 1
     return level
 
-__all__ = ["resolve_rng", "derive_seed", "seeded_rng"]
+__all__ = ["resolve_rng", "rng_or_seed", "derive_seed", "seeded_rng"]
 
 
 def derive_seed(*parts: int) -> int:
@@ -62,3 +62,10 @@ def resolve_rng(rng, generator=None, *, required: bool = False) -> torch.Generat
     if not isinstance(rng, torch.Generator):
         raise TypeError(f"{name}: expected a torch.Generator, got {type(rng).__name__}")
     return rng
+
+
+def rng_or_seed(seed: int | None = None, rng=None, generator=None) -> torch.Generator | None:
+    """The torch.Generator a ``sample_z(n, seed=, rng=)`` call draws from: a fresh one seeded with ``seed`` when
+    it is given, else ``rng`` (``generator=``: its deprecated old name, see :func:`resolve_rng`), else None."""
+    rng = resolve_rng(rng, generator)
+    return torch.Generator().manual_seed(int(seed)) if seed is not None else rng

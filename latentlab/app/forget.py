@@ -217,7 +217,8 @@ def run(args) -> int:
         seg = load_judge("rooms").to(device)  # forget hands it images on the CPU, moved to its device per batch
         det = load_detector(args.object, device)
     r = run_experiment(gan, seg, args.out, boxes_json=args.boxes, detector=det, sweep=not args.no_sweep,
-                       layer=args.layer, obj=args.object, n_probe=args.n_probe or 150, n_eval=args.n_eval,
+                       layer=args.layer, obj=args.object, n_eval=args.n_eval,
+                       n_probe=150 if args.n_probe is None else args.n_probe,
                        n_curve=args.n_curve, seed=args.seed, causal_steps=args.causal_steps,
                        joint_layers=args.joint_layers, device=device)
     print(summary(r))

@@ -23,7 +23,7 @@ from torch import nn
 
 from ..config import PRIORS, ModelConfig
 from ..hooks import TraceDict, get_module
-from ..rng import resolve_rng
+from ..rng import rng_or_seed
 from ..validate import positive_int
 from .base import GeneratorBase, check_device, check_z, sample_prior
 
@@ -182,10 +182,7 @@ class LatentModel:
                  generator: torch.Generator | None = None) -> torch.Tensor:
         """n latent vectors (n, nz) from the prior, on the CPU; randomness only from ``seed`` or ``rng`` (a
         torch.Generator; ``generator=`` is its deprecated old name)."""
-        rng = resolve_rng(rng, generator)
-        if seed is not None:
-            rng = torch.Generator().manual_seed(int(seed))
-        return sample_prior(n, self.nz, self._need_prior(), rng=rng)
+        return sample_prior(n, self.nz, self._need_prior(), rng=rng_or_seed(seed, rng, generator))
 
     def clip(self, z: torch.Tensor) -> torch.Tensor:
         """Keep z inside the prior's support: the cube [-1, 1]^nz for "uniform"; unchanged for "normal"."""

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from ..rng import resolve_rng
+from ..rng import resolve_rng, rng_or_seed
 from ..validate import finite
 
 __all__ = ["GeneratorBase", "sample_prior", "check_z", "check_device", "check_dtype", "dcgan_init", "BatchNorm2d"]
@@ -114,11 +114,8 @@ class GeneratorBase(nn.Module):
                  generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw n latent vectors from this model's prior (explicit randomness: ``seed`` or ``rng``, a
         torch.Generator; ``generator=`` is its deprecated old name)."""
-        rng = resolve_rng(rng, generator)
-        if seed is not None:
-            rng = torch.Generator().manual_seed(int(seed))
         device = next(self.parameters()).device
-        return sample_prior(n, self.nz, self.prior, rng=rng).to(device)
+        return sample_prior(n, self.nz, self.prior, rng=rng_or_seed(seed, rng, generator)).to(device)
 
     def check_classes(self, c, n: int) -> torch.Tensor:
         k = self.config.num_classes

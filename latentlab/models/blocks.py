@@ -16,7 +16,19 @@ from .base import BatchNorm2d
 __all__ = ["UpBlock", "DownBlock", "ToRGB", "add_blocks", "add_up_stack", "add_down_stack", "run_blocks"]
 
 
-class UpBlock(nn.Module):
+class _ConvBlock(nn.Module):
+    """conv -> bn -> act, the shape every DCGAN block shares (subclasses set the three modules)."""
+
+    def forward(self, x):
+        return self.act(self.bn(self.conv(x)))
+
+    @property
+    def out_channels(self) -> int:
+        """Feature maps of the block's output (``ablate`` checks map indices against it on entry)."""
+        return self.conv.out_channels
+
+
+class UpBlock(_ConvBlock):
     """Fractionally-strided conv -> BatchNorm -> ReLU (DCGAN generator block)."""
 
     def __init__(self, cin: int, cout: int, first: bool = False):
@@ -27,16 +39,8 @@ class UpBlock(nn.Module):
         self.bn = BatchNorm2d(cout)
         self.act = nn.ReLU()
 
-    def forward(self, x):
-        return self.act(self.bn(self.conv(x)))
 
-    @property
-    def out_channels(self) -> int:
-        """Feature maps of the block's output (``ablate`` checks map indices against it on entry)."""
-        return self.conv.out_channels
-
-
-class DownBlock(nn.Module):
+class DownBlock(_ConvBlock):
     """Strided conv -> [BatchNorm] -> LeakyReLU(0.2) (DCGAN discriminator block)."""
 
     def __init__(self, cin: int, cout: int, bn: bool = True):
@@ -44,14 +48,6 @@ class DownBlock(nn.Module):
         self.conv = nn.Conv2d(cin, cout, 4, 2, 1, bias=not bn)
         self.bn = BatchNorm2d(cout) if bn else nn.Identity()
         self.act = nn.LeakyReLU(0.2)
-
-    def forward(self, x):
-        return self.act(self.bn(self.conv(x)))
-
-    @property
-    def out_channels(self) -> int:
-        """Feature maps of the block's output (``ablate`` checks map indices against it on entry)."""
-        return self.conv.out_channels
 
 
 class ToRGB(nn.Module):

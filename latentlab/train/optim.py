@@ -6,11 +6,24 @@ tensors ``<prefix>.<param id>.<key>`` plus the param groups as JSON in the metad
 """
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 import torch
 
 __all__ = ["adam", "optimizer_to_tensors", "optimizer_from_tensors"]
+
+
+def check_adam_settings(config) -> None:
+    """ValueError unless ``config.lr`` is a positive finite number and ``config.beta1`` / ``beta2`` lie in [0, 1)
+    (the training configs' Adam fields, checked in their ``__post_init__``)."""
+    lr = config.lr
+    if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"lr: expected a positive finite float, got {lr!r}")
+    for name in ("beta1", "beta2"):
+        v = getattr(config, name)
+        if isinstance(v, bool) or not (isinstance(v, (int, float)) and 0 <= v < 1):
+            raise ValueError(f"{name}: expected a value in [0, 1), got {v!r}")
 
 
 def adam(params: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Sequence
 
 from ..io import CheckpointError, check_sha256, load_safetensors
 
-__all__ = ["RunExistsError", "TrainingDiverged", "checkpoint_name", "list_checkpoints", "latest_checkpoint",
+__all__ = ["RunExistsError", "TrainingDiverged", "checkpoint_name", "list_checkpoints", "latest_checkpoint", "resume_from",
            "make_run_dir", "previous_run", "prune_checkpoints"]
 
 
@@ -51,6 +52,18 @@ def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
         except (CheckpointError, OSError) as e:
             warnings.warn(f"skipping unreadable checkpoint {p}: {e}")
     return None
+
+
+def resume_from(run_dir: str | os.PathLike, load, *, announce: bool = True) -> int:
+    """The first step of a resumed run: ``load(path)`` (the trainer's checkpoint loader, returning the step) on the
+    newest valid checkpoint of ``run_dir``, announced on stderr; 0 when there is none."""
+    ck = latest_checkpoint(run_dir)
+    if ck is None:
+        return 0
+    start = load(ck)
+    if announce:
+        print(f"resuming from {ck} at step {start}", file=sys.stderr)
+    return start
 
 
 def prune_checkpoints(run_dir: str | os.PathLike, keep: int) -> None:

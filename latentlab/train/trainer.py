@@ -29,10 +29,10 @@ from ..rng import derive_seed, seeded_rng
 from . import callbacks as _callbacks, losses
 from .devices import autocast_dtype, dist_backend, local_rank, native_bf16, resolve_device
 from .loop import TrainingLoop
-from .optim import adam, optimizer_from_tensors, optimizer_to_tensors
+from .optim import adam, check_adam_settings, optimizer_from_tensors, optimizer_to_tensors
 # the run directory layout, shared with the DTN trainer (re-exported here, where it used to live)
 from .rundir import (RunExistsError, TrainingDiverged, checkpoint_name, latest_checkpoint, list_checkpoints,  # noqa: F401
-                     make_run_dir, previous_run, prune_checkpoints)
+                     make_run_dir, previous_run, prune_checkpoints, resume_from)
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "RunExistsError", "train", "latest_checkpoint",
            "native_bf16"]
@@ -81,12 +81,7 @@ class TrainConfig(Config):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"{name}: expected a positive int, got {v!r}")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr: expected a positive finite float, got {self.lr!r}")
-        for name in ("beta1", "beta2"):
-            v = getattr(self, name)
-            if not 0 <= v < 1:
-                raise ValueError(f"{name}: expected a value in [0, 1), got {v!r}")
+        check_adam_settings(self)
         if self.fast not in (True, False, "auto"):
             raise ValueError(f"fast: expected True, False or 'auto', got {self.fast!r}")
         if not (isinstance(self.label_smoothing, (int, float)) and 0 <= self.label_smoothing < 0.5):
@@ -426,13 +421,7 @@ class Trainer:
         """Prepare the run directory (rank 0) and load the newest checkpoint on resume; returns the first step."""
         self._on_rank0(dist, lambda: self._prepare_run_dir(True),
                        f"run_dir: rank 0 could not prepare {str(self.run_dir)!r} (see its error)")
-        start = 0
-        if self.resume:
-            ck = latest_checkpoint(self.run_dir)
-            if ck is not None:
-                start = self._load_checkpoint(ck)
-                if self.is_rank0:
-                    print(f"resuming from {ck} at step {start}", file=sys.stderr)
+        start = resume_from(self.run_dir, self._load_checkpoint, announce=self.is_rank0) if self.resume else 0
         self.step = self.start_step = start
         return start
 

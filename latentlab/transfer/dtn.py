@@ -44,6 +44,7 @@ from ..io import (FILE_KINDS, ModelFile, check_model_file, module_tensors, read_
                   write_model_file)
 from ..models.base import dcgan_init
 from ..models.blocks import add_down_stack, add_up_stack, run_blocks
+from ..train.optim import check_adam_settings
 from . import losses
 from .encoder import DictConfig, Encoder, EncoderConfig, check_ints
 
@@ -105,12 +106,7 @@ class DTNConfig(DictConfig):
             raise ValueError(f"tid_distance: expected 'mse' or 'l1', got {self.tid_distance!r}")
         if not isinstance(self.binary_d, bool):
             raise ValueError(f"binary_d: expected a bool, got {self.binary_d!r}")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr: expected a positive finite float, got {self.lr!r}")
-        for name in ("beta1", "beta2"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and 0 <= v < 1):
-                raise ValueError(f"{name}: expected a value in [0, 1), got {v!r}")
+        check_adam_settings(self)
         if self.fast not in (True, False, "auto"):
             raise ValueError(f"fast: expected True, False or 'auto', got {self.fast!r}")
         if self.target_channels not in (1, 3) or self.source_channels not in (1, 3):

@@ -33,7 +33,7 @@ from ..train.devices import native_bf16
 from ..train.loop import TrainingLoop
 from ..train.optim import adam, optimizer_from_tensors, optimizer_to_tensors
 from ..train.rundir import (RunExistsError, TrainingDiverged, checkpoint_name, latest_checkpoint, list_checkpoints,
-                            make_run_dir, previous_run, prune_checkpoints)
+                            make_run_dir, previous_run, prune_checkpoints, resume_from)
 from . import losses
 from .dtn import DTN, DTNConfig, dtn_from_state, match_channels, save_dtn
 from .encoder import Encoder
@@ -266,12 +266,7 @@ class DTNTrainer:
         """Prepare the run directory; on resume load the newest checkpoint (the JsonlLog callback drops the log
         records past it). Returns the first step."""
         self._prepare_run_dir()
-        start = 0
-        if self.resume:
-            ck = latest_checkpoint(self.run_dir)
-            if ck is not None:
-                start = self._load_checkpoint(ck)
-                print(f"resuming from {ck} at step {start}", file=sys.stderr)
+        start = resume_from(self.run_dir, self._load_checkpoint) if self.resume else 0
         self.step = self.start_step = start
         self.dtn.train()
         return start

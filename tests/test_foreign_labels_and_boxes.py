@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+
+from latentlab.models.adapter import LatentModel
 import torch
 
 import latentlab
@@ -53,7 +55,7 @@ def test_tag_arithmetic_on_the_raw_netG_equals_the_converted_file(raw_and_file, 
     save_tags(tmp_path / "tags.json", tags, model="face.safetensors", seed=0, n=N, nz=8)
     t = load_tags(tmp_path / "tags.json")
     expr = "glasses_man - no_glasses_man + no_glasses_woman"
-    raw = Arithmetic.from_tags(netG, t, prior="normal", nz=8).evaluate(expr, seed=0)
+    raw = Arithmetic.from_tags(LatentModel(netG, "normal", nz=8), t).evaluate(expr, seed=0)
     ours = Arithmetic.from_tags(gan, t).evaluate(expr, seed=0)
     assert raw.images.shape == (9, 3, 64, 64)
     assert torch.equal(raw.y, ours.y) and torch.equal(raw.images, ours.images)

@@ -59,14 +59,14 @@ def run(args) -> int:
 
     from .options import resolve_device
     from ..models.adapter import LatentModel
-    from ..pretrained import load_pretrained
+    from ..pretrained import resolve_model
 
     try:
         device = resolve_device(args.device)    # before loading: a bad --device fails fast
     except ValueError as e:
         raise UsageError(str(e)) from None
     try:
-        gan = load_pretrained(_model_file(args.model))
+        gan = resolve_model(_model_file(args.model))
     except (ValueError, FileNotFoundError) as e:
         raise UsageError(f"--model: {e}") from None
     cfg = gan.config

@@ -6,8 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
-from latentlab.models.adapter import LatentModel
 import torch
 
 import latentlab
@@ -15,6 +13,7 @@ from latentlab.convert import convert, pytorch_examples_dcgan
 from latentlab.dissect.forget_boxes import forget_from_boxes
 from latentlab.latent import Arithmetic
 from latentlab.latent.tags import load_tags, save_tags
+from latentlab.models.adapter import LatentModel
 
 N = 24
 

@@ -6,7 +6,9 @@ by hand) -> :func:`fit_probes` (the box probe on one layer, and on the sweep / j
 without the drop: the segmenter's object pixels, the share of object-bearing samples that lose >= 90% of them,
 the change outside the original object regions, and the same for a random control) -> :func:`curves`
 (beyond the paper: removal over k for the probe's ranking, a GAN-Dissection IoU ranking and an optional
-causal ranking), plus a layer sweep and a joint drop over several layers. It returns a :class:`ForgetResult`.
+causal ranking), plus a layer sweep and a joint drop over several layers. It returns a :class:`ForgetResult`
+of small parts (:class:`ForgetSetup`, :class:`ProbeSelection`, :class:`DropReading`, :class:`Curves`,
+:class:`CausalResult`, :class:`JointDrop`, :class:`DetectorReading`, :class:`ForgetArrays`).
 
 Without a segmenter (boxes drawn by hand, e.g. with ``latentlab annotate``) only the probe's results and the
 before/after images are produced; with one, removal is measured too.

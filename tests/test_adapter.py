@@ -145,12 +145,12 @@ def forgotten(pair, segmenter):
 
 def test_forget_on_the_raw_module_equals_our_class(pair, forgotten):
     raw, ours = forgotten
-    assert raw.layer == "main.5" and ours.layer == "block2" and raw.n_maps == 128
-    assert raw.measured and raw.box_source == "segmenter" and raw.n_boxes > 0
-    assert 0 < raw.maps_dropped < raw.n_maps and raw.fraction_before > 0
+    assert raw.setup.layer == "main.5" and ours.setup.layer == "block2" and raw.setup.n_maps == 128
+    assert raw.measured and raw.selection.box_source == "segmenter" and raw.selection.n_boxes > 0
+    assert 0 < raw.maps_dropped < raw.setup.n_maps and raw.drop.fraction_before > 0
     a = _neutral(_neutral(raw.to_dict(), "main.5", "block2"), "main.2", "block1")
     assert a == _neutral(ours.to_dict(), "", "")
-    assert torch.equal(raw.before, ours.before) and torch.equal(raw.z_eval, ours.z_eval)
+    assert torch.equal(raw.arrays.before, ours.arrays.before) and torch.equal(raw.arrays.z_eval, ours.arrays.z_eval)
     assert count_hooks(pair[1]) == 0
 
 
@@ -158,7 +158,7 @@ def test_forget_result_round_trips_json(forgotten, tmp_path):
     raw, _ = forgotten
     text = raw.to_json(tmp_path / "m.json")
     back = ForgetResult.from_json((tmp_path / "m.json").read_text())
-    assert back.to_json() == text and back.z_eval is None and back.probe is None
+    assert back.to_json() == text and back.arrays is None
     d = json.loads(text)
     assert d["schema"] == 3 and d["maps_dropped"] == len(d["dropped_maps"]) and d["curve"] == d["curves"]["probe"]
     assert not any("window" in k for k in d) and "_arrays" not in d
@@ -172,9 +172,10 @@ def test_forget_with_user_boxes_and_no_segmenter(pair, forgotten):
     seg_boxes = sample_and_box(LatentModel(netG, "normal"), ["main.5"], FORGET_KW["n_probe"], 0, load_judge("rooms")).boxes
     user = forget(netG, None, layer="main.5", prior="normal", boxes=[[list(b) for b in bs] for bs in seg_boxes],
                   **FORGET_KW)
-    assert user.box_source == "user" and not user.measured and user.fraction_after is None and user.curves is None
-    assert user.dropped_maps == raw.dropped_maps and user.probe_weights == raw.probe_weights
-    assert torch.equal(user.before, raw.before)
+    assert user.selection.box_source == "user" and not user.measured and user.drop is None and user.curves is None
+    assert user.selection.dropped_maps == raw.selection.dropped_maps
+    assert user.selection.weights == raw.selection.weights
+    assert torch.equal(user.arrays.before, raw.arrays.before)
     from latentlab.app.forget import summary
     assert "no segmenter: removal not measured" in summary(user)
 
@@ -184,7 +185,7 @@ def test_forget_driver_summary_prints_signed_changes_in_words(forgotten):
     raw, _ = forgotten
     text = summary(raw)
     assert "{" not in text and "reduction" not in text   # no raw dicts, no "reduction -54.3%" for an increase
-    before, after, rand = raw.fraction_before, raw.fraction_after, raw.fraction_after_random
+    before, after, rand = raw.drop.fraction_before, raw.drop.fraction_after, raw.drop.fraction_after_random
     words = [f"{'down' if x < before else 'up'} {100 * abs(x / before - 1):.1f}%" for x in (after, rand)]
     line = next(l for l in text.splitlines() if l.startswith("window pixels:"))
     assert words[0] in line and words[1] in line.split("random control")[1]
@@ -327,9 +328,9 @@ def test_forget_on_an_acgan_takes_one_class_for_every_sample():
         gan = GAN(ModelConfig(arch="acgan", nz=8, ngf=8, ndf=8, image_size=32, num_classes=4)).eval()
     kw = dict(n_probe=8, n_eval=6, n_curve=4, progress=False)
     a, b = forget(gan, StandInSegmenter(), c=2, **kw), forget(gan, StandInSegmenter(), c=3, **kw)
-    assert a.layer == "block2" and a.n_maps == 16 and a.measured
-    assert not torch.equal(a.before, b.before)                      # the class reaches the generator
-    assert torch.equal(a.before, LatentModel(gan).generate(a.z_eval, 2))
+    assert a.setup.layer == "block2" and a.setup.n_maps == 16 and a.measured
+    assert not torch.equal(a.arrays.before, b.arrays.before)                      # the class reaches the generator
+    assert torch.equal(a.arrays.before, LatentModel(gan).generate(a.arrays.z_eval, 2))
     with pytest.raises(ValueError, match=r"c: this AC-GAN needs a class"):
         forget(gan, StandInSegmenter(), **kw)
 

@@ -148,10 +148,11 @@ def test_rotation_axis():
 def test_forget_probe_selection_and_metrics():
     def run(seed=0):
         r = forget(ROOMS.generator, StandInSegmenter(), n_probe=10, n_eval=6, n_curve=4, seed=seed, progress=False)
-        arrays = {"z_eval": r.z_eval, "before": r.before, "fraction_before": r.fraction_before_per_sample,
-                  "fraction_after": r.fraction_after_per_sample, "random_maps": r.random_maps,
-                  "fraction_after_random": r.fraction_after_random_per_sample}
-        return {"metrics": without(r.to_dict(), "seconds"), "arrays": arrays, "probe": r.probe}
+        a = r.arrays
+        arrays = {"z_eval": a.z_eval, "before": a.before, "fraction_before": a.fraction_before_per_sample,
+                  "fraction_after": a.fraction_after_per_sample, "random_maps": a.random_maps,
+                  "fraction_after_random": a.fraction_after_random_per_sample}
+        return {"metrics": without(r.to_dict(), "seconds"), "arrays": arrays, "probe": a.probe}
 
     a, b = twice(run)
     assert_same(a, b)

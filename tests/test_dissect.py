@@ -246,7 +246,7 @@ def test_forget_joint_layers_drops_each_layers_positive_maps(tiny_rooms_gan):
     # the joint numbers are those of dropping both sets at once on the eval z (seed + 1)
     from latentlab.dissect.forget import measure_removal
     from latentlab.models.base import sample_prior
-    z = sample_prior(10, 8, "normal", generator=torch.Generator().manual_seed(1))
+    z = sample_prior(10, 8, "normal", rng=torch.Generator().manual_seed(1))
     r = measure_removal(G, j["dropped_maps"], z, StandInSegmenter()).summary(m["min_fraction"])
     assert r["fraction_after"] == pytest.approx(j["fraction_after"])
     assert r["outside_change"] == pytest.approx(j["outside_change"])
@@ -254,10 +254,62 @@ def test_forget_joint_layers_drops_each_layers_positive_maps(tiny_rooms_gan):
     line = next(l for l in summary(m).splitlines() if l.startswith("joint drop at block2 + block1"))
     assert f"{-100 * j['reduction']:+.1f}%" in line
     assert forget(G, StandInSegmenter(), **kw).joint is None
-    assert forget(G, StandInSegmenter(), joint_layers="block1", **kw).joint == j  # a name alone; deterministic
+    assert forget(G, StandInSegmenter(), joint_layers="block1", **kw).joint.to_dict() == j  # a name alone; deterministic
     with pytest.raises(ValueError, match="unknown layer name 'block9'"):
         forget(G, StandInSegmenter(), joint_layers=["block9"], **kw)
     assert count_hooks(G) == 0
+
+
+# the file format of metrics.json (``ForgetResult.to_dict``): these keys, in this order (issue 33 put the result
+# into parts; the file stayed as it was)
+FORGET_KEYS = ["object", "layer", "n_maps", "dropped_maps", "box_source", "n_probe_samples", "n_boxes", "probe_auc",
+               "probe_accuracy", "probe_weights", "n_eval_samples", "seed", "min_fraction", "measured",
+               "fraction_before", "fraction_after", "fraction_after_random", "reduction", "reduction_random",
+               "n_bearing", "share_samples_removed", "share_samples_removed_random", "outside_change",
+               "outside_change_random", "replaced_by", "curves", "n_curve_samples", "min_k_90", "quarter_of_maps",
+               "selection_within_quarter", "layer_sweep", "iou", "causal", "joint", "detector", "instruments",
+               "instruments_disagree", "seconds", "layer_note", "schema", "maps_dropped", "curve"]
+JOINT_KEYS = ["layers", "n_maps", "maps_dropped", "dropped_maps", "probe_auc", "fraction_after", "reduction",
+              "share_samples_removed", "outside_change", "fraction_after_random", "reduction_random",
+              "share_samples_removed_random", "outside_change_random", "replaced_by"]
+
+
+def test_forget_result_is_small_parts_and_its_file_keeps_its_keys(tiny_rooms_gan):
+    import dataclasses
+    from latentlab.dissect.forget import ForgetResult, measure_removal
+    G = tiny_rooms_gan.generator
+    r = forget(G, StandInSegmenter(), n_probe=12, n_eval=10, n_curve=6, seed=0, sweep_layers=["block1"],
+               joint_layers=["block1"], progress=False)
+    parts = dataclasses.fields(ForgetResult)
+    assert len(parts) <= 12
+    for f in parts:  # every part but the sweep's per-layer numbers is a dataclass (or None when not measured)
+        v = getattr(r, f.name)
+        assert v is None or dataclasses.is_dataclass(v) or f.name in ("layer_sweep", "seconds"), f.name
+    assert len(dataclasses.fields(r.drop)) <= 12 and all(len(v) <= 12 for v in r.layer_sweep.values())
+    d = r.to_dict()
+    assert list(d) == FORGET_KEYS and list(d["joint"]) == JOINT_KEYS
+    # the flat numbers are the parts' numbers, and those are what independent calls measure
+    a, layer = r.arrays, d["layer"]
+    assert d["dropped_maps"] == r.selection.dropped_maps == a.probe.positive_maps.tolist()
+    assert d["probe_weights"] == a.probe.weights.tolist() and d["probe_auc"] == a.probe.auc
+    assert d["maps_dropped"] == len(d["dropped_maps"]) and d["quarter_of_maps"] == d["n_maps"] // 4
+    assert d["curve"] == d["curves"]["probe"] == r.curves.by_ranking["probe"] and d["n_curve_samples"] == 6
+    assert d["joint"] == r.joint.to_dict() and d["measured"] is True and d["schema"] == 3
+    s = measure_removal(G, {layer: np.array(d["dropped_maps"])}, a.z_eval, StandInSegmenter()).summary(0.004)
+    sr = measure_removal(G, {layer: a.random_maps}, a.z_eval, StandInSegmenter()).summary(0.004)
+    for key, want in (("fraction_before", s["fraction_before"]), ("fraction_after", s["fraction_after"]),
+                      ("reduction", s["reduction"]), ("share_samples_removed", s["share_removed_90"]),
+                      ("outside_change", s["outside_change"]), ("fraction_after_random", sr["fraction_after"]),
+                      ("outside_change_random", sr["outside_change"])):
+        assert d[key] == pytest.approx(want) and getattr(r.drop, key) == d[key], key
+    assert torch.equal(a.before, generate(G, a.z_eval))
+    # metrics.json reads back into the same parts
+    back = ForgetResult.from_json(r.to_json())
+    assert back.to_dict() == json.loads(r.to_json()) and back.drop == r.drop and back.curves == r.curves
+    with pytest.raises(ValueError, match="schema"):
+        ForgetResult.from_dict({**d, "schema": 2})
+    with pytest.raises(ValueError, match=r"keys \['layer'\] are missing"):
+        ForgetResult.from_dict({k: v for k, v in d.items() if k != "layer"})
 
 
 def test_example_smoke_writes_all_files(tmp_path):

@@ -97,11 +97,11 @@ def test_forget_result_says_when_instruments_disagree():
     text = summary(r)
     assert "the instruments disagree" in text and "which to trust: the segmenter" in text and "second instrument (WindowDetector" in text
     back = ForgetResult.from_json(r.to_json())
-    assert back.instruments_disagree is True and back.detector == "WindowDetector"
+    assert back.instruments.disagree is True and back.instruments.detector == "WindowDetector"
     # no detector: no instrument keys filled, nothing printed about them
     r0 = forget(gan.generator, StandInSegmenter(), n_probe=12, n_eval=10, n_curve=6, seed=0, progress=False)
-    assert r0.instruments is None and r0.instruments_disagree is None and "instrument" not in summary(r0)
-    assert r0.reduction == r.reduction  # the detector reads, it does not change the experiment
+    assert r0.instruments is None and "instrument" not in summary(r0)
+    assert r0.drop.reduction == r.drop.reduction  # the detector reads, it does not change the experiment
 
 
 # ------------------------------------------------------------------------------------------ both instruments
@@ -120,9 +120,9 @@ def shipped_run(tmp_path_factory):
 
 def test_metrics_equal_independent_calls_to_both_judges(shipped_run):
     gan, seg, det, r, m = shipped_run
-    z, G = r.z_eval, gan.generator
+    z, G = r.arrays.z_eval, gan.generator
     before = generate(G, z)
-    assert torch.equal(before, r.before)
+    assert torch.equal(before, r.arrays.before)
     ins = m["instruments"]
     a0 = instrument_agreement(seg, det, before)
     assert ins["fraction_before"]["segmenter"] == pytest.approx(np.mean(a0["fraction_a"]), abs=1e-7)
@@ -130,7 +130,7 @@ def test_metrics_equal_independent_calls_to_both_judges(shipped_run):
     for k in ("fraction_corr", "region_agreement", "region_kappa", "region_iou", "image_presence_agreement"):
         assert ins["agreement_before"][k] == pytest.approx(a0[k], abs=1e-9, nan_ok=True), k
     assert ins["agreement_before"]["n_disagree"] == len(a0["disagree"])
-    drops = {"probe": np.array(m["dropped_maps"]), "random": r.random_maps,
+    drops = {"probe": np.array(m["dropped_maps"]), "random": r.arrays.random_maps,
              "causal_quarter": np.array(m["causal"]["quarter_maps"])}
     for key, maps in drops.items():
         after = generate(G, z, layer=m["layer"], maps=maps)
@@ -160,8 +160,8 @@ def test_outline_overlay_and_row_labels_in_the_figures(shipped_run):
                                        f"random maps dropped ({m['maps_dropped']} of {m['n_maps']})"]
     assert len(outlined) == 3 and all(t.visible for t in outlined) and not any(t.visible for t in plain)
     # the outlined "before" row differs from the plain one exactly on the segmenter's outline, in magenta
-    show = np.flatnonzero(r.fraction_before_per_sample >= r.min_fraction)[:n]
-    x = r.before[torch.as_tensor(show)]
+    show = np.flatnonzero(r.arrays.fraction_before_per_sample >= r.setup.min_fraction)[:n]
+    x = r.arrays.before[torch.as_tensor(show)]
     edge = mask_outline(object_masks(seg, x, "window")).numpy()       # (n, 64, 64)
     assert edge.any()
     scale, tile = 3, 66

@@ -43,7 +43,7 @@ def run_experiment(gan, segmenter, out: str | os.PathLike, *, boxes=None, boxes_
     r = forget(G, segmenter, boxes=boxes, detector=detector, **options)
     out.mkdir(parents=True, exist_ok=True)  # after forget: a bad layer or count leaves no empty folder behind
     figs, image, _ = experiment_figures(G, segmenter, r, n_show=n_show)
-    obj = r.object
+    obj = r.setup.object
     png = out / f"forget_{obj}s.png"
     Image.fromarray(image).save(png.with_suffix(".tmp.png"))
     os.replace(png.with_suffix(".tmp.png"), png)
@@ -114,18 +114,18 @@ def experiment_figures(G, segmenter, r, *, n_show: int = 10):
                                       probe_weights_figure, removal_curve_figure)
     from ..viz.images import to_uint8_grid
 
-    obj, layer = r.object, r.layer
-    fb = r.fraction_before_per_sample
-    show = np.arange(0) if fb is None else np.flatnonzero(fb >= r.min_fraction)[:n_show]
+    obj, layer, n_maps, a = r.setup.object, r.setup.layer, r.setup.n_maps, r.arrays
+    fb = a.fraction_before_per_sample
+    show = np.arange(0) if fb is None else np.flatnonzero(fb >= r.setup.min_fraction)[:n_show]
     if len(show) == 0:
-        show = np.arange(min(n_show, r.n_eval_samples))
-    z = r.z_eval[torch.as_tensor(show)]
-    pos = np.array(r.dropped_maps)
-    orig = r.before[torch.as_tensor(show)]
+        show = np.arange(min(n_show, r.setup.n_eval_samples))
+    z = a.z_eval[torch.as_tensor(show)]
+    pos = np.array(r.selection.dropped_maps)
+    orig = a.before[torch.as_tensor(show)]
     dropped = generate(G, z, layer=layer, maps=pos)
-    control = generate(G, z, layer=layer, maps=r.random_maps)
-    rows = {"before": orig, f"probe's maps dropped ({len(pos)} of {r.n_maps})": dropped,
-            f"random maps dropped ({len(pos)} of {r.n_maps})": control}
+    control = generate(G, z, layer=layer, maps=a.random_maps)
+    rows = {"before": orig, f"probe's maps dropped ({len(pos)} of {n_maps})": dropped,
+            f"random maps dropped ({len(pos)} of {n_maps})": control}
     outlined = None
     if segmenter is not None:
         outlined = {k: overlay_outline(x, object_masks(segmenter, x, obj), color=OUTLINE_COLOR)
@@ -139,7 +139,7 @@ def experiment_figures(G, segmenter, r, *, n_show: int = 10):
              forget_rows_figure(rows, nrow=len(show), outlined=outlined, image_size=orig.shape[-1]))]
     if r.measured:
         grids, fracs = {}, {}
-        for k in sorted(int(k) for k in r.curves["probe"]):
+        for k in sorted(int(k) for k in r.curves.by_ranking["probe"]):
             x = generate(G, z, layer=layer, maps=pos[:k]) if k else orig
             masks = object_masks(segmenter, x, obj)
             grids[k] = overlay_outline(x, masks, color=OUTLINE_COLOR)
@@ -147,16 +147,17 @@ def experiment_figures(G, segmenter, r, *, n_show: int = 10):
         figs += [("Drop the top-k maps by probe weight (magenta: the segmenter's outlines)",
                   k_slider_figure(grids, fracs, title=f"{obj}s", object_name=obj)),
                  ("Removal curve: probe ranking vs IoU ranking vs random",
-                  removal_curve_figure(r.curves, r.n_maps, object_name=obj))]
+                  removal_curve_figure(r.curves.by_ranking, n_maps, object_name=obj))]
     if r.instruments:
-        keys = [k for k in VARIANTS if r.instruments.get(k)]
-        v = [r.instruments[k] for k in keys]
+        keys = [k for k in VARIANTS if r.instruments.numbers.get(k)]
+        v = [r.instruments.numbers[k] for k in keys]
         figs.append(("Two instruments: the room segmenter and the window detector",
                      instruments_figure([VARIANTS[k] for k in keys],
                                         [-100 * x["segmenter"]["reduction"] for x in v],
                                         [-100 * x["detector"]["reduction"] for x in v],
                                         [x["disagree"] for x in v], object_name=obj)))
-    figs.append(("Probe weight per feature map", probe_weights_figure(r.probe.weights, r.iou)))
+    iou = None if r.curves is None else r.curves.iou
+    figs.append(("Probe weight per feature map", probe_weights_figure(a.probe.weights, iou)))
     return figs, png, len(show)
 
 

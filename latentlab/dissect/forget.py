@@ -6,7 +6,9 @@ by hand) -> :func:`fit_probes` (the box probe on one layer, and on the sweep / j
 without the drop: the segmenter's object pixels, the share of object-bearing samples that lose >= 90% of them,
 the change outside the original object regions, and the same for a random control) -> :func:`curves`
 (beyond the paper: removal over k for the probe's ranking, a GAN-Dissection IoU ranking and an optional
-causal ranking), plus a layer sweep and a joint drop over several layers. It returns a :class:`ForgetResult`.
+causal ranking), plus a layer sweep and a joint drop over several layers. It returns a :class:`ForgetResult`
+of small parts (:class:`ForgetSetup`, :class:`ProbeSelection`, :class:`DropReading`, :class:`Curves`,
+:class:`CausalResult`, :class:`JointDrop`, :class:`DetectorReading`, :class:`ForgetArrays`).
 
 Without a segmenter (boxes drawn by hand, e.g. with ``latentlab annotate``) only the probe's results and the
 before/after images are produced; with one, removal is measured too.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import torch
@@ -28,8 +30,10 @@ from .removal import (DISAGREE, Before, Removal, _agreement, _fractions, adapter
                       detector_regions, generate, instrument_numbers, measure_removal, object_boxes, object_masks,
                       random_maps, removal_curve)  # noqa: F401 (re-exported)
 
-__all__ = ["forget", "ForgetResult", "ForgetSettings", "Judge", "EvalSet", "ProbeSamples", "sample_and_box", "fit_probes", "select_maps", "measure",
-           "curves", "layer_sweep", "joint_drop", "rank_by_iou", "default_layer", "paper_layer_note", "SCHEMA",
+__all__ = ["forget", "ForgetResult", "ForgetSetup", "ProbeSelection", "DropReading", "Curves", "CausalResult",
+           "JointDrop", "DetectorReading", "ForgetArrays", "ForgetSettings", "Judge", "EvalSet", "ProbeSamples",
+           "sample_and_box", "fit_probes", "select_maps", "measure", "instrument_pair", "curves", "layer_sweep",
+           "joint_drop", "rank_by_iou", "default_layer", "paper_layer_note", "SCHEMA",
            "generate", "object_masks", "object_boxes", "measure_removal", "removal_curve", "random_maps", "Removal"]
 
 SCHEMA = 3  # 2: object-neutral keys (fraction_*, n_bearing, share_samples_removed*), "schema" and "measured";
@@ -64,78 +68,193 @@ def rank_by_iou(features: torch.Tensor, masks: torch.Tensor, quantile: float = 0
 
 # ------------------------------------------------------------------------------------------------ result
 
-_ARRAYS = ("probe", "z_eval", "before", "fraction_before_per_sample", "fraction_after_per_sample",
-           "fraction_after_random_per_sample", "random_maps")
+@dataclass(frozen=True)
+class ForgetSetup:
+    """What was forgotten where, and on how many evaluation samples."""
+
+    object: str                     # the segmenter's class (or the boxed object)
+    layer: str
+    n_maps: int                     # feature maps of ``layer``
+    n_eval_samples: int             # fresh samples every drop is measured on (z from seed + 1)
+    seed: int
+    min_fraction: float             # object share that makes a sample object-bearing
+    layer_note: str = paper_layer_note
+
+    @property
+    def quarter_of_maps(self) -> int:
+        return self.n_maps // 4
+
+
+@dataclass(frozen=True)
+class ProbeSelection:
+    """The box probe on ``layer`` (fitted on the probe samples' boxes) and the maps it selects."""
+
+    box_source: str                 # "segmenter" or "user"
+    n_samples: int                  # probe samples (``n_probe``)
+    n_boxes: int
+    auc: float                      # on held-out images
+    accuracy: float
+    weights: list                   # one per map
+    dropped_maps: list              # every map with a positive weight, highest first (the paper's selection)
+
+
+@dataclass(frozen=True)
+class DropReading:
+    """The segmenter's reading of a drop against random controls of as many maps (the ``*_random`` numbers are
+    means over the controls). Fractions are object pixel shares of the image."""
+
+    fraction_before: float | None               # mean object pixel share before the drop
+    fraction_after: float                       # ... after dropping the selected maps
+    fraction_after_random: float                # ... after dropping as many random maps
+    reduction: float                            # 1 - after / before (negative: the drop added pixels)
+    reduction_random: float
+    n_bearing: int | None                       # samples with >= min_fraction object pixels
+    share_samples_removed: float                # share of those losing >= 90% of their object pixels
+    share_samples_removed_random: float
+    outside_change: float                       # mean |after - before| away from the object (0..1)
+    outside_change_random: float
+    replaced_by: dict                           # class -> share of the former object pixels
+
+    @classmethod
+    def of(cls, drop: dict, controls: list) -> "DropReading":
+        """From ``Removal.summary`` dicts of the drop and of its random controls."""
+        mean = lambda key: float(np.mean([r[key] for r in controls]))  # noqa: E731
+        return cls(drop["fraction_before"], drop["fraction_after"], mean("fraction_after"), drop["reduction"],
+                   mean("reduction"), drop["n_bearing"], drop["share_removed_90"], mean("share_removed_90"),
+                   drop["outside_change"], mean("outside_change"), drop["replaced_by"])
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Curves:
+    """Object pixel share over k per ranking (probe, IoU, causal, random), on the first ``n_samples`` eval samples."""
+
+    by_ranking: dict                # {ranking: {"k": object pixel share}}
+    n_samples: int
+    min_k_90: dict                  # {ranking: fewest k on the curve removing >= 90%, or None}
+    selection_within_quarter: dict  # {ranking: min_k_90 <= a quarter of the layer's maps}
+    iou: list | None = None         # GAN Dissection's IoU per map (the "iou" ranking), None without it
+
+
+@dataclass(frozen=True)
+class CausalResult:
+    """The soft-ablation causal ranking (GAN Dissection) and its top quarter of maps dropped."""
+
+    steps: int
+    ranking: list
+    mask: list
+    quarter_maps: list
+    quarter_reduction: float | None = None
+    quarter_share_samples_removed: float | None = None
+    quarter_outside_change: float | None = None
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+_JOINT_READING = ("fraction_after", "reduction", "share_samples_removed", "outside_change", "fraction_after_random",
+                  "reduction_random", "share_samples_removed_random", "outside_change_random", "replaced_by")
+
+
+@dataclass(frozen=True)
+class JointDrop:
+    """The probe-positive maps of several layers dropped together, against as many random maps per layer."""
+
+    layers: list
+    n_maps: dict                    # {layer: maps}
+    dropped_maps: dict              # {layer: the probe's positive maps}
+    probe_auc: dict                 # {layer: the probe's AUC}
+    reading: DropReading | None = None   # None without a segmenter
+    instruments: dict | None = field(default=None, compare=False)  # {"joint", "joint_random"}: both instruments
+
+    @property
+    def maps_dropped(self) -> dict:
+        return {l: len(m) for l, m in self.dropped_maps.items()}
+
+    def to_dict(self) -> dict:
+        """The JSON of ``metrics.json["joint"]`` (the instruments' reading is in ``ForgetResult.instruments``)."""
+        out = {"layers": self.layers, "n_maps": self.n_maps, "maps_dropped": self.maps_dropped,
+               "dropped_maps": self.dropped_maps, "probe_auc": self.probe_auc}
+        if self.reading is not None:
+            out.update({k: getattr(self.reading, k) for k in _JOINT_READING})
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "JointDrop":
+        reading = None
+        if "reduction" in d:  # fraction_before and n_bearing are not in the file (they equal the main drop's)
+            reading = DropReading(fraction_before=None, n_bearing=None, **{k: d[k] for k in _JOINT_READING})
+        return cls(d["layers"], d["n_maps"], d["dropped_maps"], d["probe_auc"], reading)
+
+
+@dataclass(frozen=True)
+class DetectorReading:
+    """The second window instrument read beside the segmenter on the same images."""
+
+    detector: str                   # its class name
+    numbers: dict                   # {"detector", "thresholds", "fraction_before", "agreement_before",
+    #                                  "probe", "random", ["causal_quarter", "joint", "joint_random"]}
+    disagree: bool                  # the instruments disagree about any drop (rule: ``removal.DISAGREE``)
+
+
+@dataclass(frozen=True)
+class ForgetArrays:
+    """What ``forget`` keeps beside the JSON numbers (not serialised)."""
+
+    probe: ProbeResult                          # the fitted probe on ``layer``
+    z_eval: torch.Tensor                        # (n_eval, nz), from seed + 1
+    before: torch.Tensor                        # (n_eval, C, H, W) unedited images
+    random_maps: np.ndarray                     # the first random control's maps (seed + 2)
+    fraction_before_per_sample: np.ndarray | None = None    # object share per sample; None without a segmenter
+    fraction_after_per_sample: np.ndarray | None = None
+    fraction_after_random_per_sample: np.ndarray | None = None
 
 
 @dataclass
 class ForgetResult:
-    """Everything ``forget`` found. ``to_dict()`` / ``to_json()`` give the JSON numbers (metrics.json);
-    the arrays (``probe``, ``z_eval``, ``before`` ...) stay attributes and are not serialised.
+    """Everything ``forget`` found, in parts. ``to_dict()`` / ``to_json()`` give the JSON numbers (metrics.json,
+    flat, the same keys in the same order as before the parts existed); ``arrays`` are not serialised.
 
-    Removal numbers (``fraction_*``, ``reduction*``, ``share_samples_removed*``, ``outside_change*``,
-    ``curves``) are None when no segmenter measured them (``measured`` False). With a second window instrument
-    (``detector``), ``instruments`` holds both instruments' numbers per drop and their agreement, and
-    ``instruments_disagree`` says whether they disagree about any drop (rule: ``removal.DISAGREE``).
+    ``drop``, ``curves`` and ``causal`` are None when no segmenter measured anything (``measured`` False);
+    ``instruments`` is None without a second window instrument (``detector``); ``joint`` None without joint layers.
     """
 
-    object: str
-    layer: str
-    n_maps: int
-    dropped_maps: list
-    box_source: str                 # "segmenter" or "user"
-    n_probe_samples: int
-    n_boxes: int
-    probe_auc: float
-    probe_accuracy: float
-    probe_weights: list
-    n_eval_samples: int
-    seed: int
-    min_fraction: float
-    measured: bool = False
-    fraction_before: float | None = None          # mean object pixel share before the drop
-    fraction_after: float | None = None           # ... after dropping the probe's positive maps
-    fraction_after_random: float | None = None    # ... after dropping as many random maps
-    reduction: float | None = None                # 1 - after / before (negative: the drop added pixels)
-    reduction_random: float | None = None
-    n_bearing: int | None = None                  # samples with >= min_fraction object pixels
-    share_samples_removed: float | None = None    # share of those losing >= 90% of their object pixels
-    share_samples_removed_random: float | None = None
-    outside_change: float | None = None           # mean |after - before| away from the object (0..1)
-    outside_change_random: float | None = None
-    replaced_by: dict | None = None               # class -> share of the former object pixels
-    curves: dict | None = None                    # {ranking: {"k": object pixel share}}
-    n_curve_samples: int = 0
-    min_k_90: dict | None = None
-    quarter_of_maps: int = 0
-    selection_within_quarter: dict | None = None
-    layer_sweep: dict = field(default_factory=dict)
-    iou: list | None = None
-    causal: dict | None = None
-    joint: dict | None = None
-    detector: str | None = None                   # the second instrument (class name), None without one
-    instruments: dict | None = None               # {"before": agreement, "probe"/"random"/...: both instruments}
-    instruments_disagree: bool | None = None      # True when they disagree about any drop
+    setup: ForgetSetup
+    selection: ProbeSelection
+    drop: DropReading | None = None              # the segmenter's reading of the drop vs random controls
+    curves: Curves | None = None
+    causal: CausalResult | None = None
+    layer_sweep: dict = field(default_factory=dict)   # {layer: its own probe's positive maps dropped}
+    joint: JointDrop | None = None
+    instruments: DetectorReading | None = None
     seconds: float = 0.0
-    layer_note: str = paper_layer_note
-    schema: int = SCHEMA
-    probe: ProbeResult | None = field(default=None, repr=False, compare=False)
-    z_eval: torch.Tensor | None = field(default=None, repr=False, compare=False)
-    before: torch.Tensor | None = field(default=None, repr=False, compare=False)     # (n_eval, C, H, W) images
-    fraction_before_per_sample: np.ndarray | None = field(default=None, repr=False, compare=False)
-    fraction_after_per_sample: np.ndarray | None = field(default=None, repr=False, compare=False)
-    fraction_after_random_per_sample: np.ndarray | None = field(default=None, repr=False, compare=False)
-    random_maps: np.ndarray | None = field(default=None, repr=False, compare=False)
+    arrays: ForgetArrays | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def measured(self) -> bool:
+        return self.drop is not None
 
     @property
     def maps_dropped(self) -> int:
-        return len(self.dropped_maps)
+        return len(self.selection.dropped_maps)
 
     def to_dict(self) -> dict:
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _ARRAYS}
-        out["maps_dropped"] = self.maps_dropped
-        out["curve"] = None if self.curves is None else self.curves["probe"]
-        return out
+        s, p, c, ins = self.setup, self.selection, self.curves, self.instruments
+        drop = self.drop.to_dict() if self.drop is not None else dict.fromkeys(_DROP_KEYS)
+        return {"object": s.object, "layer": s.layer, "n_maps": s.n_maps, "dropped_maps": p.dropped_maps,
+                "box_source": p.box_source, "n_probe_samples": p.n_samples, "n_boxes": p.n_boxes,
+                "probe_auc": p.auc, "probe_accuracy": p.accuracy, "probe_weights": p.weights,
+                "n_eval_samples": s.n_eval_samples, "seed": s.seed, "min_fraction": s.min_fraction,
+                "measured": self.measured, **drop, "curves": c and c.by_ranking,
+                "n_curve_samples": c.n_samples if c else 0, "min_k_90": c and c.min_k_90, "quarter_of_maps": s.quarter_of_maps,
+                "selection_within_quarter": c and c.selection_within_quarter, "layer_sweep": self.layer_sweep,
+                "iou": c and c.iou, "causal": self.causal and self.causal.to_dict(),
+                "joint": self.joint and self.joint.to_dict(), "detector": ins and ins.detector,
+                "instruments": ins and ins.numbers, "instruments_disagree": ins and ins.disagree,
+                "seconds": self.seconds, "layer_note": s.layer_note, "schema": SCHEMA,
+                "maps_dropped": self.maps_dropped, "curve": c and c.by_ranking["probe"]}
 
     def to_json(self, path=None, *, indent: int = 2) -> str:
         text = json.dumps(self.to_dict(), indent=indent)
@@ -146,14 +265,34 @@ class ForgetResult:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ForgetResult":
-        if d.get("schema") != SCHEMA:
-            raise ValueError(f"schema: expected a forget result of schema {SCHEMA}, got {d.get('schema')!r}")
-        names = {f.name for f in fields(cls)} - set(_ARRAYS)
-        return cls(**{k: v for k, v in d.items() if k in names})
+        """A ForgetResult (without ``arrays``) from :meth:`to_dict`'s dict, e.g. a metrics.json."""
+        if not isinstance(d, dict) or d.get("schema") != SCHEMA:
+            got = d.get("schema") if isinstance(d, dict) else type(d).__name__
+            raise ValueError(f"schema: expected a forget result of schema {SCHEMA}, got {got!r}")
+        missing = [k for k in _REQUIRED if k not in d]
+        if missing:
+            raise ValueError(f"d: not a forget result: keys {missing} are missing")
+        setup = ForgetSetup(d["object"], d["layer"], d["n_maps"], d["n_eval_samples"], d["seed"], d["min_fraction"],
+                            d.get("layer_note", paper_layer_note))
+        sel = ProbeSelection(d["box_source"], d["n_probe_samples"], d["n_boxes"], d["probe_auc"],
+                             d["probe_accuracy"], d["probe_weights"], d["dropped_maps"])
+        measured = bool(d.get("measured"))
+        g = d.get
+        return cls(setup, sel, DropReading(**{k: d[k] for k in _DROP_KEYS}) if measured else None,
+                   Curves(d["curves"], d["n_curve_samples"], d["min_k_90"], d["selection_within_quarter"], g("iou"))
+                   if measured else None, CausalResult(**d["causal"]) if g("causal") else None,
+                   g("layer_sweep") or {}, JointDrop.from_dict(d["joint"]) if g("joint") else None,
+                   DetectorReading(d["detector"], d["instruments"], d["instruments_disagree"])
+                   if g("detector") is not None else None, g("seconds", 0.0))
 
     @classmethod
     def from_json(cls, text: str) -> "ForgetResult":
         return cls.from_dict(json.loads(text))
+
+
+_DROP_KEYS = tuple(f.name for f in fields(DropReading))
+_REQUIRED = ("object", "layer", "n_maps", "n_eval_samples", "seed", "min_fraction", "box_source",
+             "n_probe_samples", "n_boxes", "probe_auc", "probe_accuracy", "probe_weights", "dropped_maps")
 
 
 # ------------------------------------------------------------------------------------------------ steps
@@ -243,28 +382,22 @@ class EvalSet:
 
 
 def measure(lm, layer, maps, n_maps: int, ev: EvalSet, judge: Judge, *, n_random=1, seed=0,
-            c=None) -> tuple[dict, Removal, list]:
+            c=None) -> tuple[DropReading, Removal, list]:
     """Drop ``maps`` of ``layer`` (which has ``n_maps``) vs ``n_random`` random controls of as many maps
     (seeds seed + 2 + r), on the samples of ``ev``.
 
-    Returns (summary dict with the ``*_random`` means, the drop's Removal, the controls' Removals). With a
-    detector the summary also has ``instruments`` = {"probe": ..., "random": ...} (both instruments).
+    Returns (the segmenter's :class:`DropReading`, the drop's Removal, the controls' Removals); with a detector,
+    :func:`instrument_pair` of the two Removals gives both instruments' numbers.
     """
     rem = ev.removal(lm, {layer: maps}, judge, c)
     rand = [ev.removal(lm, {layer: random_maps(n_maps, len(maps), seed + 2 + r)}, judge, c) for r in range(n_random)]
     mf = judge.min_fraction
-    s, sr = rem.summary(mf), [r.summary(mf) for r in rand]
-    out = {"fraction_before": s["fraction_before"], "fraction_after": s["fraction_after"],
-           "fraction_after_random": float(np.mean([r["fraction_after"] for r in sr])),
-           "reduction": s["reduction"], "reduction_random": float(np.mean([r["reduction"] for r in sr])),
-           "n_bearing": s["n_bearing"], "share_samples_removed": s["share_removed_90"],
-           "share_samples_removed_random": float(np.mean([r["share_removed_90"] for r in sr])),
-           "outside_change": s["outside_change"],
-           "outside_change_random": float(np.mean([r["outside_change"] for r in sr])),
-           "replaced_by": s["replaced_by"]}
-    if judge.detector is not None:
-        out["instruments"] = {"probe": s["instruments"], "random": _pooled_instruments(rand)}
-    return out, rem, rand
+    return DropReading.of(rem.summary(mf), [r.summary(mf) for r in rand]), rem, rand
+
+
+def instrument_pair(rem: Removal, rand: list) -> dict:
+    """Both instruments on a drop and its random controls: {"probe": ..., "random": ...}."""
+    return {"probe": rem.instruments(), "random": _pooled_instruments(rand)}
 
 
 def _pooled_instruments(removals: list) -> dict | None:
@@ -318,28 +451,21 @@ def layer_sweep(lm, probes: dict, samples: ProbeSamples, ev: EvalSet | None, jud
 
 
 def joint_drop(lm, probes: dict, samples: ProbeSamples, ev: EvalSet, judge: Judge | None, *, seed=0,
-               c=None) -> dict:
+               c=None) -> JointDrop:
     """The positive maps of every layer in ``probes`` dropped together, against as many random maps per layer.
 
-    With a detector the result has ``instruments`` = {"joint": ..., "joint_random": ...} (both instruments).
+    With a detector the result's ``instruments`` = {"joint": ..., "joint_random": ...} (both instruments).
     """
     layers = list(probes)
     n_maps = {l: int(samples.features[l].shape[1]) for l in layers}
     drop = {l: probes[l].positive_maps for l in layers}
-    out = {"layers": layers, "n_maps": n_maps, "maps_dropped": {l: int(len(drop[l])) for l in layers},
-           "dropped_maps": {l: drop[l].tolist() for l in layers}, "probe_auc": {l: probes[l].auc for l in layers}}
+    out = JointDrop(layers, n_maps, {l: drop[l].tolist() for l in layers}, {l: probes[l].auc for l in layers})
     if judge is None:
         return out
     rnd = {l: random_maps(n_maps[l], len(drop[l]), seed + 2) for l in layers}
     rj, rr = (ev.removal(lm, d, judge, c).summary(judge.min_fraction) for d in (drop, rnd))
-    out.update({"fraction_after": rj["fraction_after"], "reduction": rj["reduction"],
-                "share_samples_removed": rj["share_removed_90"], "outside_change": rj["outside_change"],
-                "fraction_after_random": rr["fraction_after"], "reduction_random": rr["reduction"],
-                "share_samples_removed_random": rr["share_removed_90"], "outside_change_random": rr["outside_change"],
-                "replaced_by": rj["replaced_by"]})
-    if judge.detector is not None:
-        out["instruments"] = {"joint": rj["instruments"], "joint_random": rr["instruments"]}
-    return out
+    ins = None if judge.detector is None else {"joint": rj["instruments"], "joint_random": rr["instruments"]}
+    return replace(out, reading=DropReading.of(rj, [rr]), instruments=ins)
 
 
 # ------------------------------------------------------------------------------------------------ forget
@@ -365,13 +491,11 @@ def _check_detector(detector, segmenter, obj) -> None:
         raise ValueError(f"detector: the window detector measures windows, but obj={obj!r}; drop the detector")
 
 
-def _causal(lm, layer, judge: Judge, n_maps, steps, seed, c):
+def _causal(lm, layer, judge: Judge, n_maps, steps, seed, c) -> tuple[np.ndarray, CausalResult]:
     from .causal import CausalSettings, causal_ranking
     rank, mask = causal_ranking(lm, layer, judge.segmenter, judge.obj, seed=seed + 3, c=c,
                                 settings=CausalSettings(steps=steps))
-    info = {"steps": steps, "ranking": rank.tolist(), "mask": mask.round(4).tolist(),
-            "quarter_maps": sorted(rank[:n_maps // 4].tolist())}
-    return rank, info
+    return rank, CausalResult(steps, rank.tolist(), mask.round(4).tolist(), sorted(rank[:n_maps // 4].tolist()))
 
 
 @dataclass
@@ -415,17 +539,27 @@ def _settings(settings, options: dict) -> ForgetSettings:
     base = settings if settings is not None else ForgetSettings()
     if not isinstance(base, ForgetSettings):
         raise TypeError(f"settings: expected a ForgetSettings, got {type(base).__name__}")
-    from dataclasses import replace
     return replace(base, **options).check()
 
 
+@dataclass(frozen=True)
+class Measured:
+    """The segmenter's side of ``forget``: the parts of a :class:`ForgetResult` that need a segmenter."""
+
+    drop: DropReading
+    curves: Curves
+    causal: CausalResult | None
+    instruments: dict | None        # both instruments per drop (with a detector; the joint drop's join later)
+    per_sample: tuple               # object share per sample: before, after the drop, after the first control
+
+
 def _measured(lm, layer, pos, samples: ProbeSamples, ev: EvalSet, judge: Judge, s: ForgetSettings,
-              steps) -> dict:
-    """The segmenter's side of ``forget`` (the drop vs random controls, the curves, the causal quarter, and with
-    a detector the second instrument's reading) -> ForgetResult fields."""
+              steps) -> Measured:
+    """The drop vs random controls, the curves, the causal quarter, and with a detector the second instrument's
+    reading."""
     n_maps = int(samples.features[layer].shape[1])
-    numbers, rem, rand = measure(lm, layer, pos, n_maps, ev, judge, n_random=s.n_random, seed=s.seed, c=s.c)
-    instruments = numbers.pop("instruments", None)
+    drop, rem, rand = measure(lm, layer, pos, n_maps, ev, judge, n_random=s.n_random, seed=s.seed, c=s.c)
+    instruments = None if judge.detector is None else instrument_pair(rem, rand)
     steps.update(2)
     nc = min(s.n_curve, len(ev.z))
     rankings, extra_ks, iou, causal = {"probe": pos}, (), None, None
@@ -435,9 +569,9 @@ def _measured(lm, layer, pos, samples: ProbeSamples, ev: EvalSet, judge: Judge, 
     if s.causal_steps:
         rankings["causal"], causal = _causal(lm, layer, judge, n_maps, s.causal_steps, s.seed, s.c)
         extra_ks = (n_maps // 4,)
-        q = ev.removal(lm, {layer: causal["quarter_maps"]}, judge, s.c).summary(judge.min_fraction)
-        causal.update({"quarter_reduction": q["reduction"], "quarter_share_samples_removed": q["share_removed_90"],
-                       "quarter_outside_change": q["outside_change"]})
+        q = ev.removal(lm, {layer: causal.quarter_maps}, judge, s.c).summary(judge.min_fraction)
+        causal = replace(causal, quarter_reduction=q["reduction"], quarter_share_samples_removed=q["share_removed_90"],
+                         quarter_outside_change=q["outside_change"])
         if instruments is not None:
             instruments["causal_quarter"] = q["instruments"]
     cv = curves(lm, layer, rankings, n_maps, len(pos), ev.head(nc), judge, extra_ks=extra_ks, seed=s.seed, c=s.c)
@@ -448,23 +582,19 @@ def _measured(lm, layer, pos, samples: ProbeSamples, ev: EvalSet, judge: Judge, 
                        "fraction_before": {"segmenter": float(rem.fraction_before.mean()),
                                            "detector": float(rem.detector_before.mean())},
                        "agreement_before": _agreement(ev.masks, ev.detector_before), **instruments}
-    return {**numbers, "measured": True, "instruments": instruments,
-            "curves": {n: {str(k): v for k, v in cv[n].items()} for n in cv}, "n_curve_samples": nc,
-            "min_k_90": best, "selection_within_quarter": {n: (k is not None and k <= n_maps // 4)
-                                                           for n, k in best.items()},
-            "iou": iou, "causal": causal, "fraction_before_per_sample": rem.fraction_before,
-            "fraction_after_per_sample": rem.fraction_after,
-            "fraction_after_random_per_sample": rand[0].fraction_after if rand else None}
+    within = {n: (k is not None and k <= n_maps // 4) for n, k in best.items()}
+    cvs = Curves({n: {str(k): v for k, v in cv[n].items()} for n in cv}, nc, best, within, iou)
+    return Measured(drop, cvs, causal, instruments, (rem.fraction_before, rem.fraction_after,
+                                                     rand[0].fraction_after if rand else None))
 
 
-def _joint(lm, probes, layer, joint, samples, ev, judge, s: ForgetSettings, m: dict):
-    """The joint drop's numbers; its instruments' reading joins ``m["instruments"]``."""
-    if not joint:
+def _instruments(m: Measured | None, joint: JointDrop | None, detector) -> DetectorReading | None:
+    """Both instruments' numbers per drop (the joint drop's too) and whether they disagree about any."""
+    if m is None or m.instruments is None:
         return None
-    out = joint_drop(lm, {l: probes[l] for l in [layer, *joint]}, samples, ev, judge, seed=s.seed, c=s.c)
-    if m.get("instruments") is not None and "instruments" in out:
-        m["instruments"].update(out.pop("instruments"))
-    return out
+    numbers = {**m.instruments, **(joint.instruments if joint is not None and joint.instruments else {})}
+    disagree = any(v["disagree"] for v in numbers.values() if isinstance(v, dict) and "disagree" in v)
+    return DetectorReading(type(detector).__name__, numbers, disagree)
 
 
 def forget(generator, segmenter=None, *, boxes=None, detector=None, settings: ForgetSettings | None = None,
@@ -510,23 +640,21 @@ def forget(generator, segmenter=None, *, boxes=None, detector=None, settings: Fo
     steps.update(1)
     z_eval = lm.sample_z(s.n_eval, seed=s.seed + 1)
     ev = EvalSet.read(z_eval, generate(lm, z_eval, c=s.c), judge)
-    m = {"measured": False} if judge is None else _measured(lm, layer, pos, samples, ev, judge, s, steps)
-    nc = m.get("n_curve_samples", 0)
+    m = None if judge is None else _measured(lm, layer, pos, samples, ev, judge, s, steps)
+    nc = 0 if m is None else m.curves.n_samples
     sweep_out = layer_sweep(lm, {l: probes[l] for l in sweep}, samples, ev.head(nc), judge, c=s.c)
-    joint_out = _joint(lm, probes, layer, joint, samples, ev, judge, s, m)
-    if m.get("instruments") is not None:
-        m["instruments_disagree"] = any(v["disagree"] for k, v in m["instruments"].items()
-                                        if isinstance(v, dict) and "disagree" in v)
+    joint_out = None if not joint else joint_drop(lm, {l: probes[l] for l in [layer, *joint]}, samples, ev, judge,
+                                                  seed=s.seed, c=s.c)
     steps.update(steps.total - steps.n)
     steps.close()
-    return ForgetResult(
-        object=s.obj, layer=layer, n_maps=n_maps, dropped_maps=pos.tolist(), box_source=samples.box_source,
-        n_probe_samples=s.n_probe, n_boxes=sum(len(b) for b in samples.boxes), probe_auc=probe.auc,
-        probe_accuracy=probe.accuracy, probe_weights=probe.weights.tolist(), n_eval_samples=s.n_eval, seed=s.seed,
-        min_fraction=s.min_fraction, quarter_of_maps=n_maps // 4, layer_sweep=sweep_out, joint=joint_out,
-        probe=probe, z_eval=z_eval, before=ev.before, random_maps=random_maps(n_maps, len(pos), s.seed + 2),
-        detector=None if detector is None else type(detector).__name__,
-        seconds=round(time.time() - t0, 2), **m)
+    setup = ForgetSetup(s.obj, layer, n_maps, s.n_eval, s.seed, s.min_fraction)
+    selection = ProbeSelection(samples.box_source, s.n_probe, sum(len(b) for b in samples.boxes), probe.auc,
+                               probe.accuracy, probe.weights.tolist(), pos.tolist())
+    arrays = ForgetArrays(probe, z_eval, ev.before, random_maps(n_maps, len(pos), s.seed + 2),
+                          *(() if m is None else m.per_sample))
+    return ForgetResult(setup, selection, None if m is None else m.drop, None if m is None else m.curves,
+                        None if m is None else m.causal, sweep_out, joint_out, _instruments(m, joint_out, detector),
+                        round(time.time() - t0, 2), arrays)
 
 
 def _check_detector_shape(detector, images) -> None:

@@ -21,36 +21,40 @@ _LAZY = {
     "CheckpointError": "latentlab.checkpoint", "load": "latentlab.checkpoint", "save": "latentlab.checkpoint",
     "load_pretrained": "latentlab.pretrained",
     # `convert` and `train` are sub-modules and their functions at once: see _CallableModule below
-    "convert": "latentlab.convert",
+    "convert": "latentlab.convert", "ConvertOptions": "latentlab.convert",
     # hooks
     "Trace": "latentlab.hooks", "TraceDict": "latentlab.hooks", "layer_names": "latentlab.hooks",
     # training
     "TrainConfig": "latentlab.train", "Trainer": "latentlab.train", "train": "latentlab.train",
     # analyses
     "Walk": "latentlab.latent", "Arithmetic": "latentlab.latent", "RotationAxis": "latentlab.latent",
+    "ArithmeticOptions": "latentlab.latent", "RotationOptions": "latentlab.latent",
     "slerp": "latentlab.latent", "lerp": "latentlab.latent",
     "Probe": "latentlab.dissect", "ablate": "latentlab.dissect", "forget": "latentlab.dissect",
-    "ForgetResult": "latentlab.dissect",
-    "evaluate": "latentlab.metrics",
+    "ForgetResult": "latentlab.dissect", "ForgetSettings": "latentlab.dissect", "Forget": "latentlab.dissect",
+    "forget_from_boxes": "latentlab.dissect",
+    "evaluate": "latentlab.metrics", "Evaluation": "latentlab.metrics", "EvalSettings": "latentlab.metrics",
     "filter_report": "latentlab.attribution", "FilterReport": "latentlab.attribution",
+    "FilterSettings": "latentlab.attribution",
 }
 
 # a literal list, so that static tools read it
-__all__ = ["Arithmetic", "CheckpointError", "FilterReport", "ForgetResult", "GAN", "LatentModel",
-           "ModelConfig", "Probe", "RotationAxis", "Trace", "TraceDict", "TrainConfig", "Trainer", "Walk",
-           "ablate", "build_discriminator", "build_generator", "convert", "evaluate", "filter_report",
-           "forget", "layer_names", "lerp", "load", "load_pretrained", "sample_prior", "save", "slerp",
-           "train"]
+__all__ = ["Arithmetic", "ArithmeticOptions", "CheckpointError", "ConvertOptions", "EvalSettings", "Evaluation",
+           "FilterReport", "FilterSettings", "Forget", "ForgetResult", "ForgetSettings", "GAN", "LatentModel",
+           "ModelConfig", "Probe", "RotationAxis", "RotationOptions", "Trace", "TraceDict", "TrainConfig", "Trainer",
+           "Walk", "ablate", "build_discriminator", "build_generator", "convert", "evaluate", "filter_report",
+           "forget", "forget_from_boxes", "layer_names", "lerp", "load", "load_pretrained", "sample_prior", "save",
+           "slerp", "train"]
 
 if TYPE_CHECKING:  # what IDEs and type checkers see; at run time each name is imported on first use
-    from latentlab.attribution import FilterReport, filter_report
+    from latentlab.attribution import FilterReport, FilterSettings, filter_report
     from latentlab.checkpoint import CheckpointError, load, save
     from latentlab.config import ModelConfig
-    from latentlab.convert import convert
-    from latentlab.dissect import ForgetResult, Probe, ablate, forget
+    from latentlab.convert import ConvertOptions, convert
+    from latentlab.dissect import Forget, ForgetResult, ForgetSettings, Probe, ablate, forget, forget_from_boxes
     from latentlab.hooks import Trace, TraceDict, layer_names
-    from latentlab.latent import Arithmetic, RotationAxis, Walk, lerp, slerp
-    from latentlab.metrics import evaluate
+    from latentlab.latent import Arithmetic, ArithmeticOptions, RotationAxis, RotationOptions, Walk, lerp, slerp
+    from latentlab.metrics import EvalSettings, Evaluation, evaluate
     from latentlab.models import GAN, build_discriminator, build_generator, sample_prior
     from latentlab.models.adapter import LatentModel
     from latentlab.pretrained import load_pretrained

@@ -61,12 +61,10 @@ def sample_uint8(gan, n: int, seed: int, batch_size: int = 200):
 def run(args) -> int:
     from ..dissect.boxes_json import load_boxes
     from ..io import atomic_write_bytes
-    from .options import load_model
+    from .options import int_flags_at_least, load_model
     from ..viz.annotate import annotate_page
 
-    for name, v, lo in (("--n", args.n, 1), ("--seed", args.seed, 0), ("--size", args.size, 64)):
-        if v < lo:
-            raise ValueError(f"{name}: expected an int >= {lo}, got {v}")
+    int_flags_at_least(("--n", args.n, 1), ("--seed", args.seed, 0), ("--size", args.size, 64))
     tag_mode = args.tags is not None or args.labels is not None
     out = Path(args.out or ("tags.json" if tag_mode else "boxes.json"))
     if tag_mode and args.boxes:

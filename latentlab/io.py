@@ -37,7 +37,8 @@ from .validate import int_at_least
 
 __all__ = ["CheckpointError", "save_safetensors", "load_safetensors", "read_metadata", "atomic_write_bytes",
            "FileKind", "FILE_KINDS", "ModelFile", "write_model_file", "read_model_file", "module_tensors", "digest",
-           "check_sha256", "load_part", "int_field", "read_json_file", "JsonHeader", "check_json_header"]
+           "check_sha256", "load_part", "int_field", "read_json_file", "read_samples_file", "write_samples_file",
+           "JsonHeader", "check_json_header"]
 
 
 class CheckpointError(ValueError):
@@ -370,6 +371,21 @@ def read_json_file(path: Path, what: str) -> object:
         raise ValueError(f"{what}: {str(path)!r} is a directory, expected a JSON file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{what}: {str(path)!r} is not valid JSON ({e})") from None
+
+
+def read_samples_file(path: str | os.PathLike, what: str, check: Callable) -> tuple[object, str]:
+    """``(check(data, where), where)`` for the samples file at ``path`` (boxes, labels), ``where`` being
+    ``" in '<path>'"`` for the messages; FileNotFoundError or ValueError starting with ``what``."""
+    path = Path(path)
+    where = f" in {str(path)!r}"
+    return check(read_json_file(path, what), where), where
+
+
+def write_samples_file(path: str | os.PathLike, data: Mapping) -> Path:
+    """Write ``data`` as compact JSON plus a newline, atomically (a failure leaves an existing file untouched)."""
+    path = Path(path)
+    atomic_write_bytes(path, (json.dumps(data, separators=(",", ":")) + "\n").encode("utf-8"))
+    return path
 
 
 @dataclass(frozen=True)

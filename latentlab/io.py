@@ -37,7 +37,7 @@ from .validate import int_at_least
 
 __all__ = ["CheckpointError", "save_safetensors", "load_safetensors", "read_metadata", "atomic_write_bytes",
            "FileKind", "FILE_KINDS", "ModelFile", "write_model_file", "read_model_file", "module_tensors", "digest",
-           "check_sha256", "load_part", "int_field", "read_json_file", "read_samples_file", "write_samples_file",
+           "check_sha256", "load_part", "network_tensors", "int_field", "read_json_file", "read_samples_file", "write_samples_file",
            "JsonHeader", "check_json_header"]
 
 
@@ -219,6 +219,17 @@ def module_tensors(parts: Iterable[tuple[str, torch.nn.Module]], dtype: torch.dt
                 t = t.to(dtype)
             out[f"{prefix}.{name}" if prefix else name] = t
     return out
+
+
+def network_tensors(parts: Iterable[tuple[str, torch.nn.Module]], discriminator: torch.nn.Module | None = None, *,
+                    half: bool = False, extra: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """The tensors of a network's file (GAN, DTN): :func:`module_tensors` of ``parts``, then ``discriminator.*``
+    when a discriminator is given (fp16 floating tensors with ``half``), then ``extra`` (e.g. optimizer state)
+    as it is."""
+    parts = list(parts) + ([("discriminator", discriminator)] if discriminator is not None else [])
+    tensors = module_tensors(parts, torch.float16 if half else None)
+    tensors.update(extra or {})
+    return tensors
 
 
 def write_model_file(path: str | os.PathLike, kind: str, tensors: Mapping[str, torch.Tensor], config,

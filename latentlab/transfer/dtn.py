@@ -40,7 +40,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..io import (FILE_KINDS, ModelFile, check_model_file, module_tensors, read_model_file,
+from ..io import (FILE_KINDS, ModelFile, check_model_file, network_tensors, read_model_file,
                   write_model_file)
 from ..models.base import dcgan_init
 from ..models.blocks import add_down_stack, add_up_stack, run_blocks
@@ -251,11 +251,8 @@ def save_dtn(dtn: DTN, path: str | os.PathLike, *, half: bool = False, include_d
     if not isinstance(dtn.encoder, Encoder):
         raise TypeError(f"dtn.encoder: only a latentlab.transfer.Encoder can be saved in a DTN file, got "
                         f"{type(dtn.encoder).__name__}")
-    parts = [("encoder", dtn.encoder), ("decoder", dtn.decoder)]
-    if include_discriminator and dtn.discriminator is not None:
-        parts.append(("discriminator", dtn.discriminator))
-    tensors = module_tensors(parts, torch.float16 if half else None)
-    tensors.update(extra_tensors or {})
+    tensors = network_tensors([("encoder", dtn.encoder), ("decoder", dtn.decoder)],
+                              dtn.discriminator if include_discriminator else None, half=half, extra=extra_tensors)
     meta = {"encoder_config": json.dumps(dtn.encoder.config.to_dict()), "step": str(int(dtn.step)),
             "info": json.dumps(info if info is not None else dtn.info), **(extra_meta or {})}
     return write_model_file(path, "dtn", tensors, json.dumps(dtn.config.to_dict()), meta)

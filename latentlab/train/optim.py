@@ -26,6 +26,14 @@ def check_adam_settings(config) -> None:
             raise ValueError(f"{name}: expected a value in [0, 1), got {v!r}")
 
 
+def check_train_settings(config) -> None:
+    """The checks every training config shares (``TrainConfig``, ``DTNConfig``): :func:`check_adam_settings`, then
+    ``config.fast`` must be True, False or "auto" (ValueError naming it)."""
+    check_adam_settings(config)
+    if config.fast not in (True, False, "auto"):
+        raise ValueError(f"fast: expected True, False or 'auto', got {config.fast!r}")
+
+
 def adam(params: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
     """``torch.optim.Adam(params, lr=lr, betas=betas)``: the optimizer of G, D and the DTN's g and D."""
     return torch.optim.Adam(params, lr=lr, betas=tuple(betas))

@@ -29,7 +29,7 @@ from ..rng import derive_seed, seeded_rng
 from . import callbacks as _callbacks, losses
 from .devices import autocast_dtype, dist_backend, local_rank, native_bf16, resolve_device
 from .loop import TrainingLoop
-from .optim import adam, check_adam_settings, optimizer_from_tensors, optimizer_to_tensors
+from .optim import adam, check_train_settings, optimizer_from_tensors, optimizer_to_tensors
 # the run directory layout, shared with the DTN trainer (re-exported here, where it used to live)
 from .rundir import (RunExistsError, TrainingDiverged, checkpoint_name, latest_checkpoint, list_checkpoints,  # noqa: F401
                      make_run_dir, previous_run, prune_checkpoints, resume_from)
@@ -81,9 +81,7 @@ class TrainConfig(Config):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"{name}: expected a positive int, got {v!r}")
-        check_adam_settings(self)
-        if self.fast not in (True, False, "auto"):
-            raise ValueError(f"fast: expected True, False or 'auto', got {self.fast!r}")
+        check_train_settings(self)
         if not (isinstance(self.label_smoothing, (int, float)) and 0 <= self.label_smoothing < 0.5):
             raise ValueError(f"label_smoothing: expected a float in [0, 0.5), got {self.label_smoothing!r}")
         for name in ("r1_gamma", "g_class_weight"):

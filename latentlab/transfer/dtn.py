@@ -44,7 +44,7 @@ from ..io import (FILE_KINDS, ModelFile, check_model_file, network_tensors, read
                   write_model_file)
 from ..models.base import dcgan_init
 from ..models.blocks import add_down_stack, add_up_stack, run_blocks
-from ..train.optim import check_adam_settings
+from ..train.optim import check_train_settings
 from . import losses
 from .encoder import DictConfig, Encoder, EncoderConfig, check_ints
 
@@ -106,9 +106,7 @@ class DTNConfig(DictConfig):
             raise ValueError(f"tid_distance: expected 'mse' or 'l1', got {self.tid_distance!r}")
         if not isinstance(self.binary_d, bool):
             raise ValueError(f"binary_d: expected a bool, got {self.binary_d!r}")
-        check_adam_settings(self)
-        if self.fast not in (True, False, "auto"):
-            raise ValueError(f"fast: expected True, False or 'auto', got {self.fast!r}")
+        check_train_settings(self)
         if self.target_channels not in (1, 3) or self.source_channels not in (1, 3):
             raise ValueError(f"source_channels, target_channels: expected 1 or 3, got {self.source_channels} and "
                              f"{self.target_channels}")

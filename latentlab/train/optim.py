@@ -7,11 +7,12 @@ tensors ``<prefix>.<param id>.<key>`` plus the param groups as JSON in the metad
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from contextlib import contextmanager
+from typing import Iterable, Iterator
 
 import torch
 
-__all__ = ["adam", "optimizer_to_tensors", "optimizer_from_tensors"]
+__all__ = ["adam", "frozen", "optimizer_to_tensors", "optimizer_from_tensors"]
 
 
 def check_adam_settings(config) -> None:
@@ -32,6 +33,21 @@ def check_train_settings(config) -> None:
     check_adam_settings(config)
     if config.fast not in (True, False, "auto"):
         raise ValueError(f"fast: expected True, False or 'auto', got {config.fast!r}")
+
+
+@contextmanager
+def frozen(params: Iterable[torch.nn.Parameter], enabled: bool = True) -> Iterator[None]:
+    """Within the block ``params`` (with ``enabled``) do not require grad, so a backward pass computes no gradients
+    for them (D's weights during G's update); afterwards, also when the block raises, they require grad again."""
+    params = list(params)
+    if enabled:
+        for p in params:
+            p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
 
 
 def adam(params: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:

@@ -29,7 +29,7 @@ from ..rng import derive_seed, seeded_rng
 from . import callbacks as _callbacks, losses
 from .devices import autocast_dtype, dist_backend, local_rank, native_bf16, resolve_device
 from .loop import TrainingLoop
-from .optim import adam, check_train_settings, optimizer_from_tensors, optimizer_to_tensors
+from .optim import adam, check_train_settings, frozen, optimizer_from_tensors, optimizer_to_tensors
 # the run directory layout, shared with the DTN trainer (re-exported here, where it used to live)
 from .rundir import (RunExistsError, TrainingDiverged, checkpoint_name, latest_checkpoint, list_checkpoints,  # noqa: F401
                      make_run_dir, previous_run, prune_checkpoints, resume_from)
@@ -503,19 +503,13 @@ class Trainer:
         the input gradients G needs. Returns the loss (detached)."""
         tc, mc = self.tc, self.mc
         self.opt_g.zero_grad(set_to_none=True)
-        if tc.skip_d_grads_in_g_step:
-            for p in self._d_params:
-                p.requires_grad_(False)
-        try:
+        with frozen(self._d_params, tc.skip_d_grads_in_g_step):
             with self._autocast():
                 out = self._D_for_g(fake)
                 loss_g = (losses.g_loss_acgan(out[0], out[1], y_fake, tc.g_class_weight) if mc.conditional
                           else losses.g_loss_dcgan(out))
             self._check_finite(self._dist, step, loss_g.detach(), "loss_g")
             loss_g.backward()  # without the freeze this also fills D's grads; the next zero_grad clears them
-        finally:
-            for p in self._d_params:
-                p.requires_grad_(True)
         self.opt_g.step()
         return loss_g.detach()
 

@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 from torch import nn
 
-__all__ = ["Trace", "TraceDict", "get_module", "layer_names", "count_hooks"]
+__all__ = ["Trace", "TraceDict", "get_module", "layer_names", "count_hooks", "eval_mode"]
 
 
 def layer_names(model: nn.Module) -> list[str]:
@@ -126,3 +126,15 @@ class TraceDict(dict, _Closing):
     def close(self):
         for t in self.values():
             t.close()
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module):
+    """``model`` in eval mode (BatchNorm running statistics, no dropout) within the block; its previous mode is
+    restored afterwards, also when the block raises."""
+    was = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was)

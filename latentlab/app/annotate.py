@@ -43,18 +43,14 @@ def sample_uint8(gan, n: int, seed: int, batch_size: int = 200):
     import numpy as np
     import torch
 
+    from ..hooks import eval_mode
     from ..images import grey_to_rgb, to_uint8
     from ..models import sample_prior
     G = gan.generator
     cfg = gan.config
     z = sample_prior(n, cfg.nz, cfg.prior, rng=torch.Generator().manual_seed(seed))
-    was = G.training
-    G.eval()
-    try:
-        with torch.no_grad():
-            x = torch.cat([G(z[i:i + batch_size]).float() for i in range(0, n, batch_size)])
-    finally:
-        G.train(was)
+    with eval_mode(G), torch.no_grad():
+        x = torch.cat([G(z[i:i + batch_size]).float() for i in range(0, n, batch_size)])
     return np.ascontiguousarray(to_uint8(grey_to_rgb(x), channels_last=True).numpy())
 
 

@@ -292,18 +292,16 @@ def resolve_subject(model, *, prior=None, nz=None, layer=None, discriminator=Non
 def _check_discriminator(D, images: torch.Tensor) -> None:
     """D must be a module that reads the generator's images: one forward pass on two of them."""
     from torch import nn
+
+    from ..hooks import eval_mode
     if not isinstance(D, nn.Module):
         raise TypeError(f"discriminator: expected an nn.Module reading the generator's images, got {type(D).__name__}")
-    was = D.training
-    D.eval()
-    try:
-        with torch.no_grad():
+    with eval_mode(D), torch.no_grad():
+        try:
             D(images.to(next((p.device for p in D.parameters()), torch.device("cpu"))))
-    except RuntimeError as e:
-        raise ValueError(f"discriminator: {type(D).__name__} cannot read the generator's images of shape "
-                         f"{tuple(images.shape[1:])} ({type(e).__name__}: {str(e).splitlines()[0]})") from None
-    finally:
-        D.train(was)
+        except RuntimeError as e:
+            raise ValueError(f"discriminator: {type(D).__name__} cannot read the generator's images of shape "
+                             f"{tuple(images.shape[1:])} ({type(e).__name__}: {str(e).splitlines()[0]})") from None
 
 
 def plan_sections(subject: ReportSubject, *, has_log: bool = False,

@@ -40,6 +40,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..hooks import eval_mode
 from ..io import (FILE_KINDS, ModelFile, check_model_file, network_tensors, read_model_file,
                   write_model_file)
 from ..models.base import dcgan_init
@@ -230,13 +231,9 @@ class DTN(nn.Module):
     def transfer(self, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         """Eval-mode G(x) without gradients, in batches; returns float32 on the CPU."""
         self.check_source(x, "x")
-        was = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             return torch.cat([self(c).float().cpu() for c in x.split(batch_size)]) if len(x) else \
                 torch.zeros(0, self.config.target_channels, self.config.image_size, self.config.image_size)
-        finally:
-            self.train(was)
 
 
 def save_dtn(dtn: DTN, path: str | os.PathLike, *, half: bool = False, include_discriminator: bool = True,

@@ -91,15 +91,16 @@ def one_of(value, name: str, choices: Iterable, *, hint: str = ""):
     return value
 
 
-def float_tensor(x, name: str, *, hint: str = ""):
+def float_tensor(x, name: str, *, hint: str = "", floating: str = "a floating point tensor"):
     """``x`` if it is a floating-point ``torch.Tensor``, else a TypeError ``"<name>: expected a torch.Tensor
-    [hint], got <type>"`` or ``"<name>: expected a floating point tensor, got dtype <dtype>"``."""
+    [hint], got <type>"`` or ``"<name>: expected <floating>, got dtype <dtype>"`` (``floating`` may name the
+    expected range, e.g. "a floating tensor in [-1, 1]")."""
     import torch
 
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor{' ' + hint if hint else ''}, got {type(x).__name__}")
     if not x.is_floating_point():
-        raise TypeError(f"{name}: expected a floating point tensor, got dtype {x.dtype}")
+        raise TypeError(f"{name}: expected {floating}, got dtype {x.dtype}")
     return x
 
 

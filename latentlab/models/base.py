@@ -6,7 +6,7 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..rng import resolve_rng, rng_or_seed
-from ..validate import finite
+from ..validate import finite, float_tensor
 
 __all__ = ["GeneratorBase", "sample_prior", "check_z", "check_device", "check_dtype", "dcgan_init", "BatchNorm2d"]
 
@@ -60,10 +60,7 @@ def sample_prior(n: int, nz: int, prior: str = "normal", *, rng: torch.Generator
 
 def check_z(z, nz: int, name: str = "z") -> torch.Tensor:
     """Validate z of shape (N, nz) or (N, nz, 1, 1); return it as (N, nz)."""
-    if not isinstance(z, torch.Tensor):
-        raise TypeError(f"{name}: expected a torch.Tensor of shape (N, {nz}), got {type(z).__name__}")
-    if not z.is_floating_point():
-        raise TypeError(f"{name}: expected a floating point tensor, got dtype {z.dtype}")
+    float_tensor(z, name, hint=f"of shape (N, {nz})")
     if z.dim() == 4 and z.shape[2:] == (1, 1):
         z = z.flatten(1)
     if z.dim() != 2 or z.shape[1] != nz:

@@ -32,7 +32,7 @@ from .loop import TrainingLoop
 from .optim import adam, check_train_settings, frozen, optimizer_from_tensors, optimizer_to_tensors
 # the run directory layout, shared with the DTN trainer (re-exported here, where it used to live)
 from .rundir import (RunExistsError, TrainingDiverged, checkpoint_name, latest_checkpoint, list_checkpoints,  # noqa: F401
-                     make_run_dir, previous_run, prune_checkpoints, resume_from)
+                     checkpoint_written, make_run_dir, previous_run, prune_checkpoints, resume_from)
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "RunExistsError", "train", "latest_checkpoint",
            "native_bf16"]
@@ -353,10 +353,7 @@ class Trainer:
         }
         path = self.run_dir / "checkpoints" / checkpoint_name(step)
         write_model_file(path, "gan", tensors, json.dumps(self.mc.to_dict()), meta)
-        prune_checkpoints(self.run_dir, self.tc.keep_checkpoints)  # only after the new file is safely in place
-        self.last_checkpoint = path
-        if self._loop is not None:
-            self._loop.wrote(path)
+        self.last_checkpoint = checkpoint_written(self.run_dir, path, self.tc.keep_checkpoints, self._loop)
         return path
 
     def _load_checkpoint(self, path: Path):

@@ -33,7 +33,7 @@ from ..train.devices import native_bf16
 from ..train.loop import TrainingLoop
 from ..train.optim import adam, frozen, optimizer_from_tensors, optimizer_to_tensors
 from ..train.rundir import (RunExistsError, TrainingDiverged, checkpoint_name, latest_checkpoint, list_checkpoints,
-                            make_run_dir, previous_run, prune_checkpoints, resume_from)
+                            checkpoint_written, make_run_dir, previous_run, resume_from)
 from . import losses
 from .dtn import DTN, DTNConfig, dtn_from_state, match_channels, save_dtn
 from .encoder import Encoder
@@ -206,11 +206,7 @@ class DTNTrainer:
         save_dtn(self.dtn, path, info={"kind": "training", "source": self.source_name, "target": self.target_name},
                  extra_tensors=extra, extra_meta={"kind": "training", "optim_g_groups": json.dumps(gg),
                                                   "optim_d_groups": json.dumps(gd)})
-        if self.config.keep_checkpoints:
-            prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
-        self.last_checkpoint = path
-        if self._loop is not None:
-            self._loop.wrote(path)
+        self.last_checkpoint = checkpoint_written(self.run_dir, path, self.config.keep_checkpoints, self._loop)
         return path
 
     def _load_checkpoint(self, path: Path) -> int:

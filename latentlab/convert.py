@@ -50,7 +50,7 @@ from torch import nn
 from .checkpoint import load, save
 from .config import IMAGE_SIZES, ModelConfig
 from .models import GAN
-from .validate import positive_int
+from .validate import options_of, positive_int
 
 __all__ = ["convert", "ConvertOptions", "ConvertResult", "Layout", "LAYOUTS", "read_state_dict",
            "select_state_dict", "map_state_dict", "generator_table", "discriminator_table", "pytorch_examples_dcgan",
@@ -951,9 +951,7 @@ def convert(netG, netD=None, *, source: str = "pytorch-examples", key: str | Non
     Returns a :class:`ConvertResult` (model, path, max abs differences, notes). Reads with
     ``torch.load(map_location="cpu", weights_only=True)``.
     """
-    o = options if options is not None else ConvertOptions()
-    if not isinstance(o, ConvertOptions):
-        raise TypeError(f"options: expected a latentlab.convert.ConvertOptions, got {type(o).__name__}")
+    o = options_of(options, ConvertOptions, "options", "latentlab.convert")
     lay = _layout(source)
     for k, v in (("nz", nz), ("ngf", ngf), ("ndf", ndf), ("nc", o.nc), ("num_classes", num_classes),
                  ("n_verify", o.n_verify)):

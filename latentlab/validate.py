@@ -22,7 +22,7 @@ import numbers
 from typing import Iterable
 
 __all__ = ["expected", "positive_int", "int_at_least", "non_negative_int", "number_in", "probability", "one_of", "float_tensor", "finite",
-           "finite_tensor"]
+           "finite_tensor", "options_of"]
 
 
 def expected(name: str, what: str, value, *, hint: str = "") -> str:
@@ -117,3 +117,13 @@ def finite(x, name: str):
 def finite_tensor(x, name: str, *, hint: str = ""):
     """``float_tensor`` and ``finite`` in one: a floating-point tensor without NaN or inf."""
     return finite(float_tensor(x, name, hint=hint), name)
+
+
+def options_of(value, cls: type, name: str, module: str):
+    """An options dataclass argument: ``cls()`` for None, ``value`` if it is a ``cls``, else a TypeError
+    ``"<name>: expected a <module>.<cls name>, got <type>"`` (``module``: where users import ``cls`` from)."""
+    if value is None:
+        return cls()
+    if not isinstance(value, cls):
+        raise TypeError(f"{name}: expected a {module}.{cls.__name__}, got {type(value).__name__}")
+    return value

@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..validate import options_of
 from ..viz.page import figure_html, page, write_page
 from .report_sections import SECTIONS, Section  # one list, read by `report --help` without importing torch
 
@@ -651,10 +652,7 @@ def build_report(model, out, *, sections=None, quick: bool = False, prior: str |
 
 
 def _check_options(options) -> ReportOptions:
-    if options is None:
-        return ReportOptions()
-    if not isinstance(options, ReportOptions):
-        raise TypeError(f"options: expected a latentlab.app.report.ReportOptions, got {type(options).__name__}")
+    options = options_of(options, ReportOptions, "options", "latentlab.app.report")
     if isinstance(options.seed, bool) or not isinstance(options.seed, int):
         raise TypeError(f"seed: expected an int, got {options.seed!r}")
     return options

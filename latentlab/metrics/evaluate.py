@@ -32,7 +32,7 @@ from ..images import from_uint8
 from ..models import GAN
 from ..models.adapter import LatentModel, as_latent_model
 from ..pretrained import resolve_model  # re-exported: the one model resolver
-from ..validate import int_at_least
+from ..validate import int_at_least, options_of
 from .content import (FACE_RATES, ROOM_RATES, WINDOW_THRESHOLD, class_accuracy, compare_rates, face_content,
                       room_content)
 from .diversity import mode_collapse, msssim_per_class, msssim_settings
@@ -470,9 +470,7 @@ def evaluate(model, n: int = 2000, seed: int = 0, real=None, judge=None, *, data
         >>> result.classes["class_accuracy"], result.frechet["fd_ratio"]  # doctest: +SKIP
     """
     clock = _Clock()
-    st = settings if settings is not None else EvalSettings()
-    if not isinstance(st, EvalSettings):
-        raise TypeError(f"settings: expected a latentlab.metrics.EvalSettings, got {type(st).__name__}")
+    st = options_of(settings, EvalSettings, "settings", "latentlab.metrics")
     pairs_per_class, msssim_win_size, batch_size, progress = (st.pairs_per_class, st.msssim_win_size, st.batch_size,
                                                               st.progress)
     subject = resolve_subject(model, prior=prior, nz=nz, device=device, seed=seed)

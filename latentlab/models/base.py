@@ -8,7 +8,16 @@ from ..config import ModelConfig
 from ..rng import resolve_rng, rng_or_seed
 from ..validate import finite, float_tensor
 
-__all__ = ["GeneratorBase", "sample_prior", "check_z", "check_device", "check_dtype", "dcgan_init", "BatchNorm2d"]
+__all__ = ["GeneratorBase", "sample_prior", "check_z", "check_device", "parse_device", "check_dtype", "dcgan_init", "BatchNorm2d"]
+
+
+def parse_device(device, name: str = "device", expected: str = "e.g. 'cpu' or 'cuda'") -> torch.device:
+    """``torch.device(device)``, or a ValueError ``"<name>: unknown device <device>; expected <expected>"`` for a
+    string torch does not read (whether the device exists here is :func:`check_device`'s job)."""
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{name}: unknown device {device!r}; expected {expected}") from None
 
 
 def check_device(device, name: str = "device") -> torch.device | None:
@@ -18,10 +27,7 @@ def check_device(device, name: str = "device") -> torch.device | None:
     """
     if device is None:
         return None
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise ValueError(f"{name}: unknown device {device!r}; expected e.g. 'cpu' or 'cuda'") from None
+    dev = parse_device(device, name)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"{name}: {str(device)!r} was asked for, but CUDA is not available on this machine; "
                          "use 'cpu'")

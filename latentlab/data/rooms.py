@@ -211,24 +211,22 @@ class _Canvas:
         (x0, x1), (y0, y1), (z0, z1) = xs, ys, zs
         cam = self.cam
         faces = {}
+
+        def face(name, brightness, corners):  # a new part with the shaded colour, filled; ``name``: recorded
+            pid = self.part(inst, _shade(color, brightness))
+            self.quad3(corners, pid)
+            if name:
+                faces[name] = pid
+
         if cam.eye > y1:
-            pid = self.part(inst, _shade(color, top))
-            self.quad3(((x0, y1, z0), (x1, y1, z0), (x1, y1, z1), (x0, y1, z1)), pid)
-            faces["top"] = pid
+            face("top", top, ((x0, y1, z0), (x1, y1, z0), (x1, y1, z1), (x0, y1, z1)))
         elif cam.eye < y0:
-            pid = self.part(inst, _shade(color, top * 0.7))
-            self.quad3(((x0, y0, z0), (x1, y0, z0), (x1, y0, z1), (x0, y0, z1)), pid)
+            face(None, top * 0.7, ((x0, y0, z0), (x1, y0, z0), (x1, y0, z1), (x0, y0, z1)))
         if cam.cam_x < x0:
-            pid = self.part(inst, _shade(color, side))
-            self.quad3(((x0, y0, z0), (x0, y1, z0), (x0, y1, z1), (x0, y0, z1)), pid)
-            faces["left"] = pid
+            face("left", side, ((x0, y0, z0), (x0, y1, z0), (x0, y1, z1), (x0, y0, z1)))
         elif cam.cam_x > x1:
-            pid = self.part(inst, _shade(color, side))
-            self.quad3(((x1, y0, z0), (x1, y1, z0), (x1, y1, z1), (x1, y0, z1)), pid)
-            faces["right"] = pid
-        pid = self.part(inst, _shade(color, front))
-        self.quad3(((x0, y0, z0), (x1, y0, z0), (x1, y1, z0), (x0, y1, z0)), pid)
-        faces["front"] = pid
+            face("right", side, ((x1, y0, z0), (x1, y1, z0), (x1, y1, z1), (x1, y0, z1)))
+        face("front", front, ((x0, y0, z0), (x1, y0, z0), (x1, y1, z0), (x0, y1, z0)))
         return faces
 
 

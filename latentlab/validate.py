@@ -35,28 +35,30 @@ def _is_int(value, numpy: bool) -> bool:
     return isinstance(value, numbers.Integral if numpy else int) and not isinstance(value, bool)
 
 
+def _int_from(value, name: str, minimum: int, what: str, hint: str, numpy: bool) -> int:
+    """The integer checks' one body: ``int(value)`` for an int (not bool) >= ``minimum``, else the ValueError
+    ``"<name>: expected <what>[ <hint>], got <value!r>"``."""
+    if not _is_int(value, numpy) or value < minimum:
+        raise ValueError(expected(name, what, value, hint=hint))
+    return int(value)
+
+
 def int_at_least(value, name: str, minimum: int, *, hint: str = "", numpy: bool = False) -> int:
     """``int(value)`` if ``value`` is an int (not bool) ``>= minimum``, else a ValueError
     ``"<name>: expected an int >= <minimum>, got ..."``."""
-    if not _is_int(value, numpy) or value < minimum:
-        raise ValueError(expected(name, f"an int >= {minimum}", value, hint=hint))
-    return int(value)
+    return _int_from(value, name, minimum, f"an int >= {minimum}", hint, numpy)
 
 
 def positive_int(value, name: str, *, hint: str = "", numpy: bool = False) -> int:
     """``int(value)`` if ``value`` is an int >= 1 (not bool), else a ValueError
     ``"<name>: expected a positive int, got ..."``."""
-    if not _is_int(value, numpy) or value < 1:
-        raise ValueError(expected(name, "a positive int", value, hint=hint))
-    return int(value)
+    return _int_from(value, name, 1, "a positive int", hint, numpy)
 
 
 def non_negative_int(value, name: str, *, hint: str = "", numpy: bool = False) -> int:
     """``int(value)`` if ``value`` is an int >= 0 (not bool), else a ValueError
     ``"<name>: expected a non-negative int, got ..."``."""
-    if not _is_int(value, numpy) or value < 0:
-        raise ValueError(expected(name, "a non-negative int", value, hint=hint))
-    return int(value)
+    return _int_from(value, name, 0, "a non-negative int", hint, numpy)
 
 
 def number_in(value, name: str, low: float, high: float, *, low_open: bool = False, high_open: bool = False,

@@ -22,7 +22,7 @@ import numbers
 from typing import Iterable
 
 __all__ = ["expected", "positive_int", "int_at_least", "non_negative_int", "number_in", "probability", "one_of", "float_tensor", "finite",
-           "finite_tensor", "options_of"]
+           "finite_tensor", "options_of", "class_position"]
 
 
 def expected(name: str, what: str, value, *, hint: str = "") -> str:
@@ -129,3 +129,12 @@ def options_of(value, cls: type, name: str, module: str):
     if not isinstance(value, cls):
         raise TypeError(f"{name}: expected a {module}.{cls.__name__}, got {type(value).__name__}")
     return value
+
+
+def class_position(value, classes: Iterable, name: str) -> int:
+    """The index of the class ``value`` in ``classes``, else a ValueError ``"<name>: unknown class <value!r>;
+    classes are [...]"``."""
+    classes = list(classes)
+    if value not in classes:
+        raise ValueError(f"{name}: unknown class {value!r}; classes are {classes}")
+    return classes.index(value)

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from .config import ModelConfig
-from .io import (FILE_KINDS, CheckpointError, ModelFile, check_model_file, load_part, module_tensors,
+from .io import (FILE_KINDS, CheckpointError, ModelFile, check_model_file, load_part, network_tensors,
                  read_model_file, write_model_file)
 from .models import GAN
 
@@ -43,11 +43,8 @@ def save(gan: GAN, path: str | os.PathLike, *, step: int | None = None, dataset:
         raise TypeError(f"gan: expected a latentlab GAN, got {type(gan).__name__}")
     if generator is not None and set(generator.state_dict()) != set(gan.generator.state_dict()):
         raise ValueError("generator: its tensors do not match gan.generator's")
-    parts = [("generator", generator if generator is not None else gan.generator)]
-    if include_discriminator and gan.discriminator is not None:
-        parts.append(("discriminator", gan.discriminator))
-    tensors = module_tensors(parts, torch.float16 if half else None)
-    tensors.update(extra_tensors or {})
+    tensors = network_tensors([("generator", generator if generator is not None else gan.generator)],
+                              gan.discriminator if include_discriminator else None, half=half, extra=extra_tensors)
     meta = {
         "kind": kind,
         "step": str(int(step if step is not None else gan.step)),

@@ -50,7 +50,7 @@ from torch import nn
 from .checkpoint import load, save
 from .config import IMAGE_SIZES, ModelConfig
 from .models import GAN
-from .validate import positive_int
+from .validate import options_of, positive_int
 
 __all__ = ["convert", "ConvertOptions", "ConvertResult", "Layout", "LAYOUTS", "read_state_dict",
            "select_state_dict", "map_state_dict", "generator_table", "discriminator_table", "pytorch_examples_dcgan",
@@ -608,31 +608,35 @@ class Layout:
     class_first: bool = False             # conditional: the source concatenates [class, z] (latentlab: [z, class])
 
 
-_D_ZERO = {"discriminator": ("from_rgb.conv.bias",)}
+def _examples_layout(name: str, description: str) -> Layout:
+    """pytorch/examples' DCGAN modules (nn.Sequential 'main'), which the PyTorch DCGAN tutorial uses too. Its first
+    D conv has bias=False; latentlab's (no BatchNorm after it) has a bias: zero is the same function."""
+    return Layout(name=name, description=description, image_size=None, generator=generator_table,
+                  discriminator=discriminator_table, d_output="probability",
+                  zero_fill={"discriminator": ("from_rgb.conv.bias",)}, reference=_examples_reference)
+
+
+def _cdcgan_layout(name: str, description: str, class_first: bool = False) -> Layout:
+    """A class-conditional DCGAN generator (generator only), the class concatenated after z or, with
+    ``class_first``, before it."""
+    reference = (lambda *a: cdcgan_reference(*a, class_first=True)) if class_first else cdcgan_reference
+    return Layout(name=name, description=description, image_size=None, generator=generator_table,
+                  discriminator=None, reference=reference, conditional=True, class_first=class_first)
+
+
 LAYOUTS: dict[str, Layout] = {
-    "pytorch-examples": Layout(
-        name="pytorch-examples",
-        description="pytorch/examples dcgan/main.py (nn.Sequential 'main'; 32, 64 or 128 px)",
-        image_size=None, generator=generator_table, discriminator=discriminator_table, d_output="probability",
-        # pytorch/examples' first D conv has bias=False; latentlab's (no BatchNorm after it) has a bias: zero is the
-        # same function.
-        zero_fill=_D_ZERO, reference=_examples_reference),
-    "dcgan-tutorial": Layout(
-        name="dcgan-tutorial",
-        description="the PyTorch DCGAN faces tutorial (dcgan_faces_tutorial.py; the same modules as pytorch-examples)",
-        image_size=None, generator=generator_table, discriminator=discriminator_table, d_output="probability",
-        zero_fill=_D_ZERO, reference=_examples_reference),
-    "cdcgan-class-first": Layout(
-        name="cdcgan-class-first",
-        description="the cdcgan layout with the class vector before z: torch.cat([onehot(labels), noise], 1)",
-        image_size=None, generator=generator_table, discriminator=None,
-        reference=lambda *a: cdcgan_reference(*a, class_first=True), conditional=True, class_first=True),
-    "cdcgan": Layout(
-        name="cdcgan",
-        description="a class-conditional DCGAN generator: z and the class (one-hot or an nn.Embedding) "
-                    "concatenated, then the DCGAN blocks (Dropout allowed); generator only",
-        image_size=None, generator=generator_table, discriminator=None, reference=cdcgan_reference,
-        conditional=True),
+    "pytorch-examples": _examples_layout(
+        "pytorch-examples", "pytorch/examples dcgan/main.py (nn.Sequential 'main'; 32, 64 or 128 px)"),
+    "dcgan-tutorial": _examples_layout(
+        "dcgan-tutorial",
+        "the PyTorch DCGAN faces tutorial (dcgan_faces_tutorial.py; the same modules as pytorch-examples)"),
+    "cdcgan-class-first": _cdcgan_layout(
+        "cdcgan-class-first",
+        "the cdcgan layout with the class vector before z: torch.cat([onehot(labels), noise], 1)", class_first=True),
+    "cdcgan": _cdcgan_layout(
+        "cdcgan",
+        "a class-conditional DCGAN generator: z and the class (one-hot or an nn.Embedding) concatenated, then the "
+        "DCGAN blocks (Dropout allowed); generator only"),
 }
 
 
@@ -947,9 +951,7 @@ def convert(netG, netD=None, *, source: str = "pytorch-examples", key: str | Non
     Returns a :class:`ConvertResult` (model, path, max abs differences, notes). Reads with
     ``torch.load(map_location="cpu", weights_only=True)``.
     """
-    o = options if options is not None else ConvertOptions()
-    if not isinstance(o, ConvertOptions):
-        raise TypeError(f"options: expected a latentlab.convert.ConvertOptions, got {type(o).__name__}")
+    o = options_of(options, ConvertOptions, "options", "latentlab.convert")
     lay = _layout(source)
     for k, v in (("nz", nz), ("ngf", ngf), ("ndf", ndf), ("nc", o.nc), ("num_classes", num_classes),
                  ("n_verify", o.n_verify)):

@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 from torch import nn
 
-__all__ = ["Trace", "TraceDict", "get_module", "layer_names", "count_hooks"]
+__all__ = ["Trace", "TraceDict", "get_module", "layer_names", "count_hooks", "eval_mode"]
 
 
 def layer_names(model: nn.Module) -> list[str]:
@@ -48,7 +48,23 @@ def count_hooks(model: nn.Module) -> int:
     return n
 
 
-class Trace(contextlib.AbstractContextManager):
+class _Closing(contextlib.AbstractContextManager):
+    """The context-manager side of :class:`Trace` and :class:`TraceDict`: ``close()`` on exit, also when the block
+    raises; a :class:`StopForward` raised in the block ends it quietly when ``_stop`` (a TraceDict: always)."""
+
+    _stop = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
+        if self._stop and exc_type is not None and issubclass(exc_type, StopForward):
+            return True
+        return None
+
+
+class Trace(_Closing):
     """Record (and optionally edit) the output of one named layer while the context is open.
 
     Args:
@@ -85,15 +101,6 @@ class Trace(contextlib.AbstractContextManager):
         self.handle = self.module.register_forward_hook(hook)
         self._stop = stop
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.close()
-        if self._stop and exc_type is not None and issubclass(exc_type, StopForward):
-            return True
-        return None
-
     def close(self):
         if self.handle is not None:
             self.handle.remove()
@@ -104,7 +111,7 @@ class StopForward(Exception):
     """Raised inside a forward pass to stop it after a traced layer."""
 
 
-class TraceDict(dict, contextlib.AbstractContextManager):
+class TraceDict(dict, _Closing):
     """Several Traces at once: ``with TraceDict(G, ["block1", "block2"]) as td: G(z); td["block1"].output``."""
 
     def __init__(self, model: nn.Module, layers: Iterable[str], **kw):
@@ -116,15 +123,18 @@ class TraceDict(dict, contextlib.AbstractContextManager):
             self.close()
             raise
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.close()
-        if exc_type is not None and issubclass(exc_type, StopForward):
-            return True
-        return None
-
     def close(self):
         for t in self.values():
             t.close()
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module):
+    """``model`` in eval mode (BatchNorm running statistics, no dropout) within the block; its previous mode is
+    restored afterwards, also when the block raises."""
+    was = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .validate import float_tensor
+
 __all__ = ["from_uint8", "to_uint8", "to_unit_range", "grey_to_rgb", "rgb_to_grey", "match_channels",
            "LUMA_WEIGHTS"]
 
@@ -82,10 +84,7 @@ def to_uint8(images: torch.Tensor, *, channels_last: bool = False) -> torch.Tens
         >>> to_uint8(torch.tensor([[[[-1.0, 0.0, 1.0]]]]))
         tensor([[[[  0, 128, 255]]]], dtype=torch.uint8)
     """
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"images: expected a torch.Tensor, got {type(images).__name__}")
-    if not images.is_floating_point():
-        raise TypeError(f"images: expected a floating tensor in [-1, 1], got dtype {images.dtype}")
+    float_tensor(images, "images", floating="a floating tensor in [-1, 1]")
     x = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
     return _moved(x, -3, -1, "images (..., C, H, W)") if channels_last else x
 

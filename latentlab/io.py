@@ -37,7 +37,8 @@ from .validate import int_at_least
 
 __all__ = ["CheckpointError", "save_safetensors", "load_safetensors", "read_metadata", "atomic_write_bytes",
            "FileKind", "FILE_KINDS", "ModelFile", "write_model_file", "read_model_file", "module_tensors", "digest",
-           "check_sha256", "load_part", "int_field", "read_json_file", "JsonHeader", "check_json_header"]
+           "check_sha256", "load_part", "network_tensors", "int_field", "read_json_file", "read_samples_file", "write_samples_file",
+           "JsonHeader", "check_json_header"]
 
 
 class CheckpointError(ValueError):
@@ -220,6 +221,17 @@ def module_tensors(parts: Iterable[tuple[str, torch.nn.Module]], dtype: torch.dt
     return out
 
 
+def network_tensors(parts: Iterable[tuple[str, torch.nn.Module]], discriminator: torch.nn.Module | None = None, *,
+                    half: bool = False, extra: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """The tensors of a network's file (GAN, DTN): :func:`module_tensors` of ``parts``, then ``discriminator.*``
+    when a discriminator is given (fp16 floating tensors with ``half``), then ``extra`` (e.g. optimizer state)
+    as it is."""
+    parts = list(parts) + ([("discriminator", discriminator)] if discriminator is not None else [])
+    tensors = module_tensors(parts, torch.float16 if half else None)
+    tensors.update(extra or {})
+    return tensors
+
+
 def write_model_file(path: str | os.PathLike, kind: str, tensors: Mapping[str, torch.Tensor], config,
                      meta: Mapping[str, str] | None = None) -> Path:
     """Atomically write one model file of ``kind`` (a key of :data:`FILE_KINDS`): ``tensors`` plus the
@@ -370,6 +382,21 @@ def read_json_file(path: Path, what: str) -> object:
         raise ValueError(f"{what}: {str(path)!r} is a directory, expected a JSON file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{what}: {str(path)!r} is not valid JSON ({e})") from None
+
+
+def read_samples_file(path: str | os.PathLike, what: str, check: Callable) -> tuple[object, str]:
+    """``(check(data, where), where)`` for the samples file at ``path`` (boxes, labels), ``where`` being
+    ``" in '<path>'"`` for the messages; FileNotFoundError or ValueError starting with ``what``."""
+    path = Path(path)
+    where = f" in {str(path)!r}"
+    return check(read_json_file(path, what), where), where
+
+
+def write_samples_file(path: str | os.PathLike, data: Mapping) -> Path:
+    """Write ``data`` as compact JSON plus a newline, atomically (a failure leaves an existing file untouched)."""
+    path = Path(path)
+    atomic_write_bytes(path, (json.dumps(data, separators=(",", ":")) + "\n").encode("utf-8"))
+    return path
 
 
 @dataclass(frozen=True)

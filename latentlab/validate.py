@@ -22,7 +22,7 @@ import numbers
 from typing import Iterable
 
 __all__ = ["expected", "positive_int", "int_at_least", "non_negative_int", "number_in", "probability", "one_of", "float_tensor", "finite",
-           "finite_tensor"]
+           "finite_tensor", "options_of", "class_position"]
 
 
 def expected(name: str, what: str, value, *, hint: str = "") -> str:
@@ -35,28 +35,30 @@ def _is_int(value, numpy: bool) -> bool:
     return isinstance(value, numbers.Integral if numpy else int) and not isinstance(value, bool)
 
 
+def _int_from(value, name: str, minimum: int, what: str, hint: str, numpy: bool) -> int:
+    """The integer checks' one body: ``int(value)`` for an int (not bool) >= ``minimum``, else the ValueError
+    ``"<name>: expected <what>[ <hint>], got <value!r>"``."""
+    if not _is_int(value, numpy) or value < minimum:
+        raise ValueError(expected(name, what, value, hint=hint))
+    return int(value)
+
+
 def int_at_least(value, name: str, minimum: int, *, hint: str = "", numpy: bool = False) -> int:
     """``int(value)`` if ``value`` is an int (not bool) ``>= minimum``, else a ValueError
     ``"<name>: expected an int >= <minimum>, got ..."``."""
-    if not _is_int(value, numpy) or value < minimum:
-        raise ValueError(expected(name, f"an int >= {minimum}", value, hint=hint))
-    return int(value)
+    return _int_from(value, name, minimum, f"an int >= {minimum}", hint, numpy)
 
 
 def positive_int(value, name: str, *, hint: str = "", numpy: bool = False) -> int:
     """``int(value)`` if ``value`` is an int >= 1 (not bool), else a ValueError
     ``"<name>: expected a positive int, got ..."``."""
-    if not _is_int(value, numpy) or value < 1:
-        raise ValueError(expected(name, "a positive int", value, hint=hint))
-    return int(value)
+    return _int_from(value, name, 1, "a positive int", hint, numpy)
 
 
 def non_negative_int(value, name: str, *, hint: str = "", numpy: bool = False) -> int:
     """``int(value)`` if ``value`` is an int >= 0 (not bool), else a ValueError
     ``"<name>: expected a non-negative int, got ..."``."""
-    if not _is_int(value, numpy) or value < 0:
-        raise ValueError(expected(name, "a non-negative int", value, hint=hint))
-    return int(value)
+    return _int_from(value, name, 0, "a non-negative int", hint, numpy)
 
 
 def number_in(value, name: str, low: float, high: float, *, low_open: bool = False, high_open: bool = False,
@@ -91,15 +93,16 @@ def one_of(value, name: str, choices: Iterable, *, hint: str = ""):
     return value
 
 
-def float_tensor(x, name: str, *, hint: str = ""):
+def float_tensor(x, name: str, *, hint: str = "", floating: str = "a floating point tensor"):
     """``x`` if it is a floating-point ``torch.Tensor``, else a TypeError ``"<name>: expected a torch.Tensor
-    [hint], got <type>"`` or ``"<name>: expected a floating point tensor, got dtype <dtype>"``."""
+    [hint], got <type>"`` or ``"<name>: expected <floating>, got dtype <dtype>"`` (``floating`` may name the
+    expected range, e.g. "a floating tensor in [-1, 1]")."""
     import torch
 
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor{' ' + hint if hint else ''}, got {type(x).__name__}")
     if not x.is_floating_point():
-        raise TypeError(f"{name}: expected a floating point tensor, got dtype {x.dtype}")
+        raise TypeError(f"{name}: expected {floating}, got dtype {x.dtype}")
     return x
 
 
@@ -116,3 +119,22 @@ def finite(x, name: str):
 def finite_tensor(x, name: str, *, hint: str = ""):
     """``float_tensor`` and ``finite`` in one: a floating-point tensor without NaN or inf."""
     return finite(float_tensor(x, name, hint=hint), name)
+
+
+def options_of(value, cls: type, name: str, module: str):
+    """An options dataclass argument: ``cls()`` for None, ``value`` if it is a ``cls``, else a TypeError
+    ``"<name>: expected a <module>.<cls name>, got <type>"`` (``module``: where users import ``cls`` from)."""
+    if value is None:
+        return cls()
+    if not isinstance(value, cls):
+        raise TypeError(f"{name}: expected a {module}.{cls.__name__}, got {type(value).__name__}")
+    return value
+
+
+def class_position(value, classes: Iterable, name: str) -> int:
+    """The index of the class ``value`` in ``classes``, else a ValueError ``"<name>: unknown class <value!r>;
+    classes are [...]"``."""
+    classes = list(classes)
+    if value not in classes:
+        raise ValueError(f"{name}: unknown class {value!r}; classes are {classes}")
+    return classes.index(value)

@@ -43,30 +43,24 @@ def sample_uint8(gan, n: int, seed: int, batch_size: int = 200):
     import numpy as np
     import torch
 
+    from ..hooks import eval_mode
     from ..images import grey_to_rgb, to_uint8
     from ..models import sample_prior
     G = gan.generator
     cfg = gan.config
     z = sample_prior(n, cfg.nz, cfg.prior, rng=torch.Generator().manual_seed(seed))
-    was = G.training
-    G.eval()
-    try:
-        with torch.no_grad():
-            x = torch.cat([G(z[i:i + batch_size]).float() for i in range(0, n, batch_size)])
-    finally:
-        G.train(was)
+    with eval_mode(G), torch.no_grad():
+        x = torch.cat([G(z[i:i + batch_size]).float() for i in range(0, n, batch_size)])
     return np.ascontiguousarray(to_uint8(grey_to_rgb(x), channels_last=True).numpy())
 
 
 def run(args) -> int:
     from ..dissect.boxes_json import load_boxes
     from ..io import atomic_write_bytes
-    from .options import load_model
+    from .options import int_flags_at_least, load_model
     from ..viz.annotate import annotate_page
 
-    for name, v, lo in (("--n", args.n, 1), ("--seed", args.seed, 0), ("--size", args.size, 64)):
-        if v < lo:
-            raise ValueError(f"{name}: expected an int >= {lo}, got {v}")
+    int_flags_at_least(("--n", args.n, 1), ("--seed", args.seed, 0), ("--size", args.size, 64))
     tag_mode = args.tags is not None or args.labels is not None
     out = Path(args.out or ("tags.json" if tag_mode else "boxes.json"))
     if tag_mode and args.boxes:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 __all__ = ["add_arguments", "run"]
 
@@ -32,12 +31,10 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def run(args) -> int:
     from ..viz.images import to_uint8_grid
     from .label_edits import arithmetic_from_tags, load_model_and_tags, measure_expect, save_png, terms_png
+    from .options import int_flags_at_least, out_folder
 
-    if args.seed < 0:
-        raise ValueError(f"--seed: expected an int >= 0, got {args.seed}")
-    out = Path(args.out)
-    if out.is_file():
-        raise ValueError(f"--out: {str(out)!r} is a file, expected a folder")
+    int_flags_at_least(("--seed", args.seed, 0))
+    out = out_folder(args.out)
     gan, tags = load_model_and_tags(args.model, args.labels)
     ar, res = arithmetic_from_tags(gan, tags, args.expression, seed=args.seed)
     if args.expect:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 __all__ = ["UsageError", "positive_int", "non_negative_int", "positive_float", "HelpFormatter",
            "add_device_argument", "resolve_device", "add_class_argument", "class_index", "resolve_class", "model_file",
-           "load_model"]
+           "load_model", "out_folder", "int_flags_at_least"]
 
 
 class UsageError(ValueError):
@@ -147,3 +147,21 @@ def load_model(model: str, *, option: str = "model"):
     from ..pretrained import resolve_model  # imports torch: call this in run(), not while parsing
 
     return resolve_model(model_file(model, option=option))
+
+
+def out_folder(path, flag: str = "--out") -> Path:
+    """``Path(path)`` for an output folder (created later by the command); ValueError naming ``flag`` when it is
+    an existing file."""
+    out = Path(path)
+    if out.is_file():
+        raise ValueError(f"{flag}: {str(out)!r} is a file, expected a folder")
+    return out
+
+
+def int_flags_at_least(*flags: tuple) -> None:
+    """Check ``(flag, value, minimum)`` triples of int options: ValueError ``"<flag>: expected an int >= <minimum>,
+    got <value>"`` (``latentlab.validate.int_at_least``) for the first value below its minimum."""
+    from ..validate import int_at_least
+
+    for flag, value, minimum in flags:
+        int_at_least(value, flag, minimum)

@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..validate import options_of
 from ..viz.page import figure_html, page, write_page
 from .report_sections import SECTIONS, Section  # one list, read by `report --help` without importing torch
 
@@ -292,18 +293,16 @@ def resolve_subject(model, *, prior=None, nz=None, layer=None, discriminator=Non
 def _check_discriminator(D, images: torch.Tensor) -> None:
     """D must be a module that reads the generator's images: one forward pass on two of them."""
     from torch import nn
+
+    from ..hooks import eval_mode
     if not isinstance(D, nn.Module):
         raise TypeError(f"discriminator: expected an nn.Module reading the generator's images, got {type(D).__name__}")
-    was = D.training
-    D.eval()
-    try:
-        with torch.no_grad():
+    with eval_mode(D), torch.no_grad():
+        try:
             D(images.to(next((p.device for p in D.parameters()), torch.device("cpu"))))
-    except RuntimeError as e:
-        raise ValueError(f"discriminator: {type(D).__name__} cannot read the generator's images of shape "
-                         f"{tuple(images.shape[1:])} ({type(e).__name__}: {str(e).splitlines()[0]})") from None
-    finally:
-        D.train(was)
+        except RuntimeError as e:
+            raise ValueError(f"discriminator: {type(D).__name__} cannot read the generator's images of shape "
+                             f"{tuple(images.shape[1:])} ({type(e).__name__}: {str(e).splitlines()[0]})") from None
 
 
 def plan_sections(subject: ReportSubject, *, has_log: bool = False,
@@ -653,10 +652,7 @@ def build_report(model, out, *, sections=None, quick: bool = False, prior: str |
 
 
 def _check_options(options) -> ReportOptions:
-    if options is None:
-        return ReportOptions()
-    if not isinstance(options, ReportOptions):
-        raise TypeError(f"options: expected a latentlab.app.report.ReportOptions, got {type(options).__name__}")
+    options = options_of(options, ReportOptions, "options", "latentlab.app.report")
     if isinstance(options.seed, bool) or not isinstance(options.seed, int):
         raise TypeError(f"seed: expected an int, got {options.seed!r}")
     return options

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 __all__ = ["add_arguments", "run"]
 
@@ -34,14 +33,12 @@ def run(args) -> int:
     from ..viz.images import to_uint8_grid
     from .label_edits import TURN_COEFFICIENTS, load_model_and_tags, measure_turn, save_png, turn_from_tags
 
-    for name, v, lo in (("--rows", args.rows, 1), ("--seed", args.seed, 0)):
-        if v < lo:
-            raise ValueError(f"{name}: expected an int >= {lo}, got {v}")
+    from .options import int_flags_at_least, out_folder
+
+    int_flags_at_least(("--rows", args.rows, 1), ("--seed", args.seed, 0))
     if not args.scale > 0:
         raise ValueError(f"--scale: expected a positive number, got {args.scale}")
-    out = Path(args.out)
-    if out.is_file():
-        raise ValueError(f"--out: {str(out)!r} is a file, expected a folder")
+    out = out_folder(args.out)
     gan, tags = load_model_and_tags(args.model, args.labels)
     coef = [round(c * args.scale, 3) for c in TURN_COEFFICIENTS]
     rot, images, latents = turn_from_tags(gan, tags, args.left, args.right, rows=args.rows, seed=args.seed,

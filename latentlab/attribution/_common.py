@@ -1,8 +1,6 @@
 """Argument checks and small helpers shared by the attribution modules."""
 from __future__ import annotations
 
-import contextlib
-
 import torch
 from torch import nn
 
@@ -81,12 +79,3 @@ def check_images(model: nn.Module, images, name: str = "images") -> torch.Tensor
     return images
 
 
-@contextlib.contextmanager
-def eval_mode(model: nn.Module):
-    """Evaluate with BatchNorm running statistics; restore the previous mode afterwards."""
-    was = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was)

@@ -22,9 +22,9 @@ import torch
 from torch import nn
 
 from .. import images as images_
-from ..hooks import Trace
+from ..hooks import Trace, eval_mode
 from ..models.baseline import random_weights
-from ._common import check_filter, eval_mode, prepare
+from ._common import check_filter, prepare
 from .guided import FilterGuidedBackprop
 
 __all__ = ["layer_activations", "filter_scores", "top_images", "random_like", "FilterViews", "filter_views",

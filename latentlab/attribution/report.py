@@ -30,7 +30,7 @@ from torch import nn
 
 from ..images import from_uint8
 from ..models.base import check_device
-from ..validate import positive_int
+from ..validate import options_of, positive_int
 from ._common import check_images, prepare, resolve_layer
 from .filters import FilterViews, filter_views, layer_activations, random_like, top_images
 from .semantic import SemanticScores, filter_iou
@@ -174,9 +174,7 @@ def filter_report(model, data="rooms", *, n: int = 2000, layer: str | None = Non
         settings: a :class:`FilterSettings` (seeds, where the views come from, the semantic classes and their
             IoU threshold, batch size, cache); default ``FilterSettings()``.
     """
-    st = settings if settings is not None else FilterSettings()
-    if not isinstance(st, FilterSettings):
-        raise TypeError(f"settings: expected a latentlab.attribution.FilterSettings, got {type(st).__name__}")
+    st = options_of(settings, FilterSettings, "settings", "latentlab.attribution")
     data_seed, random_seed, views_from, semantic_classes = st.data_seed, st.random_seed, st.views_from, \
         st.semantic_classes
     clock = _Clock()

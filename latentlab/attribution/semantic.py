@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as Fn
 
-from ..validate import positive_int
+from ..validate import class_position, positive_int
 
 __all__ = ["SemanticScores", "filter_iou", "iou_bound", "upsample"]
 
@@ -84,9 +84,7 @@ class SemanticScores:
         return iou_bound(self.mask_share, self.class_area / max(self.class_area.sum(), 1))
 
     def class_index(self, name: str) -> int:
-        if name not in self.class_names:
-            raise ValueError(f"classes: unknown class {name!r}; classes are {list(self.class_names)}")
-        return self.class_names.index(name)
+        return class_position(name, self.class_names, "classes")
 
     def semantic(self, classes=("window", "bed"), min_iou: float = 0.2) -> np.ndarray:
         """(F,) bool: filters whose IoU with any of ``classes`` is >= ``min_iou``."""

@@ -114,12 +114,18 @@ def uniforms(index: int, seed: int, count: int) -> list[float]:
     return np.random.default_rng([seed, index]).random(count).tolist()
 
 
+def chooser(overrides: Mapping) -> Callable:
+    """``get(name, make)``: ``overrides[name]`` when the caller gave it, else ``make()`` (the draw)."""
+    def get(name, make):
+        return overrides[name] if name in overrides else make()
+    return get
+
+
 def shared_attributes(u: list[float], slot: Mapping[str, int], overrides: Mapping) -> tuple:
     """(smile float, glasses int, presentation, hair_length) from the uniforms ``u`` (``slot``: name ->
     index into ``u``), an override winning over its draw. Smile is bimodal: half in [0, 0.2], half in
     [0.6, 1]; 30% wear glasses; feminine hair is mostly long, masculine mostly short."""
-    def get(name, make):
-        return overrides[name] if name in overrides else make()
+    get = chooser(overrides)
 
     smile = float(get("smile", lambda: u[slot["smile"]] * 0.2 if u[slot["smile_mode"]] < 0.5
                       else 0.6 + 0.4 * u[slot["smile"]]))

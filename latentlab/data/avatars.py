@@ -59,7 +59,7 @@ from ..images import from_uint8
 from ._people import check_int as _check_int
 from ._people import GLASSES_STYLES  # noqa: F401 (part of this module's vocabulary)
 from ._people import (BEARD_STYLES, HAIR_LENGTHS, PRESENTATIONS, RenderedDataset,
-                      check_overrides, check_size, hair_color_index, shared_attributes, uniforms,
+                      check_overrides, check_size, chooser, hair_color_index, shared_attributes, uniforms,
                       write_images)
 
 __all__ = [
@@ -179,8 +179,7 @@ def _uniforms(index: int, seed: int) -> list[float]:
 
 def _spec_from(u: list[float], high: dict) -> dict:
     """High-level attributes (``high`` wins over the uniforms) -> the full spec with part names."""
-    def get(name, make):
-        return high[name] if name in high else make()
+    get = chooser(high)
 
     smile, glasses, presentation, length = shared_attributes(u, _U, high)
     feminine = presentation == "feminine"

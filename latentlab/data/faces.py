@@ -54,7 +54,7 @@ import numpy as np
 from ._people import check_int as _check_int
 from ._people import GLASSES_STYLES  # noqa: F401 (part of this module's vocabulary)
 from ._people import (BEARD_STYLES, HAIR_LENGTHS, PRESENTATIONS, RenderedDataset,
-                      check_overrides, check_size, hair_color_index, shared_attributes, uniforms,
+                      check_overrides, check_size, chooser, hair_color_index, shared_attributes, uniforms,
                       write_images)
 
 __all__ = ["FACE_ATTRIBUTES", "FACE_SIZES", "FaceSample", "FacesDataset", "face_attributes", "render_face"]
@@ -134,8 +134,7 @@ def _uniforms(index: int, seed: int) -> list[float]:
 
 
 def _attributes_from(u: list[float], overrides: dict) -> dict:
-    def get(name, make):
-        return overrides[name] if name in overrides else make()
+    get = chooser(overrides)
 
     yaw = get("yaw", lambda: float(2.0 * u[_U["yaw"]] - 1.0))
     smile, glasses, presentation, length = shared_attributes(u, _U, overrides)

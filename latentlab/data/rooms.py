@@ -211,24 +211,22 @@ class _Canvas:
         (x0, x1), (y0, y1), (z0, z1) = xs, ys, zs
         cam = self.cam
         faces = {}
+
+        def face(name, brightness, corners):  # a new part with the shaded colour, filled; ``name``: recorded
+            pid = self.part(inst, _shade(color, brightness))
+            self.quad3(corners, pid)
+            if name:
+                faces[name] = pid
+
         if cam.eye > y1:
-            pid = self.part(inst, _shade(color, top))
-            self.quad3(((x0, y1, z0), (x1, y1, z0), (x1, y1, z1), (x0, y1, z1)), pid)
-            faces["top"] = pid
+            face("top", top, ((x0, y1, z0), (x1, y1, z0), (x1, y1, z1), (x0, y1, z1)))
         elif cam.eye < y0:
-            pid = self.part(inst, _shade(color, top * 0.7))
-            self.quad3(((x0, y0, z0), (x1, y0, z0), (x1, y0, z1), (x0, y0, z1)), pid)
+            face(None, top * 0.7, ((x0, y0, z0), (x1, y0, z0), (x1, y0, z1), (x0, y0, z1)))
         if cam.cam_x < x0:
-            pid = self.part(inst, _shade(color, side))
-            self.quad3(((x0, y0, z0), (x0, y1, z0), (x0, y1, z1), (x0, y0, z1)), pid)
-            faces["left"] = pid
+            face("left", side, ((x0, y0, z0), (x0, y1, z0), (x0, y1, z1), (x0, y0, z1)))
         elif cam.cam_x > x1:
-            pid = self.part(inst, _shade(color, side))
-            self.quad3(((x1, y0, z0), (x1, y1, z0), (x1, y1, z1), (x1, y0, z1)), pid)
-            faces["right"] = pid
-        pid = self.part(inst, _shade(color, front))
-        self.quad3(((x0, y0, z0), (x1, y0, z0), (x1, y1, z0), (x0, y1, z0)), pid)
-        faces["front"] = pid
+            face("right", side, ((x1, y0, z0), (x1, y1, z0), (x1, y1, z1), (x1, y0, z1)))
+        face("front", front, ((x0, y0, z0), (x1, y0, z0), (x1, y1, z0), (x0, y1, z0)))
         return faces
 
 
@@ -273,21 +271,21 @@ class _Wall:
 # scene pieces
 
 
+# the outdoor picture's colours by kind: ranges of the sky's top (RGB), the horizon (RGB) and the ground (HSV)
+_OUTDOOR_COLOURS = {
+    "day": (((45, 100), (115, 170), (215, 255)), ((160, 210), (200, 232), (240, 255)),
+            ((0.22, 0.33), (0.35, 0.6), (0.35, 0.6))),
+    "dusk": (((40, 90), (40, 80), (110, 160)), ((235, 255), (130, 185), (60, 120)),
+             ((0.6, 0.8), (0.2, 0.4), (0.15, 0.3))),
+    "night": (((4, 15), (8, 22), (30, 55)), ((25, 50), (35, 65), (85, 125)), ((0.6, 0.7), (0.3, 0.5), (0.06, 0.14))),
+}
+
+
 def _outdoor(R: _Rand, kind: str, size: int, horizon: float) -> np.ndarray:
     """What the windows look out on: a full-frame picture (H, W, 3) uint8 shown through the panes."""
     S = size
-    if kind == "day":
-        top = (R.u(45, 100), R.u(115, 170), R.u(215, 255))
-        hor = (R.u(160, 210), R.u(200, 232), R.u(240, 255))
-        ground = _hsv(R.u(0.22, 0.33), R.u(0.35, 0.6), R.u(0.35, 0.6))
-    elif kind == "dusk":
-        top = (R.u(40, 90), R.u(40, 80), R.u(110, 160))
-        hor = (R.u(235, 255), R.u(130, 185), R.u(60, 120))
-        ground = _hsv(R.u(0.6, 0.8), R.u(0.2, 0.4), R.u(0.15, 0.3))
-    else:
-        top = (R.u(4, 15), R.u(8, 22), R.u(30, 55))
-        hor = (R.u(25, 50), R.u(35, 65), R.u(85, 125))
-        ground = _hsv(R.u(0.6, 0.7), R.u(0.3, 0.5), R.u(0.06, 0.14))
+    top, hor, ground = ([R.u(a, b) for a, b in ranges] for ranges in _OUTDOOR_COLOURS[kind])  # drawn in this order
+    ground = _hsv(*ground)
     # the sky gradient runs from about the window tops down to the horizon
     v = _grids(S)["rows"]
     v_top = horizon - R.u(0.3, 0.45) * S

@@ -5,12 +5,13 @@ only is ``x0=5, x1=6``). Boxes come per sample: ``boxes[i]`` is the list of boxe
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from ..io import read_json_file
 
 __all__ = ["validate_boxes", "load_boxes_json", "boxes_to_grid", "box_to_grid", "boxes_to_pixel_mask"]
 
@@ -55,12 +56,7 @@ def validate_boxes(boxes, n_samples: int, image_size: int) -> list[list[Box]]:
 def load_boxes_json(path: str | os.PathLike, n_samples: int, image_size: int) -> list[list[Box]]:
     """Read boxes drawn by hand: ``[[[x0, y0, x1, y1], ...], ...]`` or ``{"boxes": [...]}`` (one list per sample)."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"boxes: file {str(path)!r} does not exist") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"boxes: {str(path)!r} is not valid JSON ({e})") from None
+    data = read_json_file(path, "boxes")
     if isinstance(data, dict):
         if "boxes" not in data:
             raise ValueError(f"boxes: {str(path)!r} is a JSON object without a 'boxes' key")

@@ -13,12 +13,11 @@ Coordinates follow :mod:`latentlab.dissect.boxes`: whole pixels, 0 <= x0 < x1 <=
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..io import JsonHeader, atomic_write_bytes, check_json_header, int_field, read_json_file
+from ..io import JsonHeader, check_json_header, int_field, read_samples_file, write_samples_file
 from .boxes import Box, validate_boxes
 
 __all__ = ["BoxesFile", "load_boxes", "save_boxes", "FORMAT", "VERSION"]
@@ -60,10 +59,7 @@ def load_boxes(path: str | os.PathLike, *, model: str | None = None, seed: int |
                image_size: int | None = None) -> BoxesFile:
     """Read and check a boxes file. The keyword arguments, when given, must match the file's: the boxes were
     drawn on the samples of that model, seed and n. Raises FileNotFoundError or ValueError naming the field."""
-    path = Path(path)
-    where = f" in {str(path)!r}"
-    data = read_json_file(path, "boxes")
-    f = _check(data, where)
+    f, where = read_samples_file(path, "boxes", _check)
     for name, want in (("model", model), ("seed", seed), ("n", n), ("image_size", image_size)):
         if want is not None and getattr(f, name) != want:
             raise ValueError(f"{name}: the boxes{where} were drawn on samples with {name}={getattr(f, name)!r}, "
@@ -76,6 +72,4 @@ def save_boxes(path: str | os.PathLike, boxes: list[list[Box]], *, model: str, s
     if not isinstance(boxes, (list, tuple)):
         raise ValueError(f"boxes: expected a list with one list of boxes per sample, got {type(boxes).__name__}")
     f = _check({"model": model, "seed": seed, "n": len(boxes), "image_size": image_size, "boxes": list(boxes)})
-    path = Path(path)
-    atomic_write_bytes(path, (json.dumps(f.to_dict(), separators=(",", ":")) + "\n").encode("utf-8"))
-    return path
+    return write_samples_file(path, f.to_dict())

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..hooks import Trace
+from ..validate import options_of
 from .removal import adapter, class_index
 
 __all__ = ["causal_ranking", "CausalSettings"]
@@ -47,9 +48,7 @@ def causal_ranking(generator, layer: str, segmenter, obj: str = "window", *, nz:
     Returns:
         ranking: map indices, most causal first; mask: the optimised m (C,) in [0, 1].
     """
-    st = settings if settings is not None else CausalSettings()
-    if not isinstance(st, CausalSettings):
-        raise TypeError(f"settings: expected a latentlab.dissect.causal.CausalSettings, got {type(st).__name__}")
+    st = options_of(settings, CausalSettings, "settings", "latentlab.dissect.causal")
     steps, batch_size, lr, sparsity, preserve = st.steps, st.batch_size, st.lr, st.sparsity, st.preserve
     for name, v in (("steps", steps), ("batch_size", batch_size)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:

@@ -41,14 +41,19 @@ class JudgeDomainWarning(UserWarning):
     validated there."""
 
 
+def _lookup(name: str, arg: str, table: dict) -> tuple:
+    """(key, table[key]) for a judge name or alias; ValueError naming ``arg`` for an unknown one."""
+    key = _ALIASES.get(name, name)
+    if key not in table:
+        raise ValueError(f"{arg}: unknown judge {name!r}; judges exist for {sorted(table)}")
+    return key, table[key]
+
+
 def check_domain(judge: str, dataset: str | None, *, stacklevel: int = 2) -> str | None:
     """Warn (:class:`JudgeDomainWarning`) when the shipped judge ``judge`` is about to read a model whose recorded
     ``dataset`` ('' or None: not recorded, e.g. a converted or foreign generator) is not the judge's world; returns
     the message, or None when the model is in the judge's domain."""
-    key = _ALIASES.get(judge, judge)
-    if key not in JUDGE_DOMAINS:
-        raise ValueError(f"judge: unknown judge {judge!r}; judges exist for {sorted(JUDGE_DOMAINS)}")
-    names, world = JUDGE_DOMAINS[key]
+    key, (names, world) = _lookup(judge, "judge", JUDGE_DOMAINS)
     ds = str(dataset or "").lower()
     if ds in names:
         return None
@@ -66,10 +71,7 @@ def judge_path(name: str) -> Path:
 
 def load_judge(name: str, path=None):
     """Load a shipped judge by dataset name ("rooms", "faces", "fashion"), in eval mode."""
-    key = _ALIASES.get(name, name)
-    if key not in JUDGES:
-        raise ValueError(f"name: unknown judge {name!r}; judges exist for {sorted(JUDGES)}")
-    mod, cls = JUDGES[key]
+    key, (mod, cls) = _lookup(name, "name", JUDGES)
     klass = getattr(importlib.import_module(mod), cls)
     p = Path(path) if path is not None else judge_path(key)
     if not p.exists():

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from latentlab.config import Config
+from latentlab.hooks import eval_mode
 from latentlab.io import FILE_KINDS, digest, load_part, module_tensors, read_model_file, write_model_file  # noqa: F401 (digest: re-exported)
 from latentlab.models.base import check_device
 from latentlab.validate import positive_int
@@ -153,15 +154,11 @@ class JudgeFile:
         positive_int(batch_size, "batch_size")
         param = next(self.parameters())
         fmt = torch.channels_last if self.batch_channels_last else torch.contiguous_format
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             chunks = images.split(batch_size) or (images,)
             outs = [fn(c.to(param.device, param.dtype).contiguous(memory_format=fmt)).to(images.device)
                     for c in chunks]
             return torch.cat(outs) if len(outs) > 1 else outs[0]
-        finally:
-            self.train(was_training)
 
     def save(self, path: str | os.PathLike, dtype: torch.dtype | None = None,
              metadata: Mapping[str, str] | None = None) -> None:

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from ..rng import resolve_rng
-from ..validate import int_at_least, non_negative_int, number_in, positive_int
+from ..validate import float_tensor, int_at_least, non_negative_int, number_in, positive_int
 
 __all__ = [
     "wash", "colour_shift", "blur", "pixel_noise", "lowfreq_noise", "blotches", "checkerboard", "erase_class",
@@ -46,10 +46,7 @@ WALL, WINDOW = 0, 3  # indices in latentlab.data.rooms.ROOM_CLASSES (checked in 
 
 
 def _check_images(images, name: str = "images") -> None:
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{name}: expected a torch.Tensor (N, 3, H, W) in [-1, 1], got {type(images).__name__}")
-    if not images.is_floating_point():
-        raise TypeError(f"{name}: expected a floating tensor in [-1, 1], got dtype {images.dtype}")
+    float_tensor(images, name, hint="(N, 3, H, W) in [-1, 1]", floating="a floating tensor in [-1, 1]")
     if images.ndim != 4 or images.shape[1] != 3:
         raise ValueError(f"{name}: expected shape (N, 3, H, W), got {tuple(images.shape)}")
 

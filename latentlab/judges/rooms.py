@@ -37,7 +37,7 @@ from latentlab.io import CheckpointError
 from latentlab.judges._files import ConvUnit, JsonConfig, JudgeFile
 from latentlab.judges._files import digest as _digest  # noqa: F401 (tests build files with it)
 from latentlab.masks import Box, mask_to_boxes  # re-exported: the rooms judge's boxes
-from latentlab.validate import positive_int, probability
+from latentlab.validate import class_position, positive_int, probability
 
 __all__ = ["RoomSegmenter", "RoomSegmenterConfig", "mask_to_boxes", "window_boxes"]
 
@@ -137,9 +137,7 @@ class RoomSegmenter(JudgeFile, nn.Module):
         return self.config.widths[-1]
 
     def class_index(self, name: str) -> int:
-        if name not in self.classes:
-            raise ValueError(f"name: unknown class {name!r}; classes are {list(self.classes)}")
-        return self.classes.index(name)
+        return class_position(name, self.classes, "name")
 
     # -- computation --------------------------------------------------------------------------
     def _encode(self, images: torch.Tensor) -> list[torch.Tensor]:

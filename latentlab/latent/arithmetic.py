@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..models.adapter import as_latent_model
-from ..validate import positive_int
+from ..validate import options_of, positive_int
 from .labels import label_images, match
 from .pool import JudgedPool, LatentPool
 
@@ -189,12 +189,9 @@ class Arithmetic(JudgedPool):
     def __init__(self, generator, prior: str | None = None, judge=None, *, k: int = 3, pool_size: int = 1000,
                  seed: int = 0, margin: float = 0.2, pool: LatentPool | None = None, device=None,
                  options: ArithmeticOptions | None = None):
-        o = options if options is not None else ArithmeticOptions()
-        if not isinstance(o, ArithmeticOptions):
-            raise TypeError(f"options: expected a latentlab.latent.ArithmeticOptions, got {type(o).__name__}")
+        o = options_of(options, ArithmeticOptions, "options", "latentlab.latent")
         self.model = as_latent_model(generator, prior, batch_size=o.batch_size, device=device)
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k: expected a positive int (exemplars per concept), got {k!r}")
+        positive_int(k, "k", hint="(exemplars per concept)")
         if o.noise not in NOISE_KINDS:
             raise ValueError(f"noise: expected one of {NOISE_KINDS}, got {o.noise!r}")
         self._init_pool(judge, pool, pool_size, seed, o.c)

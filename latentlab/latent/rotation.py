@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from ..models.adapter import as_latent_model
+from ..validate import options_of, positive_int
 from .pool import JudgedPool, LatentPool
 
 __all__ = ["RotationAxis", "RotationOptions", "rotation_axis", "along_axis", "DEFAULT_COEFFICIENTS"]
@@ -75,12 +76,9 @@ class RotationAxis(JudgedPool):
     def __init__(self, generator, prior: str | None = None, judge=None, *, k: int = 4, pool_size: int = 1000,
                  seed: int = 0, yaw_threshold: float = 0.5, pool: LatentPool | None = None, device=None,
                  options: RotationOptions | None = None):
-        o = options if options is not None else RotationOptions()
-        if not isinstance(o, RotationOptions):
-            raise TypeError(f"options: expected a latentlab.latent.RotationOptions, got {type(o).__name__}")
+        o = options_of(options, RotationOptions, "options", "latentlab.latent")
         self.model = as_latent_model(generator, prior, batch_size=o.batch_size, device=device)
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k: expected a positive int (exemplars per side), got {k!r}")
+        positive_int(k, "k", hint="(exemplars per side)")
         if o.pick not in ("random", "extreme"):
             raise ValueError(f"pick: expected 'random' or 'extreme', got {o.pick!r}")
         self._init_pool(judge, pool, pool_size, seed, o.c)

@@ -18,7 +18,6 @@ A mean needs at least ``MIN_SAMPLES`` = 2 samples.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from ..io import JsonHeader, atomic_write_bytes, check_json_header, int_field, read_json_file
+from ..io import JsonHeader, check_json_header, int_field, read_samples_file, write_samples_file
 
 __all__ = ["TagsFile", "load_tags", "save_tags", "model_fingerprint", "FORMAT", "VERSION", "MIN_SAMPLES"]
 
@@ -172,10 +171,7 @@ def load_tags(path: str | os.PathLike, *, model: str | None = None, seed: int | 
               nz: int | None = None, image_size: int | None = None, fingerprint: str | None = None) -> TagsFile:
     """Read and check a tags file. Keyword arguments, when given, must match the file's (the tags were made on
     that model's samples); ``model`` is compared by file name. Raises FileNotFoundError or ValueError."""
-    path = Path(path)
-    where = f" in {str(path)!r}"
-    data = read_json_file(path, "labels")
-    f = _check(data, where)
+    f, where = read_samples_file(path, "labels", _check)
     for name, want in (("model", model), ("seed", seed), ("n", n), ("nz", nz), ("image_size", image_size),
                        ("fingerprint", fingerprint)):
         have = getattr(f, name)
@@ -194,7 +190,4 @@ def save_tags(path: str | os.PathLike, tags: dict, *, model: str, seed: int, n: 
     """Check and write a tags file atomically (a failure leaves an existing file untouched)."""
     data = {"model": model, "seed": seed, "n": n, "nz": nz, "image_size": image_size, "fingerprint": fingerprint,
             "seen": seen, "tags": tags}
-    f = _check(data)
-    path = Path(path)
-    atomic_write_bytes(path, (json.dumps(f.to_dict(), separators=(",", ":")) + "\n").encode("utf-8"))
-    return path
+    return write_samples_file(path, _check(data).to_dict())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 __all__ = ["ARGS", "LiveSession", "open_live"]
 
@@ -37,13 +36,8 @@ def open_live(path, *, executable: str | None = None, width: int = 1280, height:
     ``extra_args``: more Chromium switches (the benchmark marks its browser process with one)."""
     from playwright.sync_api import sync_playwright
 
-    from ..viz.browser import find_chromium
-    path = Path(path).resolve()
-    if not path.is_file():
-        raise FileNotFoundError(f"path: live page {str(path)!r} does not exist")
-    exe = executable or find_chromium()
-    if exe is None:
-        raise FileNotFoundError("executable: no Chromium found (set LATENTLAB_CHROMIUM or apt-get install chromium)")
+    from ..viz.browser import page_and_chromium
+    path, exe = page_and_chromium(path, "live page", executable)
     own = path.as_uri()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=exe, args=[*ARGS, *extra_args])

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hooks import Trace, get_module
+from ..hooks import Trace, eval_mode, get_module
 from ..validate import int_at_least
 
 __all__ = ["LiveModel", "export_live", "live_layers", "keep_edit", "half_weights", "verify", "require_live",
@@ -297,9 +297,7 @@ def export_live(generator, *, prior=None, nz=None, layers=None, weights: str = "
     layers = list(layers) if layers is not None else live_layers(lm)
     for name in layers:
         get_module(lm.module, name)
-    was = lm.module.training
-    lm.module.eval()
-    try:
+    with eval_mode(lm.module):
         args, shapes, image_shape = _example(lm, layers, seed=seed)
         names = ["z", *(["c"] if lm.conditional else []), "region", *(f"keep:{n}" for n in layers)]
         with torch.no_grad():
@@ -307,8 +305,6 @@ def export_live(generator, *, prior=None, nz=None, layers=None, weights: str = "
         if weights == "float16":
             data = half_weights(data)
         diff = verify(data, lm, shapes, names, int(image_shape[-1]), seed=seed + 1)
-    finally:
-        lm.module.train(was)
     if max(diff.values()) > tolerance:
         raise RuntimeError(f"export: onnxruntime differs from PyTorch by up to {max(diff.values())} grey levels "
                            f"({diff}), more than tolerance={tolerance}; nothing was written")

@@ -32,7 +32,7 @@ from ..images import from_uint8
 from ..models import GAN
 from ..models.adapter import LatentModel, as_latent_model
 from ..pretrained import resolve_model  # re-exported: the one model resolver
-from ..validate import int_at_least
+from ..validate import int_at_least, options_of
 from .content import (FACE_RATES, ROOM_RATES, WINDOW_THRESHOLD, class_accuracy, compare_rates, face_content,
                       room_content)
 from .diversity import mode_collapse, msssim_per_class, msssim_settings
@@ -92,6 +92,19 @@ def _render(ds, indices, desc: str, progress: bool, with_labels: bool = False):
     return (out, np.stack(labels)) if with_labels else out
 
 
+def _rendered_real(make, name: str, unit: str, n_train: int, n_heldout: int, progress: bool,
+                   with_labels: bool = False) -> tuple:
+    """(train images, held-out dataset, its images (with ``with_labels``: (images, labels)), description) of a
+    procedural dataset ``make(n, seed)``: train = scenes 0..n_train-1 of TRAIN_SEED, held-out = 2 * n_heldout
+    scenes of HELDOUT_SEED (two halves)."""
+    train = _render(make(n_train, TRAIN_SEED), range(n_train), f"real {name} (train)", progress)
+    ds = make(2 * n_heldout, HELDOUT_SEED)
+    held = _render(ds, range(2 * n_heldout), f"real {name} (held-out)", progress, with_labels=with_labels)
+    note = (f"{name}: train = seed {TRAIN_SEED} {unit} 0..{n_train - 1}; held-out = seed {HELDOUT_SEED} {unit} "
+            f"0..{n_heldout - 1} and {n_heldout}..{2 * n_heldout - 1}")
+    return train, ds, held, note
+
+
 def load_real(dataset: str, *, n_heldout: int, n_train: int = 5000, image_size: int | None = None,
               progress: bool = False, root=None) -> RealData:
     """The default real data of ``evaluate`` for a dataset name (see the module table).
@@ -105,32 +118,24 @@ def load_real(dataset: str, *, n_heldout: int, n_train: int = 5000, image_size: 
     if key == "rooms":
         from ..data.rooms import ROOM_CLASSES, RoomsDataset
         size = image_size or 64
-        train = _render(RoomsDataset(n=n_train, size=size, seed=TRAIN_SEED), range(n_train), "real rooms (train)",
-                        progress)
-        held, labels = _render(RoomsDataset(n=2 * n_heldout, size=size, seed=HELDOUT_SEED), range(2 * n_heldout),
-                               "real rooms (held-out)", progress, with_labels=True)
+        train, _, (held, labels), note = _rendered_real(lambda n, seed: RoomsDataset(n=n, size=size, seed=seed),
+                                                        "rooms", "scenes", n_train, n_heldout, progress, True)
         window = (labels[:n_heldout] == ROOM_CLASSES.index("window")).reshape(n_heldout, -1).mean(1)
         bed = (labels[:n_heldout] == ROOM_CLASSES.index("bed")).reshape(n_heldout, -1).mean(1)
         truth = {"share_window": float((window > WINDOW_THRESHOLD).mean()),
                  "share_bed": float((bed > WINDOW_THRESHOLD).mean()), "mean_window_area": float(window.mean()),
                  "mean_bed_area": float(bed.mean())}
-        return RealData(train, held[:n_heldout], held[n_heldout:], None, truth,
-                        f"rooms: train = seed {TRAIN_SEED} scenes 0..{n_train - 1}; held-out = seed {HELDOUT_SEED} "
-                        f"scenes 0..{n_heldout - 1} and {n_heldout}..{2 * n_heldout - 1}")
+        return RealData(train, held[:n_heldout], held[n_heldout:], None, truth, note)
     if key == "faces":
         from ..data.faces import FacesDataset
         size = image_size or 64
-        train = _render(FacesDataset(n=n_train, size=size, seed=TRAIN_SEED), range(n_train), "real faces (train)",
-                        progress)
-        ds = FacesDataset(n=2 * n_heldout, size=size, seed=HELDOUT_SEED)
-        held = _render(ds, range(2 * n_heldout), "real faces (held-out)", progress)
+        train, ds, held, note = _rendered_real(lambda n, seed: FacesDataset(n=n, size=size, seed=seed), "faces",
+                                               "faces", n_train, n_heldout, progress)
         a = ds.attributes(range(n_heldout))
         truth = {"glasses": float(a["glasses"].mean()), "smiling": float((a["smile"] > 0.5).mean()),
                  "feminine": float(a["feminine"].mean()), "masculine": float(1 - a["feminine"].mean()),
                  "mean_yaw": float(a["yaw"].mean())}
-        return RealData(train, held[:n_heldout], held[n_heldout:], None, truth,
-                        f"faces: train = seed {TRAIN_SEED} faces 0..{n_train - 1}; held-out = seed {HELDOUT_SEED} "
-                        f"faces 0..{n_heldout - 1} and {n_heldout}..{2 * n_heldout - 1}")
+        return RealData(train, held[:n_heldout], held[n_heldout:], None, truth, note)
     if key in ("fashion-mnist", "fashion"):
         from ..data.fashion import FashionMNIST
         size = image_size or 32
@@ -465,9 +470,7 @@ def evaluate(model, n: int = 2000, seed: int = 0, real=None, judge=None, *, data
         >>> result.classes["class_accuracy"], result.frechet["fd_ratio"]  # doctest: +SKIP
     """
     clock = _Clock()
-    st = settings if settings is not None else EvalSettings()
-    if not isinstance(st, EvalSettings):
-        raise TypeError(f"settings: expected a latentlab.metrics.EvalSettings, got {type(st).__name__}")
+    st = options_of(settings, EvalSettings, "settings", "latentlab.metrics")
     pairs_per_class, msssim_win_size, batch_size, progress = (st.pairs_per_class, st.msssim_win_size, st.batch_size,
                                                               st.progress)
     subject = resolve_subject(model, prior=prior, nz=nz, device=device, seed=seed)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 from ..progress import progress_bar
+from ..validate import options_of
 
 from ..latent.interpolate import lerp, slerp
 from ..models.adapter import LatentModel, as_latent_model
@@ -98,9 +99,7 @@ def perceptual_path_length(generator, judge=None, n_samples: int = 500, *, prior
     Returns:
         {"ppl": filtered mean, "median", "n_samples", "n_kept", "epsilon", "interpolation"}.
     """
-    settings = PPLSettings() if settings is None else settings
-    if not isinstance(settings, PPLSettings):
-        raise TypeError(f"settings: expected a latentlab.metrics.ppl.PPLSettings, got {type(settings).__name__}")
+    settings = options_of(settings, PPLSettings, "settings", "latentlab.metrics.ppl")
     epsilon, batch_size, percentiles = settings.epsilon, settings.batch_size, settings.percentiles
     _check_ppl_args(n_samples, epsilon, method, seed, rng)
     lm = as_latent_model(generator, prior)

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
+from ..hooks import eval_mode
 from ..rng import resolve_rng
 from ..validate import positive_int
 from .acgan import ACGANDiscriminator, ACGANGenerator
@@ -61,16 +62,12 @@ class GAN(nn.Module):
         positive_int(n, "n")
         positive_int(batch_size, "batch_size")
         G = self.generator
-        was_training = G.training
-        G.eval()
-        try:
+        with eval_mode(G):
             z = G.sample_z(n, rng=rng, seed=seed)
             if self.config.conditional:
                 c = G.check_classes(classes, n)
                 return torch.cat([G(z[i:i + batch_size], c[i:i + batch_size]) for i in range(0, n, batch_size)])
             return torch.cat([G(z[i:i + batch_size]) for i in range(0, n, batch_size)])
-        finally:
-            G.train(was_training)
 
     def forward(self, *args, **kw):
         return self.generator(*args, **kw)

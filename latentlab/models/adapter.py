@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ..config import PRIORS, ModelConfig
-from ..hooks import TraceDict, get_module
+from ..hooks import TraceDict, eval_mode, get_module
 from ..rng import rng_or_seed
 from ..validate import positive_int
 from .base import GeneratorBase, check_device, check_z, sample_prior
@@ -219,10 +219,7 @@ class LatentModel:
         n = z.shape[0]
         c = self._classes(c, embedding, n)
         bs = positive_int(batch_size or self.batch_size, "batch_size")
-        module = self.module
-        was_training = module.training
-        module.eval()
-        try:
+        with eval_mode(self.module):
             dev, dtype = self.device, self.dtype  # z may come in float64 (slerp paths, numpy)
             for i in range(0, n, bs):
                 sl = slice(i, i + bs)
@@ -236,8 +233,6 @@ class LatentModel:
                     raise TypeError(f"generator: expected a module returning images (N, C, H, W) with "
                                     f"N={zi.shape[0]}, got {got}")
                 yield out, sl
-        finally:
-            module.train(was_training)
 
     def generate(self, z, c=None, *, embedding: torch.Tensor | None = None,
                  batch_size: int | None = None) -> torch.Tensor:
@@ -300,13 +295,8 @@ def _leaf_outputs(model: nn.Module, example: torch.Tensor) -> list[tuple[str, nn
                 handles.append(m.register_forward_hook(
                     lambda mod, i, o, n=n: found.append((n, mod, tuple(o.shape)))
                     if isinstance(o, torch.Tensor) else None))
-        was = model.training
-        model.eval()
-        try:
-            with torch.no_grad():
-                model(example)
-        finally:
-            model.train(was)
+        with eval_mode(model), torch.no_grad():
+            model(example)
     finally:
         for h in handles:
             h.remove()

@@ -6,9 +6,18 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..rng import resolve_rng, rng_or_seed
-from ..validate import finite
+from ..validate import finite, float_tensor
 
-__all__ = ["GeneratorBase", "sample_prior", "check_z", "check_device", "check_dtype", "dcgan_init", "BatchNorm2d"]
+__all__ = ["GeneratorBase", "sample_prior", "check_z", "check_device", "parse_device", "check_dtype", "dcgan_init", "BatchNorm2d"]
+
+
+def parse_device(device, name: str = "device", expected: str = "e.g. 'cpu' or 'cuda'") -> torch.device:
+    """``torch.device(device)``, or a ValueError ``"<name>: unknown device <device>; expected <expected>"`` for a
+    string torch does not read (whether the device exists here is :func:`check_device`'s job)."""
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{name}: unknown device {device!r}; expected {expected}") from None
 
 
 def check_device(device, name: str = "device") -> torch.device | None:
@@ -18,10 +27,7 @@ def check_device(device, name: str = "device") -> torch.device | None:
     """
     if device is None:
         return None
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise ValueError(f"{name}: unknown device {device!r}; expected e.g. 'cpu' or 'cuda'") from None
+    dev = parse_device(device, name)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"{name}: {str(device)!r} was asked for, but CUDA is not available on this machine; "
                          "use 'cpu'")
@@ -60,10 +66,7 @@ def sample_prior(n: int, nz: int, prior: str = "normal", *, rng: torch.Generator
 
 def check_z(z, nz: int, name: str = "z") -> torch.Tensor:
     """Validate z of shape (N, nz) or (N, nz, 1, 1); return it as (N, nz)."""
-    if not isinstance(z, torch.Tensor):
-        raise TypeError(f"{name}: expected a torch.Tensor of shape (N, {nz}), got {type(z).__name__}")
-    if not z.is_floating_point():
-        raise TypeError(f"{name}: expected a floating point tensor, got dtype {z.dtype}")
+    float_tensor(z, name, hint=f"of shape (N, {nz})")
     if z.dim() == 4 and z.shape[2:] == (1, 1):
         z = z.flatten(1)
     if z.dim() != 2 or z.shape[1] != nz:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ..models.base import check_device
+from ..models.base import check_device, parse_device
 
 __all__ = ["native_bf16", "autocast_dtype", "resolve_device", "dist_backend", "local_rank"]
 
@@ -98,10 +98,7 @@ def resolve_device(device="auto", *, local_rank: int | None = None, world_size: 
             return torch.device("cpu")
         device = "cuda"
     if isinstance(device, str) or isinstance(device, torch.device):
-        try:
-            dev = torch.device(device)
-        except (RuntimeError, TypeError, ValueError):
-            raise ValueError(f"device: unknown device {device!r}; expected 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
+        dev = parse_device(device, "device", "'auto', 'cpu', 'cuda' or 'cuda:N'")
     else:
         raise TypeError(f"device: expected a str or torch.device ('auto', 'cpu', 'cuda', 'cuda:1'), got "
                         f"{type(device).__name__}")

@@ -7,11 +7,12 @@ tensors ``<prefix>.<param id>.<key>`` plus the param groups as JSON in the metad
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from contextlib import contextmanager
+from typing import Iterable, Iterator
 
 import torch
 
-__all__ = ["adam", "optimizer_to_tensors", "optimizer_from_tensors"]
+__all__ = ["adam", "frozen", "optimizer_to_tensors", "optimizer_from_tensors"]
 
 
 def check_adam_settings(config) -> None:
@@ -24,6 +25,29 @@ def check_adam_settings(config) -> None:
         v = getattr(config, name)
         if isinstance(v, bool) or not (isinstance(v, (int, float)) and 0 <= v < 1):
             raise ValueError(f"{name}: expected a value in [0, 1), got {v!r}")
+
+
+def check_train_settings(config) -> None:
+    """The checks every training config shares (``TrainConfig``, ``DTNConfig``): :func:`check_adam_settings`, then
+    ``config.fast`` must be True, False or "auto" (ValueError naming it)."""
+    check_adam_settings(config)
+    if config.fast not in (True, False, "auto"):
+        raise ValueError(f"fast: expected True, False or 'auto', got {config.fast!r}")
+
+
+@contextmanager
+def frozen(params: Iterable[torch.nn.Parameter], enabled: bool = True) -> Iterator[None]:
+    """Within the block ``params`` (with ``enabled``) do not require grad, so a backward pass computes no gradients
+    for them (D's weights during G's update); afterwards, also when the block raises, they require grad again."""
+    params = list(params)
+    if enabled:
+        for p in params:
+            p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
 
 
 def adam(params: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:

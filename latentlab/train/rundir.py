@@ -19,7 +19,7 @@ from typing import Sequence
 from ..io import CheckpointError, check_sha256, load_safetensors
 
 __all__ = ["RunExistsError", "TrainingDiverged", "checkpoint_name", "list_checkpoints", "latest_checkpoint", "resume_from",
-           "make_run_dir", "previous_run", "prune_checkpoints"]
+           "make_run_dir", "previous_run", "prune_checkpoints", "checkpoint_written"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -71,6 +71,17 @@ def prune_checkpoints(run_dir: str | os.PathLike, keep: int) -> None:
     for old in list_checkpoints(run_dir)[keep:]:
         with contextlib.suppress(OSError):
             old.unlink()
+
+
+def checkpoint_written(run_dir: str | os.PathLike, path: Path, keep: int, loop=None) -> Path:
+    """What a trainer does once its checkpoint ``path`` is safely in place: delete all but the ``keep`` newest
+    checkpoints (0: keep them all) and tell the training loop (``loop.wrote(path)``; None: no loop). Returns
+    ``path``."""
+    if keep:
+        prune_checkpoints(run_dir, keep)
+    if loop is not None:
+        loop.wrote(path)
+    return path
 
 
 def make_run_dir(run_dir: Path, resume: bool) -> None:

@@ -29,10 +29,10 @@ from ..rng import derive_seed, seeded_rng
 from . import callbacks as _callbacks, losses
 from .devices import autocast_dtype, dist_backend, local_rank, native_bf16, resolve_device
 from .loop import TrainingLoop
-from .optim import adam, check_adam_settings, optimizer_from_tensors, optimizer_to_tensors
+from .optim import adam, check_train_settings, frozen, optimizer_from_tensors, optimizer_to_tensors
 # the run directory layout, shared with the DTN trainer (re-exported here, where it used to live)
 from .rundir import (RunExistsError, TrainingDiverged, checkpoint_name, latest_checkpoint, list_checkpoints,  # noqa: F401
-                     make_run_dir, previous_run, prune_checkpoints, resume_from)
+                     checkpoint_written, make_run_dir, previous_run, prune_checkpoints, resume_from)
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "RunExistsError", "train", "latest_checkpoint",
            "native_bf16"]
@@ -81,9 +81,7 @@ class TrainConfig(Config):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"{name}: expected a positive int, got {v!r}")
-        check_adam_settings(self)
-        if self.fast not in (True, False, "auto"):
-            raise ValueError(f"fast: expected True, False or 'auto', got {self.fast!r}")
+        check_train_settings(self)
         if not (isinstance(self.label_smoothing, (int, float)) and 0 <= self.label_smoothing < 0.5):
             raise ValueError(f"label_smoothing: expected a float in [0, 0.5), got {self.label_smoothing!r}")
         for name in ("r1_gamma", "g_class_weight"):
@@ -355,10 +353,7 @@ class Trainer:
         }
         path = self.run_dir / "checkpoints" / checkpoint_name(step)
         write_model_file(path, "gan", tensors, json.dumps(self.mc.to_dict()), meta)
-        prune_checkpoints(self.run_dir, self.tc.keep_checkpoints)  # only after the new file is safely in place
-        self.last_checkpoint = path
-        if self._loop is not None:
-            self._loop.wrote(path)
+        self.last_checkpoint = checkpoint_written(self.run_dir, path, self.tc.keep_checkpoints, self._loop)
         return path
 
     def _load_checkpoint(self, path: Path):
@@ -505,19 +500,13 @@ class Trainer:
         the input gradients G needs. Returns the loss (detached)."""
         tc, mc = self.tc, self.mc
         self.opt_g.zero_grad(set_to_none=True)
-        if tc.skip_d_grads_in_g_step:
-            for p in self._d_params:
-                p.requires_grad_(False)
-        try:
+        with frozen(self._d_params, tc.skip_d_grads_in_g_step):
             with self._autocast():
                 out = self._D_for_g(fake)
                 loss_g = (losses.g_loss_acgan(out[0], out[1], y_fake, tc.g_class_weight) if mc.conditional
                           else losses.g_loss_dcgan(out))
             self._check_finite(self._dist, step, loss_g.detach(), "loss_g")
             loss_g.backward()  # without the freeze this also fills D's grads; the next zero_grad clears them
-        finally:
-            for p in self._d_params:
-                p.requires_grad_(True)
         self.opt_g.step()
         return loss_g.detach()
 

@@ -40,11 +40,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..io import (FILE_KINDS, ModelFile, check_model_file, module_tensors, read_model_file,
+from ..hooks import eval_mode
+from ..io import (FILE_KINDS, ModelFile, check_model_file, network_tensors, read_model_file,
                   write_model_file)
 from ..models.base import dcgan_init
 from ..models.blocks import add_down_stack, add_up_stack, run_blocks
-from ..train.optim import check_adam_settings
+from ..train.optim import check_train_settings
 from . import losses
 from .encoder import DictConfig, Encoder, EncoderConfig, check_ints
 
@@ -106,9 +107,7 @@ class DTNConfig(DictConfig):
             raise ValueError(f"tid_distance: expected 'mse' or 'l1', got {self.tid_distance!r}")
         if not isinstance(self.binary_d, bool):
             raise ValueError(f"binary_d: expected a bool, got {self.binary_d!r}")
-        check_adam_settings(self)
-        if self.fast not in (True, False, "auto"):
-            raise ValueError(f"fast: expected True, False or 'auto', got {self.fast!r}")
+        check_train_settings(self)
         if self.target_channels not in (1, 3) or self.source_channels not in (1, 3):
             raise ValueError(f"source_channels, target_channels: expected 1 or 3, got {self.source_channels} and "
                              f"{self.target_channels}")
@@ -232,13 +231,9 @@ class DTN(nn.Module):
     def transfer(self, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         """Eval-mode G(x) without gradients, in batches; returns float32 on the CPU."""
         self.check_source(x, "x")
-        was = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             return torch.cat([self(c).float().cpu() for c in x.split(batch_size)]) if len(x) else \
                 torch.zeros(0, self.config.target_channels, self.config.image_size, self.config.image_size)
-        finally:
-            self.train(was)
 
 
 def save_dtn(dtn: DTN, path: str | os.PathLike, *, half: bool = False, include_discriminator: bool = True,
@@ -251,11 +246,8 @@ def save_dtn(dtn: DTN, path: str | os.PathLike, *, half: bool = False, include_d
     if not isinstance(dtn.encoder, Encoder):
         raise TypeError(f"dtn.encoder: only a latentlab.transfer.Encoder can be saved in a DTN file, got "
                         f"{type(dtn.encoder).__name__}")
-    parts = [("encoder", dtn.encoder), ("decoder", dtn.decoder)]
-    if include_discriminator and dtn.discriminator is not None:
-        parts.append(("discriminator", dtn.discriminator))
-    tensors = module_tensors(parts, torch.float16 if half else None)
-    tensors.update(extra_tensors or {})
+    tensors = network_tensors([("encoder", dtn.encoder), ("decoder", dtn.decoder)],
+                              dtn.discriminator if include_discriminator else None, half=half, extra=extra_tensors)
     meta = {"encoder_config": json.dumps(dtn.encoder.config.to_dict()), "step": str(int(dtn.step)),
             "info": json.dumps(info if info is not None else dtn.info), **(extra_meta or {})}
     return write_model_file(path, "dtn", tensors, json.dumps(dtn.config.to_dict()), meta)

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..config import Config
+from ..hooks import eval_mode
 from ..io import FILE_KINDS, load_part, module_tensors, read_model_file, write_model_file
 from ..models.base import BatchNorm2d
 from ..models.blocks import add_blocks
@@ -166,12 +167,8 @@ def train_encoder(config: EncoderConfig, images: torch.Tensor, labels: torch.Ten
 def encoder_logits(f: Encoder, images: torch.Tensor, batch_size: int = 500, prepare=None) -> torch.Tensor:
     """f's class logits (N, num_classes) for ``images``, in eval mode (f's mode is restored) and in batches of
     ``batch_size``; ``prepare`` (optional) maps each batch to f's input first (e.g. uint8 -> [-1, 1] floats)."""
-    was = f.training
-    f.eval()
-    try:
+    with eval_mode(f):
         return torch.cat([f(x if prepare is None else prepare(x)) for x in images.split(batch_size)])
-    finally:
-        f.train(was)
 
 
 def encoder_accuracy(f: Encoder, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500) -> float:

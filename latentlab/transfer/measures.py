@@ -24,12 +24,16 @@ __all__ = ["within_class_diversity", "normalise_digits", "stroke_width", "slant"
            "precision_recall", "central_columns"]
 
 
-def _check(images, name: str) -> torch.Tensor:
+def check_batch(images, name: str, *, channels: int | None = None, layout: str = "(N, C, H, W)",
+                batch: str = "a non-empty batch of shape (N, C, H, W)") -> torch.Tensor:
+    """``images.float()`` for a non-empty float (N, C, H, W) batch (with ``channels``: C must be it); else a
+    TypeError "<name>: expected a float torch.Tensor <layout>, got ..." or a ValueError "<name>: expected <batch>,
+    got <shape>". The measures here and ``readers.PixelReader`` check their images with it."""
     if not isinstance(images, torch.Tensor) or not images.is_floating_point():
-        raise TypeError(f"{name}: expected a float torch.Tensor (N, C, H, W), got "
+        raise TypeError(f"{name}: expected a float torch.Tensor {layout}, got "
                         f"{type(images).__name__ if not isinstance(images, torch.Tensor) else images.dtype}")
-    if images.dim() != 4 or images.shape[0] == 0:
-        raise ValueError(f"{name}: expected a non-empty batch of shape (N, C, H, W), got {tuple(images.shape)}")
+    if images.dim() != 4 or images.shape[0] == 0 or (channels is not None and images.shape[1] != channels):
+        raise ValueError(f"{name}: expected {batch}, got {tuple(images.shape)}")
     return images.float()
 
 
@@ -47,7 +51,7 @@ def within_class_diversity(images, labels, reference, reference_labels) -> dict:
     ``images`` (N, C, H, W), ``labels`` (N,); ``reference`` (M, C, H, W) real target images, ``reference_labels``
     (M,). Classes with fewer than 2 images on either side are skipped. Returns {"mean": mean ratio over classes,
     "per_class": {class: ratio}, "distance": {class: mean distance of images}, "reference_distance": {...}}."""
-    x, r = _check(images, "images"), _check(reference, "reference")
+    x, r = check_batch(images, "images"), check_batch(reference, "reference")
     labels, reference_labels = torch.as_tensor(labels), torch.as_tensor(reference_labels)
     if len(labels) != len(x) or len(reference_labels) != len(r):
         raise ValueError(f"labels: expected one label per image ({len(x)} and {len(r)}), got {len(labels)} and "
@@ -70,7 +74,7 @@ def normalise_digits(images, border: int = 2) -> torch.Tensor:
     Per image: luminance (ITU-R 601); background b = median of the ``border``-pixel frame; polarity from the
     centre half's mean against b (darker centre = dark ink: inverted); then (x - b) is scaled so its 99th
     percentile maps to +1, clipped to [0, 1] and mapped to [-1, 1]. No label and no target statistic is used."""
-    x = _check(images, "images")
+    x = check_batch(images, "images")
     if x.shape[1] == 3:
         x = (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
     elif x.shape[1] != 1:
@@ -89,13 +93,13 @@ def normalise_digits(images, border: int = 2) -> torch.Tensor:
 def central_columns(images, width: int = 20) -> torch.Tensor:
     """The central ``width`` columns (MNIST digits sit in a 20-pixel box): keeps the style measures off the
     source's cut-off neighbour digits."""
-    x = _check(images, "images")
+    x = check_batch(images, "images")
     left = (x.shape[3] - width) // 2
     return x[..., left:left + width]
 
 
 def _ink(images, threshold: float) -> torch.Tensor:
-    x = _check(images, "images")
+    x = check_batch(images, "images")
     if x.shape[1] != 1:
         raise ValueError(f"images: expected grey digits (N, 1, H, W), got {x.shape[1]} channels")
     return x[:, 0] > threshold
@@ -115,7 +119,7 @@ def stroke_width(images, threshold: float = 0.0) -> torch.Tensor:
 def slant(images) -> torch.Tensor:
     """Slant of each grey digit (N, 1, H, W) in degrees from the intensity moments (Morpho-MNIST's shear):
     atan(-mu11 / mu02), with x to the right and y downwards; positive = the top leans right. (N,) float."""
-    x = _check(images, "images")
+    x = check_batch(images, "images")
     if x.shape[1] != 1:
         raise ValueError(f"images: expected grey digits (N, 1, H, W), got {x.shape[1]} channels")
     w = (x[:, 0] + 1).clamp_min(0) / 2

@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .measures import check_batch
+
 __all__ = ["PixelReader", "READERS"]
 
 READERS = ("svc", "forest")
@@ -43,12 +45,9 @@ class PixelReader:
 
     @staticmethod
     def _pixels(images, name: str) -> np.ndarray:
-        if not isinstance(images, torch.Tensor) or not images.is_floating_point():
-            raise TypeError(f"{name}: expected a float torch.Tensor (N, 1, H, W) in [-1, 1], got "
-                            f"{type(images).__name__ if not isinstance(images, torch.Tensor) else images.dtype}")
-        if images.dim() != 4 or images.shape[1] != 1 or images.shape[0] == 0:
-            raise ValueError(f"{name}: expected grey digits of shape (N, 1, H, W), got {tuple(images.shape)}")
-        return ((images.float().clamp(-1, 1) + 1) / 2).flatten(1).numpy()
+        x = check_batch(images, name, channels=1, layout="(N, 1, H, W) in [-1, 1]",
+                        batch="grey digits of shape (N, 1, H, W)")
+        return ((x.clamp(-1, 1) + 1) / 2).flatten(1).numpy()
 
     def fit(self, images, labels) -> "PixelReader":
         x = self._pixels(images, "images")

@@ -31,9 +31,9 @@ from ..rng import derive_seed, seeded_rng
 from ..train.callbacks import Checkpointer, JsonlLog, ProgressBar, ProgressLines
 from ..train.devices import native_bf16
 from ..train.loop import TrainingLoop
-from ..train.optim import adam, optimizer_from_tensors, optimizer_to_tensors
+from ..train.optim import adam, frozen, optimizer_from_tensors, optimizer_to_tensors
 from ..train.rundir import (RunExistsError, TrainingDiverged, checkpoint_name, latest_checkpoint, list_checkpoints,
-                            make_run_dir, previous_run, prune_checkpoints, resume_from)
+                            checkpoint_written, make_run_dir, previous_run, resume_from)
 from . import losses
 from .dtn import DTN, DTNConfig, dtn_from_state, match_channels, save_dtn
 from .encoder import Encoder
@@ -206,11 +206,7 @@ class DTNTrainer:
         save_dtn(self.dtn, path, info={"kind": "training", "source": self.source_name, "target": self.target_name},
                  extra_tensors=extra, extra_meta={"kind": "training", "optim_g_groups": json.dumps(gg),
                                                   "optim_d_groups": json.dumps(gd)})
-        if self.config.keep_checkpoints:
-            prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
-        self.last_checkpoint = path
-        if self._loop is not None:
-            self._loop.wrote(path)
+        self.last_checkpoint = checkpoint_written(self.run_dir, path, self.config.keep_checkpoints, self._loop)
         return path
 
     def _load_checkpoint(self, path: Path) -> int:
@@ -312,9 +308,7 @@ class DTNTrainer:
         c, dtn = self.config, self.dtn
         D, binary = dtn.discriminator, c.binary_d
         self.opt_g.zero_grad(set_to_none=True)
-        for p in self._d_params:
-            p.requires_grad_(False)
-        try:
+        with frozen(self._d_params):
             with self._autocast():
                 gs = dtn.decoder(f_s)
                 gt = dtn.decoder(f_t) if not binary or c.beta > 0 else None
@@ -327,9 +321,6 @@ class DTNTrainer:
             loss_g = l_gan + c.alpha * l_const + c.beta * l_tid + c.gamma * l_tv + c.diversity * l_div
             self._check_finite(step, loss_g.detach(), "loss_g")
             loss_g.backward()
-        finally:
-            for p in self._d_params:
-                p.requires_grad_(True)
         self.opt_g.step()
         out = {"loss_g": loss_g.detach(), "loss_gang": l_gan.detach(), "loss_const": l_const.detach(),
                "loss_tid": l_tid.detach(), "loss_tv": l_tv.detach()}

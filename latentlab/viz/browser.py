@@ -10,7 +10,7 @@ import shutil
 import time
 from pathlib import Path
 
-__all__ = ["CANDIDATES", "find_chromium", "check_report"]
+__all__ = ["CANDIDATES", "find_chromium", "page_and_chromium", "check_report"]
 
 CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable")
 
@@ -28,6 +28,18 @@ def find_chromium() -> str | None:
         if p:
             return p
     return None
+
+
+def page_and_chromium(path, what: str, executable: str | None = None) -> tuple[Path, str]:
+    """(the page ``path`` resolved, the Chromium to open it with: ``executable`` or :func:`find_chromium`);
+    FileNotFoundError naming ``path`` (the ``what``, e.g. "report") or ``executable`` when either is missing."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"path: {what} {str(path)!r} does not exist")
+    exe = executable or find_chromium()
+    if exe is None:
+        raise FileNotFoundError("executable: no Chromium found (set LATENTLAB_CHROMIUM or apt-get install chromium)")
+    return path, exe
 
 
 _RENDERED = """() => Array.from(document.querySelectorAll('section[data-section]')).map(s => ({
@@ -52,12 +64,7 @@ def check_report(path, *, screenshot=None, executable: str | None = None, width:
     """
     from playwright.sync_api import sync_playwright
 
-    path = Path(path).resolve()
-    if not path.is_file():
-        raise FileNotFoundError(f"path: report {str(path)!r} does not exist")
-    exe = executable or find_chromium()
-    if exe is None:
-        raise FileNotFoundError("executable: no Chromium found (set LATENTLAB_CHROMIUM or apt-get install chromium)")
+    path, exe = page_and_chromium(path, "report", executable)
     console, page_errors = [], []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu"])

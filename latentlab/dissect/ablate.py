@@ -29,6 +29,13 @@ _KEEP_CHANNELS = (nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU, nn.GELU, nn.
                   nn.Hardtanh, nn.Identity, nn.Dropout, nn.Dropout2d, nn.Upsample, nn.MaxPool2d, nn.AvgPool2d)
 
 
+def check_layer_output(output) -> None:
+    """ValueError unless a traced layer's ``output`` is a (N, C, H, W) tensor (what map edits act on)."""
+    if not isinstance(output, torch.Tensor) or output.dim() != 4:
+        raise ValueError(f"layer output: expected a (N, C, H, W) tensor, got "
+                         f"{tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__}")
+
+
 def check_maps(maps, n_maps: int | None, name: str = "maps") -> torch.Tensor:
     """Validate channel indices -> unique sorted LongTensor (``n_maps`` None: the layer's count is not known yet,
     only types and signs are checked)."""
@@ -65,9 +72,7 @@ def ablation_edit(maps: Sequence[int] | torch.Tensor, value: float = 0.0,
     checked: dict[int, torch.Tensor] = {}  # number of maps of the layer -> validated indices
 
     def edit(output: torch.Tensor) -> torch.Tensor:
-        if not isinstance(output, torch.Tensor) or output.dim() != 4:
-            raise ValueError(f"layer output: expected a (N, C, H, W) tensor to ablate, got "
-                             f"{tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__}")
+        check_layer_output(output)
         n_maps = output.shape[1]
         if n_maps not in checked:  # negative indices would silently wrap around to the last maps
             checked[n_maps] = check_maps(maps, n_maps)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..hooks import Trace
-from .ablate import check_maps
+from .ablate import check_layer_output, check_maps
 
 __all__ = ["Drop", "drop_edit", "generate_dropped", "WHERE", "OFF"]
 
@@ -59,9 +59,7 @@ def drop_edit(maps, values: torch.Tensor | None = None, cells: torch.Tensor | No
     """``edit(output) -> output`` setting ``maps`` of a (B, C, h, w) output to ``values`` (None: 0) where ``cells``
     (bool (B, h, w), None: everywhere) is True. Out of place."""
     def edit(output: torch.Tensor) -> torch.Tensor:
-        if not isinstance(output, torch.Tensor) or output.dim() != 4:
-            raise ValueError(f"layer output: expected a (N, C, H, W) tensor, got "
-                             f"{tuple(getattr(output, 'shape', ())) or type(output).__name__}")
+        check_layer_output(output)
         idx = check_maps(maps, output.shape[1]).to(output.device)
         if len(idx) == 0:
             return output

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from ..hooks import Trace, get_module
+from ..hooks import Trace, eval_mode, get_module
 from .boxes import boxes_to_grid, boxes_to_pixel_mask, validate_boxes
 from .edits import OFF, WHERE, Drop, generate_dropped
 from .instruments import BoxInstrument, check_instrument
@@ -253,18 +253,13 @@ class Forget:
         idx = np.array([i for i in fit.train if len(fit.boxes[i])])
         z, cells = fit.z[torch.as_tensor(idx)], fit.cells(idx)
         target = instrument._targets([fit.boxes[i] for i in idx], fit.images.shape[-1])[:, 0].bool()
-        was = self.lm.module.training
-        self.lm.module.eval()
-        try:
-            with torch.enable_grad(), Trace(self.lm.module, self.layer, detach=False,
-                                            edit_output=lambda o: o.requires_grad_(True) if not o.requires_grad
-                                            else o) as t:
-                images = self.lm.forward(z.to(self.lm.device, self.lm.dtype), self.c)
-                score = instrument.logits(images.float())[target].sum()
-                a = t.output
-                grad, = torch.autograd.grad(score, a)
-        finally:
-            self.lm.module.train(was)
+        with eval_mode(self.lm.module), torch.enable_grad(), \
+                Trace(self.lm.module, self.layer, detach=False,
+                      edit_output=lambda o: o.requires_grad_(True) if not o.requires_grad else o) as t:
+            images = self.lm.forward(z.to(self.lm.device, self.lm.dtype), self.c)
+            score = instrument.logits(images.float())[target].sum()
+            a = t.output
+            grad, = torch.autograd.grad(score, a)
         v = self.off_values(fit, np.arange(a.shape[1]), off)
         v = torch.zeros(()) if v is None else (v[:, None, None] if v.dim() == 1 else v)
         eff = ((a.detach().cpu() - v) * grad.cpu()) * cells[:, None]   # setting a to v changes the score by -(a-v) grad

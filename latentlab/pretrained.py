@@ -52,7 +52,7 @@ def load_pretrained(name: str) -> GAN:
     return load(path)
 
 
-def resolve_model(model) -> GAN:
+def resolve_model(model, *, name: str = "model") -> GAN:
     """The model argument of every analysis and command, as a ``GAN``: a ``GAN`` itself, a shipped model name
     (``PRETRAINED``) or a path to a latentlab .safetensors file. A shipped name wins over a same-named file or
     folder in the working directory (as in :func:`load_pretrained`).
@@ -60,7 +60,7 @@ def resolve_model(model) -> GAN:
     Any other generator module goes through :class:`latentlab.models.adapter.LatentModel` instead; this function
     names what is wrong with the argument: ValueError for a folder, an unknown name or a file that is not a
     latentlab GAN (the loader's reason in brackets), FileNotFoundError for a missing .safetensors file, TypeError
-    for anything else.
+    for anything else; ``name`` is the argument the messages name (a command passes its flag, e.g. ``--model``).
     """
     if isinstance(model, GAN):
         return model
@@ -69,14 +69,14 @@ def resolve_model(model) -> GAN:
         if str(model) in PRETRAINED:
             return load_pretrained(str(model))
         if p.is_dir():
-            raise ValueError(f"model: {str(p)!r} is a directory, expected a .safetensors model file or a "
+            raise ValueError(f"{name}: {str(p)!r} is a directory, expected a .safetensors model file or a "
                              f"shipped model name {PRETRAINED}")
         if p.is_file():
             try:
                 return load(p)
             except CheckpointError as e:
-                raise ValueError(f"model: {str(p)!r} is not a latentlab GAN checkpoint ({e})") from None
+                raise ValueError(f"{name}: {str(p)!r} is not a latentlab GAN checkpoint ({e})") from None
         if p.suffix == ".safetensors":
-            raise FileNotFoundError(f"model: no such file {str(p)!r}")
-        raise ValueError(f"model: {str(model)!r} is neither a shipped model {PRETRAINED} nor an existing file")
-    raise TypeError(f"model: expected a latentlab GAN, a shipped model name or a path, got {type(model).__name__}")
+            raise FileNotFoundError(f"{name}: no such file {str(p)!r}")
+        raise ValueError(f"{name}: {str(model)!r} is neither a shipped model {PRETRAINED} nor an existing file")
+    raise TypeError(f"{name}: expected a latentlab GAN, a shipped model name or a path, got {type(model).__name__}")

@@ -66,9 +66,9 @@ def run(args) -> int:
     except ValueError as e:
         raise UsageError(str(e)) from None
     try:
-        gan = resolve_model(_model_file(args.model))
+        gan = resolve_model(_model_file(args.model), name="--model")
     except (ValueError, FileNotFoundError) as e:
-        raise UsageError(f"--model: {e}") from None
+        raise UsageError(str(e)) from None
     cfg = gan.config
     classes = None
     if cfg.conditional:

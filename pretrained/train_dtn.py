@@ -48,6 +48,12 @@ PRESETS = {
     # Experiment (issue 32): the shipped recipe plus the diversity-sensitive hinge L_DIV (losses.diversity_loss),
     # against the one-glyph-per-class collapse; checkpoints every 250 steps for the validation reader's choice.
     "dtn-digits-div": dict(BASE, steps=6000, diversity=8.0, checkpoint_every=250),
+    # Session-4 options (issue 32), each default-off in DTNConfig: (a) the hinge plus f-constancy on the centred maps
+    # of f's block2 (8x8x32, losses.style_const_loss), which keep where the strokes are and how wide; (b) the shipped
+    # recipe plus a minibatch-stddev map in D (no hinge): D can see a collapsed batch.
+    "dtn-digits-div-style": dict(BASE, steps=6000, diversity=8.0, style=5.0, style_layer="block2",
+                                 checkpoint_every=250),
+    "dtn-digits-mbstd": dict(BASE, steps=6000, d_minibatch_std=True, checkpoint_every=250),
 }
 # Ablations (issue 22; the paper's Table 2 style): each condition changes only what it names.
 CONDITIONS = {

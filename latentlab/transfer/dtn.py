@@ -49,7 +49,8 @@ from ..train.optim import check_train_settings
 from . import losses
 from .encoder import DictConfig, Encoder, EncoderConfig, check_ints
 
-__all__ = ["DTNConfig", "DTN", "Decoder", "Discriminator", "save_dtn", "load_dtn", "match_channels", "DTN_FORMAT"]
+__all__ = ["DTNConfig", "DTN", "Decoder", "Discriminator", "save_dtn", "load_dtn", "match_channels", "minibatch_std",
+           "DTN_FORMAT"]
 
 DTN_FORMAT = FILE_KINDS["dtn"].format
 DTN_FORMAT_VERSION = FILE_KINDS["dtn"].version
@@ -70,9 +71,15 @@ class DTNConfig(DictConfig):
     gamma: float = 0.0                # total-variation weight (paper digits 0, faces 0.05)
     diversity: float = 0.0            # weight of L_DIV, the diversity-sensitive hinge (losses.diversity_loss; not in
                                       # the paper): G(source) must vary with f as much as real targets do
+    style: float = 0.0                # weight of L_STYLE (losses.style_const_loss; not in the paper): f-constancy on
+                                      # the maps of f's block ``style_layer`` (centred cosine), which keep more
+                                      # than the class (stroke width, position); 0 = off
+    style_layer: str = ""             # f's block for L_STYLE, e.g. "block2" (Encoder.block_names); "" = none
     const_distance: str = "mse"       # d in L_CONST: "mse" (digits) or "cosine" (faces)
     tid_distance: str = "mse"         # d2 in L_TID: "mse" or "l1"
     binary_d: bool = False            # the paper's Sec. 3 baseline D: real target vs G(source), one logit
+    d_minibatch_std: bool = False     # D's head also sees the batch's feature standard deviation (Karras et al.
+                                      # 2018, one extra map; not in the paper), so a collapsed batch looks fake
     g_steps_per_d_step: int = 2       # G updates after each D update (a "step" is one D update)
     # -- optimisation and bookkeeping
     steps: int = 5000                 # D updates in total
@@ -97,7 +104,7 @@ class DTNConfig(DictConfig):
         if self.image_size < 8 or self.image_size & (self.image_size - 1):
             raise ValueError(f"image_size: expected a power of 2 >= 8, got {self.image_size}")
         check_ints(self, ("keep_checkpoints", "num_threads", "seed"), minimum=0)
-        for name in ("alpha", "beta", "gamma", "diversity"):
+        for name in ("alpha", "beta", "gamma", "diversity", "style"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
                 raise ValueError(f"{name}: expected a finite float >= 0, got {v!r}")
@@ -105,8 +112,13 @@ class DTNConfig(DictConfig):
             raise ValueError(f"const_distance: expected 'mse', 'cosine' or 'l1', got {self.const_distance!r}")
         if self.tid_distance not in ("mse", "l1"):
             raise ValueError(f"tid_distance: expected 'mse' or 'l1', got {self.tid_distance!r}")
-        if not isinstance(self.binary_d, bool):
-            raise ValueError(f"binary_d: expected a bool, got {self.binary_d!r}")
+        for name in ("binary_d", "d_minibatch_std"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}: expected a bool, got {getattr(self, name)!r}")
+        if not isinstance(self.style_layer, str):
+            raise ValueError(f"style_layer: expected a block name of f (str), got {self.style_layer!r}")
+        if self.style > 0 and not self.style_layer:
+            raise ValueError(f"style_layer: style={self.style} needs a block of f, e.g. 'block2'; got ''")
         check_train_settings(self)
         if self.target_channels not in (1, 3) or self.source_channels not in (1, 3):
             raise ValueError(f"source_channels, target_channels: expected 1 or 3, got {self.source_channels} and "
@@ -147,6 +159,16 @@ class Decoder(nn.Module):
         return self.to_rgb(run_blocks(self, h[:, :, None, None]))
 
 
+def minibatch_std(h: torch.Tensor) -> torch.Tensor:
+    """One map (N, 1, H, W) holding the batch's mean standard deviation of ``h`` (N, C, H, W) (population std over
+    the batch per feature, averaged over features; 0 for N = 1): the minibatch-stddev layer of Karras et al. 2018
+    with one group, the whole batch."""
+    if h.dim() != 4 or h.shape[0] == 0:
+        raise ValueError(f"h: expected a non-empty batch of maps (N, C, H, W), got shape {tuple(h.shape)}")
+    s = h.float().std(0, unbiased=False).mean() if h.shape[0] > 1 else h.new_zeros((), dtype=torch.float32)
+    return s.to(h.dtype).expand(h.shape[0], 1, h.shape[2], h.shape[3])
+
+
 class Discriminator(nn.Module):
     """D: target-domain images (N, C_t, S, S) -> logits (N, 3) (or (N,) with ``binary_d``)."""
 
@@ -155,7 +177,7 @@ class Discriminator(nn.Module):
         self.config = config
         c = add_down_stack(self, config.target_channels, config.ndf, config.n_blocks)
         self.n_outputs = 1 if config.binary_d else 3
-        self.head = nn.Conv2d(c, self.n_outputs, 4, 1, 0, bias=False)
+        self.head = nn.Conv2d(c + int(config.d_minibatch_std), self.n_outputs, 4, 1, 0, bias=False)
         dcgan_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -163,7 +185,10 @@ class Discriminator(nn.Module):
         exp = (cfg.target_channels, cfg.image_size, cfg.image_size)
         if x.dim() != 4 or tuple(x.shape[1:]) != exp:
             raise ValueError(f"images: expected shape (N, {exp[0]}, {exp[1]}, {exp[2]}) for D, got {tuple(x.shape)}")
-        out = self.head(run_blocks(self, x)).flatten(1)
+        h = run_blocks(self, x)
+        if cfg.d_minibatch_std:
+            h = torch.cat([h, minibatch_std(h)], 1)
+        out = self.head(h).flatten(1)
         return out[:, 0] if self.n_outputs == 1 else out
 
 
@@ -190,6 +215,9 @@ class DTN(nn.Module):
         if config.target_channels != config.source_channels and config.target_channels != 1:
             raise ValueError(f"target_channels: {config.target_channels}-channel targets cannot be fed to an encoder "
                              f"of {config.source_channels} channels (only 1 -> 3 is converted)")
+        if config.style_layer and config.style_layer not in getattr(encoder, "block_names", ()):
+            raise ValueError(f"style_layer: {config.style_layer!r} is not a block of the encoder (its blocks: "
+                             f"{list(getattr(encoder, 'block_names', []))})")
         self.config = config
         self.encoder = encoder.eval().requires_grad_(False)
         self.decoder = Decoder(config)
@@ -222,6 +250,10 @@ class DTN(nn.Module):
     def f(self, x: torch.Tensor) -> torch.Tensor:
         """f of source-domain or G-output images (1-channel images are repeated to f's channels)."""
         return self.encoder.features(match_channels(x, self.config.source_channels))
+
+    def f_and_block(self, x: torch.Tensor, block: str | None = None) -> tuple:
+        """(f(x), the maps of f's block ``block``) in one pass (``Encoder.features_and_block``)."""
+        return self.encoder.features_and_block(match_channels(x, self.config.source_channels), block)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """G(x) = g(f(x)) for source images x (N, C_s, S, S), or target images (N, C_t, S, S)."""

@@ -114,13 +114,23 @@ class Encoder(nn.Module):
         return x
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.check_images(x)
+        return self.features_and_block(x)[0]
+
+    def features_and_block(self, x: torch.Tensor, block: str | None = None) -> tuple:
+        """``(features(x), output of block ``block``)`` in one pass (the second is None for ``block=None``);
+        ``block`` is one of ``block_names`` (ValueError naming it otherwise). The DTN's style constancy
+        (``DTNConfig.style_layer``) compares an earlier block's maps, which keep more than the class."""
+        if block is not None and block not in self.block_names:
+            raise ValueError(f"block: expected one of {self.block_names}, got {block!r}")
+        h, kept = self.check_images(x), None
         for name in self.block_names:
             h = getattr(self, name)(h)
+            if name == block:
+                kept = h
         h = self.fc(self.flatten(h))
         if isinstance(self.fc_bn, nn.BatchNorm1d) and h.dtype != torch.float32:
             h = h.float()  # BatchNorm in float32 also under bf16 autocast
-        return self.fc_act(self.fc_bn(h))
+        return self.fc_act(self.fc_bn(h)), kept
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))

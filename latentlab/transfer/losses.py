@@ -9,6 +9,8 @@ for a target t, ``REAL`` = a real target image t.
 * ``tid_loss``    L_TID  = d2(t, G(t))            MSE (the paper's digits) or L1
 * ``diversity_loss`` L_DIV = relu(r_T - r_S): a diversity-sensitive (mode-seeking) hinge, not in the paper (see
                   its docstring)
+* ``style_const_loss`` L_STYLE = 1 - cos(f_k(s), f_k(G(s))) (maps centred per channel) on the maps of an earlier block k of f (not in the
+                  paper; ``DTNConfig.style_layer``)
 * ``tv_loss``     L_TV   = sum_ij ((z_{i,j+1} - z_ij)^2 + (z_{i+1,j} - z_ij)^2)^(B/2), B = 1, averaged over
                   pixels, channels and images (the paper's anisotropic-free form with B = 1)
 
@@ -23,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = ["SOURCE_FAKE", "TARGET_FAKE", "REAL", "DISTANCES", "d_loss", "g_adv_loss", "const_loss", "tid_loss",
-           "tv_loss", "distance", "diversity_loss", "sensitivity"]
+           "tv_loss", "distance", "diversity_loss", "sensitivity", "style_const_loss"]
 
 SOURCE_FAKE, TARGET_FAKE, REAL = 0, 1, 2
 DISTANCES = ("mse", "cosine", "l1")
@@ -149,3 +151,18 @@ def diversity_loss(f_s: torch.Tensor, g_s: torch.Tensor, f_t: torch.Tensor, t: t
     with torch.no_grad():
         r_t = sensitivity(f_t, t)
     return torch.relu(r_t - sensitivity(f_s, g_s))
+
+
+def style_const_loss(maps_s: torch.Tensor, maps_gs: torch.Tensor) -> torch.Tensor:
+    """L_STYLE = mean over the batch of 1 - cos(c(maps_s), c(maps_gs)), where c subtracts each map's spatial mean
+    (per image and channel) and flattens: the maps (N, C, H, W) of an earlier block of f for source images and
+    for their transfers G(s). f-constancy on features that keep more than the class (where the strokes are and
+    how wide); centring drops a map's constant level (the source's background colour), the cosine its scale,
+    so unbounded ReLU maps cannot dominate L_G."""
+    for name, m in (("maps_s", maps_s), ("maps_gs", maps_gs)):
+        if not isinstance(m, torch.Tensor) or m.dim() != 4:
+            raise ValueError(f"{name}: expected f's block maps (N, C, H, W), got "
+                             f"{tuple(m.shape) if isinstance(m, torch.Tensor) else type(m).__name__}")
+    a, b = maps_s.float(), maps_gs.float()
+    return distance(a - a.mean((2, 3), keepdim=True), b - b.mean((2, 3), keepdim=True), "cosine",
+                    name="style_const_loss")

@@ -301,8 +301,8 @@ class DTNTrainer:
         return loss_d.detach()
 
     def g_step(self, t: torch.Tensor, f_s: torch.Tensor, f_t: torch.Tensor, step: int) -> dict:
-        """One update of g: L_G = L_GANG + alpha L_CONST + beta L_TID + gamma L_TV + diversity L_DIV (a term whose
-        weight is 0 is not computed). D's weights are frozen meanwhile, so backward computes only the input
+        """One update of g: L_G = L_GANG + alpha L_CONST + beta L_TID + gamma L_TV + diversity L_DIV
+        + style L_STYLE (a term whose weight is 0 is not computed). D's weights are frozen meanwhile, so backward computes only the input
         gradients G needs.
         Returns the loss and its terms (detached), named as in the log."""
         c, dtn = self.config, self.dtn
@@ -313,12 +313,16 @@ class DTNTrainer:
                 gs = dtn.decoder(f_s)
                 gt = dtn.decoder(f_t) if not binary or c.beta > 0 else None
                 l_gan = losses.g_adv_loss(D(gs), D(gt) if not binary else None, binary=binary)
-                l_const = (losses.const_loss(f_s, dtn.f(gs).float(), c.const_distance) if c.alpha > 0
+                f_gs, maps_gs = (dtn.f_and_block(gs, c.style_layer if c.style > 0 else None)
+                                 if c.alpha > 0 or c.style > 0 else (None, None))
+                l_const = losses.const_loss(f_s, f_gs.float(), c.const_distance) if c.alpha > 0 else torch.zeros(())
+                l_style = (losses.style_const_loss(self._source_maps(step), maps_gs) if c.style > 0
                            else torch.zeros(()))
             l_tid = losses.tid_loss(t, gt, c.tid_distance) if c.beta > 0 else torch.zeros(())
             l_tv = losses.tv_loss(gs if gt is None else torch.cat([gs, gt])) if c.gamma > 0 else torch.zeros(())
             l_div = losses.diversity_loss(f_s, gs, f_t, t) if c.diversity > 0 else torch.zeros(())
-            loss_g = l_gan + c.alpha * l_const + c.beta * l_tid + c.gamma * l_tv + c.diversity * l_div
+            loss_g = (l_gan + c.alpha * l_const + c.beta * l_tid + c.gamma * l_tv + c.diversity * l_div
+                      + c.style * l_style)
             self._check_finite(step, loss_g.detach(), "loss_g")
             loss_g.backward()
         self.opt_g.step()
@@ -326,7 +330,20 @@ class DTNTrainer:
                "loss_tid": l_tid.detach(), "loss_tv": l_tv.detach()}
         if c.diversity > 0:  # logged only when used: the log of a paper-recipe run keeps its former records
             out["loss_div"] = l_div.detach()
+        if c.style > 0:
+            out["loss_style"] = l_style.detach()
         return out
+
+    def _source_maps(self, step: int) -> torch.Tensor:
+        """f's ``style_layer`` maps of step ``step``'s source batch (L_STYLE's target; no gradient, once a step)."""
+        if getattr(self, "_maps_step", None) != step:
+            s = self._batch(self.source, self._indices(len(self.source), SOURCE_STREAM, step))
+            if self.fast:
+                s = s.contiguous(memory_format=torch.channels_last)
+            with torch.no_grad(), self._autocast():
+                self._maps = self.dtn.f_and_block(s, self.config.style_layer)[1].float()
+            self._maps_step = step
+        return self._maps
 
     def train_step(self, step: int) -> dict:
         """Step ``step`` (0-based): one D update, then ``g_steps_per_d_step`` G updates on the same batches.

@@ -1,0 +1,110 @@
+"""The DTN's default-off options of issue 32 (session 4): f-constancy on an earlier block of f (style, style_layer)
+and a minibatch-stddev map in D (d_minibatch_std). Tiny models only."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from latentlab.transfer import DTN, DTNConfig, DTNTrainer, load_dtn, losses, save_dtn
+from latentlab.transfer.dtn import Discriminator, minibatch_std
+from test_transfer import _cfg, _data, _enc, _fit, _states
+
+
+def test_features_and_block_is_features_plus_the_named_block():
+    f = _enc()
+    x = torch.rand(5, 3, 16, 16) * 2 - 1
+    feats, maps = f.features_and_block(x, "block1")
+    assert torch.equal(feats, f.features(x))
+    assert torch.equal(maps, f.block1(x)) and maps.shape == (5, 4, 8, 8)
+    assert f.features_and_block(x)[1] is None
+    assert f.features_and_block(x, "block2")[1].shape == (5, 8, 4, 4)
+    with pytest.raises(ValueError, match="block"):
+        f.features_and_block(x, "fc")
+
+
+def test_style_const_loss_ignores_level_and_scale_not_layout():
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(4, 3, 5, 5, generator=g)
+    offset = torch.rand(4, 3, 1, 1, generator=g) * 5  # a constant per map (a background colour)
+    assert losses.style_const_loss(a, a).item() == pytest.approx(0.0, abs=1e-6)
+    assert losses.style_const_loss(a, 3 * a + offset).item() == pytest.approx(0.0, abs=1e-6)
+    moved = torch.roll(a, 2, dims=3)  # the same strokes elsewhere
+    assert losses.style_const_loss(a, moved).item() > 0.1
+    x = a.clone().requires_grad_(True)
+    losses.style_const_loss(moved, x).backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="maps_s"):
+        losses.style_const_loss(torch.zeros(4, 8), torch.zeros(4, 8))
+    with pytest.raises(ValueError, match="maps_gs"):
+        losses.style_const_loss(a, torch.zeros(4, 75))
+
+
+def test_config_and_model_checks():
+    with pytest.raises(ValueError, match="style_layer"):
+        DTNConfig(style=1.0)
+    with pytest.raises(ValueError, match="style"):
+        DTNConfig(style=-1.0, style_layer="block1")
+    with pytest.raises(ValueError, match="style_layer"):
+        DTNConfig(style_layer=2)
+    with pytest.raises(ValueError, match="d_minibatch_std"):
+        DTNConfig(d_minibatch_std=1)
+    with pytest.raises(ValueError, match="style_layer.*block9"):
+        DTN(_cfg(style=1.0, style_layer="block9"), _enc())
+    assert DTN(_cfg(style=1.0, style_layer="block2"), _enc()).config.style_layer == "block2"
+    cfg = DTNConfig()
+    assert (cfg.style, cfg.style_layer, cfg.d_minibatch_std) == (0.0, "", False)  # shipped recipe unchanged
+
+
+def test_minibatch_std_by_hand():
+    h = torch.tensor([[[[0.0]], [[2.0]]], [[[2.0]], [[2.0]]]])  # N=2, C=2, 1x1: stds 1 and 0 -> mean 0.5
+    out = minibatch_std(h)
+    assert out.shape == (2, 1, 1, 1) and torch.allclose(out, torch.full((2, 1, 1, 1), 0.5))
+    assert torch.equal(minibatch_std(torch.rand(1, 3, 2, 2)), torch.zeros(1, 1, 2, 2))
+    with pytest.raises(ValueError, match="h"):
+        minibatch_std(torch.zeros(3, 4))
+
+
+def test_discriminator_with_minibatch_std_sees_the_batch():
+    torch.manual_seed(0)
+    plain, mb = Discriminator(_cfg()), Discriminator(_cfg(d_minibatch_std=True))
+    assert mb.head.in_channels == plain.head.in_channels + 1
+    plain.eval(), mb.eval()  # eval: BatchNorm does not couple the samples
+    x = torch.rand(6, 1, 16, 16) * 2 - 1
+    y = x.clone()
+    y[1:] = y[0]  # the other images replaced by copies of the first (a collapsed batch)
+    assert mb(x).shape == (6, 3)
+    assert torch.allclose(plain(x)[0], plain(y)[0], atol=1e-6)  # a per-image D ignores the rest of the batch
+    assert not torch.allclose(mb(x)[0], mb(y)[0], atol=1e-6)    # the minibatch-stddev D does not
+
+
+def test_trainer_options_log_are_deterministic_and_change_the_trajectory(tmp_path):
+    plain = _states(_fit(tmp_path, "plain"))
+    a = _states(_fit(tmp_path, "a", style=2.0, style_layer="block1"))
+    b = _states(_fit(tmp_path, "b", style=2.0, style_layer="block1"))
+    m = _fit(tmp_path, "m", d_minibatch_std=True)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], plain[k]) for k in a)
+    assert not all(torch.equal(v, plain[k]) for k, v in _states(m).items() if k.startswith("g."))
+    recs = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
+    assert all(0 <= r["loss_style"] <= 2 for r in recs) and any(r["loss_style"] > 0 for r in recs)
+    assert all("loss_style" not in json.loads(line) for line in (tmp_path / "plain" / "log.jsonl").read_text().splitlines())
+    save_dtn(m, tmp_path / "m.safetensors")
+    back = load_dtn(tmp_path / "m.safetensors")
+    assert back.config.d_minibatch_std and torch.equal(back.discriminator.head.weight, m.discriminator.head.weight)
+
+
+def test_old_run_resumes_but_not_with_a_new_option(tmp_path):
+    _fit(tmp_path, "old", steps=2)
+    run = tmp_path / "old" / "run.json"
+    meta = json.loads(run.read_text())
+    for k in ("style", "style_layer", "d_minibatch_std"):
+        del meta["config"][k]
+    run.write_text(json.dumps(meta))
+    tr = DTNTrainer(_cfg(steps=4), encoder=_enc(), source=_data(), target=_data(channels=1, seed=1),
+                    run_dir=tmp_path / "old", resume=True)
+    assert tr.fit().step == 4
+    with pytest.raises(ValueError, match="d_minibatch_std"):
+        DTNTrainer(_cfg(steps=6, d_minibatch_std=True), encoder=_enc(), source=_data(),
+                   target=_data(channels=1, seed=1), run_dir=tmp_path / "old", resume=True).fit()

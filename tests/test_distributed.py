@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -15,6 +16,9 @@ from latentlab import load
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
                                 reason="torch.distributed with gloo is not available")
+
+
+GLOO_ABORT = "terminate called without an active exception"
 
 
 def test_torchrun_two_processes(tmp_path):
@@ -30,6 +34,12 @@ def test_torchrun_two_processes(tmp_path):
            "--grid-size", "4", "--threads", "1", "--no-progress"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    if proc.returncode != 0 and GLOO_ABORT in proc.stderr and not list(out.glob("checkpoints/*.safetensors")):
+        # a rank sometimes aborts in gloo during the first steps, before a checkpoint is written (seen in 2 of the
+        # full-suite runs of one day, never when the test ran alone): run once more from scratch; a second
+        # failure, or any other, fails the test
+        shutil.rmtree(out, ignore_errors=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     # exactly one checkpoint set, written by rank 0 only
     assert sorted(os.listdir(out / "checkpoints")) == ["step-00000003.safetensors"]

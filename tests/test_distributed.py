@@ -35,8 +35,8 @@ def test_torchrun_two_processes(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
     if proc.returncode != 0 and GLOO_ABORT in proc.stderr and not list(out.glob("checkpoints/*.safetensors")):
-        # a rank sometimes aborts in gloo during the first steps, before a checkpoint is written (seen in 2 of the
-        # full-suite runs of one day, never when the test ran alone): run once more from scratch; a second
+        # a rank sometimes aborts in gloo during the first steps, before a checkpoint is written (seen in
+        # full-suite runs, never when the test ran alone): run once more from scratch; a second
         # failure, or any other, fails the test
         shutil.rmtree(out, ignore_errors=True)
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)

@@ -54,6 +54,9 @@ PRESETS = {
     "dtn-digits-div-style": dict(BASE, steps=6000, diversity=8.0, style=5.0, style_layer="block2",
                                  checkpoint_every=250),
     "dtn-digits-mbstd": dict(BASE, steps=6000, d_minibatch_std=True, checkpoint_every=250),
+    # Session-5 option (issue 32): the hinge and the minibatch-stddev map together (mbstd alone read better by the
+    # SVC but collapsed; the hinge alone kept diversity at lower accuracy).
+    "dtn-digits-div-mbstd": dict(BASE, steps=6000, diversity=8.0, d_minibatch_std=True, checkpoint_every=250),
 }
 # Ablations (issue 22; the paper's Table 2 style): each condition changes only what it names.
 CONDITIONS = {

@@ -136,7 +136,7 @@ def test_cli_writes_an_offline_page_of_forgets_probe_samples(model_file, tmp_pat
     # the same images forget fits its probe on: z from sample_prior(n, nz, prior, Generator().manual_seed(seed))
     from latentlab import load
     gan = load(model_file)
-    z = sample_prior(5, 8, "normal", generator=torch.Generator().manual_seed(4))
+    z = sample_prior(5, 8, "normal", rng=torch.Generator().manual_seed(4))
     with torch.no_grad():
         x = gan.generator.eval()(z)
     want = ((x + 1) / 2 * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()

@@ -99,7 +99,7 @@ def test_samples(arch):
     a, b = twice(lambda: gan.sample(6, seed=3, classes=classes, batch_size=4))
     assert_same(a, b)
     # seed= is a fresh torch.Generator seeded so (same batches: a matmul's last bits may depend on the batch size)
-    assert_same(a, gan.sample(6, generator=torch.Generator().manual_seed(3), classes=classes, batch_size=4))
+    assert_same(a, gan.sample(6, rng=torch.Generator().manual_seed(3), classes=classes, batch_size=4))
     assert not torch.equal(a, gan.sample(6, seed=4, classes=classes, batch_size=4))
 
 

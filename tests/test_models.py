@@ -81,8 +81,8 @@ def test_determinism_under_seed(arch):
     x3 = a.sample(4, seed=8, classes=classes)
     assert torch.equal(x1, x2) and not torch.equal(x1, x3)
     g = torch.Generator().manual_seed(3)
-    z1 = a.generator.sample_z(5, generator=g)
-    assert torch.equal(z1, sample_prior(5, 8, "normal", generator=torch.Generator().manual_seed(3)))
+    z1 = a.generator.sample_z(5, rng=g)
+    assert torch.equal(z1, sample_prior(5, 8, "normal", rng=torch.Generator().manual_seed(3)))
 
 
 def test_sample_leaves_training_mode_and_global_rng_alone(tiny_gan):
@@ -94,7 +94,7 @@ def test_sample_leaves_training_mode_and_global_rng_alone(tiny_gan):
 
 
 def test_uniform_prior_range():
-    z = sample_prior(1000, 8, "uniform", generator=torch.Generator().manual_seed(0))
+    z = sample_prior(1000, 8, "uniform", rng=torch.Generator().manual_seed(0))
     assert z.min() >= -1 and z.max() <= 1 and z.min() < -0.99
     gan = GAN(tiny(prior="uniform"))
     assert gan.prior == "uniform" and gan.generator.sample_z(4, seed=0).abs().max() <= 1

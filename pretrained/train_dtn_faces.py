@@ -79,16 +79,28 @@ def cmd_encoder(args) -> int:
     return 0
 
 
+def _load_f(path: Path):
+    """f from an encoder file or from a DTN file (e.g. the shipped pretrained/dtn-faces.safetensors, whose f is the
+    recipe's encoder stored in fp16 and loaded as float32)."""
+    from latentlab.io import read_metadata
+    from latentlab.transfer import load_dtn, load_encoder
+    if not path.is_file():
+        raise FileNotFoundError(f"--encoder: {str(path)!r} does not exist; build it with `python "
+                                f"pretrained/train_dtn_faces.py encoder` or pass a DTN file such as "
+                                f"pretrained/dtn-faces.safetensors")
+    return load_dtn(path).encoder if read_metadata(path).get("format") == "latentlab-dtn" else load_encoder(path)
+
+
 def cmd_train(args) -> int:
     import torch
     from latentlab.data.avatars import AvatarsDataset, default_cache_dir
-    from latentlab.transfer import DTNConfig, DTNTrainer, load_encoder
+    from latentlab.transfer import DTNConfig, DTNTrainer
     torch.set_num_threads(1)
     cfg = dict(PRESETS[args.preset], seed=args.seed)
     if args.steps:
         cfg["steps"] = args.steps
     config = DTNConfig(**cfg)
-    f = load_encoder(Path(args.encoder).expanduser())
+    f = _load_f(Path(args.encoder).expanduser())
     run_dir = Path(args.run_dir or RUNS / f"{args.preset}-s{args.seed}").expanduser()
     trainer = DTNTrainer(config, encoder=f, source=_faces(20_000, 0),
                          target=AvatarsDataset(n=20_000, seed=0, cache=default_cache_dir()), run_dir=run_dir,
@@ -160,7 +172,8 @@ def main(argv=None) -> int:
     t.add_argument("preset", choices=sorted(PRESETS), help="recipe")
     t.add_argument("--seed", type=int, default=0, help="seeds g, D and the data orders")
     t.add_argument("--steps", type=int, default=0, help="override the preset's steps (0 = preset)")
-    t.add_argument("--encoder", default=str(ENCODER), help="f (from the encoder command)")
+    t.add_argument("--encoder", default=str(ENCODER), help="f: an encoder file (from the encoder command) or a DTN "
+                   "file whose f to use (e.g. pretrained/dtn-faces.safetensors)")
     t.add_argument("--run-dir", default=None, help="default ~/latentlab-runs/PRESET-sSEED")
     t.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     m = sub.add_parser("measure", help="attribute transfer, ceiling, retrieval, FD ratio", formatter_class=ap.formatter_class)

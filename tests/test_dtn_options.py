@@ -152,10 +152,15 @@ def test_ema_update_by_hand(tmp_path):
     with torch.no_grad():
         for p in tr.g.parameters():
             p.add_(1.0)
-    tr.update_ema()
+    tr.update_ema(100)  # past the warm-up: (1 + 100) / (10 + 100) > 0.75
     for k, v in tr.dtn.decoder.state_dict().items():
         if v.is_floating_point():
             assert torch.allclose(v, 0.75 * before[k] + 0.25 * tr.g.state_dict()[k], atol=1e-6)
+    assert tr.ema_decay(1) == pytest.approx(2 / 11) and tr.ema_decay(10 ** 6) == 0.75
+    before = {k: v.clone() for k, v in tr.dtn.decoder.state_dict().items()}
+    tr.update_ema(1)  # warm-up: the average follows the trained g closely at first
+    w = "block1.conv.weight"
+    assert torch.allclose(tr.dtn.decoder.state_dict()[w], 2 / 11 * before[w] + 9 / 11 * tr.g.state_dict()[w], atol=1e-6)
 
 
 def test_ema_resume_is_bit_exact(tmp_path):

@@ -82,7 +82,8 @@ class DTNConfig(DictConfig):
                                       # 2018, one extra map; not in the paper), so a collapsed batch looks fake
     g_steps_per_d_step: int = 2       # G updates after each D update (a "step" is one D update)
     ema: float = 0.0                  # decay of an exponential moving average of g's weights and BatchNorm
-                                      # statistics, updated after each step (not in the paper; e.g. 0.999): with
+                                      # statistics, updated after each step with a warm-up, min(ema, (1 + n) /
+                                      # (10 + n)) at step n (not in the paper; e.g. 0.999): with
                                       # ema > 0 the averaged g is the DTN's decoder (checkpoints, samples, the
                                       # final model) and the trained g is kept for resuming; 0 = off
     # -- optimisation and bookkeeping

@@ -367,16 +367,22 @@ class DTNTrainer:
         for _ in range(self.config.g_steps_per_d_step):
             g = self.g_step(t, f_s, f_t, step)
         if self.config.ema > 0:
-            self.update_ema()
+            self.update_ema(step + 1)
         self.step = self.dtn.step = step + 1
         return {"step": step + 1, "loss_d": float(loss_d), **{k: float(v) for k, v in g.items()},
                 "time": round(time.time() - self._loop.t0, 3)}
 
+    def ema_decay(self, n: int) -> float:
+        """The decay of the ``n``-th average update (n >= 1): min(ema, (1 + n) / (10 + n)). The warm-up keeps the
+        random initial g (and its BatchNorm variances of 1) from dominating the average for the first ~1/(1 - ema)
+        steps; 0 with ema = 0."""
+        return min(self.config.ema, (1.0 + n) / (10.0 + n))
+
     @torch.no_grad()
-    def update_ema(self) -> None:
-        """The DTN's decoder <- ema * itself + (1 - ema) * the trained g, for every floating tensor of the state
-        (weights and BatchNorm running statistics); integer buffers (batches seen) are copied."""
-        d = self.config.ema
+    def update_ema(self, n: int) -> None:
+        """The DTN's decoder <- d * itself + (1 - d) * the trained g with d = :meth:`ema_decay` (n), for every floating
+        tensor of the state (weights and BatchNorm running statistics); integer buffers (batches seen) are copied."""
+        d = self.ema_decay(n)
         trained = self.g.state_dict()
         for k, v in self.dtn.decoder.state_dict().items():
             if v.is_floating_point():

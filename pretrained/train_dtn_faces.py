@@ -46,7 +46,7 @@ PRESETS = {
     # against the speckle (issue 32): widths and batch 32, 5,000 steps, an EMA generator (decay 0.999: the
     # averaged g is what is saved and measured) and a 10x total-variation weight (gamma 0.5: at 0.05 the TV term
     # was ~0.01 of L_G while G's outputs had 3x the TV of real avatars). 0.59 s/step on one unloaded core.
-    "dtn-faces-ema": dict(BASE, ngf=32, ndf=32, batch_size=32, steps=5000, ema=0.999, gamma=0.5,
+    "dtn-faces-ema": dict(BASE, ngf=32, ndf=32, batch_size=32, steps=5000, ema_decay=0.999, gamma=0.5,
                           checkpoint_every=500, keep_checkpoints=0),
 }
 # widths (16, 32, 64, 128): a 2.8 s/step run of (32, 64, 128, 128) did not fit the shared CPU; 600 steps suffice for

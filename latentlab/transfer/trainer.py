@@ -13,7 +13,6 @@ Run directory: ``run.json`` (config, encoder config, datasets, runtime), ``log.j
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 import json
 import os
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
+from torch.optim.swa_utils import AveragedModel
 
 from ..io import atomic_write_bytes, load_safetensors
 from ..rng import derive_seed, seeded_rng
@@ -33,6 +33,7 @@ from ..train.callbacks import Checkpointer, JsonlLog, ProgressBar, ProgressLines
 from ..train.devices import native_bf16
 from ..train.loop import TrainingLoop
 from ..train.optim import adam, frozen, optimizer_from_tensors, optimizer_to_tensors
+from ..train.trainer import _ema_average
 from ..train.rundir import (RunExistsError, TrainingDiverged, checkpoint_name, latest_checkpoint, list_checkpoints,
                             checkpoint_written, make_run_dir, previous_run, resume_from)
 from . import losses
@@ -43,7 +44,7 @@ __all__ = ["DTNTrainer", "DTNSampleGrid", "default_callbacks", "latest_checkpoin
            "TrainingDiverged"]
 
 SOURCE_STREAM, TARGET_STREAM = 21, 22  # seed-derivation tags of the two data orders
-TRAINED_G = "trained_decoder."  # with DTNConfig.ema > 0: checkpoint prefix of the trained (not averaged) g
+TRAINED_G = "trained_decoder."  # with DTNConfig.ema_decay > 0: checkpoint prefix of the trained (not averaged) g
 
 
 def _check_dataset(ds, name: str, channels: int, size: int):
@@ -224,9 +225,10 @@ class DTNTrainer:
         if self.g is not self.dtn.decoder:  # with ema: the trained g, stored beside the averaged one
             missing = [k for k in self.g.state_dict() if TRAINED_G + k not in tensors]
             if missing:
-                raise ValueError(f"resume: {str(path)!r} holds no trained g ({TRAINED_G}*; ema={self.config.ema} "
-                                 f"needs it), e.g. {missing[0]!r} is missing")
+                raise ValueError(f"resume: {str(path)!r} holds no trained g ({TRAINED_G}*; ema_decay="
+                                 f"{self.config.ema_decay} needs it), e.g. {missing[0]!r} is missing")
             self.g.load_state_dict({k: tensors[TRAINED_G + k] for k in self.g.state_dict()})
+            self.ema.n_averaged.fill_(int(meta["step"]) + 1)  # the next update is step t = meta["step"]
         optimizer_from_tensors(self.opt_g, tensors, json.loads(meta["optim_g_groups"]), "optim_g")
         optimizer_from_tensors(self.opt_d, tensors, json.loads(meta["optim_d_groups"]), "optim_d")
         return int(meta["step"])
@@ -259,10 +261,13 @@ class DTNTrainer:
             torch.set_num_threads(c.num_threads)
         torch.manual_seed(derive_seed(c.seed, 0))
         self.dtn = dtn = DTN(c, self.encoder)
-        # g is the decoder that the optimizer trains; with ema > 0 the DTN's decoder is its moving average
-        self.g = copy.deepcopy(dtn.decoder) if c.ema > 0 else dtn.decoder
-        if c.ema > 0:
-            dtn.decoder.requires_grad_(False)
+        # g is the decoder that the optimizer trains; with ema_decay > 0 the DTN's decoder is its moving average
+        # (the GAN trainer's: AveragedModel over weights and BatchNorm buffers, decay min(ema_decay, (1+t)/(10+t)))
+        self.g, self.ema = dtn.decoder, None
+        if c.ema_decay > 0:
+            self.ema = AveragedModel(self.g, avg_fn=_ema_average(c.ema_decay), use_buffers=True)
+            self.ema.n_averaged.fill_(1)  # the copy of g's initial weights is the first average
+            dtn.decoder = self.ema.module.requires_grad_(False)
         if self.fast:
             for m in {id(x): x for x in (dtn.decoder, self.g, dtn.discriminator)}.values():
                 m.to(memory_format=torch.channels_last)
@@ -366,32 +371,14 @@ class DTNTrainer:
         loss_d = self.d_step(t, f_s, f_t, step)
         for _ in range(self.config.g_steps_per_d_step):
             g = self.g_step(t, f_s, f_t, step)
-        if self.config.ema > 0:
-            self.update_ema(step + 1)
+        if self.ema is not None:
+            self.ema.update_parameters(self.g)
         self.step = self.dtn.step = step + 1
         return {"step": step + 1, "loss_d": float(loss_d), **{k: float(v) for k, v in g.items()},
                 "time": round(time.time() - self._loop.t0, 3)}
 
-    def ema_decay(self, n: int) -> float:
-        """The decay of the ``n``-th average update (n >= 1): min(ema, (1 + n) / (10 + n)). The warm-up keeps the
-        random initial g (and its BatchNorm variances of 1) from dominating the average for the first ~1/(1 - ema)
-        steps; 0 with ema = 0."""
-        return min(self.config.ema, (1.0 + n) / (10.0 + n))
-
-    @torch.no_grad()
-    def update_ema(self, n: int) -> None:
-        """The DTN's decoder <- d * itself + (1 - d) * the trained g with d = :meth:`ema_decay` (n), for every floating
-        tensor of the state (weights and BatchNorm running statistics); integer buffers (batches seen) are copied."""
-        d = self.ema_decay(n)
-        trained = self.g.state_dict()
-        for k, v in self.dtn.decoder.state_dict().items():
-            if v.is_floating_point():
-                v.mul_(d).add_(trained[k], alpha=1.0 - d)
-            else:
-                v.copy_(trained[k])
-
     def _trained_g_tensors(self) -> dict:
-        """``trained_decoder.*`` (the trained g, float32) when g is averaged (ema > 0), else nothing."""
+        """``trained_decoder.*`` (the trained g, float32) when g is averaged (ema_decay > 0), else nothing."""
         if self.g is self.dtn.decoder:
             return {}
         return {TRAINED_G + k: v.detach().clone() for k, v in self.g.state_dict().items()}

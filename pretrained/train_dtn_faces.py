@@ -5,11 +5,21 @@
     python pretrained/train_dtn_faces.py measure ~/latentlab-runs/dtn-faces-s0/model.safetensors
     python pretrained/train_dtn_faces.py export ~/latentlab-runs/dtn-faces-s0 --out pretrained/dtn-faces.safetensors
     python pretrained/train_dtn_faces.py select RUN_DIR/model-*.safetensors   # pick a checkpoint on validation faces (set 2)
+    python pretrained/train_dtn_faces.py reader                        # the second avatar readers (report, validation)
+
+Against the speckle (issue 32), preset dtn-faces-ema (widths and batch 32, 5,000 steps, EMA generator, gamma 0.5),
+with f taken from the shipped model instead of retraining it:
+
+    python pretrained/train_dtn_faces.py train dtn-faces-ema --seed 0 --encoder pretrained/dtn-faces.safetensors \
+        --run-dir ~/latentlab-runs/dtn-faces-s5/ema-s0
+    python pretrained/train_dtn_faces.py select ~/latentlab-runs/dtn-faces-s5/ema-s0/checkpoints/step-*.safetensors
 
 Data: source = procedural faces set 0 (20,000, cached under ~/latentlab-data/faces), target = the cached
 avatar set 0 (20,000; ``python -m latentlab.data.avatars build --n 20000 --out ~/latentlab-data/avatars``).
 f = a bounded Encoder trained on the faces' attribute groups (latentlab.transfer.faces.FACE_GROUPS), seed 0.
-Measurements use face set 1 (1,000 faces), their ceiling avatars and held-out avatar sets 202 / 203.
+Measurements use face set 1 (1,000 faces), their ceiling avatars and held-out avatar sets 202 / 203; ``measure``
+reports the avatar judge and a second reader that shares no code with it (latentlab.transfer.avatar_reader, trained
+on avatar set 404); ``select`` scores checkpoints on validation faces (set 2) with a third, validation reader (set 405).
 The ablation presets change only what their name says (alpha = 0; beta = 0; binary D with beta = 0).
 """
 from __future__ import annotations

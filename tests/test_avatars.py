@@ -222,9 +222,14 @@ def test_presets_change_only_what_their_names_say():
     mod = load_script("pretrained/train_dtn_faces.py")
     base = mod.PRESETS["dtn-faces"]
     assert (base["alpha"], base["beta"], base["gamma"], base["const_distance"]) == (100.0, 1.0, 0.05, "cosine")
-    diff = {name: {k for k in base if p[k] != base[k]} for name, p in mod.PRESETS.items()}
+    diff = {name: {k for k in set(base) | set(p) if p.get(k) != base.get(k)} for name, p in mod.PRESETS.items()}
     assert diff == {"dtn-faces": set(), "dtn-faces-alpha0": {"alpha"}, "dtn-faces-beta0": {"beta"},
-                    "dtn-faces-binary": {"beta", "binary_d"}}
+                    "dtn-faces-binary": {"beta", "binary_d"},
+                    # the longer, wider run against the speckle (and its bookkeeping: checkpoints kept for select)
+                    "dtn-faces-ema": {"ngf", "ndf", "batch_size", "steps", "ema_decay", "gamma", "checkpoint_every",
+                                      "keep_checkpoints"}}
+    from latentlab.transfer import DTNConfig
+    assert DTNConfig(**mod.PRESETS["dtn-faces-ema"]).ema_decay == 0.999
 
 
 def test_example_smoke(tmp_path):
@@ -325,3 +330,16 @@ def test_bad_input_row(row, tmp_path, monkeypatch, capsys):
     assert span, cells[4]
     for piece in span.group(1).split("…"):
         assert piece.strip() in message.replace("\n", " "), (piece, message)
+
+
+def test_train_takes_f_from_a_dtn_file(tmp_path):
+    mod = load_script("pretrained/train_dtn_faces.py")
+    from latentlab.transfer import load_dtn, save_encoder
+    shipped = ROOT / "pretrained" / "dtn-faces.safetensors"
+    f = mod._load_f(shipped)
+    ref = load_dtn(shipped).encoder
+    assert all(torch.equal(v, ref.state_dict()[k]) for k, v in f.state_dict().items())
+    save_encoder(f, tmp_path / "f.safetensors")  # an encoder file works too
+    assert torch.equal(mod._load_f(tmp_path / "f.safetensors").state_dict()["classifier.weight"], ref.state_dict()["classifier.weight"])
+    with pytest.raises(FileNotFoundError, match="--encoder"):
+        mod._load_f(tmp_path / "none.safetensors")

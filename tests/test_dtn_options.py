@@ -108,3 +108,78 @@ def test_old_run_resumes_but_not_with_a_new_option(tmp_path):
     with pytest.raises(ValueError, match="d_minibatch_std"):
         DTNTrainer(_cfg(steps=6, d_minibatch_std=True), encoder=_enc(), source=_data(),
                    target=_data(channels=1, seed=1), run_dir=tmp_path / "old", resume=True).fit()
+
+
+# --------------------------------------------------------------------------------------------------
+# ema_decay: the DTN's decoder is a moving average of the trained g (session 5)
+
+def test_ema_config_checks():
+    assert DTNConfig().ema_decay == 0.0  # shipped recipes unchanged
+    for bad in (1.0, -0.1, True, "0.9", float("nan")):
+        with pytest.raises(ValueError, match="ema_decay"):
+            DTNConfig(ema_decay=bad)
+
+
+def test_ema_zero_is_the_plain_trajectory_and_ema_differs_from_the_trained_g(tmp_path):
+    plain = _fit(tmp_path, "plain")
+    zero = DTNTrainer(_cfg(ema_decay=0.0), encoder=_enc(), source=_data(), target=_data(channels=1, seed=1),
+                      run_dir=tmp_path / "zero")
+    z = zero.fit()
+    assert zero.g is z.decoder  # no copy at decay 0
+    assert all(torch.equal(v, _states(plain)[k]) for k, v in _states(z).items())
+    tr = DTNTrainer(_cfg(ema_decay=0.5), encoder=_enc(), source=_data(), target=_data(channels=1, seed=1),
+                    run_dir=tmp_path / "ema")
+    e = tr.fit()
+    trained, averaged = tr.g.state_dict(), e.decoder.state_dict()
+    # the trained g follows the plain trajectory (the average never feeds back into training) ...
+    assert all(torch.equal(v, _states(plain)[f"g.{k}"]) for k, v in trained.items())
+    assert all(torch.equal(v, _states(plain)[f"d.{k}"]) for k, v in e.discriminator.state_dict().items())
+    # ... and the DTN's decoder is its average: different weights and BatchNorm statistics, same batches counted
+    floats = [k for k, v in averaged.items() if v.is_floating_point()]
+    assert any("running_mean" in k for k in floats)
+    assert all(not torch.equal(averaged[k], trained[k]) for k in floats)
+    assert all(torch.equal(averaged[k], trained[k]) for k in averaged if k not in floats)
+    # the final file holds the averaged g
+    back = load_dtn(tmp_path / "ema" / "model.safetensors")
+    assert back.config.ema_decay == 0.5 and all(torch.equal(v, averaged[k]) for k, v in back.decoder.state_dict().items())
+
+
+def test_ema_update_by_hand(tmp_path):
+    tr = DTNTrainer(_cfg(ema_decay=0.75, steps=1), encoder=_enc(), source=_data(), target=_data(channels=1, seed=1),
+                    run_dir=tmp_path / "r")
+    tr._build()
+    w = "block1.conv.weight"
+    for t, d in ((0, 0.1), (100, 0.75)):  # decay min(0.75, (1+t)/(10+t)): a warm-up, then 0.75
+        tr.ema.n_averaged.fill_(t + 1)
+        before = {k: v.clone() for k, v in tr.dtn.decoder.state_dict().items()}
+        with torch.no_grad():
+            for p in tr.g.parameters():
+                p.add_(1.0)
+        tr.ema.update_parameters(tr.g)
+        now, trained = tr.dtn.decoder.state_dict(), tr.g.state_dict()
+        assert torch.allclose(now[w], d * before[w] + (1 - d) * trained[w], atol=1e-6)
+        assert all(torch.equal(v, trained[k]) for k, v in now.items() if not v.is_floating_point())
+
+
+def test_ema_resume_is_bit_exact(tmp_path):
+    whole = _fit(tmp_path, "whole", ema_decay=0.9)
+    _fit(tmp_path, "part", ema_decay=0.9, steps=2)
+    tr = DTNTrainer(_cfg(ema_decay=0.9), encoder=_enc(), source=_data(), target=_data(channels=1, seed=1),
+                    run_dir=tmp_path / "part", resume=True)
+    resumed = tr.fit()
+    assert tr.start_step == 2
+    a, b = _states(whole), _states(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    ckpt = sorted((tmp_path / "part" / "checkpoints").glob("step-*.safetensors"))[-1]
+    from latentlab.io import load_safetensors
+    tensors, _ = load_safetensors(ckpt)
+    assert any(k.startswith("trained_decoder.") for k in tensors)
+    # a checkpoint without the trained g cannot continue an ema run
+    _fit(tmp_path, "noema", steps=2)
+    run = tmp_path / "noema" / "run.json"
+    meta = json.loads(run.read_text())
+    meta["config"]["ema_decay"] = 0.9
+    run.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="trained_decoder"):
+        DTNTrainer(_cfg(ema_decay=0.9), encoder=_enc(), source=_data(), target=_data(channels=1, seed=1),
+                   run_dir=tmp_path / "noema", resume=True).fit()

@@ -81,6 +81,11 @@ class DTNConfig(DictConfig):
     d_minibatch_std: bool = False     # D's head also sees the batch's feature standard deviation (Karras et al.
                                       # 2018, one extra map; not in the paper), so a collapsed batch looks fake
     g_steps_per_d_step: int = 2       # G updates after each D update (a "step" is one D update)
+    ema_decay: float = 0.0            # exponential moving average of g's weights and BatchNorm statistics, as the
+                                      # GAN trainer's ema_decay: decay min(ema_decay, (1+t)/(10+t)) after step t
+                                      # (not in the paper; e.g. 0.999). With ema_decay > 0 the averaged g is the
+                                      # DTN's decoder (checkpoints, samples, the final model) and the trained g
+                                      # is kept in checkpoints for resuming; 0 = off
     # -- optimisation and bookkeeping
     steps: int = 5000                 # D updates in total
     batch_size: int = 64              # source and target images per batch (each)
@@ -108,6 +113,9 @@ class DTNConfig(DictConfig):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
                 raise ValueError(f"{name}: expected a finite float >= 0, got {v!r}")
+        if isinstance(self.ema_decay, bool) or not isinstance(self.ema_decay, (int, float)) \
+                or not 0 <= self.ema_decay < 1:
+            raise ValueError(f"ema_decay: expected a float in [0, 1) (0 = off, e.g. 0.999), got {self.ema_decay!r}")
         if self.const_distance not in ("mse", "cosine", "l1"):
             raise ValueError(f"const_distance: expected 'mse', 'cosine' or 'l1', got {self.const_distance!r}")
         if self.tid_distance not in ("mse", "l1"):

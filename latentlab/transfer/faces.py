@@ -38,7 +38,7 @@ from ..train.classify import LabelledBatches, ShuffledBatches, fit_classifier, p
 from .encoder import Encoder, EncoderConfig, encoder_logits
 
 __all__ = ["FACE_GROUPS", "face_labels", "face_encoder_config", "train_face_encoder", "group_accuracy",
-           "ceiling_images", "balanced_accuracy", "retrieval_ranks", "measure", "JUDGED", "Reference"]
+           "ceiling_images", "balanced_accuracy", "retrieval_ranks", "measure", "JUDGED", "Reference", "reader_scores"]
 
 # (name, number of classes): one softmax group each, concatenated in the Encoder's classifier logits
 FACE_GROUPS: tuple[tuple[str, int], ...] = (
@@ -190,9 +190,23 @@ class Reference:
         self.ceiling_scores = _judged(self.judge, self.ceiling, self.truth)
 
 
+def reader_scores(reader, images: torch.Tensor, truth: dict) -> dict:
+    """Smile and glasses balanced accuracy of a second reader (``avatar_reader.AvatarReader``: ``predict(images)``
+    -> ``{"smiling", "glasses"}`` probabilities) on ``images`` against ``truth`` (:class:`Reference`'s)."""
+    p = reader.predict(images)
+    return {metric: balanced_accuracy(p[key].numpy() > 0.5, truth[key]) for metric, key in JUDGED[:2]}
+
+
+def _second_reader(reader, g: torch.Tensor, ref: Reference) -> dict:
+    scores, ceiling = reader_scores(reader, g, ref.truth), reader_scores(reader, ref.ceiling, ref.truth)
+    return {"attribute_balanced_accuracy": scores, "attribute_ceiling": ceiling,
+            "ratio_to_ceiling": {k: scores[k] / ceiling[k] for k in scores}}
+
+
 @torch.no_grad()
-def measure(dtn, ref: Reference) -> dict:
-    """Attribute balanced accuracy of G(faces) (and its ratio to the ceiling), retrieval median rank, FD ratio."""
+def measure(dtn, ref: Reference, reader=None) -> dict:
+    """Attribute balanced accuracy of G(faces) (and its ratio to the ceiling), retrieval median rank, FD ratio;
+    with ``reader`` (a second reader, :func:`reader_scores`) also its smile / glasses numbers under "reader"."""
     g = dtn.transfer(ref.faces)
     scores = _judged(ref.judge, g, ref.truth)
     f_x = dtn.f(ref.faces).float()
@@ -208,4 +222,5 @@ def measure(dtn, ref: Reference) -> dict:
         "retrieval_chance_median": (ref.n + 1) / 2,
         "fd": fd, "fd_real_floor": ref.fd_floor,
         "fd_ratio": fd / ref.fd_floor if ref.fd_floor > 0 and math.isfinite(fd) else None,
+        **({"reader": _second_reader(reader, g, ref)} if reader is not None else {}),
     }

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
+from torch.optim.swa_utils import AveragedModel
 
 from ..io import atomic_write_bytes, load_safetensors
 from ..rng import derive_seed, seeded_rng
@@ -32,6 +33,7 @@ from ..train.callbacks import Checkpointer, JsonlLog, ProgressBar, ProgressLines
 from ..train.devices import native_bf16
 from ..train.loop import TrainingLoop
 from ..train.optim import adam, frozen, optimizer_from_tensors, optimizer_to_tensors
+from ..train.trainer import _ema_average
 from ..train.rundir import (RunExistsError, TrainingDiverged, checkpoint_name, latest_checkpoint, list_checkpoints,
                             checkpoint_written, make_run_dir, previous_run, resume_from)
 from . import losses
@@ -42,6 +44,7 @@ __all__ = ["DTNTrainer", "DTNSampleGrid", "default_callbacks", "latest_checkpoin
            "TrainingDiverged"]
 
 SOURCE_STREAM, TARGET_STREAM = 21, 22  # seed-derivation tags of the two data orders
+TRAINED_G = "trained_decoder."  # with DTNConfig.ema_decay > 0: checkpoint prefix of the trained (not averaged) g
 
 
 def _check_dataset(ds, name: str, channels: int, size: int):
@@ -194,7 +197,7 @@ class DTNTrainer:
         the oldest beyond ``keep_checkpoints`` (0 keeps all). Called by the ``Checkpointer`` callback."""
         tg, gg = optimizer_to_tensors(self.opt_g, "optim_g")
         td, gd = optimizer_to_tensors(self.opt_d, "optim_d")
-        extra = {**tg, **td}
+        extra = {**tg, **td, **self._trained_g_tensors()}
         bad = [k for k, t in [*self.dtn.decoder.state_dict().items(), *self.dtn.discriminator.state_dict().items(),
                               *extra.items()] if t.is_floating_point() and not torch.isfinite(t).all()]
         if bad:
@@ -219,6 +222,13 @@ class DTNTrainer:
                                  "the same encoder")
         self.dtn.decoder.load_state_dict(saved.decoder.state_dict())
         self.dtn.discriminator.load_state_dict(saved.discriminator.state_dict())
+        if self.g is not self.dtn.decoder:  # with ema: the trained g, stored beside the averaged one
+            missing = [k for k in self.g.state_dict() if TRAINED_G + k not in tensors]
+            if missing:
+                raise ValueError(f"resume: {str(path)!r} holds no trained g ({TRAINED_G}*; ema_decay="
+                                 f"{self.config.ema_decay} needs it), e.g. {missing[0]!r} is missing")
+            self.g.load_state_dict({k: tensors[TRAINED_G + k] for k in self.g.state_dict()})
+            self.ema.n_averaged.fill_(int(meta["step"]) + 1)  # the next update is step t = meta["step"]
         optimizer_from_tensors(self.opt_g, tensors, json.loads(meta["optim_g_groups"]), "optim_g")
         optimizer_from_tensors(self.opt_d, tensors, json.loads(meta["optim_d_groups"]), "optim_d")
         return int(meta["step"])
@@ -251,11 +261,18 @@ class DTNTrainer:
             torch.set_num_threads(c.num_threads)
         torch.manual_seed(derive_seed(c.seed, 0))
         self.dtn = dtn = DTN(c, self.encoder)
+        # g is the decoder that the optimizer trains; with ema_decay > 0 the DTN's decoder is its moving average
+        # (the GAN trainer's: AveragedModel over weights and BatchNorm buffers, decay min(ema_decay, (1+t)/(10+t)))
+        self.g, self.ema = dtn.decoder, None
+        if c.ema_decay > 0:
+            self.ema = AveragedModel(self.g, avg_fn=_ema_average(c.ema_decay), use_buffers=True)
+            self.ema.n_averaged.fill_(1)  # the copy of g's initial weights is the first average
+            dtn.decoder = self.ema.module.requires_grad_(False)
         if self.fast:
-            dtn.decoder.to(memory_format=torch.channels_last)
-            dtn.discriminator.to(memory_format=torch.channels_last)
+            for m in {id(x): x for x in (dtn.decoder, self.g, dtn.discriminator)}.values():
+                m.to(memory_format=torch.channels_last)
         self._d_params = list(dtn.discriminator.parameters())
-        self.opt_g = adam(list(dtn.decoder.parameters()), c.lr, (c.beta1, c.beta2))
+        self.opt_g = adam(list(self.g.parameters()), c.lr, (c.beta1, c.beta2))
         self.opt_d = adam(self._d_params, c.lr, (c.beta1, c.beta2))
 
     def _start(self) -> int:
@@ -265,6 +282,7 @@ class DTNTrainer:
         start = resume_from(self.run_dir, self._load_checkpoint) if self.resume else 0
         self.step = self.start_step = start
         self.dtn.train()
+        self.g.train()
         return start
 
     def _autocast(self):
@@ -292,8 +310,8 @@ class DTNTrainer:
         self.opt_d.zero_grad(set_to_none=True)
         with self._autocast():
             with torch.no_grad():
-                gs = dtn.decoder(f_s)
-                gt = dtn.decoder(f_t) if not binary else None
+                gs = self.g(f_s)
+                gt = self.g(f_t) if not binary else None
             loss_d = losses.d_loss(D(gs), D(gt) if gt is not None else None, D(t), binary=binary)
         self._check_finite(step, loss_d, "loss_d")
         loss_d.backward()
@@ -310,8 +328,8 @@ class DTNTrainer:
         self.opt_g.zero_grad(set_to_none=True)
         with frozen(self._d_params):
             with self._autocast():
-                gs = dtn.decoder(f_s)
-                gt = dtn.decoder(f_t) if not binary or c.beta > 0 else None
+                gs = self.g(f_s)
+                gt = self.g(f_t) if not binary or c.beta > 0 else None
                 l_gan = losses.g_adv_loss(D(gs), D(gt) if not binary else None, binary=binary)
                 f_gs, maps_gs = (dtn.f_and_block(gs, c.style_layer if c.style > 0 else None)
                                  if c.alpha > 0 or c.style > 0 else (None, None))
@@ -353,9 +371,17 @@ class DTNTrainer:
         loss_d = self.d_step(t, f_s, f_t, step)
         for _ in range(self.config.g_steps_per_d_step):
             g = self.g_step(t, f_s, f_t, step)
+        if self.ema is not None:
+            self.ema.update_parameters(self.g)
         self.step = self.dtn.step = step + 1
         return {"step": step + 1, "loss_d": float(loss_d), **{k: float(v) for k, v in g.items()},
                 "time": round(time.time() - self._loop.t0, 3)}
+
+    def _trained_g_tensors(self) -> dict:
+        """``trained_decoder.*`` (the trained g, float32) when g is averaged (ema_decay > 0), else nothing."""
+        if self.g is self.dtn.decoder:
+            return {}
+        return {TRAINED_G + k: v.detach().clone() for k, v in self.g.state_dict().items()}
 
     # ---------------------------------------------------------------- bookkeeping
     def _export(self) -> None:

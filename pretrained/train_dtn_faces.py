@@ -7,8 +7,9 @@
     python pretrained/train_dtn_faces.py select RUN_DIR/model-*.safetensors   # pick a checkpoint on validation faces (set 2)
     python pretrained/train_dtn_faces.py reader                        # the second avatar readers (report, validation)
 
-Against the speckle (issue 32), preset dtn-faces-ema (widths and batch 32, 4,000 steps, EMA generator, gamma 100),
-with f taken from the shipped model instead of retraining it:
+The shipped model (pretrained/dtn-faces.safetensors, against the speckle of the paper's recipe, issue 32): preset
+dtn-faces-ema (widths and batch 32, 4,000 steps, EMA generator, gamma 100), with f taken from the shipped file, and
+the checkpoint picked by the validation reader (``reader`` first):
 
     python pretrained/train_dtn_faces.py train dtn-faces-ema --seed 0 --encoder pretrained/dtn-faces.safetensors \
         --run-dir ~/latentlab-runs/dtn-faces-s5/ema-g100-s0
@@ -179,7 +180,7 @@ def cmd_measure(args) -> int:
 def cmd_select(args) -> int:
     """Measure candidate checkpoints on validation faces (set 2, never the test set 1) and name the one with the
     highest mean of the smile and glasses balanced accuracies, read by the validation reader (``--reader``; with
-    ``--reader ''`` by the avatar judge, the rule the shipped model was picked by)."""
+    ``--reader ''`` by the avatar judge, the rule the earlier 2,400-step model was picked by)."""
     from latentlab.transfer.faces import Reference, measure
     from latentlab.transfer import load_dtn
     ref = Reference(n=args.n, face_seed=2)
@@ -237,7 +238,7 @@ def main(argv=None) -> int:
     v.add_argument("--n", type=int, default=1000, help="validation faces (face set 2)")
     v.add_argument("--json", default=None, help="write the scores here")
     v.add_argument("--reader", default=str(READERS["validation"][0]),
-                   help="validation reader ('' = the avatar judge, as for the shipped model)")
+                   help="validation reader ('' = the avatar judge, the rule of the earlier 2,400-step model)")
     r = sub.add_parser("reader", help="train the second avatar readers", formatter_class=ap.formatter_class)
     r.add_argument("which", nargs="*", help=f"which readers, of {sorted(READERS)} (default: both)")
     r.add_argument("--out-dir", default=None, help="directory (default: each reader's path under ~/latentlab-runs)")

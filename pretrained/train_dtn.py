@@ -57,6 +57,9 @@ PRESETS = {
     # Session-5 option (issue 32): the hinge and the minibatch-stddev map together (mbstd alone read better by the
     # SVC but collapsed; the hinge alone kept diversity at lower accuracy).
     "dtn-digits-div-mbstd": dict(BASE, steps=6000, diversity=8.0, d_minibatch_std=True, checkpoint_every=250),
+    # and the hinge with an exponential moving average of g (DTNConfig.ema_decay, as the shipped faces model): the
+    # checkpoints oscillate (val accuracy 43-83% within one run), the average should not
+    "dtn-digits-div-ema": dict(BASE, steps=6000, diversity=8.0, ema_decay=0.999, checkpoint_every=250),
 }
 # Ablations (issue 22; the paper's Table 2 style): each condition changes only what it names.
 CONDITIONS = {

@@ -444,7 +444,7 @@ def _reference_dcgan_run(mc, tc, ds):
     for step in range(tc.steps):
         items = [ds[i] for i in order[step * tc.batch_size:(step + 1) * tc.batch_size]]
         real = torch.stack([x for x, _ in items])
-        z = sample_prior(len(items), mc.nz, mc.prior, generator=_rng(tc.seed, 2, step, 0))
+        z = sample_prior(len(items), mc.nz, mc.prior, rng=_rng(tc.seed, 2, step, 0))
         r1_step = tc.r1_gamma > 0 and step % tc.r1_every == 0
         real.requires_grad_(r1_step)
         opt_d.zero_grad(set_to_none=True)

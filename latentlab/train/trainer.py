@@ -35,7 +35,7 @@ from .rundir import (RunExistsError, TrainingDiverged, checkpoint_name, latest_c
                      checkpoint_written, make_run_dir, previous_run, prune_checkpoints, resume_from)
 
 __all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "RunExistsError", "train", "latest_checkpoint",
-           "native_bf16"]
+           "native_bf16", "ema_average"]
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ class _Dist:
             self.dist.destroy_process_group()
 
 
-def _ema_average(decay: float):
+def ema_average(decay: float):
     """``avg_fn`` for AveragedModel: G_ema <- d * G_ema + (1 - d) * G, d = min(decay, (1+t)/(10+t)) at step t.
 
     AveragedModel counts updates in ``n_averaged``; the Trainer starts it at 1 (the copy of G's initial weights is
@@ -406,8 +406,8 @@ class Trainer:
             self.D.load_state_dict(src.discriminator.state_dict())
         self.ema = self.G_ema = None
         if tc.ema_decay > 0:
-            self.ema = AveragedModel(self.G, avg_fn=_ema_average(tc.ema_decay), use_buffers=True)
-            self.ema.n_averaged.fill_(1)  # the copy of G's initial weights is the first average (see _ema_average)
+            self.ema = AveragedModel(self.G, avg_fn=ema_average(tc.ema_decay), use_buffers=True)
+            self.ema.n_averaged.fill_(1)  # the copy of G's initial weights is the first average (see ema_average)
             self.G_ema = self.ema.module.requires_grad_(False)
         self.opt_g = adam(self.G.parameters(), tc.lr, (tc.beta1, tc.beta2))
         self.opt_d = adam(self.D.parameters(), tc.lr, (tc.beta1, tc.beta2))

@@ -33,7 +33,7 @@ from ..train.callbacks import Checkpointer, JsonlLog, ProgressBar, ProgressLines
 from ..train.devices import native_bf16
 from ..train.loop import TrainingLoop
 from ..train.optim import adam, frozen, optimizer_from_tensors, optimizer_to_tensors
-from ..train.trainer import _ema_average
+from ..train.trainer import ema_average
 from ..train.rundir import (RunExistsError, TrainingDiverged, checkpoint_name, latest_checkpoint, list_checkpoints,
                             checkpoint_written, make_run_dir, previous_run, resume_from)
 from . import losses
@@ -265,7 +265,7 @@ class DTNTrainer:
         # (the GAN trainer's: AveragedModel over weights and BatchNorm buffers, decay min(ema_decay, (1+t)/(10+t)))
         self.g, self.ema = dtn.decoder, None
         if c.ema_decay > 0:
-            self.ema = AveragedModel(self.g, avg_fn=_ema_average(c.ema_decay), use_buffers=True)
+            self.ema = AveragedModel(self.g, avg_fn=ema_average(c.ema_decay), use_buffers=True)
             self.ema.n_averaged.fill_(1)  # the copy of g's initial weights is the first average
             dtn.decoder = self.ema.module.requires_grad_(False)
         if self.fast:

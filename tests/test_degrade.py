@@ -33,11 +33,11 @@ def gen(seed=0):
 
 
 RANDOM_FNS = {
-    "colour_shift": lambda x, g: D.colour_shift(x, 0.3, generator=g),
-    "pixel_noise": lambda x, g: D.pixel_noise(x, 0.1, generator=g),
-    "lowfreq_noise": lambda x, g: D.lowfreq_noise(x, 0.2, generator=g),
-    "blotches": lambda x, g: D.blotches(x, 6, 0.6, generator=g),
-    "checkerboard": lambda x, g: D.checkerboard(x, 0.2, generator=g),
+    "colour_shift": lambda x, g: D.colour_shift(x, 0.3, rng=g),
+    "pixel_noise": lambda x, g: D.pixel_noise(x, 0.1, rng=g),
+    "lowfreq_noise": lambda x, g: D.lowfreq_noise(x, 0.2, rng=g),
+    "blotches": lambda x, g: D.blotches(x, 6, 0.6, rng=g),
+    "checkerboard": lambda x, g: D.checkerboard(x, 0.2, rng=g),
 }
 
 
@@ -76,7 +76,7 @@ def test_wash_and_blur_are_exact():
 
 def test_erase_paints_windows_with_wall_and_relabels_them(rooms):
     x, y = rooms
-    xe, ye = D.erase_class(x, y, p=1.0, generator=gen())
+    xe, ye = D.erase_class(x, y, p=1.0, rng=gen())
     was = y == D.WINDOW
     assert not bool((ye == D.WINDOW).any())          # every window erased, labelled wall
     assert torch.equal(ye[was], torch.full_like(ye[was], D.WALL))
@@ -89,13 +89,13 @@ def test_erase_paints_windows_with_wall_and_relabels_them(rooms):
             wall = x[i][:, y[i] == D.WALL].mean(1)
             fill = xe[i][:, was[i]].mean(1)
             assert float((wall - fill).abs().max()) < 0.25, i
-    a, b = D.erase_class(x, y, p=0.5, generator=gen(3)), D.erase_class(x, y, p=0.5, generator=gen(3))
+    a, b = D.erase_class(x, y, p=0.5, rng=gen(3)), D.erase_class(x, y, p=0.5, rng=gen(3))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
 
 
 def test_partial_erase_keeps_part_of_every_window(rooms):
     x, y = rooms
-    _, ye = D.erase_class(x, y, part=True, generator=gen())
+    _, ye = D.erase_class(x, y, part=True, rng=gen())
     for i in range(len(y)):
         before, after = int((y[i] == D.WINDOW).sum()), int((ye[i] == D.WINDOW).sum())
         if before:
@@ -124,11 +124,11 @@ def test_degrade_without_labels_skips_erasure(rooms):
 
 def test_random_degradation_is_seeded_and_erases_only_with_labels(rooms):
     x, y = rooms
-    a = D.random_degradation(x, y, generator=gen(4), p_erase=1.0)
-    b = D.random_degradation(x, y, generator=gen(4), p_erase=1.0)
+    a = D.random_degradation(x, y, rng=gen(4), p_erase=1.0)
+    b = D.random_degradation(x, y, rng=gen(4), p_erase=1.0)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     assert int((a[1] == D.WINDOW).sum()) < int((y == D.WINDOW).sum())
-    xn, yn = D.random_degradation(x, None, generator=gen(4))
+    xn, yn = D.random_degradation(x, None, rng=gen(4))
     assert yn is None and xn.shape == x.shape
 
 
@@ -162,7 +162,7 @@ def test_suite_figures_are_reproducible(rooms):
     (lambda x, y: D.wash(x, 1.5), ValueError, r"amount: expected a number in \[0.0, 1.0\], got 1.5"),
     (lambda x, y: D.pixel_noise(x, 0.1, generator=0), TypeError, r"generator: expected a torch.Generator, got int"),
     (lambda x, y: D.blur(x[:, :1], 1.0), ValueError, r"images: expected shape \(N, 3, H, W\), got \(8, 1, 64, 64\)"),
-    (lambda x, y: D.erase_class(x, y[:2], generator=gen()), ValueError, r"labels: expected shape \(8, 64, 64\)"),
+    (lambda x, y: D.erase_class(x, y[:2], rng=gen()), ValueError, r"labels: expected shape \(8, 64, 64\)"),
     (lambda x, y: room_suite(None, x, y, conditions=["fog"]), ValueError, r"conditions: unknown \['fog'\]"),
 ])
 def test_bad_arguments(rooms, call, error, match):

@@ -182,6 +182,7 @@ FILE_KINDS = {
     "dtn": FileKind("latentlab-dtn", 1, "DTN file"),
     "encoder": FileKind("latentlab-dtn-encoder", 1, "DTN encoder file"),
     "judge": FileKind("latentlab-judge", 1, "judge file"),
+    "avatar-reader": FileKind("latentlab-avatar-reader", 1, "avatar reader file"),
 }
 RESERVED = ("format", "format_version", "config", "sha256")
 

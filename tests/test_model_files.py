@@ -19,6 +19,7 @@ from latentlab.judges.fashion import FashionClassifier, FashionClassifierConfig
 from latentlab.models import GAN
 from latentlab.train import TrainConfig
 from latentlab.transfer import DTN, DTNConfig, Encoder, EncoderConfig, load_dtn, load_encoder, save_dtn, save_encoder
+from latentlab.transfer.avatar_reader import AvatarReader, AvatarReaderConfig, load_avatar_reader, save_avatar_reader
 
 ROOT = Path(__file__).resolve().parents[1]
 PRETRAINED = ROOT / "pretrained"
@@ -35,11 +36,14 @@ def _tiny(kind: str):
     if kind == "dtn":
         dtn = DTN(DTNConfig(image_size=16, feature_dim=8, ngf=4, ndf=4), f).eval()
         return dtn, save_dtn, load_dtn
+    if kind == "avatar-reader":
+        reader = AvatarReader(AvatarReaderConfig(widths=(4, 8), size=16)).eval()
+        return reader, save_avatar_reader, load_avatar_reader
     judge = FashionClassifier(FashionClassifierConfig(widths=(4, 8), feature_dim=8, convs_per_block=1)).eval()
     return judge, (lambda m, p: m.save(p)), FashionClassifier.load
 
 
-KINDS = ("gan", "dtn", "encoder", "judge")
+KINDS = ("gan", "dtn", "encoder", "judge", "avatar-reader")
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -10,8 +10,8 @@ the faces experiment (``pretrained/train_dtn_faces.py reader``):
 * seed 1 on avatar set 405: the *validation* reader that picks checkpoints (``select``), so neither reporting
   reader chose the model it reports.
 
-Files: one safetensors file of the weights with metadata ``format`` = ``latentlab-avatar-reader`` and ``config``
-(JSON); never pickle.
+Files: one model file (``latentlab.io``, kind "avatar-reader": the weights, metadata ``format`` =
+``latentlab-avatar-reader``, ``config`` (JSON), a tensor checksum and ``info``); never pickle.
 
 Example::
 
@@ -29,10 +29,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..hooks import eval_mode
+from ..io import FILE_KINDS, load_part, module_tensors, read_model_file, write_model_file
+
 __all__ = ["AvatarReader", "AvatarReaderConfig", "train_avatar_reader", "save_avatar_reader", "load_avatar_reader",
            "READER_OUTPUTS", "READER_FORMAT"]
 
-READER_FORMAT = "latentlab-avatar-reader"
+READER_FORMAT = FILE_KINDS["avatar-reader"].format
 READER_OUTPUTS = ("smiling", "glasses")  # one logit each, in this order
 
 
@@ -85,13 +88,9 @@ class AvatarReader(nn.Module):
     @torch.no_grad()
     def predict(self, images: torch.Tensor, batch_size: int = 250) -> dict:
         """``{"smiling": (N,), "glasses": (N,)}`` probabilities (eval mode, float32)."""
-        was = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             logits = torch.cat([self(c.float()) for c in images.split(batch_size)]) if len(images) else \
                 torch.zeros(0, len(READER_OUTPUTS))
-        finally:
-            self.train(was)
         return {k: torch.sigmoid(logits[:, i]) for i, k in enumerate(READER_OUTPUTS)}
 
 
@@ -139,35 +138,34 @@ def train_avatar_reader(config: AvatarReaderConfig = AvatarReaderConfig(), image
 
 
 def save_avatar_reader(reader: AvatarReader, path: str | os.PathLike, info: dict | None = None) -> Path:
-    """One safetensors file: the weights, metadata format / config / info (JSON). Written to a temp file, then
-    renamed, so a failure never replaces an existing file."""
-    from safetensors.torch import save_file
+    """One model file (``latentlab.io.write_model_file``, kind "avatar-reader"): the weights, the config and
+    ``info`` (JSON), written atomically, so a failure never replaces an existing file."""
     if not isinstance(reader, AvatarReader):
         raise TypeError(f"reader: expected an AvatarReader, got {type(reader).__name__}")
     path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    meta = {"format": READER_FORMAT, "config": json.dumps(asdict(reader.config)), "info": json.dumps(info or {})}
-    save_file({k: v.detach().contiguous() for k, v in reader.state_dict().items()}, str(tmp), metadata=meta)
-    os.replace(tmp, path)
-    return path
+    return write_model_file(path, "avatar-reader", module_tensors([("", reader)]), asdict(reader.config),
+                            {"info": json.dumps(info or {})})
+
+
+def _identify(path: Path):
+    def problem(meta: dict) -> str | None:
+        if meta.get("format") == READER_FORMAT:
+            return None
+        return (f"reader: {str(path)!r} is not an avatar reader file (metadata format {meta.get('format')!r}, "
+                f"expected {READER_FORMAT!r})")
+    return problem
 
 
 def load_avatar_reader(path: str | os.PathLike) -> AvatarReader:
     """The reader saved by :func:`save_avatar_reader` (eval mode). FileNotFoundError if absent; ValueError naming
-    the file for another kind of file."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
+    the file for another kind of file or a corrupt one."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"reader: {str(path)!r} does not exist; train it with `python "
                                 f"pretrained/train_dtn_faces.py reader`")
-    with safe_open(str(path), "pt") as fh:
-        meta = fh.metadata() or {}
-    if meta.get("format") != READER_FORMAT:
-        raise ValueError(f"reader: {str(path)!r} is not an avatar reader file (metadata format "
-                         f"{meta.get('format')!r}, expected {READER_FORMAT!r})")
-    cfg = json.loads(meta["config"])
+    model_file = read_model_file(path, "avatar-reader", error=ValueError, identify=_identify(path))
+    cfg = json.loads(model_file.meta["config"])
     reader = AvatarReader(AvatarReaderConfig(**{**cfg, "widths": tuple(cfg["widths"])}))
-    reader.load_state_dict(load_file(str(path)))
+    load_part(reader, model_file.tensors, "", path, ValueError)
     return reader.eval()

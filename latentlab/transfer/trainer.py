@@ -290,17 +290,19 @@ class DTNTrainer:
 
     # ---------------------------------------------------------------- one step
     def _inputs(self, step: int) -> tuple:
-        """(t, f(s), f(t)) at ``step``: the target batch t and the features of both batches, computed once per
-        step (f never changes). The batches are pure functions of (seed, step)."""
+        """(t, f(s), f(t), maps) at ``step``: the target batch t, the features of both batches and, with
+        ``style`` > 0, the source batch's maps of f's ``style_layer`` (L_STYLE's target; else None), computed once
+        per step in the same pass (f never changes). The batches are pure functions of (seed, step)."""
         s = self._batch(self.source, self._indices(len(self.source), SOURCE_STREAM, step))
         t = self._batch(self.target, self._indices(len(self.target), TARGET_STREAM, step))
         if self.fast:
             s = s.contiguous(memory_format=torch.channels_last)
             t = t.contiguous(memory_format=torch.channels_last)
         with torch.no_grad(), self._autocast():
-            f_s = self.dtn.f(s).float()
+            f_s, maps = self.dtn.f_and_block(s, self.config.style_layer if self.config.style > 0 else None)
+            f_s = f_s.float()
             f_t = self.dtn.f(t).float()
-        return t, f_s, f_t
+        return t, f_s, f_t, None if maps is None else maps.float()
 
     def d_step(self, t: torch.Tensor, f_s: torch.Tensor, f_t: torch.Tensor, step: int) -> torch.Tensor:
         """One update of D: ``losses.d_loss`` of D on G(s), G(t) (not for the binary baseline) and the real t.
@@ -318,12 +320,15 @@ class DTNTrainer:
         self.opt_d.step()
         return loss_d.detach()
 
-    def g_step(self, t: torch.Tensor, f_s: torch.Tensor, f_t: torch.Tensor, step: int) -> dict:
+    def g_step(self, t: torch.Tensor, f_s: torch.Tensor, f_t: torch.Tensor, step: int,
+               source_maps: torch.Tensor | None = None) -> dict:
         """One update of g: L_G = L_GANG + alpha L_CONST + beta L_TID + gamma L_TV + diversity L_DIV
-        + style L_STYLE (a term whose weight is 0 is not computed). D's weights are frozen meanwhile, so backward computes only the input
-        gradients G needs.
+        + style L_STYLE (a term whose weight is 0 is not computed; ``source_maps``: L_STYLE's target, from
+        :meth:`_inputs`). D's weights are frozen meanwhile, so backward computes only the input gradients G needs.
         Returns the loss and its terms (detached), named as in the log."""
         c, dtn = self.config, self.dtn
+        if c.style > 0 and source_maps is None:
+            raise ValueError(f"source_maps: style={c.style} needs the source batch's {c.style_layer} maps, got None")
         D, binary = dtn.discriminator, c.binary_d
         self.opt_g.zero_grad(set_to_none=True)
         with frozen(self._d_params):
@@ -334,7 +339,7 @@ class DTNTrainer:
                 f_gs, maps_gs = (dtn.f_and_block(gs, c.style_layer if c.style > 0 else None)
                                  if c.alpha > 0 or c.style > 0 else (None, None))
                 l_const = losses.const_loss(f_s, f_gs.float(), c.const_distance) if c.alpha > 0 else torch.zeros(())
-                l_style = (losses.style_const_loss(self._source_maps(step), maps_gs) if c.style > 0
+                l_style = (losses.style_const_loss(source_maps, maps_gs) if c.style > 0
                            else torch.zeros(()))
             l_tid = losses.tid_loss(t, gt, c.tid_distance) if c.beta > 0 else torch.zeros(())
             l_tv = losses.tv_loss(gs if gt is None else torch.cat([gs, gt])) if c.gamma > 0 else torch.zeros(())
@@ -352,25 +357,14 @@ class DTNTrainer:
             out["loss_style"] = l_style.detach()
         return out
 
-    def _source_maps(self, step: int) -> torch.Tensor:
-        """f's ``style_layer`` maps of step ``step``'s source batch (L_STYLE's target; no gradient, once a step)."""
-        if getattr(self, "_maps_step", None) != step:
-            s = self._batch(self.source, self._indices(len(self.source), SOURCE_STREAM, step))
-            if self.fast:
-                s = s.contiguous(memory_format=torch.channels_last)
-            with torch.no_grad(), self._autocast():
-                self._maps = self.dtn.f_and_block(s, self.config.style_layer)[1].float()
-            self._maps_step = step
-        return self._maps
-
     def train_step(self, step: int) -> dict:
         """Step ``step`` (0-based): one D update, then ``g_steps_per_d_step`` G updates on the same batches.
         Returns the log record of step + 1 (G's numbers from its last update)."""
         self.step = step
-        t, f_s, f_t = self._inputs(step)
+        t, f_s, f_t, source_maps = self._inputs(step)
         loss_d = self.d_step(t, f_s, f_t, step)
         for _ in range(self.config.g_steps_per_d_step):
-            g = self.g_step(t, f_s, f_t, step)
+            g = self.g_step(t, f_s, f_t, step, source_maps)
         if self.ema is not None:
             self.ema.update_parameters(self.g)
         self.step = self.dtn.step = step + 1

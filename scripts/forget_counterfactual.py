@@ -38,16 +38,13 @@ from latentlab.app.forget_from_boxes import label_from_path  # noqa: E402
 from latentlab.dissect.boxes_json import load_boxes  # noqa: E402
 from latentlab.dissect.edits import Drop, generate_dropped  # noqa: E402
 from latentlab.dissect.forget_object import Forget, locality  # noqa: E402
-from latentlab.hooks import Trace  # noqa: E402
 
 
 def counterfactual(f: Forget, fit, idx, v: torch.Tensor, strength: float):
-    """(images, layer features) of samples ``idx`` with z moved by ``-strength * v``."""
+    """(images, layer features) of samples ``idx`` with z moved by ``-strength * v``, CPU float32."""
     z = fit.z[torch.as_tensor(idx)]
-    z2 = (z.reshape(len(z), -1) - strength * v).reshape(z.shape)
-    with torch.no_grad(), Trace(f.lm.module, f.layer) as t:
-        images = f.lm.forward(z2.to(f.lm.device, f.lm.dtype), f.c)
-        return images.float().cpu(), t.output.detach().float().cpu()
+    images, feats = f.lm.trace((z.reshape(len(z), -1) - strength * v).reshape(z.shape), [f.layer], f.c)
+    return images, feats[f.layer]
 
 
 def dilate(cells: torch.Tensor, d: int) -> torch.Tensor:

@@ -75,9 +75,8 @@ def encoder_into(run_dir: Path, path: Path) -> None:
     """Put f of ``path`` (an encoder file or a DTN file, e.g. the shipped pretrained/dtn-digits.safetensors) into
     RUN_DIR/encoder.safetensors, so the run uses that f instead of training one (the ablations' setting: f is the
     shipped model's f). An existing RUN_DIR/encoder.safetensors must hold the same tensors (ValueError)."""
-    from latentlab.io import read_metadata
-    from latentlab.transfer import save_encoder
-    f = load_dtn(path).encoder if read_metadata(path).get("format") == "latentlab-dtn" else load_encoder(path)
+    from latentlab.transfer import load_f, save_encoder
+    f = load_f(path)
     dest = run_dir / "encoder.safetensors"
     if dest.exists():
         old = load_encoder(dest).state_dict()

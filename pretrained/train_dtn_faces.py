@@ -11,9 +11,8 @@ The shipped model (pretrained/dtn-faces.safetensors, against the speckle of the 
 dtn-faces-ema (widths and batch 32, 4,000 steps, EMA generator, gamma 100), with f taken from the shipped file, and
 the checkpoint picked by the validation reader (``reader`` first):
 
-    python pretrained/train_dtn_faces.py train dtn-faces-ema --seed 0 --encoder pretrained/dtn-faces.safetensors \
-        --run-dir ~/latentlab-runs/dtn-faces-s5/ema-g100-s0
-    python pretrained/train_dtn_faces.py select ~/latentlab-runs/dtn-faces-s5/ema-g100-s0/checkpoints/step-*.safetensors
+    python pretrained/train_dtn_faces.py train dtn-faces-ema --seed 0 --encoder pretrained/dtn-faces.safetensors
+    python pretrained/train_dtn_faces.py select ~/latentlab-runs/dtn-faces-ema-s0/checkpoints/step-0000{2000,2500,3000,3500,4000}.safetensors
 
 Data: source = procedural faces set 0 (20,000, cached under ~/latentlab-data/faces), target = the cached
 avatar set 0 (20,000; ``python -m latentlab.data.avatars build --n 20000 --out ~/latentlab-data/avatars``).
@@ -104,13 +103,12 @@ def cmd_encoder(args) -> int:
 def _load_f(path: Path):
     """f from an encoder file or from a DTN file (e.g. the shipped pretrained/dtn-faces.safetensors, whose f is the
     recipe's encoder stored in fp16 and loaded as float32)."""
-    from latentlab.io import read_metadata
-    from latentlab.transfer import load_dtn, load_encoder
+    from latentlab.transfer import load_f
     if not path.is_file():
         raise FileNotFoundError(f"--encoder: {str(path)!r} does not exist; build it with `python "
                                 f"pretrained/train_dtn_faces.py encoder` or pass a DTN file such as "
                                 f"pretrained/dtn-faces.safetensors")
-    return load_dtn(path).encoder if read_metadata(path).get("format") == "latentlab-dtn" else load_encoder(path)
+    return load_f(path)
 
 
 def cmd_train(args) -> int:

@@ -194,3 +194,18 @@ def test_resume_skips_a_newest_checkpoint_whose_tensors_changed(tmp_path):
     save_file(tensors, str(new), metadata=meta)
     with pytest.warns(UserWarning, match=r"skipping unreadable checkpoint .*step-00000002.*checksum"):
         assert latest_checkpoint(tmp_path) == old
+
+
+def test_load_f_takes_the_encoder_of_a_dtn_file_or_an_encoder_file(tmp_path):
+    from latentlab.transfer import load_f
+    dtn, _, _ = _tiny("dtn")
+    save_dtn(dtn, tmp_path / "d.safetensors")
+    save_encoder(dtn.encoder, tmp_path / "f.safetensors")
+    for name in ("d.safetensors", "f.safetensors"):
+        f = load_f(tmp_path / name)
+        assert isinstance(f, Encoder) and all(torch.equal(v, f.state_dict()[k])
+                                              for k, v in dtn.encoder.state_dict().items()), name
+    gan, write_gan, _ = _tiny("gan")
+    write_gan(gan, tmp_path / "g.safetensors")
+    with pytest.raises(CheckpointError, match=r"g\.safetensors' is not a DTN encoder file"):
+        load_f(tmp_path / "g.safetensors")

@@ -53,12 +53,12 @@ API (agreed with the faces -> avatars experiment; all names importable from ``la
 from __future__ import annotations
 
 from . import losses
-from .dtn import DTN, DTNConfig, Decoder, Discriminator, load_dtn, match_channels, save_dtn
+from .dtn import DTN, DTNConfig, Decoder, Discriminator, load_dtn, load_f, match_channels, save_dtn
 from .encoder import (Encoder, EncoderConfig, encoder_accuracy, encoder_logits, load_encoder, save_encoder,
                       train_encoder)
 from .losses import const_loss, d_loss, g_adv_loss, tid_loss, tv_loss
 from .trainer import DTNTrainer, latest_checkpoint
 
-__all__ = ["DTN", "DTNConfig", "Decoder", "Discriminator", "load_dtn", "save_dtn", "match_channels", "Encoder",
+__all__ = ["DTN", "DTNConfig", "Decoder", "Discriminator", "load_dtn", "load_f", "save_dtn", "match_channels", "Encoder",
            "EncoderConfig", "train_encoder", "save_encoder", "load_encoder", "encoder_accuracy", "encoder_logits",
            "losses", "d_loss", "g_adv_loss", "const_loss", "tid_loss", "tv_loss", "DTNTrainer", "latest_checkpoint"]

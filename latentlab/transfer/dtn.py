@@ -41,16 +41,16 @@ import torch
 from torch import nn
 
 from ..hooks import eval_mode
-from ..io import (FILE_KINDS, ModelFile, check_model_file, network_tensors, read_model_file,
+from ..io import (FILE_KINDS, ModelFile, check_model_file, network_tensors, read_metadata, read_model_file,
                   write_model_file)
 from ..models.base import dcgan_init
 from ..models.blocks import add_down_stack, add_up_stack, run_blocks
 from ..train.optim import check_train_settings
 from . import losses
-from .encoder import DictConfig, Encoder, EncoderConfig, check_ints
+from .encoder import DictConfig, Encoder, EncoderConfig, check_ints, load_encoder
 
-__all__ = ["DTNConfig", "DTN", "Decoder", "Discriminator", "save_dtn", "load_dtn", "match_channels", "minibatch_std",
-           "DTN_FORMAT"]
+__all__ = ["DTNConfig", "DTN", "Decoder", "Discriminator", "save_dtn", "load_dtn", "load_f", "match_channels",
+           "minibatch_std", "DTN_FORMAT"]
 
 DTN_FORMAT = FILE_KINDS["dtn"].format
 DTN_FORMAT_VERSION = FILE_KINDS["dtn"].version
@@ -326,3 +326,9 @@ def load_dtn(path: str | os.PathLike) -> DTN:
     """Rebuild a DTN (f, g and D if stored; float32, eval mode) from :func:`save_dtn`'s file or a training
     checkpoint. FileNotFoundError if absent; CheckpointError (a ValueError) naming the file otherwise."""
     return dtn_from_file(read_model_file(path, "dtn", identify=_identify(path)))
+
+
+def load_f(path: str | os.PathLike) -> Encoder:
+    """f from an encoder file (:func:`~latentlab.transfer.save_encoder`) or from a DTN file (its encoder, e.g. a
+    shipped model's f, for a run that trains a new g on it; fp16 files load as float32)."""
+    return load_dtn(path).encoder if read_metadata(path).get("format") == DTN_FORMAT else load_encoder(path)

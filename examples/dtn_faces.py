@@ -1,12 +1,16 @@
 """Faces -> cartoon avatars with the shipped DTN (Taigman et al. 2017's faces -> emoji), measured.
 
-    python examples/dtn_faces.py [--model pretrained/dtn-faces.safetensors] [--n 1000] [--out DIR] [--json out.json]
+    python examples/dtn_faces.py [--model pretrained/dtn-faces.safetensors] [--reader FILE] [--n 1000] [--out DIR]
+                                 [--json out.json]
     python examples/dtn_faces.py --smoke --out /tmp/dtn_faces      # tiny untrained networks, seconds
 
 Writes ``DIR/dtn_faces_grid.png`` (rows: source faces, G(face), the ceiling avatar drawn from the face's
 attributes) and ``DIR/dtn_faces.html`` (offline plotly: balanced accuracy of G(face) vs the ceiling per
-attribute, and the ablations). ``--json`` holds attribute_balanced_accuracy, attribute_ceiling,
-retrieval_median_rank, ablations, fd_ratio and seconds. The ablations (full / alpha = 0 / beta = 0 / binary D)
+attribute by both readers, and the ablations). ``--json`` holds attribute_balanced_accuracy, attribute_ceiling,
+ratio_to_ceiling (the avatar judge's), ``readers`` (the judge and the second avatar reader, which shares no code with
+it: ``pretrained/judges/avatars-reader.safetensors``, trained by ``pretrained/train_dtn_faces.py reader report``; per
+attribute their ratio to the ceiling and the spread between them), retrieval_median_rank, ablations, fd_ratio and
+seconds. The ablations (full / alpha = 0 / beta = 0 / binary D)
 cannot be retrained in an example's time: they are read from the committed measurements
 (``pretrained/dtn-faces.results.json``, written by ``pretrained/train_dtn_faces.py measure``), per condition
 mean, std and the seeds that were run. ``--smoke`` runs every step on tiny untrained networks and 16
@@ -26,9 +30,10 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from latentlab.transfer.faces import Reference, measure  # noqa: E402
+from latentlab.transfer.faces import Reference, measure, readers_summary  # noqa: E402
 
 RESULTS = ROOT / "pretrained" / "dtn-faces.results.json"
+READER = ROOT / "pretrained" / "judges" / "avatars-reader.safetensors"
 CONDITIONS = ("dtn-faces", "dtn-faces-alpha0", "dtn-faces-beta0", "dtn-faces-binary")
 
 
@@ -62,10 +67,18 @@ def figure(result: dict, ablations: dict):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
     attrs = list(result["attribute_balanced_accuracy"])
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("judge on G(face) vs ceiling (balanced accuracy)",
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("G(face) vs ceiling (balanced accuracy)",
                                                         "ablations (mean ± std over seeds)"))
-    fig.add_bar(x=attrs, y=[result["attribute_balanced_accuracy"][a] for a in attrs], name="G(face)", row=1, col=1)
-    fig.add_bar(x=attrs, y=[result["attribute_ceiling"][a] for a in attrs], name="ceiling avatar", row=1, col=1)
+    fig.add_bar(x=attrs, y=[result["attribute_balanced_accuracy"][a] for a in attrs], name="G(face), judge",
+                row=1, col=1)
+    fig.add_bar(x=attrs, y=[result["attribute_ceiling"][a] for a in attrs], name="ceiling avatar, judge", row=1, col=1)
+    second = result.get("reader")
+    if second:
+        keys = list(second["attribute_balanced_accuracy"])
+        fig.add_bar(x=keys, y=[second["attribute_balanced_accuracy"][a] for a in keys],
+                    name="G(face), second reader", row=1, col=1)
+        fig.add_bar(x=keys, y=[second["attribute_ceiling"][a] for a in keys], name="ceiling avatar, second reader",
+                    row=1, col=1)
     for cond, m in ablations.items():
         keys = [f"{a}_balanced_accuracy" for a in attrs if f"{a}_balanced_accuracy" in m]
         fig.add_bar(x=[k.replace("_balanced_accuracy", "") for k in keys], y=[m[k]["mean"] for k in keys],
@@ -79,6 +92,7 @@ def figure(result: dict, ablations: dict):
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=str(ROOT / "pretrained" / "dtn-faces.safetensors"), help="DTN file")
+    ap.add_argument("--reader", default=str(READER), help="second avatar reader file ('' = the judge only)")
     ap.add_argument("--n", type=int, default=1000, help="test faces (face set 1; retrieval among n)")
     ap.add_argument("--out", default=None, help="folder for the PNG grid and the HTML figure")
     ap.add_argument("--json", default=None, help="write the numbers to this JSON file")
@@ -99,15 +113,19 @@ def main(argv=None) -> dict:
             dtn = DTN(DTNConfig(image_size=64, source_channels=3, target_channels=3, feature_dim=8, ngf=4, ndf=4),
                       f).eval()
             judge = AvatarJudge().eval()
+            from latentlab.transfer.avatar_reader import AvatarReader, AvatarReaderConfig
+            reader = AvatarReader(AvatarReaderConfig(widths=(4, 4))).eval()
         ref = Reference(n=16, judge=judge, cache=False)
         ablations = {"dtn-faces": {"smile_balanced_accuracy": {"mean": 0.5, "std": 0.0, "seeds": [0],
                                                                "values": [0.5]}}}  # placeholder shape only
     else:
         from latentlab.transfer import load_dtn
+        from latentlab.transfer.avatar_reader import load_avatar_reader
         dtn = load_dtn(a.model)
+        reader = load_avatar_reader(a.reader) if a.reader else None
         ref = Reference(n=a.n)
         ablations = ablations_from(json.loads(RESULTS.read_text())) if RESULTS.exists() else {}
-    result = measure(dtn, ref)
+    result = measure(dtn, ref, reader)
     out = {
         "model": "smoke (untrained)" if a.smoke else str(a.model), "n": ref.n,
         "attribute_balanced_accuracy": result["attribute_balanced_accuracy"],
@@ -118,6 +136,10 @@ def main(argv=None) -> dict:
                              else "none: pretrained/dtn-faces.results.json is missing"),
         "fd_ratio": result["fd_ratio"], "fd": result["fd"], "fd_real_floor": result["fd_real_floor"],
     }
+    if reader is not None:
+        out["reader"] = result["reader"]
+        out["readers"] = readers_summary(result)
+        out["reader_file"] = "smoke (untrained)" if a.smoke else str(a.reader)
     if a.out:
         d = Path(a.out)
         d.mkdir(parents=True, exist_ok=True)

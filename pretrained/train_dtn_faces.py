@@ -38,7 +38,9 @@ DATA = Path("~/latentlab-data").expanduser()
 ENCODER = RUNS / "dtn-faces-encoder" / "encoder.safetensors"
 # second readers (latentlab.transfer.avatar_reader, no code shared with the avatar judge): seed 0 on avatar set 404
 # reports beside the judge (measure); seed 1 on avatar set 405 picks checkpoints (select)
-READERS = {"report": (RUNS / "dtn-faces-reader" / "reader-report.safetensors", dict(seed=0, avatar_seed=404)),
+# the report reader is shipped (pretrained/judges/avatars-reader.safetensors, 240 KB) so that examples/dtn_faces.py
+# reports both readers on a fresh machine; the validation reader is only needed by ``select``
+READERS = {"report": (ROOT / "pretrained" / "judges" / "avatars-reader.safetensors", dict(seed=0, avatar_seed=404)),
            "validation": (RUNS / "dtn-faces-reader" / "reader-validation.safetensors", dict(seed=1, avatar_seed=405))}
 
 # The paper's faces weights (alpha 100, beta 1, gamma 0.05, cosine L_CONST) and 2 G updates per D update (the

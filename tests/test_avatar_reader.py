@@ -68,3 +68,15 @@ def test_reader_scores_are_balanced_accuracies():
     truth = {"smiling": np.array([1, 1, 0, 0], bool), "glasses": np.array([1, 0, 0, 0], bool)}
     out = reader_scores(_Fixed([0.9, 0.1, 0.2, 0.3], [0.9, 0.9, 0.1, 0.1]), torch.zeros(4, 3, 16, 16), truth)
     assert out == {"smile": pytest.approx(0.75), "glasses": pytest.approx((1 + 2 / 3) / 2)}
+
+
+def test_readers_summary_puts_both_readers_side_by_side():
+    from latentlab.transfer.faces import readers_summary
+    result = {"ratio_to_ceiling": {"smile": 0.9, "glasses": 0.8, "presentation": 0.7},
+              "reader": {"ratio_to_ceiling": {"smile": 0.95, "glasses": 0.6}}}
+    out = readers_summary(result)
+    assert out["judge"] == {"smile": 0.9, "glasses": 0.8}  # only what both readers read
+    assert out["reader"] == {"smile": 0.95, "glasses": 0.6}
+    assert out["spread"] == {"smile": pytest.approx(0.05), "glasses": pytest.approx(0.2)}
+    with pytest.raises(ValueError, match="second reader"):
+        readers_summary({"ratio_to_ceiling": {"smile": 0.9}})

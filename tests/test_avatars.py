@@ -240,6 +240,11 @@ def test_example_smoke(tmp_path):
         assert key in out, key
     assert set(out["attribute_balanced_accuracy"]) == {"smile", "glasses", "presentation"}
     assert 1 <= out["retrieval_median_rank"] <= 16
+    # both readers, side by side (the smoke reader is untrained: its numbers mean nothing, their shape does)
+    assert set(out["readers"]) == {"judge", "reader", "spread"} and set(out["readers"]["spread"]) == {"smile", "glasses"}
+    for k, d in out["readers"]["spread"].items():
+        assert d == pytest.approx(abs(out["readers"]["judge"][k] - out["readers"]["reader"][k]))
+    assert out["readers"]["judge"]["smile"] == out["ratio_to_ceiling"]["smile"]
     assert (tmp_path / "dtn_faces_grid.png").stat().st_size > 0
     html = (tmp_path / "dtn_faces.html").read_text()
     assert "plotly" in html and len(html) > 1_000_000  # plotly.js inlined: works offline

@@ -38,7 +38,8 @@ from ..train.classify import LabelledBatches, ShuffledBatches, fit_classifier, p
 from .encoder import Encoder, EncoderConfig, encoder_logits
 
 __all__ = ["FACE_GROUPS", "face_labels", "face_encoder_config", "train_face_encoder", "group_accuracy",
-           "ceiling_images", "balanced_accuracy", "retrieval_ranks", "measure", "JUDGED", "Reference", "reader_scores"]
+           "ceiling_images", "balanced_accuracy", "retrieval_ranks", "measure", "JUDGED", "Reference", "reader_scores",
+           "readers_summary"]
 
 # (name, number of classes): one softmax group each, concatenated in the Encoder's classifier logits
 FACE_GROUPS: tuple[tuple[str, int], ...] = (
@@ -201,6 +202,18 @@ def _second_reader(reader, g: torch.Tensor, ref: Reference) -> dict:
     scores, ceiling = reader_scores(reader, g, ref.truth), reader_scores(reader, ref.ceiling, ref.truth)
     return {"attribute_balanced_accuracy": scores, "attribute_ceiling": ceiling,
             "ratio_to_ceiling": {k: scores[k] / ceiling[k] for k in scores}}
+
+
+def readers_summary(result: dict) -> dict:
+    """Smile and glasses as ratios to the ceiling by the avatar judge and by the second reader of a
+    :func:`measure` result, and the spread between them (max - min) per attribute: ``{"judge": {attr: r},
+    "reader": {attr: r}, "spread": {attr: d}}``. ValueError if ``result`` was measured without a reader."""
+    if "reader" not in result:
+        raise ValueError("result: measured without a second reader; call measure(dtn, ref, reader)")
+    second = result["reader"]["ratio_to_ceiling"]
+    judge = {k: result["ratio_to_ceiling"][k] for k in second}
+    return {"judge": judge, "reader": dict(second),
+            "spread": {k: max(judge[k], second[k]) - min(judge[k], second[k]) for k in second}}
 
 
 @torch.no_grad()

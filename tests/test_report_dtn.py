@@ -47,7 +47,11 @@ def test_digits_section_numbers_in_range(digits):
     assert 0.6 <= m["transfer_accuracy"] <= 1.0            # the shipped DTN: 0.84 at this n
     assert m["fd_ratio"] > 1 and m["fd"] > m["fd_real_floor"] > 0
     assert set(m["per_class_transfer_accuracy"]) == {str(c) for c in range(10)}
+    # two readers that share no code, and their spread (2,000 digits: judge 91.3%, SVC 90.9%)
+    assert m["readers"]["judge"] == pytest.approx(m["transfer_accuracy"]) and 0.6 <= m["readers"]["svc"] <= 1.0
+    assert m["readers"]["spread"] == pytest.approx(abs(m["readers"]["judge"] - m["readers"]["svc"]))
     page = Path(r["html"]).read_text(encoding="utf-8")
+    assert f"reads {100 * m['readers']['svc']:.1f}%" in page
     assert "data-section='dtn'" in page and "Taigman et al." in page and "Not in this report" in page
     assert f"{100 * m['transfer_accuracy']:.1f}%" in page and page.count("Plotly.newPlot") == 2
 
@@ -71,5 +75,10 @@ def test_faces_section_numbers_in_range_and_deterministic(tmp_path):
         assert 0.6 <= v <= m["attribute_ceiling"][k] <= 1.0, k      # the shipped DTN keeps the attributes
     assert 1 <= m["retrieval_median_rank"] < m["retrieval_chance_median"] / 4
     assert m["fd_ratio"] > 1
+    # the shipped second avatar reader beside the judge (1,000 faces: 0.919 / 0.955 of its ceiling)
+    assert set(m["readers"]["reader"]) == {"smile", "glasses"}
+    for k, v in m["readers"]["reader"].items():
+        assert 0.6 <= v <= 1.0 and m["readers"]["judge"][k] == m["ratio_to_ceiling"][k], k
     page = Path(r["html"]).read_text(encoding="utf-8")
+    assert "second reader" in page
     assert "data-section='dtn'" in page and "Domain transfer: faces -&gt; avatars" in page and "ceiling" in page

@@ -96,3 +96,37 @@ def test_pixel_reader(kind):
         reader.predict(torch.zeros(2, 1, 8, 8))
     with pytest.raises(ValueError, match="kind"):
         PixelReader("knn")
+
+
+def test_grey_view_augment_replaces_a_share_by_a_centred_grey_view():
+    from latentlab.data.digits import SourceDigits
+    from latentlab.transfer.digits import ENCODER_RECIPES, grey_view_augment
+    x = SourceDigits(n=16, seed=0, split="val").images
+    kw = ENCODER_RECIPES["grey-view"]
+    a = grey_view_augment(x, torch.Generator().manual_seed(3), **kw)
+    b = grey_view_augment(x, torch.Generator().manual_seed(3), **kw)
+    assert torch.equal(a, b) and a.shape == x.shape                     # deterministic given the generator
+    grey = (a[:, 0] == a[:, 1]).all(-1).all(-1) & (a[:, 1] == a[:, 2]).all(-1).all(-1)
+    kept = (a == x).flatten(1).all(1)
+    assert bool((grey ^ kept).all()) and 0 < int(grey.sum()) < 16        # each image grey view or untouched
+    side = (32 - kw["centre"]) // 2
+    # the neighbour digits are blanked before the affine jitter, which may move a little ink into the margins
+    from latentlab.transfer.measures import normalise_digits
+    margins = lambda t: torch.cat([t[..., :side], t[..., 32 - side:]], -1).mean()  # noqa: E731
+    assert margins(a[grey][:, :1]) < -0.9 < margins(normalise_digits(x[grey]))  # measured -0.97 vs -0.65 (all 16)
+    assert torch.equal(grey_view_augment(x, torch.Generator(), **{**kw, "p_grey": 0.0}), x)
+    assert bool((grey_view_augment(x, torch.Generator(), **{**kw, "p_grey": 1.0})[:, 0] ==
+                 grey_view_augment(x, torch.Generator(), **{**kw, "p_grey": 1.0})[:, 2]).all())
+
+
+def test_train_digits_encoder_checks_the_recipe(tmp_path):
+    from latentlab.data.digits import SourceDigits
+    from latentlab.transfer.digits import train_digits_encoder
+    with pytest.raises(ValueError, match="recipe"):
+        train_digits_encoder(tmp_path, recipe="nope")
+    src = SourceDigits(n=32, seed=0, split="val")
+    f, info = train_digits_encoder(tmp_path, source=src, steps=2, progress=False, recipe="grey-view")
+    assert info["recipe"] == "grey-view" and (tmp_path / "encoder.safetensors").exists()
+    assert train_digits_encoder(tmp_path, recipe="grey-view")[1] == info   # cached: loaded, not retrained
+    with pytest.raises(ValueError, match="recipe 'grey-view'"):
+        train_digits_encoder(tmp_path, recipe="source")                  # another recipe's f is not reused

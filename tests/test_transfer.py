@@ -431,6 +431,9 @@ def test_example_smoke(tmp_path):
     assert set(saved) >= {"transfer_accuracy", "no_transfer_accuracy", "ablations", "fd_ratio", "seconds", "readers",
                           "within_class_diversity", "no_transfer_accuracy_normalised", "style_carry_over"}
     assert set(saved["readers"]) == {"judge", "svc", "spread"} and saved["within_class_diversity"] >= 0
+    # f's own class head on the 1,000 real MNIST test digits (the smoke f is untrained: a share, not a score)
+    k = saved["f_accuracy_on_real_mnist"] * 1000
+    assert 0 <= k <= 1000 and k == pytest.approx(round(k), abs=1e-3)
     assert 0 <= out["transfer_accuracy"] <= 1 and out["fd_ratio"] > 0
     assert (tmp_path / "dtn_digits_grid.png").stat().st_size > 1000
     html = (tmp_path / "dtn_digits.html").read_text()

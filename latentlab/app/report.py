@@ -907,7 +907,7 @@ def _dtn_faces(dtn, b: Budget, seed: int) -> Section:
                       f"{k} {v:.3f} (spread {m['readers']['spread'][k]:.3f})" for k, v in m["readers"]["reader"].items())
                   + ".")
     bars.update_layout(barmode="group", height=340, margin=dict(l=50, r=20, t=30, b=40),
-                       yaxis=dict(title="avatar judge balanced accuracy (0-1)", range=[0, 1]),
+                       yaxis=dict(title="balanced accuracy (0-1)", range=[0, 1]),
                        xaxis=dict(title="attribute kept across domains"))
     attrs = ", ".join(f"{k} {acc[k]:.3f} (ceiling {ceil[k]:.3f})" for k in acc)
     return _dtn_section(
@@ -915,7 +915,7 @@ def _dtn_faces(dtn, b: Budget, seed: int) -> Section:
         "A Domain Transfer Network G = g(f(x)) maps procedural faces to cartoon avatars keeping who they are "
         "(Taigman et al., Unsupervised Cross-Domain Image Generation: faces -> emoji). Rows: held-out faces, G(face), "
         "and the avatar drawn directly from the face's attributes (what a perfect transfer would show).",
-        rows, ("Attributes read by the avatar judge: G(face) vs the ceiling", bars), m,
+        rows, ("Attributes read by the avatar judge (and the second reader): G(face) vs the ceiling", bars), m,
         f"On {m['n']} held-out faces, balanced accuracy of the avatar judge on G(face): {attrs}.{second} "
         f"Retrieval (the "
         f"paper's measure; its f retrieved the source face at a median rank of about 16 of ~100k): median rank of "

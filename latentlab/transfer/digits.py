@@ -29,7 +29,8 @@ DIGITS_ENCODER = dict(config=dict(in_channels=3, image_size=32, feature_dim=128,
 # How f's training batches are varied (issue 32). "source": as they are (the shipped model's f). "grey-view": half
 # of each batch replaced by its label-free grey view (:func:`grey_view_augment`), so f also reads white-on-black,
 # handwriting-like digits: its class head reads 71% of real MNIST test digits against 57% for the "source" f
-# (measured only; no MNIST label trains anything), and L_CONST then asks g for glyphs that f reads in that domain.
+# (measured only; no MNIST label trains anything, but this recipe was chosen among three by that reading:
+# docs/experiment-log.md), and L_CONST then asks g for glyphs that f reads in that domain.
 ENCODER_RECIPES = {"source": None, "grey-view": dict(p_grey=0.5, centre=20, max_degrees=25.0, p_thick=0.35)}
 
 

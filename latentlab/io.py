@@ -38,7 +38,7 @@ from .validate import int_at_least
 __all__ = ["CheckpointError", "save_safetensors", "load_safetensors", "read_metadata", "atomic_write_bytes",
            "FileKind", "FILE_KINDS", "ModelFile", "write_model_file", "read_model_file", "module_tensors", "digest",
            "check_sha256", "load_part", "network_tensors", "int_field", "read_json_file", "read_samples_file", "write_samples_file",
-           "JsonHeader", "check_json_header"]
+           "JsonHeader", "check_json_header", "format_identify"]
 
 
 class CheckpointError(ValueError):
@@ -326,6 +326,18 @@ def load_part(module: torch.nn.Module, tensors: dict, prefix: str, path, error: 
         if got[k].is_floating_point() and not torch.isfinite(got[k]).all():
             raise error(f"{where}: tensor {part}{k} contains NaN or inf")
     module.load_state_dict({k: got[k].to(v.dtype) for k, v in expected.items()})
+
+
+def format_identify(kind: str, head: str) -> Callable[[dict], str | None]:
+    """An ``identify`` for :func:`read_model_file` that checks only the metadata format of ``kind``, with the
+    caller's wording: ``"{head} (metadata format '...', expected '...')"`` for a file of another format."""
+    expected = FILE_KINDS[kind].format
+
+    def identify(meta: dict) -> str | None:
+        if meta.get("format") == expected:
+            return None
+        return f"{head} (metadata format {meta.get('format')!r}, expected {expected!r})"
+    return identify
 
 
 def read_model_file(path: str | os.PathLike, kind: str, *, error: type = CheckpointError,

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..hooks import eval_mode
-from ..io import FILE_KINDS, load_part, module_tensors, read_model_file, write_model_file
+from ..io import FILE_KINDS, format_identify, load_part, module_tensors, read_model_file, write_model_file
 
 __all__ = ["AvatarReader", "AvatarReaderConfig", "train_avatar_reader", "save_avatar_reader", "load_avatar_reader",
            "READER_OUTPUTS", "READER_FORMAT"]
@@ -148,15 +148,6 @@ def save_avatar_reader(reader: AvatarReader, path: str | os.PathLike, info: dict
                             {"info": json.dumps(info or {})})
 
 
-def _identify(path: Path):
-    def problem(meta: dict) -> str | None:
-        if meta.get("format") == READER_FORMAT:
-            return None
-        return (f"reader: {str(path)!r} is not an avatar reader file (metadata format {meta.get('format')!r}, "
-                f"expected {READER_FORMAT!r})")
-    return problem
-
-
 def load_avatar_reader(path: str | os.PathLike) -> AvatarReader:
     """The reader saved by :func:`save_avatar_reader` (eval mode). FileNotFoundError if absent; ValueError naming
     the file for another kind of file or a corrupt one."""
@@ -164,7 +155,8 @@ def load_avatar_reader(path: str | os.PathLike) -> AvatarReader:
     if not path.is_file():
         raise FileNotFoundError(f"reader: {str(path)!r} does not exist; train it with `python "
                                 f"pretrained/train_dtn_faces.py reader`")
-    model_file = read_model_file(path, "avatar-reader", error=ValueError, identify=_identify(path))
+    model_file = read_model_file(path, "avatar-reader", error=ValueError, identify=format_identify(
+        "avatar-reader", f"reader: {str(path)!r} is not an avatar reader file"))
     cfg = json.loads(model_file.meta["config"])
     reader = AvatarReader(AvatarReaderConfig(**{**cfg, "widths": tuple(cfg["widths"])}))
     load_part(reader, model_file.tensors, "", path, ValueError)

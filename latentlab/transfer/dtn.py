@@ -41,8 +41,8 @@ import torch
 from torch import nn
 
 from ..hooks import eval_mode
-from ..io import (FILE_KINDS, ModelFile, check_model_file, network_tensors, read_metadata, read_model_file,
-                  write_model_file)
+from ..io import (FILE_KINDS, ModelFile, check_model_file, format_identify, network_tensors, read_metadata,
+                  read_model_file, write_model_file)
 from ..models.base import dcgan_init
 from ..models.blocks import add_down_stack, add_up_stack, run_blocks
 from ..train.optim import check_train_settings
@@ -294,12 +294,7 @@ def save_dtn(dtn: DTN, path: str | os.PathLike, *, half: bool = False, include_d
 
 
 def _identify(path):
-    def identify(meta: dict) -> str | None:
-        if meta.get("format") == DTN_FORMAT:
-            return None
-        return (f"checkpoint {str(path)!r} is not a DTN file (metadata format {meta.get('format')!r}, "
-                f"expected {DTN_FORMAT!r})")
-    return identify
+    return format_identify("dtn", f"checkpoint {str(path)!r} is not a DTN file")
 
 
 def dtn_from_state(tensors: dict, meta: dict, path) -> DTN:

@@ -30,10 +30,11 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from latentlab.judges import judge_path  # noqa: E402
 from latentlab.transfer.faces import Reference, measure, readers_summary  # noqa: E402
 
 RESULTS = ROOT / "pretrained" / "dtn-faces.results.json"
-READER = ROOT / "pretrained" / "judges" / "avatars-reader.safetensors"
+READER = judge_path("avatars-reader")  # the shipped second avatar reader
 CONDITIONS = ("dtn-faces", "dtn-faces-alpha0", "dtn-faces-beta0", "dtn-faces-binary")
 
 

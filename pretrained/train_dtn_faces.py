@@ -34,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from latentlab.judges import judge_path  # noqa: E402  (no torch: the command line stays quick)
+
 RUNS = Path("~/latentlab-runs").expanduser()
 DATA = Path("~/latentlab-data").expanduser()
 ENCODER = RUNS / "dtn-faces-encoder" / "encoder.safetensors"
@@ -41,7 +43,7 @@ ENCODER = RUNS / "dtn-faces-encoder" / "encoder.safetensors"
 # reports beside the judge (measure); seed 1 on avatar set 405 picks checkpoints (select)
 # the report reader is shipped (pretrained/judges/avatars-reader.safetensors, 240 KB) so that examples/dtn_faces.py
 # reports both readers on a fresh machine; the validation reader is only needed by ``select``
-READERS = {"report": (ROOT / "pretrained" / "judges" / "avatars-reader.safetensors", dict(seed=0, avatar_seed=404)),
+READERS = {"report": (judge_path("avatars-reader"), dict(seed=0, avatar_seed=404)),
            "validation": (RUNS / "dtn-faces-reader" / "reader-validation.safetensors", dict(seed=1, avatar_seed=405))}
 
 # The paper's faces weights (alpha 100, beta 1, gamma 0.05, cosine L_CONST) and 2 G updates per D update (the
@@ -243,7 +245,8 @@ def main(argv=None) -> int:
                    help="validation reader ('' = the avatar judge, the rule of the earlier 2,400-step model)")
     r = sub.add_parser("reader", help="train the second avatar readers", formatter_class=ap.formatter_class)
     r.add_argument("which", nargs="*", help=f"which readers, of {sorted(READERS)} (default: both)")
-    r.add_argument("--out-dir", default=None, help="directory (default: each reader's path under ~/latentlab-runs)")
+    r.add_argument("--out-dir", default=None, help="directory (default: each reader's own path: report in "
+                   "pretrained/judges/, validation under ~/latentlab-runs/dtn-faces-reader/)")
     x = sub.add_parser("export", help="fp16 weights without D", formatter_class=ap.formatter_class)
     x.add_argument("run_dir", help="run directory with model.safetensors")
     x.add_argument("--model", default="model.safetensors", help="file in run_dir to export (e.g. model-2400.safetensors)")

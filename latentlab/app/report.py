@@ -826,7 +826,6 @@ def _dtn_digits(dtn, b: Budget, seed: int) -> Section:
     judge = load_judge("mnist")
     m = transfer_metrics(dtn, judge, src, labels, target_a[:m_fd], target_b[:m_fd])
     m.update(_digits_beyond_the_class(dtn, judge, src, labels))
-    m["readers"] = _digits_second_reader(dtn, judge, src, labels)
     show = _shown(len(src), seed)
     x = src[show]
     rows = {"source digit": x, "G(source)": _rgb(dtn.transfer(x).clamp(-1, 1)),
@@ -854,23 +853,20 @@ def _dtn_digits(dtn, b: Budget, seed: int) -> Section:
         f"over the real-vs-real floor: {{fd}} ({m['n_fd']} images a side; biased upwards for small sets).")
 
 
-def _digits_second_reader(dtn, judge, src, labels) -> dict:
-    """Transfer accuracy by the judge and by an RBF SVC on MNIST pixels that shares no code with it (the digits
-    example's second reader, fitted on the 4,000 MNIST train digits), and their spread."""
-    from .transfer import mnist_readers, reader_accuracies
-    acc = reader_accuracies(mnist_readers(judge, kinds=("svc",)), labels, transfer=dtn.transfer(src).clamp(-1, 1))
-    return {k: v["transfer"] for k, v in acc.items()}
-
-
 def _digits_beyond_the_class(dtn, judge, src, labels) -> dict:
-    """Issue 32's cheap measures (the judge only): the normalised no-transfer floor and within-class diversity of
-    G(source) against the 1,000 held-out MNIST digits."""
+    """Issue 32's cheap measures: the normalised no-transfer floor (the judge), within-class diversity of G(source)
+    against the 1,000 held-out MNIST digits, and transfer accuracy by the judge and by an RBF SVC on MNIST pixels
+    that shares no code with it (the digits example's second reader), with their spread ("readers")."""
     from ..data.digits import MNISTDigits
     from ..transfer.measures import normalise_digits, within_class_diversity
+    from .transfer import mnist_readers, reader_accuracies
     real = MNISTDigits("test")
+    g = dtn.transfer(src).clamp(-1, 1)
     floor = (judge.predict(normalise_digits(src)) == labels).float().mean()
-    div = within_class_diversity(dtn.transfer(src).clamp(-1, 1), labels, real.images, real.labels)
-    return {"no_transfer_accuracy_normalised": float(floor), "within_class_diversity": div["mean"]}
+    div = within_class_diversity(g, labels, real.images, real.labels)
+    acc = reader_accuracies(mnist_readers(judge, kinds=("svc",)), labels, transfer=g)
+    return {"no_transfer_accuracy_normalised": float(floor), "within_class_diversity": div["mean"],
+            "readers": {k: v["transfer"] for k, v in acc.items()}}
 
 
 def _dtn_section(kind: str, title: str, caption: str, rows: dict, bars: tuple, m: dict, numbers: str) -> Section:
@@ -926,9 +922,9 @@ def _dtn_faces(dtn, b: Budget, seed: int) -> Section:
 
 def _avatar_reader():
     """The shipped second avatar reader, or None when its file is absent (the section then reads the judge only)."""
-    from ..pretrained import pretrained_dir
+    from ..judges import judge_path
     from ..transfer.avatar_reader import load_avatar_reader
-    path = pretrained_dir() / "judges" / "avatars-reader.safetensors"
+    path = judge_path("avatars-reader")
     return load_avatar_reader(path) if path.is_file() else None
 
 

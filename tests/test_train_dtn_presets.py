@@ -16,7 +16,8 @@ EXPECTED = {"dtn-digits": set(), "dtn-digits-div": {"diversity", "checkpoint_eve
             "dtn-digits-div-mbstd": {"diversity", "d_minibatch_std", "checkpoint_every"},
             "dtn-digits-div-ema": {"diversity", "ema_decay", "checkpoint_every"},
             # the same DTN config as div-ema; what differs is f's recipe (ENCODER_RECIPE)
-            "dtn-digits-fgrey-ema": {"diversity", "ema_decay", "checkpoint_every"}}
+            "dtn-digits-fgrey-ema": {"diversity", "ema_decay", "checkpoint_every"},
+            "dtn-digits-fself-ema": {"diversity", "ema_decay", "checkpoint_every"}}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -32,5 +33,5 @@ def test_every_preset_is_covered():
 
 def test_encoder_recipes_name_known_presets_and_recipes():
     from latentlab.transfer.digits import ENCODER_RECIPES
-    assert mod.ENCODER_RECIPE == {"dtn-digits-fgrey-ema": "grey-view"}
+    assert mod.ENCODER_RECIPE == {"dtn-digits-fgrey-ema": "grey-view", "dtn-digits-fself-ema": "self-trained"}
     assert set(mod.ENCODER_RECIPE) <= set(mod.PRESETS) and set(mod.ENCODER_RECIPE.values()) <= set(ENCODER_RECIPES)

@@ -102,7 +102,7 @@ def test_grey_view_augment_replaces_a_share_by_a_centred_grey_view():
     from latentlab.data.digits import SourceDigits
     from latentlab.transfer.digits import ENCODER_RECIPES, grey_view_augment
     x = SourceDigits(n=16, seed=0, split="val").images
-    kw = ENCODER_RECIPES["grey-view"]
+    kw = ENCODER_RECIPES["grey-view"]["augment"]
     a = grey_view_augment(x, torch.Generator().manual_seed(3), **kw)
     b = grey_view_augment(x, torch.Generator().manual_seed(3), **kw)
     assert torch.equal(a, b) and a.shape == x.shape                     # deterministic given the generator

@@ -107,3 +107,42 @@ def test_failing_g_step_unfreezes_d_and_keeps_no_checkpoint(tmp_path, monkeypatc
     rec = json.loads((tmp_path / "r" / "log.jsonl").read_text())
     assert rec["step"] == 1 and set(rec) == {"step", "loss_d", "loss_g", "loss_gang", "loss_const", "loss_tid",
                                              "loss_tv", "time"}
+
+
+def test_pseudo_labels_keep_the_most_confident_of_each_predicted_class():
+    from latentlab.transfer.encoder import pseudo_labels
+    f = _enc()
+    x = torch.rand(60, 3, 16, 16, generator=torch.Generator().manual_seed(5)) * 2 - 1
+    prob = encoder_logits(f, x).softmax(1)
+    conf, pred = prob.max(1)
+    keep, labels = pseudo_labels(f, x, 0.3)                      # at most round(0.3 * 60 / 3) = 6 per class
+    assert torch.equal(labels, pred[keep]) and len(set(keep.tolist())) == len(keep)
+    for c in range(3):
+        mine = keep[labels == c]
+        assert len(mine) == min(6, int((pred == c).sum()))
+        rest = [i for i in (pred == c).nonzero().flatten().tolist() if i not in mine.tolist()]
+        if rest and len(mine):
+            assert float(conf[mine].min()) >= float(conf[rest].max())  # no left-out image is more confident
+    assert len(pseudo_labels(f, x, 1.0)[0]) <= 60
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="share: expected a number in"):
+            pseudo_labels(f, x, bad)
+
+
+def test_self_train_encoder_is_seeded_and_learns_from_the_unlabelled_target():
+    from latentlab.transfer.encoder import self_train_encoder, train_encoder
+    g = torch.Generator().manual_seed(0)
+    src, y = torch.rand(24, 3, 16, 16, generator=g) * 2 - 1, torch.randint(0, 3, (24,), generator=g)
+    tgt = torch.rand(30, 3, 16, 16, generator=g) * 2 - 1
+    kw = dict(shares=(0.5, 1.0), repeat=2, steps=3, batch_size=8)
+    a, rounds = self_train_encoder(_enc(), src, y, tgt, **kw)
+    b, _ = self_train_encoder(_enc(), src, y, tgt, **kw)
+    assert [r["round"] for r in rounds] == [1, 2] and [r["share"] for r in rounds] == [0.5, 1.0]
+    assert 0 < rounds[0]["kept"] <= 15 and rounds[0]["kept"] <= rounds[1]["kept"] <= 30
+    assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())   # deterministic
+    alone = train_encoder(a.config, src, y, steps=3, batch_size=8)
+    assert any(not torch.equal(v, alone.state_dict()[k]) for k, v in a.state_dict().items())  # target data used
+    with pytest.raises(ValueError, match=r"target_images: expected a tensor of shape \(N, 3, 16, 16\)"):
+        self_train_encoder(_enc(), src, y, tgt[:, :1], **kw)
+    with pytest.raises(ValueError, match="repeat: expected a positive int"):
+        self_train_encoder(_enc(), src, y, tgt, shares=(0.5,), repeat=0)

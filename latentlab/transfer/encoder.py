@@ -28,7 +28,7 @@ from ..rng import derive_seed, seeded_rng
 from ..train.classify import LabelledBatches, ShuffledBatches, fit_classifier, progress_callbacks
 
 __all__ = ["EncoderConfig", "Encoder", "train_encoder", "save_encoder", "load_encoder", "encoder_accuracy",
-           "encoder_logits", "ENCODER_FORMAT"]
+           "encoder_logits", "ENCODER_FORMAT", "pseudo_labels", "self_train_encoder"]
 
 ENCODER_FORMAT = FILE_KINDS["encoder"].format
 
@@ -171,6 +171,48 @@ def train_encoder(config: EncoderConfig, images: torch.Tensor, labels: torch.Ten
                        scheduler=torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps),
                        callbacks=progress_callbacks("encoder", bar=progress))
     return f.eval()
+
+
+def pseudo_labels(f: "Encoder", images: torch.Tensor, share: float, batch_size: int = 500) -> tuple:
+    """Class-balanced pseudo-labels for unlabelled ``images``: f's predicted class, kept for the
+    ``round(share * N / num_classes)`` most confident images of each predicted class (fewer where f predicts a class
+    less often). Returns (indices into images, their labels), both long tensors, grouped by class."""
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+        raise ValueError(f"share: expected a number in (0, 1], got {share!r}")
+    prob = encoder_logits(f, images, batch_size).softmax(1)
+    conf, pred = prob.max(1)
+    per = int(round(share * len(images) / f.config.num_classes))
+    keep = []
+    for c in range(f.config.num_classes):
+        idx = (pred == c).nonzero().flatten()
+        keep.append(idx[conf[idx].argsort(descending=True)][:per])
+    keep = torch.cat(keep)
+    return keep, pred[keep]
+
+
+def self_train_encoder(f: "Encoder", images: torch.Tensor, labels: torch.Tensor, target_images: torch.Tensor, *,
+                       shares=(0.4, 0.7, 0.9), repeat: int = 3, **train_kw) -> tuple:
+    """Self-training on an unlabelled target (unsupervised domain adaptation by pseudo-labels): in round r, the
+    current f labels ``target_images`` (:func:`pseudo_labels` with ``shares[r]``) and a fresh f is trained
+    (:func:`train_encoder` with ``train_kw``: steps, batch_size, lr, seed, augment, progress) on the labelled
+    source plus the kept target images repeated ``repeat`` times. No target label is used.
+    Returns (f, [{round, share, kept}, ...])."""
+    if not isinstance(f, Encoder):
+        raise TypeError(f"f: expected a latentlab.transfer.Encoder, got {type(f).__name__}")
+    exp = (f.config.in_channels, f.config.image_size, f.config.image_size)
+    if not isinstance(target_images, torch.Tensor) or target_images.dim() != 4 or tuple(target_images.shape[1:]) != exp:
+        raise ValueError(f"target_images: expected a tensor of shape (N, {exp[0]}, {exp[1]}, {exp[2]}), got "
+                         f"{tuple(target_images.shape) if isinstance(target_images, torch.Tensor) else type(target_images).__name__}")
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+        raise ValueError(f"repeat: expected a positive int, got {repeat!r}")
+    rounds = []
+    for r, share in enumerate(shares, 1):
+        keep, pseudo = pseudo_labels(f, target_images, share)
+        x = torch.cat([images] + [target_images[keep]] * repeat)
+        y = torch.cat([labels] + [pseudo] * repeat)
+        f = train_encoder(f.config, x, y, **train_kw)
+        rounds.append({"round": r, "share": share, "kept": int(len(keep))})
+    return f, rounds
 
 
 @torch.no_grad()

@@ -569,7 +569,9 @@ class Trainer:
         with torch.random.fork_rng(devices=devices):
             dist = _Dist(self.device)
             try:
-                return self._fit(dist)
+                gan = self._fit(dist)
+                dist.barrier()  # no rank tears the process group down while another may still be using it
+                return gan
             finally:
                 dist.close()
                 torch.set_num_threads(threads)  # num_threads applies to this run only

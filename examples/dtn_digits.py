@@ -105,8 +105,9 @@ def uda(dtn, smoke: bool) -> dict:
 
 
 def f_reads_mnist(dtn, real) -> float | None:
-    """How much of real MNIST f's own class head reads right (a diagnostic: f is trained on source digits only, and
-    L_CONST can only keep the class as f sees it); None for an f without a class head."""
+    """How much of real MNIST f's own class head reads right (a diagnostic: L_CONST can only keep the class as f
+    sees it; f learns from the labelled source digits, and with the "self-trained" recipe also from pseudo-labels
+    of the unlabelled MNIST train digits); None for an f without a class head."""
     from latentlab.transfer.dtn import match_channels
     from latentlab.transfer.encoder import Encoder, encoder_accuracy
     if not isinstance(dtn.encoder, Encoder):

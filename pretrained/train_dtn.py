@@ -144,7 +144,7 @@ def select(run_dir: Path, judge_path: str | None, reader: str = "judge") -> dict
     return done
 
 
-def export(run_dir: Path, step: int | None, out: Path, judge_path: str | None) -> dict:
+def export(run_dir: Path, step: int | None, out: Path, judge_path: str | None, preset: str = "dtn-digits") -> dict:
     """Write the chosen checkpoint without D and optimizer state; fp16 when its test accuracy is within 0.5
     point of float32. Returns the test metrics of the written file."""
     ck = run_dir / "model.safetensors" if step is None else run_dir / "checkpoints" / f"step-{step:08d}.safetensors"
@@ -153,7 +153,7 @@ def export(run_dir: Path, step: int | None, out: Path, judge_path: str | None) -
     data = digits_eval_data("test")
     m32 = transfer_metrics(dtn, judge, *data)
     info = {"source": "digits-source", "target": "mnist", "run": str(run_dir), "checkpoint": ck.name,
-            "recipe": "pretrained/train_dtn.py dtn-digits"}
+            "recipe": f"pretrained/train_dtn.py train {preset}"}
     out.parent.mkdir(parents=True, exist_ok=True)
     save_dtn(dtn, out, half=True, include_discriminator=False, info=info)
     m16 = transfer_metrics(load_dtn(out), judge, *data)
@@ -272,6 +272,8 @@ def main(argv=None) -> int:
     e.add_argument("--out", default=str(ROOT / "pretrained" / "dtn-digits.safetensors"))
     e.add_argument("--metrics", default=None, help="JSON of the test metrics (default: --out with .json)")
     e.add_argument("--judge", default=None)
+    e.add_argument("--preset", choices=sorted(PRESETS), default="dtn-digits", help="the run's preset (recorded in "
+                   "the file's info)")
     a = sub.add_parser("ablations", help="the four conditions x seeds, short runs, test accuracy mean/std")
     a.add_argument("--root", required=True, help="folder of the ablation runs")
     a.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -292,7 +294,7 @@ def main(argv=None) -> int:
         select(Path(args.run_dir).expanduser(), args.judge, args.reader)
     elif args.cmd == "export":
         out = Path(args.out)
-        res = export(Path(args.run_dir).expanduser(), args.step, out, args.judge)
+        res = export(Path(args.run_dir).expanduser(), args.step, out, args.judge, args.preset)
         Path(args.metrics or out.with_suffix(".json")).write_text(json.dumps(res, indent=1) + "\n")
     else:
         ablations(Path(args.root).expanduser(), args.seeds, args.conditions, args.steps,

@@ -142,7 +142,7 @@ def test_self_train_encoder_is_seeded_and_learns_from_the_unlabelled_target():
     assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())   # deterministic
     alone = train_encoder(a.config, src, y, steps=3, batch_size=8)
     assert any(not torch.equal(v, alone.state_dict()[k]) for k, v in a.state_dict().items())  # target data used
-    with pytest.raises(ValueError, match=r"target_images: expected a tensor of shape \(N, 3, 16, 16\)"):
+    with pytest.raises(ValueError, match=r"target_images: expected shape \(N, 3, 16, 16\)"):
         self_train_encoder(_enc(), src, y, tgt[:, :1], **kw)
     with pytest.raises(ValueError, match="repeat: expected a positive int"):
         self_train_encoder(_enc(), src, y, tgt, shares=(0.5,), repeat=0)

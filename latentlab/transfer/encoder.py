@@ -102,15 +102,16 @@ class Encoder(nn.Module):
         c = self.config
         return (c.in_channels, c.image_size, c.image_size)
 
-    def check_images(self, x) -> torch.Tensor:
+    def check_images(self, x, name: str = "images") -> torch.Tensor:
+        """``x`` if it is a float batch of f's input shape; else an error naming the argument ``name``."""
         if not isinstance(x, torch.Tensor):
-            raise TypeError(f"images: expected a torch.Tensor (N, {', '.join(map(str, self.input_shape))}), "
+            raise TypeError(f"{name}: expected a torch.Tensor (N, {', '.join(map(str, self.input_shape))}), "
                             f"got {type(x).__name__}")
         if x.dim() != 4 or tuple(x.shape[1:]) != self.input_shape:
-            raise ValueError(f"images: expected shape (N, {', '.join(map(str, self.input_shape))}) for the "
+            raise ValueError(f"{name}: expected shape (N, {', '.join(map(str, self.input_shape))}) for the "
                              f"encoder, got {tuple(x.shape)}")
         if not x.is_floating_point():
-            raise TypeError(f"images: expected a float tensor in [-1, 1], got dtype {x.dtype}")
+            raise TypeError(f"{name}: expected a float tensor in [-1, 1], got dtype {x.dtype}")
         return x
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -199,10 +200,7 @@ def self_train_encoder(f: "Encoder", images: torch.Tensor, labels: torch.Tensor,
     Returns (f, [{round, share, kept}, ...])."""
     if not isinstance(f, Encoder):
         raise TypeError(f"f: expected a latentlab.transfer.Encoder, got {type(f).__name__}")
-    exp = (f.config.in_channels, f.config.image_size, f.config.image_size)
-    if not isinstance(target_images, torch.Tensor) or target_images.dim() != 4 or tuple(target_images.shape[1:]) != exp:
-        raise ValueError(f"target_images: expected a tensor of shape (N, {exp[0]}, {exp[1]}, {exp[2]}), got "
-                         f"{tuple(target_images.shape) if isinstance(target_images, torch.Tensor) else type(target_images).__name__}")
+    f.check_images(target_images, "target_images")
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
         raise ValueError(f"repeat: expected a positive int, got {repeat!r}")
     rounds = []

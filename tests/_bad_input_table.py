@@ -393,6 +393,12 @@ Checked by `tests/test_transfer.py::test_bad_input_row` (same conventions as the
                 'labels: expected values in [0, 3), got [0, 3]'),
             Row(223, '`DTNTrainer(encoder=)`', 'an nn.Linear as f', 'TypeError',
                 'encoder: expected a latentlab.transfer.Encoder, got Linear'),
+            Row(224, '`pseudo_labels(f, images, share)`', '1.5', 'ValueError',
+                'share: expected a number in (0, 1], got 1.5'),
+            Row(225, '`self_train_encoder(f, images, labels, target_images)`', '1-channel target images for an RGB f', 'ValueError',
+                'target_images: expected shape (N, 3, 16, 16) for the encoder, got (4, 1, 16, 16)'),
+            Row(226, '`self_train_encoder(..., repeat=)`', '0', 'ValueError',
+                'repeat: expected a positive int, got 0'),
         ),
     ),
     Section(

@@ -17,6 +17,7 @@ from latentlab.io import CheckpointError
 from latentlab.transfer import (DTN, DTNConfig, DTNTrainer, Encoder, EncoderConfig, const_loss, d_loss, g_adv_loss,
                                 load_dtn, load_encoder, losses, save_dtn, save_encoder, tid_loss, train_encoder,
                                 tv_loss)
+from latentlab.transfer.encoder import pseudo_labels, self_train_encoder
 from latentlab.transfer.trainer import RunExistsError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -395,6 +396,11 @@ BAD = {
                                                 torch.zeros(4, 3, 16, 16), torch.tensor([0, 1, 2, 3]), steps=1)),
     223: (TypeError, lambda t, m: DTNTrainer(_cfg(), encoder=torch.nn.Linear(2, 2), source=_data(),
                                             target=_data(channels=1), run_dir=t / "r")),
+    224: (ValueError, lambda t, m: pseudo_labels(_enc(), torch.zeros(4, 3, 16, 16), 1.5)),
+    225: (ValueError, lambda t, m: self_train_encoder(_enc(), torch.zeros(4, 3, 16, 16), torch.zeros(4, dtype=torch.long),
+                                                      torch.zeros(4, 1, 16, 16))),
+    226: (ValueError, lambda t, m: self_train_encoder(_enc(), torch.zeros(4, 3, 16, 16), torch.zeros(4, dtype=torch.long),
+                                                      torch.zeros(4, 3, 16, 16), repeat=0)),
 }
 
 

@@ -35,8 +35,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from latentlab.transfer.digits import (DIGITS_SOURCE, digits_eval_data, domain_adaptation, mnist_readers,  # noqa: E402
-                                       style_metrics, to_grey, transfer_metrics)
+from latentlab.transfer.digits import (DIGITS_SOURCE, digits_eval_data, domain_adaptation, f_reads_mnist,  # noqa: E402
+                                       mnist_readers, style_metrics, to_grey, transfer_metrics)
 
 MODEL = ROOT / "pretrained" / "dtn-digits.safetensors"
 JUDGE = ROOT / "pretrained" / "judges" / "mnist.safetensors"
@@ -104,17 +104,6 @@ def uda(dtn, smoke: bool) -> dict:
                              batch_size=8 if smoke else None)
 
 
-def f_reads_mnist(dtn, real) -> float | None:
-    """How much of real MNIST f's own class head reads right (a diagnostic: L_CONST can only keep the class as f
-    sees it; f learns from the labelled source digits, and with the "self-trained" recipe also from pseudo-labels
-    of the unlabelled MNIST train digits); None for an f without a class head."""
-    from latentlab.transfer.dtn import match_channels
-    from latentlab.transfer.encoder import Encoder, encoder_accuracy
-    if not isinstance(dtn.encoder, Encoder):
-        return None
-    return encoder_accuracy(dtn.encoder, match_channels(real.images, dtn.config.source_channels), real.labels)
-
-
 def beyond_the_class(dtn, judge, src, labels, smoke: bool) -> dict:
     """Issue 32's measures: two readers (the judge and an RBF SVC on MNIST pixels that shares no code with it)
     with their spread, the no-transfer floor raw and label-free normalised, within-class diversity against the
@@ -125,7 +114,7 @@ def beyond_the_class(dtn, judge, src, labels, smoke: bool) -> dict:
     m = style_metrics(dtn, src, labels, real.images, real.labels, readers, judge=judge)
     acc = m["accuracy"]
     return {"readers": {k: v for k, v in acc.items()}, "reader_accuracy_on_real_mnist": m["real_accuracy"],
-            "f_accuracy_on_real_mnist": f_reads_mnist(dtn, real),
+            "f_accuracy_on_real_mnist": f_reads_mnist(dtn, real.images, real.labels),
             "no_transfer_accuracy_normalised": acc["judge"]["no_transfer_normalised"],
             "within_class_diversity": m["diversity"]["mean"],
             "within_class_diversity_per_class": m["diversity"]["per_class"],

@@ -52,6 +52,9 @@ def test_digits_section_numbers_in_range(digits):
     assert m["readers"]["spread"] == pytest.approx(abs(m["readers"]["judge"] - m["readers"]["svc"]))
     page = Path(r["html"]).read_text(encoding="utf-8")
     assert f"reads {100 * m['readers']['svc']:.1f}%" in page
+    # f's own reading of the 1,000 held-out MNIST digits (the shipped f is self-trained on unlabelled MNIST: 93.8%)
+    assert m["f_accuracy_on_real_mnist"] == pytest.approx(0.938, abs=1e-6)
+    assert "f's own class head reads 93.8%" in page
     assert "data-section='dtn'" in page and "Taigman et al." in page and "Not in this report" in page
     assert f"{100 * m['transfer_accuracy']:.1f}%" in page and page.count("Plotly.newPlot") == 2
 

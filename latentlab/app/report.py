@@ -849,8 +849,17 @@ def _dtn_digits(dtn, b: Budget, seed: int) -> Section:
         f"{m['within_class_diversity']:.2f} of real MNIST's (1 = as varied as real digits; a generator drawing one "
         f"glyph per class is near 0). A second reader that shares no code with the judge (an RBF SVC on MNIST "
         f"pixels) reads {100 * m['readers']['svc']:.1f}% (spread {100 * m['readers']['spread']:.1f} points). "
+        f"{_f_reads_text(m.get('f_accuracy_on_real_mnist'))}"
         f"Fréchet distance of G(source) to real MNIST in the judge's features "
         f"over the real-vs-real floor: {{fd}} ({m['n_fd']} images a side; biased upwards for small sets).")
+
+
+def _f_reads_text(share) -> str:
+    """The report's sentence on f's own reading of real MNIST ('' for an f without a class head)."""
+    if share is None:
+        return ""
+    return (f"f's own class head reads {100 * share:.1f}% of the 1,000 held-out real MNIST digits (L_CONST keeps "
+            f"the class as f sees it; an f adapted to MNIST carries much of the accuracy). ")
 
 
 def _digits_beyond_the_class(dtn, judge, src, labels) -> dict:
@@ -858,6 +867,7 @@ def _digits_beyond_the_class(dtn, judge, src, labels) -> dict:
     against the 1,000 held-out MNIST digits, and transfer accuracy by the judge and by an RBF SVC on MNIST pixels
     that shares no code with it (the digits example's second reader), with their spread ("readers")."""
     from ..data.digits import MNISTDigits
+    from ..transfer.digits import f_reads_mnist
     from ..transfer.measures import normalise_digits, within_class_diversity
     from .transfer import mnist_readers, reader_accuracies
     real = MNISTDigits("test")
@@ -866,7 +876,8 @@ def _digits_beyond_the_class(dtn, judge, src, labels) -> dict:
     div = within_class_diversity(g, labels, real.images, real.labels)
     acc = reader_accuracies(mnist_readers(judge, kinds=("svc",)), labels, transfer=g)
     return {"no_transfer_accuracy_normalised": float(floor), "within_class_diversity": div["mean"],
-            "readers": {k: v["transfer"] for k, v in acc.items()}}
+            "readers": {k: v["transfer"] for k, v in acc.items()},
+            "f_accuracy_on_real_mnist": f_reads_mnist(dtn, real.images, real.labels)}
 
 
 def _dtn_section(kind: str, title: str, caption: str, rows: dict, bars: tuple, m: dict, numbers: str) -> Section:

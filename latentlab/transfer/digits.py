@@ -18,7 +18,7 @@ import torch
 
 __all__ = ["load_mnist_judge", "transfer_metrics", "to_grey", "digits_eval_data", "train_digits_encoder", "domain_adaptation",
            "DIGITS_ENCODER", "DIGITS_SOURCE", "UDA_CLASSIFIER", "style_metrics", "mnist_readers", "reader_accuracies",
-           "ENCODER_RECIPES", "GREY_VIEW", "grey_view_augment"]
+           "ENCODER_RECIPES", "GREY_VIEW", "grey_view_augment", "f_reads_mnist"]
 
 
 # The digits experiment's data sizes and f (shared by the CLI, pretrained/train_dtn.py and the example).
@@ -284,6 +284,18 @@ def _encoder_by_recipe(cfg, source, recipe: str, steps: int | None, progress: bo
         return f, []
     target = MNISTDigits("train").images.expand(-1, cfg.in_channels, -1, -1).contiguous()
     return self_train_encoder(f, source.images, source.labels, target, **r["self_train"], **opt)
+
+
+def f_reads_mnist(dtn, images, labels) -> float | None:
+    """How much of real MNIST (``images`` (N, 1, S, S), ``labels``) f's own class head reads right: a diagnostic,
+    since L_CONST can only keep the class as f sees it (f learns from the labelled source digits, and with the
+    "self-trained" recipe also from pseudo-labels of the unlabelled MNIST train digits). None for an f without a
+    class head (not a :class:`~latentlab.transfer.Encoder`)."""
+    from .dtn import match_channels
+    from .encoder import Encoder, encoder_accuracy
+    if not isinstance(dtn.encoder, Encoder):
+        return None
+    return encoder_accuracy(dtn.encoder, match_channels(images, dtn.config.source_channels), labels)
 
 
 def load_mnist_judge(path=None):

@@ -1,16 +1,17 @@
 """Train, select, export and ablate the digits Domain Transfer Network (pretrained/dtn-digits.safetensors).
 
-    python pretrained/train_dtn.py train dtn-digits --run-dir ~/latentlab-runs/dtn-digits [--resume]
-    python pretrained/train_dtn.py select --run-dir ~/latentlab-runs/dtn-digits      # val accuracy per checkpoint
+    python pretrained/train_dtn.py train dtn-digits-fself-ema --run-dir ~/latentlab-runs/dtn-digits [--resume]
+    python pretrained/train_dtn.py select --run-dir ~/latentlab-runs/dtn-digits --reader forest  # val, per checkpoint
     python pretrained/train_dtn.py export --run-dir ~/latentlab-runs/dtn-digits --step K \\
-        --out pretrained/dtn-digits.safetensors                                       # fp16 if accuracy holds
+        --preset dtn-digits-fself-ema --out pretrained/dtn-digits.safetensors         # fp16 if accuracy holds
     python pretrained/train_dtn.py ablations --root ~/latentlab-runs/dtn-ablations --seeds 0 1 2 \\
         --encoder ~/latentlab-runs/dtn-digits/encoder.safetensors --out ABLATIONS.json
 
 Stage 1 trains f (a conv classifier with a bounded 128-d output, BatchNorm + tanh) on 20,000 labelled
-procedural source digits and caches it as RUN_DIR/encoder.safetensors; stage 2 trains the DTN against the
-4,000 MNIST train digits (used unlabelled). The trajectory is a pure function of the seed (data order and
-initial weights derived from it), so ``--steps K`` reproduces the K-step checkpoint of a longer run on the
+procedural source digits, as the preset's f recipe says (ENCODER_RECIPE; the shipped preset dtn-digits-fself-ema
+also self-trains f on the unlabelled MNIST train digits), and caches it as RUN_DIR/encoder.safetensors; stage 2
+trains the DTN against the 4,000 MNIST train digits (used unlabelled). The trajectory is a pure function of the
+seed (data order and initial weights derived from it), so ``--steps K`` reproduces the K-step checkpoint of a longer run on the
 same machine type (bf16 autocast on a CPU with native bf16; ``--set fast=false`` elsewhere: another trajectory).
 Checkpoints are chosen on the source *val* split; the reported numbers are on the *test* split.
 """

@@ -26,6 +26,7 @@ from ..models.base import BatchNorm2d
 from ..models.blocks import add_blocks
 from ..rng import derive_seed, seeded_rng
 from ..train.classify import LabelledBatches, ShuffledBatches, fit_classifier, progress_callbacks
+from ..validate import number_in, positive_int
 
 __all__ = ["EncoderConfig", "Encoder", "train_encoder", "save_encoder", "load_encoder", "encoder_accuracy",
            "encoder_logits", "ENCODER_FORMAT", "pseudo_labels", "self_train_encoder"]
@@ -161,8 +162,7 @@ def train_encoder(config: EncoderConfig, images: torch.Tensor, labels: torch.Ten
     Deterministic given ``seed`` (weights, batch order, augmentation; the global RNG is forked and restored).
     """
     _check_labelled(images, labels, config)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps: expected a positive int, got {steps!r}")
+    positive_int(steps, "steps")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derive_seed(seed, 11))
         f = Encoder(config)
@@ -178,8 +178,7 @@ def pseudo_labels(f: "Encoder", images: torch.Tensor, share: float, batch_size: 
     """Class-balanced pseudo-labels for unlabelled ``images``: f's predicted class, kept for the
     ``round(share * N / num_classes)`` most confident images of each predicted class (fewer where f predicts a class
     less often). Returns (indices into images, their labels), both long tensors, grouped by class."""
-    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
-        raise ValueError(f"share: expected a number in (0, 1], got {share!r}")
+    number_in(share, "share", 0, 1, low_open=True)
     prob = encoder_logits(f, images, batch_size).softmax(1)
     conf, pred = prob.max(1)
     per = int(round(share * len(images) / f.config.num_classes))
@@ -201,8 +200,7 @@ def self_train_encoder(f: "Encoder", images: torch.Tensor, labels: torch.Tensor,
     if not isinstance(f, Encoder):
         raise TypeError(f"f: expected a latentlab.transfer.Encoder, got {type(f).__name__}")
     f.check_images(target_images, "target_images")
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise ValueError(f"repeat: expected a positive int, got {repeat!r}")
+    positive_int(repeat, "repeat")
     rounds = []
     for r, share in enumerate(shares, 1):
         keep, pseudo = pseudo_labels(f, target_images, share)

@@ -399,6 +399,10 @@ Checked by `tests/test_transfer.py::test_bad_input_row` (same conventions as the
                 'target_images: expected shape (N, 3, 16, 16) for the encoder, got (4, 1, 16, 16)'),
             Row(226, '`self_train_encoder(..., repeat=)`', '0', 'ValueError',
                 'repeat: expected a positive int, got 0'),
+            Row(227, '`backdrop_std(images, corner=)`', '9 for 16x16 images', 'ValueError',
+                'corner: expected an int in [1, 8] (half the image side), got 9'),
+            Row(228, '`DTNConfig(layered=)`', '1', 'ValueError',
+                'layered: expected a bool, got 1'),
         ),
     ),
     Section(

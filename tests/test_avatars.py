@@ -227,7 +227,10 @@ def test_presets_change_only_what_their_names_say():
                     "dtn-faces-binary": {"beta", "binary_d"},
                     # the longer, wider run against the speckle (and its bookkeeping: checkpoints kept for select)
                     "dtn-faces-ema": {"ngf", "ndf", "batch_size", "steps", "ema_decay", "gamma", "checkpoint_every",
-                                      "keep_checkpoints"}}
+                                      "keep_checkpoints"},
+                    "dtn-faces-layered": diff["dtn-faces-ema"] | {"layered"}}
+    layered = mod.PRESETS["dtn-faces-layered"]
+    assert {k for k in layered if layered[k] != mod.PRESETS["dtn-faces-ema"].get(k)} == {"layered"}
     from latentlab.transfer import DTNConfig
     assert DTNConfig(**mod.PRESETS["dtn-faces-ema"]).ema_decay == 0.999
 
@@ -238,6 +241,7 @@ def test_example_smoke(tmp_path):
     for key in ("attribute_balanced_accuracy", "attribute_ceiling", "retrieval_median_rank", "ablations",
                 "fd_ratio", "seconds"):
         assert key in out, key
+    assert out["backdrop_std_ceiling"] == 0.0 and out["backdrop_std"] >= 0  # drawn avatars: a one-colour backdrop
     assert set(out["attribute_balanced_accuracy"]) == {"smile", "glasses", "presentation"}
     assert 1 <= out["retrieval_median_rank"] <= 16
     # both readers, side by side (the smoke reader is untrained: its numbers mean nothing, their shape does)

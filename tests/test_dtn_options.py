@@ -183,3 +183,59 @@ def test_ema_resume_is_bit_exact(tmp_path):
     with pytest.raises(ValueError, match="trained_decoder"):
         DTNTrainer(_cfg(ema_decay=0.9), encoder=_enc(), source=_data(), target=_data(channels=1, seed=1),
                    run_dir=tmp_path / "noema", resume=True).fit()
+
+
+# --------------------------------------------------------------------------------------------------
+# layered: g composites a foreground, a mask and one flat background colour (session 8)
+
+def test_layered_config_check_and_default():
+    assert DTNConfig().layered is False  # shipped recipes unchanged
+    with pytest.raises(ValueError, match="layered"):
+        DTNConfig(layered=1)
+
+
+def test_layered_decoder_shares_the_plain_decoders_weights_and_starts_near_it():
+    torch.manual_seed(0)
+    plain = DTN(_cfg(target_channels=3), _enc()).decoder
+    torch.manual_seed(0)
+    layered = DTN(_cfg(target_channels=3, layered=True), _enc()).decoder
+    extra = {k for k in layered.state_dict() if k.startswith(("to_mask.", "to_background."))}
+    assert extra == {"to_mask.weight", "to_mask.bias", "to_background.weight", "to_background.bias"}
+    assert all(torch.equal(v, layered.state_dict()[k]) for k, v in plain.state_dict().items())  # same draws
+    plain.eval(), layered.eval()
+    h = torch.rand(5, 8) * 2 - 1
+    out = layered(h)
+    assert out.shape == (5, 3, 16, 16)
+    # at initialisation: mask sigmoid(3) everywhere, background colour 0 -> out = 0.9526 * plain g
+    assert torch.allclose(out, torch.sigmoid(torch.tensor(3.0)) * plain(h), atol=1e-6)
+
+
+def test_layered_decoder_composites_mask_foreground_and_flat_background():
+    torch.manual_seed(0)
+    g = DTN(_cfg(target_channels=3, layered=True), _enc()).decoder.eval()
+    h = torch.rand(4, 8) * 2 - 1
+    with torch.no_grad():
+        g.to_background.bias.copy_(torch.tensor([0.5, -0.25, 0.0]))
+        g.to_background.weight.zero_()
+        g.to_mask.bias.fill_(-60.0)  # mask 0: only the background colour, one per image, flat
+        flat = g(h)
+        g.to_mask.bias.fill_(60.0)   # mask 1: only the foreground
+        fg = g(h)
+    assert torch.allclose(flat, torch.tanh(torch.tensor([0.5, -0.25, 0.0]))[None, :, None, None].expand(4, 3, 16, 16))
+    from latentlab.transfer.measures import backdrop_std
+    assert backdrop_std(flat, corner=4) == pytest.approx(0.0, abs=1e-12) and backdrop_std(fg, corner=4) > 0
+    maps = h[:, :, None, None]
+    for name in g.block_names:
+        maps = getattr(g, name)(maps)
+    assert torch.allclose(fg, g.to_rgb(maps), atol=1e-6)
+
+
+def test_layered_trains_saves_and_loads(tmp_path):
+    m = DTNTrainer(_cfg(target_channels=3, layered=True), encoder=_enc(), source=_data(), target=_data(seed=1),
+                   run_dir=tmp_path / "lay").fit()
+    assert m.decoder.to_mask.bias.item() != 3.0  # trained
+    save_dtn(m, tmp_path / "lay.safetensors", half=True, include_discriminator=False)
+    back = load_dtn(tmp_path / "lay.safetensors")
+    assert back.config.layered and back.discriminator is None
+    x = torch.rand(3, 3, 16, 16) * 2 - 1
+    assert torch.allclose(back.transfer(x), m.transfer(x), atol=2e-2)  # fp16 weights

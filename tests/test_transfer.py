@@ -18,6 +18,7 @@ from latentlab.transfer import (DTN, DTNConfig, DTNTrainer, Encoder, EncoderConf
                                 load_dtn, load_encoder, losses, save_dtn, save_encoder, tid_loss, train_encoder,
                                 tv_loss)
 from latentlab.transfer.encoder import pseudo_labels, self_train_encoder
+from latentlab.transfer.measures import backdrop_std
 from latentlab.transfer.trainer import RunExistsError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -401,6 +402,8 @@ BAD = {
                                                       torch.zeros(4, 1, 16, 16))),
     226: (ValueError, lambda t, m: self_train_encoder(_enc(), torch.zeros(4, 3, 16, 16), torch.zeros(4, dtype=torch.long),
                                                       torch.zeros(4, 3, 16, 16), repeat=0)),
+    227: (ValueError, lambda t, m: backdrop_std(torch.zeros(2, 3, 16, 16), corner=9)),
+    228: (ValueError, lambda t, m: DTNConfig(layered=1)),
 }
 
 

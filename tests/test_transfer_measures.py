@@ -130,3 +130,19 @@ def test_train_digits_encoder_checks_the_recipe(tmp_path):
     assert train_digits_encoder(tmp_path, recipe="grey-view")[1] == info   # cached: loaded, not retrained
     with pytest.raises(ValueError, match="recipe 'grey-view'"):
         train_digits_encoder(tmp_path, recipe="source")                  # another recipe's f is not reused
+
+
+def test_backdrop_std_by_hand():
+    from latentlab.transfer.measures import backdrop_std
+    x = torch.zeros(2, 3, 16, 16)
+    x[:, :, 6:, :] = torch.rand(2, 3, 10, 16)  # anything below the corners is ignored
+    assert backdrop_std(x, corner=4) == 0.0
+    x[0, 0, :4, :4] = torch.tensor([[1.0, -1.0] * 2] * 4)  # image 0, red, left corner: half +1, half -1
+    # image 0 red over both corners (32 px): 8 at +1, 8 at -1, 16 at 0 -> std sqrt(16 / 32)
+    assert backdrop_std(x, corner=4) == pytest.approx((0.5 ** 0.5) / 6)  # mean over 2 images x 3 channels
+    with pytest.raises(ValueError, match="corner"):
+        backdrop_std(x, corner=9)
+    with pytest.raises(ValueError, match="corner"):
+        backdrop_std(x, corner=True)
+    with pytest.raises(TypeError, match="images"):
+        backdrop_std(x.numpy())

@@ -928,7 +928,9 @@ def _dtn_faces(dtn, b: Budget, seed: int) -> Section:
         f"paper's measure; its f retrieved the source face at a median rank of about 16 of ~100k): median rank of "
         f"the true face by f(G(x)) {m['retrieval_median_rank']:.1f} (chance "
         f"{m['retrieval_chance_median']:.1f}), top-1 {100 * m['retrieval_top1']:.1f}%. Fréchet ratio to real "
-        "avatars: {fd} (biased upwards for small sets).")
+        "avatars: {fd} (biased upwards for small sets). Backdrop: pixel standard deviation in the top corners, "
+        f"which are one colour in every avatar, {m['backdrop_std']:.3f} on G(face) (drawn avatars "
+        f"{m['backdrop_std_ceiling']:.3f}; 0 = a flat backdrop).")
 
 
 def _avatar_reader():

@@ -81,6 +81,10 @@ class DTNConfig(DictConfig):
     d_minibatch_std: bool = False     # D's head also sees the batch's feature standard deviation (Karras et al.
                                       # 2018, one extra map; not in the paper), so a collapsed batch looks fake
     g_steps_per_d_step: int = 2       # G updates after each D update (a "step" is one D update)
+    layered: bool = False             # g draws a foreground, a mask and one flat background colour (a linear head on
+                                      # the features) and composites them, out = m fg + (1 - m) bg (the layered
+                                      # generators of LR-GAN, Yang et al. 2017, and FineGAN; not in the paper): for
+                                      # targets drawn on a plain backdrop (avatars, emoji)
     ema_decay: float = 0.0            # exponential moving average of g's weights and BatchNorm statistics, as the
                                       # GAN trainer's ema_decay: decay min(ema_decay, (1+t)/(10+t)) after step t
                                       # (not in the paper; e.g. 0.999). With ema_decay > 0 the averaged g is the
@@ -120,7 +124,7 @@ class DTNConfig(DictConfig):
             raise ValueError(f"const_distance: expected 'mse', 'cosine' or 'l1', got {self.const_distance!r}")
         if self.tid_distance not in ("mse", "l1"):
             raise ValueError(f"tid_distance: expected 'mse' or 'l1', got {self.tid_distance!r}")
-        for name in ("binary_d", "d_minibatch_std"):
+        for name in ("binary_d", "d_minibatch_std", "layered"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected a bool, got {getattr(self, name)!r}")
         if not isinstance(self.style_layer, str):
@@ -160,11 +164,25 @@ class Decoder(nn.Module):
         self.config = config
         add_up_stack(self, config.feature_dim, config.ngf, config.n_blocks, config.target_channels)
         dcgan_init(self)
+        if config.layered:  # the mask has to_rgb's geometry; the background is one colour per image. They start
+            # constant (mask sigmoid(3) ~ 0.95, colour 0) and draw no random numbers, so the rest of g (and D, built
+            # next) get the plain decoder's initial weights
+            with torch.random.fork_rng(devices=[]):
+                self.to_mask = nn.ConvTranspose2d(config.ngf, 1, 4, 2, 1)
+                self.to_background = nn.Linear(config.feature_dim, config.target_channels)
+            for p, value in ((self.to_mask.weight, 0.0), (self.to_mask.bias, 3.0), (self.to_background.weight, 0.0),
+                             (self.to_background.bias, 0.0)):
+                nn.init.constant_(p, value)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         if h.dim() != 2 or h.shape[1] != self.config.feature_dim:
             raise ValueError(f"features: expected shape (N, {self.config.feature_dim}), got {tuple(h.shape)}")
-        return self.to_rgb(run_blocks(self, h[:, :, None, None]))
+        maps = run_blocks(self, h[:, :, None, None])
+        if not self.config.layered:
+            return self.to_rgb(maps)
+        mask = torch.sigmoid(self.to_mask(maps))
+        background = torch.tanh(self.to_background(h))[:, :, None, None]
+        return mask * self.to_rgb(maps) + (1 - mask) * background
 
 
 def minibatch_std(h: torch.Tensor) -> torch.Tensor:

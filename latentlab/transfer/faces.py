@@ -36,6 +36,7 @@ from ..data.faces import BEARD_STYLES, HAIR_LENGTHS, PRESENTATIONS, face_attribu
 from ..metrics.frechet import frechet_distance
 from ..train.classify import LabelledBatches, ShuffledBatches, fit_classifier, progress_callbacks
 from .encoder import Encoder, EncoderConfig, encoder_logits
+from .measures import backdrop_std
 
 __all__ = ["FACE_GROUPS", "face_labels", "face_encoder_config", "train_face_encoder", "group_accuracy",
            "ceiling_images", "balanced_accuracy", "retrieval_ranks", "measure", "JUDGED", "Reference", "reader_scores",
@@ -218,8 +219,9 @@ def readers_summary(result: dict) -> dict:
 
 @torch.no_grad()
 def measure(dtn, ref: Reference, reader=None) -> dict:
-    """Attribute balanced accuracy of G(faces) (and its ratio to the ceiling), retrieval median rank, FD ratio;
-    with ``reader`` (a second reader, :func:`reader_scores`) also its smile / glasses numbers under "reader"."""
+    """Attribute balanced accuracy of G(faces) (and its ratio to the ceiling), retrieval median rank, FD ratio,
+    the backdrop's flatness (:func:`~latentlab.transfer.measures.backdrop_std` of G(faces) and of the ceiling
+    avatars, 0.0: a clean avatar's backdrop is one colour); with ``reader`` (a second reader, :func:`reader_scores`) also its smile / glasses numbers under "reader"."""
     g = dtn.transfer(ref.faces)
     scores = _judged(ref.judge, g, ref.truth)
     f_x = dtn.f(ref.faces).float()
@@ -235,5 +237,6 @@ def measure(dtn, ref: Reference, reader=None) -> dict:
         "retrieval_chance_median": (ref.n + 1) / 2,
         "fd": fd, "fd_real_floor": ref.fd_floor,
         "fd_ratio": fd / ref.fd_floor if ref.fd_floor > 0 and math.isfinite(fd) else None,
+        "backdrop_std": backdrop_std(g), "backdrop_std_ceiling": backdrop_std(ref.ceiling),
         **({"reader": _second_reader(reader, g, ref)} if reader is not None else {}),
     }

@@ -11,6 +11,8 @@ A DTN can score high transfer accuracy by drawing one template per class. These 
 * :func:`stroke_width`, :func:`slant` and :func:`style_correlation` - per-image style measured on
   source and transfer (Morpho-MNIST-like: Castro et al. 2019), and how they correlate.
 * :func:`precision_recall` - improved precision and recall (Kynkaenniemi et al. 2019) in a feature space.
+* :func:`backdrop_std` - how flat the plain backdrop of a target drawn on one is (avatars: 0.0 exactly): the
+  pixel standard deviation inside the two top corner squares, which are backdrop in every avatar.
 
 All take (N, C, H, W) tensors in [-1, 1]; nothing here trains or samples a model.
 """
@@ -21,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = ["within_class_diversity", "normalise_digits", "stroke_width", "slant", "style_correlation",
-           "precision_recall", "central_columns"]
+           "precision_recall", "central_columns", "backdrop_std"]
 
 
 def check_batch(images, name: str, *, channels: int | None = None, layout: str = "(N, C, H, W)",
@@ -177,3 +179,16 @@ def precision_recall(real_features, fake_features, k: int = 3) -> dict:
         return (torch.cdist(queries, anchors) <= rad[None]).any(1).float().mean()
 
     return {"precision": float(covered(f, r, radii(r))), "recall": float(covered(r, f, radii(f))), "k": k}
+
+
+def backdrop_std(images, corner: int = 8) -> float:
+    """Mean over images of the per-channel pixel standard deviation inside the two top ``corner`` x ``corner``
+    squares (the backdrop of a target drawn on a plain colour: in all 20,000 avatars of the training set those
+    pixels are one colour, so real avatars give 0.0 and a cloudy backdrop a positive number). ``images``: (N, C,
+    H, W) in [-1, 1], H and W >= 2 ``corner``."""
+    x = check_batch(images, "images")
+    if isinstance(corner, bool) or not isinstance(corner, int) or not 1 <= corner <= min(x.shape[-2:]) // 2:
+        raise ValueError(f"corner: expected an int in [1, {min(x.shape[-2:]) // 2}] (half the image side), "
+                         f"got {corner!r}")
+    c = torch.cat([x[:, :, :corner, :corner].flatten(2), x[:, :, :corner, -corner:].flatten(2)], 2)
+    return float(c.std(2, unbiased=False).mean())

@@ -403,6 +403,8 @@ Checked by `tests/test_transfer.py::test_bad_input_row` (same conventions as the
                 'corner: expected an int in [1, 8] (half the image side), got 9'),
             Row(228, '`DTNConfig(layered=)`', '1', 'ValueError',
                 'layered: expected a bool, got 1'),
+            Row(229, '`DTNConfig(mask_weight=)`', '10.0 without layered=True', 'ValueError',
+                'mask_weight: 10.0 needs a layered g (layered=True); got layered=False'),
         ),
     ),
     Section(

@@ -228,7 +228,9 @@ def test_presets_change_only_what_their_names_say():
                     # the longer, wider run against the speckle (and its bookkeeping: checkpoints kept for select)
                     "dtn-faces-ema": {"ngf", "ndf", "batch_size", "steps", "ema_decay", "gamma", "checkpoint_every",
                                       "keep_checkpoints"},
-                    "dtn-faces-layered": diff["dtn-faces-ema"] | {"layered"}}
+                    "dtn-faces-layered": diff["dtn-faces-ema"] | {"layered"},
+                    "dtn-faces-layered-m10": diff["dtn-faces-ema"] | {"layered", "mask_weight"},
+                    "dtn-faces-layered-m100": diff["dtn-faces-ema"] | {"layered", "mask_weight"}}
     layered = mod.PRESETS["dtn-faces-layered"]
     assert {k for k in layered if layered[k] != mod.PRESETS["dtn-faces-ema"].get(k)} == {"layered"}
     from latentlab.transfer import DTNConfig

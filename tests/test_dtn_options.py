@@ -206,8 +206,10 @@ def test_layered_decoder_shares_the_plain_decoders_weights_and_starts_near_it():
     h = torch.rand(5, 8) * 2 - 1
     out = layered(h)
     assert out.shape == (5, 3, 16, 16)
-    # at initialisation: mask sigmoid(3) everywhere, background colour 0 -> out = 0.9526 * plain g
-    assert torch.allclose(out, torch.sigmoid(torch.tensor(3.0)) * plain(h), atol=1e-6)
+    # at initialisation: mask 0.5 everywhere, background colour 0 -> out = plain g / 2
+    assert torch.allclose(out, 0.5 * plain(h), atol=1e-6)
+    assert torch.equal(layered.forward_with_mask(h)[1], torch.full((5, 1, 16, 16), 0.5))
+    assert plain.forward_with_mask(h)[1] is None
 
 
 def test_layered_decoder_composites_mask_foreground_and_flat_background():
@@ -233,9 +235,29 @@ def test_layered_decoder_composites_mask_foreground_and_flat_background():
 def test_layered_trains_saves_and_loads(tmp_path):
     m = DTNTrainer(_cfg(target_channels=3, layered=True), encoder=_enc(), source=_data(), target=_data(seed=1),
                    run_dir=tmp_path / "lay").fit()
-    assert m.decoder.to_mask.bias.item() != 3.0  # trained
+    assert m.decoder.to_mask.bias.item() != 0.0  # trained
     save_dtn(m, tmp_path / "lay.safetensors", half=True, include_discriminator=False)
     back = load_dtn(tmp_path / "lay.safetensors")
     assert back.config.layered and back.discriminator is None
     x = torch.rand(3, 3, 16, 16) * 2 - 1
     assert torch.allclose(back.transfer(x), m.transfer(x), atol=2e-2)  # fp16 weights
+
+
+def test_mask_weight_needs_layered_and_pulls_the_mask_down(tmp_path):
+    with pytest.raises(ValueError, match="mask_weight.*layered"):
+        DTNConfig(mask_weight=1.0)
+    with pytest.raises(ValueError, match="mask_weight"):
+        DTNConfig(layered=True, mask_weight=-1.0)
+
+    def fit(name, **kw):
+        return DTNTrainer(_cfg(target_channels=3, layered=True, steps=10, lr=0.02, **kw), encoder=_enc(), source=_data(),
+                          target=_data(seed=1), run_dir=tmp_path / name).fit()
+
+    plain, a, b = fit("plain"), fit("a", mask_weight=50.0), fit("b", mask_weight=50.0)
+    assert all(torch.equal(v, _states(b)[k]) for k, v in _states(a).items())  # seeded
+    recs = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
+    assert all(0 < r["loss_mask"] < 1 for r in recs)
+    assert all("loss_mask" not in json.loads(line) for line in (tmp_path / "plain" / "log.jsonl").read_text().splitlines())
+    h = torch.rand(8, 8) * 2 - 1
+    mean_mask = {k: m.decoder.forward_with_mask(h)[1].mean().item() for k, m in (("plain", plain), ("a", a))}
+    assert mean_mask["a"] < mean_mask["plain"] - 0.01, mean_mask  # the prior lowers the mask

@@ -404,6 +404,7 @@ BAD = {
                                                       torch.zeros(4, 3, 16, 16), repeat=0)),
     227: (ValueError, lambda t, m: backdrop_std(torch.zeros(2, 3, 16, 16), corner=9)),
     228: (ValueError, lambda t, m: DTNConfig(layered=1)),
+    229: (ValueError, lambda t, m: DTNConfig(mask_weight=10.0)),
 }
 
 

@@ -85,6 +85,8 @@ class DTNConfig(DictConfig):
                                       # the features) and composites them, out = m fg + (1 - m) bg (the layered
                                       # generators of LR-GAN, Yang et al. 2017, and FineGAN; not in the paper): for
                                       # targets drawn on a plain backdrop (avatars, emoji)
+    mask_weight: float = 0.0          # weight of L_MASK, the mean of the layered g's mask on G(s) and G(t) (needs
+                                      # layered): a prior for the plain backdrop where the foreground is not needed
     ema_decay: float = 0.0            # exponential moving average of g's weights and BatchNorm statistics, as the
                                       # GAN trainer's ema_decay: decay min(ema_decay, (1+t)/(10+t)) after step t
                                       # (not in the paper; e.g. 0.999). With ema_decay > 0 the averaged g is the
@@ -113,7 +115,7 @@ class DTNConfig(DictConfig):
         if self.image_size < 8 or self.image_size & (self.image_size - 1):
             raise ValueError(f"image_size: expected a power of 2 >= 8, got {self.image_size}")
         check_ints(self, ("keep_checkpoints", "num_threads", "seed"), minimum=0)
-        for name in ("alpha", "beta", "gamma", "diversity", "style"):
+        for name in ("alpha", "beta", "gamma", "diversity", "style", "mask_weight"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
                 raise ValueError(f"{name}: expected a finite float >= 0, got {v!r}")
@@ -129,6 +131,8 @@ class DTNConfig(DictConfig):
                 raise ValueError(f"{name}: expected a bool, got {getattr(self, name)!r}")
         if not isinstance(self.style_layer, str):
             raise ValueError(f"style_layer: expected a block name of f (str), got {self.style_layer!r}")
+        if self.mask_weight > 0 and not self.layered:
+            raise ValueError(f"mask_weight: {self.mask_weight} needs a layered g (layered=True); got layered=False")
         if self.style > 0 and not self.style_layer:
             raise ValueError(f"style_layer: style={self.style} needs a block of f, e.g. 'block2'; got ''")
         check_train_settings(self)
@@ -165,24 +169,28 @@ class Decoder(nn.Module):
         add_up_stack(self, config.feature_dim, config.ngf, config.n_blocks, config.target_channels)
         dcgan_init(self)
         if config.layered:  # the mask has to_rgb's geometry; the background is one colour per image. They start
-            # constant (mask sigmoid(3) ~ 0.95, colour 0) and draw no random numbers, so the rest of g (and D, built
-            # next) get the plain decoder's initial weights
+            # constant (mask 0.5, colour 0) and draw no random numbers, so the rest of g (and D, built next) get the
+            # plain decoder's initial weights
             with torch.random.fork_rng(devices=[]):
                 self.to_mask = nn.ConvTranspose2d(config.ngf, 1, 4, 2, 1)
                 self.to_background = nn.Linear(config.feature_dim, config.target_channels)
-            for p, value in ((self.to_mask.weight, 0.0), (self.to_mask.bias, 3.0), (self.to_background.weight, 0.0),
+            for p, value in ((self.to_mask.weight, 0.0), (self.to_mask.bias, 0.0), (self.to_background.weight, 0.0),
                              (self.to_background.bias, 0.0)):
                 nn.init.constant_(p, value)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_mask(h)[0]
+
+    def forward_with_mask(self, h: torch.Tensor) -> tuple:
+        """(image, mask): the layered g's composite and its mask (N, 1, S, S) in (0, 1); (image, None) otherwise."""
         if h.dim() != 2 or h.shape[1] != self.config.feature_dim:
             raise ValueError(f"features: expected shape (N, {self.config.feature_dim}), got {tuple(h.shape)}")
         maps = run_blocks(self, h[:, :, None, None])
         if not self.config.layered:
-            return self.to_rgb(maps)
+            return self.to_rgb(maps), None
         mask = torch.sigmoid(self.to_mask(maps))
         background = torch.tanh(self.to_background(h))[:, :, None, None]
-        return mask * self.to_rgb(maps) + (1 - mask) * background
+        return mask * self.to_rgb(maps) + (1 - mask) * background, mask
 
 
 def minibatch_std(h: torch.Tensor) -> torch.Tensor:

@@ -323,7 +323,7 @@ class DTNTrainer:
     def g_step(self, t: torch.Tensor, f_s: torch.Tensor, f_t: torch.Tensor, step: int,
                source_maps: torch.Tensor | None = None) -> dict:
         """One update of g: L_G = L_GANG + alpha L_CONST + beta L_TID + gamma L_TV + diversity L_DIV
-        + style L_STYLE (a term whose weight is 0 is not computed; ``source_maps``: L_STYLE's target, from
+        + style L_STYLE + mask_weight L_MASK (a term whose weight is 0 is not computed; ``source_maps``: L_STYLE's target, from
         :meth:`_inputs`). D's weights are frozen meanwhile, so backward computes only the input gradients G needs.
         Returns the loss and its terms (detached), named as in the log."""
         c, dtn = self.config, self.dtn
@@ -333,8 +333,8 @@ class DTNTrainer:
         self.opt_g.zero_grad(set_to_none=True)
         with frozen(self._d_params):
             with self._autocast():
-                gs = self.g(f_s)
-                gt = self.g(f_t) if not binary or c.beta > 0 else None
+                gs, mask_s = self.g.forward_with_mask(f_s)
+                gt, mask_t = self.g.forward_with_mask(f_t) if not binary or c.beta > 0 else (None, None)
                 l_gan = losses.g_adv_loss(D(gs), D(gt) if not binary else None, binary=binary)
                 f_gs, maps_gs = (dtn.f_and_block(gs, c.style_layer if c.style > 0 else None)
                                  if c.alpha > 0 or c.style > 0 else (None, None))
@@ -344,8 +344,10 @@ class DTNTrainer:
             l_tid = losses.tid_loss(t, gt, c.tid_distance) if c.beta > 0 else torch.zeros(())
             l_tv = losses.tv_loss(gs if gt is None else torch.cat([gs, gt])) if c.gamma > 0 else torch.zeros(())
             l_div = losses.diversity_loss(f_s, gs, f_t, t) if c.diversity > 0 else torch.zeros(())
+            l_mask = (torch.cat([m for m in (mask_s, mask_t) if m is not None]).float().mean() if c.mask_weight > 0
+                      else torch.zeros(()))
             loss_g = (l_gan + c.alpha * l_const + c.beta * l_tid + c.gamma * l_tv + c.diversity * l_div
-                      + c.style * l_style)
+                      + c.style * l_style + c.mask_weight * l_mask)
             self._check_finite(step, loss_g.detach(), "loss_g")
             loss_g.backward()
         self.opt_g.step()
@@ -355,6 +357,8 @@ class DTNTrainer:
             out["loss_div"] = l_div.detach()
         if c.style > 0:
             out["loss_style"] = l_style.detach()
+        if c.mask_weight > 0:
+            out["loss_mask"] = l_mask.detach()
         return out
 
     def train_step(self, step: int) -> dict:

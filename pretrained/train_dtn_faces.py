@@ -72,6 +72,8 @@ PRESETS = {
 PRESETS["dtn-faces-layered"] = dict(PRESETS["dtn-faces-ema"], layered=True)
 PRESETS["dtn-faces-layered-m10"] = dict(PRESETS["dtn-faces-layered"], mask_weight=10.0)
 PRESETS["dtn-faces-layered-m100"] = dict(PRESETS["dtn-faces-layered"], mask_weight=100.0)
+PRESETS["dtn-faces-logits"] = dict(PRESETS["dtn-faces-ema"], const_on="logits")
+PRESETS["dtn-faces-layered-m100-logits"] = dict(PRESETS["dtn-faces-layered-m100"], const_on="logits")
 # widths (16, 32, 64, 128): a 2.8 s/step run of (32, 64, 128, 128) did not fit the shared CPU; 600 steps suffice for
 # clean renders (held-out group accuracies in the encoder's JSON).
 ENCODER_RECIPE = dict(n=20_000, face_seed=0, steps=600, batch_size=64, lr=2e-3, seed=0, eval_n=2000, eval_seed=303,

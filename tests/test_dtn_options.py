@@ -261,3 +261,28 @@ def test_mask_weight_needs_layered_and_pulls_the_mask_down(tmp_path):
     h = torch.rand(8, 8) * 2 - 1
     mean_mask = {k: m.decoder.forward_with_mask(h)[1].mean().item() for k, m in (("plain", plain), ("a", a))}
     assert mean_mask["a"] < mean_mask["plain"] - 0.01, mean_mask  # the prior lowers the mask
+
+
+# --------------------------------------------------------------------------------------------------
+# const_on="logits": L_CONST on f's class logits instead of its features (session 8)
+
+def test_const_on_logits_compares_the_class_logits(tmp_path):
+    assert DTNConfig().const_on == "features"
+    with pytest.raises(ValueError, match="const_on"):
+        DTNConfig(const_on="maps")
+    f = _enc()
+    tr = DTNTrainer(_cfg(const_on="logits"), encoder=f, source=_data(), target=_data(channels=1, seed=1),
+                    run_dir=tmp_path / "x")
+    tr._build()
+    a, b = torch.rand(4, 8) * 2 - 1, torch.rand(4, 8) * 2 - 1
+    la, lb = tr._const_pair(a, b)
+    assert torch.equal(la, f.classifier(a)) and torch.equal(lb, f.classifier(b)) and la.shape == (4, 3)
+    # a change of the features that the classifier does not read (its null space) costs nothing in logits
+    w = f.classifier.weight.detach()
+    null = torch.linalg.svd(w, full_matrices=True).Vh[-1]  # (8,), w @ null ~ 0
+    lc, ld = tr._const_pair(a, a + 0.5 * null)
+    assert losses.const_loss(lc, ld, "mse").item() < 1e-10
+    assert losses.const_loss(a, a + 0.5 * null, "mse").item() > 1e-3  # the features' L_CONST does see it
+    feats = _states(_fit(tmp_path, "feats"))
+    logits = _states(_fit(tmp_path, "logits", const_on="logits"))
+    assert not all(torch.equal(v, feats[k]) for k, v in logits.items() if k.startswith("g."))

@@ -76,6 +76,10 @@ class DTNConfig(DictConfig):
                                       # than the class (stroke width, position); 0 = off
     style_layer: str = ""             # f's block for L_STYLE, e.g. "block2" (Encoder.block_names); "" = none
     const_distance: str = "mse"       # d in L_CONST: "mse" (digits) or "cosine" (faces)
+    const_on: str = "features"        # what L_CONST compares: f's features (the paper) or "logits", f's class logits
+                                      # (its classifier head on the features): only what f was trained to read, not
+                                      # the rest of the features (for faces: backdrop, pose), which a target image may
+                                      # have no way to show (not in the paper)
     tid_distance: str = "mse"         # d2 in L_TID: "mse" or "l1"
     binary_d: bool = False            # the paper's Sec. 3 baseline D: real target vs G(source), one logit
     d_minibatch_std: bool = False     # D's head also sees the batch's feature standard deviation (Karras et al.
@@ -124,6 +128,8 @@ class DTNConfig(DictConfig):
             raise ValueError(f"ema_decay: expected a float in [0, 1) (0 = off, e.g. 0.999), got {self.ema_decay!r}")
         if self.const_distance not in ("mse", "cosine", "l1"):
             raise ValueError(f"const_distance: expected 'mse', 'cosine' or 'l1', got {self.const_distance!r}")
+        if self.const_on not in ("features", "logits"):
+            raise ValueError(f"const_on: expected 'features' or 'logits', got {self.const_on!r}")
         if self.tid_distance not in ("mse", "l1"):
             raise ValueError(f"tid_distance: expected 'mse' or 'l1', got {self.tid_distance!r}")
         for name in ("binary_d", "d_minibatch_std", "layered"):

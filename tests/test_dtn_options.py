@@ -250,14 +250,15 @@ def test_mask_weight_needs_layered_and_pulls_the_mask_down(tmp_path):
         DTNConfig(layered=True, mask_weight=-1.0)
 
     def fit(name, **kw):
-        return DTNTrainer(_cfg(target_channels=3, layered=True, steps=10, lr=0.02, **kw), encoder=_enc(), source=_data(),
-                          target=_data(seed=1), run_dir=tmp_path / name).fit()
+        return DTNTrainer(_cfg(target_channels=3, layered=True, steps=10, lr=0.02, **kw), encoder=_enc(),
+                          source=_data(), target=_data(seed=1), run_dir=tmp_path / name).fit()
 
     plain, a, b = fit("plain"), fit("a", mask_weight=50.0), fit("b", mask_weight=50.0)
     assert all(torch.equal(v, _states(b)[k]) for k, v in _states(a).items())  # seeded
     recs = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
     assert all(0 < r["loss_mask"] < 1 for r in recs)
-    assert all("loss_mask" not in json.loads(line) for line in (tmp_path / "plain" / "log.jsonl").read_text().splitlines())
+    plain_log = (tmp_path / "plain" / "log.jsonl").read_text().splitlines()
+    assert all("loss_mask" not in json.loads(line) for line in plain_log)
     h = torch.rand(8, 8) * 2 - 1
     mean_mask = {k: m.decoder.forward_with_mask(h)[1].mean().item() for k, m in (("plain", plain), ("a", a))}
     assert mean_mask["a"] < mean_mask["plain"] - 0.01, mean_mask  # the prior lowers the mask

@@ -175,8 +175,8 @@ class Decoder(nn.Module):
         add_up_stack(self, config.feature_dim, config.ngf, config.n_blocks, config.target_channels)
         dcgan_init(self)
         if config.layered:  # the mask has to_rgb's geometry; the background is one colour per image. They start
-            # constant (mask 0.5, colour 0) and draw no random numbers, so the rest of g (and D, built next) get the
-            # plain decoder's initial weights
+            # constant (mask 0.5, colour 0) and are built with the global RNG forked, so the rest of g (and D, built
+            # next) get the plain decoder's initial weights
             with torch.random.fork_rng(devices=[]):
                 self.to_mask = nn.ConvTranspose2d(config.ngf, 1, 4, 2, 1)
                 self.to_background = nn.Linear(config.feature_dim, config.target_channels)

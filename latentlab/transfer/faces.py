@@ -221,7 +221,8 @@ def readers_summary(result: dict) -> dict:
 def measure(dtn, ref: Reference, reader=None) -> dict:
     """Attribute balanced accuracy of G(faces) (and its ratio to the ceiling), retrieval median rank, FD ratio,
     the backdrop's flatness (:func:`~latentlab.transfer.measures.backdrop_std` of G(faces) and of the ceiling
-    avatars, 0.0: a clean avatar's backdrop is one colour); with ``reader`` (a second reader, :func:`reader_scores`) also its smile / glasses numbers under "reader"."""
+    avatars, 0.0: a clean avatar's backdrop is one colour); with ``reader`` (a second reader,
+    :func:`reader_scores`) also its smile / glasses numbers under "reader"."""
     g = dtn.transfer(ref.faces)
     scores = _judged(ref.judge, g, ref.truth)
     f_x = dtn.f(ref.faces).float()

@@ -323,9 +323,9 @@ class DTNTrainer:
     def g_step(self, t: torch.Tensor, f_s: torch.Tensor, f_t: torch.Tensor, step: int,
                source_maps: torch.Tensor | None = None) -> dict:
         """One update of g: L_G = L_GANG + alpha L_CONST + beta L_TID + gamma L_TV + diversity L_DIV
-        + style L_STYLE + mask_weight L_MASK (a term whose weight is 0 is not computed; ``source_maps``: L_STYLE's target, from
-        :meth:`_inputs`). D's weights are frozen meanwhile, so backward computes only the input gradients G needs.
-        Returns the loss and its terms (detached), named as in the log."""
+        + style L_STYLE + mask_weight L_MASK (a term whose weight is 0 is not computed; ``source_maps``: L_STYLE's
+        target, from :meth:`_inputs`). D's weights are frozen meanwhile, so backward computes only the input
+        gradients G needs. Returns the loss and its terms (detached), named as in the log."""
         c, dtn = self.config, self.dtn
         if c.style > 0 and source_maps is None:
             raise ValueError(f"source_maps: style={c.style} needs the source batch's {c.style_layer} maps, got None")

@@ -232,7 +232,8 @@ def test_presets_change_only_what_their_names_say():
                     "dtn-faces-layered-m10": diff["dtn-faces-ema"] | {"layered", "mask_weight"},
                     "dtn-faces-layered-m100": diff["dtn-faces-ema"] | {"layered", "mask_weight"},
                     "dtn-faces-logits": diff["dtn-faces-ema"] | {"const_on"},
-                    "dtn-faces-layered-m100-logits": diff["dtn-faces-ema"] | {"layered", "mask_weight", "const_on"}}
+                    "dtn-faces-layered-m100-logits": diff["dtn-faces-ema"] | {"layered", "mask_weight", "const_on"},
+                    "dtn-faces-groups": diff["dtn-faces-ema"] | {"const_on", "const_groups"}}
     layered = mod.PRESETS["dtn-faces-layered"]
     assert {k for k in layered if layered[k] != mod.PRESETS["dtn-faces-ema"].get(k)} == {"layered"}
     from latentlab.transfer import DTNConfig

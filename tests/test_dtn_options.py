@@ -287,3 +287,38 @@ def test_const_on_logits_compares_the_class_logits(tmp_path):
     feats = _states(_fit(tmp_path, "feats"))
     logits = _states(_fit(tmp_path, "logits", const_on="logits"))
     assert not all(torch.equal(v, feats[k]) for k, v in logits.items() if k.startswith("g."))
+
+
+def test_group_kl_by_hand_and_const_on_groups(tmp_path):
+    import math
+    a = torch.tensor([[0.0, 0.0, 5.0, 5.0, 5.0]])  # groups (2, 3): uniform and uniform
+    b = torch.tensor([[math.log(3.0), 0.0, 1.0, 1.0, 1.0]])  # group 1: (3/4, 1/4); group 2 still uniform
+    kl1 = 0.5 * math.log(0.5 / 0.75) + 0.5 * math.log(0.5 / 0.25)
+    assert losses.group_kl(a, b, (2, 3)).item() == pytest.approx(kl1 / 2, abs=1e-6)  # group 2 adds 0; mean of 2
+    assert losses.group_kl(a, a, (2, 3)).item() == pytest.approx(0.0, abs=1e-7)
+    with pytest.raises(ValueError, match="groups"):
+        losses.group_kl(a, b, (2, 2))
+    with pytest.raises(ValueError, match="logits_gx"):
+        losses.group_kl(a, b[:, :4], (2, 2))
+    for bad in ((1, 2), (2, "3"), 5):
+        with pytest.raises(ValueError, match="const_groups"):
+            DTNConfig(const_on="groups", const_groups=bad)
+    with pytest.raises(ValueError, match="const_groups.*only with"):
+        DTNConfig(const_groups=(2, 1 + 2))
+    cfg = DTNConfig.from_dict(DTNConfig(const_on="groups", const_groups=[3]).to_dict())
+    assert cfg.const_groups == (3,)  # JSON lists come back as the tuple
+    with pytest.raises(ValueError, match="const_groups.*3 class logits"):
+        DTN(_cfg(const_on="groups", const_groups=(2, 2)), _enc())
+    run = _fit(tmp_path, "groups", const_on="groups", const_groups=(3,))
+    recs = [json.loads(line) for line in (tmp_path / "groups" / "log.jsonl").read_text().splitlines()]
+    assert all(r["loss_const"] >= 0 for r in recs) and any(r["loss_const"] > 0 for r in recs)
+    logits = _states(_fit(tmp_path, "logits", const_on="logits"))
+    assert not all(torch.equal(v, logits[k]) for k, v in _states(run).items() if k.startswith("g."))
+
+
+def test_faces_group_sizes_match_face_groups():
+    from _scripts import load_script
+    from latentlab.transfer.faces import FACE_GROUPS
+    mod = load_script("pretrained/train_dtn_faces.py")
+    assert mod.FACE_GROUP_SIZES == tuple(k for _, k in FACE_GROUPS)
+    assert mod.PRESETS["dtn-faces-groups"]["const_groups"] == mod.FACE_GROUP_SIZES

@@ -79,7 +79,11 @@ class DTNConfig(DictConfig):
     const_on: str = "features"        # what L_CONST compares: f's features (the paper) or "logits", f's class logits
                                       # (its classifier head on the features): only what f was trained to read, not
                                       # the rest of the features (for faces: backdrop, pose), which a target image may
-                                      # have no way to show (not in the paper)
+                                      # have no way to show (not in the paper); or "groups": the mean over the softmax
+                                      # groups of f's logits of KL(p(x) || p(G(x))), each group weighted alike
+                                      # (const_distance is then not used)
+    const_groups: tuple = ()          # sizes of the softmax groups in f's logits for const_on="groups" (faces: one per
+                                      # attribute of FACE_GROUPS); () = one group of all classes
     tid_distance: str = "mse"         # d2 in L_TID: "mse" or "l1"
     binary_d: bool = False            # the paper's Sec. 3 baseline D: real target vs G(source), one logit
     d_minibatch_std: bool = False     # D's head also sees the batch's feature standard deviation (Karras et al.
@@ -128,8 +132,16 @@ class DTNConfig(DictConfig):
             raise ValueError(f"ema_decay: expected a float in [0, 1) (0 = off, e.g. 0.999), got {self.ema_decay!r}")
         if self.const_distance not in ("mse", "cosine", "l1"):
             raise ValueError(f"const_distance: expected 'mse', 'cosine' or 'l1', got {self.const_distance!r}")
-        if self.const_on not in ("features", "logits"):
-            raise ValueError(f"const_on: expected 'features' or 'logits', got {self.const_on!r}")
+        if self.const_on not in ("features", "logits", "groups"):
+            raise ValueError(f"const_on: expected 'features', 'logits' or 'groups', got {self.const_on!r}")
+        groups = self.const_groups
+        if not isinstance(groups, (tuple, list)) or any(isinstance(k, bool) or not isinstance(k, int) or k < 2
+                                                        for k in groups):
+            raise ValueError(f"const_groups: expected a tuple of group sizes (ints >= 2), got {groups!r}")
+        object.__setattr__(self, "const_groups", tuple(groups))
+        if groups and self.const_on != "groups":
+            raise ValueError(f"const_groups: {tuple(groups)} is used only with const_on='groups', got const_on="
+                             f"{self.const_on!r}")
         if self.tid_distance not in ("mse", "l1"):
             raise ValueError(f"tid_distance: expected 'mse' or 'l1', got {self.tid_distance!r}")
         for name in ("binary_d", "d_minibatch_std", "layered"):
@@ -258,6 +270,10 @@ class DTN(nn.Module):
         if config.style_layer and config.style_layer not in getattr(encoder, "block_names", ()):
             raise ValueError(f"style_layer: {config.style_layer!r} is not a block of the encoder (its blocks: "
                              f"{list(getattr(encoder, 'block_names', []))})")
+        classes = getattr(getattr(encoder, "config", None), "num_classes", None)
+        if config.const_on == "groups" and sum(config.const_groups or (classes or 0,)) != classes:
+            raise ValueError(f"const_groups: the groups {config.const_groups} sum to {sum(config.const_groups)}, the "
+                             f"encoder has {classes} class logits")
         self.config = config
         self.encoder = encoder.eval().requires_grad_(False)
         self.decoder = Decoder(config)

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = ["SOURCE_FAKE", "TARGET_FAKE", "REAL", "DISTANCES", "d_loss", "g_adv_loss", "const_loss", "tid_loss",
-           "tv_loss", "distance", "diversity_loss", "sensitivity", "style_const_loss"]
+           "tv_loss", "distance", "diversity_loss", "sensitivity", "style_const_loss", "group_kl"]
 
 SOURCE_FAKE, TARGET_FAKE, REAL = 0, 1, 2
 DISTANCES = ("mse", "cosine", "l1")
@@ -97,6 +97,22 @@ def distance(a: torch.Tensor, b: torch.Tensor, kind: str = "mse", *, name: str =
 def const_loss(f_x: torch.Tensor, f_gx: torch.Tensor, distance_kind: str = "mse") -> torch.Tensor:
     """L_CONST = d(f(x), f(G(x))) on source samples; features (N, D)."""
     return distance(f_x, f_gx, distance_kind, name="const_distance")
+
+
+def group_kl(logits_x: torch.Tensor, logits_gx: torch.Tensor, groups=()) -> torch.Tensor:
+    """Mean over the softmax groups of the logits (sizes ``groups``, consecutive; () = one group of all) of the
+    batch-mean KL(p_x || p_gx): f-constancy on what each of f's classifications says, every group weighted alike
+    (``DTNConfig.const_on="groups"``)."""
+    a, b = logits_x.float(), logits_gx.float()
+    if a.shape != b.shape or a.dim() != 2 or a.shape[0] == 0:
+        raise ValueError(f"logits_gx: expected the shape of logits_x, a non-empty (N, K), got {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    sizes = tuple(groups) or (a.shape[1],)
+    if sum(sizes) != a.shape[1]:
+        raise ValueError(f"groups: the sizes {sizes} sum to {sum(sizes)}, the logits have {a.shape[1]} columns")
+    out = [F.kl_div(F.log_softmax(q, 1), F.log_softmax(p, 1), log_target=True, reduction="batchmean")
+           for p, q in zip(a.split(sizes, 1), b.split(sizes, 1))]
+    return torch.stack(out).mean()
 
 
 def tid_loss(t: torch.Tensor, g_t: torch.Tensor, distance_kind: str = "mse") -> torch.Tensor:

@@ -338,8 +338,7 @@ class DTNTrainer:
                 l_gan = losses.g_adv_loss(D(gs), D(gt) if not binary else None, binary=binary)
                 f_gs, maps_gs = (dtn.f_and_block(gs, c.style_layer if c.style > 0 else None)
                                  if c.alpha > 0 or c.style > 0 else (None, None))
-                l_const = (losses.const_loss(*self._const_pair(f_s, f_gs.float()), c.const_distance) if c.alpha > 0
-                           else torch.zeros(()))
+                l_const = self._const_loss(f_s, f_gs.float()) if c.alpha > 0 else torch.zeros(())
                 l_style = (losses.style_const_loss(source_maps, maps_gs) if c.style > 0
                            else torch.zeros(()))
             l_tid = losses.tid_loss(t, gt, c.tid_distance) if c.beta > 0 else torch.zeros(())
@@ -363,11 +362,19 @@ class DTNTrainer:
         return out
 
     def _const_pair(self, f_s: torch.Tensor, f_gs: torch.Tensor) -> tuple:
-        """What L_CONST compares: (f(s), f(G(s))), or with ``const_on="logits"`` f's class logits of both."""
-        if self.config.const_on == "logits":
+        """What L_CONST compares: (f(s), f(G(s))), or with ``const_on`` "logits" / "groups" f's class logits of
+        both."""
+        if self.config.const_on in ("logits", "groups"):
             head = self.dtn.encoder.classifier
             return head(f_s).float(), head(f_gs).float()
         return f_s, f_gs
+
+    def _const_loss(self, f_s: torch.Tensor, f_gs: torch.Tensor) -> torch.Tensor:
+        """L_CONST: ``const_distance`` between :meth:`_const_pair`, or the groups' KL (``losses.group_kl``)."""
+        c = self.config
+        if c.const_on == "groups":
+            return losses.group_kl(*self._const_pair(f_s, f_gs), c.const_groups)
+        return losses.const_loss(*self._const_pair(f_s, f_gs), c.const_distance)
 
     def train_step(self, step: int) -> dict:
         """Step ``step`` (0-based): one D update, then ``g_steps_per_d_step`` G updates on the same batches.

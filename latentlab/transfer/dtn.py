@@ -271,7 +271,8 @@ class DTN(nn.Module):
             raise ValueError(f"style_layer: {config.style_layer!r} is not a block of the encoder (its blocks: "
                              f"{list(getattr(encoder, 'block_names', []))})")
         classes = getattr(getattr(encoder, "config", None), "num_classes", None)
-        if config.const_on == "groups" and sum(config.const_groups or (classes or 0,)) != classes:
+        groups_sum = sum(config.const_groups) if config.const_groups else classes
+        if config.const_on == "groups" and (classes is None or groups_sum != classes):
             raise ValueError(f"const_groups: the groups {config.const_groups} sum to {sum(config.const_groups)}, the "
                              f"encoder has {classes} class logits")
         self.config = config

@@ -190,6 +190,7 @@ class Reference:
         self.real_feats = [self.judge.features(r.images()) for r in real]
         self.fd_floor = frechet_distance(*self.real_feats)
         self.ceiling_scores = _judged(self.judge, self.ceiling, self.truth)
+        self.ceiling_backdrop_std = backdrop_std(self.ceiling)
 
 
 def reader_scores(reader, images: torch.Tensor, truth: dict) -> dict:
@@ -238,6 +239,6 @@ def measure(dtn, ref: Reference, reader=None) -> dict:
         "retrieval_chance_median": (ref.n + 1) / 2,
         "fd": fd, "fd_real_floor": ref.fd_floor,
         "fd_ratio": fd / ref.fd_floor if ref.fd_floor > 0 and math.isfinite(fd) else None,
-        "backdrop_std": backdrop_std(g), "backdrop_std_ceiling": backdrop_std(ref.ceiling),
+        "backdrop_std": backdrop_std(g), "backdrop_std_ceiling": ref.ceiling_backdrop_std,
         **({"reader": _second_reader(reader, g, ref)} if reader is not None else {}),
     }

@@ -22,8 +22,9 @@ Measurements use face set 1 (1,000 faces), their ceiling avatars and held-out av
 reports the avatar judge and a second reader that shares no code with it (latentlab.transfer.avatar_reader, trained
 on avatar set 404); ``select`` scores checkpoints on validation faces (set 2) with a third, validation reader (set 405).
 The ablation presets change only what their name says (alpha = 0; beta = 0; binary D with beta = 0).
-The presets dtn-faces-layered*, dtn-faces-logits and dtn-faces-groups are pilots against the cloudy backdrops (issue
-32; a layered g, a mask prior, L_CONST on f's logits or on its attribute groups; docs/experiment-log.md); none of them
+The presets dtn-faces-layered*, dtn-faces-logits, dtn-faces-groups and dtn-faces-*sn are pilots against the cloudy backdrops (issue
+32; a layered g, a mask prior, L_CONST on f's logits or on its attribute groups, a spectrally normalised D;
+docs/experiment-log.md); none of them
 has shipped.
 """
 from __future__ import annotations
@@ -80,6 +81,9 @@ PRESETS["dtn-faces-layered-m100-logits"] = dict(PRESETS["dtn-faces-layered-m100"
 # L_CONST as the mean over f's 8 attribute groups of KL(p(face) || p(G(face))) (FACE_GROUPS' sizes; no torch import here)
 FACE_GROUP_SIZES = (2, 4, 2, 4, 3, 6, 5, 2)
 PRESETS["dtn-faces-groups"] = dict(PRESETS["dtn-faces-ema"], const_on="groups", const_groups=FACE_GROUP_SIZES)
+# a spectrally normalised D without BatchNorm (DTNConfig.d_norm), on the shipped recipe and on the logits one
+PRESETS["dtn-faces-sn"] = dict(PRESETS["dtn-faces-ema"], d_norm="spectral")
+PRESETS["dtn-faces-logits-sn"] = dict(PRESETS["dtn-faces-logits"], d_norm="spectral")
 # widths (16, 32, 64, 128): a 2.8 s/step run of (32, 64, 128, 128) did not fit the shared CPU; 600 steps suffice for
 # clean renders (held-out group accuracies in the encoder's JSON).
 ENCODER_RECIPE = dict(n=20_000, face_seed=0, steps=600, batch_size=64, lr=2e-3, seed=0, eval_n=2000, eval_seed=303,

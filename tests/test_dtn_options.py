@@ -322,3 +322,55 @@ def test_faces_group_sizes_match_face_groups():
     mod = load_script("pretrained/train_dtn_faces.py")
     assert mod.FACE_GROUP_SIZES == tuple(k for _, k in FACE_GROUPS)
     assert mod.PRESETS["dtn-faces-groups"]["const_groups"] == mod.FACE_GROUP_SIZES
+
+
+# --------------------------------------------------------------------------------------------------
+# d_norm="spectral": D without BatchNorm, every conv spectrally normalised (session 9)
+
+def test_d_norm_config_check_and_default():
+    assert DTNConfig().d_norm == "batch"  # shipped recipes unchanged
+    with pytest.raises(ValueError, match="d_norm"):
+        DTNConfig(d_norm="layer")
+
+
+def test_spectral_d_has_no_batchnorm_unit_spectral_norms_and_judges_each_image_alone():
+    torch.manual_seed(0)
+    d = Discriminator(_cfg(d_norm="spectral"))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
+    d.train()
+    x = torch.rand(6, 1, 16, 16) * 2 - 1
+    for _ in range(30):  # power iterations run in training mode
+        d(x)
+    convs = [getattr(d, n).conv for n in d.block_names] + [d.head]
+    for conv in convs:
+        w = conv.weight.detach().flatten(1)  # the normalised weight
+        assert torch.linalg.matrix_norm(w, ord=2).item() == pytest.approx(1.0, abs=0.02)
+        raw = torch.linalg.matrix_norm(conv.parametrizations.weight.original.detach().flatten(1), ord=2).item()
+        assert abs(raw - 1.0) > 0.5  # the DCGAN-initialised weight itself is far from norm 1 (~0.1)
+    y = x.clone()
+    y[1:] = torch.rand(5, 1, 16, 16)  # the rest of the batch changed
+    d.eval()
+    assert torch.allclose(d(x)[0], d(y)[0], atol=1e-6)
+    bn = Discriminator(_cfg()).train()
+    assert not torch.allclose(bn(x)[0], bn(y)[0], atol=1e-6)  # BatchNorm in training mode couples the batch
+
+
+def test_spectral_d_trains_deterministically_saves_loads_and_resumes(tmp_path):
+    a = _fit(tmp_path, "a", d_norm="spectral")
+    b = _fit(tmp_path, "b", d_norm="spectral")
+    sa, sb, plain = _states(a), _states(b), _states(_fit(tmp_path, "plain"))
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert not all(torch.equal(v, plain[k]) for k, v in sa.items() if k.startswith("g."))
+    save_dtn(a, tmp_path / "a.safetensors")
+    back = load_dtn(tmp_path / "a.safetensors")
+    assert back.config.d_norm == "spectral"
+    x = torch.rand(4, 1, 16, 16) * 2 - 1
+    a.discriminator.eval(), back.discriminator.eval()
+    assert torch.equal(back.discriminator(x), a.discriminator(x))
+    # resume from the middle is bit-exact (the power-iteration vectors are saved with D)
+    half = _fit(tmp_path, "r", d_norm="spectral", steps=2)
+    assert half.step == 2
+    resumed = DTNTrainer(_cfg(d_norm="spectral"), encoder=_enc(), source=_data(), target=_data(channels=1, seed=1),
+                         run_dir=tmp_path / "r", resume=True).fit()
+    sr = _states(resumed)
+    assert all(torch.equal(sr[k], sa[k]) for k in sa)

@@ -88,6 +88,11 @@ class DTNConfig(DictConfig):
     binary_d: bool = False            # the paper's Sec. 3 baseline D: real target vs G(source), one logit
     d_minibatch_std: bool = False     # D's head also sees the batch's feature standard deviation (Karras et al.
                                       # 2018, one extra map; not in the paper), so a collapsed batch looks fake
+    d_norm: str = "batch"             # D's normalisation: "batch" (DCGAN: BatchNorm after every conv but the first) or
+                                      # "spectral" (no BatchNorm; every conv of D, the head too, spectrally normalised:
+                                      # Miyato et al. 2018; not in the paper): a D whose confidence is bounded by how far
+                                      # apart images are, and that judges each image alone rather than through its
+                                      # batch's statistics
     g_steps_per_d_step: int = 2       # G updates after each D update (a "step" is one D update)
     layered: bool = False             # g draws a foreground, a mask and one flat background colour (a linear head on
                                       # the features) and composites them, out = m fg + (1 - m) bg (the layered
@@ -142,6 +147,8 @@ class DTNConfig(DictConfig):
         if groups and self.const_on != "groups":
             raise ValueError(f"const_groups: {tuple(groups)} is used only with const_on='groups', got const_on="
                              f"{self.const_on!r}")
+        if self.d_norm not in ("batch", "spectral"):
+            raise ValueError(f"d_norm: expected 'batch' or 'spectral', got {self.d_norm!r}")
         if self.tid_distance not in ("mse", "l1"):
             raise ValueError(f"tid_distance: expected 'mse' or 'l1', got {self.tid_distance!r}")
         for name in ("binary_d", "d_minibatch_std", "layered"):
@@ -231,6 +238,11 @@ class Discriminator(nn.Module):
         self.n_outputs = 1 if config.binary_d else 3
         self.head = nn.Conv2d(c + int(config.d_minibatch_std), self.n_outputs, 4, 1, 0, bias=False)
         dcgan_init(self)
+        if config.d_norm == "spectral":
+            for name in self.block_names:
+                getattr(self, name).bn = nn.Identity()
+            for conv in [getattr(self, name).conv for name in self.block_names] + [self.head]:
+                nn.utils.parametrizations.spectral_norm(conv)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         cfg = self.config

@@ -21,7 +21,7 @@ import math
 import numbers
 from typing import Iterable
 
-__all__ = ["expected", "positive_int", "int_at_least", "non_negative_int", "number_in", "probability", "one_of", "float_tensor", "finite",
+__all__ = ["expected", "positive_int", "int_at_least", "non_negative_int", "int_in", "number_in", "probability", "one_of", "float_tensor", "finite",
            "finite_tensor", "options_of", "class_position"]
 
 
@@ -59,6 +59,15 @@ def non_negative_int(value, name: str, *, hint: str = "", numpy: bool = False) -
     """``int(value)`` if ``value`` is an int >= 0 (not bool), else a ValueError
     ``"<name>: expected a non-negative int, got ..."``."""
     return _int_from(value, name, 0, "a non-negative int", hint, numpy)
+
+
+def int_in(value, name: str, low: int, high: int, *, hint: str = "", numpy: bool = False) -> int:
+    """``int(value)`` if ``value`` is an int (not bool) with ``low <= value <= high`` (both ends included), else a
+    ValueError ``"<name>: expected an int in [<low>, <high>], got ..."``."""
+    v = _int_from(value, name, low, f"an int in [{low}, {high}]", hint, numpy)
+    if v > high:
+        raise ValueError(expected(name, f"an int in [{low}, {high}]", value, hint=hint))
+    return v
 
 
 def number_in(value, name: str, low: float, high: float, *, low_open: bool = False, high_open: bool = False,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from latentlab.validate import (expected, finite, finite_tensor, float_tensor, int_at_least, non_negative_int,
+from latentlab.validate import (expected, finite, finite_tensor, float_tensor, int_at_least, int_in, non_negative_int,
                                 number_in, one_of, positive_int, probability)
 
 
@@ -91,3 +91,11 @@ def test_tensor_checks():
             finite_tensor(torch.tensor([0.0, bad]), "z")
         with pytest.raises(ValueError, match=r"^a: contains NaN or inf values$"):
             finite(np.array([bad]), "a")
+
+
+def test_int_in_includes_both_ends_and_names_the_argument():
+    assert int_in(1, "k", 1, 3) == 1 and int_in(3, "k", 1, 3) == 3
+    assert type(int_in(np.int64(2), "k", 1, 3, numpy=True)) is int
+    for bad in (0, 4, True, 2.0, "2", np.int64(2)):
+        with pytest.raises(ValueError, match=r"k: expected an int in \[1, 3\] \(nz\), got"):
+            int_in(bad, "k", 1, 3, hint="(nz)")

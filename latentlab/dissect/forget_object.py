@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..hooks import Trace, eval_mode, get_module
+from ..validate import int_in
 from .boxes import boxes_to_grid, boxes_to_pixel_mask, validate_boxes
 from .edits import OFF, WHERE, Drop, generate_dropped
 from .instruments import BoxInstrument, check_instrument
@@ -285,8 +286,7 @@ class Forget:
     def drop(self, ranking: Ranking, k: int, *, where: str = "everywhere", off: str = "zero",
              fit: ProbeFit | None = None) -> Drop:
         """The top-``k`` maps of ``ranking`` set to ``off`` in ``where`` cells (see :class:`Drop`)."""
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= len(ranking.order):
-            raise ValueError(f"k: expected an int in [0, {len(ranking.order)}], got {k!r}")
+        k = int_in(k, "k", 0, len(ranking.order), numpy=True)
         if where not in WHERE:
             raise ValueError(f"where: expected one of {WHERE}, got {where!r}")
         if off != "zero" and fit is None:

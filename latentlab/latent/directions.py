@@ -29,6 +29,7 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..models.adapter import LatentModel, as_latent_model, first_layer
+from ..validate import int_in
 
 __all__ = ["Direction", "boundary", "conditional", "sefa", "edit", "BOUNDARY_METHODS"]
 
@@ -175,8 +176,7 @@ def sefa(generator, prior: str | None = None, *, layer: str | None = None, k: in
     else:  # the prior plays no role in SeFa: a foreign module needs none here
         ours = isinstance(getattr(generator, "config", None), ModelConfig)
         lm = as_latent_model(generator, prior if (prior or ours) else "normal", nz=nz)
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= lm.nz:
-        raise ValueError(f"k: expected an int in 1..{lm.nz} (nz), got {k!r}")
+    k = int_in(k, "k", 1, lm.nz, hint="(nz)")
     if layer is None and lm.ours and hasattr(lm.module, "block1"):
         layer = "block1.conv"
     name, A = _first_layer_matrix(lm.module, layer, lm.nz)

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..validate import int_in
+
 __all__ = ["within_class_diversity", "normalise_digits", "stroke_width", "slant", "style_correlation",
            "precision_recall", "central_columns", "backdrop_std"]
 
@@ -187,8 +189,6 @@ def backdrop_std(images, corner: int = 8) -> float:
     pixels are one colour, so real avatars give 0.0 and a cloudy backdrop a positive number). ``images``: (N, C,
     H, W) in [-1, 1], H and W >= 2 ``corner``."""
     x = check_batch(images, "images")
-    if isinstance(corner, bool) or not isinstance(corner, int) or not 1 <= corner <= min(x.shape[-2:]) // 2:
-        raise ValueError(f"corner: expected an int in [1, {min(x.shape[-2:]) // 2}] (half the image side), "
-                         f"got {corner!r}")
+    corner = int_in(corner, "corner", 1, min(x.shape[-2:]) // 2, hint="(half the image side)")
     c = torch.cat([x[:, :, :corner, :corner].flatten(2), x[:, :, :corner, -corner:].flatten(2)], 2)
     return float(c.std(2, unbiased=False).mean())

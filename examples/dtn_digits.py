@@ -104,14 +104,14 @@ def uda(dtn, smoke: bool) -> dict:
                              batch_size=8 if smoke else None)
 
 
-def beyond_the_class(dtn, judge, src, labels, smoke: bool) -> dict:
+def beyond_the_class(dtn, judge, src, labels, smoke: bool, transferred=None) -> dict:
     """Issue 32's measures: two readers (the judge and an RBF SVC on MNIST pixels that shares no code with it)
     with their spread, the no-transfer floor raw and label-free normalised, within-class diversity against the
     1,000 held-out MNIST digits, stroke-width / slant carry-over and precision / recall in the judge's features."""
     from latentlab.data.digits import MNISTDigits
     real = MNISTDigits("test")
     readers = mnist_readers(judge, kinds=("svc",), n_train=200 if smoke else None)
-    m = style_metrics(dtn, src, labels, real.images, real.labels, readers, judge=judge)
+    m = style_metrics(dtn, src, labels, real.images, real.labels, readers, judge=judge, transferred=transferred)
     acc = m["accuracy"]
     return {"readers": {k: v for k, v in acc.items()}, "reader_accuracy_on_real_mnist": m["real_accuracy"],
             "f_accuracy_on_real_mnist": f_reads_mnist(dtn, real.images, real.labels),
@@ -146,11 +146,12 @@ def main(argv=None) -> dict:
         from latentlab.transfer import load_dtn
         dtn, judge = load_dtn(args.model), MNISTJudge.load(args.judge)
         src, labels, mt, mtr = digits_eval_data("test", args.n)
-    m = transfer_metrics(dtn, judge, src, labels, mt, mtr)
+    transferred = dtn.transfer(src)  # G(source) once, for both measurements
+    m = transfer_metrics(dtn, judge, src, labels, mt, mtr, transferred=transferred)
     ablations = ablations_from(Path(args.ablations))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    g = grid_tensor(src, dtn.transfer(src[:16]))
+    g = grid_tensor(src, transferred[:16])
     from torchvision.utils import save_image
     save_image(g, out / "dtn_digits_grid.png")
     fig = figure((g.permute(1, 2, 0) * 255).round().byte().numpy(), m["per_class_transfer_accuracy"], ablations, m)
@@ -159,7 +160,7 @@ def main(argv=None) -> dict:
               "ablations": ablations, "fd_ratio": m["fd_ratio"], "seconds": round(time.time() - t0, 2),
               "fd": m["fd"], "fd_real_floor": m["fd_real_floor"], "n": m["n"],
               "per_class_transfer_accuracy": m["per_class_transfer_accuracy"], "smoke": bool(args.smoke)}
-    result.update(beyond_the_class(dtn, judge, src, labels, args.smoke))
+    result.update(beyond_the_class(dtn, judge, src, labels, args.smoke, transferred))
     result["seconds"] = round(time.time() - t0, 2)
     if args.uda:
         result["domain_adaptation"] = uda(dtn, args.smoke)

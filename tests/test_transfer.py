@@ -305,6 +305,13 @@ def test_transfer_metrics_on_a_tiny_model():
     assert m["no_transfer_accuracy"] == pytest.approx(float((judge.predict(to_grey(src)) == labels).float().mean()))
     assert m["fd_ratio"] == pytest.approx(m["fd"] / m["fd_real_floor"])
     assert torch.allclose(to_grey(torch.ones(1, 3, 2, 2)), torch.ones(1, 1, 2, 2))
+    # a precomputed G(source) gives the same numbers; a different one gives its own; a wrong one is refused
+    assert transfer_metrics(dtn, judge, src, labels, a, b, transferred=dtn.transfer(src)) == m
+    flipped = transfer_metrics(dtn, judge, src, labels, a, b, transferred=-dtn.transfer(src))
+    assert flipped["fd"] != m["fd"]
+    for bad in (dtn.transfer(src)[:5], "G", dtn.transfer(src).long()):
+        with pytest.raises(ValueError, match="transferred: expected G\\(source_images\\).*N = 20"):
+            transfer_metrics(dtn, judge, src, labels, a, b, transferred=bad)
 
 
 # --------------------------------------------------------------------------------------------------

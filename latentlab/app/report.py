@@ -824,8 +824,9 @@ def _dtn_digits(dtn, b: Budget, seed: int) -> Section:
     src, labels, target_a, target_b = digits_eval_data("test", b.n_dtn)
     m_fd = min(b.n_dtn_fd, len(target_a), len(src))
     judge = load_judge("mnist")
-    m = transfer_metrics(dtn, judge, src, labels, target_a[:m_fd], target_b[:m_fd])
-    m.update(_digits_beyond_the_class(dtn, judge, src, labels))
+    g = dtn.transfer(src)  # G(source) once, for both measurements
+    m = transfer_metrics(dtn, judge, src, labels, target_a[:m_fd], target_b[:m_fd], transferred=g)
+    m.update(_digits_beyond_the_class(dtn, judge, src, labels, g.clamp(-1, 1)))
     show = _shown(len(src), seed)
     x = src[show]
     rows = {"source digit": x, "G(source)": _rgb(dtn.transfer(x).clamp(-1, 1)),
@@ -862,16 +863,16 @@ def _f_reads_text(share) -> str:
             f"the class as f sees it; an f adapted to MNIST carries much of the accuracy). ")
 
 
-def _digits_beyond_the_class(dtn, judge, src, labels) -> dict:
+def _digits_beyond_the_class(dtn, judge, src, labels, g) -> dict:
     """Issue 32's cheap measures: the normalised no-transfer floor (the judge), within-class diversity of G(source)
     against the 1,000 held-out MNIST digits, and transfer accuracy by the judge and by an RBF SVC on MNIST pixels
-    that shares no code with it (the digits example's second reader), with their spread ("readers")."""
+    that shares no code with it (the digits example's second reader), with their spread ("readers"). ``g``:
+    G(src), clamped to [-1, 1]."""
     from ..data.digits import MNISTDigits
     from ..transfer.digits import f_reads_mnist
     from ..transfer.measures import normalise_digits, within_class_diversity
     from .transfer import mnist_readers, reader_accuracies
     real = MNISTDigits("test")
-    g = dtn.transfer(src).clamp(-1, 1)
     floor = (judge.predict(normalise_digits(src)) == labels).float().mean()
     div = within_class_diversity(g, labels, real.images, real.labels)
     acc = reader_accuracies(mnist_readers(judge, kinds=("svc",)), labels, transfer=g)

@@ -71,7 +71,20 @@ def to_grey(images):
     return rgb_to_grey(images)
 
 
-def transfer_metrics(dtn, judge, source_images, source_labels, target_a, target_b, *, batch_size: int = 250) -> dict:
+def _transferred(dtn, source_images, transferred, batch_size: int) -> torch.Tensor:
+    """G(source_images): ``transferred`` if given (checked: one float image per source image), else computed."""
+    if transferred is None:
+        return dtn.transfer(source_images, batch_size)
+    if not isinstance(transferred, torch.Tensor) or not transferred.is_floating_point() or transferred.dim() != 4 \
+            or len(transferred) != len(source_images):
+        got = tuple(transferred.shape) if isinstance(transferred, torch.Tensor) else type(transferred).__name__
+        raise ValueError(f"transferred: expected G(source_images), a float tensor (N, C, H, W) with N = "
+                         f"{len(source_images)} (one per source image), got {got}")
+    return transferred
+
+
+def transfer_metrics(dtn, judge, source_images, source_labels, target_a, target_b, *, batch_size: int = 250,
+                     transferred: torch.Tensor | None = None) -> dict:
     """Digits measurements of a DTN.
 
     Args:
@@ -81,6 +94,8 @@ def transfer_metrics(dtn, judge, source_images, source_labels, target_a, target_
         target_a, target_b: two disjoint sets of real target images of the same size M, both unseen by the
             judge (the two halves of MNIST test): FD(G(source[:M]), target_a) is divided by the floor
             FD(target_b, target_a), same M on both sides (the estimate is biased upwards for small M).
+        transferred: G(source_images) if already computed (``dtn.transfer(source_images)``), so a caller that
+            also runs :func:`style_metrics` transfers once; None = computed here.
 
     Returns: transfer_accuracy (judge on G(x) vs x's label), no_transfer_accuracy (judge on grey x),
     fd, fd_real_floor, fd_ratio, per_class_transfer_accuracy, n.
@@ -91,7 +106,7 @@ def transfer_metrics(dtn, judge, source_images, source_labels, target_a, target_
     if len(source_images) < len(target_a):
         raise ValueError(f"source_images: need at least {len(target_a)} images (as many as target_a), "
                          f"got {len(source_images)}")
-    g = dtn.transfer(source_images, batch_size)
+    g = _transferred(dtn, source_images, transferred, batch_size)
     pred = judge.predict(g.clamp(-1, 1), batch_size=batch_size)
     pred0 = judge.predict(to_grey(source_images).clamp(-1, 1), batch_size=batch_size)
     correct = (pred == source_labels)
@@ -141,12 +156,13 @@ def reader_accuracies(readers: dict, labels, **images) -> dict:
 
 
 def style_metrics(dtn, source_images, source_labels, real_images, real_labels, readers: dict, *, judge=None,
-                  batch_size: int = 250) -> dict:
+                  batch_size: int = 250, transferred: torch.Tensor | None = None) -> dict:
     """What the transfer keeps besides the class (issue 32), for grey-target DTNs such as the digits one.
 
     Args: source test images (N, 3, S, S) and labels; real held-out target images (M, 1, S, S) and labels (the
     diversity reference and the readers' own accuracy); ``readers`` {name: object with predict(images)};
-    ``judge`` (optional): the feature space for precision / recall.
+    ``judge`` (optional): the feature space for precision / recall; ``transferred``: G(source_images) if already
+    computed (as :func:`transfer_metrics`'s), else None.
 
     Returns accuracy ({reader: {transfer, no_transfer_raw, no_transfer_normalised}, spread}), real_accuracy
     ({reader: accuracy on the real images}), diversity (:func:`~latentlab.transfer.measures.within_class_diversity`
@@ -154,7 +170,7 @@ def style_metrics(dtn, source_images, source_labels, real_images, real_labels, r
     (stroke width and slant: source vs transfer correlations, mean values of transfer, source and real) and
     precision_recall (k = 3, the judge's features, G(x) against the real digits)."""
     from . import measures as M
-    g = dtn.transfer(source_images, batch_size).clamp(-1, 1)
+    g = _transferred(dtn, source_images, transferred, batch_size).clamp(-1, 1)
     norm = M.normalise_digits(source_images)
     acc = reader_accuracies(readers, source_labels, transfer=g, no_transfer_raw=to_grey(source_images),
                             no_transfer_normalised=norm)

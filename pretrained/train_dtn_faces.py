@@ -22,9 +22,9 @@ Measurements use face set 1 (1,000 faces), their ceiling avatars and held-out av
 reports the avatar judge and a second reader that shares no code with it (latentlab.transfer.avatar_reader, trained
 on avatar set 404); ``select`` scores checkpoints on validation faces (set 2) with a third, validation reader (set 405).
 The ablation presets change only what their name says (alpha = 0; beta = 0; binary D with beta = 0).
-The presets dtn-faces-layered*, dtn-faces-logits, dtn-faces-groups and dtn-faces-*sn are pilots against the cloudy backdrops (issue
-32; a layered g, a mask prior, L_CONST on f's logits or on its attribute groups, a spectrally normalised D;
-docs/experiment-log.md); none of them
+The presets dtn-faces-layered*, -logits, -groups, -*sn and -beta* are pilots against the cloudy backdrops (issue
+32; a layered g, a mask prior, L_CONST on f's logits or on its attribute groups, a spectrally normalised D, a
+stronger L_TID; docs/experiment-log.md); none of them
 has shipped.
 """
 from __future__ import annotations
@@ -84,6 +84,10 @@ PRESETS["dtn-faces-groups"] = dict(PRESETS["dtn-faces-ema"], const_on="groups", 
 # a spectrally normalised D without BatchNorm (DTNConfig.d_norm), on the shipped recipe and on the logits one
 PRESETS["dtn-faces-sn"] = dict(PRESETS["dtn-faces-ema"], d_norm="spectral")
 PRESETS["dtn-faces-logits-sn"] = dict(PRESETS["dtn-faces-logits"], d_norm="spectral")
+# a strong identity on the targets: L_TID is a mean over pixels, so at beta 1 its gradient on G(t)'s backdrop is ~500x
+# smaller than L_GANG's and g never learns to redraw an avatar's flat backdrop (G(t)'s backdrop_std 0.07-0.12)
+PRESETS["dtn-faces-beta100"] = dict(PRESETS["dtn-faces-ema"], beta=100.0)
+PRESETS["dtn-faces-beta300"] = dict(PRESETS["dtn-faces-ema"], beta=300.0)
 # widths (16, 32, 64, 128): a 2.8 s/step run of (32, 64, 128, 128) did not fit the shared CPU; 600 steps suffice for
 # clean renders (held-out group accuracies in the encoder's JSON).
 ENCODER_RECIPE = dict(n=20_000, face_seed=0, steps=600, batch_size=64, lr=2e-3, seed=0, eval_n=2000, eval_seed=303,

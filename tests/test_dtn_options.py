@@ -3,6 +3,7 @@ and a minibatch-stddev map in D (d_minibatch_std). Tiny models only."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -374,3 +375,35 @@ def test_spectral_d_trains_deterministically_saves_loads_and_resumes(tmp_path):
                          run_dir=tmp_path / "r", resume=True).fit()
     sr = _states(resumed)
     assert all(torch.equal(sr[k], sa[k]) for k in sa)
+
+
+# --------------------------------------------------------------------------------------------------
+# r1: the R1 penalty on D at real targets (session 9)
+
+def test_realness_and_r1_penalty_by_hand():
+    logits = torch.tensor([[0.0, 0.0, 0.0], [1.0, -1.0, 2.0]])
+    want = torch.tensor([math.log(1 / 2), 2.0 - math.log(math.exp(1.0) + math.exp(-1.0))])
+    assert torch.allclose(losses.realness(logits), want)
+    assert torch.equal(losses.realness(torch.tensor([0.5, -2.0]), binary=True), torch.tensor([0.5, -2.0]))
+    # a linear 3-way D: realness(x) = (w2 - w0) . x when the two fake logits are equal, so R1 = ||w2 - w0||^2 / 2
+    w = torch.randn(3, 12, generator=torch.Generator().manual_seed(0))
+    w[1] = w[0]
+    x = torch.randn(5, 3, 2, 2, generator=torch.Generator().manual_seed(1)).requires_grad_(True)
+    r1 = losses.r1_penalty(x.flatten(1) @ w.T, x)
+    assert r1.item() == pytest.approx(((w[2] - w[0]).pow(2).sum() / 2).item(), rel=1e-5)
+    r1.backward()  # differentiable: create_graph
+    with pytest.raises(ValueError, match="real: expected .*requires_grad"):
+        losses.r1_penalty(x.detach().flatten(1) @ w.T, x.detach())
+
+
+def test_r1_config_check_log_determinism_and_trajectory(tmp_path):
+    assert DTNConfig().r1 == 0.0
+    with pytest.raises(ValueError, match="r1"):
+        DTNConfig(r1=-1.0)
+    a, b, plain = (_fit(tmp_path, n, **kw) for n, kw in (("a", dict(r1=10.0)), ("b", dict(r1=10.0)), ("plain", {})))
+    sa, sb, sp = _states(a), _states(b), _states(plain)
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert not all(torch.equal(v, sp[k]) for k, v in sa.items() if k.startswith("d."))
+    recs = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
+    assert all(r["loss_r1"] > 0 for r in recs)
+    assert all("loss_r1" not in json.loads(line) for line in (tmp_path / "plain" / "log.jsonl").read_text().splitlines())

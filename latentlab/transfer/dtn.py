@@ -93,6 +93,8 @@ class DTNConfig(DictConfig):
                                       # Miyato et al. 2018; not in the paper): a D whose confidence is bounded by how far
                                       # apart images are, and that judges each image alone rather than through its
                                       # batch's statistics
+    r1: float = 0.0                   # weight of the R1 penalty added to L_D (losses.r1_penalty, Mescheder et al. 2018;
+                                      # not in the paper): D's squared input gradient at real targets; 0 = off
     g_steps_per_d_step: int = 2       # G updates after each D update (a "step" is one D update)
     layered: bool = False             # g draws a foreground, a mask and one flat background colour (a linear head on
                                       # the features) and composites them, out = m fg + (1 - m) bg (the layered
@@ -128,7 +130,7 @@ class DTNConfig(DictConfig):
         if self.image_size < 8 or self.image_size & (self.image_size - 1):
             raise ValueError(f"image_size: expected a power of 2 >= 8, got {self.image_size}")
         check_ints(self, ("keep_checkpoints", "num_threads", "seed"), minimum=0)
-        for name in ("alpha", "beta", "gamma", "diversity", "style", "mask_weight"):
+        for name in ("alpha", "beta", "gamma", "diversity", "style", "mask_weight", "r1"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
                 raise ValueError(f"{name}: expected a finite float >= 0, got {v!r}")

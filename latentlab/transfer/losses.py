@@ -11,6 +11,9 @@ for a target t, ``REAL`` = a real target image t.
                   its docstring)
 * ``style_const_loss`` L_STYLE = 1 - cos(f_k(s), f_k(G(s))) (maps centred per channel) on the maps of an earlier block k of f (not in the
                   paper; ``DTNConfig.style_layer``)
+* ``r1_penalty``  R1     = E_t ||grad_t realness(D(t))||^2 / 2 on real targets (Mescheder et al. 2018; not in the
+                  paper; ``DTNConfig.r1``): D is kept flat around the real images, so the game converges instead of
+                  circling; realness = log p(real) - log (1 - p(real)) of the 3-way D, the logit of the binary one
 * ``tv_loss``     L_TV   = sum_ij ((z_{i,j+1} - z_ij)^2 + (z_{i+1,j} - z_ij)^2)^(B/2), B = 1, averaged over
                   pixels, channels and images (the paper's anisotropic-free form with B = 1)
 
@@ -25,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = ["SOURCE_FAKE", "TARGET_FAKE", "REAL", "DISTANCES", "d_loss", "g_adv_loss", "const_loss", "tid_loss",
-           "tv_loss", "distance", "diversity_loss", "sensitivity", "style_const_loss", "group_kl"]
+           "tv_loss", "realness", "r1_penalty", "distance", "diversity_loss", "sensitivity", "style_const_loss", "group_kl"]
 
 SOURCE_FAKE, TARGET_FAKE, REAL = 0, 1, 2
 DISTANCES = ("mse", "cosine", "l1")
@@ -61,6 +64,25 @@ def d_loss(logits_gs: torch.Tensor, logits_gt: torch.Tensor | None, logits_real:
                 + F.binary_cross_entropy_with_logits(gs, torch.zeros_like(gs)))
     gt = _check_logits(logits_gt, "logits_gt", binary)
     return _ce(gs, SOURCE_FAKE) + _ce(gt, TARGET_FAKE) + _ce(real, REAL)
+
+
+def realness(logits: torch.Tensor, *, binary: bool = False) -> torch.Tensor:
+    """(N,) log-odds that D calls each image a real target: the binary D's logit, or for the 3-way D
+    log p(REAL) - log(p(SOURCE_FAKE) + p(TARGET_FAKE))."""
+    logits = _check_logits(logits, "logits", binary)
+    if binary:
+        return logits
+    return logits[:, REAL] - torch.logsumexp(logits[:, [SOURCE_FAKE, TARGET_FAKE]], 1)
+
+
+def r1_penalty(logits_real: torch.Tensor, real: torch.Tensor, *, binary: bool = False) -> torch.Tensor:
+    """R1 = mean over the batch of ||d realness(D(t)) / d t||^2 / 2, for ``logits_real`` = D(``real``) computed with
+    ``real.requires_grad``; differentiable (create_graph), so adding it to L_D penalises D's slope at real images."""
+    if not isinstance(real, torch.Tensor) or not real.requires_grad:
+        raise ValueError("real: expected the real images D(real) was computed from, with requires_grad=True")
+    score = realness(logits_real, binary=binary)
+    grad, = torch.autograd.grad(score.sum(), real, create_graph=True)
+    return grad.float().pow(2).flatten(1).sum(1).mean() / 2
 
 
 def g_adv_loss(logits_gs: torch.Tensor, logits_gt: torch.Tensor | None, *, binary: bool = False) -> torch.Tensor:

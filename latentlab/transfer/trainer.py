@@ -305,19 +305,25 @@ class DTNTrainer:
         return t, f_s, f_t, None if maps is None else maps.float()
 
     def d_step(self, t: torch.Tensor, f_s: torch.Tensor, f_t: torch.Tensor, step: int) -> torch.Tensor:
-        """One update of D: ``losses.d_loss`` of D on G(s), G(t) (not for the binary baseline) and the real t.
-        Returns the loss (detached)."""
+        """One update of D: ``losses.d_loss`` of D on G(s), G(t) (not for the binary baseline) and the real t, plus
+        ``r1`` times the R1 penalty at the real t when ``r1`` > 0 (kept for the log). Returns L_D (detached)."""
         dtn, binary = self.dtn, self.config.binary_d
         D = dtn.discriminator
         self.opt_d.zero_grad(set_to_none=True)
+        r1 = self.config.r1
+        if r1 > 0:
+            t = t.detach().requires_grad_(True)
         with self._autocast():
             with torch.no_grad():
                 gs = self.g(f_s)
                 gt = self.g(f_t) if not binary else None
-            loss_d = losses.d_loss(D(gs), D(gt) if gt is not None else None, D(t), binary=binary)
+            logits_real = D(t)
+            loss_d = losses.d_loss(D(gs), D(gt) if gt is not None else None, logits_real, binary=binary)
+        l_r1 = losses.r1_penalty(logits_real, t, binary=binary) if r1 > 0 else None
         self._check_finite(step, loss_d, "loss_d")
-        loss_d.backward()
+        (loss_d + r1 * l_r1 if l_r1 is not None else loss_d).backward()
         self.opt_d.step()
+        self._last_r1 = None if l_r1 is None else l_r1.detach()
         return loss_d.detach()
 
     def g_step(self, t: torch.Tensor, f_s: torch.Tensor, f_t: torch.Tensor, step: int,
@@ -387,7 +393,8 @@ class DTNTrainer:
         if self.ema is not None:
             self.ema.update_parameters(self.g)
         self.step = self.dtn.step = step + 1
-        return {"step": step + 1, "loss_d": float(loss_d), **{k: float(v) for k, v in g.items()},
+        extra = {"loss_r1": float(self._last_r1)} if self.config.r1 > 0 else {}  # logged only when used
+        return {"step": step + 1, "loss_d": float(loss_d), **extra, **{k: float(v) for k, v in g.items()},
                 "time": round(time.time() - self._loop.t0, 3)}
 
     def _trained_g_tensors(self) -> dict:

@@ -24,7 +24,7 @@ on avatar set 404); ``select`` scores checkpoints on validation faces (set 2) wi
 The ablation presets change only what their name says (alpha = 0; beta = 0; binary D with beta = 0).
 The presets dtn-faces-layered*, -logits, -groups, -*sn, -beta* are pilots against the cloudy backdrops (issue
 32; a layered g, a mask prior, L_CONST on f's logits or on its attribute groups, a spectrally normalised D, a
-stronger L_TID, an R1 penalty; docs/experiment-log.md); none of them
+stronger L_TID, an R1 penalty, a patch D; docs/experiment-log.md); none of them
 has shipped.
 """
 from __future__ import annotations
@@ -91,6 +91,9 @@ PRESETS["dtn-faces-beta300"] = dict(PRESETS["dtn-faces-ema"], beta=300.0)
 # and the R1 penalty on D (DTNConfig.r1): the trained g's backdrops change from checkpoint to checkpoint, as in a game
 # that circles rather than converges
 PRESETS["dtn-faces-beta300-r1"] = dict(PRESETS["dtn-faces-beta300"], r1=1.0)
+# and a PatchGAN D (DTNConfig.d_patch): one decision per ~22x22-pixel patch, so a cloudy backdrop patch is judged on
+# its own instead of beside a face that gives G(face) away
+PRESETS["dtn-faces-beta300-patch"] = dict(PRESETS["dtn-faces-beta300"], d_patch=True)
 # widths (16, 32, 64, 128): a 2.8 s/step run of (32, 64, 128, 128) did not fit the shared CPU; 600 steps suffice for
 # clean renders (held-out group accuracies in the encoder's JSON).
 ENCODER_RECIPE = dict(n=20_000, face_seed=0, steps=600, batch_size=64, lr=2e-3, seed=0, eval_n=2000, eval_seed=303,

@@ -407,3 +407,46 @@ def test_r1_config_check_log_determinism_and_trajectory(tmp_path):
     recs = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
     assert all(r["loss_r1"] > 0 for r in recs)
     assert all("loss_r1" not in json.loads(line) for line in (tmp_path / "plain" / "log.jsonl").read_text().splitlines())
+
+
+# --------------------------------------------------------------------------------------------------
+# d_patch: a PatchGAN D, one decision per patch (session 9)
+
+def test_patch_d_shapes_locality_and_config_check():
+    assert DTNConfig().d_patch is False
+    with pytest.raises(ValueError, match="d_patch.*image_size >= 16"):
+        DTNConfig(image_size=8, d_patch=True)
+    torch.manual_seed(0)
+    d = Discriminator(_cfg(d_patch=True)).eval()  # 16x16 images: from_rgb 8x8, no block2, a 1x1 head
+    assert d.block_names == ["from_rgb"] and d.head.kernel_size == (1, 1)
+    x = torch.rand(2, 1, 16, 16) * 2 - 1
+    out = d(x)
+    assert out.shape == (2, 3, 8, 8)
+    y = x.clone()
+    y[:, :, 8:, 8:] = 1.0  # change the bottom-right quarter only
+    changed = (d(y) - out).abs().amax(1) > 0  # (N, 8, 8)
+    assert not changed[:, :3, :3].any() and changed[:, 5:, 5:].all()  # a far patch does not see it
+    assert Discriminator(_cfg(d_patch=True, binary_d=True))(x).shape == (2, 8, 8)
+
+
+def test_losses_average_over_patches():
+    torch.manual_seed(0)
+    gs, gt, real = (torch.randn(2, 3, 4, 4) for _ in range(3))
+    rows = [v.permute(0, 2, 3, 1).reshape(-1, 3) for v in (gs, gt, real)]
+    assert torch.allclose(losses.d_loss(gs, gt, real), losses.d_loss(*rows))
+    assert torch.allclose(losses.g_adv_loss(gs, gt), losses.g_adv_loss(rows[0], rows[1]))
+    b = torch.randn(2, 4, 4)
+    assert torch.allclose(losses.d_loss(b, None, -b, binary=True), losses.d_loss(b.reshape(-1), None, -b.reshape(-1),
+                                                                                 binary=True))
+    with pytest.raises(ValueError, match="patch D: \\(N, 3, h, w\\)"):
+        losses.d_loss(torch.randn(2, 4, 4, 4), gt, real)
+
+
+def test_patch_d_trains_deterministically_saves_and_loads(tmp_path):
+    a, b = _fit(tmp_path, "a", d_patch=True, r1=1.0), _fit(tmp_path, "b", d_patch=True, r1=1.0)
+    sa, sb = _states(a), _states(b)
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    save_dtn(a, tmp_path / "a.safetensors")
+    back = load_dtn(tmp_path / "a.safetensors")
+    x = torch.rand(3, 1, 16, 16) * 2 - 1
+    assert back.config.d_patch and torch.equal(back.discriminator.eval()(x), a.discriminator.eval()(x))

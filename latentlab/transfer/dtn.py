@@ -93,6 +93,10 @@ class DTNConfig(DictConfig):
                                       # Miyato et al. 2018; not in the paper): a D whose confidence is bounded by how far
                                       # apart images are, and that judges each image alone rather than through its
                                       # batch's statistics
+    d_patch: bool = False             # PatchGAN D (Isola et al. 2017's pix2pix; not in the paper): no last block and a
+                                      # 1x1 head that makes a 3-way decision at every location of the maps before it
+                                      # (about 22x22-pixel patches at 64x64, 10x10 at 32x32): D(x) is (N, 3, h, w),
+                                      # the losses average over patches, and a backdrop patch is judged on its own
     r1: float = 0.0                   # weight of the R1 penalty added to L_D (losses.r1_penalty, Mescheder et al. 2018;
                                       # not in the paper): D's squared input gradient at real targets; 0 = off
     g_steps_per_d_step: int = 2       # G updates after each D update (a "step" is one D update)
@@ -153,11 +157,13 @@ class DTNConfig(DictConfig):
             raise ValueError(f"d_norm: expected 'batch' or 'spectral', got {self.d_norm!r}")
         if self.tid_distance not in ("mse", "l1"):
             raise ValueError(f"tid_distance: expected 'mse' or 'l1', got {self.tid_distance!r}")
-        for name in ("binary_d", "d_minibatch_std", "layered"):
+        for name in ("binary_d", "d_minibatch_std", "layered", "d_patch"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected a bool, got {getattr(self, name)!r}")
         if not isinstance(self.style_layer, str):
             raise ValueError(f"style_layer: expected a block name of f (str), got {self.style_layer!r}")
+        if self.d_patch and self.image_size < 16:
+            raise ValueError(f"d_patch: a patch D needs image_size >= 16, got {self.image_size}")
         if self.mask_weight > 0 and not self.layered:
             raise ValueError(f"mask_weight: {self.mask_weight} needs a layered g (layered=True); got layered=False")
         if self.style > 0 and not self.style_layer:
@@ -231,14 +237,16 @@ def minibatch_std(h: torch.Tensor) -> torch.Tensor:
 
 
 class Discriminator(nn.Module):
-    """D: target-domain images (N, C_t, S, S) -> logits (N, 3) (or (N,) with ``binary_d``)."""
+    """D: target-domain images (N, C_t, S, S) -> logits (N, 3) (or (N,) with ``binary_d``; with ``d_patch``
+    (N, 3, h, w) / (N, h, w), one decision per patch)."""
 
     def __init__(self, config: DTNConfig):
         super().__init__()
         self.config = config
-        c = add_down_stack(self, config.target_channels, config.ndf, config.n_blocks)
+        c = add_down_stack(self, config.target_channels, config.ndf, config.n_blocks - int(config.d_patch))
         self.n_outputs = 1 if config.binary_d else 3
-        self.head = nn.Conv2d(c + int(config.d_minibatch_std), self.n_outputs, 4, 1, 0, bias=False)
+        k = 1 if config.d_patch else 4  # a patch D decides at every location; else one 4x4 conv over the 4x4 maps
+        self.head = nn.Conv2d(c + int(config.d_minibatch_std), self.n_outputs, k, 1, 0, bias=False)
         dcgan_init(self)
         if config.d_norm == "spectral":
             for name in self.block_names:
@@ -254,7 +262,10 @@ class Discriminator(nn.Module):
         h = run_blocks(self, x)
         if cfg.d_minibatch_std:
             h = torch.cat([h, minibatch_std(h)], 1)
-        out = self.head(h).flatten(1)
+        out = self.head(h)
+        if cfg.d_patch:  # (N, 3, h, w) or binary (N, h, w): one decision per patch
+            return out[:, 0] if self.n_outputs == 1 else out
+        out = out.flatten(1)
         return out[:, 0] if self.n_outputs == 1 else out
 
 

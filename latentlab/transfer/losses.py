@@ -35,15 +35,24 @@ DISTANCES = ("mse", "cosine", "l1")
 
 
 def _check_logits(logits: torch.Tensor, name: str, binary: bool) -> torch.Tensor:
+    """(rows,) binary or (rows, 3) 3-way logits as float. A patch D's maps (``DTNConfig.d_patch``: (N, 3, h, w), or
+    (N, h, w) / (N, 1, h, w) binary) become one row per patch, so every loss averages over images and patches."""
     if not isinstance(logits, torch.Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor of logits, got {type(logits).__name__}")
     if binary:
-        if logits.dim() == 2 and logits.shape[1] == 1:
+        if logits.dim() in (2, 4) and logits.shape[1] == 1:
             logits = logits[:, 0]
+        if logits.dim() == 3:
+            logits = logits.reshape(-1)
         if logits.dim() != 1:
-            raise ValueError(f"{name}: a binary D gives logits of shape (N,) or (N, 1), got {tuple(logits.shape)}")
-    elif logits.dim() != 2 or logits.shape[1] != 3:
-        raise ValueError(f"{name}: a 3-way D gives logits of shape (N, 3), got {tuple(logits.shape)}")
+            raise ValueError(f"{name}: a binary D gives logits of shape (N,) or (N, 1) (a patch D: (N, h, w)), got "
+                             f"{tuple(logits.shape)}")
+    else:
+        if logits.dim() == 4 and logits.shape[1] == 3:
+            logits = logits.permute(0, 2, 3, 1).reshape(-1, 3)
+        if logits.dim() != 2 or logits.shape[1] != 3:
+            raise ValueError(f"{name}: a 3-way D gives logits of shape (N, 3) (a patch D: (N, 3, h, w)), got "
+                             f"{tuple(logits.shape)}")
     if logits.shape[0] == 0:
         raise ValueError(f"{name}: the batch is empty")
     return logits.float()

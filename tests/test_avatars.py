@@ -233,7 +233,13 @@ def test_presets_change_only_what_their_names_say():
                     "dtn-faces-layered-m100": diff["dtn-faces-ema"] | {"layered", "mask_weight"},
                     "dtn-faces-logits": diff["dtn-faces-ema"] | {"const_on"},
                     "dtn-faces-layered-m100-logits": diff["dtn-faces-ema"] | {"layered", "mask_weight", "const_on"},
-                    "dtn-faces-groups": diff["dtn-faces-ema"] | {"const_on", "const_groups"}}
+                    "dtn-faces-groups": diff["dtn-faces-ema"] | {"const_on", "const_groups"},
+                    "dtn-faces-sn": diff["dtn-faces-ema"] | {"d_norm"},
+                    "dtn-faces-logits-sn": diff["dtn-faces-ema"] | {"const_on", "d_norm"},
+                    "dtn-faces-beta100": diff["dtn-faces-ema"] | {"beta"},
+                    "dtn-faces-beta300": diff["dtn-faces-ema"] | {"beta"},
+                    "dtn-faces-beta300-r1": diff["dtn-faces-ema"] | {"beta", "r1"},
+                    "dtn-faces-beta300-patch": diff["dtn-faces-ema"] | {"beta", "d_patch"}}
     layered = mod.PRESETS["dtn-faces-layered"]
     assert {k for k in layered if layered[k] != mod.PRESETS["dtn-faces-ema"].get(k)} == {"layered"}
     from latentlab.transfer import DTNConfig

@@ -94,6 +94,9 @@ PRESETS["dtn-faces-beta300-r1"] = dict(PRESETS["dtn-faces-beta300"], r1=1.0)
 # and a PatchGAN D (DTNConfig.d_patch): one decision per ~22x22-pixel patch, so a cloudy backdrop patch is judged on
 # its own instead of beside a face that gives G(face) away
 PRESETS["dtn-faces-beta300-patch"] = dict(PRESETS["dtn-faces-beta300"], d_patch=True)
+# a layered g with the mask prior and a patch D: a flat corner patch is as real as a patch can be, so D no longer pulls
+# the foreground into the backdrop (as the global D did in dtn-faces-layered-m100)
+PRESETS["dtn-faces-layered-m30-patch"] = dict(PRESETS["dtn-faces-layered"], mask_weight=30.0, d_patch=True)
 # widths (16, 32, 64, 128): a 2.8 s/step run of (32, 64, 128, 128) did not fit the shared CPU; 600 steps suffice for
 # clean renders (held-out group accuracies in the encoder's JSON).
 ENCODER_RECIPE = dict(n=20_000, face_seed=0, steps=600, batch_size=64, lr=2e-3, seed=0, eval_n=2000, eval_seed=303,

@@ -450,3 +450,26 @@ def test_patch_d_trains_deterministically_saves_and_loads(tmp_path):
     back = load_dtn(tmp_path / "a.safetensors")
     x = torch.rand(3, 1, 16, 16) * 2 - 1
     assert back.config.d_patch and torch.equal(back.discriminator.eval()(x), a.discriminator.eval()(x))
+
+
+# --------------------------------------------------------------------------------------------------
+# d_edges: D also sees the local gradient magnitude (session 9)
+
+def test_edge_map_by_hand_and_the_edge_d():
+    from latentlab.transfer.dtn import edge_map
+    x = torch.zeros(1, 2, 3, 3)
+    x[0, 0, 1, 1] = 1.0  # one bright pixel in channel 0
+    e = edge_map(x)
+    # |dx| + |dy| at (i, j) looks right and down; averaged over the 2 channels
+    want = torch.tensor([[0.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    assert e.shape == (1, 1, 3, 3) and torch.equal(e[0, 0], want)
+    assert torch.equal(edge_map(torch.full((2, 3, 4, 4), 0.3)), torch.zeros(2, 1, 4, 4))  # flat -> 0
+    assert DTNConfig().d_edges is False
+    torch.manual_seed(0)
+    d = Discriminator(_cfg(d_edges=True))
+    assert d.from_rgb.conv.in_channels == 2 and d(torch.rand(3, 1, 16, 16)).shape == (3, 3)
+
+
+def test_edge_d_trains_deterministically(tmp_path):
+    sa, sb = (_states(_fit(tmp_path, n, d_edges=True)) for n in ("a", "b"))
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)

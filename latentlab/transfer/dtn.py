@@ -50,7 +50,7 @@ from . import losses
 from .encoder import DictConfig, Encoder, EncoderConfig, check_ints, load_encoder
 
 __all__ = ["DTNConfig", "DTN", "Decoder", "Discriminator", "save_dtn", "load_dtn", "load_f", "match_channels",
-           "minibatch_std", "DTN_FORMAT"]
+           "minibatch_std", "edge_map", "DTN_FORMAT"]
 
 DTN_FORMAT = FILE_KINDS["dtn"].format
 DTN_FORMAT_VERSION = FILE_KINDS["dtn"].version
@@ -97,6 +97,9 @@ class DTNConfig(DictConfig):
                                       # 1x1 head that makes a 3-way decision at every location of the maps before it
                                       # (about 22x22-pixel patches at 64x64, 10x10 at 32x32): D(x) is (N, 3, h, w),
                                       # the losses average over patches, and a backdrop patch is judged on its own
+    d_edges: bool = False             # D also sees each image's local gradient magnitude (edge_map: one more input
+                                      # channel, 0 wherever the image is flat; not in the paper), so "not flat where
+                                      # every real target is flat" is one filter away for D
     r1: float = 0.0                   # weight of the R1 penalty added to L_D (losses.r1_penalty, Mescheder et al. 2018;
                                       # not in the paper): D's squared input gradient at real targets; 0 = off
     g_steps_per_d_step: int = 2       # G updates after each D update (a "step" is one D update)
@@ -157,7 +160,7 @@ class DTNConfig(DictConfig):
             raise ValueError(f"d_norm: expected 'batch' or 'spectral', got {self.d_norm!r}")
         if self.tid_distance not in ("mse", "l1"):
             raise ValueError(f"tid_distance: expected 'mse' or 'l1', got {self.tid_distance!r}")
-        for name in ("binary_d", "d_minibatch_std", "layered", "d_patch"):
+        for name in ("binary_d", "d_minibatch_std", "layered", "d_patch", "d_edges"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected a bool, got {getattr(self, name)!r}")
         if not isinstance(self.style_layer, str):
@@ -236,6 +239,14 @@ def minibatch_std(h: torch.Tensor) -> torch.Tensor:
     return s.to(h.dtype).expand(h.shape[0], 1, h.shape[2], h.shape[3])
 
 
+def edge_map(x: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W): the mean over channels of |x[i, j+1] - x[i, j]| + |x[i+1, j] - x[i, j]| (0 past the last row and
+    column): 0 exactly where the image is locally flat (``DTNConfig.d_edges``)."""
+    dx = (x[..., :, 1:] - x[..., :, :-1]).abs()
+    dy = (x[..., 1:, :] - x[..., :-1, :]).abs()
+    return (nn.functional.pad(dx, (0, 1)) + nn.functional.pad(dy, (0, 0, 0, 1))).mean(1, keepdim=True)
+
+
 class Discriminator(nn.Module):
     """D: target-domain images (N, C_t, S, S) -> logits (N, 3) (or (N,) with ``binary_d``; with ``d_patch``
     (N, 3, h, w) / (N, h, w), one decision per patch)."""
@@ -243,7 +254,8 @@ class Discriminator(nn.Module):
     def __init__(self, config: DTNConfig):
         super().__init__()
         self.config = config
-        c = add_down_stack(self, config.target_channels, config.ndf, config.n_blocks - int(config.d_patch))
+        c = add_down_stack(self, config.target_channels + int(config.d_edges), config.ndf,
+                           config.n_blocks - int(config.d_patch))
         self.n_outputs = 1 if config.binary_d else 3
         k = 1 if config.d_patch else 4  # a patch D decides at every location; else one 4x4 conv over the 4x4 maps
         self.head = nn.Conv2d(c + int(config.d_minibatch_std), self.n_outputs, k, 1, 0, bias=False)
@@ -259,7 +271,7 @@ class Discriminator(nn.Module):
         exp = (cfg.target_channels, cfg.image_size, cfg.image_size)
         if x.dim() != 4 or tuple(x.shape[1:]) != exp:
             raise ValueError(f"images: expected shape (N, {exp[0]}, {exp[1]}, {exp[2]}) for D, got {tuple(x.shape)}")
-        h = run_blocks(self, x)
+        h = run_blocks(self, torch.cat([x, edge_map(x)], 1) if cfg.d_edges else x)
         if cfg.d_minibatch_std:
             h = torch.cat([h, minibatch_std(h)], 1)
         out = self.head(h)

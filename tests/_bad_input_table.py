@@ -368,7 +368,7 @@ Checked by `tests/test_transfer.py::test_bad_input_row` (same conventions as the
             Row(210, '`dtn(x)`', '8 px source images for a 16 px DTN', 'ValueError',
                 'images: expected shape (N, 3, 16, 16) for the encoder, got (2, 3, 8, 8)'),
             Row(211, '`d_loss(gs, gt, real)`', '(N, 2) logits for the 3-way D', 'ValueError',
-                'logits_gs: a 3-way D gives logits of shape (N, 3), got (2, 2)'),
+                'logits_gs: a 3-way D gives logits of shape (N, 3) (a patch D: (N, 3, h, w)), got (2, 2)'),
             Row(212, '`const_loss(f_x, f_gx)`', 'features (2, 8) vs (2, 4)', 'ValueError',
                 'const_distance: the two inputs must have the same shape, got (2, 8) and (2, 4)'),
             Row(213, '`tid_loss(t, g_t, distance_kind=)`', "'cosine'", 'ValueError',

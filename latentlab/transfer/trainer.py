@@ -317,8 +317,9 @@ class DTNTrainer:
             with torch.no_grad():
                 gs = self.g(f_s)
                 gt = self.g(f_t) if not binary else None
-            logits_real = D(t)
-            loss_d = losses.d_loss(D(gs), D(gt) if gt is not None else None, logits_real, binary=binary)
+            logits_gs, logits_gt = D(gs), D(gt) if gt is not None else None  # D sees G(s), G(t), t in this order
+            logits_real = D(t)                                                 # (BatchNorm's running statistics)
+            loss_d = losses.d_loss(logits_gs, logits_gt, logits_real, binary=binary)
         l_r1 = losses.r1_penalty(logits_real, t, binary=binary) if r1 > 0 else None
         self._check_finite(step, loss_d, "loss_d")
         (loss_d + r1 * l_r1 if l_r1 is not None else loss_d).backward()

@@ -22,10 +22,9 @@ Measurements use face set 1 (1,000 faces), their ceiling avatars and held-out av
 reports the avatar judge and a second reader that shares no code with it (latentlab.transfer.avatar_reader, trained
 on avatar set 404); ``select`` scores checkpoints on validation faces (set 2) with a third, validation reader (set 405).
 The ablation presets change only what their name says (alpha = 0; beta = 0; binary D with beta = 0).
-The presets dtn-faces-layered*, -logits, -groups, -*sn, -beta* are pilots against the cloudy backdrops (issue
-32; a layered g, a mask prior, L_CONST on f's logits or on its attribute groups, a spectrally normalised D, a
-stronger L_TID, an R1 penalty, a patch D, a D that sees edges; docs/experiment-log.md); none of them
-has shipped.
+The presets dtn-faces-layered*, -logits, -groups, -*sn, -beta*, -edges are pilots against the cloudy backdrops
+(issue 32: a layered g, a mask prior, L_CONST on f's logits or on its attribute groups, a spectrally normalised D,
+a stronger L_TID, an R1 penalty, a patch D, a D that sees edges; docs/experiment-log.md). None of them has shipped.
 """
 from __future__ import annotations
 

@@ -28,7 +28,8 @@ import torch
 import torch.nn.functional as F
 
 __all__ = ["SOURCE_FAKE", "TARGET_FAKE", "REAL", "DISTANCES", "d_loss", "g_adv_loss", "const_loss", "tid_loss",
-           "tv_loss", "realness", "r1_penalty", "distance", "diversity_loss", "sensitivity", "style_const_loss", "group_kl"]
+           "tv_loss", "realness", "r1_penalty", "distance", "diversity_loss", "sensitivity", "style_const_loss",
+           "group_kl"]
 
 SOURCE_FAKE, TARGET_FAKE, REAL = 0, 1, 2
 DISTANCES = ("mse", "cosine", "l1")
@@ -76,8 +77,8 @@ def d_loss(logits_gs: torch.Tensor, logits_gt: torch.Tensor | None, logits_real:
 
 
 def realness(logits: torch.Tensor, *, binary: bool = False) -> torch.Tensor:
-    """(N,) log-odds that D calls each image a real target: the binary D's logit, or for the 3-way D
-    log p(REAL) - log(p(SOURCE_FAKE) + p(TARGET_FAKE))."""
+    """Log-odds that D calls each image (each patch, for a patch D) a real target: the binary D's logit, or for the
+    3-way D log p(REAL) - log(p(SOURCE_FAKE) + p(TARGET_FAKE)). One value per row of the logits."""
     logits = _check_logits(logits, "logits", binary)
     if binary:
         return logits

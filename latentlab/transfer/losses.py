@@ -27,6 +27,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..train import losses as train_losses
+
 __all__ = ["SOURCE_FAKE", "TARGET_FAKE", "REAL", "DISTANCES", "d_loss", "g_adv_loss", "const_loss", "tid_loss",
            "tv_loss", "realness", "r1_penalty", "distance", "diversity_loss", "sensitivity", "style_const_loss",
            "group_kl"]
@@ -87,12 +89,11 @@ def realness(logits: torch.Tensor, *, binary: bool = False) -> torch.Tensor:
 
 def r1_penalty(logits_real: torch.Tensor, real: torch.Tensor, *, binary: bool = False) -> torch.Tensor:
     """R1 = mean over the batch of ||d realness(D(t)) / d t||^2 / 2, for ``logits_real`` = D(``real``) computed with
-    ``real.requires_grad``; differentiable (create_graph), so adding it to L_D penalises D's slope at real images."""
+    ``real.requires_grad``: the GAN trainer's :func:`latentlab.train.losses.r1_penalty` of the realness, halved;
+    differentiable (create_graph), so adding it to L_D penalises D's slope at real images."""
     if not isinstance(real, torch.Tensor) or not real.requires_grad:
         raise ValueError("real: expected the real images D(real) was computed from, with requires_grad=True")
-    score = realness(logits_real, binary=binary)
-    grad, = torch.autograd.grad(score.sum(), real, create_graph=True)
-    return grad.float().pow(2).flatten(1).sum(1).mean() / 2
+    return train_losses.r1_penalty(realness(logits_real, binary=binary), real) / 2
 
 
 def g_adv_loss(logits_gs: torch.Tensor, logits_gt: torch.Tensor | None, *, binary: bool = False) -> torch.Tensor:

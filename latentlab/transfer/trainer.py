@@ -304,9 +304,10 @@ class DTNTrainer:
             f_t = self.dtn.f(t).float()
         return t, f_s, f_t, None if maps is None else maps.float()
 
-    def d_step(self, t: torch.Tensor, f_s: torch.Tensor, f_t: torch.Tensor, step: int) -> torch.Tensor:
+    def d_step(self, t: torch.Tensor, f_s: torch.Tensor, f_t: torch.Tensor, step: int) -> dict:
         """One update of D: ``losses.d_loss`` of D on G(s), G(t) (not for the binary baseline) and the real t, plus
-        ``r1`` times the R1 penalty at the real t when ``r1`` > 0 (kept for the log). Returns L_D (detached)."""
+        ``r1`` times the R1 penalty at the real t when ``r1`` > 0. Returns L_D and, with ``r1`` > 0, the penalty
+        (detached), named as in the log."""
         dtn, binary = self.dtn, self.config.binary_d
         D = dtn.discriminator
         self.opt_d.zero_grad(set_to_none=True)
@@ -324,8 +325,7 @@ class DTNTrainer:
         self._check_finite(step, loss_d, "loss_d")
         (loss_d + r1 * l_r1 if l_r1 is not None else loss_d).backward()
         self.opt_d.step()
-        self._last_r1 = None if l_r1 is None else l_r1.detach()
-        return loss_d.detach()
+        return {"loss_d": loss_d.detach(), **({"loss_r1": l_r1.detach()} if l_r1 is not None else {})}
 
     def g_step(self, t: torch.Tensor, f_s: torch.Tensor, f_t: torch.Tensor, step: int,
                source_maps: torch.Tensor | None = None) -> dict:
@@ -388,14 +388,13 @@ class DTNTrainer:
         Returns the log record of step + 1 (G's numbers from its last update)."""
         self.step = step
         t, f_s, f_t, source_maps = self._inputs(step)
-        loss_d = self.d_step(t, f_s, f_t, step)
+        d = self.d_step(t, f_s, f_t, step)
         for _ in range(self.config.g_steps_per_d_step):
             g = self.g_step(t, f_s, f_t, step, source_maps)
         if self.ema is not None:
             self.ema.update_parameters(self.g)
         self.step = self.dtn.step = step + 1
-        extra = {"loss_r1": float(self._last_r1)} if self.config.r1 > 0 else {}  # logged only when used
-        return {"step": step + 1, "loss_d": float(loss_d), **extra, **{k: float(v) for k, v in g.items()},
+        return {"step": step + 1, **{k: float(v) for k, v in d.items()}, **{k: float(v) for k, v in g.items()},
                 "time": round(time.time() - self._loop.t0, 3)}
 
     def _trained_g_tensors(self) -> dict:

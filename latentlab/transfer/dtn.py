@@ -275,9 +275,8 @@ class Discriminator(nn.Module):
         if cfg.d_minibatch_std:
             h = torch.cat([h, minibatch_std(h)], 1)
         out = self.head(h)
-        if cfg.d_patch:  # (N, 3, h, w) or binary (N, h, w): one decision per patch
-            return out[:, 0] if self.n_outputs == 1 else out
-        out = out.flatten(1)
+        if not cfg.d_patch:  # a patch D keeps (N, 3, h, w) or binary (N, h, w): one decision per patch
+            out = out.flatten(1)
         return out[:, 0] if self.n_outputs == 1 else out
 
 

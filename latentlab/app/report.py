@@ -829,7 +829,7 @@ def _dtn_digits(dtn, b: Budget, seed: int) -> Section:
     m.update(_digits_beyond_the_class(dtn, judge, src, labels, g.clamp(-1, 1)))
     show = _shown(len(src), seed)
     x = src[show]
-    rows = {"source digit": x, "G(source)": _rgb(dtn.transfer(x).clamp(-1, 1)),
+    rows = {"source digit": x, "G(source)": _rgb(g[show].clamp(-1, 1)),
             "grey source (no transfer)": _rgb(to_grey(x))}
     per = m["per_class_transfer_accuracy"]
     bars = go.Figure(go.Bar(x=list(per), y=list(per.values()), name="transfer accuracy"))

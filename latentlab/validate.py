@@ -64,9 +64,10 @@ def non_negative_int(value, name: str, *, hint: str = "", numpy: bool = False) -
 def int_in(value, name: str, low: int, high: int, *, hint: str = "", numpy: bool = False) -> int:
     """``int(value)`` if ``value`` is an int (not bool) with ``low <= value <= high`` (both ends included), else a
     ValueError ``"<name>: expected an int in [<low>, <high>], got ..."``."""
-    v = _int_from(value, name, low, f"an int in [{low}, {high}]", hint, numpy)
+    what = f"an int in [{low}, {high}]"
+    v = _int_from(value, name, low, what, hint, numpy)
     if v > high:
-        raise ValueError(expected(name, f"an int in [{low}, {high}]", value, hint=hint))
+        raise ValueError(expected(name, what, value, hint=hint))
     return v
 
 

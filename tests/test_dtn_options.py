@@ -473,3 +473,72 @@ def test_edge_map_by_hand_and_the_edge_d():
 def test_edge_d_trains_deterministically(tmp_path):
     sa, sb = (_states(_fit(tmp_path, n, d_edges=True)) for n in ("a", "b"))
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+# --------------------------------------------------------------------------------------------------
+# mask_layout: L_MASK weighted by where the targets show their backdrop (session 10)
+
+def test_backdrop_frequency_by_hand():
+    from latentlab.transfer.measures import backdrop_frequency
+    a = torch.full((3, 4, 4), 0.2)
+    a[:, 1:3, 1:3] = -0.5                      # a square "face" on a flat backdrop
+    b = torch.full((3, 4, 4), -0.7)
+    b[0, 0, 3] = 0.9                            # one channel differs: not backdrop
+    b[:, 3, 0] = -0.7 + 5e-4                    # within tol: backdrop
+    freq = backdrop_frequency(torch.stack([a, b]))
+    want = torch.ones(4, 4)
+    want[1:3, 1:3] = 0.5
+    want[0, 3] = 0.5
+    assert torch.equal(freq, want)
+    assert backdrop_frequency(torch.stack([a, b]), tol=0.0)[3, 0] == 0.5
+    with pytest.raises(ValueError, match="tol"):
+        backdrop_frequency(torch.stack([a, b]), tol=-1)
+    with pytest.raises(ValueError, match="images"):
+        backdrop_frequency(a)
+
+
+def test_mask_loss_by_hand_and_refusals():
+    m = torch.rand(2, 1, 4, 4)
+    assert torch.equal(losses.mask_loss(m), m.mean())
+    layout = torch.zeros(4, 4)
+    layout[0, :] = 1.0
+    layout[1, :] = 0.5
+    assert torch.allclose(losses.mask_loss(m, layout), (m[:, 0, 0].sum() + 0.5 * m[:, 0, 1].sum()) / m.numel())
+    m.requires_grad_(True)
+    losses.mask_loss(m, layout).backward()
+    assert (m.grad[:, :, 2:] == 0).all() and (m.grad[:, :, 0] > 0).all()  # no push where layout is 0
+    with pytest.raises(ValueError, match="layout"):
+        losses.mask_loss(m, torch.ones(3, 3))
+    with pytest.raises(ValueError, match="masks"):
+        losses.mask_loss(torch.rand(2, 3, 4, 4))
+
+
+def test_mask_layout_config_check_and_the_trainers_map(tmp_path):
+    assert DTNConfig().mask_layout is False
+    with pytest.raises(ValueError, match="mask_layout.*mask_weight"):
+        DTNConfig(layered=True, mask_layout=True)
+    with pytest.raises(ValueError, match="mask_layout"):
+        DTNConfig(layered=True, mask_weight=1.0, mask_layout=1)
+    from latentlab.transfer.measures import backdrop_frequency
+    target = _data(seed=1)
+    for i in range(0, len(target), 2):        # half the targets on a flat backdrop with a 4x4 square in the middle
+        x = target.images[i]
+        x[:] = 0.3
+        x[:, 6:10, 6:10] = -0.3
+
+    def fit(name, **kw):
+        tr = DTNTrainer(_cfg(target_channels=3, layered=True, mask_weight=50.0, steps=6, lr=0.02, **kw),
+                        encoder=_enc(), source=_data(), target=target, run_dir=tmp_path / name)
+        return tr, tr.fit()
+
+    tr, m = fit("layout", mask_layout=True)
+    assert torch.equal(tr._layout, backdrop_frequency(torch.stack([target[i][0] for i in range(len(target))])))
+    assert tr._layout[0, 0] == 1.0 and tr._layout[0, 5] == 0.5 and tr._layout[8, 8] == 0.0  # (0, 0) is the reference
+    tr2, m2 = fit("layout2", mask_layout=True)
+    assert all(torch.equal(v, _states(m2)[k]) for k, v in _states(m).items())  # seeded
+    _, plain = fit("uniform")
+    assert any(not torch.equal(v, _states(plain)[k]) for k, v in _states(m).items())  # the weighting changes g
+    h = torch.rand(16, 8) * 2 - 1
+    mask = {k: d.decoder.forward_with_mask(h)[1][:, 0] for k, d in (("layout", m), ("uniform", plain))}
+    # the uniform prior pushes the middle down as hard as the corners; the layout prior leaves it alone
+    assert mask["layout"][:, 6:10, 6:10].mean() > mask["uniform"][:, 6:10, 6:10].mean() + 0.01

@@ -109,6 +109,11 @@ class DTNConfig(DictConfig):
                                       # targets drawn on a plain backdrop (avatars, emoji)
     mask_weight: float = 0.0          # weight of L_MASK, the mean of the layered g's mask on G(s) and G(t) (needs
                                       # layered): a prior for the plain backdrop where the foreground is not needed
+    mask_layout: bool = False         # L_MASK weighs each pixel by how often the targets show their backdrop there
+                                      # (measures.backdrop_frequency of the first 2,000 targets: 1 in an avatar's
+                                      # corners, 0 where its face always is), so the prior pushes the mask down only
+                                      # where targets are backdrop and leaves the face opaque (needs mask_weight > 0;
+                                      # not in the paper)
     ema_decay: float = 0.0            # exponential moving average of g's weights and BatchNorm statistics, as the
                                       # GAN trainer's ema_decay: decay min(ema_decay, (1+t)/(10+t)) after step t
                                       # (not in the paper; e.g. 0.999). With ema_decay > 0 the averaged g is the
@@ -160,7 +165,7 @@ class DTNConfig(DictConfig):
             raise ValueError(f"d_norm: expected 'batch' or 'spectral', got {self.d_norm!r}")
         if self.tid_distance not in ("mse", "l1"):
             raise ValueError(f"tid_distance: expected 'mse' or 'l1', got {self.tid_distance!r}")
-        for name in ("binary_d", "d_minibatch_std", "layered", "d_patch", "d_edges"):
+        for name in ("binary_d", "d_minibatch_std", "layered", "d_patch", "d_edges", "mask_layout"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: expected a bool, got {getattr(self, name)!r}")
         if not isinstance(self.style_layer, str):
@@ -169,6 +174,9 @@ class DTNConfig(DictConfig):
             raise ValueError(f"d_patch: a patch D needs image_size >= 16, got {self.image_size}")
         if self.mask_weight > 0 and not self.layered:
             raise ValueError(f"mask_weight: {self.mask_weight} needs a layered g (layered=True); got layered=False")
+        if self.mask_layout and not self.mask_weight > 0:
+            raise ValueError(f"mask_layout: weighs L_MASK, so it needs mask_weight > 0 (and layered=True); got "
+                             f"mask_weight={self.mask_weight}")
         if self.style > 0 and not self.style_layer:
             raise ValueError(f"style_layer: style={self.style} needs a block of f, e.g. 'block2'; got ''")
         check_train_settings(self)

@@ -215,3 +215,19 @@ def style_const_loss(maps_s: torch.Tensor, maps_gs: torch.Tensor) -> torch.Tenso
     a, b = maps_s.float(), maps_gs.float()
     return distance(a - a.mean((2, 3), keepdim=True), b - b.mean((2, 3), keepdim=True), "cosine",
                     name="style_const_loss")
+
+
+def mask_loss(masks: torch.Tensor, layout: torch.Tensor | None = None) -> torch.Tensor:
+    """L_MASK: the mean of a layered g's masks (N, 1, H, W) in (0, 1), a prior for the plain backdrop. With
+    ``layout`` (H, W) in [0, 1] (``measures.backdrop_frequency`` of the targets) each pixel counts by how often
+    the targets show their backdrop there: mean(masks * layout), so where the face always is nothing pushes."""
+    if not isinstance(masks, torch.Tensor) or masks.dim() != 4 or masks.shape[1] != 1:
+        raise ValueError(f"masks: expected (N, 1, H, W), got "
+                         f"{tuple(masks.shape) if isinstance(masks, torch.Tensor) else type(masks).__name__}")
+    m = masks.float()
+    if layout is None:
+        return m.mean()
+    if not isinstance(layout, torch.Tensor) or tuple(layout.shape) != tuple(m.shape[2:]):
+        raise ValueError(f"layout: expected a map of shape {tuple(m.shape[2:])} (the masks' H, W), got "
+                         f"{tuple(layout.shape) if isinstance(layout, torch.Tensor) else type(layout).__name__}")
+    return (m * layout.to(m)).mean()

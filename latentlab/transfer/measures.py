@@ -13,6 +13,8 @@ A DTN can score high transfer accuracy by drawing one template per class. These 
 * :func:`precision_recall` - improved precision and recall (Kynkaenniemi et al. 2019) in a feature space.
 * :func:`backdrop_std` - how flat the plain backdrop of a target drawn on one is (avatars: 0.0 exactly): the
   pixel standard deviation inside the two top corner squares, which are backdrop in every avatar.
+* :func:`backdrop_frequency` - where a set of targets drawn on a plain backdrop shows its backdrop: per pixel, the
+  fraction of images whose pixel there has the image's backdrop colour (its top-left pixel's).
 
 All take (N, C, H, W) tensors in [-1, 1]; nothing here trains or samples a model.
 """
@@ -25,7 +27,7 @@ import torch.nn.functional as F
 from ..validate import int_in
 
 __all__ = ["within_class_diversity", "normalise_digits", "stroke_width", "slant", "style_correlation",
-           "precision_recall", "central_columns", "backdrop_std"]
+           "precision_recall", "central_columns", "backdrop_std", "backdrop_frequency"]
 
 
 def check_batch(images, name: str, *, channels: int | None = None, layout: str = "(N, C, H, W)",
@@ -192,3 +194,14 @@ def backdrop_std(images, corner: int = 8) -> float:
     corner = int_in(corner, "corner", 1, min(x.shape[-2:]) // 2, hint="(half the image side)")
     c = torch.cat([x[:, :, :corner, :corner].flatten(2), x[:, :, :corner, -corner:].flatten(2)], 2)
     return float(c.std(2, unbiased=False).mean())
+
+
+def backdrop_frequency(images, tol: float = 1e-3) -> torch.Tensor:
+    """(H, W) in [0, 1]: per pixel, the fraction of ``images`` (N, C, H, W) whose pixel there equals the image's
+    top-left pixel in every channel (within ``tol``), i.e. shows its plain backdrop. For targets drawn on one
+    flat colour (avatars, emoji) this is a layout map: 1 in the corners, 0 where the face always is
+    (``DTNConfig.mask_layout`` weighs the layered g's mask prior with it)."""
+    x = check_batch(images, "images")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < 2:
+        raise ValueError(f"tol: expected a float in [0, 2) (pixels are in [-1, 1]), got {tol!r}")
+    return ((x - x[:, :, :1, :1]).abs().amax(1) <= tol).float().mean(0)

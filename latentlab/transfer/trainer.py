@@ -39,11 +39,13 @@ from ..train.rundir import (RunExistsError, TrainingDiverged, checkpoint_name, l
 from . import losses
 from .dtn import DTN, DTNConfig, dtn_from_state, match_channels, save_dtn
 from .encoder import Encoder
+from .measures import backdrop_frequency
 
 __all__ = ["DTNTrainer", "DTNSampleGrid", "default_callbacks", "latest_checkpoint", "RunExistsError",
            "TrainingDiverged"]
 
 SOURCE_STREAM, TARGET_STREAM = 21, 22  # seed-derivation tags of the two data orders
+LAYOUT_IMAGES = 2000  # targets that measure DTNConfig.mask_layout's map
 TRAINED_G = "trained_decoder."  # with DTNConfig.ema_decay > 0: checkpoint prefix of the trained (not averaged) g
 
 
@@ -271,6 +273,9 @@ class DTNTrainer:
         if self.fast:
             for m in {id(x): x for x in (dtn.decoder, self.g, dtn.discriminator)}.values():
                 m.to(memory_format=torch.channels_last)
+        self._layout = None
+        if c.mask_layout:  # where the targets show their backdrop (the first 2,000, in dataset order)
+            self._layout = backdrop_frequency(self._batch(self.target, range(min(len(self.target), LAYOUT_IMAGES))))
         self._d_params = list(dtn.discriminator.parameters())
         self.opt_g = adam(list(self.g.parameters()), c.lr, (c.beta1, c.beta2))
         self.opt_d = adam(self._d_params, c.lr, (c.beta1, c.beta2))
@@ -330,7 +335,8 @@ class DTNTrainer:
     def g_step(self, t: torch.Tensor, f_s: torch.Tensor, f_t: torch.Tensor, step: int,
                source_maps: torch.Tensor | None = None) -> dict:
         """One update of g: L_G = L_GANG + alpha L_CONST + beta L_TID + gamma L_TV + diversity L_DIV
-        + style L_STYLE + mask_weight L_MASK (a term whose weight is 0 is not computed; ``source_maps``: L_STYLE's
+        + style L_STYLE + mask_weight L_MASK (``losses.mask_loss``, weighted by the targets' backdrop layout with
+        ``mask_layout``; a term whose weight is 0 is not computed; ``source_maps``: L_STYLE's
         target, from :meth:`_inputs`). D's weights are frozen meanwhile, so backward computes only the input
         gradients G needs. Returns the loss and its terms (detached), named as in the log."""
         c, dtn = self.config, self.dtn
@@ -351,8 +357,8 @@ class DTNTrainer:
             l_tid = losses.tid_loss(t, gt, c.tid_distance) if c.beta > 0 else torch.zeros(())
             l_tv = losses.tv_loss(gs if gt is None else torch.cat([gs, gt])) if c.gamma > 0 else torch.zeros(())
             l_div = losses.diversity_loss(f_s, gs, f_t, t) if c.diversity > 0 else torch.zeros(())
-            l_mask = (torch.cat([m for m in (mask_s, mask_t) if m is not None]).float().mean() if c.mask_weight > 0
-                      else torch.zeros(()))
+            l_mask = (losses.mask_loss(torch.cat([m for m in (mask_s, mask_t) if m is not None]), self._layout)
+                      if c.mask_weight > 0 else torch.zeros(()))
             loss_g = (l_gan + c.alpha * l_const + c.beta * l_tid + c.gamma * l_tv + c.diversity * l_div
                       + c.style * l_style + c.mask_weight * l_mask)
             self._check_finite(step, loss_g.detach(), "loss_g")

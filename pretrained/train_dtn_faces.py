@@ -99,6 +99,9 @@ PRESETS["dtn-faces-layered-m30-patch"] = dict(PRESETS["dtn-faces-layered"], mask
 # D also sees the local gradient magnitude (DTNConfig.d_edges): D's gradient on G(face)'s backdrop does not point
 # towards a flat colour (cosine -0.04 at the shipped run's step 7,500), although D does tell cloudy backdrops from flat
 PRESETS["dtn-faces-edges"] = dict(PRESETS["dtn-faces-ema"], d_edges=True)
+# a layered g whose mask prior counts only where avatars show their backdrop (DTNConfig.mask_layout): the uniform
+# prior of dtn-faces-layered-m100 made the faces half transparent and lost to D's pull in the corners
+PRESETS["dtn-faces-layout"] = dict(PRESETS["dtn-faces-layered"], mask_weight=300.0, mask_layout=True)
 # widths (16, 32, 64, 128): a 2.8 s/step run of (32, 64, 128, 128) did not fit the shared CPU; 600 steps suffice for
 # clean renders (held-out group accuracies in the encoder's JSON).
 ENCODER_RECIPE = dict(n=20_000, face_seed=0, steps=600, batch_size=64, lr=2e-3, seed=0, eval_n=2000, eval_seed=303,

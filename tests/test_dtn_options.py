@@ -542,3 +542,87 @@ def test_mask_layout_config_check_and_the_trainers_map(tmp_path):
     mask = {k: d.decoder.forward_with_mask(h)[1][:, 0] for k, d in (("layout", m), ("uniform", plain))}
     # the uniform prior pushes the middle down as hard as the corners; the layout prior leaves it alone
     assert mask["layout"][:, 6:10, 6:10].mean() > mask["uniform"][:, 6:10, 6:10].mean() + 0.01
+
+
+# --------------------------------------------------------------------------------------------------
+# DTNTrainer.warm_start: a fresh run that starts from another run's file (session 10)
+
+class _AtStart:
+    """Keeps g (trained), the averaged g, D and the EMA count as they are when training starts."""
+
+    def on_train_start(self, tr):
+        self.g = {k: v.clone() for k, v in tr.g.state_dict().items()}
+        self.avg = {k: v.clone() for k, v in tr.dtn.decoder.state_dict().items()}
+        self.d = {k: v.clone() for k, v in tr.dtn.discriminator.state_dict().items()}
+        self.n = int(tr.ema.n_averaged) if tr.ema is not None else None
+
+
+def _warm(tmp_path, name, init, cfg=None, mask=0.95, resume=False, steps=4):
+    at = _AtStart()
+    tr = DTNTrainer(cfg or _cfg(target_channels=3, ema_decay=0.9, steps=steps), encoder=_enc(), source=_data(),
+                    target=_data(seed=1), run_dir=tmp_path / name, callbacks=[at], resume=resume)
+    return tr.warm_start(init, mask=mask), at
+
+
+def test_warm_start_takes_g_its_average_and_d_and_records_the_file(tmp_path):
+    base = DTNTrainer(_cfg(target_channels=3, ema_decay=0.9), encoder=_enc(), source=_data(), target=_data(seed=1),
+                      run_dir=tmp_path / "base")
+    m = base.fit()
+    ck = tmp_path / "base" / "checkpoints" / "step-00000004.safetensors"
+    tr, at = _warm(tmp_path, "warm", ck)
+    tr.fit()
+    assert all(torch.equal(v, base.g.state_dict()[k]) for k, v in at.g.items())           # the trained g
+    assert all(torch.equal(v, m.decoder.state_dict()[k]) for k, v in at.avg.items())      # its average
+    assert all(torch.equal(v, m.discriminator.state_dict()[k]) for k, v in at.d.items())  # D
+    assert at.n == 5                                         # the average goes on at the file's step
+    run = json.loads((tmp_path / "warm" / "run.json").read_text())
+    assert run["warm_start"] == {"path": str(ck), "step": 4, "discriminator": True}
+    # a fresh run of the same config starts elsewhere, and the warm run moved on from its start
+    fresh_at = _AtStart()
+    DTNTrainer(_cfg(target_channels=3, ema_decay=0.9), encoder=_enc(), source=_data(), target=_data(seed=1),
+               run_dir=tmp_path / "fresh", callbacks=[fresh_at]).fit()
+    assert any(not torch.equal(v, fresh_at.g[k]) for k, v in at.g.items() if v.is_floating_point())
+    assert any(not torch.equal(v, tr.g.state_dict()[k]) for k, v in at.g.items() if v.is_floating_point())
+
+
+def test_warm_start_of_a_layered_g_from_a_plain_one_and_a_d_of_another_kind(tmp_path):
+    DTNTrainer(_cfg(target_channels=3), encoder=_enc(), source=_data(), target=_data(seed=1),
+               run_dir=tmp_path / "base").fit()
+    plain = load_dtn(tmp_path / "base" / "model.safetensors")
+    cfg = _cfg(target_channels=3, layered=True, d_edges=True, steps=2)
+    tr, at = _warm(tmp_path, "lay", tmp_path / "base" / "model.safetensors", cfg=cfg, mask=0.8)
+    tr.fit()
+    g = tr.dtn.decoder.__class__(cfg)
+    g.load_state_dict(at.g)
+    h = torch.rand(5, 8) * 2 - 1
+    img, mask = g.eval().forward_with_mask(h)
+    assert torch.allclose(mask, torch.full_like(mask, 0.8), atol=1e-6)
+    assert torch.allclose(img, 0.8 * plain.decoder(h), atol=1e-5)  # the old image, faded to 0.8 over a 0 backdrop
+    fresh_at = _AtStart()
+    DTNTrainer(cfg, encoder=_enc(), source=_data(), target=_data(seed=1), run_dir=tmp_path / "fresh",
+               callbacks=[fresh_at]).fit()
+    assert all(torch.equal(v, fresh_at.d[k]) for k, v in at.d.items())  # the edge D has other shapes: fresh
+    assert json.loads((tmp_path / "lay" / "run.json").read_text())["warm_start"]["discriminator"] is False
+
+
+def test_warm_start_refusals_and_a_bit_exact_resume(tmp_path):
+    DTNTrainer(_cfg(target_channels=3), encoder=_enc(), source=_data(), target=_data(seed=1),
+               run_dir=tmp_path / "base").fit()
+    model = tmp_path / "base" / "model.safetensors"
+    tr = DTNTrainer(_cfg(target_channels=3), encoder=_enc(seed=5), source=_data(), target=_data(seed=1),
+                    run_dir=tmp_path / "x")
+    with pytest.raises(ValueError, match="path: .*another f"):
+        tr.warm_start(model)
+    with pytest.raises(ValueError, match=r"mask: expected a float in \(0, 1\)"):
+        _warm(tmp_path, "y", model, mask=1.0)
+    wide, _ = _warm(tmp_path, "z", model, cfg=_cfg(target_channels=3, ngf=8))
+    with pytest.raises(ValueError, match="path: the g in .* other shapes"):
+        wide.fit()
+    # killed half way and resumed (the file is given again and ignored): the uninterrupted run's weights
+    full, _ = _warm(tmp_path, "full", model, cfg=_cfg(target_channels=3, ema_decay=0.9, steps=4))
+    a = full.fit()
+    half, _ = _warm(tmp_path, "half", model, cfg=_cfg(target_channels=3, ema_decay=0.9, steps=2))
+    half.fit()
+    again, _ = _warm(tmp_path, "half", model, cfg=_cfg(target_channels=3, ema_decay=0.9, steps=4), resume=True)
+    b = again.fit()
+    assert all(torch.equal(v, _states(b)[k]) for k, v in _states(a).items())

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import sys
 import time
@@ -143,6 +144,59 @@ class DTNTrainer:
         self.last_checkpoint: Path | None = None
         self._loop: TrainingLoop | None = None
         self._perm: dict = {}
+        self._warm: tuple | None = None
+        self._ema_offset = 0  # a warm-started run's EMA count goes on from the file's step
+
+    def warm_start(self, path: str | os.PathLike, *, mask: float = 0.95) -> "DTNTrainer":
+        """Start a fresh run from another run's DTN file or checkpoint instead of the seeded initial weights: g (the
+        trained g and, with ``ema_decay``, the averaged g, whose average goes on at the file's step) and D, each
+        when the file holds it with the same shapes (a D of another kind, e.g. ``d_edges``, starts fresh). A
+        layered g started from a plain one gets the plain g as its foreground, its mask at ``mask`` everywhere
+        (so G starts at that fraction of the old image) and a background colour of 0. Adam starts fresh and the
+        step count at 0; ``run.json`` records the file and its step. Applied by :meth:`fit` on a fresh run only (a
+        resumed run continues from its own checkpoints). Returns the trainer."""
+        from .dtn import load_dtn
+        if isinstance(mask, bool) or not isinstance(mask, (int, float)) or not 0 < mask < 1:
+            raise ValueError(f"mask: expected a float in (0, 1) (the layered g's starting mask), got {mask!r}")
+        saved = load_dtn(path)  # the model-file checks: format, version, sha256
+        cur = self.encoder.state_dict()
+        for k, v in saved.encoder.state_dict().items():
+            if k not in cur or not torch.equal(v, cur[k]):
+                raise ValueError(f"path: {str(path)!r} holds another f than the encoder given (tensor {k!r}); a warm "
+                                 "start needs the same f")
+        self._warm = (Path(path), saved, float(mask))
+        return self
+
+    def _apply_warm_start(self) -> None:
+        path, saved, mask = self._warm
+        tensors, _ = load_safetensors(path)
+        averaged = saved.decoder.state_dict()
+        trained = {k[len(TRAINED_G):]: v for k, v in tensors.items() if k.startswith(TRAINED_G)} or averaged
+        heads = ("to_mask.", "to_background.")
+        for module, state in {id(m): (m, st) for m, st in ((self.dtn.decoder, averaged), (self.g, trained))}.values():
+            try:
+                missing, unexpected = module.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+            except RuntimeError as e:
+                raise ValueError(f"path: the g in {str(path)!r} has other shapes than this config's g ({e})") from None
+            if unexpected or any(not k.startswith(heads) for k in missing):
+                raise ValueError(f"path: the g in {str(path)!r} does not fit this config's g (missing {missing[:3]}, "
+                                 f"unexpected {unexpected[:3]})")
+            if missing:  # a plain g's file for a layered g: the foreground is the old image
+                with torch.no_grad():
+                    module.to_mask.bias.fill_(math.log(mask / (1 - mask)))
+        self._ema_offset = saved.step
+        if self.ema is not None:
+            self.ema.n_averaged.fill_(saved.step + 1)
+        if self._warm_d_fits():
+            self.dtn.discriminator.load_state_dict(saved.discriminator.state_dict())
+
+    def _warm_d_fits(self) -> bool:
+        """Whether the warm-start file holds a D with this config's D's tensors and shapes."""
+        saved, here = self._warm[1].discriminator, self.dtn.discriminator.state_dict()
+        if saved is None:
+            return False
+        there = saved.state_dict()
+        return set(there) == set(here) and all(there[k].shape == here[k].shape for k in here)
 
     @property
     def total_steps(self) -> int:
@@ -179,9 +233,12 @@ class DTNTrainer:
         if old is None:
             atomic_write_bytes(rd / "run.json", json.dumps({
                 "config": self.config.to_dict(), "encoder_config": self.encoder.config.to_dict(),
-                "source": self.source_name, "target": self.target_name, "runtime": self._runtime()},
+                "source": self.source_name, "target": self.target_name, "runtime": self._runtime(),
+                **({"warm_start": {"path": str(self._warm[0]), "step": self._warm[1].step,
+                                   "discriminator": self._warm_d_fits()}} if self._warm is not None else {})},
                 indent=2).encode())
             return
+        self._ema_offset = int((old.get("warm_start") or {}).get("step", 0))
         prev, now = old.get("config") or {}, self.config.to_dict()
         default = DTNConfig().to_dict()  # a field added after the run was started counts as its default
         diff = {k: (prev.get(k, default.get(k)), now.get(k)) for k in sorted(set(prev) | set(now))
@@ -230,7 +287,8 @@ class DTNTrainer:
                 raise ValueError(f"resume: {str(path)!r} holds no trained g ({TRAINED_G}*; ema_decay="
                                  f"{self.config.ema_decay} needs it), e.g. {missing[0]!r} is missing")
             self.g.load_state_dict({k: tensors[TRAINED_G + k] for k in self.g.state_dict()})
-            self.ema.n_averaged.fill_(int(meta["step"]) + 1)  # the next update is step t = meta["step"]
+            # the next update is step t = meta["step"] (+ the warm-start file's step)
+            self.ema.n_averaged.fill_(int(meta["step"]) + 1 + self._ema_offset)
         optimizer_from_tensors(self.opt_g, tensors, json.loads(meta["optim_g_groups"]), "optim_g")
         optimizer_from_tensors(self.opt_d, tensors, json.loads(meta["optim_d_groups"]), "optim_d")
         return int(meta["step"])
@@ -285,6 +343,8 @@ class DTNTrainer:
         records past it). Returns the first step."""
         self._prepare_run_dir()
         start = resume_from(self.run_dir, self._load_checkpoint) if self.resume else 0
+        if self._warm is not None and start == 0:
+            self._apply_warm_start()
         self.step = self.start_step = start
         self.dtn.train()
         self.g.train()

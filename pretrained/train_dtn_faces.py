@@ -25,6 +25,8 @@ The ablation presets change only what their name says (alpha = 0; beta = 0; bina
 The presets dtn-faces-layered*, -logits, -groups, -*sn, -beta*, -edges are pilots against the cloudy backdrops
 (issue 32: a layered g, a mask prior, L_CONST on f's logits or on its attribute groups, a spectrally normalised D,
 a stronger L_TID, an R1 penalty, a patch D, a D that sees edges; docs/experiment-log.md). None of them has shipped.
+dtn-faces-layout (a layered g whose mask prior counts where avatars show their backdrop) and dtn-faces-layout-ft (the
+same, started from the shipped run's step 7,500: ``train dtn-faces-layout-ft`` after ``train dtn-faces-ema``) too.
 """
 from __future__ import annotations
 
@@ -102,6 +104,10 @@ PRESETS["dtn-faces-edges"] = dict(PRESETS["dtn-faces-ema"], d_edges=True)
 # a layered g whose mask prior counts only where avatars show their backdrop (DTNConfig.mask_layout): the uniform
 # prior of dtn-faces-layered-m100 made the faces half transparent and lost to D's pull in the corners
 PRESETS["dtn-faces-layout"] = dict(PRESETS["dtn-faces-layered"], mask_weight=300.0, mask_layout=True)
+# the same, started from the shipped run (dtn-faces-ema, seed as given) at step 7,500: its g becomes the foreground
+# (mask 0.95 at the start), its D goes on (DTNTrainer.warm_start); --init names another file
+PRESETS["dtn-faces-layout-ft"] = dict(PRESETS["dtn-faces-layout"], steps=3000)
+WARM_STARTS = {"dtn-faces-layout-ft": ("dtn-faces-ema", 7500)}  # preset -> (the run it starts from, step)
 # widths (16, 32, 64, 128): a 2.8 s/step run of (32, 64, 128, 128) did not fit the shared CPU; 600 steps suffice for
 # clean renders (held-out group accuracies in the encoder's JSON).
 ENCODER_RECIPE = dict(n=20_000, face_seed=0, steps=600, batch_size=64, lr=2e-3, seed=0, eval_n=2000, eval_seed=303,
@@ -166,6 +172,11 @@ def cmd_train(args) -> int:
     trainer = DTNTrainer(config, encoder=f, source=_faces(20_000, 0),
                          target=AvatarsDataset(n=20_000, seed=0, cache=default_cache_dir()), run_dir=run_dir,
                          resume=args.resume, source_name="faces", target_name="avatars")
+    init = args.init or (str(RUNS / f"{WARM_STARTS[args.preset][0]}-s{args.seed}" / "checkpoints" /
+                             f"step-{WARM_STARTS[args.preset][1]:08d}.safetensors")
+                         if args.preset in WARM_STARTS else None)
+    if init and not (args.resume and (run_dir / "run.json").exists()):
+        trainer.warm_start(Path(init).expanduser())
     trainer.fit()
     print(run_dir / "model.safetensors")
     return 0
@@ -266,6 +277,8 @@ def main(argv=None) -> int:
                    "file whose f to use (e.g. pretrained/dtn-faces.safetensors)")
     t.add_argument("--run-dir", default=None, help="default ~/latentlab-runs/PRESET-sSEED")
     t.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    t.add_argument("--init", default=None, help="start from this DTN file or checkpoint (DTNTrainer.warm_start; "
+                   "default for the -ft presets: their run's checkpoint in WARM_STARTS)")
     m = sub.add_parser("measure", help="attribute transfer, ceiling, retrieval, FD ratio", formatter_class=ap.formatter_class)
     m.add_argument("models", nargs="+", help="DTN files (model.safetensors or checkpoints)")
     m.add_argument("--n", type=int, default=1000, help="test faces (face set 1)")

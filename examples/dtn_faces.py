@@ -11,7 +11,8 @@ ratio_to_ceiling (the avatar judge's), ``readers`` (the judge and the second ava
 it: ``pretrained/judges/avatars-reader.safetensors``, trained by ``pretrained/train_dtn_faces.py reader report``; per
 attribute their ratio to the ceiling and the spread between them), retrieval_median_rank, ablations, fd_ratio,
 backdrop_std (how flat G(face)'s backdrop is: the pixel standard deviation in the two top corners, which are one
-colour in every avatar; backdrop_std_ceiling, the drawn avatars', is 0.0) and seconds. The ablations (full /
+colour in every avatar; backdrop_std_ceiling, the drawn avatars', is 0.0), backdrop_std_whole (the same over the
+whole backdrop of each face's drawn avatar, its outline's 2 pixels left out) and seconds. The ablations (full /
 alpha = 0 / beta = 0 / binary D) cannot be retrained in an example's time: they are read from the committed measurements
 (``pretrained/dtn-faces.results.json``, written by ``pretrained/train_dtn_faces.py measure``), per condition
 mean, std and the seeds that were run. ``--smoke`` runs every step on tiny untrained networks and 16
@@ -138,6 +139,7 @@ def main(argv=None) -> dict:
                              else "none: pretrained/dtn-faces.results.json is missing"),
         "fd_ratio": result["fd_ratio"], "fd": result["fd"], "fd_real_floor": result["fd_real_floor"],
         "backdrop_std": result["backdrop_std"], "backdrop_std_ceiling": result["backdrop_std_ceiling"],
+        "backdrop_std_whole": result["backdrop_std_whole"],
     }
     if reader is not None:
         out["reader"] = result["reader"]

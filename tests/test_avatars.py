@@ -257,6 +257,7 @@ def test_example_smoke(tmp_path):
                 "fd_ratio", "seconds"):
         assert key in out, key
     assert out["backdrop_std_ceiling"] == 0.0 and out["backdrop_std"] >= 0  # drawn avatars: a one-colour backdrop
+    assert out["backdrop_std_whole"] > 0  # the untrained g draws no flat backdrop
     assert set(out["attribute_balanced_accuracy"]) == {"smile", "glasses", "presentation"}
     assert 1 <= out["retrieval_median_rank"] <= 16
     # both readers, side by side (the smoke reader is untrained: its numbers mean nothing, their shape does)

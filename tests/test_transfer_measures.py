@@ -146,3 +146,27 @@ def test_backdrop_std_by_hand():
         backdrop_std(x, corner=True)
     with pytest.raises(TypeError, match="images"):
         backdrop_std(x.numpy())
+
+
+def test_backdrop_region_frequency_and_region_std_by_hand():
+    from latentlab.transfer.measures import backdrop_frequency, backdrop_region, region_std
+    x = torch.full((2, 3, 8, 8), 0.25)
+    x[0, :, 3:5, 3:5] = -1.0                  # image 0: a 2x2 "face" on a flat backdrop
+    x[1, 1, 0:4, 4:8] = 0.9                   # image 1: its top-right quarter differs in one channel
+    r = backdrop_region(x)
+    assert r.dtype == torch.bool and r[0].sum() == 60 and r[1].sum() == 48 and not r[1, 0, 7]
+    eroded = backdrop_region(x, erode=1)
+    # a pixel stays if its 3x3 square (inside the image: the border is no outline) is backdrop
+    assert not eroded[0, 2, 2] and eroded[0, 1, 1] and eroded[0, 0, 0] and eroded[0, 7, 7]
+    assert torch.equal(backdrop_frequency(x), r.float().mean(0))
+    y = torch.zeros(2, 3, 8, 8)
+    y[0, 0, 0, 0], y[0, 0, 0, 1] = 1.0, -1.0  # inside image 0's region: red std over its 60 pixels
+    y[1, :, 0, 7] = 5.0                       # outside image 1's region: ignored
+    want = (2 / 60) ** 0.5 / 3 / 2            # red of image 0 (2 px of +-1 among 60), averaged over 3 channels, 2 images
+    assert region_std(y, r) == pytest.approx(want)
+    empty = torch.zeros_like(r)
+    assert math.isnan(region_std(y, empty))
+    with pytest.raises(ValueError, match="regions"):
+        region_std(y, r.float())
+    with pytest.raises(ValueError, match="erode"):
+        backdrop_region(x, erode=5)

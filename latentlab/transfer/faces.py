@@ -36,7 +36,7 @@ from ..data.faces import BEARD_STYLES, HAIR_LENGTHS, PRESENTATIONS, face_attribu
 from ..metrics.frechet import frechet_distance
 from ..train.classify import LabelledBatches, ShuffledBatches, fit_classifier, progress_callbacks
 from .encoder import Encoder, EncoderConfig, encoder_logits
-from .measures import backdrop_std
+from .measures import backdrop_region, backdrop_std, region_std
 
 __all__ = ["FACE_GROUPS", "face_labels", "face_encoder_config", "train_face_encoder", "group_accuracy",
            "ceiling_images", "balanced_accuracy", "retrieval_ranks", "measure", "JUDGED", "Reference", "reader_scores",
@@ -191,6 +191,7 @@ class Reference:
         self.fd_floor = frechet_distance(*self.real_feats)
         self.ceiling_scores = _judged(self.judge, self.ceiling, self.truth)
         self.ceiling_backdrop_std = backdrop_std(self.ceiling)
+        self.ceiling_backdrop = backdrop_region(self.ceiling, erode=2)  # each drawn avatar's backdrop, edges left out
 
 
 def reader_scores(reader, images: torch.Tensor, truth: dict) -> dict:
@@ -222,7 +223,8 @@ def readers_summary(result: dict) -> dict:
 def measure(dtn, ref: Reference, reader=None) -> dict:
     """Attribute balanced accuracy of G(faces) (and its ratio to the ceiling), retrieval median rank, FD ratio,
     the backdrop's flatness (:func:`~latentlab.transfer.measures.backdrop_std` of G(faces) and of the ceiling
-    avatars, 0.0: a clean avatar's backdrop is one colour); with ``reader`` (a second reader,
+    avatars, 0.0: a clean avatar's backdrop is one colour; ``backdrop_std_whole``: G(face)'s over the whole backdrop
+    of the face's drawn avatar, :func:`~latentlab.transfer.measures.region_std`); with ``reader`` (a second reader,
     :func:`reader_scores`) also its smile / glasses numbers under "reader"."""
     g = dtn.transfer(ref.faces)
     scores = _judged(ref.judge, g, ref.truth)
@@ -240,5 +242,6 @@ def measure(dtn, ref: Reference, reader=None) -> dict:
         "fd": fd, "fd_real_floor": ref.fd_floor,
         "fd_ratio": fd / ref.fd_floor if ref.fd_floor > 0 and math.isfinite(fd) else None,
         "backdrop_std": backdrop_std(g), "backdrop_std_ceiling": ref.ceiling_backdrop_std,
+        "backdrop_std_whole": region_std(g, ref.ceiling_backdrop),
         **({"reader": _second_reader(reader, g, ref)} if reader is not None else {}),
     }

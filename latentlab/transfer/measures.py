@@ -13,8 +13,9 @@ A DTN can score high transfer accuracy by drawing one template per class. These 
 * :func:`precision_recall` - improved precision and recall (Kynkaenniemi et al. 2019) in a feature space.
 * :func:`backdrop_std` - how flat the plain backdrop of a target drawn on one is (avatars: 0.0 exactly): the
   pixel standard deviation inside the two top corner squares, which are backdrop in every avatar.
-* :func:`backdrop_frequency` - where a set of targets drawn on a plain backdrop shows its backdrop: per pixel, the
-  fraction of images whose pixel there has the image's backdrop colour (its top-left pixel's).
+* :func:`backdrop_region`, :func:`backdrop_frequency` and :func:`region_std` - where targets drawn on a plain
+  backdrop show it (the pixels with the image's top-left colour), how often over a set (a layout map), and how flat
+  other images are inside such regions (a transfer over its drawn avatar's whole backdrop).
 
 All take (N, C, H, W) tensors in [-1, 1]; nothing here trains or samples a model.
 """
@@ -27,7 +28,8 @@ import torch.nn.functional as F
 from ..validate import int_in
 
 __all__ = ["within_class_diversity", "normalise_digits", "stroke_width", "slant", "style_correlation",
-           "precision_recall", "central_columns", "backdrop_std", "backdrop_frequency"]
+           "precision_recall", "central_columns", "backdrop_std", "backdrop_region", "backdrop_frequency",
+           "region_std"]
 
 
 def check_batch(images, name: str, *, channels: int | None = None, layout: str = "(N, C, H, W)",
@@ -196,12 +198,42 @@ def backdrop_std(images, corner: int = 8) -> float:
     return float(c.std(2, unbiased=False).mean())
 
 
-def backdrop_frequency(images, tol: float = 1e-3) -> torch.Tensor:
-    """(H, W) in [0, 1]: per pixel, the fraction of ``images`` (N, C, H, W) whose pixel there equals the image's
-    top-left pixel in every channel (within ``tol``), i.e. shows its plain backdrop. For targets drawn on one
-    flat colour (avatars, emoji) this is a layout map: 1 in the corners, 0 where the face always is
-    (``DTNConfig.mask_layout`` weighs the layered g's mask prior with it)."""
+
+def backdrop_region(images, tol: float = 1e-3, erode: int = 0) -> torch.Tensor:
+    """(N, H, W) bool: where each of ``images`` (N, C, H, W) shows its plain backdrop, i.e. its pixel equals the
+    image's top-left pixel in every channel (within ``tol``), shrunk by ``erode`` pixels (a pixel stays only if
+    its whole (2 erode + 1)-square is backdrop), so the region's edges, where a drawn outline meets the backdrop,
+    are left out."""
     x = check_batch(images, "images")
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < 2:
         raise ValueError(f"tol: expected a float in [0, 2) (pixels are in [-1, 1]), got {tol!r}")
-    return ((x - x[:, :, :1, :1]).abs().amax(1) <= tol).float().mean(0)
+    erode = int_in(erode, "erode", 0, min(x.shape[-2:]) // 2, hint="(half the image side)")
+    region = (x - x[:, :, :1, :1]).abs().amax(1) <= tol
+    if erode:
+        region = -F.max_pool2d(-region[:, None].float(), 2 * erode + 1, 1, erode)[:, 0] > 0.5
+    return region
+
+
+def backdrop_frequency(images, tol: float = 1e-3) -> torch.Tensor:
+    """(H, W) in [0, 1]: per pixel, the fraction of ``images`` (N, C, H, W) that show their plain backdrop there
+    (:func:`backdrop_region`). For targets drawn on one flat colour (avatars, emoji) this is a layout map: 1 in
+    the corners, 0 where the face always is (``DTNConfig.mask_layout`` weighs the layered g's mask prior with
+    it)."""
+    return backdrop_region(images, tol).float().mean(0)
+
+
+def region_std(images, regions) -> float:
+    """Mean over images of the per-channel pixel standard deviation of ``images`` (N, C, H, W) inside
+    ``regions`` (N, H, W) bool, one region per image (images whose region has fewer than 2 pixels are left
+    out; NaN if all are). With the drawn avatars' :func:`backdrop_region` it measures how flat a transfer is
+    over the whole backdrop the avatar would have, not only in the corners (:func:`backdrop_std`)."""
+    x = check_batch(images, "images")
+    if not isinstance(regions, torch.Tensor) or regions.dtype != torch.bool or \
+            tuple(regions.shape) != (x.shape[0], *x.shape[2:]):
+        raise ValueError(f"regions: expected a bool tensor of shape {(x.shape[0], *x.shape[2:])} (one (H, W) region "
+                         f"per image), got {tuple(regions.shape) if isinstance(regions, torch.Tensor) else regions!r}")
+    out = []
+    for img, r in zip(x, regions):
+        if int(r.sum()) >= 2:
+            out.append(img[:, r].std(1, unbiased=False).mean())
+    return float(torch.stack(out).mean()) if out else float("nan")

@@ -782,4 +782,36 @@ and one `n`; a concept needs at least 2 tagged samples for its mean.""",
                 "labels: model: labels made for another model: the labels in '…/other.json' were made on samples with …"),
         ),
     ),
+    Section(
+        heading='DTN training options, warm starts and backdrop measures (rows 480-499)',
+        intro="""\
+Checked by `tests/test_dtn_options.py::test_bad_input_row` (same conventions as the table above; the tiny models of
+rows 200-229, RGB targets).""",
+        rows=(
+            Row(480, '`DTNConfig(d_norm=)`', "'layer'", 'ValueError',
+                "d_norm: expected 'batch' or 'spectral', got 'layer'"),
+            Row(481, '`DTNConfig(r1=)`', '-1.0', 'ValueError',
+                'r1: expected a finite float >= 0, got -1.0'),
+            Row(482, '`DTNConfig(d_patch=True, image_size=)`', '8', 'ValueError',
+                'd_patch: a patch D needs image_size >= 16, got 8'),
+            Row(483, '`losses.r1_penalty(logits_real, real)`', 'real images without requires_grad', 'ValueError',
+                'real: expected the real images D(real) was computed from, with requires_grad=True'),
+            Row(484, '`DTNConfig(layered=True, mask_layout=True)`', 'no mask_weight', 'ValueError',
+                'mask_layout: weighs L_MASK, so it needs mask_weight > 0 (and layered=True); got mask_weight=0.0'),
+            Row(485, '`losses.mask_loss(masks, layout)`', 'an 8x8 layout for 16x16 masks', 'ValueError',
+                "layout: expected a map of shape (16, 16) (the masks' H, W), got (8, 8)"),
+            Row(486, '`backdrop_region(images, erode=)`', '5 for 8x8 images', 'ValueError',
+                'erode: expected an int in [0, 4] (half the image side), got 5'),
+            Row(487, '`region_std(images, regions)`', 'float regions', 'ValueError',
+                'regions: expected a bool tensor of shape (2, 8, 8) (one (H, W) region per image), got a torch.float32 …'),
+            Row(488, '`DTNTrainer.warm_start(path)`', 'a file with another f', 'ValueError',
+                "path: '…/model.safetensors' holds another f than the encoder given (tensor 'block1.conv.weight'); a warm "
+                "start needs the same f"),
+            Row(489, '`DTNTrainer.warm_start(path, mask=)`', '1.0', 'ValueError',
+                "mask: expected a float in (0, 1) (the layered g's starting mask), got 1.0"),
+            Row(490, '`DTNTrainer.warm_start(path).fit()`', 'a file whose g has ngf 4, config ngf 8', 'ValueError',
+                "path: the g in '…/model.safetensors' has other shapes than this config's g (block1.conv.weight (8, 8, 4, 4) in the file, (8, 16, 4, 4) "
+                "here); a warm start needs the same widths (ngf, feature_dim, image_size)"),
+        ),
+    ),
 )

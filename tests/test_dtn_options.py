@@ -626,3 +626,56 @@ def test_warm_start_refusals_and_a_bit_exact_resume(tmp_path):
     again, _ = _warm(tmp_path, "half", model, cfg=_cfg(target_channels=3, ema_decay=0.9, steps=4), resume=True)
     b = again.fit()
     assert all(torch.equal(v, _states(b)[k]) for k, v in _states(a).items())
+
+
+# --------------------------------------------------------------------------------------------------
+# docs/BAD_INPUTS.md rows 480-499
+
+def _warm_file(tmp):
+    DTNTrainer(_cfg(target_channels=3), encoder=_enc(), source=_data(), target=_data(seed=1),
+               run_dir=tmp / "base").fit()
+    return tmp / "base" / "model.safetensors"
+
+
+def _rgb_trainer(tmp, name, f=None, **kw):
+    return DTNTrainer(_cfg(target_channels=3, **kw), encoder=f if f is not None else _enc(), source=_data(),
+                      target=_data(seed=1), run_dir=tmp / name)
+
+
+BAD = {
+    480: (ValueError, lambda t: DTNConfig(d_norm="layer")),
+    481: (ValueError, lambda t: DTNConfig(r1=-1.0)),
+    482: (ValueError, lambda t: DTNConfig(d_patch=True, image_size=8)),
+    483: (ValueError, lambda t: losses.r1_penalty(torch.zeros(4, 3), torch.zeros(4, 1, 16, 16))),
+    484: (ValueError, lambda t: DTNConfig(layered=True, mask_layout=True)),
+    485: (ValueError, lambda t: losses.mask_loss(torch.rand(2, 1, 16, 16), torch.ones(8, 8))),
+    486: (ValueError, lambda t: __import__("latentlab.transfer.measures", fromlist=["x"]).backdrop_region(
+        torch.zeros(2, 3, 8, 8), erode=5)),
+    487: (ValueError, lambda t: __import__("latentlab.transfer.measures", fromlist=["x"]).region_std(
+        torch.zeros(2, 3, 8, 8), torch.ones(2, 8, 8))),
+    488: (ValueError, lambda t: _rgb_trainer(t, "x", f=_enc(seed=5)).warm_start(_warm_file(t))),
+    489: (ValueError, lambda t: _rgb_trainer(t, "y").warm_start(_warm_file(t), mask=1.0)),
+    490: (ValueError, lambda t: _rgb_trainer(t, "z", ngf=8).warm_start(_warm_file(t)).fit()),
+}
+
+
+def test_catalogue_rows_match_the_cases():
+    import _bad_input_table
+    assert sorted(_bad_input_table.cells(480, 499)) == sorted(BAD)
+
+
+@pytest.mark.parametrize("row", sorted(BAD))
+def test_bad_input_row(row, tmp_path):
+    import _bad_input_table
+    exc, fn = BAD[row]
+    cells = _bad_input_table.cells(480, 499)[row]
+    with pytest.raises(exc) as info:
+        fn(tmp_path)
+    assert cells[3] == exc.__name__
+    msg = str(info.value)
+    for piece in cells[4].strip("`").split("…"):
+        assert piece.strip() in msg, (piece, msg)
+    # nothing already saved is touched: a warm start's file is still loadable and unchanged by the failure
+    if row in (488, 489, 490):
+        from latentlab.transfer import load_dtn
+        assert load_dtn(tmp_path / "base" / "model.safetensors").step == 4

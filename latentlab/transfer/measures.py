@@ -230,8 +230,10 @@ def region_std(images, regions) -> float:
     x = check_batch(images, "images")
     if not isinstance(regions, torch.Tensor) or regions.dtype != torch.bool or \
             tuple(regions.shape) != (x.shape[0], *x.shape[2:]):
+        got = (f"a {regions.dtype} tensor of shape {tuple(regions.shape)}" if isinstance(regions, torch.Tensor)
+               else type(regions).__name__)
         raise ValueError(f"regions: expected a bool tensor of shape {(x.shape[0], *x.shape[2:])} (one (H, W) region "
-                         f"per image), got {tuple(regions.shape) if isinstance(regions, torch.Tensor) else regions!r}")
+                         f"per image), got {got}")
     out = []
     for img, r in zip(x, regions):
         if int(r.sum()) >= 2:

@@ -174,10 +174,13 @@ class DTNTrainer:
         trained = {k[len(TRAINED_G):]: v for k, v in tensors.items() if k.startswith(TRAINED_G)} or averaged
         heads = ("to_mask.", "to_background.")
         for module, state in {id(m): (m, st) for m, st in ((self.dtn.decoder, averaged), (self.g, trained))}.values():
-            try:
-                missing, unexpected = module.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
-            except RuntimeError as e:
-                raise ValueError(f"path: the g in {str(path)!r} has other shapes than this config's g ({e})") from None
+            here = module.state_dict()
+            odd = [f"{k} {tuple(v.shape)} in the file, {tuple(here[k].shape)} here" for k, v in state.items()
+                   if k in here and v.shape != here[k].shape]
+            if odd:
+                raise ValueError(f"path: the g in {str(path)!r} has other shapes than this config's g ({odd[0]}); "
+                                 "a warm start needs the same widths (ngf, feature_dim, image_size)")
+            missing, unexpected = module.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
             if unexpected or any(not k.startswith(heads) for k in missing):
                 raise ValueError(f"path: the g in {str(path)!r} does not fit this config's g (missing {missing[:3]}, "
                                  f"unexpected {unexpected[:3]})")

@@ -243,7 +243,9 @@ def test_presets_change_only_what_their_names_say():
                     "dtn-faces-layered-m30-patch": diff["dtn-faces-ema"] | {"layered", "mask_weight", "d_patch"},
                     "dtn-faces-edges": diff["dtn-faces-ema"] | {"d_edges"},
                     "dtn-faces-layout": diff["dtn-faces-ema"] | {"layered", "mask_weight", "mask_layout"},
-                    "dtn-faces-layout-ft": diff["dtn-faces-ema"] | {"layered", "mask_weight", "mask_layout", "steps"}}
+                    "dtn-faces-layout-ft": diff["dtn-faces-ema"] | {"layered", "mask_weight", "mask_layout", "steps"},
+                    "dtn-faces-layout-m100-ft": diff["dtn-faces-ema"] | {"layered", "mask_weight", "mask_layout",
+                                                                         "steps"}}
     layered = mod.PRESETS["dtn-faces-layered"]
     assert {k for k in layered if layered[k] != mod.PRESETS["dtn-faces-ema"].get(k)} == {"layered"}
     from latentlab.transfer import DTNConfig

@@ -7,13 +7,19 @@
     python pretrained/train_dtn_faces.py select RUN_DIR/model-*.safetensors   # pick a checkpoint on validation faces (set 2)
     python pretrained/train_dtn_faces.py reader                        # the second avatar readers (report, validation)
 
-The shipped model (pretrained/dtn-faces.safetensors, against the speckle of the paper's recipe, issue 32): preset
-dtn-faces-ema (widths and batch 32, 8,000 steps, EMA generator, gamma 100), with f taken from the shipped file, and
-the checkpoint picked by the validation reader (``reader`` first; step 7,500 was picked):
+The shipped model (pretrained/dtn-faces.safetensors, issue 32), in two stages, with f taken from the shipped file and
+each checkpoint picked by the validation reader (``reader`` first). 1, against the speckle of the paper's recipe:
+preset dtn-faces-ema (widths and batch 32, 8,000 steps, EMA generator, gamma 100; step 7,500 was picked). 2, against
+its cloudy backdrops: preset dtn-faces-layout-m100-ft, a layered g warm-started from stage 1's step 7,500, whose mask
+prior counts where avatars show their backdrop (3,000 steps; step 1,750 was picked):
 
     python pretrained/train_dtn_faces.py train dtn-faces-ema --seed 0 --encoder pretrained/dtn-faces.safetensors
     python pretrained/train_dtn_faces.py select ~/latentlab-runs/dtn-faces-ema-s0/checkpoints/step-0000{2,3,4,5,6,7}{000,500}.safetensors \
         ~/latentlab-runs/dtn-faces-ema-s0/checkpoints/step-00008000.safetensors
+    python pretrained/train_dtn_faces.py train dtn-faces-layout-m100-ft --seed 0 --encoder pretrained/dtn-faces.safetensors
+    python pretrained/train_dtn_faces.py select ~/latentlab-runs/dtn-faces-layout-m100-ft-s0/checkpoints/step-0000{1500,1750,2000,2250,2500,2750,3000}.safetensors
+    python pretrained/train_dtn_faces.py export ~/latentlab-runs/dtn-faces-layout-m100-ft-s0 \
+        --model checkpoints/step-00001750.safetensors --out pretrained/dtn-faces.safetensors
 
 Data: source = procedural faces set 0 (20,000, cached under ~/latentlab-data/faces), target = the cached
 avatar set 0 (20,000; ``python -m latentlab.data.avatars build --n 20000 --out ~/latentlab-data/avatars``).
@@ -24,9 +30,8 @@ on avatar set 404); ``select`` scores checkpoints on validation faces (set 2) wi
 The ablation presets change only what their name says (alpha = 0; beta = 0; binary D with beta = 0).
 The presets dtn-faces-layered*, -logits, -groups, -*sn, -beta*, -edges are pilots against the cloudy backdrops
 (issue 32: a layered g, a mask prior, L_CONST on f's logits or on its attribute groups, a spectrally normalised D,
-a stronger L_TID, an R1 penalty, a patch D, a D that sees edges; docs/experiment-log.md). None of them has shipped.
-dtn-faces-layout (a layered g whose mask prior counts where avatars show their backdrop) and dtn-faces-layout-ft (the
-same, started from the shipped run's step 7,500: ``train dtn-faces-layout-ft`` after ``train dtn-faces-ema``) too.
+a stronger L_TID, an R1 penalty, a patch D, a D that sees edges; docs/experiment-log.md); none of them has shipped,
+nor have dtn-faces-layout (the layout prior at 300, from scratch) and dtn-faces-layout-ft (at 300, warm-started).
 """
 from __future__ import annotations
 
@@ -104,13 +109,14 @@ PRESETS["dtn-faces-edges"] = dict(PRESETS["dtn-faces-ema"], d_edges=True)
 # a layered g whose mask prior counts only where avatars show their backdrop (DTNConfig.mask_layout): the uniform
 # prior of dtn-faces-layered-m100 made the faces half transparent and lost to D's pull in the corners
 PRESETS["dtn-faces-layout"] = dict(PRESETS["dtn-faces-layered"], mask_weight=300.0, mask_layout=True)
-# the same, started from the shipped run (dtn-faces-ema, seed as given) at step 7,500: its g becomes the foreground
-# (mask 0.95 at the start), its D goes on (DTNTrainer.warm_start); --init names another file
+# the same, started from the dtn-faces-ema run (seed as given) at step 7,500: its g becomes the foreground (mask 0.95
+# at the start), its averaged g and its D go on (DTNTrainer.warm_start); --init names another file
 PRESETS["dtn-faces-layout-ft"] = dict(PRESETS["dtn-faces-layout"], steps=3000)
-# with a weaker prior: at 300 the warm start cut long hair back to the head (the prior is 0.5-0.9 at the sides)
+# with a weaker prior (at 300 the warm start cut long hair back to the head: the prior is 0.5-0.9 at the sides): the
+# shipped model, step 1,750
 PRESETS["dtn-faces-layout-m100-ft"] = dict(PRESETS["dtn-faces-layout-ft"], mask_weight=100.0)
+# preset -> (the run it starts from, its step)
 WARM_STARTS = {"dtn-faces-layout-ft": ("dtn-faces-ema", 7500), "dtn-faces-layout-m100-ft": ("dtn-faces-ema", 7500)}
-# preset -> (the run it starts from, step)
 # widths (16, 32, 64, 128): a 2.8 s/step run of (32, 64, 128, 128) did not fit the shared CPU; 600 steps suffice for
 # clean renders (held-out group accuracies in the encoder's JSON).
 ENCODER_RECIPE = dict(n=20_000, face_seed=0, steps=600, batch_size=64, lr=2e-3, seed=0, eval_n=2000, eval_seed=303,

@@ -198,7 +198,6 @@ def backdrop_std(images, corner: int = 8) -> float:
     return float(c.std(2, unbiased=False).mean())
 
 
-
 def backdrop_region(images, tol: float = 1e-3, erode: int = 0) -> torch.Tensor:
     """(N, H, W) bool: where each of ``images`` (N, C, H, W) shows its plain backdrop, i.e. its pixel equals the
     image's top-left pixel in every channel (within ``tol``), shrunk by ``erode`` pixels (a pixel stays only if

@@ -38,7 +38,7 @@ from ..train.trainer import ema_average
 from ..train.rundir import (RunExistsError, TrainingDiverged, checkpoint_name, latest_checkpoint, list_checkpoints,
                             checkpoint_written, make_run_dir, previous_run, resume_from)
 from . import losses
-from .dtn import DTN, DTNConfig, dtn_from_state, match_channels, save_dtn
+from .dtn import DTN, DTNConfig, dtn_from_state, load_dtn, match_channels, save_dtn
 from .encoder import Encoder
 from .measures import backdrop_frequency
 
@@ -155,7 +155,6 @@ class DTNTrainer:
         (so G starts at that fraction of the old image) and a background colour of 0. Adam starts fresh and the
         step count at 0; ``run.json`` records the file and its step. Applied by :meth:`fit` on a fresh run only (a
         resumed run continues from its own checkpoints). Returns the trainer."""
-        from .dtn import load_dtn
         if isinstance(mask, bool) or not isinstance(mask, (int, float)) or not 0 < mask < 1:
             raise ValueError(f"mask: expected a float in (0, 1) (the layered g's starting mask), got {mask!r}")
         saved = load_dtn(path)  # the model-file checks: format, version, sha256

@@ -931,9 +931,8 @@ def _dtn_faces(dtn, b: Budget, seed: int) -> Section:
         f"{m['retrieval_chance_median']:.1f}), top-1 {100 * m['retrieval_top1']:.1f}%. Fréchet ratio to real "
         "avatars: {fd} (biased upwards for small sets). Backdrop: pixel standard deviation in the top corners, "
         f"which are one colour in every avatar, {m['backdrop_std']:.3f} on G(face) (drawn avatars "
-        f"{m['backdrop_std_ceiling']:.3f}; 0 = a flat backdrop)"
-        + (f", and {m['backdrop_std_whole']:.3f} over the whole backdrop of each face's drawn avatar."
-           if "backdrop_std_whole" in m else "."))
+        f"{m['backdrop_std_ceiling']:.3f}; 0 = a flat backdrop), and {m['backdrop_std_whole']:.3f} over the whole "
+        "backdrop of each face's drawn avatar.")
 
 
 def _avatar_reader():

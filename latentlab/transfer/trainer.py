@@ -38,7 +38,7 @@ from ..train.trainer import ema_average
 from ..train.rundir import (RunExistsError, TrainingDiverged, checkpoint_name, latest_checkpoint, list_checkpoints,
                             checkpoint_written, make_run_dir, previous_run, resume_from)
 from . import losses
-from .dtn import DTN, DTNConfig, dtn_from_state, load_dtn, match_channels, save_dtn
+from .dtn import DTN, DTNConfig, dtn_from_state, match_channels, save_dtn
 from .encoder import Encoder
 from .measures import backdrop_frequency
 
@@ -157,20 +157,25 @@ class DTNTrainer:
         resumed run continues from its own checkpoints). Returns the trainer."""
         if isinstance(mask, bool) or not isinstance(mask, (int, float)) or not 0 < mask < 1:
             raise ValueError(f"mask: expected a float in (0, 1) (the layered g's starting mask), got {mask!r}")
-        saved = load_dtn(path)  # the model-file checks: format, version, sha256
-        cur = self.encoder.state_dict()
-        for k, v in saved.encoder.state_dict().items():
-            if k not in cur or not torch.equal(v, cur[k]):
-                raise ValueError(f"path: {str(path)!r} holds another f than the encoder given (tensor {k!r}); a warm "
-                                 "start needs the same f")
-        self._warm = (Path(path), saved, float(mask))
+        tensors, meta = load_safetensors(path)
+        saved = dtn_from_state(tensors, meta, path)  # the model-file checks: format, version, sha256
+        other = self._other_f_tensor(saved)
+        if other is not None:
+            raise ValueError(f"path: {str(path)!r} holds another f than the encoder given (tensor {other!r}); a warm "
+                             "start needs the same f")
+        trained = {k[len(TRAINED_G):]: v for k, v in tensors.items() if k.startswith(TRAINED_G)}
+        self._warm = (Path(path), saved, trained or saved.decoder.state_dict(), float(mask))
         return self
 
+    def _other_f_tensor(self, saved: DTN) -> str | None:
+        """The name of the first tensor of ``saved``'s f that differs from the trainer's encoder, or None."""
+        cur = self.encoder.state_dict()
+        return next((k for k, v in saved.encoder.state_dict().items() if k not in cur or not torch.equal(v, cur[k])),
+                    None)
+
     def _apply_warm_start(self) -> None:
-        path, saved, mask = self._warm
-        tensors, _ = load_safetensors(path)
+        path, saved, trained, mask = self._warm
         averaged = saved.decoder.state_dict()
-        trained = {k[len(TRAINED_G):]: v for k, v in tensors.items() if k.startswith(TRAINED_G)} or averaged
         heads = ("to_mask.", "to_background.")
         for module, state in {id(m): (m, st) for m, st in ((self.dtn.decoder, averaged), (self.g, trained))}.values():
             here = module.state_dict()
@@ -276,11 +281,10 @@ class DTNTrainer:
     def _load_checkpoint(self, path: Path) -> int:
         tensors, meta = load_safetensors(path)
         saved = dtn_from_state(tensors, meta, path)
-        cur = self.encoder.state_dict()
-        for k, v in saved.encoder.state_dict().items():
-            if not torch.equal(v, cur[k]):
-                raise ValueError(f"encoder: differs from the f stored in {str(path)!r} (tensor {k!r}); resume with "
-                                 "the same encoder")
+        other = self._other_f_tensor(saved)
+        if other is not None:
+            raise ValueError(f"encoder: differs from the f stored in {str(path)!r} (tensor {other!r}); resume with "
+                             "the same encoder")
         self.dtn.decoder.load_state_dict(saved.decoder.state_dict())
         self.dtn.discriminator.load_state_dict(saved.discriminator.state_dict())
         if self.g is not self.dtn.decoder:  # with ema: the trained g, stored beside the averaged one

@@ -376,7 +376,7 @@ def test_train_takes_f_from_a_dtn_file(tmp_path):
 def test_shipped_dtn_faces_meets_issue_32_targets(tmp_path):
     """The shipped faces DTN on the 1,000 test faces: smile and glasses >= 0.9 of the ceiling by both readers,
     a Fréchet ratio <= 15x and flat backdrops (measured 0.911 / 0.966, reader 0.915 / 0.976, 12.43x; backdrop_std
-    0.014, backdrop_std_whole 0.047: the model before the layered g had 0.095 / 0.138)."""
+    0.014, backdrop_std_whole 0.047; stage 1 alone, a plain g, 0.095 / 0.138)."""
     out = load_script("examples/dtn_faces.py").main(["--json", str(tmp_path / "m.json")])
     assert out["n"] == 1000
     for reader in ("judge", "reader"):
